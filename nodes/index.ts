@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { conflict } from './conflict';
+import { filter } from './filter';
+import { mapping } from './mapping';
+import { transform } from './transform';
+import { trigger } from './trigger';
+import type { NodeDefinition } from './types';
+
+/** Every node type Syncline knows. Adding a node type is adding its folder and one line here. */
+export const nodeRegistry = { trigger, transform, mapping, conflict, filter } satisfies Record<string, NodeDefinition>;
+
+export type NodeType = keyof typeof nodeRegistry;
+export const nodeTypes = Object.keys(nodeRegistry) as NodeType[];
+
+export function isNodeType(type: unknown): type is NodeType {
+  return typeof type === 'string' && Object.hasOwn(nodeRegistry, type);
+}
+
+export const positionSchema = z.strictObject({ x: z.number(), y: z.number() });
+
+function nodeSchemaFor<T extends NodeType>(type: T) {
+  return z.strictObject({
+    id: z.string().min(1),
+    type: z.literal(type),
+    typeVersion: z.number().int().min(1),
+    position: positionSchema,
+    label: z.string().optional(),
+    config: nodeRegistry[type].schema as (typeof nodeRegistry)[T]['schema'],
+  });
+}
+
+/** A node of the flow document, one member per node type (discriminated by `type`). */
+export const flowNodeSchema = z.discriminatedUnion('type', [
+  nodeSchemaFor('trigger'),
+  nodeSchemaFor('transform'),
+  nodeSchemaFor('mapping'),
+  nodeSchemaFor('conflict'),
+  nodeSchemaFor('filter'),
+]);
+
+export const flowEdgeSchema = z.strictObject({
+  id: z.string().min(1),
+  source: z.string().min(1),
+  target: z.string().min(1),
+});
+
+export const FLOW_FORMAT = 'syncline.flow';
+export const FLOW_VERSION = 1;
+
+/** The flow document of SPEC §1, derived from the registry. Graph rules are checked by `validateFlow`. */
+export const flowDocumentSchema = z.strictObject({
+  format: z.literal(FLOW_FORMAT),
+  version: z.literal(FLOW_VERSION),
+  id: z.string().min(1),
+  name: z.string(),
+  nodes: z.array(flowNodeSchema),
+  edges: z.array(flowEdgeSchema),
+});
+
+export type FlowNode = z.infer<typeof flowNodeSchema>;
+export type FlowEdge = z.infer<typeof flowEdgeSchema>;
+export type FlowDocument = z.infer<typeof flowDocumentSchema>;
+export type NodeOfType<T extends NodeType> = Extract<FlowNode, { type: T }>;
+export type ConfigOf<T extends NodeType> = z.infer<(typeof nodeRegistry)[T]['schema']>;

@@ -1,0 +1,110 @@
+import type { FlowRecord } from '../../nodes/types';
+import type { TriggerConfig } from '../../nodes/trigger/schema';
+
+/** A change timestamp or version as the system stores it: ISO-8601 text or a number. */
+export type Version = string | number;
+
+/** One record as a connector reads it: identity and bookkeeping apart from the data fields (SPEC §3). */
+export interface SourceRecord {
+  id: string;
+  /** The `updatedAt` value, or null when the collection has none. */
+  version: Version | null;
+  /** The loop-prevention tag stored on the record (`tagColumn`), when the connector can store one. */
+  tag: string | null;
+  /** True for a soft-deleted record (`deletedFlag`), or a delete reported by a webhook. */
+  deleted: boolean;
+  /** Data fields only: never the key, updatedAt, tag or deleted-flag columns. */
+  fields: FlowRecord;
+}
+
+/** Where a poll resumes: records with `version >= since`; within one listing, `afterId` breaks ties at `since`. */
+export interface ListPosition {
+  since: Version | null;
+  afterId: string | null;
+}
+
+export interface ListPage {
+  records: SourceRecord[];
+  /** Where the next page starts, or null when this was the last. */
+  next: ListPosition | null;
+}
+
+export type WriteOp =
+  | { kind: 'create'; fields: FlowRecord; tag: string }
+  | { kind: 'update'; id: string; fields: FlowRecord; tag: string; expectedVersion: Version | null }
+  | { kind: 'delete'; id: string; expectedVersion: Version | null };
+
+export type WriteResult =
+  | { ok: true; id: string; version: Version | null }
+  /** `changed`: the record's version is no longer the one read (update-if-unchanged lost); `missing`: it is gone. */
+  | { ok: false; reason: 'changed' | 'missing' }
+  /** Anything else; `retryAfterMs` when the system said when to come back (HTTP Retry-After). */
+  | { ok: false; reason: 'failed'; message: string; retryable: boolean; retryAfterMs?: number };
+
+export interface FieldDescription {
+  name: string;
+  type: string;
+  nullable: boolean;
+}
+
+export interface CollectionDescription {
+  name: string;
+  fields: FieldDescription[];
+}
+
+export interface ConnectorCapabilities {
+  /** Updates and deletes can be made conditional on the version read. */
+  conditionalWrites: boolean;
+  /** A tag can be stored on the record (`tagColumn` or the like). */
+  tags: boolean;
+  /** `listSince` filters by version; without it every poll is a full listing. */
+  incremental: boolean;
+  /** `scanIds` can list every id, so hard deletes are seen. */
+  fullScan: boolean;
+}
+
+/**
+ * One collection of one system, as the engine sees it. Every connector passes the contract suite in
+ * `test/connector-contract.ts`.
+ */
+export interface Connector {
+  readonly capabilities: ConnectorCapabilities;
+  /** Records changed at or after `position.since` (all, when null), ordered by version then id, at most `limit`. */
+  listSince(position: ListPosition, limit: number): Promise<ListPage>;
+  /** The current records for these ids; ids that do not exist are absent from the map. */
+  getMany(ids: readonly string[]): Promise<Map<string, SourceRecord>>;
+  /** Applies writes in order, as one batch where the system allows; one result per op, in the same order. */
+  write(ops: readonly WriteOp[]): Promise<WriteResult[]>;
+  /** Every id in the collection, in pages, for seeing hard deletes. */
+  scanIds(limit: number): AsyncIterable<string[]>;
+  /** The collections of this connection and their fields, for validation and the editor's dropdowns. */
+  describe(): Promise<CollectionDescription[]>;
+  close(): Promise<void>;
+}
+
+/** What a connector factory gets: the trigger's config, resolved paths and secrets. */
+export interface ConnectorContext {
+  config: TriggerConfig;
+  /** Relative paths in `connection` resolve against this folder (the flow file's, SPEC §8). */
+  baseDir: string;
+  /** Looks up a stored credential's value by name. */
+  resolveCredential(name: string): Promise<string>;
+}
+
+export interface ConnectorType {
+  type: string;
+  title: string;
+  /** Checks `connection` for this connector; returns problems as path (inside `connection`) and message. */
+  checkConnection(connection: Record<string, unknown>): Array<{ path: (string | number)[]; message: string }>;
+  open(context: ConnectorContext): Promise<Connector>;
+}
+
+/** Thrown by a connector when the system cannot be used at all (unreachable, wrong credentials, no such table). */
+export class ConnectorError extends Error {
+  readonly retryable: boolean;
+  constructor(message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'ConnectorError';
+    this.retryable = options.retryable ?? false;
+  }
+}
