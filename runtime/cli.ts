@@ -3,13 +3,12 @@
 const usage = `usage:
   syncline validate FLOW.json [--samples SAMPLES.json]
   syncline run FLOW.json --once [--state FILE.db] [--dry-run]
-  syncline serve [--port N] [--data DIR]
-  syncline start                      serve with the demo on ./.syncline, building the editor if needed`;
 
 type Command = (args: string[]) => Promise<number>;
 
 const commands: Record<string, () => Promise<Command>> = {
   validate: async () => (await import('./commands/validate')).validateCommand,
+  run: async () => (await import('./commands/run')).runCommand,
 };
 
 /** Runs one command and returns the process exit code. */

@@ -1,0 +1,184 @@
+import type { Insertable, Selectable, Updateable } from 'kysely';
+
+/**
+ * The runtime's state. JSON values are stored as text and timestamps as ISO-8601 text, so the same queries
+ * run on SQLite and Postgres.
+ */
+export interface Database {
+  flows: FlowsTable;
+  entities: EntitiesTable;
+  links: LinksTable;
+  cursors: CursorsTable;
+  write_journal: WriteJournalTable;
+  runs: RunsTable;
+  run_log: RunLogTable;
+  conflicts: ConflictsTable;
+  failing_records: FailingRecordsTable;
+  credentials: CredentialsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  trigger_status: TriggerStatusTable;
+}
+
+export interface FlowsTable {
+  id: string;
+  /** The canonical document bytes, exactly as exported. */
+  document: string;
+  deployed: number;
+  alert_url: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One linked entity of a flow: its golden record in the conflict node's vocabulary. */
+export interface EntitiesTable {
+  id: string;
+  flow_id: string;
+  golden: string;
+  /** The normalised `match` values, so unlinked records find their entity with an index lookup. */
+  match_key: string | null;
+  deleted: number;
+  /** Breaker bookkeeping: writes made for this entity since `breaker_window_start`. */
+  breaker_window_start: string | null;
+  breaker_writes: number;
+  quarantined: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A record on one side linked to an entity, with that side's shadow (last in-sync projection). */
+export interface LinksTable {
+  flow_id: string;
+  node_id: string;
+  record_id: string;
+  entity_id: string;
+  shadow: string | null;
+  /** The side's version when the shadow was taken, for conditional writes. */
+  version: string | null;
+  /** The record is gone from this side and the `deletes` policy kept the entity: never recreate it there. */
+  deleted: number;
+  updated_at: string;
+}
+
+export interface CursorsTable {
+  flow_id: string;
+  node_id: string;
+  /** JSON of the version the next poll starts at (inclusive). */
+  since: string | null;
+  /** JSON array of record ids already seen at exactly `since`, dropped when listed again at that version. */
+  seen: string;
+  updated_at: string;
+}
+
+/** Every write the runtime makes, by tag, with a hash of what it wrote: how echoes are recognised. */
+export interface WriteJournalTable {
+  tag: string;
+  flow_id: string;
+  node_id: string;
+  entity_id: string;
+  record_id: string | null;
+  hash: string;
+  /** `pending` until the write and the state that follows it are committed. */
+  status: string;
+  created_at: string;
+}
+
+export interface RunsTable {
+  id: string;
+  flow_id: string;
+  started_at: string;
+  finished_at: string | null;
+  status: string;
+  reason: string;
+  dry_run: number;
+  summary: string | null;
+  error: string | null;
+}
+
+export interface RunLogTable {
+  id: number | null;
+  run_id: string;
+  node_id: string;
+  record_id: string | null;
+  entity_id: string | null;
+  outcome: string;
+  fields: string | null;
+  message: string | null;
+  at: string;
+}
+
+export interface ConflictsTable {
+  id: string;
+  flow_id: string;
+  entity_id: string | null;
+  kind: string;
+  field: string | null;
+  base: string | null;
+  /** JSON object: trigger node id → that side's value (or the candidates of an ambiguous match). */
+  sides: string;
+  status: string;
+  resolution: string | null;
+  created_at: string;
+  resolved_at: string | null;
+}
+
+export interface FailingRecordsTable {
+  flow_id: string;
+  node_id: string;
+  record_id: string;
+  entity_id: string | null;
+  error: string;
+  attempts: number;
+  first_failed_at: string;
+  last_failed_at: string;
+}
+
+export interface CredentialsTable {
+  name: string;
+  type: string;
+  /** AES-256-GCM: base64 of iv, tag and ciphertext. Never returned by the API. */
+  value_encrypted: string;
+  created_at: string;
+}
+
+/** Webhook hints, stored before the 202 so an acknowledged event survives a crash. */
+export interface WebhookEventsTable {
+  id: number | null;
+  flow_id: string;
+  node_id: string;
+  record_id: string;
+  type: string;
+  delivery_id: string | null;
+  received_at: string;
+  processed_at: string | null;
+}
+
+/** Delivery ids already taken, so a repeated `X-Syncline-Delivery` is accepted and ignored. */
+export interface WebhookDeliveriesTable {
+  flow_id: string;
+  node_id: string;
+  delivery_id: string;
+  received_at: string;
+}
+
+/** When a trigger last took part in a finished pass. */
+export interface TriggerStatusTable {
+  flow_id: string;
+  node_id: string;
+  last_pass_at: string;
+}
+
+export type FlowRow = Selectable<FlowsTable>;
+export type EntityRow = Selectable<EntitiesTable>;
+export type NewEntity = Insertable<EntitiesTable>;
+export type EntityUpdate = Updateable<EntitiesTable>;
+export type LinkRow = Selectable<LinksTable>;
+export type CursorRow = Selectable<CursorsTable>;
+export type JournalRow = Selectable<WriteJournalTable>;
+export type RunRow = Selectable<RunsTable>;
+export type RunLogRow = Selectable<RunLogTable>;
+export type NewRunLog = Insertable<RunLogTable>;
+export type ConflictRow = Selectable<ConflictsTable>;
+export type FailingRow = Selectable<FailingRecordsTable>;
+export type CredentialRow = Selectable<CredentialsTable>;
+export type WebhookEventRow = Selectable<WebhookEventsTable>;

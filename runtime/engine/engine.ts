@@ -1,0 +1,1276 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { FlowDocument } from '../../nodes/index';
+import type { ConflictConfig } from '../../nodes/conflict/schema';
+import { defaultExpressionLimits, type ExpressionLimits, type FlowRecord } from '../../nodes/types';
+import type { Connector, ConnectorType, SourceRecord, Version, WriteOp, WriteResult } from '../connectors/types';
+import type { StateDb } from '../db/index';
+import { chunked, entitiesById, entitiesByMatchKey, insertMany, journalByRecord, journalByTags, linksByEntity, linksByRecord, type Db } from '../db/queries';
+import type { ConflictRow, EntityRow, LinkRow } from '../db/schema';
+import { compileFlow, type CompiledPart, type CompiledTrigger } from './graph';
+import { mergeEntity, type FieldConflict } from './merge';
+import { projectIn, projectOut, type Projection } from './projection';
+import { withRetries, type RetryPolicy } from './retry';
+import { ChangeStaging, type StagedChange, type StagedProjection } from './staging';
+import {
+  EngineInputError,
+  type ChangeHint,
+  type ConflictResolution,
+  type ConflictStatus,
+  type ConflictView,
+  type FailingRecordView,
+  type FieldChange,
+  type PassOptions,
+  type PassResult,
+  type PassSummary,
+  type PlannedSide,
+  type RecordOutcome,
+  type RunLogEntry,
+  type RunView,
+} from './types';
+import { contentHash, matchKey, sameValue } from './values';
+
+export interface EngineLogger {
+  info(object: object, message?: string): void;
+  warn(object: object, message?: string): void;
+  error(object: object, message?: string): void;
+}
+
+export interface EngineDeps {
+  db: StateDb;
+  connectors: Record<string, ConnectorType>;
+  resolveCredential?(name: string): Promise<string>;
+  logger?: EngineLogger;
+  now?(): Date;
+  limits?: ExpressionLimits;
+  retry?: RetryPolicy;
+}
+
+const DEFAULT_PAGE_SIZE = 500;
+/** How often one pass re-reads and re-merges an entity whose side changed between read and write. */
+const MAX_REMERGES = 3;
+
+/** A pass stopped on purpose (the mass-delete guard): reported as `stopped`, not `failed`. */
+class PassStopped extends Error {}
+
+/** One side of one entity during a pass. */
+interface SideWork {
+  trigger: CompiledTrigger;
+  link: LinkRow | null;
+  /** Linked in this pass: it has no shadow yet (SPEC §5.4). */
+  newlyLinked: boolean;
+  record: SourceRecord | null;
+  /** Whether `record` is known; false until the side is read. */
+  read: boolean;
+  /** The record came from this pass's listing or hints, not from reading the side for the merge. */
+  staged: boolean;
+  projection: FlowRecord | null;
+  problem: string | null;
+  shadow: FlowRecord | null;
+}
+
+interface EntityWork {
+  id: string;
+  row: EntityRow | null;
+  golden: FlowRecord;
+  matchKey: string | null;
+  sides: Map<string, SideWork>;
+  remerges: number;
+}
+
+interface PlannedWrite {
+  entity: EntityWork;
+  side: SideWork;
+  op: WriteOp;
+  /** The side's fields after the write, for its shadow and the journal hash. */
+  after: FlowRecord;
+  changes: FieldChange[];
+}
+
+/** Everything one pass accumulates before it is committed. */
+class PassState {
+  readonly summary: PassSummary = { created: 0, updated: 0, deleted: 0, echoes: 0, conflicts: 0, failed: 0 };
+  readonly log: RunLogEntry[] = [];
+  readonly planned = new Map<string, PlannedSide>();
+  readonly failedRecords = new Set<string>();
+  readonly revisit = new Set<string>();
+  constructor(
+    readonly flowId: string,
+    readonly runId: string | null,
+    readonly dryRun: boolean,
+    readonly now: () => Date,
+  ) {}
+
+  record(nodeId: string, recordId: string | null, entityId: string | null, outcome: RecordOutcome, fields: FieldChange[] = [], message: string | null = null): void {
+    this.log.push({ nodeId, recordId, entityId, outcome, fields, message, at: this.now().toISOString() });
+  }
+
+  plannedFor(nodeId: string): PlannedSide {
+    let side = this.planned.get(nodeId);
+    if (!side) {
+      side = { nodeId, creates: [], updates: [], deletes: [] };
+      this.planned.set(nodeId, side);
+    }
+    return side;
+  }
+}
+
+/**
+ * Interprets flow documents: each pass reads the changes of every trigger, links records into entities, merges
+ * them field by field into golden records and writes the result out to every side (SPEC §5–§7).
+ */
+export class SyncEngine {
+  private readonly db: StateDb;
+  private readonly now: () => Date;
+  private readonly limits: ExpressionLimits;
+  private readonly retry: RetryPolicy;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.db = deps.db;
+    this.now = deps.now ?? (() => new Date());
+    this.limits = deps.limits ?? defaultExpressionLimits;
+    this.retry = deps.retry ?? { attempts: 4, baseMs: 200, maxWaitMs: 30_000 };
+  }
+
+  /** One pass over every trigger of the flow (or over the hinted records only); a dry run writes nothing anywhere. */
+  async runPass(flow: FlowDocument, options: PassOptions): Promise<PassResult> {
+    const dryRun = options.dryRun ?? false;
+    const runId = dryRun ? null : randomUUID();
+    const pass = new PassState(flow.id, runId, dryRun, this.now);
+    if (runId) {
+      await this.db
+        .insertInto('runs')
+        .values({ id: runId, flow_id: flow.id, started_at: this.now().toISOString(), finished_at: null, status: 'running', reason: options.reason ?? 'manual', dry_run: 0, summary: null, error: null })
+        .execute();
+    }
+    const connectors = new Map<string, Connector>();
+    let status: PassResult['status'] = 'ok';
+    let error: string | null = null;
+    try {
+      const compiled = compileFlow(flow);
+      for (const part of compiled.parts) {
+        for (const trigger of part.triggers) connectors.set(trigger.nodeId, await this.open(trigger, options.baseDir));
+        await this.syncPart(part, connectors, pass, options);
+      }
+    } catch (caught) {
+      status = caught instanceof PassStopped ? 'stopped' : 'failed';
+      error = caught instanceof Error ? caught.message : String(caught);
+      this.deps.logger?.[status === 'stopped' ? 'warn' : 'error']({ flowId: flow.id, runId, err: error }, `pass ${status}`);
+    } finally {
+      await Promise.allSettled([...connectors.values()].map((connector) => connector.close()));
+    }
+    if (runId) {
+      await this.db.transaction().execute(async (tx) => {
+        await flushLog(tx, runId, pass.log);
+        await tx
+          .updateTable('runs')
+          .set({ finished_at: this.now().toISOString(), status, summary: JSON.stringify(pass.summary), error })
+          .where('id', '=', runId)
+          .execute();
+      });
+    }
+    this.deps.logger?.info({ flowId: flow.id, runId, status, ...pass.summary }, 'pass finished');
+    return { runId, status, summary: pass.summary, error, ...(dryRun ? { planned: [...pass.planned.values()] } : {}) };
+  }
+
+  private async open(trigger: CompiledTrigger, baseDir: string): Promise<Connector> {
+    const type = this.deps.connectors[trigger.config.connector];
+    if (!type) {
+      throw new Error(`trigger "${trigger.nodeId}": unknown connector "${trigger.config.connector}"; known: ${Object.keys(this.deps.connectors).join(', ')}`);
+    }
+    try {
+      return await type.open({
+        config: trigger.config,
+        baseDir,
+        resolveCredential: this.deps.resolveCredential ?? (async (name) => Promise.reject(new Error(`no credential store: cannot resolve "${name}"`))),
+      });
+    } catch (caught) {
+      throw new Error(`trigger "${trigger.nodeId}": ${caught instanceof Error ? caught.message : String(caught)}`, { cause: caught });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // One connected part: stage every change, then merge entity by entity in pages.
+
+  private async syncPart(part: CompiledPart, connectors: Map<string, Connector>, pass: PassState, options: PassOptions): Promise<void> {
+    const staging = new ChangeStaging();
+    try {
+      const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+      // A hint pass still lists every side that can list incrementally (cheap with an index): creating a record
+      // on a side whose unlisted changes might hold the same entity would make a duplicate.
+      const cursors = await this.stageChanges(part, connectors, staging, pass, pageSize, options);
+      if (options.hints) await this.stageHints(part, connectors, staging, pass, options.hints);
+      await this.stageRetries(part, connectors, staging, pass);
+      if (!options.hints) await this.stageHardDeletes(part, connectors, staging, pass, pageSize);
+      await this.guardMassDeletes(part, staging, pass);
+
+      const held = await this.heldFields(pass.flowId);
+      let afterSeq = 0;
+      for (;;) {
+        const page = staging.page(afterSeq, pageSize);
+        if (page.length === 0) break;
+        afterSeq = (page[page.length - 1] as StagedChange).seq;
+        const work = await this.buildWork(part, page, staging, pass);
+        await this.process(part, connectors, work, held, pass);
+        options.onProgress?.({ nodeId: part.conflictNodeId, read: afterSeq, written: pass.summary.created + pass.summary.updated + pass.summary.deleted });
+      }
+      // Entities to look at again although no side reported a change: resolved conflicts, failing writes, lost races.
+      for (let round = 0; round <= MAX_REMERGES && pass.revisit.size > 0; round++) {
+        const ids = [...pass.revisit];
+        pass.revisit.clear();
+        for (const chunk of chunked(ids, pageSize)) {
+          const work = await this.loadEntities(part, chunk);
+          for (const item of work) item.remerges = round + 1;
+          await this.process(part, connectors, work, held, pass);
+        }
+      }
+      if (!pass.dryRun) {
+        await this.db.transaction().execute(async (tx) => {
+          for (const [nodeId, cursor] of cursors) await saveCursor(tx, pass.flowId, nodeId, cursor, this.now());
+          await tx
+            .updateTable('conflicts')
+            .set({ status: 'applied' })
+            .where('flow_id', '=', pass.flowId)
+            .where('status', '=', 'resolved')
+            .where('kind', 'in', ['field', 'mass-delete', 'breaker', 'delete'])
+            .execute();
+        });
+      }
+    } finally {
+      staging.close();
+    }
+  }
+
+  /** Lists every trigger since its cursor, drops echoes, projects the rest in and stages them. */
+  private async stageChanges(
+    part: CompiledPart,
+    connectors: Map<string, Connector>,
+    staging: ChangeStaging,
+    pass: PassState,
+    pageSize: number,
+    options: PassOptions,
+  ): Promise<Map<string, CursorState>> {
+    const cursors = new Map<string, CursorState>();
+    for (const trigger of part.triggers) {
+      const connector = connectors.get(trigger.nodeId) as Connector;
+      if (options.hints && !connector.capabilities.incremental) continue;
+      const cursor = await loadCursor(this.db, pass.flowId, trigger.nodeId);
+      const seenAtStart = new Set(cursor.seen);
+      let position = { since: connector.capabilities.incremental ? cursor.since : null, afterId: null as string | null };
+      const next: CursorState = { since: cursor.since, seen: [...cursor.seen] };
+      let read = 0;
+      for (;;) {
+        let page;
+        try {
+          page = await connector.listSince(position, pageSize);
+        } catch (caught) {
+          throw new Error(`trigger "${trigger.nodeId}": cannot list changes: ${caught instanceof Error ? caught.message : String(caught)}`, { cause: caught });
+        }
+        const fresh = page.records.filter((record) => !(record.version !== null && sameVersion(record.version, cursor.since) && seenAtStart.has(record.id)));
+        await this.stageRecords(part, trigger, fresh, staging, pass);
+        for (const record of page.records) advanceCursor(next, record);
+        read += page.records.length;
+        options.onProgress?.({ nodeId: trigger.nodeId, read, written: 0 });
+        if (!page.next) break;
+        position = page.next;
+      }
+      cursors.set(trigger.nodeId, next);
+    }
+    return cursors;
+  }
+
+  /** Stages records of one side after dropping the runtime's own writes (SPEC §6, tags). */
+  private async stageRecords(part: CompiledPart, trigger: CompiledTrigger, records: SourceRecord[], staging: ChangeStaging, pass: PassState): Promise<void> {
+    if (records.length === 0) return;
+    const tags = records.map((record) => record.tag).filter((tag): tag is string => tag !== null && tag.startsWith(`syncline:${pass.flowId}:`));
+    const journal = new Map((await journalByTags(this.db, tags)).map((row) => [row.tag, row]));
+    const entries: Array<{ record: SourceRecord } & StagedProjection> = [];
+    for (const record of records) {
+      const written = record.tag ? journal.get(record.tag) : undefined;
+      if (written && written.status === 'done' && written.node_id === trigger.nodeId && !record.deleted && written.hash === contentHash(record.fields)) {
+        pass.summary.echoes++;
+        pass.record(trigger.nodeId, record.id, written.entity_id, 'echo', [], `own write ${record.tag}`);
+        continue;
+      }
+      entries.push({ record, ...(await this.stagedProjection(part, trigger, record)) });
+    }
+    staging.add(trigger.nodeId, entries);
+  }
+
+  private async stagedProjection(part: CompiledPart, trigger: CompiledTrigger, record: SourceRecord): Promise<StagedProjection> {
+    if (record.deleted) return { projection: null, problem: null, dropped: false, matchKey: null };
+    const projection = await projectIn(trigger, record.fields, this.limits);
+    if (projection.kind === 'pass') return { projection: projection.record, problem: null, dropped: false, matchKey: matchKey(projection.record, part.conflict.match) };
+    if (projection.kind === 'drop') return { projection: null, problem: projection.reason, dropped: true, matchKey: null };
+    return { projection: null, problem: `node "${projection.error.nodeId}": ${projection.error.message}`, dropped: false, matchKey: null };
+  }
+
+  /** Webhook hints: read each hinted record now, so late or reordered deliveries cannot bring back old values. */
+  private async stageHints(part: CompiledPart, connectors: Map<string, Connector>, staging: ChangeStaging, pass: PassState, hints: ChangeHint[]): Promise<void> {
+    for (const trigger of part.triggers) {
+      const ids = [...new Set(hints.filter((hint) => hint.nodeId === trigger.nodeId).map((hint) => hint.recordId))];
+      if (ids.length === 0) continue;
+      const connector = connectors.get(trigger.nodeId) as Connector;
+      const found = await connector.getMany(ids);
+      const records = ids.map((id) => found.get(id) ?? { id, version: null, tag: null, deleted: true, fields: {} });
+      await this.stageRecords(part, trigger, records, staging, pass);
+    }
+  }
+
+  /** Records that failed before are read again on every pass (SPEC §7); failing entities are revisited. */
+  private async stageRetries(part: CompiledPart, connectors: Map<string, Connector>, staging: ChangeStaging, pass: PassState): Promise<void> {
+    const failing = await this.db.selectFrom('failing_records').selectAll().where('flow_id', '=', pass.flowId).execute();
+    const resolved = await this.db
+      .selectFrom('conflicts')
+      .select(['entity_id'])
+      .where('flow_id', '=', pass.flowId)
+      .where('status', '=', 'resolved')
+      .where('entity_id', 'is not', null)
+      .execute();
+    for (const row of resolved) pass.revisit.add(row.entity_id as string);
+    for (const trigger of part.triggers) {
+      const ids: string[] = [];
+      for (const row of failing) {
+        if (row.node_id !== trigger.nodeId) continue;
+        if (row.entity_id) pass.revisit.add(row.entity_id);
+        else if (!staging.get(trigger.nodeId, row.record_id)) ids.push(row.record_id);
+      }
+      if (ids.length === 0) continue;
+      const found = await (connectors.get(trigger.nodeId) as Connector).getMany(ids);
+      await this.stageRecords(part, trigger, [...found.values()], staging, pass);
+    }
+  }
+
+  /** A full scan per side finds the linked records that are gone (hard deletes, SPEC §7). */
+  private async stageHardDeletes(part: CompiledPart, connectors: Map<string, Connector>, staging: ChangeStaging, pass: PassState, pageSize: number): Promise<void> {
+    for (const trigger of part.triggers) {
+      const connector = connectors.get(trigger.nodeId) as Connector;
+      if (!connector.capabilities.fullScan || trigger.config.deletedFlag) continue;
+      const linked = await this.db
+        .selectFrom('links')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('flow_id', '=', pass.flowId)
+        .where('node_id', '=', trigger.nodeId)
+        .where('deleted', '=', 0)
+        .executeTakeFirst();
+      if (!linked || Number(linked.n) === 0) continue;
+      for await (const ids of connector.scanIds(pageSize * 4)) staging.addScanned(trigger.nodeId, ids);
+      let after = '';
+      for (;;) {
+        const links = await this.db
+          .selectFrom('links')
+          .select(['record_id'])
+          .where('flow_id', '=', pass.flowId)
+          .where('node_id', '=', trigger.nodeId)
+          .where('deleted', '=', 0)
+          .where('record_id', '>', after)
+          .orderBy('record_id')
+          .limit(pageSize * 4)
+          .execute();
+        if (links.length === 0) break;
+        after = (links[links.length - 1] as { record_id: string }).record_id;
+        const gone = staging.missingFromScan(trigger.nodeId, links.map((link) => link.record_id)).filter((id) => !staging.get(trigger.nodeId, id));
+        staging.add(
+          trigger.nodeId,
+          gone.map((id) => ({ record: { id, version: null, tag: null, deleted: true, fields: {} }, projection: null, problem: null, dropped: false, matchKey: null })),
+        );
+      }
+    }
+  }
+
+  /** Stops the pass for review when it would delete more than the configured share of a side's linked records. */
+  private async guardMassDeletes(part: CompiledPart, staging: ChangeStaging, pass: PassState): Promise<void> {
+    if (part.conflict.deletes !== 'propagate') return;
+    let deleting = 0;
+    let afterSeq = 0;
+    for (;;) {
+      const page = staging.page(afterSeq, 2000);
+      if (page.length === 0) break;
+      afterSeq = (page[page.length - 1] as StagedChange).seq;
+      deleting += page.filter((change) => change.record.deleted).length;
+    }
+    const { maxShare, minCount } = part.conflict.massDelete;
+    if (deleting < minCount) return;
+    const approved = await this.db
+      .selectFrom('conflicts')
+      .select(['id'])
+      .where('flow_id', '=', pass.flowId)
+      .where('kind', '=', 'mass-delete')
+      .where('status', '=', 'resolved')
+      .executeTakeFirst();
+    if (approved) return;
+    for (const trigger of part.triggers) {
+      const linked = await this.db
+        .selectFrom('links')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('flow_id', '=', pass.flowId)
+        .where('node_id', '=', trigger.nodeId)
+        .where('deleted', '=', 0)
+        .executeTakeFirst();
+      const count = Number(linked?.n ?? 0);
+      if (count > 0 && deleting > maxShare * count) {
+        const message = `this pass would delete ${deleting} of the ${count} records linked on "${trigger.nodeId}" (more than ${Math.round(maxShare * 100)}%): stopped for review; resolve the mass-delete conflict to let it proceed`;
+        if (!pass.dryRun) {
+          const open = await this.db.selectFrom('conflicts').select(['id']).where('flow_id', '=', pass.flowId).where('kind', '=', 'mass-delete').where('status', '=', 'open').executeTakeFirst();
+          if (!open) {
+            await this.db.insertInto('conflicts').values(newConflict(pass, null, 'mass-delete', null, null, { [trigger.nodeId]: { deleting, linked: count } })).execute();
+            pass.summary.conflicts++;
+          }
+        }
+        throw new PassStopped(message);
+      }
+    }
+  }
+
+  /** Fields held by open manual conflicts, per entity. */
+  private async heldFields(flowId: string): Promise<Map<string, Set<string>>> {
+    const rows = await this.db
+      .selectFrom('conflicts')
+      .select(['entity_id', 'field'])
+      .where('flow_id', '=', flowId)
+      .where('status', '=', 'open')
+      .where('kind', '=', 'field')
+      .execute();
+    const held = new Map<string, Set<string>>();
+    for (const row of rows) {
+      if (!row.entity_id || !row.field) continue;
+      const fields = held.get(row.entity_id) ?? new Set<string>();
+      fields.add(row.field);
+      held.set(row.entity_id, fields);
+    }
+    return held;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Turning staged changes into entities to merge.
+
+  private async buildWork(part: CompiledPart, page: StagedChange[], staging: ChangeStaging, pass: PassState): Promise<EntityWork[]> {
+    const taken = new Set<number>();
+    const byEntity = new Map<string, EntityWork>();
+    const work: EntityWork[] = [];
+
+    // Linked records join their entity.
+    const linkOf = new Map<string, LinkRow>();
+    for (const trigger of part.triggers) {
+      const ids = page.filter((change) => change.nodeId === trigger.nodeId).map((change) => change.recordId);
+      for (const link of await linksByRecord(this.db, pass.flowId, trigger.nodeId, ids)) linkOf.set(`${link.node_id}\u0000${link.record_id}`, link);
+    }
+    const linkedEntityIds = [...new Set([...linkOf.values()].map((link) => link.entity_id))];
+    for (const item of await this.loadEntities(part, linkedEntityIds)) {
+      byEntity.set(item.id, item);
+      work.push(item);
+      // Pull in the staged changes of the entity's other sides, so one merge sees them all.
+      for (const side of item.sides.values()) {
+        if (!side.link) continue;
+        const staged = staging.get(side.trigger.nodeId, side.link.record_id);
+        if (staged) attachStaged(item, side, staged, taken);
+      }
+    }
+
+    // Crash recovery: a record the runtime created but never linked carries the tag of a pending journal entry.
+    const pendingTags = page.filter((change) => change.record.tag && !linkOf.has(`${change.nodeId}\u0000${change.recordId}`)).map((change) => change.record.tag as string);
+    const pending = new Map((await journalByTags(this.db, pendingTags)).filter((row) => row.status === 'pending' && row.record_id === null).map((row) => [row.tag, row]));
+
+    const keys = [...new Set(page.map((change) => change.matchKey).filter((key): key is string => key !== null))];
+    const entitiesByKey = new Map<string, EntityRow[]>();
+    for (const row of await entitiesByMatchKey(this.db, pass.flowId, keys)) {
+      const list = entitiesByKey.get(row.match_key as string) ?? [];
+      list.push(row);
+      entitiesByKey.set(row.match_key as string, list);
+    }
+
+    for (const change of page) {
+      if (taken.has(change.seq)) continue;
+      const link = linkOf.get(`${change.nodeId}\u0000${change.recordId}`);
+      if (link) {
+        const item = byEntity.get(link.entity_id);
+        const side = item?.sides.get(change.nodeId);
+        if (item && side) attachStaged(item, side, change, taken);
+        continue;
+      }
+      if (change.record.deleted || change.dropped) {
+        taken.add(change.seq);
+        staging.markDone([change.seq]);
+        continue;
+      }
+      if (change.problem) {
+        taken.add(change.seq);
+        staging.markDone([change.seq]);
+        await this.failRecord(pass, change.nodeId, change.recordId, null, change.problem);
+        continue;
+      }
+      const recovered = change.record.tag ? pending.get(change.record.tag) : undefined;
+      if (recovered) {
+        let item = byEntity.get(recovered.entity_id);
+        if (!item) {
+          item = (await this.loadEntities(part, [recovered.entity_id]))[0];
+          if (item) {
+            byEntity.set(item.id, item);
+            work.push(item);
+          }
+        }
+        const side = item?.sides.get(change.nodeId);
+        if (item && side && !side.link) {
+          side.newlyLinked = true;
+          attachStaged(item, side, change, taken);
+          continue;
+        }
+      }
+      const group = change.matchKey ? staging.byMatchKey(change.matchKey).filter((other) => !taken.has(other.seq)) : [change];
+      if (!group.some((other) => other.seq === change.seq)) group.unshift(change);
+      const existing = change.matchKey ? (entitiesByKey.get(change.matchKey) ?? []) : [];
+      const ambiguity = await this.ambiguity(part, group, existing, byEntity);
+      if (ambiguity) {
+        for (const other of group) taken.add(other.seq);
+        staging.markDone(group.map((other) => other.seq));
+        await this.fileMatchConflict(pass, change.matchKey as string, group, existing, ambiguity);
+        continue;
+      }
+      let item: EntityWork | undefined;
+      const target = existing[0];
+      if (target) {
+        item = byEntity.get(target.id) ?? (await this.loadEntities(part, [target.id]))[0];
+        if (item && !byEntity.has(item.id)) {
+          byEntity.set(item.id, item);
+          work.push(item);
+        }
+      }
+      if (!item) {
+        item = newEntityWork(part, change.matchKey);
+        byEntity.set(item.id, item);
+        work.push(item);
+      }
+      for (const other of group) {
+        const side = item.sides.get(other.nodeId) as SideWork;
+        side.newlyLinked = true;
+        attachStaged(item, side, other, taken);
+      }
+    }
+    // Changes pulled in from later pages are merged now, not again when their page comes.
+    staging.markDone([...taken]);
+    return work;
+  }
+
+  /** Why a match group cannot be linked without guessing, or null when it can. */
+  private async ambiguity(part: CompiledPart, group: StagedChange[], existing: EntityRow[], byEntity: Map<string, EntityWork>): Promise<string | null> {
+    if (existing.length > 1) return `${existing.length} linked entities already have these match values`;
+    for (const trigger of part.triggers) {
+      const mine = group.filter((change) => change.nodeId === trigger.nodeId);
+      if (mine.length > 1) return `${mine.length} records on "${trigger.nodeId}" have the same match values (${mine.map((change) => change.recordId).join(', ')})`;
+    }
+    const target = existing[0];
+    if (!target) return null;
+    const item = byEntity.get(target.id) ?? (await this.loadEntities(part, [target.id]))[0];
+    for (const change of group) {
+      const side = item?.sides.get(change.nodeId);
+      if (side?.link && side.link.record_id !== change.recordId) {
+        return `record ${change.recordId} on "${change.nodeId}" matches an entity already linked there to record ${side.link.record_id}`;
+      }
+    }
+    return null;
+  }
+
+  private async fileMatchConflict(pass: PassState, key: string, group: StagedChange[], existing: EntityRow[], why: string): Promise<void> {
+    const sides: Record<string, unknown> = {};
+    for (const change of group) {
+      const list = (sides[change.nodeId] as string[] | undefined) ?? [];
+      list.push(change.recordId);
+      sides[change.nodeId] = list;
+    }
+    if (existing.length) sides.entities = existing.map((row) => row.id);
+    for (const change of group) pass.record(change.nodeId, change.recordId, null, 'conflict', [], `match not unique: ${why}`);
+    if (pass.dryRun) return;
+    const open = await this.db.selectFrom('conflicts').select(['id']).where('flow_id', '=', pass.flowId).where('kind', '=', 'match').where('field', '=', key).where('status', '=', 'open').executeTakeFirst();
+    if (open) {
+      await this.db.updateTable('conflicts').set({ sides: JSON.stringify(sides) }).where('id', '=', open.id).execute();
+    } else {
+      await this.db.insertInto('conflicts').values(newConflict(pass, null, 'match', key, why, sides)).execute();
+      pass.summary.conflicts++;
+    }
+  }
+
+  /** Entities with their golden record and every side's link (records not read yet). */
+  private async loadEntities(part: CompiledPart, entityIds: readonly string[]): Promise<EntityWork[]> {
+    if (entityIds.length === 0) return [];
+    const rows = await entitiesById(this.db, entityIds);
+    const links = await linksByEntity(this.db, entityIds);
+    const linksByEntityId = new Map<string, LinkRow[]>();
+    for (const link of links) {
+      const list = linksByEntityId.get(link.entity_id) ?? [];
+      list.push(link);
+      linksByEntityId.set(link.entity_id, list);
+    }
+    return rows.map((row) => {
+      const item = newEntityWork(part, row.match_key, row);
+      for (const link of linksByEntityId.get(row.id) ?? []) {
+        const side = item.sides.get(link.node_id);
+        if (!side) continue;
+        side.link = link;
+        side.shadow = link.shadow === null ? null : (JSON.parse(link.shadow) as FlowRecord);
+      }
+      return item;
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Merging and writing a page of entities.
+
+  private async process(part: CompiledPart, connectors: Map<string, Connector>, work: EntityWork[], held: Map<string, Set<string>>, pass: PassState): Promise<void> {
+    if (work.length === 0) return;
+    await this.readUnreadSides(part, connectors, work);
+    await this.countUntaggedEchoes(part, work, pass);
+
+    const writes: PlannedWrite[] = [];
+    const entityUpdates: EntityWork[] = [];
+    const newConflicts: Array<{ entity: EntityWork; conflict: FieldConflict }> = [];
+    const deleteConflicts: EntityWork[] = [];
+    const skipped = new Set<EntityWork>();
+    const deletedEntities = new Set<EntityWork>();
+    const unlinkDeleted: SideWork[] = [];
+
+    for (const item of work) {
+      if (item.row?.quarantined) {
+        skipped.add(item);
+        continue;
+      }
+      const problem = [...item.sides.values()].find((side) => side.problem);
+      if (problem) {
+        await this.failRecord(pass, problem.trigger.nodeId, problem.link?.record_id ?? problem.record?.id ?? item.id, item.row ? item.id : null, problem.problem as string);
+        skipped.add(item);
+        continue;
+      }
+      const gone = [...item.sides.values()].filter((side) => side.link && !side.link.deleted && side.read && (!side.record || side.record.deleted));
+      const policy = part.conflict.deletes;
+      if (gone.length > 0 && item.row && !item.row.deleted && policy === 'review') {
+        deleteConflicts.push(item);
+        skipped.add(item);
+        continue;
+      }
+      // A deleted entity stays deleted: whatever is still linked to it (a delete that failed, a record created just
+      // before a crash) is deleted too, and nothing is recreated.
+      if (item.row?.deleted || (gone.length > 0 && policy === 'propagate')) {
+        deletedEntities.add(item);
+        for (const side of item.sides.values()) {
+          if (gone.includes(side) || side.link?.deleted || !(side.link || side.newlyLinked) || !side.record || side.record.deleted) continue;
+          if (!side.trigger.config.write.delete) continue;
+          writes.push({ entity: item, side, op: { kind: 'delete', id: side.record.id, expectedVersion: side.record.version }, after: {}, changes: [] });
+        }
+        for (const side of gone) unlinkDeleted.push(side);
+        continue;
+      }
+      // `ignore`: the side keeps a tombstone link, so the entity is never recreated there.
+      for (const side of gone) unlinkDeleted.push(side);
+
+      const merged = mergeEntity({
+        golden: item.golden,
+        sides: part.triggers.map((trigger) => {
+          const side = item.sides.get(trigger.nodeId) as SideWork;
+          const live = side.record && !side.record.deleted && !(side.link?.deleted) ? side.projection : null;
+          return { nodeId: trigger.nodeId, projection: live, shadow: side.newlyLinked ? null : side.shadow, version: side.record?.version ?? null };
+        }),
+        policy: part.conflict.policy,
+        fieldPolicies: part.conflict.fields,
+        heldFields: held.get(item.id) ?? new Set(),
+      });
+      for (const conflict of merged.conflicts) newConflicts.push({ entity: item, conflict });
+      const goldenChanged = !sameValue(merged.golden, item.golden) || !item.row;
+      item.golden = merged.golden;
+      if (goldenChanged || [...item.sides.values()].some((side) => side.newlyLinked)) entityUpdates.push(item);
+
+      const heldHere = new Set([...(held.get(item.id) ?? []), ...merged.conflicts.map((conflict) => conflict.field)]);
+      for (const side of item.sides.values()) {
+        const planned = await this.planWrite(pass.flowId, item, side, heldHere);
+        if (planned === 'failed') {
+          skipped.add(item);
+          break;
+        }
+        if (planned) writes.push(planned);
+      }
+    }
+
+    // The breaker: an entity written too often within its window is quarantined instead of written again.
+    const breakerTripped = this.applyBreaker(part.conflict, writes, pass);
+    const liveWrites = writes.filter((write) => !breakerTripped.has(write.entity) && !skipped.has(write.entity));
+
+    if (pass.dryRun) {
+      for (const write of liveWrites) recordPlanned(pass, write);
+      return;
+    }
+
+    // Write-ahead: golden records, links of the records read and the journal of intended writes, before any write.
+    const tags = new Map<PlannedWrite, string>();
+    await this.db.transaction().execute(async (tx) => {
+      for (const item of entityUpdates) {
+        if (skipped.has(item)) continue;
+        await saveEntity(tx, pass, item, deletedEntities.has(item), this.now());
+        // Newly linked records are linked before anything is written, without a shadow: if the process dies
+        // mid-write, the next pass finds them linked and merges them as just linked instead of creating twice.
+        for (const side of item.sides.values()) {
+          if (side.newlyLinked && side.record && !side.link) await saveLink(tx, pass, side.trigger.nodeId, side.record.id, item.id, null, side.record.version, this.now());
+        }
+      }
+      for (const item of deletedEntities) if (!entityUpdates.includes(item)) await saveEntity(tx, pass, item, true, this.now());
+      const journal = [];
+      for (const write of liveWrites) {
+        if (write.op.kind === 'delete') continue;
+        const tag = write.op.tag;
+        tags.set(write, tag);
+        journal.push({
+          tag,
+          flow_id: pass.flowId,
+          node_id: write.side.trigger.nodeId,
+          entity_id: write.entity.id,
+          record_id: write.op.kind === 'update' ? write.op.id : null,
+          hash: contentHash(write.after),
+          status: 'pending',
+          created_at: this.now().toISOString(),
+        });
+      }
+      await insertMany(tx, 'write_journal', journal);
+      for (const item of breakerTripped) await this.fileBreaker(tx, pass, item);
+      for (const item of deleteConflicts) await this.fileDeleteConflict(tx, pass, item);
+      for (const { entity, conflict } of newConflicts) await this.fileFieldConflict(tx, pass, entity, conflict);
+    });
+
+    const results = await this.executeWrites(connectors, liveWrites);
+
+    await this.db.transaction().execute(async (tx) => {
+      const shadows: Array<{ side: SideWork; entity: EntityWork; recordId: string; after: FlowRecord; version: Version | null }> = [];
+      for (const write of liveWrites) {
+        const result = results.get(write) as WriteResult;
+        const nodeId = write.side.trigger.nodeId;
+        const recordId = write.op.kind === 'create' ? null : write.op.id;
+        if (result.ok) {
+          if (write.op.kind === 'delete') {
+            pass.summary.deleted++;
+            pass.record(nodeId, recordId, write.entity.id, 'deleted');
+            await tx.deleteFrom('links').where('flow_id', '=', pass.flowId).where('node_id', '=', nodeId).where('record_id', '=', write.op.id).execute();
+          } else {
+            if (write.op.kind === 'create') pass.summary.created++;
+            else pass.summary.updated++;
+            pass.record(nodeId, result.id, write.entity.id, write.op.kind === 'create' ? 'created' : 'updated', write.changes);
+            await tx.updateTable('write_journal').set({ status: 'done', record_id: result.id }).where('tag', '=', tags.get(write) as string).execute();
+            await tx
+              .deleteFrom('write_journal')
+              .where('flow_id', '=', pass.flowId)
+              .where('node_id', '=', nodeId)
+              .where('record_id', '=', result.id)
+              .where('status', '=', 'done')
+              .where('tag', '!=', tags.get(write) as string)
+              .execute();
+            shadows.push({ side: write.side, entity: write.entity, recordId: result.id, after: write.after, version: result.version });
+          }
+          await tx.deleteFrom('failing_records').where('flow_id', '=', pass.flowId).where('node_id', '=', nodeId).where('record_id', 'in', [recordId ?? `entity:${write.entity.id}`, `entity:${write.entity.id}`]).execute();
+        } else if (result.reason === 'changed' && write.entity.remerges < MAX_REMERGES) {
+          // The side changed between our read and our write: read it again and merge again (SPEC §5.5).
+          pass.revisit.add(write.entity.id);
+          write.side.read = false;
+          await tx.deleteFrom('write_journal').where('tag', '=', tags.get(write) ?? '').execute();
+        } else {
+          const message = result.reason === 'failed' ? result.message : result.reason === 'changed' ? 'the record kept changing during the pass' : 'the record no longer exists';
+          if (tags.has(write)) await tx.deleteFrom('write_journal').where('tag', '=', tags.get(write) as string).execute();
+          await this.failRecord(pass, nodeId, recordId ?? `entity:${write.entity.id}`, write.entity.id, `${write.op.kind} failed: ${message}`, tx);
+        }
+      }
+      // Shadows: what each side now holds, projected in. Sides not written keep the projection just read.
+      const written = new Set(shadows.map((entry) => entry.side));
+      for (const entry of shadows) {
+        const projection = await projectIn(entry.side.trigger, entry.after, this.limits);
+        await saveLink(tx, pass, entry.side.trigger.nodeId, entry.recordId, entry.entity.id, projection.kind === 'pass' ? projection.record : null, entry.version, this.now());
+      }
+      for (const item of work) {
+        if (skipped.has(item) || breakerTripped.has(item)) continue;
+        for (const side of item.sides.values()) {
+          if (written.has(side) || !side.link && !side.newlyLinked) continue;
+          if (unlinkDeleted.includes(side)) {
+            if (deletedEntities.has(item)) await tx.deleteFrom('links').where('flow_id', '=', pass.flowId).where('node_id', '=', side.trigger.nodeId).where('record_id', '=', side.link?.record_id ?? '').execute();
+            else await tx.updateTable('links').set({ deleted: 1 }).where('flow_id', '=', pass.flowId).where('node_id', '=', side.trigger.nodeId).where('record_id', '=', side.link?.record_id ?? '').execute();
+            continue;
+          }
+          if (!side.record || side.record.deleted || !side.projection) continue;
+          const unchanged = side.link && side.shadow && sameValue(side.shadow, side.projection) && sameVersionOrNull(side.link.version, side.record.version);
+          if (unchanged && !side.newlyLinked) continue;
+          await saveLink(tx, pass, side.trigger.nodeId, side.record.id, item.id, side.projection, side.record.version, this.now());
+        }
+      }
+      await flushLog(tx, pass.runId as string, pass.log.splice(0));
+    });
+  }
+
+  /**
+   * On sides that cannot store a tag, the runtime's own write comes back as a change equal to the shadow. The
+   * shadow already makes it harmless (SPEC §6); the journal's hash of what was written tells that it is an echo.
+   */
+  private async countUntaggedEchoes(part: CompiledPart, work: EntityWork[], pass: PassState): Promise<void> {
+    for (const trigger of part.triggers) {
+      const candidates = new Map<string, SideWork>();
+      for (const item of work) {
+        const side = item.sides.get(trigger.nodeId) as SideWork;
+        if (side.staged && side.link && side.record && !side.record.deleted && side.shadow && side.projection && sameValue(side.shadow, side.projection)) {
+          candidates.set(side.record.id, side);
+        }
+      }
+      if (candidates.size === 0) continue;
+      for (const row of await journalByRecord(this.db, pass.flowId, trigger.nodeId, [...candidates.keys()])) {
+        const side = candidates.get(row.record_id as string);
+        if (side?.record && row.hash === contentHash(side.record.fields)) {
+          pass.summary.echoes++;
+          pass.record(trigger.nodeId, side.record.id, row.entity_id, 'echo', [], 'own write, equal to its shadow');
+        }
+      }
+    }
+  }
+
+  /** Reads the current record of every linked side that has no staged change (SPEC §5.1). */
+  private async readUnreadSides(part: CompiledPart, connectors: Map<string, Connector>, work: EntityWork[]): Promise<void> {
+    for (const trigger of part.triggers) {
+      const wanted = new Map<string, SideWork>();
+      for (const item of work) {
+        const side = item.sides.get(trigger.nodeId) as SideWork;
+        if (!side.read && side.link && !side.link.deleted) wanted.set(side.link.record_id, side);
+      }
+      if (wanted.size === 0) continue;
+      const connector = connectors.get(trigger.nodeId) as Connector;
+      const found = await connector.getMany([...wanted.keys()]);
+      for (const [id, side] of wanted) {
+        side.read = true;
+        side.record = found.get(id) ?? null;
+        if (side.record && !side.record.deleted) setProjection(side, await projectIn(trigger, side.record.fields, this.limits));
+      }
+    }
+    for (const item of work) for (const side of item.sides.values()) if (!side.link && !side.newlyLinked) side.read = true;
+  }
+
+  /** The write that brings one side in line with the golden record, if any; 'failed' when the record cannot be projected out. */
+  private async planWrite(flowId: string, item: EntityWork, side: SideWork, held: ReadonlySet<string>): Promise<PlannedWrite | null | 'failed'> {
+    const permissions = side.trigger.config.write;
+    if (side.link?.deleted) return null;
+    const exists = side.record !== null && !side.record.deleted;
+    if (!exists && side.link) return null;
+    if (!exists && !permissions.create) return null;
+    if (exists && !permissions.update) return null;
+    const out = await projectOut(side.trigger, item.golden, this.limits);
+    if (out.kind === 'drop') return null;
+    if (out.kind === 'error') {
+      side.problem = `node "${out.error.nodeId}": ${out.error.message}`;
+      return 'failed';
+    }
+    const current = exists ? (side.record as SourceRecord).fields : {};
+    const fields: FlowRecord = {};
+    const changes: FieldChange[] = [];
+    for (const [field, value] of Object.entries(out.record)) {
+      if (value === undefined || held.has(field)) continue;
+      if (exists && Object.hasOwn(current, field) && sameValue(current[field], value)) continue;
+      fields[field] = value;
+      changes.push({ field, before: exists ? (current[field] ?? null) : null, after: value });
+    }
+    if (exists && changes.length === 0) return null;
+    if (!exists && Object.keys(fields).length === 0) return null;
+    const writeTag = `syncline:${flowId}:${randomBytes(9).toString('base64url')}`;
+    const after = { ...current, ...fields };
+    if (!exists) return { entity: item, side, op: { kind: 'create', fields, tag: writeTag }, after, changes };
+    const record = side.record as SourceRecord;
+    return { entity: item, side, op: { kind: 'update', id: record.id, fields, tag: writeTag, expectedVersion: record.version }, after, changes };
+  }
+
+  private applyBreaker(config: ConflictConfig, writes: PlannedWrite[], pass: PassState): Set<EntityWork> {
+    const tripped = new Set<EntityWork>();
+    const now = this.now().getTime();
+    const counted = new Set<EntityWork>();
+    for (const write of writes) {
+      const item = write.entity;
+      if (!item.row || counted.has(item)) continue;
+      counted.add(item);
+      const windowStart = item.row.breaker_window_start ? Date.parse(item.row.breaker_window_start) : 0;
+      const inWindow = now - windowStart < config.breaker.windowMs;
+      const count = (inWindow ? item.row.breaker_writes : 0) + 1;
+      item.row.breaker_writes = count;
+      if (!inWindow) item.row.breaker_window_start = new Date(now).toISOString();
+      if (count > config.breaker.maxWrites) {
+        tripped.add(item);
+        pass.record(write.side.trigger.nodeId, write.side.link?.record_id ?? null, item.id, 'conflict', [], `written ${count} times within ${config.breaker.windowMs} ms: quarantined (another automation may be fighting the sync)`);
+      }
+    }
+    return tripped;
+  }
+
+  private async executeWrites(connectors: Map<string, Connector>, writes: PlannedWrite[]): Promise<Map<PlannedWrite, WriteResult>> {
+    const results = new Map<PlannedWrite, WriteResult>();
+    const bySide = new Map<string, PlannedWrite[]>();
+    for (const write of writes) {
+      const list = bySide.get(write.side.trigger.nodeId) ?? [];
+      list.push(write);
+      bySide.set(write.side.trigger.nodeId, list);
+    }
+    for (const [nodeId, sideWrites] of bySide) {
+      const connector = connectors.get(nodeId) as Connector;
+      const outcomes = await withRetries(this.retry, sideWrites.map((write) => write.op), (ops) => connector.write(ops));
+      sideWrites.forEach((write, index) => results.set(write, outcomes[index] as WriteResult));
+    }
+    return results;
+  }
+
+  private async failRecord(pass: PassState, nodeId: string, recordId: string, entityId: string | null, message: string, db: Db = this.db): Promise<void> {
+    const key = `${nodeId}\u0000${recordId}`;
+    if (!pass.failedRecords.has(key)) {
+      pass.failedRecords.add(key);
+      pass.summary.failed++;
+    }
+    pass.record(nodeId, recordId, entityId, 'failed', [], message);
+    if (pass.dryRun) return;
+    const now = this.now().toISOString();
+    await db
+      .insertInto('failing_records')
+      .values({ flow_id: pass.flowId, node_id: nodeId, record_id: recordId, entity_id: entityId, error: message, attempts: 1, first_failed_at: now, last_failed_at: now })
+      .onConflict((oc) =>
+        oc.columns(['flow_id', 'node_id', 'record_id']).doUpdateSet((eb) => ({
+          error: message,
+          attempts: eb('failing_records.attempts', '+', 1),
+          last_failed_at: now,
+          entity_id: entityId,
+        })),
+      )
+      .execute();
+  }
+
+  private async fileFieldConflict(tx: Db, pass: PassState, item: EntityWork, conflict: FieldConflict): Promise<void> {
+    const open = await tx
+      .selectFrom('conflicts')
+      .select(['id'])
+      .where('entity_id', '=', item.id)
+      .where('kind', '=', 'field')
+      .where('field', '=', conflict.field)
+      .where('status', '=', 'open')
+      .executeTakeFirst();
+    for (const [nodeId, value] of Object.entries(conflict.sides)) {
+      pass.record(nodeId, item.sides.get(nodeId)?.link?.record_id ?? null, item.id, 'conflict', [{ field: conflict.field, before: conflict.base ?? null, after: value }], 'held for manual resolution');
+    }
+    if (open) {
+      await tx.updateTable('conflicts').set({ sides: JSON.stringify(conflict.sides) }).where('id', '=', open.id).execute();
+      return;
+    }
+    await tx.insertInto('conflicts').values(newConflict(pass, item.id, 'field', conflict.field, conflict.base, conflict.sides)).execute();
+    pass.summary.conflicts++;
+  }
+
+  private async fileDeleteConflict(tx: Db, pass: PassState, item: EntityWork): Promise<void> {
+    const sides: Record<string, unknown> = {};
+    for (const side of item.sides.values()) {
+      if (!side.link) continue;
+      sides[side.trigger.nodeId] = side.record && !side.record.deleted ? side.projection : null;
+    }
+    const open = await tx.selectFrom('conflicts').select(['id']).where('entity_id', '=', item.id).where('kind', '=', 'delete').where('status', '=', 'open').executeTakeFirst();
+    for (const side of item.sides.values()) if (side.link && (!side.record || side.record.deleted)) pass.record(side.trigger.nodeId, side.link.record_id, item.id, 'conflict', [], 'deleted on this side: waiting for review');
+    if (open) return;
+    await tx.insertInto('conflicts').values(newConflict(pass, item.id, 'delete', null, item.golden, sides)).execute();
+    pass.summary.conflicts++;
+  }
+
+  private async fileBreaker(tx: Db, pass: PassState, item: EntityWork): Promise<void> {
+    await tx.updateTable('entities').set({ quarantined: 1 }).where('id', '=', item.id).execute();
+    const sides: Record<string, unknown> = {};
+    for (const side of item.sides.values()) if (side.projection) sides[side.trigger.nodeId] = side.projection;
+    await tx.insertInto('conflicts').values(newConflict(pass, item.id, 'breaker', null, item.golden, sides)).execute();
+    pass.summary.conflicts++;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // What the API reads and resolves.
+
+  async listRuns(flowId: string, limit = 50): Promise<RunView[]> {
+    const rows = await this.db.selectFrom('runs').selectAll().where('flow_id', '=', flowId).orderBy('started_at', 'desc').limit(limit).execute();
+    return rows.map(runView);
+  }
+
+  async getRun(runId: string): Promise<{ run: RunView; log: RunLogEntry[] } | null> {
+    const row = await this.db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+    if (!row) return null;
+    const log = await this.db.selectFrom('run_log').selectAll().where('run_id', '=', runId).orderBy('id').execute();
+    return {
+      run: runView(row),
+      log: log.map((entry) => ({
+        nodeId: entry.node_id,
+        recordId: entry.record_id,
+        entityId: entry.entity_id,
+        outcome: entry.outcome as RecordOutcome,
+        fields: entry.fields ? (JSON.parse(entry.fields) as FieldChange[]) : [],
+        message: entry.message,
+        at: entry.at,
+      })),
+    };
+  }
+
+  async listConflicts(filter: { flowId?: string; status?: ConflictStatus }): Promise<ConflictView[]> {
+    let query = this.db.selectFrom('conflicts').selectAll().orderBy('created_at');
+    if (filter.flowId) query = query.where('flow_id', '=', filter.flowId);
+    if (filter.status) query = query.where('status', '=', filter.status);
+    return (await query.execute()).map(conflictView);
+  }
+
+  /**
+   * Resolves an open conflict: a field takes the chosen side's value or the given value, and the next pass writes
+   * it out. A delete conflict takes `{side}`: the deleting side deletes everywhere, any other side restores.
+   */
+  async resolveConflict(conflictId: string, resolution: ConflictResolution): Promise<ConflictView> {
+    const row = await this.db.selectFrom('conflicts').selectAll().where('id', '=', conflictId).executeTakeFirst();
+    if (!row) throw new EngineInputError('not_found', `no conflict "${conflictId}"`);
+    if (row.status !== 'open') throw new EngineInputError('already_resolved', `conflict "${conflictId}" is already ${row.status}`);
+    const sides = JSON.parse(row.sides) as Record<string, unknown>;
+    if ('side' in resolution && !Object.hasOwn(sides, resolution.side)) {
+      throw new EngineInputError('unknown_side', `side "${resolution.side}" is not part of this conflict; sides: ${Object.keys(sides).join(', ')}`);
+    }
+    await this.db.transaction().execute(async (tx) => {
+      if (row.kind === 'field') {
+        const value = 'side' in resolution ? sides[resolution.side] : resolution.value;
+        const entity = await tx.selectFrom('entities').select(['golden']).where('id', '=', row.entity_id as string).executeTakeFirst();
+        if (!entity) throw new EngineInputError('not_found', `the entity of conflict "${conflictId}" no longer exists`);
+        const golden = JSON.parse(entity.golden) as FlowRecord;
+        golden[row.field as string] = value;
+        await tx.updateTable('entities').set({ golden: JSON.stringify(golden), updated_at: this.now().toISOString() }).where('id', '=', row.entity_id as string).execute();
+      } else if (row.kind === 'delete') {
+        if (!('side' in resolution)) throw new EngineInputError('bad_resolution', 'a delete conflict is resolved by picking a side: {"side": "<trigger id>"}');
+        const deleting = sides[resolution.side] === null;
+        if (deleting) {
+          // Propagate: the next pass sees the entity's links on the deleting side gone and deletes the rest.
+          await tx.deleteFrom('links').where('entity_id', '=', row.entity_id as string).where('node_id', '=', resolution.side).execute();
+          await tx.updateTable('entities').set({ deleted: 1 }).where('id', '=', row.entity_id as string).execute();
+        } else {
+          // Restore: forget the links of the sides where the record is gone, so the next pass recreates it there.
+          for (const [nodeId, value] of Object.entries(sides)) {
+            if (value === null) await tx.deleteFrom('links').where('entity_id', '=', row.entity_id as string).where('node_id', '=', nodeId).execute();
+          }
+        }
+      } else if (row.kind === 'breaker') {
+        await tx.updateTable('entities').set({ quarantined: 0, breaker_writes: 0, breaker_window_start: null }).where('id', '=', row.entity_id as string).execute();
+      } else if (row.kind === 'match') {
+        throw new EngineInputError('not_resolvable', 'a match conflict is resolved by making the match values unique on each side; the next pass links the records');
+      }
+      await tx
+        .updateTable('conflicts')
+        .set({ status: 'resolved', resolution: JSON.stringify(resolution), resolved_at: this.now().toISOString() })
+        .where('id', '=', conflictId)
+        .execute();
+    });
+    if (row.kind === 'delete' && 'side' in resolution && sides[resolution.side] === null) await this.propagateResolvedDelete(row);
+    const updated = await this.db.selectFrom('conflicts').selectAll().where('id', '=', conflictId).executeTakeFirstOrThrow();
+    return conflictView(updated);
+  }
+
+  // A propagated delete is carried out by the next pass: its remaining links point at records that must go.
+  private async propagateResolvedDelete(row: ConflictRow): Promise<void> {
+    this.deps.logger?.info({ flowId: row.flow_id, entityId: row.entity_id }, 'delete approved; the next pass removes the record from the other sides');
+  }
+
+  async listFailing(flowId: string): Promise<FailingRecordView[]> {
+    const rows = await this.db.selectFrom('failing_records').selectAll().where('flow_id', '=', flowId).orderBy('last_failed_at', 'desc').execute();
+    return rows.map((row) => ({
+      flowId: row.flow_id,
+      nodeId: row.node_id,
+      recordId: row.record_id,
+      entityId: row.entity_id,
+      error: row.error,
+      attempts: row.attempts,
+      firstFailedAt: row.first_failed_at,
+      lastFailedAt: row.last_failed_at,
+    }));
+  }
+
+  /**
+   * Starts the failing records' count afresh. Every pass retries them anyway (SPEC §7); this is for a person who
+   * fixed the cause and wants the list to show only what fails from now on.
+   */
+  async retryFailing(flowId: string): Promise<void> {
+    await this.db.updateTable('failing_records').set({ attempts: 0 }).where('flow_id', '=', flowId).execute();
+  }
+
+  /** Drops all of a flow's state: links, golden records, cursors, journal, runs, conflicts. */
+  async forgetFlow(flowId: string): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      const runIds = (await tx.selectFrom('runs').select(['id']).where('flow_id', '=', flowId).execute()).map((row) => row.id);
+      for (const ids of chunked(runIds)) await tx.deleteFrom('run_log').where('run_id', 'in', ids).execute();
+      for (const table of ['entities', 'links', 'cursors', 'write_journal', 'runs', 'conflicts', 'failing_records'] as const) {
+        await tx.deleteFrom(table).where('flow_id', '=', flowId).execute();
+      }
+    });
+  }
+}
+
+// -----------------------------------------------------------------------------------------------------------------
+
+interface CursorState {
+  since: Version | null;
+  seen: string[];
+}
+
+async function loadCursor(db: Db, flowId: string, nodeId: string): Promise<CursorState> {
+  const row = await db.selectFrom('cursors').selectAll().where('flow_id', '=', flowId).where('node_id', '=', nodeId).executeTakeFirst();
+  if (!row) return { since: null, seen: [] };
+  return { since: row.since === null ? null : (JSON.parse(row.since) as Version), seen: JSON.parse(row.seen) as string[] };
+}
+
+async function saveCursor(db: Db, flowId: string, nodeId: string, cursor: CursorState, now: Date): Promise<void> {
+  const values = { since: cursor.since === null ? null : JSON.stringify(cursor.since), seen: JSON.stringify(cursor.seen), updated_at: now.toISOString() };
+  await db
+    .insertInto('cursors')
+    .values({ flow_id: flowId, node_id: nodeId, ...values })
+    .onConflict((oc) => oc.columns(['flow_id', 'node_id']).doUpdateSet(values))
+    .execute();
+}
+
+/** Keeps the greatest version listed and the ids seen at exactly that version (SPEC §7). */
+function advanceCursor(cursor: CursorState, record: SourceRecord): void {
+  if (record.version === null) return;
+  if (cursor.since === null || compareVersions(record.version, cursor.since) > 0) {
+    cursor.since = record.version;
+    cursor.seen = [record.id];
+  } else if (sameVersion(record.version, cursor.since) && !cursor.seen.includes(record.id)) {
+    cursor.seen.push(record.id);
+  }
+}
+
+function compareVersions(a: Version, b: Version): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
+}
+
+function sameVersion(a: Version | null, b: Version | null): boolean {
+  return a !== null && b !== null && compareVersions(a, b) === 0;
+}
+
+function sameVersionOrNull(stored: string | null, version: Version | null): boolean {
+  return stored === (version === null ? null : JSON.stringify(version));
+}
+
+function newEntityWork(part: CompiledPart, key: string | null, row: EntityRow | null = null): EntityWork {
+  const sides = new Map<string, SideWork>();
+  for (const trigger of part.triggers) {
+    sides.set(trigger.nodeId, { trigger, link: null, newlyLinked: false, record: null, read: false, staged: false, projection: null, problem: null, shadow: null });
+  }
+  return {
+    id: row?.id ?? randomUUID(),
+    row,
+    golden: row ? (JSON.parse(row.golden) as FlowRecord) : {},
+    matchKey: key,
+    sides,
+    remerges: 0,
+  };
+}
+
+function attachStaged(item: EntityWork, side: SideWork, change: StagedChange, taken: Set<number>): void {
+  taken.add(change.seq);
+  side.read = true;
+  side.staged = true;
+  side.record = change.record;
+  side.projection = change.projection;
+  side.problem = change.dropped ? null : change.problem;
+}
+
+function setProjection(side: SideWork, projection: Projection): void {
+  if (projection.kind === 'pass') side.projection = projection.record;
+  else if (projection.kind === 'error') side.problem = `node "${projection.error.nodeId}": ${projection.error.message}`;
+  else side.projection = null;
+}
+
+async function saveEntity(tx: Db, pass: PassState, item: EntityWork, deleted: boolean, now: Date): Promise<void> {
+  const golden = JSON.stringify(item.golden);
+  const stamp = now.toISOString();
+  if (item.row) {
+    await tx
+      .updateTable('entities')
+      .set({ golden, deleted: deleted ? 1 : 0, breaker_writes: item.row.breaker_writes, breaker_window_start: item.row.breaker_window_start, updated_at: stamp })
+      .where('id', '=', item.id)
+      .execute();
+    return;
+  }
+  await tx
+    .insertInto('entities')
+    .values({ id: item.id, flow_id: pass.flowId, golden, match_key: item.matchKey, deleted: deleted ? 1 : 0, breaker_window_start: stamp, breaker_writes: 0, quarantined: 0, created_at: stamp, updated_at: stamp })
+    .execute();
+  item.row = { id: item.id, flow_id: pass.flowId, golden, match_key: item.matchKey, deleted: 0, breaker_window_start: stamp, breaker_writes: 0, quarantined: 0, created_at: stamp, updated_at: stamp };
+}
+
+async function saveLink(tx: Db, pass: PassState, nodeId: string, recordId: string, entityId: string, shadow: FlowRecord | null, version: Version | null, now: Date): Promise<void> {
+  const values = { entity_id: entityId, shadow: shadow === null ? null : JSON.stringify(shadow), version: version === null ? null : JSON.stringify(version), deleted: 0, updated_at: now.toISOString() };
+  await tx
+    .insertInto('links')
+    .values({ flow_id: pass.flowId, node_id: nodeId, record_id: recordId, ...values })
+    .onConflict((oc) => oc.columns(['flow_id', 'node_id', 'record_id']).doUpdateSet(values))
+    .execute();
+}
+
+async function flushLog(tx: Db, runId: string, log: RunLogEntry[]): Promise<void> {
+  await insertMany(
+    tx,
+    'run_log',
+    log.map((entry) => ({
+      id: null,
+      run_id: runId,
+      node_id: entry.nodeId,
+      record_id: entry.recordId,
+      entity_id: entry.entityId,
+      outcome: entry.outcome,
+      fields: entry.fields.length ? JSON.stringify(entry.fields) : null,
+      message: entry.message,
+      at: entry.at,
+    })),
+  );
+}
+
+function newConflict(pass: PassState, entityId: string | null, kind: string, field: string | null, base: unknown, sides: Record<string, unknown>) {
+  return {
+    id: randomUUID(),
+    flow_id: pass.flowId,
+    entity_id: entityId,
+    kind,
+    field,
+    base: base === undefined ? null : JSON.stringify(base),
+    sides: JSON.stringify(sides),
+    status: 'open',
+    resolution: null,
+    created_at: pass.now().toISOString(),
+    resolved_at: null,
+  };
+}
+
+function recordPlanned(pass: PassState, write: PlannedWrite): void {
+  const planned = pass.plannedFor(write.side.trigger.nodeId);
+  if (write.op.kind === 'create') {
+    planned.creates.push({ id: null, fields: write.changes });
+    pass.summary.created++;
+  } else if (write.op.kind === 'update') {
+    planned.updates.push({ id: write.op.id, fields: write.changes });
+    pass.summary.updated++;
+  } else {
+    planned.deletes.push({ id: write.op.id });
+    pass.summary.deleted++;
+  }
+}
+
+function runView(row: { id: string; flow_id: string; started_at: string; finished_at: string | null; status: string; reason: string; dry_run: number; summary: string | null; error: string | null }): RunView {
+  return {
+    id: row.id,
+    flowId: row.flow_id,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    status: row.status as RunView['status'],
+    reason: row.reason as RunView['reason'],
+    dryRun: row.dry_run === 1,
+    summary: row.summary ? (JSON.parse(row.summary) as PassSummary) : null,
+    error: row.error,
+  };
+}
+
+function conflictView(row: ConflictRow): ConflictView {
+  return {
+    id: row.id,
+    flowId: row.flow_id,
+    entityId: row.entity_id,
+    kind: row.kind as ConflictView['kind'],
+    field: row.field,
+    base: row.base === null ? null : (JSON.parse(row.base) as unknown),
+    sides: JSON.parse(row.sides) as Record<string, unknown>,
+    status: row.status as ConflictStatus,
+    resolution: row.resolution ? (JSON.parse(row.resolution) as ConflictResolution) : null,
+    createdAt: row.created_at,
+    resolvedAt: row.resolved_at,
+  };
+}

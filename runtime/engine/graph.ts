@@ -1,0 +1,100 @@
+import { nodeRegistry, type FlowDocument, type FlowNode } from '../../nodes/index';
+import type { ConflictConfig } from '../../nodes/conflict/schema';
+import type { TriggerConfig } from '../../nodes/trigger/schema';
+import type { Direction, NodeBehaviour } from '../../nodes/types';
+
+/** One node a record passes between a trigger and its conflict node, applied in `direction` on the way in. */
+export interface PathStep {
+  nodeId: string;
+  behaviour: NodeBehaviour<unknown>;
+  config: unknown;
+  /** The direction of travel toward the conflict node; the way out applies the opposite. */
+  inward: Direction;
+}
+
+export interface CompiledTrigger {
+  nodeId: string;
+  config: TriggerConfig;
+  /** Steps from the trigger (exclusive) to the conflict node (exclusive), in the order a record meets them. */
+  path: PathStep[];
+}
+
+/** One connected part of a flow: its conflict node and the triggers that meet there, in document order. */
+export interface CompiledPart {
+  conflictNodeId: string;
+  conflict: ConflictConfig;
+  triggers: CompiledTrigger[];
+}
+
+export interface CompiledFlow {
+  id: string;
+  parts: CompiledPart[];
+}
+
+/**
+ * Works out, for every trigger, the path to its conflict node and the direction of travel at each node
+ * (SPEC §2). Expects a document that passed `loadFlow`, so the graph is a forest with one conflict node per part.
+ */
+export function compileFlow(document: FlowDocument): CompiledFlow {
+  const nodesById = new Map(document.nodes.map((node) => [node.id, node]));
+  const neighbours = new Map<string, Array<{ other: string; direction: Direction }>>();
+  for (const node of document.nodes) neighbours.set(node.id, []);
+  for (const edge of document.edges) {
+    neighbours.get(edge.source)?.push({ other: edge.target, direction: 'forward' });
+    neighbours.get(edge.target)?.push({ other: edge.source, direction: 'backward' });
+  }
+
+  const parts: CompiledPart[] = [];
+  for (const conflictNode of document.nodes) {
+    if (conflictNode.type !== 'conflict') continue;
+    // Walk outward from the conflict node; each node remembers how it was reached, which is the reverse of the way in.
+    const reachedFrom = new Map<string, { previous: string; outward: Direction }>();
+    const queue = [conflictNode.id];
+    const visited = new Set(queue);
+    while (queue.length > 0) {
+      const current = queue.shift() as string;
+      for (const { other, direction } of neighbours.get(current) ?? []) {
+        if (visited.has(other)) continue;
+        visited.add(other);
+        reachedFrom.set(other, { previous: current, outward: direction });
+        if (nodesById.get(other)?.type !== 'trigger') queue.push(other);
+      }
+    }
+    const triggers: CompiledTrigger[] = [];
+    for (const node of document.nodes) {
+      if (node.type !== 'trigger' || !reachedFrom.has(node.id)) continue;
+      triggers.push({ nodeId: node.id, config: node.config, path: pathInward(node.id, conflictNode.id, reachedFrom, nodesById) });
+    }
+    parts.push({ conflictNodeId: conflictNode.id, conflict: conflictNode.config, triggers });
+  }
+  return { id: document.id, parts };
+}
+
+function pathInward(
+  triggerId: string,
+  conflictId: string,
+  reachedFrom: Map<string, { previous: string; outward: Direction }>,
+  nodesById: Map<string, FlowNode>,
+): PathStep[] {
+  const steps: PathStep[] = [];
+  let current = triggerId;
+  // The edge from `previous` to `current` was walked outward in `outward`; a record walks it inward in the opposite
+  // direction and enters `previous` that way.
+  for (;;) {
+    const link = reachedFrom.get(current);
+    if (!link) throw new Error(`no path from trigger "${triggerId}" to conflict node "${conflictId}"`);
+    if (link.previous === conflictId) break;
+    const node = nodesById.get(link.previous);
+    if (!node) throw new Error(`node "${link.previous}" is missing`);
+    const behaviour = nodeRegistry[node.type].behaviour as NodeBehaviour<unknown> | null;
+    if (behaviour) {
+      steps.push({ nodeId: node.id, behaviour, config: node.config, inward: link.outward === 'forward' ? 'backward' : 'forward' });
+    }
+    current = link.previous;
+  }
+  return steps;
+}
+
+export function opposite(direction: Direction): Direction {
+  return direction === 'forward' ? 'backward' : 'forward';
+}

@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import { SimulatedCrash } from '../../runtime/connectors/memory/index';
+import { contents, memoryHarness } from './memory-flows';
+
+describe('concurrent edits', () => {
+  it('keeps edits to different fields on two sides', async () => {
+    const h = await memoryHarness({ sides: ['a', 'b'] });
+    const id = h.sides.a!.insert({ email: 'x@example.com', name: 'X', stage: 'open' });
+    await h.pass();
+    const bId = h.sides.b!.all()[0]!.id;
+    h.sides.a!.update(id, { name: 'X from A' });
+    h.sides.b!.update(bId, { stage: 'won' });
+    await h.pass();
+    expect(contents(h.sides.a!)).toEqual([{ email: 'x@example.com', name: 'X from A', stage: 'won' }]);
+    expect(contents(h.sides.b!)).toEqual(contents(h.sides.a!));
+  });
+
+  it.each([
+    ['last-write-wins', 'last-write-wins' as const, 'from B'],
+    ['prefer a', { prefer: 'a' }, 'from A'],
+    ['prefer b', { prefer: 'b' }, 'from B'],
+  ])('the same field changed on both sides resolves by %s', async (_name, policy, expected) => {
+    const h = await memoryHarness({ sides: ['a', 'b'], policy });
+    const id = h.sides.a!.insert({ email: 'x@example.com', name: 'X' });
+    await h.pass();
+    const bId = h.sides.b!.all()[0]!.id;
+    h.sides.a!.update(id, { name: 'from A' });
+    h.sides.b!.update(bId, { name: 'from B' }); // later version: last write
+    const result = await h.pass();
+    expect(result.summary.conflicts).toBe(0);
+    expect(contents(h.sides.a!)[0]?.name).toBe(expected);
+    expect(contents(h.sides.b!)[0]?.name).toBe(expected);
+  });
+
+  it('manual files a conflict, writes nothing for the field, and its resolution propagates', async () => {
+    const h = await memoryHarness({ sides: ['a', 'b'], policy: 'last-write-wins', fields: { name: 'manual' } });
+    const id = h.sides.a!.insert({ email: 'x@example.com', name: 'X', stage: 'open' });
+    await h.pass();
+    const bId = h.sides.b!.all()[0]!.id;
+    h.sides.a!.update(id, { name: 'from A', stage: 'won' });
+    h.sides.b!.update(bId, { name: 'from B' });
+    const result = await h.pass();
+    expect(result.summary.conflicts).toBe(1);
+    expect(h.sides.a!.get(id)?.fields).toMatchObject({ name: 'from A', stage: 'won' });
+    expect(h.sides.b!.get(bId)?.fields).toMatchObject({ name: 'from B', stage: 'won' });
+
+    // Passes while the conflict is open neither overwrite the field nor file it again.
+    const quiet = await h.pass();
+    expect(quiet.summary).toMatchObject({ conflicts: 0, updated: 0 });
+    expect(h.sides.b!.get(bId)?.fields.name).toBe('from B');
+
+    const [conflict] = await h.engine.listConflicts({ flowId: h.flow.id, status: 'open' });
+    expect(conflict).toMatchObject({ kind: 'field', field: 'name', base: 'X', sides: { a: 'from A', b: 'from B' } });
+    await h.engine.resolveConflict(conflict!.id, { side: 'a' });
+    const applied = await h.pass();
+    expect(applied.summary.updated).toBe(1);
+    expect(h.sides.b!.get(bId)?.fields.name).toBe('from A');
+    expect(await h.engine.listConflicts({ flowId: h.flow.id, status: 'open' })).toEqual([]);
+    await expect(h.engine.resolveConflict(conflict!.id, { side: 'a' })).rejects.toThrow(/already/);
+  });
+
+  it('a resolution can give a value of its own', async () => {
+    const h = await memoryHarness({ sides: ['a', 'b'], policy: 'manual' });
+    const id = h.sides.a!.insert({ email: 'x@example.com', name: 'X' });
+    await h.pass();
+    h.sides.a!.update(id, { name: 'A' });
+    h.sides.b!.update(h.sides.b!.all()[0]!.id, { name: 'B' });
+    await h.pass();
+    const [conflict] = await h.engine.listConflicts({ flowId: h.flow.id, status: 'open' });
+    await h.engine.resolveConflict(conflict!.id, { value: 'Agreed' });
+    await h.pass();
+    expect(contents(h.sides.a!)[0]?.name).toBe('Agreed');
+    expect(contents(h.sides.b!)[0]?.name).toBe('Agreed');
+  });
+});
+
+describe('linking', () => {
+  it('reports a match that is not unique instead of guessing', async () => {
+    const h = await memoryHarness({ sides: ['a', 'b'] });
+    h.sides.a!.insert({ email: 'dup@example.com', name: 'One' });
+    h.sides.a!.insert({ email: ' DUP@example.com', name: 'Two' });
+    h.sides.b!.insert({ email: 'dup@example.com', name: 'Three' });
+    const result = await h.pass();
+    expect(result.summary).toMatchObject({ created: 0, conflicts: 1 });
+    const [conflict] = await h.engine.listConflicts({ flowId: h.flow.id });
+    expect(conflict?.kind).toBe('match');
+    expect(h.sides.b!.size).toBe(1);
+  });
+
+  it('works for three systems meeting at one hub', async () => {
+    const h = await memoryHarness({ sides: ['a', 'b', 'c'] });
+    h.sides.a!.insert({ email: 'one@example.com', name: 'One' });
+    h.sides.c!.insert({ email: 'ONE@example.com', name: 'One', phone: '555' });
+    await h.pass();
+    for (const side of ['a', 'b', 'c']) expect(contents(h.sides[side]!)).toHaveLength(1);
+    expect(contents(h.sides.b!)[0]).toMatchObject({ name: 'One', phone: '555' });
+    const second = await h.pass();
+    expect(second.summary).toMatchObject({ created: 0, updated: 0 });
+  });
+});
+
+describe('deletes', () => {
+  it('propagate deletes everywhere; ignore keeps the others and never recreates; review files a conflict', async () => {
+    for (const policy of ['propagate', 'ignore', 'review'] as const) {
+      const h = await memoryHarness({ sides: ['a', 'b'], deletes: policy });
+      const id = h.sides.a!.insert({ email: 'x@example.com', name: 'X' });
+      await h.pass();
+      h.sides.a!.delete(id);
+      const result = await h.pass();
+      if (policy === 'propagate') expect(contents(h.sides.b!)).toEqual([]);
+      else expect(contents(h.sides.b!)).toHaveLength(1);
+      if (policy === 'review') expect(result.summary.conflicts).toBe(1);
+      const again = await h.pass();
+      expect(again.summary.created).toBe(0);
+      expect(contents(h.sides.a!)).toEqual([]);
+    }
+  });
+
+  it('stops a pass that would delete too much and lets it proceed once resolved', async () => {
+    const h = await memoryHarness({ sides: ['a', 'b'], deletes: 'propagate' });
+    const ids = Array.from({ length: 20 }, (_, i) => h.sides.a!.insert({ email: `p${i}@example.com`, name: `P${i}` }));
+    await h.pass();
+    for (const id of ids.slice(0, 12)) h.sides.a!.delete(id);
+    const stopped = await h.pass();
+    expect(stopped.status).toBe('stopped');
+    expect(stopped.error).toMatch(/would delete 12 of the 20/);
+    expect(contents(h.sides.b!)).toHaveLength(20);
+    const [guard] = await h.engine.listConflicts({ flowId: h.flow.id, status: 'open' });
+    expect(guard?.kind).toBe('mass-delete');
+    await h.engine.resolveConflict(guard!.id, { value: 'proceed' });
+    const proceeded = await h.pass();
+    expect(proceeded.status).toBe('ok');
+    expect(contents(h.sides.b!)).toHaveLength(8);
+  });
+});
+
+describe('faults', () => {
+  it('a crash between a side write and the state commit converges without a duplicate', async () => {
+    const h = await memoryHarness({ sides: ['a', 'b'], match: [] });
+    h.sides.a!.insert({ email: 'x@example.com', name: 'X' });
+    h.store.faults.crashAfterWrite = 1;
+    const crashed = await h.pass();
+    expect(crashed.status).toBe('failed');
+    expect(crashed.error).toMatch(new SimulatedCrash('b').message.slice(0, 20));
+    expect(h.sides.b!.size).toBe(1);
+    await h.pass();
+    await h.pass();
+    expect(h.sides.b!.size).toBe(1);
+    expect(h.sides.a!.size).toBe(1);
+  });
+
+  it('failed writes are retried on the next pass and listed as failing meanwhile', async () => {
+    const h = await memoryHarness({ sides: ['a', 'b'] });
+    h.sides.a!.insert({ email: 'x@example.com', name: 'X' });
+    const stop = h.store.failWhen((call) => call.method === 'writeOp' && 'b down');
+    const first = await h.pass();
+    expect(first.summary).toMatchObject({ created: 0, failed: 1 });
+    expect(await h.engine.listFailing(h.flow.id)).toEqual([expect.objectContaining({ nodeId: 'b', error: expect.stringContaining('b down') })]);
+    stop();
+    const second = await h.pass();
+    expect(second.summary.created).toBe(1);
+    expect(await h.engine.listFailing(h.flow.id)).toEqual([]);
+  });
+
+  it('the breaker quarantines a record that keeps being rewritten', async () => {
+    const h = await memoryHarness({ sides: ['a', 'b'], breaker: { maxWrites: 3, windowMs: 60_000 } });
+    const id = h.sides.a!.insert({ email: 'x@example.com', name: 'v0' });
+    await h.pass();
+    let quarantined = false;
+    for (let i = 1; i <= 6 && !quarantined; i++) {
+      h.sides.a!.update(id, { name: `v${i}` });
+      const result = await h.pass();
+      quarantined = result.summary.conflicts > 0;
+    }
+    expect(quarantined).toBe(true);
+    const [breaker] = await h.engine.listConflicts({ flowId: h.flow.id, status: 'open' });
+    expect(breaker?.kind).toBe('breaker');
+  });
+});
