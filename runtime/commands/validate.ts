@@ -1,12 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import { checkRoundTrip, formatIssue, formatRoundTripIssue, loadFlow, parseFlowText } from '../../nodes/document';
 import type { FlowRecord } from '../../nodes/types';
+import { connectorRegistry, loadOptionsFor } from '../connectors/index';
 
 const usage = 'usage: syncline validate FLOW.json [--samples SAMPLES.json]';
 
-// The connectors a flow may name, as a fixed list while the connector registry is being written; once it has
-// settled, `loadOptionsFor(connectorRegistry)` replaces this and also checks each trigger's connection.
-const knownConnectors = ['sqlite', 'postgres', 'http', 'memory'];
 
 /** Flows are kilobytes; past this the file is not a flow, and reading it whole would only exhaust memory. */
 const maxFileBytes = 256 * 1024 * 1024;
@@ -25,7 +23,7 @@ export async function validateCommand(args: string[]): Promise<number> {
     const input = await readJson(flowPath);
     const samples = samplesPath === undefined ? undefined : readSamples(samplesPath, await readJson(samplesPath));
 
-    const { document, issues } = loadFlow(input, { knownConnectors });
+    const { document, issues } = loadFlow(input, loadOptionsFor(connectorRegistry));
     const errors = issues.filter((issue) => issue.severity === 'error');
     if (!document || errors.length > 0) {
       const lines = errors.map(formatIssue);

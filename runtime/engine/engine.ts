@@ -27,7 +27,7 @@ import {
   type RunLogEntry,
   type RunView,
 } from './types';
-import { contentHash, matchKey, sameValue } from './values';
+import { matchKey, sameValue, writtenContentHash } from './values';
 
 export interface EngineLogger {
   info(object: object, message?: string): void;
@@ -286,7 +286,7 @@ export class SyncEngine {
     const entries: Array<{ record: SourceRecord } & StagedProjection> = [];
     for (const record of records) {
       const written = record.tag ? journal.get(record.tag) : undefined;
-      if (written && written.status === 'done' && written.node_id === trigger.nodeId && !record.deleted && written.hash === contentHash(record.fields)) {
+      if (written && written.status === 'done' && written.node_id === trigger.nodeId && !record.deleted && written.hash === writtenContentHash(record.fields)) {
         pass.summary.echoes++;
         pass.record(trigger.nodeId, record.id, written.entity_id, 'echo', [], `own write ${record.tag}`);
         continue;
@@ -720,7 +720,7 @@ export class SyncEngine {
           node_id: write.side.trigger.nodeId,
           entity_id: write.entity.id,
           record_id: write.op.kind === 'update' ? write.op.id : null,
-          hash: contentHash(write.after),
+          hash: writtenContentHash(write.after),
           status: 'pending',
           created_at: this.now().toISOString(),
         });
@@ -732,6 +732,7 @@ export class SyncEngine {
     });
 
     const results = await this.executeWrites(connectors, liveWrites);
+    await this.readBackCreated(connectors, liveWrites, results);
 
     await this.db.transaction().execute(async (tx) => {
       const shadows: Array<{ side: SideWork; entity: EntityWork; recordId: string; after: FlowRecord; version: Version | null }> = [];
@@ -748,7 +749,11 @@ export class SyncEngine {
             if (write.op.kind === 'create') pass.summary.created++;
             else pass.summary.updated++;
             pass.record(nodeId, result.id, write.entity.id, write.op.kind === 'create' ? 'created' : 'updated', write.changes);
-            await tx.updateTable('write_journal').set({ status: 'done', record_id: result.id }).where('tag', '=', tags.get(write) as string).execute();
+            await tx
+              .updateTable('write_journal')
+              .set({ status: 'done', record_id: result.id, hash: writtenContentHash(write.after) })
+              .where('tag', '=', tags.get(write) as string)
+              .execute();
             await tx
               .deleteFrom('write_journal')
               .where('flow_id', '=', pass.flowId)
@@ -812,7 +817,7 @@ export class SyncEngine {
       if (candidates.size === 0) continue;
       for (const row of await journalByRecord(this.db, pass.flowId, trigger.nodeId, [...candidates.keys()])) {
         const side = candidates.get(row.record_id as string);
-        if (side?.record && row.hash === contentHash(side.record.fields)) {
+        if (side?.record && row.hash === writtenContentHash(side.record.fields)) {
           pass.summary.echoes++;
           pass.record(trigger.nodeId, side.record.id, row.entity_id, 'echo', [], 'own write, equal to its shadow');
         }
@@ -891,6 +896,28 @@ export class SyncEngine {
       }
     }
     return tripped;
+  }
+
+  /**
+   * A created record holds what the system filled in besides what was written (defaults, nulls): read it back, so
+   * its shadow and its echo are what the system will report.
+   */
+  private async readBackCreated(connectors: Map<string, Connector>, writes: PlannedWrite[], results: Map<PlannedWrite, WriteResult>): Promise<void> {
+    const bySide = new Map<string, Map<string, PlannedWrite>>();
+    for (const write of writes) {
+      const result = results.get(write);
+      if (write.op.kind !== 'create' || !result?.ok) continue;
+      const created = bySide.get(write.side.trigger.nodeId) ?? new Map<string, PlannedWrite>();
+      created.set(result.id, write);
+      bySide.set(write.side.trigger.nodeId, created);
+    }
+    for (const [nodeId, created] of bySide) {
+      const found = await (connectors.get(nodeId) as Connector).getMany([...created.keys()]);
+      for (const [id, write] of created) {
+        const record = found.get(id);
+        if (record && !record.deleted) write.after = record.fields;
+      }
+    }
   }
 
   private async executeWrites(connectors: Map<string, Connector>, writes: PlannedWrite[]): Promise<Map<PlannedWrite, WriteResult>> {

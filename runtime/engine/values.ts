@@ -46,3 +46,13 @@ export function matchKey(record: Record<string, unknown>, fields: readonly strin
   }
   return stableStringify(parts);
 }
+
+/**
+ * The hash the write journal keeps of a record the runtime wrote. Null fields are left out: a system fills the
+ * columns a create did not name with null, and the echo must still be recognised.
+ */
+export function writtenContentHash(fields: Record<string, unknown>): string {
+  const present: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(fields)) if (value !== null && value !== undefined) present[field] = value;
+  return contentHash(present);
+}
