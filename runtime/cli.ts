@@ -3,12 +3,16 @@
 const usage = `usage:
   syncline validate FLOW.json [--samples SAMPLES.json]
   syncline run FLOW.json --once [--state FILE.db] [--dry-run]
+  syncline serve [--port N] [--data DIR]
+  syncline start                      serve with the demo on ./.syncline, building the editor if needed`;
 
 type Command = (args: string[]) => Promise<number>;
 
 const commands: Record<string, () => Promise<Command>> = {
   validate: async () => (await import('./commands/validate')).validateCommand,
   run: async () => (await import('./commands/run')).runCommand,
+  serve: async () => (await import('./commands/serve')).serveCommand,
+  start: async () => (await import('./commands/start')).startCommand,
 };
 
 /** Runs one command and returns the process exit code. */

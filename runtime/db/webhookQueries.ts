@@ -15,41 +15,55 @@ export interface IncomingDelivery {
   events: IncomingEvent[];
 }
 
+/** SQLite binds at most 32766 parameters per statement; rows are inserted in chunks well under that. */
+const ROWS_PER_INSERT = 4000;
+
 /**
  * Stores the deliveries that arrived together in one transaction (the group commit behind the 202). Returns, per
- * delivery, whether it was new; a delivery id seen before is skipped with its events.
+ * delivery, whether it was new; a delivery id seen before (now or earlier in the same batch) is skipped with its
+ * events.
  */
 export async function storeDeliveries(db: Db, deliveries: readonly IncomingDelivery[], now: string): Promise<boolean[]> {
   return db.transaction().execute(async (trx) => {
-    const fresh: boolean[] = [];
-    const rows: Array<Omit<WebhookEventRow, 'id' | 'processed_at'>> = [];
-    for (const delivery of deliveries) {
-      if (delivery.deliveryId !== null) {
-        const taken = await trx
-          .insertInto('webhook_deliveries')
-          .values({ flow_id: delivery.flowId, node_id: delivery.nodeId, delivery_id: delivery.deliveryId, received_at: now })
-          .onConflict((oc) => oc.columns(['flow_id', 'node_id', 'delivery_id']).doNothing())
-          .executeTakeFirst();
-        if (Number(taken.numInsertedOrUpdatedRows ?? 0) === 0) {
-          fresh.push(false);
-          continue;
-        }
-      }
-      fresh.push(true);
-      for (const event of delivery.events) {
-        rows.push({
-          flow_id: delivery.flowId,
-          node_id: delivery.nodeId,
-          record_id: event.recordId,
-          type: event.type,
-          delivery_id: delivery.deliveryId,
-          received_at: now,
-        });
-      }
+    const keyOf = (delivery: IncomingDelivery) => `${delivery.flowId}\u0000${delivery.nodeId}\u0000${delivery.deliveryId}`;
+    const identified = deliveries.filter((delivery) => delivery.deliveryId !== null);
+    // One multi-row insert per chunk; RETURNING names exactly the delivery ids that were not taken before.
+    const taken = new Set<string>();
+    for (let start = 0; start < identified.length; start += ROWS_PER_INSERT) {
+      const inserted = await trx
+        .insertInto('webhook_deliveries')
+        .values(
+          identified.slice(start, start + ROWS_PER_INSERT).map((delivery) => ({
+            flow_id: delivery.flowId,
+            node_id: delivery.nodeId,
+            delivery_id: delivery.deliveryId as string,
+            received_at: now,
+          })),
+        )
+        .onConflict((oc) => oc.columns(['flow_id', 'node_id', 'delivery_id']).doNothing())
+        .returning(['flow_id', 'node_id', 'delivery_id'])
+        .execute();
+      for (const row of inserted) taken.add(`${row.flow_id}\u0000${row.node_id}\u0000${row.delivery_id}`);
     }
-    // SQLite allows 32766 bound parameters per statement; six per row.
-    for (let start = 0; start < rows.length; start += 5000) {
-      await trx.insertInto('webhook_events').values(rows.slice(start, start + 5000)).execute();
+    const fresh = deliveries.map((delivery) => {
+      if (delivery.deliveryId === null) return true;
+      // The first delivery with a new id claims it; a repeat later in the same batch finds it claimed.
+      return taken.delete(keyOf(delivery));
+    });
+    const rows = deliveries.flatMap((delivery, index) =>
+      fresh[index]
+        ? delivery.events.map((event) => ({
+            flow_id: delivery.flowId,
+            node_id: delivery.nodeId,
+            record_id: event.recordId,
+            type: event.type,
+            delivery_id: delivery.deliveryId,
+            received_at: now,
+          }))
+        : [],
+    );
+    for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
+      await trx.insertInto('webhook_events').values(rows.slice(start, start + ROWS_PER_INSERT)).execute();
     }
     return fresh;
   });

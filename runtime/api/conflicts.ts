@@ -1,0 +1,91 @@
+import { zValidator } from '@hono/zod-validator';
+import { Hono } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from 'zod';
+import { conflictFlowId } from '../db/statusQueries';
+import { EngineInputError, type ConflictResolution } from '../engine/types';
+import type { AppDeps } from './deps';
+import { fail, requireJson, validationHook } from './errors';
+import type { RouteDoc } from './routeDoc';
+import { conflictIdParams, conflictResolutionSchema, conflictsQuerySchema, conflictViewSchema, errorSchema } from './schemas';
+
+const inputStatus: Record<string, ContentfulStatusCode> = { not_found: 404, already_resolved: 409 };
+
+/** The conflict inbox: list a flow's conflicts with base and each side's value, resolve one. Mounted at /api/conflicts. */
+export function conflictsApi(deps: AppDeps): Hono {
+  const { engine, runner, catalog, db, logger } = deps;
+  const app = new Hono();
+
+  app.get('/', zValidator('query', conflictsQuerySchema, validationHook), async (c) => {
+    const query = c.req.valid('query');
+    if (query.flow !== undefined && !catalog.get(query.flow)) {
+      return fail(c, 404, 'not_found', `no flow "${query.flow}": list the flows with GET /api/flows`, 'flow');
+    }
+    // The inbox is what needs a decision, so open conflicts unless asked otherwise.
+    const status = query.status ?? 'open';
+    return c.json(await engine.listConflicts({ ...(query.flow !== undefined ? { flowId: query.flow } : {}), ...(status === 'all' ? {} : { status }) }));
+  });
+
+  app.post(
+    '/:id/resolve',
+    zValidator('param', conflictIdParams, validationHook),
+    requireJson,
+    zValidator('json', conflictResolutionSchema, validationHook),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const flowId = await conflictFlowId(db, id);
+      if (flowId === undefined) return fail(c, 404, 'not_found', `no conflict "${id}": list them with GET /api/conflicts?flow=ID`, 'id');
+      const resolution = c.req.valid('json') as ConflictResolution;
+      try {
+        // Under the flow's lock, so a pass in progress cannot merge the entity while the decision lands.
+        const conflict = await runner.exclusive(flowId, () => engine.resolveConflict(id, resolution));
+        logger.info({ flowId, conflictId: id }, 'conflict resolved');
+        const entry = catalog.get(flowId);
+        if (entry?.deployed && entry.document) {
+          // The decision is written out by the next pass; a deployed flow gets it now rather than at its next tick.
+          runner.runPass(flowId, { reason: 'manual' }).catch((error: unknown) => logger.error({ flowId, err: error }, 'pass after a resolution failed'));
+        }
+        return c.json(conflict);
+      } catch (error) {
+        if (error instanceof EngineInputError) {
+          return fail(c, inputStatus[error.code] ?? 422, error.code, error.message, error.code === 'unknown_side' ? 'side' : '');
+        }
+        throw error;
+      }
+    },
+  );
+
+  return app;
+}
+
+export const conflictRouteDocs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/conflicts',
+    tag: 'conflicts',
+    auth: 'bearer',
+    summary: 'Conflicts with base and each side’s value; open ones unless status says otherwise',
+    query: conflictsQuerySchema,
+    responses: {
+      200: { description: 'Conflicts', schema: z.array(conflictViewSchema) },
+      400: { description: 'Bad status', schema: errorSchema },
+      404: { description: 'No such flow', schema: errorSchema },
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/conflicts/:id/resolve',
+    tag: 'conflicts',
+    auth: 'bearer',
+    summary: 'Resolve with {"side":"<trigger id>"} or {"value":...}; a deployed flow applies it at once',
+    params: conflictIdParams,
+    body: conflictResolutionSchema,
+    responses: {
+      200: { description: 'Resolved', schema: conflictViewSchema },
+      400: { description: 'Not a resolution', schema: errorSchema },
+      404: { description: 'No such conflict', schema: errorSchema },
+      409: { description: 'Already resolved', schema: errorSchema },
+      422: { description: 'The resolution does not fit this conflict (unknown side, a kind that needs a side)', schema: errorSchema },
+    },
+  },
+];

@@ -1,0 +1,37 @@
+import type { Logger } from 'pino';
+import type { ConnectorType } from '../connectors/types';
+import type { CredentialStore } from '../credentials/store';
+import type { StateDb } from '../db';
+import type { RuntimeMetrics } from '../observability/metrics';
+import type { FlowCatalog } from '../scheduler/flowCatalog';
+import type { FlowLoader } from '../scheduler/flowLoader';
+import type { FlowEngine, FlowRunner } from '../scheduler/runner';
+import type { Scheduler } from '../scheduler/scheduler';
+import type { WebhookIntake } from '../webhooks/intake';
+import type { WebhookWorker } from '../webhooks/worker';
+
+/** Everything the HTTP layer talks to; `createApp(deps)` builds the Hono app from it. */
+export interface AppDeps {
+  db: StateDb;
+  engine: FlowEngine;
+  catalog: FlowCatalog;
+  loadFlow: FlowLoader;
+  runner: FlowRunner;
+  scheduler: Scheduler;
+  intake: WebhookIntake;
+  worker: WebhookWorker;
+  credentials: CredentialStore;
+  connectors: Readonly<Record<string, ConnectorType>>;
+  metrics: RuntimeMetrics;
+  logger: Logger;
+  /** The bearer token every /api route requires. */
+  token: string;
+  /** The data folder: relative connection paths of stored flows resolve against it. */
+  dataDir: string;
+  /** The built editor (dist/editor), or null to serve none. */
+  editorDir: string | null;
+  /** Serve /metrics without the token (for a scraper that cannot send one). */
+  metricsPublic: boolean;
+  /** Origins besides the server's own that may call the API from a browser (a vite dev server). */
+  corsOrigins: readonly string[];
+}

@@ -1,0 +1,201 @@
+import { z } from 'zod';
+
+/**
+ * The request and response shapes of the HTTP API. Request schemas validate bodies, queries and params; response
+ * schemas describe what the engine returns. Both feed `/api/openapi.json`, so the document cannot drift from the
+ * validators.
+ */
+
+export const errorSchema = z.strictObject({
+  error: z.strictObject({
+    code: z.string(),
+    message: z.string(),
+    path: z.string(),
+  }),
+});
+
+export const flowIssueSchema = z.object({
+  path: z.string(),
+  message: z.string(),
+  severity: z.enum(['error', 'warning']).optional(),
+  nodeId: z.string().optional(),
+  edgeId: z.string().optional(),
+});
+
+export const invalidFlowSchema = errorSchema.extend({ issues: z.array(flowIssueSchema) });
+
+export const okSchema = z.strictObject({ ok: z.literal(true) });
+
+// Ids are looked up, never interpreted, so any text goes; the bound only keeps absurd paths out of the logs.
+const idParam = z.string().min(1, 'must not be empty').max(500, 'must be at most 500 characters');
+
+export const flowIdParams = z.strictObject({ id: idParam });
+export const runIdParams = z.strictObject({ id: idParam });
+export const conflictIdParams = z.strictObject({ id: idParam });
+export const hookParams = z.strictObject({ flowId: idParam, nodeId: idParam });
+
+export const flowListEntrySchema = z.strictObject({ id: z.string(), name: z.string(), deployed: z.boolean() });
+export const createdFlowSchema = z.strictObject({ id: z.string() });
+export const flowStateSchema = z.strictObject({ id: z.string(), deployed: z.boolean() });
+
+/** A flow document as sent; its real validation is the flow loader's, which reports every problem with its path. */
+export const flowDocumentBodySchema = z.looseObject({
+  format: z.literal('syncline.flow'),
+  version: z.number().int(),
+  id: z.string(),
+  name: z.string(),
+  nodes: z.array(z.looseObject({ id: z.string(), type: z.string() })),
+  edges: z.array(z.looseObject({ id: z.string(), source: z.string(), target: z.string() })),
+});
+
+export const alertBodySchema = z.strictObject({
+  url: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL, or null to turn alerts off' })
+    .max(2000, 'must be at most 2000 characters')
+    .nullable(),
+});
+
+export const summarySchema = z.strictObject({
+  created: z.number().int(),
+  updated: z.number().int(),
+  deleted: z.number().int(),
+  echoes: z.number().int(),
+  conflicts: z.number().int(),
+  failed: z.number().int(),
+});
+
+const runStatusSchema = z.enum(['running', 'ok', 'failed', 'stopped']);
+
+export const runResultSchema = z.strictObject({
+  runId: z.string().nullable(),
+  status: runStatusSchema,
+  summary: summarySchema,
+  error: z.string().nullable(),
+});
+
+const fieldChangeSchema = z.strictObject({ field: z.string(), before: z.unknown(), after: z.unknown() });
+
+export const plannedSideSchema = z.strictObject({
+  nodeId: z.string(),
+  creates: z.array(z.strictObject({ id: z.null(), fields: z.array(fieldChangeSchema) })),
+  updates: z.array(z.strictObject({ id: z.string(), fields: z.array(fieldChangeSchema) })),
+  deletes: z.array(z.strictObject({ id: z.string() })),
+});
+
+export const dryRunSchema = z.strictObject({ summary: summarySchema, sides: z.array(plannedSideSchema) });
+
+export const runViewSchema = z.strictObject({
+  id: z.string(),
+  flowId: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  status: runStatusSchema,
+  reason: z.enum(['manual', 'schedule', 'webhook', 'cli']),
+  dryRun: z.boolean(),
+  summary: summarySchema.nullable(),
+  error: z.string().nullable(),
+});
+
+export const runLogEntrySchema = z.strictObject({
+  nodeId: z.string(),
+  recordId: z.string().nullable(),
+  entityId: z.string().nullable(),
+  outcome: z.enum(['created', 'updated', 'deleted', 'echo', 'conflict', 'failed', 'skipped']),
+  fields: z.array(fieldChangeSchema),
+  message: z.string().nullable(),
+  at: z.string(),
+});
+
+export const runDetailSchema = z.strictObject({ run: runViewSchema, log: z.array(runLogEntrySchema) });
+
+export const runsQuerySchema = z.strictObject({
+  limit: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(1000, 'must be at most 1000')
+    .optional(),
+});
+
+export const conflictResolutionSchema = z.union(
+  [
+    z.strictObject({ side: z.string().min(1, 'must name a trigger node id') }),
+    z.strictObject({ value: z.unknown() }).refine((body) => 'value' in body, { message: 'must give the value', path: ['value'] }),
+  ],
+  { error: 'must be {"side":"<trigger id>"} or {"value":...}' },
+);
+
+export const conflictsQuerySchema = z.strictObject({
+  flow: idParam.optional(),
+  status: z.enum(['open', 'resolved', 'applied', 'all'], { error: 'must be one of open, resolved, applied, all' }).optional(),
+});
+
+export const conflictViewSchema = z.strictObject({
+  id: z.string(),
+  flowId: z.string(),
+  entityId: z.string().nullable(),
+  kind: z.enum(['field', 'match', 'delete', 'mass-delete', 'breaker']),
+  field: z.string().nullable(),
+  base: z.unknown(),
+  sides: z.record(z.string(), z.unknown()),
+  status: z.enum(['open', 'resolved', 'applied']),
+  resolution: z.union([z.strictObject({ side: z.string() }), z.strictObject({ value: z.unknown() })]).nullable(),
+  createdAt: z.string(),
+  resolvedAt: z.string().nullable(),
+});
+
+export const failingRecordSchema = z.strictObject({
+  flowId: z.string(),
+  nodeId: z.string(),
+  recordId: z.string(),
+  entityId: z.string().nullable(),
+  error: z.string(),
+  attempts: z.number().int(),
+  firstFailedAt: z.string(),
+  lastFailedAt: z.string(),
+});
+
+export const flowStatusSchema = z.strictObject({
+  nodes: z.record(
+    z.string(),
+    z.strictObject({ lastPassAt: z.string().nullable(), synced: z.number().int(), failing: z.number().int() }),
+  ),
+});
+
+export const credentialBodySchema = z.strictObject({
+  name: z
+    .string({ error: 'must be a string' })
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be 1-100 letters, digits and . _ - (starting with a letter or digit)'),
+  type: z.string({ error: 'must be a string, e.g. "webhook-secret" or "postgres-url"' }).min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
+  value: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(65_536, 'must be at most 64 KiB'),
+});
+
+export const credentialNameParams = z.strictObject({ name: z.string().min(1).max(100) });
+export const credentialSummarySchema = z.strictObject({ name: z.string(), type: z.string(), createdAt: z.string() });
+export const createdCredentialSchema = z.strictObject({ name: z.string(), type: z.string() });
+
+export const connectorListSchema = z.array(z.strictObject({ type: z.string(), title: z.string() }));
+
+export const describeBodySchema = z.strictObject({
+  connector: z.string({ error: 'must name a connector, e.g. sqlite' }).min(1, 'must name a connector, e.g. sqlite'),
+  connection: z.record(z.string(), z.unknown(), { error: 'must be an object describing the connection' }),
+  /** Relative paths in `connection` resolve against this folder; the data folder when left out. */
+  baseDir: z.string().min(1).max(4096).optional(),
+  /** For connectors that describe through one open collection: which one, and its key. */
+  collection: z.string().min(1).max(500).optional(),
+  key: z.string().min(1).max(500).optional(),
+});
+
+export const describeResultSchema = z.strictObject({
+  collections: z.array(
+    z.strictObject({
+      name: z.string(),
+      fields: z.array(z.strictObject({ name: z.string(), type: z.string(), nullable: z.boolean() })),
+    }),
+  ),
+});
+
+/** A webhook body as SPEC §10 fixes it (a trigger with idPath/typePath may accept other shapes). */
+export const webhookEventSchema = z.strictObject({ type: z.enum(['upsert', 'delete']), id: z.union([z.string(), z.number()]) });
+export const webhookBodySchema = z.union([webhookEventSchema, z.array(webhookEventSchema)]);
+export const webhookAcceptedSchema = z.strictObject({ accepted: z.number().int(), duplicate: z.boolean() });

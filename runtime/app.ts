@@ -1,0 +1,208 @@
+import { serveStatic } from '@hono/node-server/serve-static';
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
+import { secureHeaders } from 'hono/secure-headers';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { requireToken } from './api/auth';
+import { limitBody } from './api/bodyLimit';
+import { conflictsApi } from './api/conflicts';
+import { connectorsApi } from './api/connectors';
+import { credentialsApi } from './api/credentials';
+import type { AppDeps } from './api/deps';
+import { fail } from './api/errors';
+import { failingApi } from './api/failing';
+import { flowsApi } from './api/flows';
+import { WEBHOOK_BODY_LIMIT, hooksApi } from './api/hooks';
+import { openApiApi } from './api/openapi';
+import { runsApi } from './api/runs';
+import { runtimeApi } from './api/runtime';
+import type { ConnectorType } from './connectors/types';
+import { CredentialStore } from './credentials/store';
+import type { StateDb } from './db';
+import { failInterruptedRuns } from './db/statusQueries';
+import { pruneWebhookHistory } from './db/webhookQueries';
+import { SyncEngine } from './engine';
+import { AlertNotifier, type AlertSender } from './observability/alerts';
+import { silentLogger } from './observability/logger';
+import { RuntimeMetrics } from './observability/metrics';
+import { FlowCatalog } from './scheduler/flowCatalog';
+import { createFlowLoader } from './scheduler/flowLoader';
+import { FlowRunner, type FlowEngine } from './scheduler/runner';
+import { Scheduler } from './scheduler/scheduler';
+import { WebhookIntake } from './webhooks/intake';
+import { WebhookWorker } from './webhooks/worker';
+
+export type { AppDeps } from './api/deps';
+
+/** Flow documents may be large (generated flows); every other body is small. */
+const FLOW_BODY_LIMIT = 16 * 1024 * 1024;
+const API_BODY_LIMIT = 1024 * 1024;
+
+/** Builds the Hono app: one sub-app per resource, mounted under the auth, CORS and size limits that apply to it. */
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) {
+      const status = error.status as ContentfulStatusCode;
+      const code = status === 413 ? 'payload_too_large' : status === 400 ? 'bad_request' : `http_${status}`;
+      return fail(c, status, code, error.message || 'bad request');
+    }
+    deps.logger.error({ err: error, method: c.req.method, path: c.req.path }, 'request failed');
+    return fail(c, 500, 'internal', 'the runtime failed on this request; the details are in its log');
+  });
+  app.notFound((c) => fail(c, 404, 'not_found', `no route ${c.req.method} ${c.req.path}`));
+
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    // The path only: a query string may carry the editor's token.
+    deps.logger.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+  });
+  app.use('*', secureHeaders({ crossOriginResourcePolicy: 'same-origin', referrerPolicy: 'no-referrer' }));
+
+  // The editor is served from this origin, so it needs no CORS; other origins get none unless configured.
+  app.use(
+    '/api/*',
+    cors({
+      origin: (origin, c) => (origin === new URL(c.req.url).origin || deps.corsOrigins.includes(origin) ? origin : null),
+      allowHeaders: ['authorization', 'content-type'],
+      allowMethods: ['GET', 'POST', 'PUT', 'DELETE'],
+      maxAge: 600,
+    }),
+  );
+  app.use('/api/*', requireToken(deps.token));
+  const flowLimit = limitBody(FLOW_BODY_LIMIT);
+  const apiLimit = limitBody(API_BODY_LIMIT);
+  app.use('/api/*', (c, next) => (/^\/api\/flows(\/[^/]+)?\/?$/.test(c.req.path) ? flowLimit(c, next) : apiLimit(c, next)));
+  // Routes without a body of their own (the editor's files, /health) still refuse one larger than a webhook's.
+  const otherLimit = limitBody(WEBHOOK_BODY_LIMIT);
+  app.use('*', (c, next) => (c.req.path.startsWith('/api/') || c.req.path.startsWith('/hooks/') ? next() : otherLimit(c, next)));
+
+  app.route('/', runtimeApi(deps));
+  app.route('/api', openApiApi());
+  app.route('/api/flows', flowsApi(deps));
+  app.route('/api/flows', failingApi(deps));
+  app.route('/api', runsApi(deps));
+  app.route('/api/conflicts', conflictsApi(deps));
+  app.route('/api/credentials', credentialsApi(deps));
+  app.route('/api/connectors', connectorsApi(deps));
+  app.route('/hooks', hooksApi(deps));
+
+  const editorDir = deps.editorDir;
+  if (editorDir && existsSync(join(editorDir, 'index.html'))) {
+    app.use('/*', serveStatic({ root: editorDir }));
+    // Client-side routes of the editor get its page; the API and webhooks keep their JSON 404s.
+    app.get('*', (c, next) => {
+      if (c.req.path.startsWith('/api/') || c.req.path.startsWith('/hooks/')) return next();
+      return c.html(readFileSync(join(editorDir, 'index.html'), 'utf8'));
+    });
+  } else {
+    app.get('/', (c) =>
+      c.text('The Syncline editor is not built: run `npm run build` (or `npm start`, which builds it), then reload.\nThe API is at /api.\n', 200),
+    );
+  }
+  return app;
+}
+
+export interface RuntimeOptions {
+  db: StateDb;
+  /** The data folder: relative connection paths of stored flows resolve against it. */
+  dataDir: string;
+  token: string;
+  /** The 32-byte AES-256-GCM key for credentials. */
+  credentialKey: Buffer;
+  connectors: Readonly<Record<string, ConnectorType>>;
+  /** Default: a SyncEngine on `db` and `connectors`. */
+  engine?: FlowEngine;
+  logger?: Logger;
+  editorDir?: string | null;
+  metricsPublic?: boolean;
+  corsOrigins?: readonly string[];
+  alertSender?: AlertSender;
+  /** Largest webhook batch merged in one pass. */
+  webhookBatchSize?: number;
+  now?: () => Date;
+}
+
+export interface Runtime {
+  deps: AppDeps;
+  app: Hono;
+  alerts: AlertNotifier;
+  /** Resumes deployed flows and pending webhook events (after a start or restart). */
+  start(): Promise<void>;
+  /** Stops the timers, lets passes in progress finish, and commits acknowledged webhook events. */
+  stop(): Promise<void>;
+}
+
+const WEBHOOK_HISTORY_MS = 24 * 60 * 60 * 1000;
+
+/** Wires the runtime's parts together on one state DB and builds the app over them. */
+export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const logger = options.logger ?? silentLogger();
+  const now = options.now ?? (() => new Date());
+  const { db, connectors } = options;
+  const credentials = new CredentialStore(db, options.credentialKey, now);
+  const engine =
+    options.engine ??
+    new SyncEngine({ db, connectors: { ...connectors }, resolveCredential: (name) => credentials.resolve(name), logger: logger.child({ component: 'engine' }), now });
+  const loadFlow = createFlowLoader(connectors);
+  const catalog = new FlowCatalog(db, loadFlow, now);
+  await catalog.load();
+  const metrics = new RuntimeMetrics();
+  const alerts = new AlertNotifier(logger, options.alertSender);
+  const runner = new FlowRunner({ db, engine, catalog, baseDir: options.dataDir, logger, metrics, alerts, now });
+  const scheduler = new Scheduler(catalog, runner, logger);
+  const worker = new WebhookWorker({ db, catalog, runner, logger, now, ...(options.webhookBatchSize ? { batchSize: options.webhookBatchSize } : {}) });
+  const intake = new WebhookIntake(db, (flowIds) => flowIds.forEach((flowId) => worker.kick(flowId)), now);
+  const deps: AppDeps = {
+    db,
+    engine,
+    catalog,
+    loadFlow,
+    runner,
+    scheduler,
+    intake,
+    worker,
+    credentials,
+    connectors,
+    metrics,
+    logger,
+    token: options.token,
+    dataDir: options.dataDir,
+    editorDir: options.editorDir ?? null,
+    metricsPublic: options.metricsPublic ?? false,
+    corsOrigins: options.corsOrigins ?? [],
+  };
+  let pruneTimer: NodeJS.Timeout | null = null;
+  const prune = () =>
+    pruneWebhookHistory(db, new Date(now().getTime() - WEBHOOK_HISTORY_MS).toISOString()).catch((error: unknown) =>
+      logger.warn({ err: String(error) }, 'webhook history could not be pruned'),
+    );
+  return {
+    deps,
+    app: createApp(deps),
+    alerts,
+    async start() {
+      const interrupted = await failInterruptedRuns(db, now().toISOString());
+      if (interrupted > 0) logger.warn({ runs: interrupted }, 'passes interrupted by the last stop are marked failed and redone');
+      scheduler.syncAll();
+      await worker.resumeAll();
+      await prune();
+      pruneTimer = setInterval(() => void prune(), 60 * 60 * 1000);
+      pruneTimer.unref();
+    },
+    async stop() {
+      if (pruneTimer) clearInterval(pruneTimer);
+      scheduler.stopAll();
+      await intake.drain();
+      await worker.stop();
+      await runner.idle();
+      await alerts.settle();
+    },
+  };
+}

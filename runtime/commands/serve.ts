@@ -1,0 +1,195 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { createRuntime, type Runtime } from '../app';
+import { connectorRegistry } from '../connectors/index';
+import { loadOrCreateKey } from '../credentials/cipher';
+import type { StateDb } from '../db/index';
+import { openCachedStateDb } from '../db/statementCache';
+import { createLogger } from '../observability/logger';
+import { listen, type ListeningServer } from '../server';
+
+const usage =
+  'usage: syncline serve [--port N] [--data DIR] [--host H] [--metrics-public] [--cors-origin URL]...\n' +
+  '  --port N           port to listen on (default 4777; 0 picks a free one)\n' +
+  '  --data DIR         data folder: state, token, credential key (default ./.syncline)\n' +
+  '  --host H           address to listen on (default 127.0.0.1: this machine only)\n' +
+  '  --metrics-public   serve /metrics without the token\n' +
+  '  --cors-origin URL  let a page from URL call the API (e.g. the vite dev server); repeatable';
+
+export const DEFAULT_PORT = 4777;
+
+export interface ServeOptions {
+  port: number;
+  dataDir: string;
+  host: string;
+  metricsPublic: boolean;
+  corsOrigins: string[];
+}
+
+/** Parses `serve` arguments, or returns what is wrong with them. */
+export function parseServeArgs(args: string[], defaults: Partial<ServeOptions> = {}): ServeOptions | string {
+  const options: ServeOptions = {
+    port: defaults.port ?? DEFAULT_PORT,
+    dataDir: defaults.dataDir ?? resolve('.syncline'),
+    host: defaults.host ?? '127.0.0.1',
+    metricsPublic: false,
+    corsOrigins: [],
+  };
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index]!;
+    const value = () => {
+      const next = args[index + 1];
+      if (next === undefined || next.startsWith('--')) throw new Error(`${arg} needs a value`);
+      index += 1;
+      return next;
+    };
+    try {
+      if (arg === '--port') {
+        const port = Number(value());
+        if (!Number.isInteger(port) || port < 0 || port > 65535) return `--port must be a whole number from 0 to 65535`;
+        options.port = port;
+      } else if (arg === '--data') options.dataDir = resolve(value());
+      else if (arg === '--host') options.host = value();
+      else if (arg === '--metrics-public') options.metricsPublic = true;
+      else if (arg === '--cors-origin') {
+        const origin = value();
+        if (!/^https?:\/\/[^/]+$/.test(origin)) return `--cors-origin must be an origin such as http://localhost:5173, not ${origin}`;
+        options.corsOrigins.push(origin);
+      } else return `unknown option ${arg}`;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+  return options;
+}
+
+/** The API token: SYNCLINE_TOKEN, else the one stored in the data folder, else a new one stored there (0600). */
+export function loadOrCreateToken(dataDir: string): { token: string; created: boolean; fromEnv: boolean } {
+  const fromEnv = process.env.SYNCLINE_TOKEN?.trim();
+  if (fromEnv) return { token: fromEnv, created: false, fromEnv: true };
+  const file = join(dataDir, 'token');
+  try {
+    const stored = readFileSync(file, 'utf8').trim();
+    if (stored) return { token: stored, created: false, fromEnv: false };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return { token, created: true, fromEnv: false };
+}
+
+/** The built editor next to this checkout (dist/editor). */
+export const editorDistDir = fileURLToPath(new URL('../../dist/editor', import.meta.url));
+
+export interface RunningServer {
+  runtime: Runtime;
+  listening: ListeningServer;
+  db: StateDb;
+  logger: Logger;
+  url: string;
+  token: string;
+  /** Stops serving, lets passes finish, closes the state. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Opens the data folder and serves the runtime: API, webhooks, scheduler and editor. `beforeStart` runs once the
+ * state is open and before deployed flows resume (the demo installs itself there).
+ */
+export async function startServer(
+  options: ServeOptions,
+  hooks: { beforeStart?(runtime: Runtime, logger: Logger): Promise<void>; logFile?: string } = {},
+): Promise<RunningServer> {
+  mkdirSync(options.dataDir, { recursive: true });
+  const logger = createLogger(hooks.logFile ? { file: hooks.logFile } : {});
+  const { token, created } = loadOrCreateToken(options.dataDir);
+  const credentialKey = loadOrCreateKey(join(options.dataDir, 'credentials.key'));
+  const db = await openCachedStateDb(join(options.dataDir, 'state.db'));
+  const runtime = await createRuntime({
+    db,
+    dataDir: options.dataDir,
+    token,
+    credentialKey,
+    connectors: connectorRegistry,
+    logger,
+    editorDir: editorDistDir,
+    metricsPublic: options.metricsPublic,
+    corsOrigins: options.corsOrigins,
+  });
+  let listening: ListeningServer;
+  try {
+    await hooks.beforeStart?.(runtime, logger);
+    listening = await listen(runtime.app, { host: options.host, port: options.port });
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  await runtime.start();
+  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `http://${shownHost}:${listening.port}/`;
+  if (created) process.stdout.write(`A new API token was generated and stored in ${join(options.dataDir, 'token')}.\n`);
+  logger.info({ host: options.host, port: listening.port, dataDir: options.dataDir }, 'listening');
+  let stopping: Promise<void> | null = null;
+  return {
+    runtime,
+    listening,
+    db,
+    logger,
+    url,
+    token,
+    stop: () =>
+      (stopping ??= (async () => {
+        await listening.close();
+        await runtime.stop();
+        await db.destroy();
+        logger.info('stopped');
+        logger.flush();
+      })()),
+  };
+}
+
+/** Resolves when SIGINT or SIGTERM asks the server to stop, after it stopped cleanly. */
+export function stopOnSignal(server: RunningServer): Promise<void> {
+  return new Promise((done) => {
+    const onSignal = (signal: string) => {
+      process.stderr.write(`\n${signal}: stopping (passes in progress finish first)...\n`);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      void server.stop().then(done);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+/** `syncline serve`: the runtime API, webhooks, scheduler and editor, until SIGINT or SIGTERM. */
+export async function serveCommand(args: string[]): Promise<number> {
+  const options = parseServeArgs(args);
+  if (typeof options === 'string') {
+    process.stderr.write(`syncline serve: ${options}\n${usage}\n`);
+    return 2;
+  }
+  let server: RunningServer;
+  try {
+    server = await startServer(options);
+  } catch (error) {
+    process.stderr.write(`syncline serve: ${describeStartError(error, options)}\n`);
+    return 1;
+  }
+  // The one line a script (or the end-to-end test) reads to find the port.
+  process.stdout.write(`Syncline is running: ${server.url}?token=${server.token}\n`);
+  await stopOnSignal(server);
+  return 0;
+}
+
+/** A start failure in words a person can act on. */
+export function describeStartError(error: unknown, options: ServeOptions): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return `port ${options.port} on ${options.host} is in use: pick another with --port N`;
+  if (code === 'EACCES') return `not allowed to listen on ${options.host}:${options.port}, or to write ${options.dataDir}`;
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,67 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { installDemoIfFirstStart } from '../demo/install';
+import { DEFAULT_PORT, describeStartError, editorDistDir, parseServeArgs, startServer, stopOnSignal, type RunningServer } from './serve';
+
+const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Builds the editor with vite's JS API when dist/editor has no index.html; false when the build failed. */
+async function buildEditorIfMissing(): Promise<boolean> {
+  if (existsSync(join(editorDistDir, 'index.html'))) return true;
+  process.stdout.write('Building the editor (first start only)...\n');
+  try {
+    const { build } = await import('vite');
+    await build({ configFile: join(repositoryRoot, 'vite.config.ts'), root: join(repositoryRoot, 'editor'), logLevel: 'warn' });
+    return true;
+  } catch (error) {
+    process.stderr.write(`The editor could not be built (${error instanceof Error ? error.message : String(error)}); the API runs without it.\n`);
+    return false;
+  }
+}
+
+/**
+ * `syncline start` (`npm start`): builds the editor if needed, serves on ./.syncline, and on first start installs
+ * the demo (two SQLite databases and the leads flow, deployed).
+ */
+export async function startCommand(args: string[]): Promise<number> {
+  const options = parseServeArgs(args, { dataDir: resolve('.syncline') });
+  if (typeof options === 'string') {
+    process.stderr.write(`syncline start: ${options}\n`);
+    return 2;
+  }
+  await buildEditorIfMissing();
+  let installed = false;
+  const logFile = join(options.dataDir, 'syncline.log');
+  const hooks = {
+    logFile,
+    beforeStart: async (runtime: Parameters<typeof installDemoIfFirstStart>[0], logger: Parameters<typeof installDemoIfFirstStart>[2]) => {
+      installed = await installDemoIfFirstStart(runtime, options.dataDir, logger);
+    },
+  };
+  let server: RunningServer;
+  try {
+    server = await startServer(options, hooks);
+  } catch (error) {
+    // The default port taken (another Syncline, say): a free one is better than no start at all.
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE' && options.port === DEFAULT_PORT && !args.includes('--port')) {
+      server = await startServer({ ...options, port: 0 }, hooks);
+    } else {
+      process.stderr.write(`syncline start: ${describeStartError(error, options)}\n`);
+      return 1;
+    }
+  }
+  const lines = [
+    '',
+    `Syncline is running: ${server.url}?token=${server.token}`,
+    `Open that address in a browser. Data folder: ${options.dataDir} (log: ${logFile})`,
+    installed
+      ? 'The demo is installed: the "leads" flow syncs crm.db and marketing.db every 5 seconds; one conflict waits in the inbox.'
+      : '',
+    'Stop with Ctrl+C.',
+    '',
+  ];
+  process.stdout.write(lines.filter((line, index) => line !== '' || index === 0 || index === lines.length - 1).join('\n'));
+  await stopOnSignal(server);
+  return 0;
+}

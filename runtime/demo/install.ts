@@ -1,0 +1,192 @@
+import Sqlite from 'better-sqlite3';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Runtime } from '../app';
+import { describeIssue } from '../scheduler/flowLoader';
+
+export const DEMO_FLOW_ID = 'leads';
+const MARKER = 'demo-installed';
+
+const firstNames = ['Ada', 'Ben', 'Chloe', 'Dmitri', 'Elena', 'Farid', 'Grace', 'Hiro', 'Ines', 'Jonas', 'Kemi', 'Luca', 'Maya', 'Noah', 'Olga', 'Priya', 'Quinn', 'Rosa', 'Sami', 'Tara', 'Umar', 'Vera', 'Wen', 'Yusuf', 'Zoe'];
+const lastNames = ['Abbott', 'Becker', 'Costa', 'Dubois', 'Evans', 'Fischer', 'Garcia', 'Haddad', 'Ito', 'Jensen', 'Kowalski', 'Larsen', 'Moreau', 'Nakamura', 'Okafor', 'Petrov', 'Quispe', 'Rossi', 'Singh', 'Tanaka'];
+const statuses = [
+  { crm: 'open', marketing: 'Open' },
+  { crm: 'qualified', marketing: 'Qualified' },
+  { crm: 'closed-won', marketing: 'Closed Won' },
+  { crm: 'closed-lost', marketing: 'Closed Lost' },
+];
+
+/** A small deterministic generator, so every demo starts with the same records. */
+function generator(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The SPEC §1 leads flow over the demo databases, with `name` left to a person so the inbox has a conflict. */
+export function demoFlow(): Record<string, unknown> {
+  const trigger = (id: string, x: number, file: string, collection: string, updatedAt: string) => ({
+    id,
+    type: 'trigger',
+    typeVersion: 1,
+    position: { x, y: 0 },
+    config: {
+      connector: 'sqlite',
+      connection: { file },
+      collection,
+      key: 'id',
+      updatedAt,
+      detect: { mode: 'poll', intervalMs: 5000 },
+      tagColumn: 'sync_tag',
+    },
+  });
+  return {
+    format: 'syncline.flow',
+    version: 1,
+    id: DEMO_FLOW_ID,
+    name: 'Leads: CRM <-> Marketing',
+    nodes: [
+      trigger('crm', 0, 'crm.db', 'leads', 'updated_at'),
+      {
+        id: 'names',
+        type: 'transform',
+        typeVersion: 1,
+        position: { x: 240, y: 0 },
+        config: {
+          ops: [
+            {
+              op: 'expression',
+              target: 'full_name',
+              forward: "first_name & ' ' & last_name",
+              backward: { first_name: "$substringBefore(full_name, ' ')", last_name: "$substringAfter(full_name, ' ')" },
+            },
+          ],
+        },
+      },
+      {
+        id: 'map',
+        type: 'mapping',
+        typeVersion: 1,
+        position: { x: 480, y: 0 },
+        config: {
+          fields: [
+            { left: 'email', right: 'email', direction: 'both' },
+            { left: 'full_name', right: 'name', direction: 'both' },
+            { left: 'status', right: 'stage', direction: 'both', values: statuses.map((status) => ({ left: status.crm, right: status.marketing })) },
+            { left: 'amount', right: 'deal_value', direction: 'forward' },
+          ],
+        },
+      },
+      {
+        id: 'resolve',
+        type: 'conflict',
+        typeVersion: 1,
+        position: { x: 720, y: 0 },
+        config: {
+          policy: 'last-write-wins',
+          fields: { stage: { prefer: 'crm' }, name: 'manual' },
+          match: ['email'],
+          deletes: 'propagate',
+        },
+      },
+      trigger('mkt', 960, 'marketing.db', 'contacts', 'modified_at'),
+    ],
+    edges: [
+      { id: 'e1', source: 'crm', target: 'names' },
+      { id: 'e2', source: 'names', target: 'map' },
+      { id: 'e3', source: 'map', target: 'resolve' },
+      { id: 'e4', source: 'resolve', target: 'mkt' },
+    ],
+  };
+}
+
+export interface DemoData {
+  crmLeads: number;
+  marketingContacts: number;
+  overlapping: number;
+}
+
+/**
+ * Writes the two demo databases: CRM leads and marketing contacts, some of them the same person (by email, in a
+ * different case), one of those with a differently spelled name — the conflict waiting in the inbox.
+ */
+export function writeDemoDatabases(dataDir: string, now = new Date()): DemoData {
+  const random = generator(20261126);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  const stamp = (daysAgo: number) => new Date(now.getTime() - daysAgo * 86_400_000).toISOString();
+
+  const crm = new Sqlite(join(dataDir, 'crm.db'));
+  const marketing = new Sqlite(join(dataDir, 'marketing.db'));
+  try {
+    crm.exec(`CREATE TABLE leads (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, status TEXT, amount REAL, updated_at TEXT NOT NULL, sync_tag TEXT);
+              CREATE INDEX leads_updated_at ON leads (updated_at);`);
+    marketing.exec(`CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT, email TEXT, stage TEXT, deal_value REAL, modified_at TEXT NOT NULL, sync_tag TEXT);
+                    CREATE INDEX contacts_modified_at ON contacts (modified_at);`);
+    const insertLead = crm.prepare('INSERT INTO leads (first_name, last_name, email, status, amount, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
+    const insertContact = marketing.prepare('INSERT INTO contacts (name, email, stage, deal_value, modified_at) VALUES (?, ?, ?, ?, ?)');
+
+    const crmLeads = 300;
+    const marketingOnly = 140;
+    const overlapping = 60;
+    const people: Array<{ first: string; last: string; email: string; status: (typeof statuses)[number]; amount: number }> = [];
+    for (let index = 0; index < crmLeads + marketingOnly; index += 1) {
+      const first = pick(firstNames);
+      const last = pick(lastNames);
+      people.push({
+        first,
+        last,
+        email: `${first}.${last}.${index}@example.com`.toLowerCase(),
+        status: pick(statuses),
+        amount: Math.round(random() * 200) * 250,
+      });
+    }
+    crm.transaction(() => {
+      people.slice(0, crmLeads).forEach((person, index) => {
+        insertLead.run(person.first, person.last, person.email, person.status.crm, person.amount, stamp(30 - (index % 30)));
+      });
+    })();
+    marketing.transaction(() => {
+      // The last `overlapping` CRM leads are also marketing contacts: matched by email, whatever its case.
+      people.slice(crmLeads - overlapping, crmLeads).forEach((person, index) => {
+        const conflicting = index === 0;
+        // One person's name was edited differently on each side: `name` is manual, so it waits in the inbox.
+        const name = conflicting ? `${person.first}a ${person.last}` : `${person.first} ${person.last}`;
+        insertContact.run(name, person.email.toUpperCase(), person.status.marketing, person.amount, stamp(conflicting ? 0.01 : 20));
+      });
+      people.slice(crmLeads).forEach((person, index) => {
+        insertContact.run(`${person.first} ${person.last}`, person.email, person.status.marketing, person.amount, stamp(25 - (index % 25)));
+      });
+    })();
+    return { crmLeads, marketingContacts: overlapping + marketingOnly, overlapping };
+  } finally {
+    crm.close();
+    marketing.close();
+  }
+}
+
+/**
+ * On a data folder's first start, installs the demo: the two databases and the leads flow, deployed. Returns false
+ * when there is nothing to do (installed before, flows already stored, or demo files in the way).
+ */
+export async function installDemoIfFirstStart(runtime: Runtime, dataDir: string, logger: Logger): Promise<boolean> {
+  const marker = join(dataDir, MARKER);
+  if (existsSync(marker) || runtime.deps.catalog.list().length > 0) return false;
+  if (existsSync(join(dataDir, 'crm.db')) || existsSync(join(dataDir, 'marketing.db'))) {
+    logger.warn({ dataDir }, 'demo not installed: crm.db or marketing.db already exists in the data folder');
+    return false;
+  }
+  const data = writeDemoDatabases(dataDir);
+  const loaded = runtime.deps.loadFlow(demoFlow());
+  if (!loaded.ok) throw new Error(`the demo flow does not validate: ${loaded.issues.map(describeIssue).join('; ')}`);
+  await runtime.deps.catalog.create(loaded.document, loaded.bytes);
+  await runtime.deps.catalog.setDeployed(DEMO_FLOW_ID, true);
+  writeFileSync(marker, `${new Date().toISOString()}\n`);
+  logger.info({ flowId: DEMO_FLOW_ID, ...data }, 'demo installed');
+  return true;
+}

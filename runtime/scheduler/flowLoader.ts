@@ -1,0 +1,33 @@
+import type { FlowDocument } from '../../nodes';
+import { formatIssue, loadFlow, serializeFlow, type FlowIssue } from '../../nodes/document';
+import type { ConnectorType } from '../connectors/types';
+
+export type { FlowIssue } from '../../nodes/document';
+
+export type LoadedFlow =
+  | { ok: true; document: FlowDocument; bytes: string; warnings: FlowIssue[] }
+  | { ok: false; issues: FlowIssue[] };
+
+/** Validates and migrates flow documents against the connectors this runtime has. */
+export type FlowLoader = (input: unknown) => LoadedFlow;
+
+/**
+ * A loader that checks trigger connections with `connectors`. On success it returns the document with defaults
+ * applied (what the engine runs) and the canonical bytes of the migrated input (what export gives back).
+ */
+export function createFlowLoader(connectors: Readonly<Record<string, ConnectorType>>): FlowLoader {
+  const knownConnectors = Object.keys(connectors);
+  return (input) => {
+    const result = loadFlow(input, {
+      knownConnectors,
+      checkConnection: (connector, connection) => (Object.hasOwn(connectors, connector) ? connectors[connector]!.checkConnection(connection) : null),
+    });
+    if (!result.document || result.issues.some((issue) => issue.severity === 'error')) return { ok: false, issues: result.issues };
+    return { ok: true, document: result.document, bytes: serializeFlow(result.migrated), warnings: result.issues };
+  };
+}
+
+/** One line for a person: `path: message (node "x")`. */
+export function describeIssue(issue: FlowIssue): string {
+  return formatIssue(issue);
+}

@@ -1,0 +1,188 @@
+import type { Logger } from 'pino';
+import type { FlowDocument } from '../../nodes';
+import type { StateDb } from '../db';
+import { recordTriggerPass } from '../db/statusQueries';
+import type {
+  ChangeHint,
+  ConflictResolution,
+  ConflictStatus,
+  ConflictView,
+  FailingRecordView,
+  PassOptions,
+  PassResult,
+  PassSummary,
+  RunLogEntry,
+  RunReason,
+  RunView,
+} from '../engine/types';
+import type { AlertNotifier } from '../observability/alerts';
+import type { RuntimeMetrics } from '../observability/metrics';
+import type { FlowCatalog } from './flowCatalog';
+
+/** What the server needs of the sync engine (runtime/engine's SyncEngine satisfies it). */
+export interface FlowEngine {
+  runPass(flow: FlowDocument, options: PassOptions): Promise<PassResult>;
+  listRuns(flowId: string, limit?: number): Promise<RunView[]>;
+  getRun(runId: string): Promise<{ run: RunView; log: RunLogEntry[] } | null>;
+  listConflicts(filter: { flowId?: string; status?: ConflictStatus }): Promise<ConflictView[]>;
+  resolveConflict(conflictId: string, resolution: ConflictResolution): Promise<ConflictView>;
+  listFailing(flowId: string): Promise<FailingRecordView[]>;
+  retryFailing(flowId: string): Promise<void>;
+  forgetFlow(flowId: string): Promise<void>;
+}
+
+export interface PassRequest {
+  reason: RunReason;
+  dryRun?: boolean;
+  hints?: ChangeHint[];
+  /** Skip (throwing FlowPausedError) when the flow was paused while this pass waited for the lock. */
+  requireDeployed?: boolean;
+}
+
+const emptySummary = (): PassSummary => ({ created: 0, updated: 0, deleted: 0, echoes: 0, conflicts: 0, failed: 0 });
+
+/** Thrown by `runPass` with `requireDeployed` for a flow paused while the pass was queued. */
+export class FlowPausedError extends Error {
+  constructor(flowId: string) {
+    super(`flow "${flowId}" is paused`);
+    this.name = 'FlowPausedError';
+  }
+}
+
+/** Thrown by `runPass` for a flow that is not stored (deleted while a pass was queued). */
+export class UnknownFlowError extends Error {
+  constructor(flowId: string) {
+    super(`no flow "${flowId}"`);
+    this.name = 'UnknownFlowError';
+  }
+}
+
+/**
+ * Runs passes, one per flow at a time. The scheduler, the webhook worker and the API all go through here, so a
+ * timer tick, a webhook batch and a "run now" for the same flow queue behind each other instead of merging the
+ * same records concurrently. After each pass it feeds metrics, the per-trigger status and the alert webhook.
+ */
+export class FlowRunner {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly deps: {
+      db: StateDb;
+      engine: FlowEngine;
+      catalog: FlowCatalog;
+      /** Relative connection paths in stored flows resolve against this folder (the data folder). */
+      baseDir: string;
+      logger: Logger;
+      metrics: RuntimeMetrics;
+      alerts: AlertNotifier;
+      now?: () => Date;
+    },
+  ) {}
+
+  /** Runs `task` once every earlier task for the same flow has settled. */
+  exclusive<T>(flowId: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(flowId) ?? Promise.resolve();
+    const result = previous.then(task, task);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tails.set(flowId, tail);
+    void tail.then(() => {
+      if (this.tails.get(flowId) === tail) this.tails.delete(flowId);
+    });
+    return result;
+  }
+
+  /** True while a pass (or another exclusive task) for this flow is running or queued. */
+  busy(flowId: string): boolean {
+    return this.tails.has(flowId);
+  }
+
+  /** Waits until no task is running or queued for any flow. */
+  async idle(): Promise<void> {
+    while (this.tails.size > 0) await Promise.all([...this.tails.values()]);
+  }
+
+  /** One pass of a stored flow, queued behind any other pass of that flow. */
+  runPass(flowId: string, request: PassRequest): Promise<PassResult> {
+    return this.exclusive(flowId, () => this.runNow(flowId, request));
+  }
+
+  private async runNow(flowId: string, request: PassRequest): Promise<PassResult> {
+    const { engine, catalog, logger } = this.deps;
+    const entry = catalog.get(flowId);
+    if (!entry) throw new UnknownFlowError(flowId);
+    if (request.requireDeployed && !entry.deployed) throw new FlowPausedError(flowId);
+    const log = logger.child({ flowId });
+    if (!entry.document) {
+      const error = `the stored flow no longer loads: ${entry.loadError ?? 'unknown problem'}`;
+      log.error({ reason: request.reason }, error);
+      return { runId: null, status: 'failed', summary: emptySummary(), error };
+    }
+    const started = performance.now();
+    let result: PassResult;
+    try {
+      result = await engine.runPass(entry.document, {
+        baseDir: this.deps.baseDir,
+        reason: request.reason,
+        dryRun: request.dryRun ?? false,
+        ...(request.hints ? { hints: request.hints } : {}),
+      });
+    } catch (error) {
+      // The engine reports a pass that could not run as status 'failed'; a throw is a bug, contained to this pass.
+      log.error({ err: error, reason: request.reason }, 'pass threw');
+      result = { runId: null, status: 'failed', summary: emptySummary(), error: error instanceof Error ? error.message : String(error) };
+    }
+    const seconds = (performance.now() - started) / 1000;
+    if (request.dryRun) {
+      log.info({ runId: result.runId, status: result.status, summary: result.summary }, 'dry run finished');
+      return result;
+    }
+    this.account(flowId, request, result, seconds);
+    const fields = { runId: result.runId, reason: request.reason, status: result.status, summary: result.summary, hints: request.hints?.length, durationMs: Math.round(seconds * 1000) };
+    // The engine logs each pass it ran at info or error; this line adds the reason and the hint count.
+    log.debug({ ...fields, error: result.error }, result.status === 'failed' ? 'pass failed' : 'pass finished');
+    if (result.status !== 'failed' && catalog.get(flowId)) {
+      const triggers = entry.document.nodes.filter((node) => node.type === 'trigger').map((node) => node.id);
+      await recordTriggerPass(this.deps.db, flowId, triggers, (this.deps.now?.() ?? new Date()).toISOString());
+    }
+    this.alert(flowId, entry.alertUrl, result);
+    return result;
+  }
+
+  private account(flowId: string, request: PassRequest, result: PassResult, seconds: number): void {
+    const { metrics } = this.deps;
+    const flow = { flow: flowId };
+    metrics.passes.inc({ ...flow, reason: request.reason, status: result.status });
+    metrics.passDuration.observe({ ...flow, reason: request.reason }, seconds);
+    metrics.recordsSynced.inc({ ...flow, op: 'created' }, result.summary.created);
+    metrics.recordsSynced.inc({ ...flow, op: 'updated' }, result.summary.updated);
+    metrics.recordsSynced.inc({ ...flow, op: 'deleted' }, result.summary.deleted);
+    metrics.echoesDropped.inc(flow, result.summary.echoes);
+    metrics.conflicts.inc(flow, result.summary.conflicts);
+    metrics.failures.inc(flow, result.summary.failed);
+  }
+
+  private alert(flowId: string, url: string | null, result: PassResult): void {
+    if (!url) return;
+    const at = (this.deps.now?.() ?? new Date()).toISOString();
+    const base = { flowId, runId: result.runId, summary: result.summary, at };
+    if (result.status === 'failed') {
+      this.deps.alerts.notify(url, { ...base, kind: 'pass_failed', message: `a pass of "${flowId}" failed: ${result.error ?? 'unknown error'}` });
+    } else if (result.status === 'stopped') {
+      this.deps.alerts.notify(url, {
+        ...base,
+        kind: 'pass_stopped',
+        message: `a pass of "${flowId}" stopped for review: ${result.error ?? 'it would have deleted too many records'}`,
+      });
+    }
+    if (result.summary.conflicts > 0) {
+      this.deps.alerts.notify(url, {
+        ...base,
+        kind: 'conflicts_filed',
+        message: `${result.summary.conflicts} conflict(s) filed in "${flowId}": resolve them in the conflict inbox`,
+      });
+    }
+  }
+}

@@ -1,0 +1,88 @@
+import type { Logger } from 'pino';
+import type { FlowDocument } from '../../nodes';
+import type { FlowCatalog } from './flowCatalog';
+import { FlowPausedError, type FlowRunner } from './runner';
+
+/**
+ * The poll interval of a flow: the shortest `intervalMs` of its poll triggers, or null when it has none. A pass
+ * reads every trigger, so one timer per flow at the shortest interval keeps each trigger at least as fresh as asked.
+ */
+export function pollInterval(document: FlowDocument): number | null {
+  let shortest: number | null = null;
+  for (const node of document.nodes) {
+    if (node.type === 'trigger' && node.config.detect.mode === 'poll') {
+      shortest = Math.min(shortest ?? Infinity, node.config.detect.intervalMs);
+    }
+  }
+  return shortest;
+}
+
+interface Schedule {
+  timer: NodeJS.Timeout | null;
+  intervalMs: number;
+  stopped: boolean;
+}
+
+/**
+ * Runs a pass of every deployed flow with poll triggers at its interval. Ticks go through the runner, so a pass
+ * never overlaps another of the same flow; the next tick is timed from the start of the last pass, or follows at
+ * once when a pass took longer than the interval.
+ */
+export class Scheduler {
+  private readonly schedules = new Map<string, Schedule>();
+
+  constructor(
+    private readonly catalog: FlowCatalog,
+    private readonly runner: FlowRunner,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts, restarts or stops a flow's timer to match its stored state (deployed, poll triggers, interval). */
+  sync(flowId: string): void {
+    const entry = this.catalog.get(flowId);
+    const intervalMs = entry?.deployed && entry.document ? pollInterval(entry.document) : null;
+    const current = this.schedules.get(flowId);
+    if (current && current.intervalMs === intervalMs) return;
+    this.stop(flowId);
+    if (intervalMs === null) return;
+    const schedule: Schedule = { timer: null, intervalMs, stopped: false };
+    this.schedules.set(flowId, schedule);
+    this.logger.info({ flowId, intervalMs }, 'flow scheduled');
+    // The first pass runs at once: a flow just deployed, or resumed after a restart, catches up straight away.
+    this.arm(flowId, schedule, 0);
+  }
+
+  /** Starts the timers of every deployed flow (after a start or restart). */
+  syncAll(): void {
+    for (const entry of this.catalog.list()) this.sync(entry.id);
+  }
+
+  stop(flowId: string): void {
+    const schedule = this.schedules.get(flowId);
+    if (!schedule) return;
+    schedule.stopped = true;
+    if (schedule.timer) clearTimeout(schedule.timer);
+    this.schedules.delete(flowId);
+  }
+
+  stopAll(): void {
+    for (const flowId of [...this.schedules.keys()]) this.stop(flowId);
+  }
+
+  private arm(flowId: string, schedule: Schedule, delayMs: number): void {
+    schedule.timer = setTimeout(() => void this.tick(flowId, schedule), delayMs);
+  }
+
+  private async tick(flowId: string, schedule: Schedule): Promise<void> {
+    schedule.timer = null;
+    const started = Date.now();
+    try {
+      await this.runner.runPass(flowId, { reason: 'schedule', requireDeployed: true });
+    } catch (error) {
+      if (error instanceof FlowPausedError) return;
+      this.logger.error({ flowId, err: error }, 'scheduled pass could not start');
+    }
+    if (schedule.stopped) return;
+    this.arm(flowId, schedule, Math.max(0, schedule.intervalMs - (Date.now() - started)));
+  }
+}

@@ -1,0 +1,131 @@
+import type { Logger } from 'pino';
+import type { StateDb } from '../db';
+import type { WebhookEventRow } from '../db/schema';
+import { flowsWithPendingEvents, markEventsProcessed, pendingEvents } from '../db/webhookQueries';
+import type { ChangeHint } from '../engine/types';
+import type { FlowCatalog } from '../scheduler/flowCatalog';
+import { FlowPausedError, type FlowRunner } from '../scheduler/runner';
+
+/**
+ * Folds a batch of events into hints: one per record, with the type of its latest event. A webhook is only a hint
+ * (the engine reads the record itself, SPEC §5.1), so a burst of events for one record needs one read and one merge.
+ */
+export function mergeHints(events: readonly Pick<WebhookEventRow, 'node_id' | 'record_id' | 'type'>[]): ChangeHint[] {
+  const latest = new Map<string, ChangeHint>();
+  for (const event of events) {
+    const key = `${event.node_id}\u0000${event.record_id}`;
+    // Re-inserting moves the record to its latest position, so hints keep the order of the events they stand for.
+    latest.delete(key);
+    latest.set(key, { nodeId: event.node_id, recordId: event.record_id, type: event.type === 'delete' ? 'delete' : 'upsert' });
+  }
+  return [...latest.values()];
+}
+
+const MIN_RETRY_MS = 1000;
+const MAX_RETRY_MS = 60_000;
+
+/**
+ * Turns stored webhook events into passes: per deployed flow, the oldest pending events in batches, one pass with
+ * hints per batch, then marks them processed. Events are marked only after their pass ran, so a crash in between
+ * replays them on the next start, which the engine's state makes harmless.
+ */
+export class WebhookWorker {
+  private readonly draining = new Set<string>();
+  private readonly kickedWhileDraining = new Set<string>();
+  private readonly retries = new Map<string, { timer: NodeJS.Timeout; delayMs: number }>();
+  private readonly backoff = new Map<string, number>();
+  private readonly loops = new Set<Promise<void>>();
+  private stopped = false;
+
+  constructor(
+    private readonly deps: {
+      db: StateDb;
+      catalog: FlowCatalog;
+      runner: FlowRunner;
+      logger: Logger;
+      batchSize?: number;
+      now?: () => Date;
+    },
+  ) {}
+
+  /** Processes a flow's pending events, now or right after the batch in progress. */
+  kick(flowId: string): void {
+    if (this.stopped) return;
+    if (this.draining.has(flowId)) {
+      this.kickedWhileDraining.add(flowId);
+      return;
+    }
+    if (this.retries.has(flowId)) return;
+    const entry = this.deps.catalog.get(flowId);
+    if (!entry?.deployed) return;
+    this.draining.add(flowId);
+    const loop = this.drain(flowId).finally(() => {
+      this.draining.delete(flowId);
+      this.loops.delete(loop);
+    });
+    this.loops.add(loop);
+  }
+
+  /** (Re)starts the worker and picks up events left unprocessed by an earlier process. */
+  async resumeAll(): Promise<void> {
+    this.stopped = false;
+    for (const flowId of await flowsWithPendingEvents(this.deps.db)) this.kick(flowId);
+  }
+
+  /** Stops taking new batches and waits for the ones in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const retry of this.retries.values()) clearTimeout(retry.timer);
+    this.retries.clear();
+    await Promise.all([...this.loops]);
+  }
+
+  /** Resolves when no flow has a batch in progress (for tests and benchmarks). */
+  async idle(): Promise<void> {
+    while (this.loops.size > 0) await Promise.all([...this.loops]);
+  }
+
+  private async drain(flowId: string): Promise<void> {
+    const { db, catalog, runner, logger } = this.deps;
+    const batchSize = this.deps.batchSize ?? 2000;
+    for (;;) {
+      if (this.stopped || !catalog.get(flowId)?.deployed) return;
+      this.kickedWhileDraining.delete(flowId);
+      const events = await pendingEvents(db, flowId, batchSize);
+      if (events.length === 0) {
+        if (this.kickedWhileDraining.has(flowId)) continue;
+        return;
+      }
+      const hints = mergeHints(events);
+      let failed: string | null = null;
+      try {
+        const result = await runner.runPass(flowId, { reason: 'webhook', hints, requireDeployed: true });
+        if (result.status === 'failed') failed = result.error ?? 'the pass failed';
+      } catch (error) {
+        // Paused while the batch waited: its events stay pending until the flow is deployed again.
+        if (error instanceof FlowPausedError) return;
+        failed = error instanceof Error ? error.message : String(error);
+      }
+      if (failed !== null) {
+        if (!catalog.get(flowId)) return;
+        this.retryLater(flowId, failed, events.length);
+        return;
+      }
+      this.backoff.delete(flowId);
+      await markEventsProcessed(db, flowId, events[events.length - 1]!.id!, (this.deps.now?.() ?? new Date()).toISOString());
+      logger.debug({ flowId, events: events.length, hints: hints.length }, 'webhook batch processed');
+    }
+  }
+
+  private retryLater(flowId: string, error: string, pending: number): void {
+    const delayMs = Math.min(MAX_RETRY_MS, (this.backoff.get(flowId) ?? MIN_RETRY_MS / 2) * 2);
+    this.backoff.set(flowId, delayMs);
+    this.deps.logger.warn({ flowId, pending, retryInMs: delayMs, error }, 'webhook batch failed; events kept for a retry');
+    const timer = setTimeout(() => {
+      this.retries.delete(flowId);
+      this.kick(flowId);
+    }, delayMs);
+    timer.unref();
+    this.retries.set(flowId, { timer, delayMs });
+  }
+}

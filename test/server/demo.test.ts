@@ -1,0 +1,27 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../runtime/observability/logger';
+import { DEMO_FLOW_ID, installDemoIfFirstStart } from '../../runtime/demo/install';
+import { auth, testRuntime, type TestRuntime } from './support';
+
+let t: TestRuntime;
+afterEach(async () => t?.close());
+
+describe('the demo', () => {
+  it('installs two databases and the leads flow, deployed, with one conflict waiting after the first pass', async () => {
+    t = await testRuntime();
+    expect(await installDemoIfFirstStart(t.runtime, t.dir, silentLogger())).toBe(true);
+    expect(await (await t.request('/api/flows', { headers: auth })).json()).toEqual([{ id: DEMO_FLOW_ID, name: 'Leads: CRM <-> Marketing', deployed: true }]);
+    const first = (await (await t.post(`/api/flows/${DEMO_FLOW_ID}/run`)).json()) as { status: string; summary: Record<string, number> };
+    expect(first.status).toBe('ok');
+    expect(first.summary.created).toBeGreaterThan(300);
+    expect(first.summary.conflicts).toBe(1);
+    expect(first.summary.failed).toBe(0);
+    const conflicts = (await (await t.request(`/api/conflicts?flow=${DEMO_FLOW_ID}`, { headers: auth })).json()) as Array<{ field: string }>;
+    expect(conflicts).toEqual([expect.objectContaining({ field: 'name', kind: 'field' })]);
+    const second = (await (await t.post(`/api/flows/${DEMO_FLOW_ID}/run`)).json()) as { summary: Record<string, number> };
+    expect(second.summary.echoes).toBeGreaterThan(0);
+
+    // Not twice: the demo belongs to the first start only.
+    expect(await installDemoIfFirstStart(t.runtime, t.dir, silentLogger())).toBe(false);
+  });
+});

@@ -1,0 +1,123 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { signBody } from '../../runtime/webhooks/signature';
+import { contacts, createSides, eventually, peopleFlow, SECRET, upsertPerson } from './support';
+
+const repository = join(import.meta.dirname, '..', '..');
+const dataDir = mkdtempSync(join(tmpdir(), 'syncline-e2e-'));
+const children: ChildProcessWithoutNullStreams[] = [];
+
+interface Server {
+  child: ChildProcessWithoutNullStreams;
+  base: string;
+  token: string;
+  output: string[];
+}
+
+/** Starts `syncline serve` on a free loopback port and waits for the line that says where it listens. */
+function startServer(): Promise<Server> {
+  const child = spawn(process.execPath, [join(repository, 'bin', 'syncline.mjs'), 'serve', '--port', '0', '--data', dataDir], {
+    cwd: repository,
+    env: { ...process.env, SYNCLINE_TOKEN: '', SYNCLINE_LOG_LEVEL: 'info' },
+  });
+  children.push(child);
+  const output: string[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no address printed:\n${output.join('')}`)), 30_000);
+    child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => {
+      output.push(chunk.toString());
+      const match = /Syncline is running: (http:\/\/127\.0\.0\.1:\d+)\/\?token=(\S+)/.exec(output.join(''));
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, base: match[1]!, token: match[2]!, output });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${output.join('')}`)));
+  });
+}
+
+function api(server: Server, path: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${server.base}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) },
+  });
+}
+
+function hook(server: Server, id: number, delivery: string): Promise<Response> {
+  const body = JSON.stringify({ type: 'upsert', id: String(id) });
+  return fetch(`${server.base}/hooks/people/a`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-syncline-signature': signBody(SECRET, body), 'x-syncline-delivery': delivery },
+    body,
+  });
+}
+
+function exited(child: ChildProcessWithoutNullStreams): Promise<number | null> {
+  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+}
+
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('syncline serve, end to end', () => {
+  it('imports and deploys a flow over HTTP, syncs signed webhooks, and runs on after a kill and a restart', async () => {
+    createSides(dataDir);
+    const first = await startServer();
+    expect(first.output.join('')).toMatch(/new API token was generated/);
+    expect(statSync(join(dataDir, 'token')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dataDir, 'credentials.key')).mode & 0o777).toBe(0o600);
+
+    expect(await (await fetch(`${first.base}/health`)).json()).toEqual({ ok: true });
+    expect((await fetch(`${first.base}/api/flows`)).status).toBe(401);
+    expect((await api(first, '/api/credentials', { method: 'POST', body: JSON.stringify({ name: 'hook-secret', type: 'webhook-secret', value: SECRET }) })).status).toBe(201);
+    expect((await api(first, '/api/flows', { method: 'POST', body: JSON.stringify(peopleFlow()) })).status).toBe(201);
+    expect((await api(first, '/api/flows/people/deploy', { method: 'POST' })).status).toBe(200);
+
+    // Over 1 MB, declared by Content-Length or streamed in chunks: 413 either way.
+    const huge = JSON.stringify({ type: 'upsert', id: 'x'.repeat(1024 * 1024) });
+    const signed = { 'content-type': 'application/json', 'x-syncline-signature': signBody(SECRET, huge) };
+    expect((await fetch(`${first.base}/hooks/people/a`, { method: 'POST', headers: signed, body: huge })).status).toBe(413);
+    const chunks = new ReadableStream({
+      start(controller) {
+        for (let sent = 0; sent < huge.length; sent += 64 * 1024) controller.enqueue(new TextEncoder().encode(huge.slice(sent, sent + 64 * 1024)));
+        controller.close();
+      },
+    });
+    const chunked = await fetch(`${first.base}/hooks/people/a`, { method: 'POST', headers: signed, body: chunks, duplex: 'half' } as RequestInit);
+    expect(chunked.status).toBe(413);
+
+    const ada = upsertPerson(dataDir, { name: 'Ada Lovelace', email: 'ada@example.com' });
+    expect((await hook(first, ada, 'd1')).status).toBe(202);
+    await eventually(() => expect(contacts(dataDir).map((contact) => contact.full_name)).toEqual(['Ada Lovelace']));
+
+    // Acknowledged, then killed at once: the event is on disk, so the restarted server still syncs it.
+    const alan = upsertPerson(dataDir, { name: 'Alan Turing', email: 'alan@example.com' });
+    expect((await hook(first, alan, 'd2')).status).toBe(202);
+    first.child.kill('SIGKILL');
+    await exited(first.child);
+
+    const second = await startServer();
+    expect(second.token).toBe(first.token);
+    expect(second.output.join('')).not.toMatch(/new API token/);
+    expect(await (await api(second, '/api/flows')).json()).toEqual([{ id: 'people', name: 'People: A <-> B', deployed: true }]);
+    await eventually(() => expect(contacts(dataDir).map((contact) => contact.full_name).sort()).toEqual(['Ada Lovelace', 'Alan Turing']));
+
+    expect(await (await hook(second, alan, 'd2')).json()).toEqual({ accepted: 0, duplicate: true });
+    const grace = upsertPerson(dataDir, { name: 'Grace Hopper', email: 'grace@example.com' });
+    expect((await hook(second, grace, 'd3')).status).toBe(202);
+    await eventually(() => expect(contacts(dataDir)).toHaveLength(3));
+    expect(contacts(dataDir).filter((contact) => contact.email === 'alan@example.com')).toHaveLength(1);
+
+    const runs = (await (await api(second, '/api/flows/people/runs')).json()) as Array<{ status: string; reason: string }>;
+    expect(runs.filter((run) => run.status === 'ok' && run.reason === 'webhook').length).toBeGreaterThanOrEqual(3);
+
+    second.child.kill('SIGTERM');
+    expect(await exited(second.child)).toBe(0);
+  }, 120_000);
+});

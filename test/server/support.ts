@@ -1,0 +1,211 @@
+import Sqlite from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../../runtime/app';
+import { connectorRegistry } from '../../runtime/connectors/index';
+import { openStateDb, type StateDb } from '../../runtime/db/index';
+import type { AlertNotice } from '../../runtime/observability/alerts';
+import { createLogger } from '../../runtime/observability/logger';
+import { signBody } from '../../runtime/webhooks/signature';
+
+export const TOKEN = 'test-token-0123456789';
+export const SECRET = 'hook-secret-value';
+export const auth = { authorization: `Bearer ${TOKEN}` };
+export const jsonHeaders = { ...auth, 'content-type': 'application/json' };
+
+/** Two SQLite databases: `a.db` people(id, name, email, updated_at) and `b.db` contacts(id, full_name, email, modified_at). */
+export function createSides(dir: string): void {
+  const a = new Sqlite(join(dir, 'a.db'));
+  a.exec('CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, email TEXT, updated_at TEXT NOT NULL)');
+  a.close();
+  const b = new Sqlite(join(dir, 'b.db'));
+  b.exec('CREATE TABLE contacts (id INTEGER PRIMARY KEY, full_name TEXT, email TEXT, modified_at TEXT NOT NULL)');
+  b.close();
+}
+
+/** Inserts (or updates, given an id) a person in a.db and returns its id. */
+export function upsertPerson(dir: string, person: { id?: number; name: string; email: string }): number {
+  const a = new Sqlite(join(dir, 'a.db'));
+  try {
+    const now = new Date().toISOString();
+    if (person.id !== undefined) {
+      a.prepare('UPDATE people SET name = ?, email = ?, updated_at = ? WHERE id = ?').run(person.name, person.email, now, person.id);
+      return person.id;
+    }
+    return Number(a.prepare('INSERT INTO people (name, email, updated_at) VALUES (?, ?, ?)').run(person.name, person.email, now).lastInsertRowid);
+  } finally {
+    a.close();
+  }
+}
+
+export function contacts(dir: string): Array<{ id: number; full_name: string; email: string }> {
+  const b = new Sqlite(join(dir, 'b.db'), { readonly: true });
+  try {
+    return b.prepare('SELECT id, full_name, email FROM contacts ORDER BY id').all() as Array<{ id: number; full_name: string; email: string }>;
+  } finally {
+    b.close();
+  }
+}
+
+export function addContact(dir: string, contact: { full_name: string; email: string }): void {
+  const b = new Sqlite(join(dir, 'b.db'));
+  b.prepare('INSERT INTO contacts (full_name, email, modified_at) VALUES (?, ?, ?)').run(contact.full_name, contact.email, new Date().toISOString());
+  b.close();
+}
+
+/** A flow syncing a.db (webhook trigger `a`, or poll) with b.db (manual trigger `b`). */
+export function peopleFlow(options: { id?: string; detect?: unknown; namePolicy?: 'manual' } = {}): Record<string, unknown> {
+  return {
+    format: 'syncline.flow',
+    version: 1,
+    id: options.id ?? 'people',
+    name: 'People: A <-> B',
+    nodes: [
+      {
+        id: 'a',
+        type: 'trigger',
+        typeVersion: 1,
+        position: { x: 0, y: 0 },
+        config: {
+          connector: 'sqlite',
+          connection: { file: 'a.db' },
+          collection: 'people',
+          key: 'id',
+          updatedAt: 'updated_at',
+          detect: options.detect ?? { mode: 'webhook', secret: { credential: 'hook-secret' } },
+        },
+      },
+      {
+        id: 'map',
+        type: 'mapping',
+        typeVersion: 1,
+        position: { x: 240, y: 0 },
+        config: {
+          fields: [
+            { left: 'name', right: 'full_name', direction: 'both' },
+            { left: 'email', right: 'email', direction: 'both' },
+          ],
+        },
+      },
+      {
+        id: 'resolve',
+        type: 'conflict',
+        typeVersion: 1,
+        position: { x: 480, y: 0 },
+        config: {
+          policy: 'last-write-wins',
+          fields: options.namePolicy ? { full_name: options.namePolicy } : {},
+          match: ['email'],
+          deletes: 'propagate',
+        },
+      },
+      {
+        id: 'b',
+        type: 'trigger',
+        typeVersion: 1,
+        position: { x: 720, y: 0 },
+        config: {
+          connector: 'sqlite',
+          connection: { file: 'b.db' },
+          collection: 'contacts',
+          key: 'id',
+          updatedAt: 'modified_at',
+          detect: { mode: 'manual' },
+        },
+      },
+    ],
+    edges: [
+      { id: 'e1', source: 'a', target: 'map' },
+      { id: 'e2', source: 'map', target: 'resolve' },
+      { id: 'e3', source: 'resolve', target: 'b' },
+    ],
+  };
+}
+
+export interface TestRuntime {
+  runtime: Runtime;
+  db: StateDb;
+  dir: string;
+  alerts: AlertNotice[];
+  request(path: string, init?: RequestInit): Promise<Response>;
+  /** POSTs JSON with the token. */
+  post(path: string, body?: unknown): Promise<Response>;
+  /** A signed webhook POST. */
+  hook(flowId: string, nodeId: string, body: string, headers?: Record<string, string>): Promise<Response>;
+  /** State rows that bad requests must leave alone. */
+  snapshot(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** A runtime on an in-memory state DB, the real engine and connectors, and a temp folder holding a.db and b.db. */
+export async function testRuntime(options: Partial<RuntimeOptions> = {}): Promise<TestRuntime> {
+  const dir = mkdtempSync(join(tmpdir(), 'syncline-server-'));
+  createSides(dir);
+  const db = await openStateDb(':memory:');
+  const alerts: AlertNotice[] = [];
+  const runtime = await createRuntime({
+    db,
+    dataDir: dir,
+    token: TOKEN,
+    credentialKey: randomBytes(32),
+    connectors: connectorRegistry,
+    // SYNCLINE_TEST_LOG=debug shows the runtime's log while a test runs.
+    ...(process.env.SYNCLINE_TEST_LOG ? { logger: createLogger({ level: process.env.SYNCLINE_TEST_LOG }) } : {}),
+    alertSender: async (_url, notice) => {
+      alerts.push(notice);
+    },
+    ...options,
+  });
+  const request = async (path: string, init?: RequestInit) => runtime.app.request(path, init);
+  return {
+    runtime,
+    db,
+    dir,
+    alerts,
+    request,
+    post: (path, body) =>
+      request(path, { method: 'POST', headers: body === undefined ? auth : jsonHeaders, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }),
+    hook: (flowId, nodeId, body, headers = {}) =>
+      request(`/hooks/${flowId}/${nodeId}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-syncline-signature': signBody(SECRET, body), ...headers },
+        body,
+      }),
+    snapshot: async () => {
+      const tables = ['flows', 'credentials', 'webhook_events', 'webhook_deliveries', 'runs', 'conflicts', 'entities', 'links'] as const;
+      const rows: Record<string, unknown> = {};
+      for (const table of tables) rows[table] = await db.selectFrom(table).selectAll().execute();
+      return JSON.stringify(rows);
+    },
+    close: async () => {
+      await runtime.stop();
+      await db.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Imports the people flow, stores its secret and deploys it. */
+export async function deployPeople(t: TestRuntime, flow: Record<string, unknown> = peopleFlow()): Promise<void> {
+  const created = await t.post('/api/credentials', { name: 'hook-secret', type: 'webhook-secret', value: SECRET });
+  if (created.status !== 201 && created.status !== 409) throw new Error(`credential: ${created.status} ${await created.text()}`);
+  const imported = await t.post('/api/flows', flow);
+  if (imported.status !== 201) throw new Error(`import: ${imported.status} ${await imported.text()}`);
+  const deployed = await t.post(`/api/flows/${String(flow.id)}/deploy`);
+  if (deployed.status !== 200) throw new Error(`deploy: ${deployed.status} ${await deployed.text()}`);
+}
+
+/** Polls until `check` passes or the time is up. */
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
