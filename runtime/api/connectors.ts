@@ -2,17 +2,13 @@ import { zValidator } from '@hono/zod-validator';
 import { Hono } from 'hono';
 import { resolve } from 'node:path';
 import type { TriggerConfig } from '../../nodes/trigger/schema';
-import { ConnectorError, type CollectionDescription, type ConnectorContext, type ConnectorType } from '../connectors/types';
+import { ConnectorError } from '../connectors/types';
 import { MissingCredentialError } from '../credentials/store';
 import type { AppDeps } from './deps';
 import { fail, formatPath, requireJson, validationHook } from './errors';
 import type { RouteDoc } from './routeDoc';
 import { connectorListSchema, describeBodySchema, describeResultSchema, errorSchema } from './schemas';
 
-/** A connector that can describe a connection without opening one collection of it. */
-type DescribableConnectorType = ConnectorType & {
-  describeConnection?(context: Omit<ConnectorContext, 'config'> & { connection: Record<string, unknown> }): Promise<CollectionDescription[]>;
-};
 
 /** Connector types, and what a connection holds (collections and fields) for the editor's dropdowns. Mounted at /api/connectors. */
 export function connectorsApi(deps: AppDeps): Hono {
@@ -44,10 +40,7 @@ export function connectorsApi(deps: AppDeps): Hono {
       write: { create: false, update: false, delete: false },
     } satisfies TriggerConfig;
     try {
-      const describer = type as DescribableConnectorType;
-      if (describer.describeConnection) {
-        return c.json({ collections: await describer.describeConnection({ ...context, connection: body.connection }) });
-      }
+      if (type.describeConnection) return c.json({ collections: await type.describeConnection({ ...context, connection: body.connection }) });
       const connector = await type.open({ ...context, config });
       try {
         return c.json({ collections: await connector.describe() });

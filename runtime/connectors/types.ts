@@ -97,6 +97,15 @@ export interface ConnectorType {
   /** Checks `connection` for this connector; returns problems as path (inside `connection`) and message. */
   checkConnection(connection: Record<string, unknown>): Array<{ path: (string | number)[]; message: string }>;
   open(context: ConnectorContext): Promise<Connector>;
+  /** Every collection of a connection and its fields, before a collection is chosen (the editor's dropdowns). */
+  describeConnection?(context: ConnectionContext): Promise<CollectionDescription[]>;
+}
+
+/** What describing a whole connection needs: no collection, key or trigger config yet. */
+export interface ConnectionContext {
+  connection: Record<string, unknown>;
+  baseDir: string;
+  resolveCredential(name: string): Promise<string>;
 }
 
 /** Thrown by a connector when the system cannot be used at all (unreachable, wrong credentials, no such table). */

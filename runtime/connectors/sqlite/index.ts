@@ -19,6 +19,7 @@ import type { FlowRecord } from '../../../nodes/types';
 import {
   ConnectorError,
   type CollectionDescription,
+  type ConnectionContext,
   type Connector,
   type ConnectorCapabilities,
   type ConnectorContext,
@@ -588,10 +589,35 @@ function assertLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a whole number above 0, got ${limit}`);
 }
 
+/** Every table of a database file with its columns, opened read-only: nothing is created or changed. */
+async function describeSqliteConnection(context: ConnectionContext): Promise<CollectionDescription[]> {
+  const problems = checkSqliteConnection(context.connection);
+  if (problems.length > 0) {
+    throw new ConnectorError(problems.map((problem) => `connection.${problem.path.join('.')}: ${problem.message}`).join('; '));
+  }
+  const path = resolve(context.baseDir, context.connection.file as string);
+  if (!existsSync(path)) throw new ConnectorError(`SQLite database file not found: ${path}`);
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (error) {
+    throw new ConnectorError(`cannot open SQLite database ${path}: ${messageOf(error)}`, { cause: error });
+  }
+  try {
+    return listTables(db).map((table) => ({
+      name: table,
+      fields: readColumns(db, table).map((info) => ({ name: info.name, type: info.declaredType === '' ? 'any' : info.declaredType, nullable: !info.notNull })),
+    }));
+  } finally {
+    db.close();
+  }
+}
+
 /** The embedded default connector: a table in a SQLite file (SPEC §9). */
 export const sqliteConnector = {
   type: 'sqlite',
   title: 'SQLite',
   checkConnection: checkSqliteConnection,
   open: openSqliteConnector,
+  describeConnection: describeSqliteConnection,
 } satisfies ConnectorType;
