@@ -1,0 +1,227 @@
+/** Types and calls for the runtime's HTTP API (SPEC §10); the editor is served by the runtime, so URLs are relative. */
+
+export interface ApiIssue {
+  path: string;
+  nodeId?: string;
+  edgeId?: string;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+export interface FieldChange {
+  field: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface RunSummary {
+  created: number;
+  updated: number;
+  deleted: number;
+  echoes: number;
+  conflicts: number;
+  failed: number;
+}
+
+export interface FlowListEntry {
+  id: string;
+  name: string;
+  deployed: boolean;
+}
+
+export interface DryRunSide {
+  nodeId: string;
+  creates: { id: null; fields: FieldChange[] }[];
+  updates: { id: string; fields: FieldChange[] }[];
+  deletes: { id: string }[];
+}
+
+export interface RunRecord {
+  id: string;
+  flowId: string;
+  startedAt: string;
+  finishedAt: string | null;
+  status: 'ok' | 'failed' | 'stopped' | string;
+  /** Why the pass ran: manual, schedule, webhook, cli. */
+  reason?: string;
+  dryRun?: boolean;
+  summary: RunSummary | null;
+  error: string | null;
+}
+
+/** What one pass did (run now) or would do (dry run); `status` says whether the pass itself ran. */
+export interface PassResult {
+  runId: string | null;
+  status: string;
+  summary: RunSummary | null;
+  error: string | null;
+}
+
+export type RecordOutcome = 'created' | 'updated' | 'deleted' | 'echo' | 'conflict' | 'failed' | 'unchanged';
+
+export interface RunLogEntry {
+  nodeId: string;
+  recordId: string | null;
+  entityId: string | null;
+  outcome: RecordOutcome | string;
+  fields: FieldChange[];
+  message: string | null;
+}
+
+export interface ConflictRecord {
+  id: string;
+  flowId: string;
+  entityId: string;
+  kind: 'field' | 'match' | 'delete' | 'mass-delete' | string;
+  field: string | null;
+  base: unknown;
+  sides: Record<string, unknown>;
+  status: 'open' | 'resolved' | string;
+  createdAt: string;
+}
+
+export interface TriggerStatus {
+  lastPassAt: string | null;
+  synced: number;
+  failing: number;
+}
+
+export interface FieldDescription {
+  name: string;
+  type: string;
+  nullable: boolean;
+}
+
+export interface CollectionDescription {
+  name: string;
+  fields: FieldDescription[];
+}
+
+/** A failed call, worded for a person: the server's own message when it sent one. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly path: string | undefined;
+  readonly issues: ApiIssue[];
+  constructor(status: number, code: string, message: string, path?: string, issues: ApiIssue[] = []) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.path = path;
+    this.issues = issues;
+  }
+  /** True when no server answered at all (the editor opened from files, or the runtime stopped). */
+  get unreachable(): boolean {
+    return this.status === 0;
+  }
+}
+
+export interface ApiClient {
+  listFlows(): Promise<FlowListEntry[]>;
+  getFlow(id: string): Promise<unknown>;
+  createFlow(document: string): Promise<{ id: string }>;
+  replaceFlow(id: string, document: string): Promise<unknown>;
+  deploy(id: string): Promise<unknown>;
+  pause(id: string): Promise<unknown>;
+  run(id: string): Promise<PassResult>;
+  dryRun(id: string): Promise<{ sides: DryRunSide[]; status?: string; error?: string | null }>;
+  runs(flowId: string): Promise<RunRecord[]>;
+  runLog(runId: string): Promise<{ run: RunRecord; log: RunLogEntry[] }>;
+  conflicts(flowId: string): Promise<ConflictRecord[]>;
+  resolveConflict(id: string, resolution: { side: string } | { value: unknown }): Promise<unknown>;
+  status(flowId: string): Promise<{ nodes: Record<string, TriggerStatus> }>;
+  connectors(): Promise<{ type: string; title: string }[]>;
+  /** The collections and fields a connection holds; `collection` helps connectors that can only describe an open one. */
+  describe(connector: string, connection: unknown, collection?: string): Promise<{ collections: CollectionDescription[] }>;
+  credentials(): Promise<{ name: string; type: string }[]>;
+}
+
+const TOKEN_KEY = 'syncline.token';
+
+/** Takes `?token=` from the page address into localStorage (and out of the address bar), and returns the kept token. */
+export function adoptToken(location: Location, storage: Storage, history: History): string | null {
+  const url = new URL(location.href);
+  const fromUrl = url.searchParams.get('token');
+  if (fromUrl) {
+    storage.setItem(TOKEN_KEY, fromUrl);
+    url.searchParams.delete('token');
+    // The token should not linger in the address bar, where it is copied along with links and screenshots.
+    history.replaceState(null, '', url.toString());
+    return fromUrl;
+  }
+  return storage.getItem(TOKEN_KEY);
+}
+
+/** The token kept from an earlier visit, if any. */
+export function storedToken(storage: Storage): string | null {
+  return storage.getItem(TOKEN_KEY);
+}
+
+/** Keeps a token the user typed in for later visits. */
+export function storeToken(storage: Storage, token: string): void {
+  storage.setItem(TOKEN_KEY, token);
+}
+
+function describeFailure(status: number, body: unknown): ApiError {
+  const error = (body as { error?: { code?: string; message?: string; path?: string } } | null)?.error;
+  const issues = (body as { issues?: ApiIssue[] } | null)?.issues;
+  const message =
+    error?.message ??
+    (status === 401 ? 'The runtime refused the token: open the address `syncline serve` printed, with its ?token=.' : `The runtime answered ${status}.`);
+  return new ApiError(status, error?.code ?? `http_${status}`, message, error?.path, Array.isArray(issues) ? issues : []);
+}
+
+/** An API client sending `token` as the bearer; `fetchImpl` is injectable so tests need no server. */
+export function createApiClient(getToken: () => string | null, fetchImpl: typeof fetch = (...args) => fetch(...args)): ApiClient {
+  async function call<T>(method: string, url: string, body?: unknown, raw = false): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const token = getToken();
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetchImpl(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : raw ? (body as string) : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiError(0, 'unreachable', 'The Syncline runtime is not reachable. Start it with `syncline serve` and open the address it prints.');
+    }
+    const text = await response.text();
+    let parsed: unknown = null;
+    if (text !== '') {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // A non-JSON answer (a static file server, a proxy page) means this is not the runtime.
+        if (!response.ok || !(response.headers.get('content-type') ?? '').includes('json')) {
+          throw new ApiError(0, 'unreachable', 'No Syncline runtime answers here. Start it with `syncline serve` and open the address it prints.');
+        }
+      }
+    }
+    if (!response.ok) throw describeFailure(response.status, parsed);
+    return parsed as T;
+  }
+  const enc = encodeURIComponent;
+  return {
+    listFlows: () => call('GET', '/api/flows'),
+    getFlow: (id) => call('GET', `/api/flows/${enc(id)}`),
+    createFlow: (document) => call('POST', '/api/flows', document, true),
+    replaceFlow: (id, document) => call('PUT', `/api/flows/${enc(id)}`, document, true),
+    deploy: (id) => call('POST', `/api/flows/${enc(id)}/deploy`),
+    pause: (id) => call('POST', `/api/flows/${enc(id)}/pause`),
+    run: (id) => call('POST', `/api/flows/${enc(id)}/run`),
+    dryRun: (id) => call('POST', `/api/flows/${enc(id)}/dry-run`),
+    runs: (flowId) => call('GET', `/api/flows/${enc(flowId)}/runs`),
+    runLog: (runId) => call('GET', `/api/runs/${enc(runId)}`),
+    conflicts: (flowId) => call('GET', `/api/conflicts?flow=${enc(flowId)}`),
+    resolveConflict: (id, resolution) => call('POST', `/api/conflicts/${enc(id)}/resolve`, resolution),
+    status: (flowId) => call('GET', `/api/flows/${enc(flowId)}/status`),
+    connectors: () => call('GET', '/api/connectors'),
+    describe: (connector, connection, collection) =>
+      call('POST', '/api/connectors/describe', collection ? { connector, connection, collection } : { connector, connection }),
+    credentials: () => call('GET', '/api/credentials'),
+  };
+}

@@ -1,0 +1,34 @@
+import type { CollectionDescription } from '../api/client';
+import type { FlowIssue } from '../store/types';
+
+/** Field names known on one side of a node, and whether they came from the connector or from neighbouring nodes. */
+export interface SideFields {
+  names: string[];
+  described: boolean;
+}
+
+/** What a node form may know about the rest of the flow and the runtime. */
+export interface FormEnvironment {
+  /** Connector types to choose from: the runtime's list, or the built-in one when it is not reachable. */
+  connectors: { type: string; title: string }[];
+  /** Stored credentials' names, or null when the runtime cannot be asked. */
+  credentials: { name: string; type: string }[] | null;
+  /** The trigger's collections as the connector describes them; null while unknown. */
+  collections: CollectionDescription[] | null;
+  describeError: string | null;
+  /** Trigger nodes of the flow, for policies that prefer one side. */
+  triggers: { id: string; label: string }[];
+  /** Fields on the node's left and right sides (SPEC §2). */
+  fields: { left: SideFields; right: SideFields };
+}
+
+/** Props of every node form (nodes/<type>/Form.tsx). */
+export interface NodeFormProps {
+  nodeId: string;
+  /** The node's config as it stands, which may not validate yet. */
+  config: unknown;
+  onChange(config: unknown): void;
+  /** This node's issues from the flow validator (paths are document paths). */
+  issues: FlowIssue[];
+  env: FormEnvironment;
+}

@@ -1,0 +1,34 @@
+import '@xyflow/react/dist/style.css';
+import './styles.css';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { loadFlow, serializeFlow } from '../nodes/document';
+import { adoptToken, createApiClient, storedToken } from './api/client';
+import { App } from './App';
+import { createFlowStore } from './store/createFlowStore';
+import type { StoreDeps } from './store/types';
+
+adoptToken(window.location, localStorage, window.history);
+
+const migrate = (document: unknown) => loadFlow(document).migrated;
+
+const deps: StoreDeps = {
+  api: createApiClient(() => storedToken(localStorage)),
+  validate: (document, knownConnectors) => loadFlow(document, knownConnectors ? { knownConnectors } : {}).issues,
+  migrate,
+  // What the runtime stores is the canonical form of the migrated document, so export writes exactly that.
+  serialize: (document) => serializeFlow(migrate(document)),
+};
+
+const store = createFlowStore(undefined, deps);
+void store.getState().probeServer();
+const flowId = new URL(window.location.href).searchParams.get('flow');
+if (flowId) void store.getState().openServerFlow(flowId);
+
+const root = document.getElementById('root');
+if (!root) throw new Error('index.html has no #root element');
+createRoot(root).render(
+  <StrictMode>
+    <App store={store} />
+  </StrictMode>,
+);

@@ -1,0 +1,41 @@
+import { TextField } from '../forms/kit';
+import { useFlowStore, useFlowStoreApi } from '../store/context';
+
+/** What the side panel shows with no single node selected: the flow's own settings, or the multi-selection. */
+export function FlowPanel({ selectedCount }: { selectedCount: number }) {
+  const store = useFlowStoreApi();
+  const meta = useFlowStore((state) => state.meta);
+  const counts = useFlowStore((state) => `${state.nodes.length} nodes · ${state.edges.length} edges`);
+  const documentIssues = useFlowStore((state) => state.issues.filter((issue) => issue.nodeId === undefined && issue.edgeId === undefined).length);
+  return (
+    <aside className="sl-panel" aria-label="Flow settings">
+      <h2>Flow</h2>
+      <TextField label="Flow name" value={meta.name} onChange={(name) => store.getState().setMeta({ name })} />
+      <TextField
+        label="Flow id"
+        value={meta.id}
+        onChange={(id) => store.getState().setMeta({ id })}
+        hint="The runtime keeps the flow under this id; export names the file after it."
+      />
+      <p className="sl-muted">{counts}</p>
+      {documentIssues > 0 ? (
+        <button type="button" onClick={() => store.getState().openDrawer('issues')}>
+          Show flow issues
+        </button>
+      ) : null}
+      {selectedCount > 1 ? (
+        <>
+          <p>{selectedCount} nodes selected.</p>
+          <button type="button" className="sl-danger" onClick={() => store.getState().deleteSelection()}>
+            Delete selected
+          </button>
+        </>
+      ) : (
+        <p className="sl-muted">
+          Drag node types from the palette onto the canvas, connect a node's right side to the next node's left side, and select a node to
+          configure it.
+        </p>
+      )}
+    </aside>
+  );
+}

@@ -1,0 +1,25 @@
+/** A flow to start from: one of the three use cases, taken from the fixtures the runtime's own tests run. */
+export interface FlowTemplate {
+  key: string;
+  title: string;
+  description: string;
+  document: unknown;
+}
+
+// Listed by name, not by wildcard, so test fixtures that are broken on purpose never reach the bundle.
+const fixtures = import.meta.glob(
+  ['../test/fixtures/flows/leads.flow.json', '../test/fixtures/flows/tickets.flow.json', '../test/fixtures/flows/hr-learning.flow.json'],
+  { eager: true, import: 'default' },
+);
+
+const described: Omit<FlowTemplate, 'document'>[] = [
+  { key: 'leads', title: 'CRM ↔ marketing', description: 'Leads in the CRM and contacts in the marketing tool, matched by email.' },
+  { key: 'tickets', title: 'Tickets ↔ issues', description: 'Help-desk tickets and engineering issues, with statuses mapped both ways.' },
+  { key: 'hr-learning', title: 'HR ↔ learning', description: 'Employees in the HR system and learners in the learning platform.' },
+];
+
+/** The templates whose fixture is present. */
+export const flowTemplates: FlowTemplate[] = described.flatMap((template) => {
+  const document = fixtures[`../test/fixtures/flows/${template.key}.flow.json`];
+  return document === undefined ? [] : [{ ...template, document }];
+});
