@@ -31,7 +31,7 @@ import {
   type WriteOp,
   type WriteResult,
 } from '../types';
-import { detectTimestampFormat, formatTimestamp, nextStampMs, resolutionMs, type TimestampFormat } from './timestamps';
+import { detectTimestampFormat, formatTimestamp, nextStampMs, parseTimestampMs, resolutionMs, type TimestampFormat } from './timestamps';
 import {
   columnAffinity,
   columnDecoder,
@@ -146,9 +146,10 @@ class BatchClock {
   private readonly touched = new Set<string>();
   constructor(private readonly resolution: number) {}
 
-  stampFor(id: string | null): number {
-    if (this.stamp === null || (id !== null && this.touched.has(id))) {
-      this.stamp = nextStampMs(this.resolution);
+  /** `afterMs`: the record's current stamp, which the new one must pass even if another program's clock ran ahead. */
+  stampFor(id: string | null, afterMs: number | null = null): number {
+    if (this.stamp === null || (id !== null && this.touched.has(id)) || (afterMs !== null && this.stamp <= afterMs)) {
+      this.stamp = nextStampMs(this.resolution, afterMs === null ? Date.now() : Math.max(Date.now(), afterMs + this.resolution));
       this.touched.clear();
     }
     if (id !== null) this.touched.add(id);
@@ -326,6 +327,12 @@ class SqliteCollection implements Connector {
     }
   }
 
+  async count(): Promise<number> {
+    // The rows scanIds lists; SQLite counts them from the smallest index without reading the table.
+    const live = this.deletedFlag ? liveRowCondition(quoteIdentifier(this.deletedFlag.name)) : '1';
+    return Number(this.statement('count', () => `SELECT count(*) FROM ${this.quotedTable} WHERE ${live}`).pluck().get());
+  }
+
   async describe(): Promise<CollectionDescription[]> {
     return listTables(this.db).map((table) => ({
       name: table,
@@ -356,9 +363,12 @@ class SqliteCollection implements Connector {
   }
 
   private applyOp(op: WriteOp, clock: BatchClock, format: TimestampFormat | null): WriteResult {
-    const stampColumns = (id: string | null): Array<[string, unknown]> => {
+    const stampColumns = (id: string | null, current: Version | null = null): Array<[string, unknown]> => {
       const assignments: Array<[string, unknown]> = [];
-      if (this.updatedAt && format) assignments.push([this.updatedAt.name, toSqlValue(formatTimestamp(clock.stampFor(id), format))]);
+      if (this.updatedAt && format) {
+        const stamp = clock.stampFor(id, current === null ? null : parseTimestampMs(current, format));
+        assignments.push([this.updatedAt.name, toSqlValue(formatTimestamp(stamp, format))]);
+      }
       return assignments;
     };
     switch (op.kind) {
@@ -388,7 +398,7 @@ class SqliteCollection implements Connector {
         if (problem) return problem;
         const assignments: Array<[string, unknown]> = [
           ...this.fieldAssignments(op.fields),
-          ...stampColumns(op.id),
+          ...stampColumns(op.id, op.expectedVersion),
           ...(this.tag ? ([[this.tag.name, op.tag]] as Array<[string, unknown]>) : []),
         ];
         return this.updateWhere('update', op.id, op.expectedVersion, assignments);

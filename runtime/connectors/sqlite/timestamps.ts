@@ -73,6 +73,18 @@ export function formatTimestamp(epochMs: number, format: TimestampFormat): strin
   }
 }
 
+/** Reads a stored stamp back to epoch milliseconds in the column's representation; null when it is not one. */
+export function parseTimestampMs(value: unknown, format: TimestampFormat): number | null {
+  if (typeof value === 'bigint') value = Number(value);
+  if (typeof value === 'string' && format.kind !== 'text' && /^\d+(\.\d+)?$/.test(value.trim())) value = Number(value.trim());
+  if (typeof value === 'number' && Number.isFinite(value)) return format.kind === 'epochSeconds' ? value * 1000 : value;
+  if (typeof value !== 'string') return null;
+  const match = isoPattern.exec(value.trim());
+  if (!match) return null;
+  const parsed = Date.parse(`${match[1]}T${match[3]}${match[4] ? `.${match[4].slice(0, 3)}` : ''}${match[5] ?? 'Z'}`);
+  return Number.isNaN(parsed) ? null : parsed;
+}
+
 const lastStampByResolution = new Map<number, number>();
 
 /**
