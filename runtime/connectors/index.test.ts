@@ -21,13 +21,13 @@ describe('connector registry', () => {
 
   it('registers each connector under its own type name', () => {
     for (const [name, type] of Object.entries(connectorRegistry)) expect(type.type).toBe(name);
-    expect(Object.keys(connectorRegistry)).toEqual(['sqlite', 'memory']);
+    expect(Object.keys(connectorRegistry)).toEqual(['sqlite', 'memory', 'postgres', 'http']);
   });
 
   it('names the known connectors when a trigger asks for another', async () => {
     const error = await openConnector(context({ connector: 'salesforce', connection: {} })).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConnectorError);
-    expect((error as Error).message).toBe('unknown connector "salesforce"; known connectors: sqlite, memory');
+    expect((error as Error).message).toBe('unknown connector "salesforce"; known connectors: sqlite, memory, postgres, http');
     // Names from Object.prototype are not connectors.
     expect(findConnectorType('toString')).toBeUndefined();
   });
@@ -59,7 +59,7 @@ describe('connector registry', () => {
 
   it('gives flow loading the connection checks and the known names', () => {
     const options = loadOptionsFor();
-    expect(options.knownConnectors).toEqual(['sqlite', 'memory']);
+    expect(options.knownConnectors).toEqual(['sqlite', 'memory', 'postgres', 'http']);
     expect(options.checkConnection('sqlite', { file: 'crm.db' })).toEqual([]);
     expect(options.checkConnection('sqlite', {})).toHaveLength(1);
     expect(options.checkConnection('nope', {})).toBeNull();

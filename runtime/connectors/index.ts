@@ -1,5 +1,7 @@
 import type { LoadOptions } from '../../nodes/document';
+import { httpConnector } from './http/index';
 import { memoryConnector } from './memory/index';
+import { postgresConnector } from './postgres/index';
 import { sqliteConnector } from './sqlite/index';
 import { ConnectorError, type Connector, type ConnectorContext, type ConnectorType } from './types';
 
@@ -7,6 +9,8 @@ import { ConnectorError, type Connector, type ConnectorContext, type ConnectorTy
 export const connectorRegistry = {
   sqlite: sqliteConnector,
   memory: memoryConnector,
+  postgres: postgresConnector,
+  http: httpConnector,
 } satisfies Record<string, ConnectorType>;
 
 export type ConnectorName = keyof typeof connectorRegistry;

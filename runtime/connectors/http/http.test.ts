@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FlowRecord } from '../../../nodes/types';
+import { triggerConfigSchema } from '../../../nodes/trigger/schema';
+import { runConnectorContract, type ContractFixture } from '../../../test/connector-contract';
+import { jsonRequest, laterStamp, startJsonServer, type JsonServer } from '../../../test/connectors/support/jsonServer';
+import type { Connector, ListPosition, SourceRecord } from '../types';
+import { httpConnector } from './index';
+
+// One json-server for the file; each test takes a collection of its own, so nothing leaks between tests.
+const collections = Array.from({ length: 160 }, (_, index) => `people${index}`);
+let server: JsonServer;
+let nextCollection = 0;
+
+beforeAll(async () => {
+  server = await startJsonServer(Object.fromEntries(collections.map((name) => [name, []])));
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+function takeCollection(): string {
+  const name = collections[nextCollection++];
+  if (!name) throw new Error('out of json-server collections: add more to the list');
+  return name;
+}
+
+interface Variant {
+  connection: Record<string, unknown>;
+  /** False for an API without change timestamps: every poll lists everything, versions are null. */
+  versioned?: boolean;
+  tagColumn?: string;
+  deletedFlag?: string;
+}
+
+/** A contract fixture on a fresh json-server collection, edited from outside through json-server's own API. */
+function fixtureFor(variant: Variant): () => Promise<ContractFixture> {
+  return async () => {
+    const collection = takeCollection();
+    const versioned = variant.versioned ?? true;
+    const config = triggerConfigSchema.parse({
+      connector: 'http',
+      connection: { baseUrl: server.url, stampUpdatedAt: true, fields: { email: 'string', name: 'string', score: 'number' }, ...variant.connection },
+      collection,
+      key: 'id',
+      ...(versioned ? { updatedAt: 'updatedAt' } : {}),
+      ...(variant.tagColumn ? { tagColumn: variant.tagColumn } : {}),
+      ...(variant.deletedFlag ? { deletedFlag: variant.deletedFlag } : {}),
+    });
+    const connector = await httpConnector.open({ config, baseDir: '/', resolveCredential: () => Promise.reject(new Error('no credentials here')) });
+    const base = `${server.url}/${collection}`;
+    const stamp = async (): Promise<Record<string, string>> => (versioned ? { updatedAt: await laterStamp(server, collection) } : {});
+    const insertAt = async (fields: FlowRecord, stamped: Record<string, string>): Promise<string> => String((await jsonRequest('POST', base, { ...fields, ...stamped }))['id']);
+    return {
+      connector,
+      collection,
+      bookkeeping: ['id', ...(versioned ? ['updatedAt'] : []), ...(variant.tagColumn ? [variant.tagColumn] : []), ...(variant.deletedFlag ? [variant.deletedFlag] : [])],
+      softDeletes: variant.deletedFlag !== undefined,
+      external: {
+        insert: async (fields) => insertAt(fields, await stamp()),
+        insertAtOneVersion: async (records) => {
+          const stamped = await stamp();
+          const ids: string[] = [];
+          for (const fields of records) ids.push(await insertAt(fields, stamped));
+          return ids;
+        },
+        update: async (id, fields) => void (await jsonRequest('PATCH', `${base}/${id}`, { ...fields, ...(await stamp()) })),
+        delete: async (id) => void (await jsonRequest('DELETE', `${base}/${id}`)),
+        ...(variant.deletedFlag
+          ? { softDelete: async (id: string) => void (await jsonRequest('PATCH', `${base}/${id}`, { [variant.deletedFlag as string]: true, ...(await stamp()) })) }
+          : {}),
+      },
+      teardown: async () => {
+        await connector.close();
+        for (const record of await server.all(collection)) await fetch(`${base}/${String(record['id'])}`, { method: 'DELETE' });
+      },
+    };
+  };
+}
+
+const sorted = { _sort: 'updatedAt,id', _order: 'asc,asc' };
+
+runConnectorContract(
+  'http on json-server (page and size, tags, read-check)',
+  fixtureFor({
+    connection: {
+      list: { pagination: { style: 'page', pageParam: '_page', sizeParam: '_limit' }, pageSize: 4, updatedSinceParam: 'updatedAt_gte', tagParam: 'syncline_tag', query: sorted },
+    },
+    tagColumn: 'syncline_tag',
+  }),
+);
+
+runConnectorContract(
+  'http on json-server (offset and limit, ids in one request, PUT, soft deletes)',
+  fixtureFor({
+    connection: {
+      list: { pagination: { style: 'offset', offsetParam: '_start', limitParam: '_limit' }, pageSize: 5, updatedSinceParam: 'updatedAt_gte', idsParam: 'id', query: sorted },
+      update: { method: 'PUT' },
+    },
+    tagColumn: 'sync.tag',
+    deletedFlag: 'deleted',
+  }),
+);
+
+runConnectorContract(
+  'http on json-server (Link header, no change timestamps)',
+  fixtureFor({
+    versioned: false,
+    connection: {
+      list: { pagination: { style: 'link', sizeParam: '_limit' }, pageSize: 3, query: { _page: '1', _sort: 'id', _order: 'asc' } },
+      conditionalWrites: 'none',
+    },
+  }),
+);
+
+describe('http connector on json-server', () => {
+  async function open(connection: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<{ connector: Connector; collection: string }> {
+    const collection = takeCollection();
+    const config = triggerConfigSchema.parse({ connector: 'http', connection: { baseUrl: server.url, ...connection }, collection, key: 'id', updatedAt: 'updatedAt', ...extra });
+    return { connector: await httpConnector.open({ config, baseDir: '/', resolveCredential: () => Promise.reject(new Error('none')) }), collection };
+  }
+
+  it('refuses a listing that is not sorted by updatedAt then id, naming the URL and the fix', async () => {
+    const { connector, collection } = await open({ list: { updatedSinceParam: 'updatedAt_gte' } });
+    await jsonRequest('POST', `${server.url}/${collection}`, { email: 'b@example.com', updatedAt: '2024-05-02T00:00:00.000Z' });
+    await jsonRequest('POST', `${server.url}/${collection}`, { email: 'a@example.com', updatedAt: '2024-05-01T00:00:00.000Z' });
+    await expect(connector.listSince({ since: null, afterId: null }, 10)).rejects.toThrow(
+      new RegExp(`GET ${server.url}/${collection}.*not sorted by updatedAt, then id.*_sort`),
+    );
+    await connector.close();
+  });
+
+  it('counts the records from the total header, without listing them', async () => {
+    const { connector, collection } = await open({ list: { pagination: { style: 'page', pageParam: '_page', sizeParam: '_limit' }, totalHeader: 'X-Total-Count' } });
+    for (let i = 0; i < 3; i++) await jsonRequest('POST', `${server.url}/${collection}`, { n: i, updatedAt: await laterStamp(server, collection) });
+    expect(await (connector as Connector & { count(): Promise<number> }).count()).toBe(3);
+    const { connector: without } = await open({});
+    expect((without as { count?: unknown }).count).toBeUndefined();
+    const { connector: noHeader } = await open({ list: { totalHeader: 'X-Total' } });
+    await expect((noHeader as Connector & { count(): Promise<number> }).count()).rejects.toThrow('no whole number in the X-Total header (connection.list.totalHeader), got no such header');
+    for (const opened of [connector, without, noHeader]) await opened.close();
+  });
+
+  it('refuses to poll past a record without updatedAt, which no updated-since query would ever return', async () => {
+    const { connector, collection } = await open({ list: { updatedSinceParam: 'updatedAt_gte', query: sorted } });
+    await jsonRequest('POST', `${server.url}/${collection}`, { email: 'a@example.com', updatedAt: '2024-05-01T00:00:00.000Z' });
+    const { id } = await jsonRequest('POST', `${server.url}/${collection}`, { email: 'b@example.com' });
+    await expect(connector.listSince({ since: null, afterId: null }, 10)).rejects.toThrow(
+      `record ${String(id)} has no updatedAt at "updatedAt": polling by updatedAt needs every record to carry one (set stampUpdatedAt if the API leaves it to the client)`,
+    );
+    await connector.close();
+  });
+
+  it('says where it looked for the list when the items path is missing, naming the URL', async () => {
+    const { connector, collection } = await open({ list: { itemsPath: 'data.items' } });
+    const error = (await connector.listSince({ since: null, afterId: null }, 10).catch((caught: unknown) => caught)) as Error;
+    expect(error.message).toBe(`GET ${server.url}/${collection}: expected the list of records at "data.items" (connection.list.itemsPath), but the response is a JSON array of 0`);
+    await connector.close();
+  });
+
+  it('a page that an edit reorders mid-listing loses no record', async () => {
+    const { connector, collection } = await open({
+      list: { pagination: { style: 'page', pageParam: '_page', sizeParam: '_limit' }, pageSize: 3, updatedSinceParam: 'updatedAt_gte', query: sorted },
+    });
+    const base = `${server.url}/${collection}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 9; i++) ids.push(String((await jsonRequest('POST', base, { n: i, updatedAt: await laterStamp(server, collection) }))['id']));
+    const seen: SourceRecord[] = [];
+    let position: ListPosition | null = { since: null, afterId: null };
+    let edited = false;
+    while (position) {
+      const page: Awaited<ReturnType<Connector['listSince']>> = await connector.listSince(position, 3);
+      seen.push(...page.records);
+      if (!edited) {
+        // The first record moves to the end of the order: a reader paging by position would now skip one.
+        await jsonRequest('PATCH', `${base}/${ids[0]}`, { n: 100, updatedAt: await laterStamp(server, collection) });
+        edited = true;
+      }
+      position = page.next;
+    }
+    expect(new Set(seen.map((record) => record.id))).toEqual(new Set(ids));
+    await connector.close();
+  });
+});

@@ -1,0 +1,245 @@
+/**
+ * What json-server cannot show: a cursor in the body, auth, Retry-After, timeouts, rate limits, answers that are not
+ * JSON, lost answers to a create. A few lines of node:http play the API, each test its own.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { triggerConfigSchema } from '../../../nodes/trigger/schema';
+import type { Connector, SourceRecord } from '../types';
+import { HttpRequestError, parseRetryAfter } from './client';
+import { webhookSettingsSchema } from './config';
+import { httpConnector, httpWebhook, signWebhookBody } from './index';
+import { linkTarget } from './pagination';
+
+type Handler = (request: IncomingMessage, body: string, response: ServerResponse) => void;
+
+const servers: Server[] = [];
+const connectors: Connector[] = [];
+afterEach(async () => {
+  for (const connector of connectors.splice(0)) await connector.close();
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+async function stubApi(handler: Handler): Promise<{ url: string; requests: Array<{ method: string; url: string; headers: IncomingMessage['headers']; body: string }> }> {
+  const requests: Array<{ method: string; url: string; headers: IncomingMessage['headers']; body: string }> = [];
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      requests.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers, body });
+      handler(request, body, response);
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+}
+
+function json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { 'content-type': 'application/json', ...headers });
+  response.end(JSON.stringify(body));
+}
+
+async function open(connection: Record<string, unknown>, extra: Record<string, unknown> = {}, credentials: Record<string, string> = {}): Promise<Connector> {
+  const config = triggerConfigSchema.parse({ connector: 'http', collection: 'items', key: 'id', updatedAt: 'updatedAt', connection, ...extra });
+  const connector = await httpConnector.open({
+    config,
+    baseDir: '/',
+    resolveCredential: async (name) => {
+      const value = credentials[name];
+      if (value === undefined) throw new Error(`no credential "${name}"`);
+      return value;
+    },
+  });
+  connectors.push(connector);
+  return connector;
+}
+
+const fastRetries = { attempts: 3, baseMs: 5, maxWaitMs: 5000 };
+
+describe('http connector against a stub API', () => {
+  it('pages with a cursor in the body and finds the records at a nested items path', async () => {
+    const records = Array.from({ length: 7 }, (_, index) => ({ id: `r${index}`, name: `Record ${index}`, updatedAt: `2024-05-0${1 + Math.floor(index / 2)}T00:00:00Z` }));
+    const api = await stubApi((request, _body, response) => {
+      const url = new URL(request.url ?? '/', 'http://x');
+      const since = url.searchParams.get('updated_since');
+      const start = Number(url.searchParams.get('cursor') ?? 0);
+      const limit = Number(url.searchParams.get('limit'));
+      const matching = records.filter((record) => since === null || record.updatedAt >= since);
+      const page = matching.slice(start, start + limit);
+      json(response, 200, { data: { items: page }, meta: { next: start + limit < matching.length ? String(start + limit) : null } });
+    });
+    const connector = await open({
+      baseUrl: `${api.url}/v2/`,
+      list: { itemsPath: 'data.items', pagination: { style: 'cursor', cursorPath: 'meta.next', cursorParam: 'cursor', sizeParam: 'limit' }, pageSize: 3, updatedSinceParam: 'updated_since' },
+    });
+    const all: SourceRecord[] = [];
+    let position: { since: string | number | null; afterId: string | null } | null = { since: null, afterId: null };
+    while (position) {
+      const page: Awaited<ReturnType<Connector['listSince']>> = await connector.listSince(position, 4);
+      all.push(...page.records);
+      position = page.next;
+    }
+    expect(all.map((record) => record.id)).toEqual(records.map((record) => record.id));
+    expect(all[0]).toEqual({ id: 'r0', version: '2024-05-01T00:00:00Z', tag: null, deleted: false, fields: { name: 'Record 0' } });
+    expect(api.requests[0]?.url).toBe('/v2/items?limit=3');
+    expect(api.requests.some((request) => request.url.includes('updated_since=2024-05-02T00%3A00%3A00Z'))).toBe(true);
+  });
+
+  it('sends each kind of credential, and never shows a query-string key in an error', async () => {
+    const api = await stubApi((_request, _body, response) => json(response, 401, { error: 'bad key' }));
+    const bearer = await open({ baseUrl: api.url, auth: { type: 'bearer', token: { credential: 't' } }, retries: fastRetries }, {}, { t: 'tok-1' });
+    const basic = await open({ baseUrl: api.url, auth: { type: 'basic', username: 'api', password: { credential: 'p' } }, retries: fastRetries }, {}, { p: 'pw' });
+    const header = await open({ baseUrl: api.url, auth: { type: 'header', name: 'X-Api-Key', value: { credential: 'k' }, prefix: 'Key ' }, retries: fastRetries }, {}, { k: 'key-3' });
+    const query = await open({ baseUrl: api.url, auth: { type: 'query', name: 'api_key', value: { credential: 'q' } }, retries: fastRetries }, {}, { q: 'very-secret' });
+    for (const connector of [bearer, basic, header]) await expect(connector.listSince({ since: null, afterId: null }, 5)).rejects.toThrow(/401 Unauthorized: the API refused the credentials/);
+    const error = (await query.listSince({ since: null, afterId: null }, 5).catch((caught: unknown) => caught)) as Error;
+    expect(error.message).toBe(
+      `GET ${api.url}/items?api_key=***: 401 Unauthorized: the API refused the credentials (query parameter api_key from credential "q"): check the stored credential and connection.auth — "{\\"error\\":\\"bad key\\"}"`,
+    );
+    expect(api.requests.map((request) => [request.headers.authorization, request.headers['x-api-key'], request.url])).toEqual([
+      ['Bearer tok-1', undefined, '/items'],
+      [`Basic ${Buffer.from('api:pw').toString('base64')}`, undefined, '/items'],
+      [undefined, 'Key key-3', '/items'],
+      [undefined, undefined, '/items?api_key=very-secret'],
+    ]);
+    await expect(open({ baseUrl: api.url, auth: { type: 'bearer', token: { credential: 'missing' } } })).rejects.toThrow('connection.auth.token: cannot read credential "missing"');
+  });
+
+  it('retries 429 and 5xx, waiting as long as Retry-After says', async () => {
+    let calls = 0;
+    const api = await stubApi((_request, _body, response) => {
+      calls++;
+      if (calls === 1) return json(response, 429, { error: 'slow down' }, { 'retry-after': '1' });
+      if (calls === 2) return json(response, 503, { error: 'busy' });
+      json(response, 200, [{ id: 1, updatedAt: '2024-01-01T00:00:00Z' }]);
+    });
+    const connector = await open({ baseUrl: api.url, retries: fastRetries });
+    const started = performance.now();
+    const page = await connector.listSince({ since: null, afterId: null }, 5);
+    expect(page.records.map((record) => record.id)).toEqual(['1']);
+    expect(calls).toBe(3);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  it('hands a Retry-After longer than it will wait back to the engine', async () => {
+    const api = await stubApi((_request, _body, response) => json(response, 429, {}, { 'retry-after': '120' }));
+    const connector = await open({ baseUrl: api.url, retries: { attempts: 4, baseMs: 5, maxWaitMs: 1000 } });
+    const error = (await connector.listSince({ since: null, afterId: null }, 5).catch((caught: unknown) => caught)) as HttpRequestError;
+    expect(error).toBeInstanceOf(HttpRequestError);
+    expect(error).toMatchObject({ retryable: true, retryAfterMs: 120_000, status: 429 });
+    expect(api.requests).toHaveLength(1);
+    const [result] = await connector.write([{ kind: 'delete', id: '1', expectedVersion: null }]);
+    expect(result).toMatchObject({ ok: false, reason: 'failed', retryable: true, retryAfterMs: 120_000 });
+  });
+
+  it('gives up on a server that does not answer within the timeout', async () => {
+    const api = await stubApi(() => undefined);
+    const connector = await open({ baseUrl: api.url, timeoutMs: 100, retries: { attempts: 2, baseMs: 5, maxWaitMs: 1000 } });
+    const started = performance.now();
+    await expect(connector.listSince({ since: null, afterId: null }, 5)).rejects.toThrow(`GET ${api.url}/items: no response within 100 ms (2 tries)`);
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(api.requests).toHaveLength(2);
+  });
+
+  it('keeps to the rate limit', async () => {
+    const api = await stubApi((_request, _body, response) => json(response, 200, { id: 1, updatedAt: '2024-01-01T00:00:00Z' }));
+    const connector = await open({ baseUrl: api.url, rateLimit: { requestsPerSecond: 20, burst: 1 }, maxConcurrent: 8 });
+    const started = performance.now();
+    await connector.getMany(['1', '2', '3', '4', '5', '6', '7']);
+    // 7 requests, 1 at once, then one every 50 ms.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(280);
+    expect(api.requests).toHaveLength(7);
+  });
+
+  it('says what came back when an answer is not JSON, naming the URL', async () => {
+    const api = await stubApi((_request, _body, response) => {
+      response.writeHead(200, { 'content-type': 'text/html' });
+      response.end('<html><body>Maintenance</body></html>');
+    });
+    const connector = await open({ baseUrl: api.url });
+    await expect(connector.listSince({ since: null, afterId: null }, 5)).rejects.toThrow(
+      `GET ${api.url}/items: the response is not JSON (status 200, text/html): "<html><body>Maintenance</body></html>"`,
+    );
+  });
+
+  it('finds a created record by its tag when the answer to the create was lost, and creates nothing twice', async () => {
+    const stored: Array<Record<string, unknown>> = [];
+    let posts = 0;
+    const api = await stubApi((request, body, response) => {
+      const url = new URL(request.url ?? '/', 'http://x');
+      if (request.method === 'POST') {
+        posts++;
+        stored.push({ ...(JSON.parse(body) as Record<string, unknown>), id: stored.length + 1 });
+        // The record is stored, but the answer never makes it: a proxy in between failed.
+        return json(response, 502, { error: 'bad gateway' });
+      }
+      const tag = url.searchParams.get('tag');
+      json(response, 200, stored.filter((record) => tag === null || record['tag'] === tag));
+    });
+    const findable = await open({ baseUrl: api.url, list: { tagParam: 'tag' }, stampUpdatedAt: true, retries: fastRetries }, { tagColumn: 'tag' });
+    const [created] = await findable.write([{ kind: 'create', fields: { name: 'Ada' }, tag: 'syncline:f:1' }]);
+    expect(created).toMatchObject({ ok: true, id: '1' });
+    expect(posts).toBe(1);
+
+    const blind = await open({ baseUrl: api.url, stampUpdatedAt: true, retries: fastRetries }, { tagColumn: 'tag' });
+    const [unsure] = await blind.write([{ kind: 'create', fields: { name: 'Grace' }, tag: 'syncline:f:2' }]);
+    expect(unsure).toMatchObject({ ok: false, reason: 'failed', retryable: false, message: expect.stringMatching(/502 Bad Gateway.*may have been created all the same/) });
+    expect(posts).toBe(2);
+  });
+
+  it('reads Retry-After as seconds or as a date, and Link headers with several relations', () => {
+    expect(parseRetryAfter('3')).toBe(3000);
+    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:05 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(5000);
+    expect(parseRetryAfter('soon')).toBeUndefined();
+    expect(parseRetryAfter(null)).toBeUndefined();
+    const link = '<https://api.example.com/items?page=1>; rel="first", <https://api.example.com/items?page=3>; rel="next last"';
+    expect(linkTarget(link, 'next')).toBe('https://api.example.com/items?page=3');
+    expect(linkTarget(link, 'prev')).toBeNull();
+  });
+
+  it('checks its connection, keeping secrets out of the flow', () => {
+    const check = httpConnector.checkConnection;
+    expect(check({ baseUrl: 'https://api.example.com' })).toEqual([]);
+    expect(check({ baseUrl: 'ftp://api.example.com' })[0]).toMatchObject({ path: ['baseUrl'] });
+    expect(check({ baseUrl: 'https://user:pw@api.example.com' })[0]?.message).toMatch(/without user, password or query/);
+    expect(check({ baseUrl: 'https://api.example.com', auth: { type: 'bearer', token: 'abc' } })[0]).toMatchObject({ path: ['auth', 'token'] });
+    expect(check({ baseUrl: 'https://api.example.com', headers: { Authorization: 'Bearer abc' } })[0]?.message).toMatch(/must not carry secrets/);
+    expect(check({ baseUrl: 'https://api.example.com', list: { pagination: { style: 'pages' } } })[0]?.message).toMatch(/style must be one of page, offset, cursor, link, none/);
+    expect(check({ baseUrl: 'https://api.example.com', paging: {} })[0]?.message).toMatch(/see docs\/connectors\.md/);
+  });
+});
+
+describe('http webhook settings', () => {
+  const body = JSON.stringify({ event: 'contact.deleted', data: { object: { id: 42 } } });
+
+  it('verifies the SPEC scheme by default', () => {
+    const webhook = httpWebhook({ baseUrl: 'https://api.example.com' });
+    const header = signWebhookBody(webhookSettingsSchema.parse({}), 's3cret', body);
+    expect(webhook.signatureHeader).toBe('X-Syncline-Signature');
+    expect(header).toMatch(/^sha256=[0-9a-f]{64}$/);
+    expect(webhook.verify('s3cret', body, header)).toBe(true);
+    expect(webhook.verify('s3cret', body, header.toUpperCase().replace('SHA256=', 'sha256='))).toBe(true);
+    expect(webhook.verify('other', body, header)).toBe(false);
+    expect(webhook.verify('s3cret', `${body} `, header)).toBe(false);
+    expect(webhook.verify('s3cret', body, undefined)).toBe(false);
+    expect(webhook.shape).toEqual({ idPath: 'id' });
+  });
+
+  it('verifies a configured scheme and says where the id and type sit', () => {
+    const settings = { signature: { header: 'X-Shop-Hmac-Sha256', algorithm: 'sha256', encoding: 'base64', prefix: '' }, idPath: 'data.object.id', typePath: 'event' };
+    const webhook = httpWebhook({ baseUrl: 'https://api.example.com', webhook: settings });
+    const header = signWebhookBody(webhookSettingsSchema.parse(settings), 'k', body);
+    expect(header).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    expect(webhook.signatureHeader).toBe('X-Shop-Hmac-Sha256');
+    expect(webhook.verify('k', Buffer.from(body), header)).toBe(true);
+    expect(webhook.verify('k', body, `sha256=${header}`)).toBe(false);
+    expect(webhook.shape).toEqual({ idPath: 'data.object.id', typePath: 'event' });
+    const sha1 = httpWebhook({ baseUrl: 'https://x.example', webhook: { signature: { header: 'X-Hub-Signature', algorithm: 'sha1', prefix: 'sha1=' } } });
+    expect(sha1.verify('k', body, signWebhookBody(webhookSettingsSchema.parse({ signature: { algorithm: 'sha1', prefix: 'sha1=' } }), 'k', body))).toBe(true);
+  });
+});

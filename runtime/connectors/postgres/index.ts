@@ -1,0 +1,607 @@
+/**
+ * The `postgres` connector (SPEC §9): one table, `table` or `schema.table`, through Kysely's PostgresDialect and pg.
+ *
+ * Polling is keyset paging on (updatedAt, key). The connector creates nothing in someone else's database unless asked
+ * (`notify`), so the owner should index what it sorts by:
+ *
+ *   CREATE INDEX ON leads (updated_at, id);
+ *   CREATE INDEX ON leads (updated_at COLLATE "C", id COLLATE "C");   -- text columns: it sorts them by code unit
+ *
+ * Versions read back exactly as stored: timestamps as UTC ISO-8601 text with microseconds, numbers as numbers, text
+ * as text. Updates and deletes are conditional on the version read (`WHERE updated_at = <read>`), so a row changed in
+ * between is reported `changed` rather than overwritten. Timestamp columns are stamped by the database's clock
+ * (`clock_timestamp()`, and always later than the row's previous stamp); number and text columns by the runtime's.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import type pg from 'pg';
+import type { FlowRecord } from '../../../nodes/types';
+import type { TriggerConfig } from '../../../nodes/trigger/schema';
+import { detectTimestampFormat, formatTimestamp, nextStampMs, resolutionMs, type TimestampFormat } from '../sqlite/timestamps';
+import {
+  ConnectorError,
+  type CollectionDescription,
+  type Connector,
+  type ConnectorCapabilities,
+  type ConnectorContext,
+  type ConnectorType,
+  type ListPage,
+  type ListPosition,
+  type SourceRecord,
+  type Version,
+  type WriteOp,
+  type WriteResult,
+} from '../types';
+import {
+  castTo,
+  columnFromRow,
+  deletedValue,
+  isDeletedValue,
+  keyAccepts,
+  liveCondition,
+  ref,
+  sortExpression,
+  versionExpression,
+  versionKinds,
+  writeParameter,
+  type ColumnInfo,
+  type ColumnRow,
+} from './columns';
+import {
+  checkPostgresConnection,
+  describeTarget,
+  explainPostgresError,
+  isConnectionFailure,
+  openDatabase,
+  poolConfig,
+  postgresConnectionSchema,
+  resolveUrl,
+  type PostgresConnection,
+} from './connection';
+import { channelFor, installChangeNotifications, listenForChanges, removeChangeNotifications, type TableChange } from './notify';
+
+export { checkPostgresConnection } from './connection';
+export { channelFor, notifyFunctionName, notifyTriggerName, type TableChange } from './notify';
+
+/** The tables are the user's, unknown at compile time: rows are plain objects. */
+type AnyDatabase = Record<string, Record<string, unknown>>;
+type Db = Kysely<AnyDatabase>;
+type Row = Record<string, unknown>;
+
+const versionAlias = '__syncline_version';
+const idAlias = '__syncline_id';
+const idsPerQuery = 1000;
+
+/** A connector that can push change hints as they happen (LISTEN/NOTIFY), besides being polled. */
+export interface ChangeSubscriber {
+  /** Starts listening; resolves to a function that stops. `onError` hears of a lost connection. */
+  subscribe(onChange: (change: TableChange) => void, onError?: (error: Error) => void): Promise<() => Promise<void>>;
+}
+
+/** True for a connector opened with `notify: true`, which can {@link ChangeSubscriber.subscribe}. */
+export function canSubscribe(connector: Connector): connector is Connector & ChangeSubscriber {
+  return connector instanceof PostgresCollection && connector.notifies;
+}
+
+interface Opened {
+  db: Db;
+  pool: pg.Pool;
+  url: string;
+  target: string;
+  connection: PostgresConnection;
+  currentSchema: string;
+}
+
+/** Connects and checks that the server answers, with a clear error for each way that can fail. */
+async function connect(connectionValue: Record<string, unknown>, resolveCredential: (name: string) => Promise<string>): Promise<Opened> {
+  const problems = checkPostgresConnection(connectionValue);
+  if (problems.length > 0) {
+    throw new ConnectorError(problems.map((problem) => `connection.${problem.path.join('.')}: ${problem.message}`).join('; '));
+  }
+  const connection = postgresConnectionSchema.parse(connectionValue);
+  const url = await resolveUrl(connection, resolveCredential);
+  const target = describeTarget(url);
+  let idleError: Error | null = null;
+  const { db, pool } = openDatabase<AnyDatabase>(url, connection, (error) => (idleError = error));
+  try {
+    const { rows } = await sql<{ schema: string | null }>`SELECT current_schema() AS schema`.execute(db);
+    return { db, pool, url, target, connection, currentSchema: rows[0]?.schema ?? 'public' };
+  } catch (error) {
+    await db.destroy().catch(() => undefined);
+    throw explainPostgresError(idleError ?? error, target, connection.connectTimeoutMs);
+  }
+}
+
+async function openPostgresConnector(context: ConnectorContext): Promise<Connector> {
+  const opened = await connect(context.config.connection, context.resolveCredential);
+  try {
+    const collection = new PostgresCollection(opened, context.config);
+    await collection.init();
+    return collection;
+  } catch (error) {
+    await opened.db.destroy().catch(() => undefined);
+    if (error instanceof ConnectorError) throw error;
+    throw explainPostgresError(error, opened.target, opened.connection.connectTimeoutMs);
+  }
+}
+
+/** Every table and view the URL's user can see, with their columns (information_schema), named as a trigger would. */
+async function describeTables(db: Db, currentSchema: string, skip?: { schema: string; table: string; columns: ReadonlySet<string> }): Promise<CollectionDescription[]> {
+  const { rows } = await sql<{ table_schema: string; table_name: string; column_name: string; data_type: string; is_nullable: string }>`
+    SELECT c.table_schema, c.table_name, c.column_name, c.data_type, c.is_nullable
+    FROM information_schema.columns c
+    JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+    WHERE c.table_schema NOT IN ('pg_catalog', 'information_schema') AND c.table_schema NOT LIKE 'pg\\_%'
+    ORDER BY c.table_schema, c.table_name, c.ordinal_position`.execute(db);
+  const byTable = new Map<string, CollectionDescription>();
+  for (const row of rows) {
+    const name = row.table_schema === currentSchema ? row.table_name : `${row.table_schema}.${row.table_name}`;
+    let description = byTable.get(name);
+    if (!description) {
+      description = { name, fields: [] };
+      byTable.set(name, description);
+    }
+    if (skip && row.table_schema === skip.schema && row.table_name === skip.table && skip.columns.has(row.column_name)) continue;
+    description.fields.push({ name: row.column_name, type: row.data_type, nullable: row.is_nullable === 'YES' });
+  }
+  return [...byTable.values()];
+}
+
+/** The collections of a connection without opening one of them: the editor's table dropdown. */
+async function describePostgresConnection(context: Omit<ConnectorContext, 'config'> & { connection: Record<string, unknown> }): Promise<CollectionDescription[]> {
+  const opened = await connect(context.connection, context.resolveCredential);
+  try {
+    return await describeTables(opened.db, opened.currentSchema);
+  } catch (error) {
+    throw explainPostgresError(error, opened.target, opened.connection.connectTimeoutMs);
+  } finally {
+    await opened.db.destroy().catch(() => undefined);
+  }
+}
+
+class PostgresCollection implements Connector, ChangeSubscriber {
+  capabilities: ConnectorCapabilities = { conditionalWrites: false, tags: false, incremental: false, fullScan: true };
+  readonly notifies: boolean;
+  private readonly db: Db;
+  private readonly target: string;
+  private schema = '';
+  private tableName = '';
+  private table: RawBuilder<unknown> = sql``;
+  private columns = new Map<string, ColumnInfo>();
+  private key!: ColumnInfo;
+  private updatedAt: ColumnInfo | undefined;
+  private tag: ColumnInfo | undefined;
+  private deletedFlag: ColumnInfo | undefined;
+  /** Column name to role, for the columns that are identity and bookkeeping rather than data (SPEC §3). */
+  private readonly bookkeeping = new Map<string, string>();
+  /** For number and text updatedAt columns, stamped by the runtime in the column's own representation. */
+  private stampFormat: TimestampFormat | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly opened: Opened,
+    private readonly config: TriggerConfig,
+  ) {
+    this.db = opened.db;
+    this.target = opened.target;
+    this.notifies = opened.connection.notify;
+  }
+
+  async init(): Promise<void> {
+    const { schema, table } = await this.findTable(this.config.collection);
+    this.schema = schema;
+    this.tableName = table;
+    this.table = sql.id(schema, table);
+    const columns = await this.readColumns();
+    const column = (name: string | undefined, role: string): ColumnInfo | undefined => {
+      if (name === undefined) return undefined;
+      const found = columns.get(name) ?? [...columns.values()].find((info) => info.name.toLowerCase() === name.toLowerCase());
+      if (!found) {
+        throw new ConnectorError(`column "${name}" (${role}) does not exist in table ${this.qualified()} of ${this.target}; columns: ${[...columns.keys()].join(', ')}`);
+      }
+      return found;
+    };
+    this.key = column(this.config.key, 'key') as ColumnInfo;
+    if (this.key.kind === 'boolean' || this.key.kind === 'json') throw new ConnectorError(`column "${this.key.name}" (key) of ${this.qualified()} is ${this.key.dataType}: a key must be a number, text or uuid`);
+    this.updatedAt = column(this.config.updatedAt, 'updatedAt');
+    if (this.updatedAt && !versionKinds.includes(this.updatedAt.kind)) {
+      throw new ConnectorError(`column "${this.updatedAt.name}" (updatedAt) of ${this.qualified()} is ${this.updatedAt.dataType}: it must be a timestamp, a date, a number or text`);
+    }
+    this.tag = column(this.config.tagColumn, 'tagColumn');
+    this.deletedFlag = column(this.config.deletedFlag, 'deletedFlag');
+    for (const [info, role] of [
+      [this.deletedFlag, 'deletedFlag'],
+      [this.tag, 'tagColumn'],
+      [this.updatedAt, 'updatedAt'],
+      [this.key, 'key'],
+    ] as const) {
+      if (info) this.bookkeeping.set(info.name, role);
+    }
+    this.capabilities = { conditionalWrites: this.updatedAt !== undefined, tags: this.tag !== undefined, incremental: this.updatedAt !== undefined, fullScan: true };
+    if (this.notifies) {
+      try {
+        await installChangeNotifications(this.db as Kysely<unknown>, schema, table, this.key.name);
+      } catch (error) {
+        const explained = explainPostgresError(error, this.target, this.opened.connection.connectTimeoutMs);
+        throw new ConnectorError(
+          `cannot install the LISTEN/NOTIFY trigger on table ${this.qualified()} (connection.notify is true): ${explained.message}; install it as the table's owner (docs/connectors.md) or set notify to false`,
+          { cause: error },
+        );
+      }
+    }
+  }
+
+  private qualified(): string {
+    return `"${this.schema}"."${this.tableName}"`;
+  }
+
+  /** `table` in the current schema, or `schema.table`; a name that differs only in case is accepted, as unquoted SQL would. */
+  private async findTable(collection: string): Promise<{ schema: string; table: string }> {
+    const dot = collection.indexOf('.');
+    const schema = dot > 0 ? collection.slice(0, dot) : this.opened.currentSchema;
+    const table = dot > 0 ? collection.slice(dot + 1) : collection;
+    const { rows } = await sql<{ table_name: string; table_schema: string }>`
+      SELECT table_schema, table_name FROM information_schema.tables
+      WHERE lower(table_schema) = lower(${schema}) ORDER BY table_name`.execute(this.db);
+    const found = rows.find((row) => row.table_schema === schema && row.table_name === table) ?? rows.find((row) => row.table_name.toLowerCase() === table.toLowerCase());
+    if (found) return { schema: found.table_schema, table: found.table_name };
+    const names = rows.map((row) => row.table_name);
+    throw new ConnectorError(
+      `table "${schema}.${table}" does not exist in ${this.target} (or the user cannot see it); tables in schema "${schema}": ${names.length > 0 ? names.join(', ') : '(none)'}`,
+    );
+  }
+
+  private async readColumns(): Promise<Map<string, ColumnInfo>> {
+    const { rows } = await sql<ColumnRow>`
+      SELECT column_name, data_type, udt_schema, udt_name, is_nullable, column_default, is_identity, identity_generation, is_generated
+      FROM information_schema.columns WHERE table_schema = ${this.schema} AND table_name = ${this.tableName} ORDER BY ordinal_position`.execute(this.db);
+    this.columns = new Map(rows.map((row) => [row.column_name, columnFromRow(row)]));
+    return this.columns;
+  }
+
+  async listSince(position: ListPosition, limit: number): Promise<ListPage> {
+    assertLimit(limit);
+    const found = await this.guard(() => (this.updatedAt ? this.recordsByVersion(this.updatedAt, position, limit + 1) : this.recordsByKey(position.afterId, limit + 1)));
+    const records = found.slice(0, limit);
+    const last = records.at(-1);
+    return { records, next: found.length > limit && last ? { since: last.version, afterId: last.id } : null };
+  }
+
+  /** Keyset paging on (updatedAt, key); rows without a version sort first, as the engine orders null versions. */
+  private async recordsByVersion(updatedAt: ColumnInfo, position: ListPosition, want: number): Promise<SourceRecord[]> {
+    const u = sortExpression(updatedAt);
+    const k = sortExpression(this.key);
+    const byVersion = sql`${u}, ${k}`;
+    if (position.afterId === null) {
+      if (position.since === null) return this.select(sql`true`, sql`${u} NULLS FIRST, ${k}`, want);
+      return this.select(sql`${ref(updatedAt)} >= ${castTo(updatedAt, position.since)}`, byVersion, want);
+    }
+    if (position.since !== null) {
+      // One index range on (updatedAt, key): the row comparison is what PostgreSQL turns into a seek.
+      return this.select(sql`(${u}, ${k}) > (${castTo(updatedAt, position.since)}, ${castTo(this.key, position.afterId)})`, byVersion, want);
+    }
+    const ties = await this.select(sql`${ref(updatedAt)} IS NULL AND ${k} > ${castTo(this.key, position.afterId)}`, k, want);
+    if (ties.length >= want) return ties;
+    return ties.concat(await this.select(sql`${ref(updatedAt)} IS NOT NULL`, byVersion, want - ties.length));
+  }
+
+  /** Without updatedAt there is nothing to resume from but the key: every poll lists the whole table. */
+  private async recordsByKey(afterId: string | null, want: number): Promise<SourceRecord[]> {
+    const k = sortExpression(this.key);
+    return this.select(afterId === null ? sql`true` : sql`${k} > ${castTo(this.key, afterId)}`, k, want);
+  }
+
+  private async select(where: RawBuilder<unknown>, order: RawBuilder<unknown>, limit: number, executor: Db | Transaction<AnyDatabase> = this.db): Promise<SourceRecord[]> {
+    const version = this.updatedAt ? versionExpression(this.updatedAt) : sql`NULL`;
+    const { rows } = await sql<Row>`
+      SELECT t.*, ${version} AS ${sql.id(versionAlias)}, ${ref(this.key)}::text AS ${sql.id(idAlias)}
+      FROM ${this.table} AS t WHERE ${where} ORDER BY ${order} LIMIT ${limit}`.execute(executor);
+    return rows.map((row) => this.toRecord(row));
+  }
+
+  async getMany(ids: readonly string[]): Promise<Map<string, SourceRecord>> {
+    const found = new Map<string, SourceRecord>();
+    const wanted = [...new Set(ids)].filter((id) => keyAccepts(this.key, id));
+    for (let start = 0; start < wanted.length; start += idsPerQuery) {
+      const chunk = wanted.slice(start, start + idsPerQuery);
+      const records = await this.guard(() => this.select(sql`${ref(this.key)} IN (${sql.join(chunk.map((id) => castTo(this.key, id)))})`, sql`1`, chunk.length));
+      for (const record of records) found.set(record.id, record);
+    }
+    return found;
+  }
+
+  async write(ops: readonly WriteOp[]): Promise<WriteResult[]> {
+    if (ops.length === 0) return [];
+    await this.prepareStamps();
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const results: WriteResult[] = [];
+        for (const op of ops) {
+          // A failed statement aborts a PostgreSQL transaction; a savepoint per op keeps the batch going past it.
+          await sql`SAVEPOINT syncline_op`.execute(trx);
+          try {
+            results.push(await this.applyOp(trx, op));
+            await sql`RELEASE SAVEPOINT syncline_op`.execute(trx);
+          } catch (error) {
+            if (isConnectionFailure(error)) throw error;
+            await sql`ROLLBACK TO SAVEPOINT syncline_op`.execute(trx);
+            results.push(this.failedResult(error));
+          }
+        }
+        return results;
+      });
+    } catch (error) {
+      // The transaction rolled back as a whole: nothing of the batch was written, and the engine may retry it all.
+      throw explainPostgresError(error, this.target, this.opened.connection.connectTimeoutMs);
+    }
+  }
+
+  private async applyOp(trx: Transaction<AnyDatabase>, op: WriteOp): Promise<WriteResult> {
+    switch (op.kind) {
+      case 'create': {
+        const problem = await this.checkFields(op.fields);
+        if (problem) return problem;
+        const assignments: Array<[string, RawBuilder<unknown>]> = [];
+        if (!this.key.hasDefault) {
+          if (!['uuid', 'text', 'other'].includes(this.key.kind)) {
+            return fieldProblem(`column "${this.key.name}" (key) of ${this.qualified()} has no default: give it one (GENERATED ALWAYS AS IDENTITY) so the database assigns keys`);
+          }
+          assignments.push([this.key.name, sql`${randomUUID()}`]);
+        }
+        for (const [name, value] of this.fieldAssignments(op.fields)) assignments.push([name, value]);
+        if (this.updatedAt) assignments.push([this.updatedAt.name, this.stampExpression(this.updatedAt, false)]);
+        if (this.tag) assignments.push([this.tag.name, sql`${op.tag}`]);
+        const returning = sql`${this.updatedAt ? versionExpression(this.updatedAt) : sql`NULL`} AS ${sql.id(versionAlias)}, ${ref(this.key)}::text AS ${sql.id(idAlias)}`;
+        const insert =
+          assignments.length === 0
+            ? sql<Row>`INSERT INTO ${this.table} AS t DEFAULT VALUES RETURNING ${returning}`
+            : sql<Row>`INSERT INTO ${this.table} AS t (${sql.join(assignments.map(([name]) => sql.id(name)))}) VALUES (${sql.join(assignments.map(([, value]) => value))}) RETURNING ${returning}`;
+        const { rows } = await insert.execute(trx);
+        const row = rows[0] as Row;
+        return { ok: true, id: String(row[idAlias]), version: toVersion(row[versionAlias]) };
+      }
+      case 'update': {
+        const problem = await this.checkFields(op.fields);
+        if (problem) return problem;
+        const assignments = this.fieldAssignments(op.fields);
+        if (this.updatedAt) assignments.push([this.updatedAt.name, this.stampExpression(this.updatedAt, true)]);
+        if (this.tag) assignments.push([this.tag.name, sql`${op.tag}`]);
+        return this.updateWhere(trx, op.id, op.expectedVersion, assignments);
+      }
+      case 'delete': {
+        if (!keyAccepts(this.key, op.id)) return { ok: false, reason: 'missing' };
+        if (this.deletedFlag) {
+          const assignments: Array<[string, RawBuilder<unknown>]> = [[this.deletedFlag.name, deletedValue(this.deletedFlag)]];
+          if (this.updatedAt) assignments.push([this.updatedAt.name, this.stampExpression(this.updatedAt, true)]);
+          return this.updateWhere(trx, op.id, op.expectedVersion, assignments);
+        }
+        const { rows } = await sql<Row>`DELETE FROM ${this.table} AS t WHERE ${this.whereKey(op.id, op.expectedVersion)} RETURNING 1 AS deleted`.execute(trx);
+        if (rows.length > 0) return { ok: true, id: op.id, version: null };
+        return this.explainNoChange(trx, op.id, op.expectedVersion);
+      }
+    }
+  }
+
+  private async updateWhere(trx: Transaction<AnyDatabase>, id: string, expectedVersion: Version | null, assignments: Array<[string, RawBuilder<unknown>]>): Promise<WriteResult> {
+    if (!keyAccepts(this.key, id)) return { ok: false, reason: 'missing' };
+    if (assignments.length === 0) {
+      // Nothing to set (no fields, no updatedAt, no tag): still say whether the row is there as read.
+      const outcome = await this.explainNoChange(trx, id, expectedVersion);
+      return outcome.ok === false && outcome.reason === 'failed' ? { ok: true, id, version: expectedVersion } : outcome;
+    }
+    const set = sql.join(assignments.map(([name, value]) => sql`${sql.id(name)} = ${value}`));
+    const version = this.updatedAt ? versionExpression(this.updatedAt) : sql`NULL`;
+    const { rows } = await sql<Row>`UPDATE ${this.table} AS t SET ${set} WHERE ${this.whereKey(id, expectedVersion)} RETURNING ${version} AS ${sql.id(versionAlias)}`.execute(trx);
+    if (rows.length > 0) return { ok: true, id, version: toVersion((rows[0] as Row)[versionAlias]) };
+    return this.explainNoChange(trx, id, expectedVersion);
+  }
+
+  /** `key = id`, plus `updatedAt = expected` for update-if-unchanged, plus "not soft-deleted". */
+  private whereKey(id: string, expectedVersion: Version | null): RawBuilder<unknown> {
+    const parts: RawBuilder<unknown>[] = [sql`${ref(this.key)} = ${castTo(this.key, id)}`];
+    // A null expectedVersion asks for no condition: there is no version to hold the row to.
+    if (this.updatedAt && expectedVersion !== null) parts.push(sql`${ref(this.updatedAt)} = ${castTo(this.updatedAt, expectedVersion)}`);
+    if (this.deletedFlag) parts.push(liveCondition(this.deletedFlag));
+    return sql.join(parts, sql` AND `);
+  }
+
+  /** No row matched: gone (or soft-deleted) is `missing`; still there with another version is `changed`. */
+  private async explainNoChange(trx: Transaction<AnyDatabase>, id: string, expectedVersion: Version | null): Promise<WriteResult> {
+    const [current] = await this.select(sql`${ref(this.key)} = ${castTo(this.key, id)}`, sql`1`, 1, trx);
+    if (!current || current.deleted) return { ok: false, reason: 'missing' };
+    if (this.updatedAt && expectedVersion !== null && compareVersionValues(current.version, expectedVersion) !== 0) return { ok: false, reason: 'changed' };
+    // Only a trigger that skips the statement (RETURN NULL in a BEFORE trigger) gets here.
+    return { ok: false, reason: 'failed', message: `table ${this.qualified()} ignored the write to ${this.key.name} = ${id} (a BEFORE trigger?)`, retryable: false };
+  }
+
+  /**
+   * The new updatedAt. Timestamp columns take the database's clock, and on update never less than a microsecond
+   * past the row's previous stamp, so successive writes to one row always get increasing versions.
+   */
+  private stampExpression(column: ColumnInfo, update: boolean): RawBuilder<unknown> {
+    switch (column.kind) {
+      case 'timestamptz':
+        return update ? sql`GREATEST(clock_timestamp(), ${ref(column)} + interval '1 microsecond')` : sql`clock_timestamp()`;
+      case 'timestamp':
+        return update ? sql`GREATEST(clock_timestamp()::timestamp, ${ref(column)} + interval '1 microsecond')` : sql`clock_timestamp()::timestamp`;
+      case 'date':
+        return sql`current_date`;
+      default: {
+        const format = this.stampFormat ?? detectTimestampFormat(null, column.kind === 'text' ? 'TEXT' : 'INTEGER');
+        const stamp = formatTimestamp(nextStampMs(resolutionMs(format)), format);
+        if (column.kind === 'text' || !update) return castTo(column, stamp);
+        const step = format.kind === 'epochSeconds' && !format.fractional ? 1 : format.kind === 'epochSeconds' ? 0.001 : 1;
+        return sql`GREATEST(${castTo(column, stamp)}, ${ref(column)} + ${step})`;
+      }
+    }
+  }
+
+  /** Number and text stamps copy the column's representation (epoch ms or seconds, ISO with or without T), read once. */
+  private async prepareStamps(): Promise<void> {
+    const column = this.updatedAt;
+    if (!column || this.stampFormat || ['timestamptz', 'timestamp', 'date'].includes(column.kind)) return;
+    const { rows } = await this.guard(() =>
+      sql<{ newest: unknown }>`SELECT ${versionExpression(column)} AS newest FROM ${this.table} AS t WHERE ${ref(column)} IS NOT NULL ORDER BY ${sortExpression(column)} DESC LIMIT 1`.execute(this.db),
+    );
+    const newest = rows[0]?.newest;
+    // An int4 cannot hold epoch milliseconds: an empty one gets seconds.
+    const declared = column.kind === 'text' ? 'TEXT' : column.kind === 'float' || column.kind === 'decimal' ? 'REAL' : 'INTEGER';
+    const format = newest === undefined && column.kind === 'integer' ? ({ kind: 'epochSeconds', fractional: false } as const) : detectTimestampFormat(newest ?? null, declared);
+    if (newest !== undefined || column.kind === 'integer') this.stampFormat = format;
+  }
+
+  /** A failed result when a field is bookkeeping, generated, or names no column; null when every field can be written. */
+  private async checkFields(fields: FlowRecord): Promise<WriteResult | null> {
+    let refreshed = false;
+    for (const name of Object.keys(fields)) {
+      const role = this.bookkeeping.get(name);
+      if (role !== undefined) return fieldProblem(`field "${name}" is the ${role} column of table ${this.qualified()}: bookkeeping, not data`);
+      let column = this.columns.get(name);
+      if (!column && !refreshed) {
+        // The table may have gained the column since open.
+        refreshed = true;
+        column = (await this.readColumns()).get(name);
+      }
+      if (!column) {
+        const sameButCase = [...this.columns.keys()].find((known) => known.toLowerCase() === name.toLowerCase());
+        return fieldProblem(`table ${this.qualified()} has no column "${name}"${sameButCase ? ` (did you mean "${sameButCase}"?)` : ''}`);
+      }
+      if (column.generated) return fieldProblem(`column "${name}" of ${this.qualified()} is generated by the database and cannot be written`);
+    }
+    return null;
+  }
+
+  private fieldAssignments(fields: FlowRecord): Array<[string, RawBuilder<unknown>]> {
+    return Object.keys(fields)
+      .filter((name) => fields[name] !== undefined)
+      .sort()
+      .map((name) => [name, writeParameter(this.columns.get(name) as ColumnInfo, fields[name])]);
+  }
+
+  async *scanIds(limit: number): AsyncIterable<string[]> {
+    assertLimit(limit);
+    const k = sortExpression(this.key);
+    // Soft-deleted rows are reported by listSince; here they count as gone, like a hard delete.
+    const live = this.deletedFlag ? liveCondition(this.deletedFlag) : sql`true`;
+    let after: string | null = null;
+    for (;;) {
+      const from: string | null = after;
+      const { rows }: { rows: Array<{ id: string }> } = await this.guard(() =>
+        sql<{ id: string }>`SELECT ${ref(this.key)}::text AS id FROM ${this.table} AS t
+          WHERE ${live} AND ${from === null ? sql`true` : sql`${k} > ${castTo(this.key, from)}`} ORDER BY ${k} LIMIT ${limit}`.execute(this.db),
+      );
+      if (rows.length > 0) yield rows.map((row) => row.id);
+      if (rows.length < limit) return;
+      after = (rows.at(-1) as { id: string }).id;
+    }
+  }
+
+  /** How many ids scanIds would list: counted by the server, without sending them. */
+  async count(): Promise<number> {
+    const live = this.deletedFlag ? liveCondition(this.deletedFlag) : sql`true`;
+    const { rows } = await this.guard(() => sql<{ n: number | string }>`SELECT count(*) AS n FROM ${this.table} AS t WHERE ${live}`.execute(this.db));
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async describe(): Promise<CollectionDescription[]> {
+    return this.guard(() => describeTables(this.db, this.opened.currentSchema, { schema: this.schema, table: this.tableName, columns: new Set(this.bookkeeping.keys()) }));
+  }
+
+  async subscribe(onChange: (change: TableChange) => void, onError: (error: Error) => void = () => undefined): Promise<() => Promise<void>> {
+    if (!this.notifies) throw new ConnectorError(`table ${this.qualified()}: real-time changes need "notify": true in the connection`);
+    try {
+      return await listenForChanges(poolConfig(this.opened.url, this.opened.connection), channelFor(this.schema, this.tableName), onChange, onError);
+    } catch (error) {
+      throw explainPostgresError(error, this.target, this.opened.connection.connectTimeoutMs);
+    }
+  }
+
+  /** Drops the LISTEN/NOTIFY trigger from this table (and its function once no table uses it). */
+  async removeNotifications(): Promise<void> {
+    await this.guard(() => removeChangeNotifications(this.db as Kysely<unknown>, this.schema, this.tableName));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.db.destroy();
+  }
+
+  /** Runs a read, turning what PostgreSQL throws into a ConnectorError that says what happened. */
+  private async guard<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof ConnectorError) throw error;
+      throw explainPostgresError(error, this.target, this.opened.connection.connectTimeoutMs);
+    }
+  }
+
+  private failedResult(error: unknown): WriteResult {
+    const explained = explainPostgresError(error, this.target, this.opened.connection.connectTimeoutMs);
+    return { ok: false, reason: 'failed', message: explained.message, retryable: explained.retryable };
+  }
+
+  private toRecord(row: Row): SourceRecord {
+    const fields: FlowRecord = {};
+    for (const [name, value] of Object.entries(row)) {
+      if (name === versionAlias || name === idAlias || this.bookkeeping.has(name)) continue;
+      fields[name] = toJsonValue(value);
+    }
+    const tag = this.tag ? row[this.tag.name] : null;
+    return {
+      id: String(row[idAlias]),
+      version: toVersion(row[versionAlias]),
+      tag: tag === null || tag === undefined ? null : String(tag),
+      deleted: this.deletedFlag ? isDeletedValue(row[this.deletedFlag.name]) : false,
+      fields,
+    };
+  }
+}
+
+function toVersion(value: unknown): Version | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number' || typeof value === 'string') return value;
+  return String(value);
+}
+
+function compareVersionValues(a: Version | null, b: Version): number {
+  if (a === null) return -1;
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return String(a) === String(b) ? 0 : String(a) < String(b) ? -1 : 1;
+}
+
+/** A read value as JSON: what the runtime wrote compares equal to what it reads next time. */
+function toJsonValue(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (Buffer.isBuffer(value)) return value.toString('base64');
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  return value;
+}
+
+function fieldProblem(message: string): WriteResult {
+  return { ok: false, reason: 'failed', message, retryable: false };
+}
+
+function assertLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a whole number above 0, got ${limit}`);
+}
+
+/** Removes what `notify: true` installed on a trigger's table: its trigger, and the function once unused. */
+export async function removePostgresNotifications(context: ConnectorContext): Promise<void> {
+  const connector = (await openPostgresConnector({ ...context, config: { ...context.config, connection: { ...context.config.connection, notify: false } } })) as PostgresCollection;
+  try {
+    await connector.removeNotifications();
+  } finally {
+    await connector.close();
+  }
+}
+
+/** A table of a PostgreSQL database (SPEC §9). */
+export const postgresConnector = {
+  type: 'postgres',
+  title: 'PostgreSQL',
+  checkConnection: checkPostgresConnection,
+  open: openPostgresConnector,
+  describeConnection: describePostgresConnection,
+} satisfies ConnectorType & { describeConnection: typeof describePostgresConnection };
