@@ -4,6 +4,7 @@ import { memoryConnector } from './memory/index';
 import { postgresConnector } from './postgres/index';
 import { sqliteConnector } from './sqlite/index';
 import { ConnectorError, type Connector, type ConnectorContext, type ConnectorType } from './types';
+import { throwIfConnectionProblems } from './connection';
 
 /** Every connector this Syncline has, by the name a trigger's `connector` uses. Adding one is one folder and one line. */
 export const connectorRegistry = {
@@ -31,9 +32,7 @@ export async function openConnector(
     throw new ConnectorError(`unknown connector "${name}"; known connectors: ${Object.keys(registry).join(', ')}`);
   }
   const problems = type.checkConnection(context.config.connection);
-  if (problems.length > 0) {
-    throw new ConnectorError(problems.map((problem) => `connection.${problem.path.join('.')}: ${problem.message}`).join('; '));
-  }
+  throwIfConnectionProblems(problems);
   return type.open(context);
 }
 

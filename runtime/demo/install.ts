@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Runtime } from '../app';
 import { describeIssue } from '../scheduler/flowLoader';
+import { seededRandom } from '../seededRandom';
 
 export const DEMO_FLOW_ID = 'leads';
 const MARKER = 'demo-installed';
@@ -16,18 +17,6 @@ const statuses = [
   { crm: 'closed-won', marketing: 'Closed Won' },
   { crm: 'closed-lost', marketing: 'Closed Lost' },
 ];
-
-/** A small deterministic generator, so every demo starts with the same records. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The SPEC §1 leads flow over the demo databases, with `name` left to a person so the inbox has a conflict. */
 export function demoFlow(): Record<string, unknown> {
@@ -117,7 +106,7 @@ export interface DemoData {
  * different case), one of those with a differently spelled name — the conflict waiting in the inbox.
  */
 export function writeDemoDatabases(dataDir: string, now = new Date()): DemoData {
-  const random = generator(20261126);
+  const random = seededRandom(20261126);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const stamp = (daysAgo: number) => new Date(now.getTime() - daysAgo * 86_400_000).toISOString();
 

@@ -30,6 +30,7 @@ import { HttpClient, HttpRequestError, type HttpResponse, type ResolvedAuth } fr
 import { checkHttpConnection, parseHttpConnection, type HttpAuth, type HttpConnection } from './config';
 import { firstPage, nextPage, type PageStep } from './pagination';
 import { deletePath, describeKeys, getPath, pathSegments, setPath } from './paths';
+import { throwIfConnectionProblems } from '../connection';
 
 export { httpWebhook, signWebhookBody, type HttpWebhook } from './webhook';
 export { checkHttpConnection, type HttpConnection } from './config';
@@ -47,9 +48,7 @@ interface ItemRead {
 
 async function openHttpConnector(context: ConnectorContext): Promise<Connector> {
   const problems = checkHttpConnection(context.config.connection);
-  if (problems.length > 0) {
-    throw new ConnectorError(problems.map((problem) => `connection.${problem.path.join('.')}: ${problem.message}`).join('; '));
-  }
+  throwIfConnectionProblems(problems);
   const connection = parseHttpConnection(context.config.connection);
   const auth = connection.auth ? await resolveAuth(connection.auth, context.resolveCredential) : null;
   return new HttpCollection(context.config, connection, auth);

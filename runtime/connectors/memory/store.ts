@@ -5,6 +5,7 @@
  */
 import type { FlowRecord } from '../../../nodes/types';
 import { ConnectorError, type ListPosition, type SourceRecord, type Version, type WriteOp } from '../types';
+import { seededRandom } from '../../seededRandom';
 import { compareVersions } from '../versions';
 
 export interface MemoryCollectionOptions {
@@ -300,7 +301,7 @@ export class MemoryStore {
     readonly name: string,
     readonly seed = 1,
   ) {
-    this.random = mulberry32(seed);
+    this.random = seededRandom(seed);
   }
 
   /** Adds a collection (replacing one of that name) and returns it for out-of-band edits. */
@@ -449,16 +450,4 @@ function lowerBound<T>(items: readonly T[], isBefore: (item: T) => boolean): num
     else high = middle;
   }
   return low;
-}
-
-/** A small seeded PRNG (mulberry32): enough to shuffle pages reproducibly. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -59,6 +59,7 @@ import {
   type PostgresConnection,
 } from './connection';
 import { channelFor, installChangeNotifications, listenForChanges, removeChangeNotifications, type TableChange } from './notify';
+import { throwIfConnectionProblems } from '../connection';
 
 export { checkPostgresConnection } from './connection';
 export { channelFor, notifyFunctionName, notifyTriggerName, type TableChange } from './notify';
@@ -95,9 +96,7 @@ interface Opened {
 /** Connects and checks that the server answers, with a clear error for each way that can fail. */
 async function connect(connectionValue: Record<string, unknown>, resolveCredential: (name: string) => Promise<string>): Promise<Opened> {
   const problems = checkPostgresConnection(connectionValue);
-  if (problems.length > 0) {
-    throw new ConnectorError(problems.map((problem) => `connection.${problem.path.join('.')}: ${problem.message}`).join('; '));
-  }
+  throwIfConnectionProblems(problems);
   const connection = postgresConnectionSchema.parse(connectionValue);
   const url = await resolveUrl(connection, resolveCredential);
   const target = describeTarget(url);

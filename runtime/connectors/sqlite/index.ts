@@ -41,6 +41,7 @@ import {
   toSqlValue,
   toVersion,
 } from './values';
+import { throwIfConnectionProblems } from '../connection';
 
 const defaultBusyTimeoutMs = 5000;
 const knownConnectionKeys = ['file', 'busyTimeoutMs'];
@@ -77,9 +78,7 @@ function checkSqliteConnection(connection: Record<string, unknown>): Array<{ pat
 async function openSqliteConnector(context: ConnectorContext): Promise<Connector> {
   const { config } = context;
   const problems = checkSqliteConnection(config.connection);
-  if (problems.length > 0) {
-    throw new ConnectorError(problems.map((problem) => `connection.${problem.path.join('.')}: ${problem.message}`).join('; '));
-  }
+  throwIfConnectionProblems(problems);
   const fileName = config.connection.file as string;
   const path = resolve(context.baseDir, fileName);
   // better-sqlite3 would create an empty database, and a typo would then look like a table that vanished.
@@ -602,9 +601,7 @@ function assertLimit(limit: number): void {
 /** Every table of a database file with its columns, opened read-only: nothing is created or changed. */
 async function describeSqliteConnection(context: ConnectionContext): Promise<CollectionDescription[]> {
   const problems = checkSqliteConnection(context.connection);
-  if (problems.length > 0) {
-    throw new ConnectorError(problems.map((problem) => `connection.${problem.path.join('.')}: ${problem.message}`).join('; '));
-  }
+  throwIfConnectionProblems(problems);
   const path = resolve(context.baseDir, context.connection.file as string);
   if (!existsSync(path)) throw new ConnectorError(`SQLite database file not found: ${path}`);
   let db: Database.Database;

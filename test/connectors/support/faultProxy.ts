@@ -1,5 +1,6 @@
 import { createServer, request as forward, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { seededRandom } from '../../../runtime/seededRandom';
 
 /** What the proxy does to the requests it receives. */
 export type ProxyMode =
@@ -30,18 +31,6 @@ export interface FaultProxy {
   stats: FaultStats;
   setMode(mode: ProxyMode): void;
   stop(): Promise<void>;
-}
-
-/** Mulberry32: a small seeded generator, so a failing run can be replayed exactly. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const hopByHop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length']);
