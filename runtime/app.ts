@@ -29,6 +29,7 @@ import { SyncEngine } from './engine';
 import { AlertNotifier, type AlertSender } from './observability/alerts';
 import { silentLogger } from './observability/logger';
 import { RuntimeMetrics } from './observability/metrics';
+import { ChangeListeners } from './scheduler/changeListeners';
 import { FlowCatalog } from './scheduler/flowCatalog';
 import { createFlowLoader } from './scheduler/flowLoader';
 import { FlowRunner, type FlowEngine } from './scheduler/runner';
@@ -133,9 +134,9 @@ export interface Runtime {
   deps: AppDeps;
   app: Hono;
   alerts: AlertNotifier;
-  /** Resumes deployed flows and pending webhook events (after a start or restart). */
+  /** Resumes deployed flows, their change subscriptions and pending webhook events (after a start or restart). */
   start(): Promise<void>;
-  /** Stops the timers, lets passes in progress finish, and commits acknowledged webhook events. */
+  /** Stops the timers and subscriptions, lets passes in progress finish, and commits acknowledged webhook events. */
   stop(): Promise<void>;
 }
 
@@ -156,9 +157,19 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const metrics = new RuntimeMetrics();
   const alerts = new AlertNotifier(logger, options.alertSender);
   const runner = new FlowRunner({ db, engine, catalog, baseDir: options.dataDir, logger, metrics, alerts, now });
-  const scheduler = new Scheduler(catalog, runner, logger);
   const worker = new WebhookWorker({ db, catalog, runner, logger, now, ...(options.webhookBatchSize ? { batchSize: options.webhookBatchSize } : {}) });
   const intake = new WebhookIntake(db, (flowIds) => flowIds.forEach((flowId) => worker.kick(flowId)), now);
+  // Changes a system reports as they happen (postgres `notify`) enter as webhook events do, through the intake.
+  const listeners = new ChangeListeners({
+    catalog,
+    runner,
+    sink: intake,
+    connectors,
+    baseDir: options.dataDir,
+    resolveCredential: (name) => credentials.resolve(name),
+    logger: logger.child({ component: 'listeners' }),
+  });
+  const scheduler = new Scheduler(catalog, runner, logger, listeners);
   const deps: AppDeps = {
     db,
     engine,
@@ -198,7 +209,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
     async stop() {
       if (pruneTimer) clearInterval(pruneTimer);
-      scheduler.stopAll();
+      await scheduler.stopAll();
       await intake.drain();
       await worker.stop();
       await runner.idle();

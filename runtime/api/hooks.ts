@@ -2,7 +2,7 @@ import { zValidator } from '@hono/zod-validator';
 import { Hono } from 'hono';
 import { MissingCredentialError } from '../credentials/store';
 import { parseEvents } from '../webhooks/events';
-import { verifySignature } from '../webhooks/signature';
+import { webhookScheme } from '../webhooks/scheme';
 import { limitBody } from './bodyLimit';
 import type { AppDeps } from './deps';
 import { fail, validationHook } from './errors';
@@ -14,7 +14,8 @@ const MAX_DELIVERY_ID = 200;
 
 /**
  * Signed webhooks (SPEC §10): `POST /hooks/:flowId/:nodeId`. Answers 202 once the events are stored durably and
- * before the merge runs; the webhook worker turns them into passes. Mounted at /hooks.
+ * before the merge runs; the webhook worker turns them into passes. Mounted at /hooks. The signature and the event
+ * shape are the trigger's: an `http` trigger's `connection.webhook`, SPEC §10's scheme for every other.
  */
 export function hooksApi(deps: AppDeps): Hono {
   const { catalog, credentials, intake, metrics, logger } = deps;
@@ -32,6 +33,7 @@ export function hooksApi(deps: AppDeps): Hono {
         return fail(c, 404, 'not_found', `no webhook trigger "${nodeId}" in a flow "${flowId}"`);
       }
       const detect = node.config.detect;
+      const scheme = webhookScheme(node.config, detect);
       const raw = new Uint8Array(await c.req.arrayBuffer());
       let secret: string;
       try {
@@ -42,8 +44,8 @@ export function hooksApi(deps: AppDeps): Hono {
         logger.error({ flowId, nodeId, credential: detect.secret.credential }, 'webhook secret credential missing');
         return fail(c, 503, 'secret_missing', "the trigger's signing secret is not stored on this runtime yet; retry later");
       }
-      if (!verifySignature(secret, raw, c.req.header('x-syncline-signature'))) {
-        return fail(c, 401, 'bad_signature', 'X-Syncline-Signature must be sha256=<hex HMAC-SHA256 of the raw body with the trigger secret>');
+      if (!scheme.verify(secret, raw, c.req.header(scheme.signatureHeader))) {
+        return fail(c, 401, 'bad_signature', scheme.expected);
       }
       if (!entry.deployed) {
         return fail(c, 409, 'flow_paused', `the flow "${flowId}" is paused: deploy it to accept webhooks`);
@@ -52,7 +54,7 @@ export function hooksApi(deps: AppDeps): Hono {
       if (deliveryId !== null && deliveryId.length > MAX_DELIVERY_ID) {
         return fail(c, 400, 'invalid_delivery_id', `X-Syncline-Delivery must be at most ${MAX_DELIVERY_ID} characters`);
       }
-      const parsed = parseEvents(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'), detect);
+      const parsed = parseEvents(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'), scheme.shape);
       if (!parsed.ok) return fail(c, 400, 'invalid_event', parsed.path ? `${parsed.path}: ${parsed.message}` : parsed.message, parsed.path);
       const fresh = await intake.submit({ flowId, nodeId, deliveryId, events: parsed.events });
       if (fresh) metrics.webhookEvents.inc({ flow: flowId, result: 'stored' }, parsed.events.length);
@@ -71,7 +73,7 @@ export const hookRouteDocs: RouteDoc[] = [
     tag: 'webhooks',
     auth: 'signature',
     summary:
-      'A change event, or an array of them, for a webhook trigger. Signed with X-Syncline-Signature: sha256=<hex HMAC-SHA256 of the raw body>; an X-Syncline-Delivery id seen before is accepted and ignored. 202 once stored durably, before the merge.',
+      'A change event, or an array of them, for a webhook trigger. Signed with X-Syncline-Signature: sha256=<hex HMAC-SHA256 of the raw body>, or as an http trigger’s connection.webhook configures (header, algorithm, encoding, prefix; id and type paths); an X-Syncline-Delivery id seen before is accepted and ignored. 202 once stored durably, before the merge.',
     params: hookParams,
     body: webhookBodySchema,
     responses: {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { FlowDocument } from '../../nodes';
+import type { ChangeListeners } from './changeListeners';
 import type { FlowCatalog } from './flowCatalog';
 import { FlowPausedError, type FlowRunner } from './runner';
 
@@ -26,7 +27,8 @@ interface Schedule {
 /**
  * Runs a pass of every deployed flow with poll triggers at its interval. Ticks go through the runner, so a pass
  * never overlaps another of the same flow; the next tick is timed from the start of the last pass, or follows at
- * once when a pass took longer than the interval.
+ * once when a pass took longer than the interval. Triggers that report changes as they happen (`notify`) are
+ * subscribed to alongside, by `listeners`, which deploy, pause, removal and shutdown start and stop with the timers.
  */
 export class Scheduler {
   private readonly schedules = new Map<string, Schedule>();
@@ -35,15 +37,21 @@ export class Scheduler {
     private readonly catalog: FlowCatalog,
     private readonly runner: FlowRunner,
     private readonly logger: Logger,
+    readonly listeners: ChangeListeners | null = null,
   ) {}
 
-  /** Starts, restarts or stops a flow's timer to match its stored state (deployed, poll triggers, interval). */
+  /** Starts, restarts or stops a flow's timer and subscriptions to match its stored state (deployed, triggers, interval). */
   sync(flowId: string): void {
+    this.syncTimer(flowId);
+    this.listeners?.sync(flowId);
+  }
+
+  private syncTimer(flowId: string): void {
     const entry = this.catalog.get(flowId);
     const intervalMs = entry?.deployed && entry.document ? pollInterval(entry.document) : null;
     const current = this.schedules.get(flowId);
     if (current && current.intervalMs === intervalMs) return;
-    this.stop(flowId);
+    this.stopTimer(flowId);
     if (intervalMs === null) return;
     const schedule: Schedule = { timer: null, intervalMs, stopped: false };
     this.schedules.set(flowId, schedule);
@@ -57,16 +65,24 @@ export class Scheduler {
     for (const entry of this.catalog.list()) this.sync(entry.id);
   }
 
+  /** Stops a flow's timer and subscriptions (it is being removed); the subscriptions close in the background. */
   stop(flowId: string): void {
+    this.stopTimer(flowId);
+    void this.listeners?.stop(flowId);
+  }
+
+  /** Stops every timer and subscription; resolves once nothing listens and the changes heard are stored. */
+  async stopAll(): Promise<void> {
+    for (const flowId of [...this.schedules.keys()]) this.stopTimer(flowId);
+    await this.listeners?.stopAll();
+  }
+
+  private stopTimer(flowId: string): void {
     const schedule = this.schedules.get(flowId);
     if (!schedule) return;
     schedule.stopped = true;
     if (schedule.timer) clearTimeout(schedule.timer);
     this.schedules.delete(flowId);
-  }
-
-  stopAll(): void {
-    for (const flowId of [...this.schedules.keys()]) this.stop(flowId);
   }
 
   private arm(flowId: string, schedule: Schedule, delayMs: number): void {

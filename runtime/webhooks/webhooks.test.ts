@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { triggerConfigSchema } from '../../nodes/trigger/schema';
+import { webhookSettingsSchema } from '../connectors/http/config';
+import { signWebhookBody } from '../connectors/http/webhook';
 import { parseEvents } from './events';
+import { webhookScheme, type WebhookDetect } from './scheme';
 import { signBody, verifySignature } from './signature';
 import { mergeHints } from './worker';
 
@@ -36,6 +40,36 @@ describe('webhook events', () => {
     const shape = { idPath: 'data.record.id', typePath: 'event' };
     expect(parseEvents('{"event":"contact.deleted","data":{"record":{"id":9}}}', shape)).toEqual({ ok: true, events: [{ recordId: '9', type: 'delete' }] });
     expect(parseEvents('{"event":"contact.changed","data":{"record":{"id":"x"}}}', shape)).toEqual({ ok: true, events: [{ recordId: 'x', type: 'upsert' }] });
+  });
+});
+
+describe('webhookScheme', () => {
+  const trigger = (connector: string, connection: Record<string, unknown>, detect: Record<string, unknown> = {}) => {
+    const config = triggerConfigSchema.parse({ connector, connection, collection: 'people', key: 'id', detect: { mode: 'webhook', secret: { credential: 's' }, ...detect } });
+    return { config, detect: config.detect as WebhookDetect };
+  };
+  const body = Buffer.from('{"event":"x","data":{"id":1}}');
+
+  it('is SPEC §10’s for every connector but http', () => {
+    const { config, detect } = trigger('sqlite', { file: 'a.db' }, { idPath: 'data.id' });
+    const scheme = webhookScheme(config, detect);
+    expect(scheme.signatureHeader).toBe('X-Syncline-Signature');
+    expect(scheme.verify('k', body, signBody('k', body))).toBe(true);
+    expect(scheme.shape).toEqual({ idPath: 'data.id', typePath: undefined });
+    expect(webhookScheme(config, detect)).toBe(scheme);
+  });
+
+  it('is the http connection’s configured scheme, with the trigger’s own paths winning', () => {
+    const webhook = { signature: { header: 'X-Hub-Signature', algorithm: 'sha1', prefix: 'sha1=' }, idPath: 'data.id', typePath: 'event' };
+    const { config, detect } = trigger('http', { baseUrl: 'https://api.example.com', webhook });
+    const scheme = webhookScheme(config, detect);
+    expect(scheme.signatureHeader).toBe('X-Hub-Signature');
+    expect(scheme.verify('k', body, signWebhookBody(webhookSettingsSchema.parse(webhook), 'k', body))).toBe(true);
+    expect(scheme.verify('k', body, signBody('k', body))).toBe(false);
+    expect(scheme.expected).toMatch(/^X-Hub-Signature must be sha1=<hex HMAC-SHA1/);
+    expect(scheme.shape).toEqual({ idPath: 'data.id', typePath: 'event' });
+    const own = trigger('http', { baseUrl: 'https://api.example.com', webhook }, { idPath: 'record.key' });
+    expect(webhookScheme(own.config, own.detect).shape).toEqual({ idPath: 'record.key', typePath: 'event' });
   });
 });
 

@@ -13,6 +13,8 @@ export interface HttpWebhook {
   verify(secret: string, body: Uint8Array | string, header: string | undefined | null): boolean;
   /** Where the id and type sit in one event, in the shape the hooks route's event parser takes. */
   shape: { idPath: string; typePath?: string };
+  /** What the signature header must hold, for the message that refuses a delivery. */
+  expected: string;
 }
 
 /** The default scheme: SPEC §10's `X-Syncline-Signature: sha256=<hex>`, id at `id`. */
@@ -26,7 +28,14 @@ export function httpWebhook(connection: Record<string, unknown>): HttpWebhook {
     signatureHeader: settings.signature.header,
     verify: (secret, body, header) => verifyWebhookSignature(settings, secret, body, header),
     shape: settings.typePath ? { idPath: settings.idPath, typePath: settings.typePath } : { idPath: settings.idPath },
+    expected: describeSignature(settings),
   };
+}
+
+/** `X-Hub-Signature-256 must be sha256=<hex HMAC-SHA256 of the raw body with the trigger's secret>`. */
+function describeSignature(settings: WebhookSettings): string {
+  const { header, prefix, encoding, algorithm } = settings.signature;
+  return `${header} must be ${prefix}<${encoding} HMAC-${algorithm.toUpperCase()} of the raw body with the trigger's secret>`;
 }
 
 /** The signature header value a sender using these settings would send. */

@@ -1,0 +1,245 @@
+import type { Logger } from 'pino';
+import type { TriggerConfig } from '../../nodes/trigger/schema';
+import { openConnector } from '../connectors/index';
+import { canSubscribe, type TableChange } from '../connectors/postgres/index';
+import type { ConnectorType } from '../connectors/types';
+import type { IncomingDelivery, IncomingEvent } from '../db/webhookQueries';
+import type { FlowCatalog } from './flowCatalog';
+import { FlowPausedError, UnknownFlowError, type FlowRunner } from './runner';
+
+const MIN_RETRY_MS = 1000;
+const MAX_RETRY_MS = 60_000;
+
+/** One trigger's subscription to its system's change notifications. */
+interface Listener {
+  flowId: string;
+  nodeId: string;
+  config: TriggerConfig;
+  /** The trigger's config as JSON: a flow replaced with another table or connection listens anew. */
+  fingerprint: string;
+  /** Set once the trigger should no longer listen (paused, removed, changed, shutting down); never unset. */
+  closed: boolean;
+  /** Stops the live subscription; null while opening, waiting for a retry, or closed. */
+  unsubscribe: (() => Promise<void>) | null;
+  opening: Promise<void> | null;
+  retryTimer: NodeJS.Timeout | null;
+  retryMs: number;
+  /** Changes heard since the last hand-over to the intake, in the order the system sent them. */
+  heard: IncomingEvent[];
+}
+
+/** Where heard changes go: the webhook intake, so they take the webhook worker's path to a pass. */
+export interface HintSink {
+  submit(delivery: IncomingDelivery): Promise<boolean>;
+}
+
+/** A trigger asks for real-time changes with `notify: true` in its connection (the postgres connector's LISTEN/NOTIFY). */
+export function wantsChangeNotifications(config: TriggerConfig): boolean {
+  return config.connection['notify'] === true;
+}
+
+/**
+ * Keeps one subscription per deployed flow and trigger that asks for change notifications, and hands each change to
+ * the webhook intake as a hint. From there it is a webhook event like any other: the worker merges a burst into one
+ * pass, keeps the order of a record's events, and runs one pass per flow at a time through the runner.
+ *
+ * A notification is only sent while someone listens, so every time a subscription starts (deploy, restart, a lost
+ * connection) a catch-up pass reads what changed while nobody was listening. Opening the connector installs the
+ * table's notify trigger when it is missing; a failure to open or a lost connection is retried with backoff.
+ */
+export class ChangeListeners {
+  private readonly listeners = new Map<string, Listener>();
+  private readonly submitting = new Set<Promise<unknown>>();
+  private flushScheduled = false;
+
+  constructor(
+    private readonly deps: {
+      catalog: FlowCatalog;
+      runner: FlowRunner;
+      sink: HintSink;
+      connectors: Readonly<Record<string, ConnectorType>>;
+      /** Relative connection paths in stored flows resolve against this folder (the data folder). */
+      baseDir: string;
+      resolveCredential(name: string): Promise<string>;
+      logger: Logger;
+    },
+  ) {}
+
+  /** Starts, restarts or stops a flow's subscriptions to match its stored state (deployed, triggers asking for them). */
+  sync(flowId: string): void {
+    const entry = this.deps.catalog.get(flowId);
+    const wanted = new Map<string, TriggerConfig>();
+    if (entry?.deployed && entry.document) {
+      for (const node of entry.document.nodes) {
+        if (node.type === 'trigger' && wantsChangeNotifications(node.config)) wanted.set(node.id, node.config);
+      }
+    }
+    for (const listener of this.ofFlow(flowId)) {
+      const config = wanted.get(listener.nodeId);
+      if (config && JSON.stringify(config) === listener.fingerprint) wanted.delete(listener.nodeId);
+      else void this.close(listener);
+    }
+    for (const [nodeId, config] of wanted) {
+      const listener: Listener = {
+        flowId,
+        nodeId,
+        config,
+        fingerprint: JSON.stringify(config),
+        closed: false,
+        unsubscribe: null,
+        opening: null,
+        retryTimer: null,
+        retryMs: 0,
+        heard: [],
+      };
+      this.listeners.set(keyOf(flowId, nodeId), listener);
+      this.open(listener);
+    }
+  }
+
+  /** Stops a flow's subscriptions (paused or removed); resolves once they no longer listen. */
+  async stop(flowId: string): Promise<void> {
+    await Promise.all(this.ofFlow(flowId).map((listener) => this.close(listener)));
+  }
+
+  /** Stops every subscription and waits for the changes already heard to be stored (before shutting down). */
+  async stopAll(): Promise<void> {
+    this.flush();
+    await Promise.all([...this.listeners.values()].map((listener) => this.close(listener)));
+    await Promise.all([...this.submitting]);
+  }
+
+  /** The triggers listening right now, as `flowId/nodeId` (for status and tests). */
+  listening(): string[] {
+    return [...this.listeners.values()].filter((listener) => listener.unsubscribe !== null).map((listener) => `${listener.flowId}/${listener.nodeId}`);
+  }
+
+  /** Resolves once no subscription is being opened (for tests). */
+  async settled(): Promise<void> {
+    for (;;) {
+      const opening = [...this.listeners.values()].map((listener) => listener.opening).filter((promise) => promise !== null);
+      if (opening.length === 0) return;
+      await Promise.all(opening);
+    }
+  }
+
+  private ofFlow(flowId: string): Listener[] {
+    return [...this.listeners.values()].filter((listener) => listener.flowId === flowId);
+  }
+
+  private open(listener: Listener): void {
+    const opening = this.subscribe(listener).finally(() => {
+      if (listener.opening === opening) listener.opening = null;
+    });
+    listener.opening = opening;
+  }
+
+  private async subscribe(listener: Listener): Promise<void> {
+    const { flowId, nodeId } = listener;
+    const log = this.deps.logger.child({ flowId, nodeId });
+    let connector;
+    try {
+      connector = await openConnector({ config: listener.config, baseDir: this.deps.baseDir, resolveCredential: this.deps.resolveCredential }, this.deps.connectors);
+      if (!canSubscribe(connector)) {
+        log.warn({ connector: listener.config.connector }, 'the trigger asks for notify, but its connector cannot report changes as they happen; it is polled only');
+        return;
+      }
+      // The subscription listens on a connection of its own, so the connector's pool is closed once it is in place.
+      let live: (() => Promise<void>) | null = null;
+      const unsubscribe = await connector.subscribe(
+        (change) => this.hear(listener, change),
+        (error) => {
+          if (live) this.lose(listener, live, error);
+        },
+      );
+      live = unsubscribe;
+      if (listener.closed) {
+        await unsubscribe();
+        return;
+      }
+      listener.unsubscribe = unsubscribe;
+      listener.retryMs = 0;
+      log.info('listening for changes');
+      this.catchUp(flowId);
+    } catch (error) {
+      if (listener.closed) return;
+      log.warn({ err: error instanceof Error ? error.message : String(error) }, 'cannot listen for changes; retrying');
+      this.retry(listener);
+    } finally {
+      await connector?.close().catch(() => undefined);
+    }
+  }
+
+  private lose(listener: Listener, unsubscribe: () => Promise<void>, error: Error): void {
+    // Only the live subscription's loss counts: a late error of one already replaced or stopped is not news.
+    if (listener.closed || listener.unsubscribe !== unsubscribe) return;
+    listener.unsubscribe = null;
+    void unsubscribe();
+    this.deps.logger.warn({ flowId: listener.flowId, nodeId: listener.nodeId, err: error.message }, 'lost the connection that listens for changes; listening again');
+    this.retry(listener);
+  }
+
+  private retry(listener: Listener): void {
+    if (listener.closed) return;
+    listener.retryMs = Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, listener.retryMs * 2));
+    listener.retryTimer = setTimeout(() => {
+      listener.retryTimer = null;
+      if (!listener.closed) this.open(listener);
+    }, listener.retryMs);
+    listener.retryTimer.unref();
+  }
+
+  private async close(listener: Listener): Promise<void> {
+    listener.closed = true;
+    listener.heard = [];
+    if (this.listeners.get(keyOf(listener.flowId, listener.nodeId)) === listener) this.listeners.delete(keyOf(listener.flowId, listener.nodeId));
+    if (listener.retryTimer) clearTimeout(listener.retryTimer);
+    listener.retryTimer = null;
+    if (listener.opening) await listener.opening;
+    const unsubscribe = listener.unsubscribe;
+    listener.unsubscribe = null;
+    await unsubscribe?.().catch((error: unknown) =>
+      this.deps.logger.warn({ flowId: listener.flowId, nodeId: listener.nodeId, err: String(error) }, 'could not stop listening cleanly'),
+    );
+  }
+
+  private hear(listener: Listener, change: TableChange): void {
+    if (listener.closed) return;
+    listener.heard.push({ recordId: change.id, type: change.type });
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // The notifications of one transaction arrive together: handed over in one delivery, stored in one commit.
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const listener of this.listeners.values()) {
+      if (listener.closed || listener.heard.length === 0) continue;
+      const events = listener.heard;
+      listener.heard = [];
+      const { flowId, nodeId } = listener;
+      const submitted = this.deps.sink.submit({ flowId, nodeId, deliveryId: null, events }).then(
+        () => undefined,
+        (error: unknown) => {
+          // Not stored, so no pass will come of these hints: a full pass reads what they pointed at.
+          this.deps.logger.error({ flowId, nodeId, err: error instanceof Error ? error.message : String(error) }, 'changes heard could not be stored; running a full pass');
+          this.catchUp(flowId);
+        },
+      );
+      this.submitting.add(submitted);
+      void submitted.finally(() => this.submitting.delete(submitted));
+    }
+  }
+
+  private catchUp(flowId: string): void {
+    this.deps.runner.runPass(flowId, { reason: 'schedule', requireDeployed: true }).catch((error: unknown) => {
+      if (error instanceof FlowPausedError || error instanceof UnknownFlowError) return;
+      this.deps.logger.error({ flowId, err: error }, 'catch-up pass could not start');
+    });
+  }
+}
+
+function keyOf(flowId: string, nodeId: string): string {
+  return `${flowId}\u0000${nodeId}`;
+}
