@@ -18,6 +18,7 @@ import type {
 import type { AlertNotifier } from '../observability/alerts';
 import type { RuntimeMetrics } from '../observability/metrics';
 import type { FlowCatalog } from './flowCatalog';
+import { pruneRunHistory } from '../db/runQueries';
 
 /** What the server needs of the sync engine (runtime/engine's SyncEngine satisfies it). */
 export interface FlowEngine {
@@ -147,6 +148,8 @@ export class FlowRunner {
       const triggers = entry.document.nodes.filter((node) => node.type === 'trigger').map((node) => node.id);
       await recordTriggerPass(this.deps.db, flowId, triggers, (this.deps.now?.() ?? new Date()).toISOString());
     }
+    // A flow polled every few seconds would otherwise grow its history without end.
+    await pruneRunHistory(this.deps.db, flowId);
     this.alert(flowId, entry.alertUrl, result);
     return result;
   }
