@@ -77,6 +77,11 @@ export interface Connector {
   write(ops: readonly WriteOp[]): Promise<WriteResult[]>;
   /** Every id in the collection, in pages, for seeing hard deletes. */
   scanIds(limit: number): AsyncIterable<string[]>;
+  /**
+   * How many records `scanIds` would list, when the system can tell cheaply (an index count, not a scan). Lets the
+   * engine skip the scan when the count shows no linked record can be gone.
+   */
+  count?(): Promise<number>;
   /** The collections of this connection and their fields, for validation and the editor's dropdowns. */
   describe(): Promise<CollectionDescription[]>;
   close(): Promise<void>;

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { CompiledQuery, type InsertQueryBuilder, type InsertResult, type Kysely, type Transaction } from 'kysely';
 import type { Database, EntityRow, JournalRow, LinkRow } from './schema';
 
 /** A database handle or an open transaction: every query takes one first. */
@@ -21,6 +21,16 @@ export async function linksByRecord(db: Db, flowId: string, nodeId: string, reco
     rows.push(...(await db.selectFrom('links').selectAll().where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', ids).execute()));
   }
   return rows;
+}
+
+/** Which of these records of one side have a live link (not a tombstone). */
+export async function liveLinkedIds(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<Set<string>> {
+  const live = new Set<string>();
+  for (const ids of chunked(recordIds)) {
+    const rows = await db.selectFrom('links').select(['record_id']).where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', ids).where('deleted', '=', 0).execute();
+    for (const row of rows) live.add(row.record_id);
+  }
+  return live;
 }
 
 /** Every link of these entities, on every side. */
@@ -53,28 +63,177 @@ export async function journalByTags(db: Db, tags: readonly string[]): Promise<Jo
   return rows;
 }
 
-/** The latest completed write to each of these records, to recognise echoes on sides that cannot store a tag. */
-export async function journalByRecord(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<JournalRow[]> {
+/**
+ * Journal entries of these records of one side, by record. The status is checked by the callers, not in SQL: with
+ * `status = ?` in the query SQLite picks the (flow_id, status) index and reads every completed write of the flow
+ * for each chunk, which makes a pass over many records quadratic.
+ */
+async function journalOfRecords(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<JournalRow[]> {
   const rows: JournalRow[] = [];
   for (const ids of chunked(recordIds)) {
-    rows.push(
-      ...(await db
-        .selectFrom('write_journal')
-        .selectAll()
-        .where('flow_id', '=', flowId)
-        .where('node_id', '=', nodeId)
-        .where('status', '=', 'done')
-        .where('record_id', 'in', ids)
-        .execute()),
-    );
+    rows.push(...(await db.selectFrom('write_journal').selectAll().where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', ids).execute()));
   }
   return rows;
 }
 
+/** The latest completed write to each of these records, to recognise echoes on sides that cannot store a tag. */
+export async function journalByRecord(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<JournalRow[]> {
+  return (await journalOfRecords(db, flowId, nodeId, recordIds)).filter((row) => row.status === 'done');
+}
+
 /** Inserts rows in chunks; one statement per chunk. */
 export async function insertMany<T extends keyof Database>(db: Db, table: T, rows: readonly Database[T][]): Promise<void> {
-  for (const chunk of chunked(rows, 200)) {
-    // The row type is the table's own; Kysely cannot see that through the generic table name.
-    await db.insertInto(table).values(chunk as never).execute();
+  await insertRows(db, table, rows, 'plain', (query) => query);
+}
+
+const ROWS_PER_INSERT = 200;
+/** Compiled multi-row inserts by dialect, then by shape (table, columns, conflict clause, row count). */
+const compiledInserts = new WeakMap<object, Map<string, { sql: string; columns: string[] }>>();
+
+/**
+ * Inserts rows in chunks of {@link ROWS_PER_INSERT}, one statement each. Kysely builds and compiles such a statement
+ * value by value, which costs more than SQLite takes to run it; so each shape is compiled once (by Kysely, for the
+ * dialect at hand) and later chunks of the same shape only bind their values to it. `shape` names what `finish`
+ * adds (a conflict clause); it must not depend on the rows.
+ */
+async function insertRows<T extends keyof Database>(
+  db: Db,
+  table: T,
+  rows: readonly Database[T][],
+  shape: string,
+  finish: (query: InsertQueryBuilder<Database, T, InsertResult>) => InsertQueryBuilder<Database, T, InsertResult>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  const adapter = db.getExecutor().adapter;
+  let cache = compiledInserts.get(adapter);
+  if (!cache) {
+    cache = new Map();
+    compiledInserts.set(adapter, cache);
   }
+  const columns = Object.keys(rows[0] as object).sort();
+  for (const chunk of chunked(rows, ROWS_PER_INSERT)) {
+    const key = `${table}\u0000${shape}\u0000${columns.join(',')}\u0000${chunk.length}`;
+    let compiled = cache.get(key);
+    if (!compiled) {
+      // Compiled from this chunk; Kysely gives every value a placeholder (checked below), so later chunks of the same
+      // shape bind theirs in the same order.
+      const sample = chunk.map((row) => Object.fromEntries(columns.map((column) => [column, (row as unknown as Record<string, unknown>)[column] ?? null])));
+      // The rows are the table's own; Kysely cannot see that through the generic table name.
+      const query = finish(db.insertInto(table).values(sample as never)).compile();
+      if (query.parameters.length !== chunk.length * columns.length) throw new Error(`insert into ${table}: unexpected parameters in the compiled statement`);
+      compiled = { sql: query.sql, columns };
+      cache.set(key, compiled);
+    }
+    const parameters: unknown[] = [];
+    for (const row of chunk) {
+      const values = row as unknown as Record<string, unknown>;
+      if (Object.keys(values).length !== columns.length) throw new Error(`insert into ${table}: rows must all have the same columns`);
+      for (const column of compiled.columns) parameters.push(values[column] ?? null);
+    }
+    await db.executeQuery(CompiledQuery.raw(compiled.sql, parameters));
+  }
+}
+
+/**
+ * Inserts links or, where the link exists, replaces what it says (entity, shadow, version, deleted): one statement
+ * per chunk. A key given twice keeps its last row, as one statement per row would.
+ */
+export async function upsertLinks(db: Db, rows: readonly LinkRow[]): Promise<void> {
+  const byKey = new Map<string, LinkRow>();
+  for (const row of rows) {
+    const key = `${row.flow_id}\u0000${row.node_id}\u0000${row.record_id}`;
+    // Delete first so the map keeps the order of the last write of each key.
+    byKey.delete(key);
+    byKey.set(key, row);
+  }
+  await insertRows(db, 'links', [...byKey.values()], 'upsert', (query) =>
+    query.onConflict((oc) =>
+      oc.columns(['flow_id', 'node_id', 'record_id']).doUpdateSet((eb) => ({
+        entity_id: eb.ref('excluded.entity_id'),
+        shadow: eb.ref('excluded.shadow'),
+        version: eb.ref('excluded.version'),
+        deleted: eb.ref('excluded.deleted'),
+        updated_at: eb.ref('excluded.updated_at'),
+      })),
+    ),
+  );
+}
+
+/** Deletes the links of these records of one side. */
+export async function deleteLinks(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<void> {
+  for (const ids of chunked(recordIds)) {
+    await db.deleteFrom('links').where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', ids).execute();
+  }
+}
+
+/** Marks the links of these records of one side as tombstones: the record is gone there and must not come back. */
+export async function markLinksDeleted(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<void> {
+  for (const ids of chunked(recordIds)) {
+    await db.updateTable('links').set({ deleted: 1 }).where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', ids).execute();
+  }
+}
+
+/**
+ * Writes entities that exist already: golden record, deleted flag, breaker bookkeeping and updated_at. One upsert
+ * per chunk instead of one update per entity; the rows are whole, so an entity that is somehow gone comes back.
+ */
+export async function saveEntityRows(db: Db, rows: readonly EntityRow[]): Promise<void> {
+  await insertRows(db, 'entities', rows, 'save', (query) =>
+    query.onConflict((oc) =>
+      oc.column('id').doUpdateSet((eb) => ({
+        golden: eb.ref('excluded.golden'),
+        deleted: eb.ref('excluded.deleted'),
+        breaker_writes: eb.ref('excluded.breaker_writes'),
+        breaker_window_start: eb.ref('excluded.breaker_window_start'),
+        updated_at: eb.ref('excluded.updated_at'),
+      })),
+    ),
+  );
+}
+
+/** Marks journal entries done with the record they wrote and the hash of what it now holds. */
+export async function completeJournal(db: Db, rows: readonly JournalRow[]): Promise<void> {
+  await insertRows(db, 'write_journal', rows, 'complete', (query) =>
+    query.onConflict((oc) =>
+      oc.column('tag').doUpdateSet((eb) => ({
+        status: eb.ref('excluded.status'),
+        record_id: eb.ref('excluded.record_id'),
+        hash: eb.ref('excluded.hash'),
+      })),
+    ),
+  );
+}
+
+/** Drops the completed journal entries of these records of one side, except the ones just written (`keepTags`). */
+export async function deleteOlderJournal(db: Db, flowId: string, nodeId: string, recordIds: readonly string[], keepTags: ReadonlySet<string>): Promise<void> {
+  const older: string[] = [];
+  for (const ids of chunked(recordIds)) {
+    // Status is filtered here, not in SQL, for the reason given at journalOfRecords.
+    const rows = await db.selectFrom('write_journal').select(['tag', 'status']).where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', ids).execute();
+    for (const row of rows) if (row.status === 'done' && !keepTags.has(row.tag)) older.push(row.tag);
+  }
+  await deleteJournalTags(db, older);
+}
+
+export async function deleteJournalTags(db: Db, tags: readonly string[]): Promise<void> {
+  for (const chunk of chunked(tags)) await db.deleteFrom('write_journal').where('tag', 'in', chunk).execute();
+}
+
+/** Forgets that these records of one side were failing. */
+export async function clearFailing(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<void> {
+  for (const ids of chunked(recordIds)) {
+    await db.deleteFrom('failing_records').where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', ids).execute();
+  }
+}
+
+/** Live links of one side. */
+export async function countLiveLinks(db: Db, flowId: string, nodeId: string): Promise<number> {
+  const row = await db
+    .selectFrom('links')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('flow_id', '=', flowId)
+    .where('node_id', '=', nodeId)
+    .where('deleted', '=', 0)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
 }

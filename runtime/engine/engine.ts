@@ -1,12 +1,33 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { FlowDocument } from '../../nodes/index';
 import type { ConflictConfig } from '../../nodes/conflict/schema';
 import { defaultExpressionLimits, type ExpressionLimits, type FlowRecord } from '../../nodes/types';
 import type { Connector, ConnectorType, SourceRecord, Version, WriteOp, WriteResult } from '../connectors/types';
 import type { StateDb } from '../db/index';
-import { chunked, entitiesById, entitiesByMatchKey, insertMany, journalByRecord, journalByTags, linksByEntity, linksByRecord, type Db } from '../db/queries';
-import type { ConflictRow, EntityRow, LinkRow } from '../db/schema';
+import {
+  chunked,
+  clearFailing,
+  completeJournal,
+  countLiveLinks,
+  deleteJournalTags,
+  deleteLinks,
+  deleteOlderJournal,
+  entitiesById,
+  entitiesByMatchKey,
+  insertMany,
+  journalByRecord,
+  journalByTags,
+  linksByEntity,
+  linksByRecord,
+  liveLinkedIds,
+  markLinksDeleted,
+  saveEntityRows,
+  upsertLinks,
+  type Db,
+} from '../db/queries';
+import type { ConflictRow, EntityRow, JournalRow, LinkRow } from '../db/schema';
 import { compileFlow, type CompiledPart, type CompiledTrigger } from './graph';
+import { timeOrderedUuid, writeId } from './ids';
 import { mergeEntity, type FieldConflict } from './merge';
 import { projectIn, projectOut, type Projection } from './projection';
 import { withRetries, type RetryPolicy } from './retry';
@@ -27,7 +48,7 @@ import {
   type RunLogEntry,
   type RunView,
 } from './types';
-import { matchKey, sameValue, writtenContentHash } from './values';
+import { matchKey, sameValue, sameWrittenContent, writtenContentHash } from './values';
 
 export interface EngineLogger {
   info(object: object, message?: string): void;
@@ -93,6 +114,17 @@ class PassState {
   readonly planned = new Map<string, PlannedSide>();
   readonly failedRecords = new Set<string>();
   readonly revisit = new Set<string>();
+  /** Per side: what this pass learns about links and unlinked records, for the next pass's delete scan. */
+  readonly surveys = new Map<string, SideSurvey>();
+  /**
+   * Whether the flow may have failing records: some were listed when the pass began, or the pass failed one. Only a
+   * pass files them, so until then a successful write has nothing to clear.
+   */
+  mayHaveFailing = false;
+  /** Another pass of the same flow ran at the same time in this engine: what either learned is unreliable. */
+  overlapped = false;
+  /** Live links gained (or lost) per side in this pass, while they are counted; null when they are not. */
+  linkDelta: Map<string, number> | null = null;
   constructor(
     readonly flowId: string,
     readonly runId: string | null,
@@ -115,6 +147,41 @@ class PassState {
 }
 
 /**
+ * Seeing hard deletes takes a full scan of a side (SPEC §7), which on a large side costs more than the changes a pass
+ * syncs. The scan can be skipped when counts prove nothing linked is gone: if every record present on a side is
+ * linked, except the ones this pass lists, then `present = live links − gone + listed unlinked`, so `gone` is zero
+ * exactly when the side holds `live links + listed unlinked` records. "Every present record is linked" is what a pass
+ * learns (a scan that finds no stray record, or a previous such pass, and every record it listed ending up linked) and
+ * hands to the next pass of the same engine, along with the exact number of live links; another pass of the flow in
+ * between (another process), a changed flow or a resolved conflict voids it, and the next pass scans.
+ */
+interface SideKnowledge {
+  liveLinks: number | null;
+  /** Every record present on the side is linked (live), as far as the last pass could tell. */
+  clean: boolean;
+}
+
+interface FlowKnowledge {
+  runId: string;
+  startedAt: string;
+  fingerprint: string;
+  sides: Map<string, SideKnowledge>;
+}
+
+/** What one pass finds out about one side, to decide on its delete scan and to hand on as {@link SideKnowledge}. */
+interface SideSurvey {
+  /** Live links at the start of the pass, when known. */
+  liveLinks: number | null;
+  /** Records this pass listed that were present and not linked (live) when listed; null when too many to track. */
+  unlinkedListed: string[] | null;
+  /** Whether every present record not listed by this pass was linked when the pass began. */
+  cleanBefore: boolean;
+}
+
+/** Passes that list more records than this learn nothing for the next one (tracking them would cost more than a scan). */
+const SURVEY_LIMIT = 20_000;
+
+/**
  * Interprets flow documents: each pass reads the changes of every trigger, links records into entities, merges
  * them field by field into golden records and writes the result out to every side (SPEC §5–§7).
  */
@@ -123,6 +190,9 @@ export class SyncEngine {
   private readonly now: () => Date;
   private readonly limits: ExpressionLimits;
   private readonly retry: RetryPolicy;
+  private readonly knowledge = new Map<string, FlowKnowledge>();
+  /** Passes running now, per flow: passes that overlap cannot tell whose link changes they counted. */
+  private readonly running = new Map<string, Set<PassState>>();
 
   constructor(private readonly deps: EngineDeps) {
     this.db = deps.db;
@@ -136,20 +206,29 @@ export class SyncEngine {
     const dryRun = options.dryRun ?? false;
     const runId = dryRun ? null : randomUUID();
     const pass = new PassState(flow.id, runId, dryRun, this.now);
+    const startedAt = this.now().toISOString();
+    const fingerprint = JSON.stringify([flow.nodes, flow.edges]);
+    const running = this.running.get(flow.id) ?? new Set<PassState>();
+    this.running.set(flow.id, running);
+    for (const other of running) other.overlapped = true;
+    pass.overlapped = running.size > 0;
+    running.add(pass);
+    const known = pass.overlapped ? null : await this.validKnowledge(flow.id, fingerprint, runId);
     if (runId) {
       await this.db
         .insertInto('runs')
-        .values({ id: runId, flow_id: flow.id, started_at: this.now().toISOString(), finished_at: null, status: 'running', reason: options.reason ?? 'manual', dry_run: 0, summary: null, error: null })
+        .values({ id: runId, flow_id: flow.id, started_at: startedAt, finished_at: null, status: 'running', reason: options.reason ?? 'manual', dry_run: 0, summary: null, error: null })
         .execute();
     }
     const connectors = new Map<string, Connector>();
     let status: PassResult['status'] = 'ok';
     let error: string | null = null;
+    const learned = new Map<string, SideKnowledge>();
     try {
       const compiled = compileFlow(flow);
       for (const part of compiled.parts) {
         for (const trigger of part.triggers) connectors.set(trigger.nodeId, await this.open(trigger, options.baseDir));
-        await this.syncPart(part, connectors, pass, options);
+        for (const [nodeId, side] of await this.syncPart(part, connectors, pass, options, known)) learned.set(nodeId, side);
       }
     } catch (caught) {
       status = caught instanceof PassStopped ? 'stopped' : 'failed';
@@ -168,8 +247,34 @@ export class SyncEngine {
           .execute();
       });
     }
+    running.delete(pass);
+    if (running.size === 0) this.running.delete(flow.id);
+    if (runId && status === 'ok' && !pass.overlapped) this.knowledge.set(flow.id, { runId, startedAt, fingerprint, sides: learned });
+    else if (runId || pass.overlapped) this.knowledge.delete(flow.id);
     this.deps.logger?.info({ flowId: flow.id, runId, status, ...pass.summary }, 'pass finished');
     return { runId, status, summary: pass.summary, error, ...(dryRun ? { planned: [...pass.planned.values()] } : {}) };
+  }
+
+  /** Links of the flow change outside a pass: what passes learned (or are learning) about them no longer holds. */
+  private forgetKnowledge(flowId: string): void {
+    this.knowledge.delete(flowId);
+    for (const pass of this.running.get(flowId) ?? []) pass.overlapped = true;
+  }
+
+  /** What the previous pass of this flow learned, if that pass was this engine's and nothing changed since. */
+  private async validKnowledge(flowId: string, fingerprint: string, runId: string | null): Promise<Map<string, SideKnowledge> | null> {
+    const known = this.knowledge.get(flowId);
+    if (!known || known.fingerprint !== fingerprint) return null;
+    // Any other pass of the flow since (another process on the same state) may have linked or unlinked records.
+    const others = await this.db
+      .selectFrom('runs')
+      .select(['id'])
+      .where('flow_id', '=', flowId)
+      .where('started_at', '>=', known.startedAt)
+      .where('id', 'not in', runId ? [known.runId, runId] : [known.runId])
+      .limit(1)
+      .execute();
+    return others.length === 0 ? known.sides : null;
   }
 
   private async open(trigger: CompiledTrigger, baseDir: string): Promise<Connector> {
@@ -191,7 +296,13 @@ export class SyncEngine {
   // ---------------------------------------------------------------------------------------------------------------
   // One connected part: stage every change, then merge entity by entity in pages.
 
-  private async syncPart(part: CompiledPart, connectors: Map<string, Connector>, pass: PassState, options: PassOptions): Promise<void> {
+  private async syncPart(
+    part: CompiledPart,
+    connectors: Map<string, Connector>,
+    pass: PassState,
+    options: PassOptions,
+    known: Map<string, SideKnowledge> | null,
+  ): Promise<Map<string, SideKnowledge>> {
     const staging = new ChangeStaging();
     try {
       const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
@@ -200,6 +311,7 @@ export class SyncEngine {
       const cursors = await this.stageChanges(part, connectors, staging, pass, pageSize, options);
       if (options.hints) await this.stageHints(part, connectors, staging, pass, options.hints);
       await this.stageRetries(part, connectors, staging, pass);
+      await this.surveySides(part, connectors, staging, pass, known, !options.hints);
       if (!options.hints) await this.stageHardDeletes(part, connectors, staging, pass, pageSize);
       await this.guardMassDeletes(part, staging, pass);
 
@@ -235,9 +347,65 @@ export class SyncEngine {
             .execute();
         });
       }
+      return await this.learnedAbout(part, pass);
     } finally {
       staging.close();
     }
+  }
+
+  /**
+   * Before the delete scan: each side's live links (from the previous pass when it knew them), and the records this
+   * pass listed that are not linked yet. Link changes are counted from here on while the pass is small enough.
+   */
+  private async surveySides(
+    part: CompiledPart,
+    connectors: Map<string, Connector>,
+    staging: ChangeStaging,
+    pass: PassState,
+    known: Map<string, SideKnowledge> | null,
+    scanning: boolean,
+  ): Promise<void> {
+    let small = true;
+    for (const trigger of part.triggers) {
+      const connector = connectors.get(trigger.nodeId) as Connector;
+      // Only sides whose hard deletes are found by a scan have one to skip.
+      if (!connector.capabilities.fullScan || trigger.config.deletedFlag) continue;
+      const before = known?.get(trigger.nodeId);
+      let liveLinks = before?.liveLinks ?? null;
+      if (liveLinks === null && scanning) liveLinks = await countLiveLinks(this.db, pass.flowId, trigger.nodeId);
+      const present = staging.presentIdsOf(trigger.nodeId, SURVEY_LIMIT + 1);
+      let unlinkedListed: string[] | null = null;
+      if (present.length <= SURVEY_LIMIT) {
+        const live = await liveLinkedIds(this.db, pass.flowId, trigger.nodeId, present);
+        unlinkedListed = present.filter((id) => !live.has(id));
+      } else {
+        small = false;
+      }
+      pass.surveys.set(trigger.nodeId, { liveLinks, unlinkedListed, cleanBefore: before?.clean ?? false });
+    }
+    // A small pass counts the links it makes and removes; a large one counts the side's links once it is done.
+    if (small && !pass.dryRun) pass.linkDelta = new Map(part.triggers.map((trigger) => [trigger.nodeId, 0]));
+  }
+
+  /** What the next pass may take as known about each side (see {@link SideKnowledge}). */
+  private async learnedAbout(part: CompiledPart, pass: PassState): Promise<Map<string, SideKnowledge>> {
+    const learned = new Map<string, SideKnowledge>();
+    for (const trigger of part.triggers) {
+      const survey = pass.surveys.get(trigger.nodeId);
+      if (!survey) continue;
+      const delta = pass.linkDelta?.get(trigger.nodeId);
+      let liveLinks: number | null = null;
+      if (survey.liveLinks !== null && delta !== undefined) liveLinks = survey.liveLinks + delta;
+      else if (!pass.dryRun) liveLinks = await countLiveLinks(this.db, pass.flowId, trigger.nodeId);
+      let clean = survey.cleanBefore && survey.unlinkedListed !== null;
+      if (clean && survey.unlinkedListed && survey.unlinkedListed.length > 0) {
+        // Every record it listed unlinked must have ended up linked; one the flow filtered out or failed stays stray.
+        const ids = [...new Set(survey.unlinkedListed)];
+        clean = (await liveLinkedIds(this.db, pass.flowId, trigger.nodeId, ids)).size === ids.length;
+      }
+      learned.set(trigger.nodeId, { liveLinks, clean });
+    }
+    return learned;
   }
 
   /** Lists every trigger since its cursor, drops echoes, projects the rest in and stages them. */
@@ -291,17 +459,17 @@ export class SyncEngine {
         pass.record(trigger.nodeId, record.id, written.entity_id, 'echo', [], `own write ${record.tag}`);
         continue;
       }
-      entries.push({ record, ...(await this.stagedProjection(part, trigger, record)) });
+      const staged = this.stagedProjection(part, trigger, record);
+      entries.push({ record, ...(staged instanceof Promise ? await staged : staged) });
     }
     staging.add(trigger.nodeId, entries);
   }
 
-  private async stagedProjection(part: CompiledPart, trigger: CompiledTrigger, record: SourceRecord): Promise<StagedProjection> {
+  // Synchronous while the path is (built-in ops only): no promise per record.
+  private stagedProjection(part: CompiledPart, trigger: CompiledTrigger, record: SourceRecord): StagedProjection | Promise<StagedProjection> {
     if (record.deleted) return { projection: null, problem: null, dropped: false, matchKey: null };
-    const projection = await projectIn(trigger, record.fields, this.limits);
-    if (projection.kind === 'pass') return { projection: projection.record, problem: null, dropped: false, matchKey: matchKey(projection.record, part.conflict.match) };
-    if (projection.kind === 'drop') return { projection: null, problem: projection.reason, dropped: true, matchKey: null };
-    return { projection: null, problem: `node "${projection.error.nodeId}": ${projection.error.message}`, dropped: false, matchKey: null };
+    const projection = projectIn(trigger, record.fields, this.limits);
+    return projection instanceof Promise ? projection.then((settled) => stagedFrom(part, settled)) : stagedFrom(part, projection);
   }
 
   /** Webhook hints: read each hinted record now, so late or reordered deliveries cannot bring back old values. */
@@ -319,6 +487,7 @@ export class SyncEngine {
   /** Records that failed before are read again on every pass (SPEC §7); failing entities are revisited. */
   private async stageRetries(part: CompiledPart, connectors: Map<string, Connector>, staging: ChangeStaging, pass: PassState): Promise<void> {
     const failing = await this.db.selectFrom('failing_records').selectAll().where('flow_id', '=', pass.flowId).execute();
+    if (failing.length > 0) pass.mayHaveFailing = true;
     const resolved = await this.db
       .selectFrom('conflicts')
       .select(['entity_id'])
@@ -340,21 +509,30 @@ export class SyncEngine {
     }
   }
 
-  /** A full scan per side finds the linked records that are gone (hard deletes, SPEC §7). */
+  /**
+   * A full scan per side finds the linked records that are gone (hard deletes, SPEC §7), unless counting the side's
+   * records proves that none is (see {@link SideKnowledge}).
+   */
   private async stageHardDeletes(part: CompiledPart, connectors: Map<string, Connector>, staging: ChangeStaging, pass: PassState, pageSize: number): Promise<void> {
     for (const trigger of part.triggers) {
       const connector = connectors.get(trigger.nodeId) as Connector;
       if (!connector.capabilities.fullScan || trigger.config.deletedFlag) continue;
-      const linked = await this.db
-        .selectFrom('links')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('flow_id', '=', pass.flowId)
-        .where('node_id', '=', trigger.nodeId)
-        .where('deleted', '=', 0)
-        .executeTakeFirst();
-      if (!linked || Number(linked.n) === 0) continue;
-      for await (const ids of connector.scanIds(pageSize * 4)) staging.addScanned(trigger.nodeId, ids);
+      const survey = pass.surveys.get(trigger.nodeId) as SideSurvey;
+      const linked = survey.liveLinks ?? 0;
+      if (linked === 0) {
+        // Nothing linked, nothing to lose; the side is clean after this pass if the pass listed all of it.
+        survey.cleanBefore = survey.unlinkedListed !== null && connector.count !== undefined && (await connector.count()) === survey.unlinkedListed.length;
+        continue;
+      }
+      if (survey.cleanBefore && survey.unlinkedListed && connector.count && (await connector.count()) === linked + survey.unlinkedListed.length) continue;
+      let scanned = 0;
+      for await (const ids of connector.scanIds(pageSize * 4)) {
+        staging.addScanned(trigger.nodeId, ids);
+        scanned += ids.length;
+      }
       let after = '';
+      let missing = 0;
+      let linkedNow = 0;
       for (;;) {
         const links = await this.db
           .selectFrom('links')
@@ -368,11 +546,26 @@ export class SyncEngine {
           .execute();
         if (links.length === 0) break;
         after = (links[links.length - 1] as { record_id: string }).record_id;
-        const gone = staging.missingFromScan(trigger.nodeId, links.map((link) => link.record_id)).filter((id) => !staging.get(trigger.nodeId, id));
+        linkedNow += links.length;
+        const notScanned = staging.missingFromScan(trigger.nodeId, links.map((link) => link.record_id));
+        missing += notScanned.length;
+        const gone = notScanned.filter((id) => !staging.get(trigger.nodeId, id));
         staging.add(
           trigger.nodeId,
           gone.map((id) => ({ record: { id, version: null, tag: null, deleted: true, fields: {} }, projection: null, problem: null, dropped: false, matchKey: null })),
         );
+      }
+      // The scan counted the live links afresh; what the previous pass handed on should agree.
+      survey.liveLinks = linkedNow;
+      // Present but not linked: fine if each was listed by this pass (it is being linked now), a stray otherwise.
+      const stray = scanned - (linkedNow - missing);
+      const listedPresent = survey.unlinkedListed === null ? null : survey.unlinkedListed.length - staging.missingFromScan(trigger.nodeId, survey.unlinkedListed).length;
+      if (stray === 0) {
+        // Every record present was linked: whatever this pass listed unlinked is gone already.
+        survey.unlinkedListed = [];
+        survey.cleanBefore = true;
+      } else {
+        survey.cleanBefore = stray === listedPresent;
       }
     }
   }
@@ -380,14 +573,7 @@ export class SyncEngine {
   /** Stops the pass for review when it would delete more than the configured share of a side's linked records. */
   private async guardMassDeletes(part: CompiledPart, staging: ChangeStaging, pass: PassState): Promise<void> {
     if (part.conflict.deletes !== 'propagate') return;
-    let deleting = 0;
-    let afterSeq = 0;
-    for (;;) {
-      const page = staging.page(afterSeq, 2000);
-      if (page.length === 0) break;
-      afterSeq = (page[page.length - 1] as StagedChange).seq;
-      deleting += page.filter((change) => change.record.deleted).length;
-    }
+    const deleting = staging.countPendingDeletes();
     const { maxShare, minCount } = part.conflict.massDelete;
     if (deleting < minCount) return;
     const approved = await this.db
@@ -455,13 +641,23 @@ export class SyncEngine {
       for (const link of await linksByRecord(this.db, pass.flowId, trigger.nodeId, ids)) linkOf.set(`${link.node_id}\u0000${link.record_id}`, link);
     }
     const linkedEntityIds = [...new Set([...linkOf.values()].map((link) => link.entity_id))];
-    for (const item of await this.loadEntities(part, linkedEntityIds)) {
+    const linked = await this.loadEntities(part, linkedEntityIds);
+    // Pull in the staged changes of the entities' other sides, so one merge sees them all.
+    const stagedOf = new Map<string, Map<string, StagedChange>>();
+    for (const trigger of part.triggers) {
+      const ids: string[] = [];
+      for (const item of linked) {
+        const link = item.sides.get(trigger.nodeId)?.link;
+        if (link) ids.push(link.record_id);
+      }
+      stagedOf.set(trigger.nodeId, staging.getMany(trigger.nodeId, ids));
+    }
+    for (const item of linked) {
       byEntity.set(item.id, item);
       work.push(item);
-      // Pull in the staged changes of the entity's other sides, so one merge sees them all.
       for (const side of item.sides.values()) {
         if (!side.link) continue;
-        const staged = staging.get(side.trigger.nodeId, side.link.record_id);
+        const staged = stagedOf.get(side.trigger.nodeId)?.get(side.link.record_id);
         if (staged) attachStaged(item, side, staged, taken);
       }
     }
@@ -471,6 +667,11 @@ export class SyncEngine {
     const pending = new Map((await journalByTags(this.db, pendingTags)).filter((row) => row.status === 'pending' && row.record_id === null).map((row) => [row.tag, row]));
 
     const keys = [...new Set(page.map((change) => change.matchKey).filter((key): key is string => key !== null))];
+    // Every pending change sharing a match key with this page, fetched at once; `taken` says which are spoken for.
+    const groups = staging.byMatchKeys(
+      page.filter((change) => change.matchKey !== null && !linkOf.has(`${change.nodeId}\u0000${change.recordId}`)).map((change) => change.matchKey as string),
+      page,
+    );
     const entitiesByKey = new Map<string, EntityRow[]>();
     for (const row of await entitiesByMatchKey(this.db, pass.flowId, keys)) {
       const list = entitiesByKey.get(row.match_key as string) ?? [];
@@ -515,7 +716,7 @@ export class SyncEngine {
           continue;
         }
       }
-      const group = change.matchKey ? staging.byMatchKey(change.matchKey).filter((other) => !taken.has(other.seq)) : [change];
+      const group = change.matchKey ? (groups.get(change.matchKey) ?? []).filter((other) => !taken.has(other.seq)) : [change];
       if (!group.some((other) => other.seq === change.seq)) group.unshift(change);
       const existing = change.matchKey ? (entitiesByKey.get(change.matchKey) ?? []) : [];
       const ambiguity = await this.ambiguity(part, group, existing, byEntity);
@@ -617,6 +818,7 @@ export class SyncEngine {
   private async process(part: CompiledPart, connectors: Map<string, Connector>, work: EntityWork[], held: Map<string, Set<string>>, pass: PassState): Promise<void> {
     if (work.length === 0) return;
     await this.readUnreadSides(part, connectors, work);
+    await this.adoptInterruptedWrites(work);
     await this.countUntaggedEchoes(part, work, pass);
 
     const writes: PlannedWrite[] = [];
@@ -625,7 +827,7 @@ export class SyncEngine {
     const deleteConflicts: EntityWork[] = [];
     const skipped = new Set<EntityWork>();
     const deletedEntities = new Set<EntityWork>();
-    const unlinkDeleted: SideWork[] = [];
+    const unlinkDeleted = new Set<SideWork>();
 
     for (const item of work) {
       if (item.row?.quarantined) {
@@ -654,11 +856,11 @@ export class SyncEngine {
           if (!side.trigger.config.write.delete) continue;
           writes.push({ entity: item, side, op: { kind: 'delete', id: side.record.id, expectedVersion: side.record.version }, after: {}, changes: [] });
         }
-        for (const side of gone) unlinkDeleted.push(side);
+        for (const side of gone) unlinkDeleted.add(side);
         continue;
       }
       // `ignore`: the side keeps a tombstone link, so the entity is never recreated there.
-      for (const side of gone) unlinkDeleted.push(side);
+      for (const side of gone) unlinkDeleted.add(side);
 
       const merged = mergeEntity({
         golden: item.golden,
@@ -678,9 +880,16 @@ export class SyncEngine {
 
       const heldHere = new Set([...(held.get(item.id) ?? []), ...merged.conflicts.map((conflict) => conflict.field)]);
       for (const side of item.sides.values()) {
-        const planned = await this.planWrite(pass.flowId, item, side, heldHere);
+        const plan = this.planWrite(pass.flowId, item, side, heldHere);
+        const planned = plan instanceof Promise ? await plan : plan;
         if (planned === 'failed') {
           skipped.add(item);
+          // The change that led here is what gets retried: fail the records this pass read for the entity, so the
+          // next pass reads them again (a new entity has no row of its own to revisit yet).
+          for (const source of item.sides.values()) {
+            if (!source.staged || !source.record) continue;
+            await this.failRecord(pass, source.trigger.nodeId, source.record.id, item.row ? item.id : null, `cannot be written to "${side.trigger.nodeId}": ${side.problem ?? 'projection failed'}`);
+          }
           break;
         }
         if (planned) writes.push(planned);
@@ -697,106 +906,155 @@ export class SyncEngine {
     }
 
     // Write-ahead: golden records, links of the records read and the journal of intended writes, before any write.
-    const tags = new Map<PlannedWrite, string>();
+    const tags = new Map<PlannedWrite, JournalRow>();
     await this.db.transaction().execute(async (tx) => {
+      const stamp = this.now().toISOString();
+      const newEntities: EntityRow[] = [];
+      const savedEntities: EntityRow[] = [];
+      const newLinks: LinkRow[] = [];
+      const saveEntityRow = (item: EntityWork, deleted: boolean) => {
+        const golden = JSON.stringify(item.golden);
+        if (item.row) {
+          savedEntities.push({ ...item.row, golden, deleted: deleted ? 1 : 0, updated_at: stamp });
+          return;
+        }
+        newEntities.push({ id: item.id, flow_id: pass.flowId, golden, match_key: item.matchKey, deleted: deleted ? 1 : 0, breaker_window_start: stamp, breaker_writes: 0, quarantined: 0, created_at: stamp, updated_at: stamp });
+        item.row = { id: item.id, flow_id: pass.flowId, golden, match_key: item.matchKey, deleted: 0, breaker_window_start: stamp, breaker_writes: 0, quarantined: 0, created_at: stamp, updated_at: stamp };
+      };
+      const updated = new Set<EntityWork>();
       for (const item of entityUpdates) {
         if (skipped.has(item)) continue;
-        await saveEntity(tx, pass, item, deletedEntities.has(item), this.now());
+        updated.add(item);
+        saveEntityRow(item, deletedEntities.has(item));
         // Newly linked records are linked before anything is written, without a shadow: if the process dies
         // mid-write, the next pass finds them linked and merges them as just linked instead of creating twice.
         for (const side of item.sides.values()) {
-          if (side.newlyLinked && side.record && !side.link) await saveLink(tx, pass, side.trigger.nodeId, side.record.id, item.id, null, side.record.version, this.now());
+          if (side.newlyLinked && side.record && !side.link) newLinks.push(linkRow(pass, side.trigger.nodeId, side.record.id, item.id, null, side.record.version, stamp));
         }
       }
-      for (const item of deletedEntities) if (!entityUpdates.includes(item)) await saveEntity(tx, pass, item, true, this.now());
-      const journal = [];
+      for (const item of deletedEntities) if (!updated.has(item)) saveEntityRow(item, true);
+      await insertMany(tx, 'entities', newEntities);
+      await saveEntityRows(tx, savedEntities);
+      const linkChanges = new LinkChanges(pass.flowId);
+      for (const row of newLinks) linkChanges.save(row);
+      await linkChanges.apply(tx, pass.linkDelta);
+      const journal: JournalRow[] = [];
       for (const write of liveWrites) {
         if (write.op.kind === 'delete') continue;
-        const tag = write.op.tag;
-        tags.set(write, tag);
-        journal.push({
-          tag,
+        const row = {
+          tag: write.op.tag,
           flow_id: pass.flowId,
           node_id: write.side.trigger.nodeId,
           entity_id: write.entity.id,
           record_id: write.op.kind === 'update' ? write.op.id : null,
           hash: writtenContentHash(write.after),
           status: 'pending',
-          created_at: this.now().toISOString(),
-        });
+          created_at: stamp,
+        };
+        tags.set(write, row);
+        journal.push(row);
       }
       await insertMany(tx, 'write_journal', journal);
       for (const item of breakerTripped) await this.fileBreaker(tx, pass, item);
       for (const item of deleteConflicts) await this.fileDeleteConflict(tx, pass, item);
       for (const { entity, conflict } of newConflicts) await this.fileFieldConflict(tx, pass, entity, conflict);
     });
+    const afterWritten = new Map<PlannedWrite, FlowRecord>();
+    for (const write of liveWrites) afterWritten.set(write, write.after);
 
     const results = await this.executeWrites(connectors, liveWrites);
     await this.readBackCreated(connectors, liveWrites, results);
 
     await this.db.transaction().execute(async (tx) => {
+      const stamp = this.now().toISOString();
+      // What happens to each link, in the order it was decided; a later decision about the same link replaces an
+      // earlier one, as running the statements one by one would.
+      const linkChanges = new LinkChanges(pass.flowId);
+      const completed: JournalRow[] = [];
+      const completedBySide = new Map<string, Map<string, string>>();
+      const dropTags: string[] = [];
+      const cleared = new Map<string, string[]>();
       const shadows: Array<{ side: SideWork; entity: EntityWork; recordId: string; after: FlowRecord; version: Version | null }> = [];
       for (const write of liveWrites) {
         const result = results.get(write) as WriteResult;
         const nodeId = write.side.trigger.nodeId;
         const recordId = write.op.kind === 'create' ? null : write.op.id;
+        const journal = tags.get(write);
         if (result.ok) {
           if (write.op.kind === 'delete') {
             pass.summary.deleted++;
             pass.record(nodeId, recordId, write.entity.id, 'deleted');
-            await tx.deleteFrom('links').where('flow_id', '=', pass.flowId).where('node_id', '=', nodeId).where('record_id', '=', write.op.id).execute();
+            linkChanges.remove(nodeId, write.op.id);
           } else {
             if (write.op.kind === 'create') pass.summary.created++;
             else pass.summary.updated++;
             pass.record(nodeId, result.id, write.entity.id, write.op.kind === 'create' ? 'created' : 'updated', write.changes);
-            await tx
-              .updateTable('write_journal')
-              .set({ status: 'done', record_id: result.id, hash: writtenContentHash(write.after) })
-              .where('tag', '=', tags.get(write) as string)
-              .execute();
-            await tx
-              .deleteFrom('write_journal')
-              .where('flow_id', '=', pass.flowId)
-              .where('node_id', '=', nodeId)
-              .where('record_id', '=', result.id)
-              .where('status', '=', 'done')
-              .where('tag', '!=', tags.get(write) as string)
-              .execute();
+            const row = journal as JournalRow;
+            // The hash taken before the write still holds unless the created record, read back, holds something else.
+            const before = afterWritten.get(write) as FlowRecord;
+            const hash = before === write.after || sameWrittenContent(before, write.after) ? row.hash : writtenContentHash(write.after);
+            completed.push({ ...row, status: 'done', record_id: result.id, hash });
+            const bySide = completedBySide.get(nodeId) ?? new Map<string, string>();
+            bySide.set(result.id, row.tag);
+            completedBySide.set(nodeId, bySide);
             shadows.push({ side: write.side, entity: write.entity, recordId: result.id, after: write.after, version: result.version });
           }
-          await tx.deleteFrom('failing_records').where('flow_id', '=', pass.flowId).where('node_id', '=', nodeId).where('record_id', 'in', [recordId ?? `entity:${write.entity.id}`, `entity:${write.entity.id}`]).execute();
+          if (pass.mayHaveFailing) {
+            const ids = cleared.get(nodeId) ?? [];
+            ids.push(recordId ?? `entity:${write.entity.id}`, `entity:${write.entity.id}`);
+            cleared.set(nodeId, ids);
+          }
         } else if (result.reason === 'changed' && write.entity.remerges < MAX_REMERGES) {
           // The side changed between our read and our write: read it again and merge again (SPEC §5.5).
           pass.revisit.add(write.entity.id);
           write.side.read = false;
-          await tx.deleteFrom('write_journal').where('tag', '=', tags.get(write) ?? '').execute();
+          if (journal) dropTags.push(journal.tag);
         } else {
           const message = result.reason === 'failed' ? result.message : result.reason === 'changed' ? 'the record kept changing during the pass' : 'the record no longer exists';
-          if (tags.has(write)) await tx.deleteFrom('write_journal').where('tag', '=', tags.get(write) as string).execute();
+          if (journal) dropTags.push(journal.tag);
           await this.failRecord(pass, nodeId, recordId ?? `entity:${write.entity.id}`, write.entity.id, `${write.op.kind} failed: ${message}`, tx);
         }
       }
+      await completeJournal(tx, completed);
+      for (const [nodeId, bySide] of completedBySide) await deleteOlderJournal(tx, pass.flowId, nodeId, [...bySide.keys()], new Set(bySide.values()));
+      await deleteJournalTags(tx, dropTags);
+      if (pass.mayHaveFailing) {
+        // A record that failed before and went through this time is no longer failing.
+        for (const item of work) {
+          if (skipped.has(item) || breakerTripped.has(item)) continue;
+          for (const side of item.sides.values()) {
+            if (!side.staged || !side.record || pass.failedRecords.has(`${side.trigger.nodeId}\u0000${side.record.id}`)) continue;
+            const ids = cleared.get(side.trigger.nodeId) ?? [];
+            ids.push(side.record.id);
+            cleared.set(side.trigger.nodeId, ids);
+          }
+        }
+      }
+      for (const [nodeId, ids] of cleared) await clearFailing(tx, pass.flowId, nodeId, ids);
+
       // Shadows: what each side now holds, projected in. Sides not written keep the projection just read.
       const written = new Set(shadows.map((entry) => entry.side));
       for (const entry of shadows) {
-        const projection = await projectIn(entry.side.trigger, entry.after, this.limits);
-        await saveLink(tx, pass, entry.side.trigger.nodeId, entry.recordId, entry.entity.id, projection.kind === 'pass' ? projection.record : null, entry.version, this.now());
+        const projected = projectIn(entry.side.trigger, entry.after, this.limits);
+        const projection = projected instanceof Promise ? await projected : projected;
+        linkChanges.save(linkRow(pass, entry.side.trigger.nodeId, entry.recordId, entry.entity.id, projection.kind === 'pass' ? projection.record : null, entry.version, stamp));
       }
       for (const item of work) {
         if (skipped.has(item) || breakerTripped.has(item)) continue;
         for (const side of item.sides.values()) {
           if (written.has(side) || !side.link && !side.newlyLinked) continue;
-          if (unlinkDeleted.includes(side)) {
-            if (deletedEntities.has(item)) await tx.deleteFrom('links').where('flow_id', '=', pass.flowId).where('node_id', '=', side.trigger.nodeId).where('record_id', '=', side.link?.record_id ?? '').execute();
-            else await tx.updateTable('links').set({ deleted: 1 }).where('flow_id', '=', pass.flowId).where('node_id', '=', side.trigger.nodeId).where('record_id', '=', side.link?.record_id ?? '').execute();
+          if (unlinkDeleted.has(side)) {
+            if (deletedEntities.has(item)) linkChanges.remove(side.trigger.nodeId, side.link?.record_id ?? '');
+            else linkChanges.tombstone(side.trigger.nodeId, side.link?.record_id ?? '');
             continue;
           }
           if (!side.record || side.record.deleted || !side.projection) continue;
           const unchanged = side.link && side.shadow && sameValue(side.shadow, side.projection) && sameVersionOrNull(side.link.version, side.record.version);
           if (unchanged && !side.newlyLinked) continue;
-          await saveLink(tx, pass, side.trigger.nodeId, side.record.id, item.id, side.projection, side.record.version, this.now());
+          linkChanges.save(linkRow(pass, side.trigger.nodeId, side.record.id, item.id, side.projection, side.record.version, stamp));
         }
       }
+      await linkChanges.apply(tx, pass.linkDelta);
       await flushLog(tx, pass.runId as string, pass.log.splice(0));
     });
   }
@@ -826,6 +1084,32 @@ export class SyncEngine {
   }
 
   /** Reads the current record of every linked side that has no staged change (SPEC §5.1). */
+  /**
+   * A pass that died after writing to a side but before committing left that side's shadow behind what it holds:
+   * the record carries the tag of a pending journal entry. The golden record that write came from was committed
+   * first, so the side is taken to be in sync with it as of that write; only what changed on the side since counts
+   * as the side's own change (otherwise the interrupted write would be mistaken for a newer edit and win).
+   */
+  private async adoptInterruptedWrites(work: EntityWork[]): Promise<void> {
+    const candidates = new Map<string, { item: EntityWork; side: SideWork }>();
+    for (const item of work) {
+      for (const side of item.sides.values()) {
+        if (side.staged && side.link && !side.newlyLinked && side.record?.tag && !side.record.deleted) candidates.set(side.record.tag, { item, side });
+      }
+    }
+    if (candidates.size === 0) return;
+    for (const row of await journalByTags(this.db, [...candidates.keys()])) {
+      const found = candidates.get(row.tag);
+      if (!found || row.status !== 'pending' || row.node_id !== found.side.trigger.nodeId || row.entity_id !== found.item.id) continue;
+      const { item, side } = found;
+      const out = await projectOut(side.trigger, item.golden, this.limits);
+      if (out.kind !== 'pass') continue;
+      // Only what was written back then, not the side's later edits: those must still count as its changes.
+      const written = await projectIn(side.trigger, out.record, this.limits);
+      if (written.kind === 'pass') side.shadow = { ...(side.shadow ?? {}), ...written.record };
+    }
+  }
+
   private async readUnreadSides(part: CompiledPart, connectors: Map<string, Connector>, work: EntityWork[]): Promise<void> {
     for (const trigger of part.triggers) {
       const wanted = new Map<string, SideWork>();
@@ -846,14 +1130,18 @@ export class SyncEngine {
   }
 
   /** The write that brings one side in line with the golden record, if any; 'failed' when the record cannot be projected out. */
-  private async planWrite(flowId: string, item: EntityWork, side: SideWork, held: ReadonlySet<string>): Promise<PlannedWrite | null | 'failed'> {
+  private planWrite(flowId: string, item: EntityWork, side: SideWork, held: ReadonlySet<string>): PlannedWrite | null | 'failed' | Promise<PlannedWrite | null | 'failed'> {
     const permissions = side.trigger.config.write;
     if (side.link?.deleted) return null;
     const exists = side.record !== null && !side.record.deleted;
     if (!exists && side.link) return null;
     if (!exists && !permissions.create) return null;
     if (exists && !permissions.update) return null;
-    const out = await projectOut(side.trigger, item.golden, this.limits);
+    const out = projectOut(side.trigger, item.golden, this.limits);
+    return out instanceof Promise ? out.then((settled) => this.planFrom(flowId, item, side, held, exists, settled)) : this.planFrom(flowId, item, side, held, exists, out);
+  }
+
+  private planFrom(flowId: string, item: EntityWork, side: SideWork, held: ReadonlySet<string>, exists: boolean, out: Projection): PlannedWrite | null | 'failed' {
     if (out.kind === 'drop') return null;
     if (out.kind === 'error') {
       side.problem = `node "${out.error.nodeId}": ${out.error.message}`;
@@ -870,7 +1158,7 @@ export class SyncEngine {
     }
     if (exists && changes.length === 0) return null;
     if (!exists && Object.keys(fields).length === 0) return null;
-    const writeTag = `syncline:${flowId}:${randomBytes(9).toString('base64url')}`;
+    const writeTag = `syncline:${flowId}:${writeId()}`;
     const after = { ...current, ...fields };
     if (!exists) return { entity: item, side, op: { kind: 'create', fields, tag: writeTag }, after, changes };
     const record = side.record as SourceRecord;
@@ -944,6 +1232,7 @@ export class SyncEngine {
     }
     pass.record(nodeId, recordId, entityId, 'failed', [], message);
     if (pass.dryRun) return;
+    pass.mayHaveFailing = true;
     const now = this.now().toISOString();
     await db
       .insertInto('failing_records')
@@ -1041,6 +1330,8 @@ export class SyncEngine {
     const row = await this.db.selectFrom('conflicts').selectAll().where('id', '=', conflictId).executeTakeFirst();
     if (!row) throw new EngineInputError('not_found', `no conflict "${conflictId}"`);
     if (row.status !== 'open') throw new EngineInputError('already_resolved', `conflict "${conflictId}" is already ${row.status}`);
+    // Resolving may remove links: the next pass must count and scan afresh.
+    this.forgetKnowledge(row.flow_id);
     const sides = JSON.parse(row.sides) as Record<string, unknown>;
     if ('side' in resolution && !Object.hasOwn(sides, resolution.side)) {
       throw new EngineInputError('unknown_side', `side "${resolution.side}" is not part of this conflict; sides: ${Object.keys(sides).join(', ')}`);
@@ -1111,6 +1402,7 @@ export class SyncEngine {
 
   /** Drops all of a flow's state: links, golden records, cursors, journal, runs, conflicts. */
   async forgetFlow(flowId: string): Promise<void> {
+    this.forgetKnowledge(flowId);
     await this.db.transaction().execute(async (tx) => {
       const runIds = (await tx.selectFrom('runs').select(['id']).where('flow_id', '=', flowId).execute()).map((row) => row.id);
       for (const ids of chunked(runIds)) await tx.deleteFrom('run_log').where('run_id', 'in', ids).execute();
@@ -1126,6 +1418,8 @@ export class SyncEngine {
 interface CursorState {
   since: Version | null;
   seen: string[];
+  /** `seen` as a set, while a pass advances the cursor. */
+  seenIndex?: Set<string>;
 }
 
 async function loadCursor(db: Db, flowId: string, nodeId: string): Promise<CursorState> {
@@ -1149,8 +1443,14 @@ function advanceCursor(cursor: CursorState, record: SourceRecord): void {
   if (cursor.since === null || compareVersions(record.version, cursor.since) > 0) {
     cursor.since = record.version;
     cursor.seen = [record.id];
-  } else if (sameVersion(record.version, cursor.since) && !cursor.seen.includes(record.id)) {
-    cursor.seen.push(record.id);
+    cursor.seenIndex = new Set(cursor.seen);
+  } else if (sameVersion(record.version, cursor.since)) {
+    // A bulk import can give a million records one version: the set keeps this linear.
+    cursor.seenIndex ??= new Set(cursor.seen);
+    if (!cursor.seenIndex.has(record.id)) {
+      cursor.seen.push(record.id);
+      cursor.seenIndex.add(record.id);
+    }
   }
 }
 
@@ -1173,13 +1473,19 @@ function newEntityWork(part: CompiledPart, key: string | null, row: EntityRow | 
     sides.set(trigger.nodeId, { trigger, link: null, newlyLinked: false, record: null, read: false, staged: false, projection: null, problem: null, shadow: null });
   }
   return {
-    id: row?.id ?? randomUUID(),
+    id: row?.id ?? timeOrderedUuid(),
     row,
     golden: row ? (JSON.parse(row.golden) as FlowRecord) : {},
     matchKey: key,
     sides,
     remerges: 0,
   };
+}
+
+function stagedFrom(part: CompiledPart, projection: Projection): StagedProjection {
+  if (projection.kind === 'pass') return { projection: projection.record, problem: null, dropped: false, matchKey: matchKey(projection.record, part.conflict.match) };
+  if (projection.kind === 'drop') return { projection: null, problem: projection.reason, dropped: true, matchKey: null };
+  return { projection: null, problem: `node "${projection.error.nodeId}": ${projection.error.message}`, dropped: false, matchKey: null };
 }
 
 function attachStaged(item: EntityWork, side: SideWork, change: StagedChange, taken: Set<number>): void {
@@ -1197,31 +1503,90 @@ function setProjection(side: SideWork, projection: Projection): void {
   else side.projection = null;
 }
 
-async function saveEntity(tx: Db, pass: PassState, item: EntityWork, deleted: boolean, now: Date): Promise<void> {
-  const golden = JSON.stringify(item.golden);
-  const stamp = now.toISOString();
-  if (item.row) {
-    await tx
-      .updateTable('entities')
-      .set({ golden, deleted: deleted ? 1 : 0, breaker_writes: item.row.breaker_writes, breaker_window_start: item.row.breaker_window_start, updated_at: stamp })
-      .where('id', '=', item.id)
-      .execute();
-    return;
-  }
-  await tx
-    .insertInto('entities')
-    .values({ id: item.id, flow_id: pass.flowId, golden, match_key: item.matchKey, deleted: deleted ? 1 : 0, breaker_window_start: stamp, breaker_writes: 0, quarantined: 0, created_at: stamp, updated_at: stamp })
-    .execute();
-  item.row = { id: item.id, flow_id: pass.flowId, golden, match_key: item.matchKey, deleted: 0, breaker_window_start: stamp, breaker_writes: 0, quarantined: 0, created_at: stamp, updated_at: stamp };
+function linkRow(pass: PassState, nodeId: string, recordId: string, entityId: string, shadow: FlowRecord | null, version: Version | null, stamp: string): LinkRow {
+  return {
+    flow_id: pass.flowId,
+    node_id: nodeId,
+    record_id: recordId,
+    entity_id: entityId,
+    shadow: shadow === null ? null : JSON.stringify(shadow),
+    version: version === null ? null : JSON.stringify(version),
+    deleted: 0,
+    updated_at: stamp,
+  };
 }
 
-async function saveLink(tx: Db, pass: PassState, nodeId: string, recordId: string, entityId: string, shadow: FlowRecord | null, version: Version | null, now: Date): Promise<void> {
-  const values = { entity_id: entityId, shadow: shadow === null ? null : JSON.stringify(shadow), version: version === null ? null : JSON.stringify(version), deleted: 0, updated_at: now.toISOString() };
-  await tx
-    .insertInto('links')
-    .values({ flow_id: pass.flowId, node_id: nodeId, record_id: recordId, ...values })
-    .onConflict((oc) => oc.columns(['flow_id', 'node_id', 'record_id']).doUpdateSet(values))
-    .execute();
+/**
+ * The link changes of one commit, applied as a few statements instead of one per link. Each link keeps the outcome
+ * of the last decision about it, which is what the decisions would leave if each ran as its own statement.
+ */
+type LinkChange = { nodeId: string; recordId: string; kind: 'save'; row: LinkRow } | { nodeId: string; recordId: string; kind: 'remove' | 'tombstone' };
+
+class LinkChanges {
+  private readonly changes = new Map<string, LinkChange>();
+  constructor(private readonly flowId: string) {}
+
+  save(row: LinkRow): void {
+    this.set(row.node_id, row.record_id, { nodeId: row.node_id, recordId: row.record_id, kind: 'save', row });
+  }
+
+  remove(nodeId: string, recordId: string): void {
+    this.set(nodeId, recordId, { nodeId, recordId, kind: 'remove' });
+  }
+
+  /** Marks the link deleted, keeping what else it says. */
+  tombstone(nodeId: string, recordId: string): void {
+    const key = `${nodeId}\u0000${recordId}`;
+    const earlier = this.changes.get(key);
+    // A tombstone over a saved row is that row, deleted; over a removed link there is nothing left to mark.
+    if (earlier?.kind === 'save') this.set(nodeId, recordId, { ...earlier, row: { ...earlier.row, deleted: 1 } });
+    else if (earlier?.kind !== 'remove') this.set(nodeId, recordId, { nodeId, recordId, kind: 'tombstone' });
+  }
+
+  private set(nodeId: string, recordId: string, change: LinkChange): void {
+    const key = `${nodeId}\u0000${recordId}`;
+    this.changes.delete(key);
+    this.changes.set(key, change);
+  }
+
+  /** Applies the changes; with `delta`, first adds to it how many live links each side gains (or loses). */
+  async apply(tx: Db, delta: Map<string, number> | null): Promise<void> {
+    if (delta) await this.countLiveChanges(tx, delta);
+    const removed = new Map<string, string[]>();
+    const tombstoned = new Map<string, string[]>();
+    const saved: LinkRow[] = [];
+    for (const change of this.changes.values()) {
+      if (change.kind === 'save') saved.push(change.row);
+      else {
+        const target = change.kind === 'remove' ? removed : tombstoned;
+        const ids = target.get(change.nodeId) ?? [];
+        ids.push(change.recordId);
+        target.set(change.nodeId, ids);
+      }
+    }
+    for (const [nodeId, ids] of removed) await deleteLinks(tx, this.flowId, nodeId, ids);
+    for (const [nodeId, ids] of tombstoned) await markLinksDeleted(tx, this.flowId, nodeId, ids);
+    await upsertLinks(tx, saved);
+  }
+
+  private async countLiveChanges(tx: Db, delta: Map<string, number>): Promise<void> {
+    const byNode = new Map<string, LinkChange[]>();
+    for (const change of this.changes.values()) {
+      const list = byNode.get(change.nodeId) ?? [];
+      list.push(change);
+      byNode.set(change.nodeId, list);
+    }
+    for (const [nodeId, changes] of byNode) {
+      const liveBefore = await liveLinkedIds(tx, this.flowId, nodeId, changes.map((change) => change.recordId));
+      let gained = 0;
+      for (const change of changes) {
+        const wasLive = liveBefore.has(change.recordId);
+        const isLive = change.kind === 'save' && change.row.deleted === 0;
+        gained += Number(isLive) - Number(wasLive);
+      }
+      delta.set(nodeId, (delta.get(nodeId) ?? 0) + gained);
+    }
+  }
 }
 
 async function flushLog(tx: Db, runId: string, log: RunLogEntry[]): Promise<void> {

@@ -45,7 +45,7 @@ const SELECT = 'select seq, node_id, record_id, version, tag, deleted, fields, p
  */
 export class ChangeStaging {
   private readonly db = new Sqlite('');
-  private readonly insertStatement;
+  private readonly statements;
   private nextSeq = 1;
 
   constructor() {
@@ -66,24 +66,39 @@ export class ChangeStaging {
         done integer not null default 0
       );
       create unique index staged_record on staged (node_id, record_id);
-      create index staged_match on staged (match_key, done);
+      create index staged_match on staged (match_key);
       create table scanned (node_id text not null, record_id text not null, primary key (node_id, record_id)) without rowid;
     `);
-    // A record listed twice in one pass (a duplicated delivery, a page boundary) keeps its latest version.
-    this.insertStatement = this.db.prepare(
-      `insert into staged (seq, node_id, record_id, version, tag, deleted, fields, projection, problem, match_key)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       on conflict (node_id, record_id) do update set version = excluded.version, tag = excluded.tag,
-         deleted = excluded.deleted, fields = excluded.fields, projection = excluded.projection,
-         problem = excluded.problem, match_key = excluded.match_key, done = 0`,
-    );
+    // Prepared once: a pass runs these once per page or per record, and compiling SQL costs more than running it.
+    this.statements = {
+      // A record listed twice in one pass (a duplicated delivery, a page boundary) keeps its latest version.
+      insert: this.db.prepare(
+        `insert into staged (seq, node_id, record_id, version, tag, deleted, fields, projection, problem, match_key)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         on conflict (node_id, record_id) do update set version = excluded.version, tag = excluded.tag,
+           deleted = excluded.deleted, fields = excluded.fields, projection = excluded.projection,
+           problem = excluded.problem, match_key = excluded.match_key, done = 0`,
+      ),
+      page: this.db.prepare(`${SELECT} where seq > ? and done = 0 order by seq limit ?`),
+      byMatchKey: this.db.prepare(`${SELECT} where match_key = ? and done = 0 order by seq`),
+      byMatchKeys: this.db.prepare(`${SELECT} where match_key in (select value from json_each(?)) and done = 0 and seq not between ? and ? order by seq`),
+      get: this.db.prepare(`${SELECT} where node_id = ? and record_id = ? and done = 0`),
+      getMany: this.db.prepare(`${SELECT} where node_id = ? and record_id in (select value from json_each(?)) and done = 0`),
+      markDone: this.db.prepare('update staged set done = 1 where seq in (select value from json_each(?))'),
+      countPending: this.db.prepare('select count(*) as n from staged where done = 0'),
+      countPendingDeletes: this.db.prepare('select count(*) as n from staged where done = 0 and deleted = 1'),
+      presentOfNode: this.db.prepare('select record_id from staged where node_id = ? and deleted = 0 limit ?').pluck(),
+      addScanned: this.db.prepare('insert or ignore into scanned (node_id, record_id) values (?, ?)'),
+      scanned: this.db.prepare('select 1 from scanned where node_id = ? and record_id = ?'),
+    };
   }
 
   /** Stages records of one side, replacing any earlier staged version of the same record. */
   add(nodeId: string, entries: ReadonlyArray<{ record: SourceRecord } & StagedProjection>): void {
+    const insert = this.statements.insert;
     const insertAll = this.db.transaction(() => {
       for (const { record, projection, problem, dropped, matchKey } of entries) {
-        this.insertStatement.run(
+        insert.run(
           this.nextSeq++,
           nodeId,
           record.id,
@@ -102,12 +117,35 @@ export class ChangeStaging {
 
   /** Staged changes after `afterSeq` that are not done yet, in staging order. */
   page(afterSeq: number, limit: number): StagedChange[] {
-    return this.rows(this.db.prepare(`${SELECT} where seq > ? and done = 0 order by seq limit ?`).all(afterSeq, limit));
+    return this.rows(this.statements.page.all(afterSeq, limit));
   }
 
   /** Pending changes of every side whose match values are `matchKey`. */
   byMatchKey(matchKey: string): StagedChange[] {
-    return this.rows(this.db.prepare(`${SELECT} where match_key = ? and done = 0 order by seq`).all(matchKey));
+    return this.rows(this.statements.byMatchKey.all(matchKey));
+  }
+
+  /**
+   * Pending changes of every side, grouped by match values, for each of `matchKeys`, in staging order: one query
+   * for a page. `page` is the page being merged (all of it pending): its changes are taken as they are rather than
+   * read and parsed again.
+   */
+  byMatchKeys(matchKeys: readonly string[], page: readonly StagedChange[]): Map<string, StagedChange[]> {
+    const groups = new Map<string, StagedChange[]>();
+    if (matchKeys.length === 0) return groups;
+    const wanted = new Set(matchKeys);
+    const add = (change: StagedChange) => {
+      const group = groups.get(change.matchKey as string);
+      if (group) group.push(change);
+      else groups.set(change.matchKey as string, [change]);
+    };
+    for (const change of page) if (change.matchKey !== null && wanted.has(change.matchKey)) add(change);
+    const first = page[0]?.seq ?? 0;
+    const last = page.at(-1)?.seq ?? 0;
+    const others = this.rows(this.statements.byMatchKeys.all(JSON.stringify(matchKeys), first, last));
+    for (const change of others) add(change);
+    if (others.length > 0) for (const group of groups.values()) if (group.length > 1) group.sort((a, b) => a.seq - b.seq);
+    return groups;
   }
 
   private rows(raw: unknown[]): StagedChange[] {
@@ -131,23 +169,38 @@ export class ChangeStaging {
 
   /** The staged change of a record, if any and not done. */
   get(nodeId: string, recordId: string): StagedChange | null {
-    return this.rows(this.db.prepare(`${SELECT} where node_id = ? and record_id = ? and done = 0`).all(nodeId, recordId))[0] ?? null;
+    return this.rows(this.statements.get.all(nodeId, recordId))[0] ?? null;
+  }
+
+  /** The staged changes, not done, of these records of one side, by record id. */
+  getMany(nodeId: string, recordIds: readonly string[]): Map<string, StagedChange> {
+    const found = new Map<string, StagedChange>();
+    if (recordIds.length === 0) return found;
+    for (const change of this.rows(this.statements.getMany.all(nodeId, JSON.stringify(recordIds)))) found.set(change.recordId, change);
+    return found;
   }
 
   markDone(seqs: readonly number[]): void {
-    const statement = this.db.prepare('update staged set done = 1 where seq = ?');
-    this.db.transaction(() => {
-      for (const seq of seqs) statement.run(seq);
-    })();
+    if (seqs.length > 0) this.statements.markDone.run(JSON.stringify(seqs));
   }
 
   countPending(): number {
-    return (this.db.prepare('select count(*) as n from staged where done = 0').get() as { n: number }).n;
+    return (this.statements.countPending.get() as { n: number }).n;
+  }
+
+  /** How many pending changes are deletes. */
+  countPendingDeletes(): number {
+    return (this.statements.countPendingDeletes.get() as { n: number }).n;
+  }
+
+  /** Ids of the records of one side staged as present (not deleted), at most `limit` of them. */
+  presentIdsOf(nodeId: string, limit: number): string[] {
+    return this.statements.presentOfNode.all(nodeId, limit) as string[];
   }
 
   /** Remembers ids seen by a full scan of a side, to find the linked records that are gone. */
   addScanned(nodeId: string, recordIds: readonly string[]): void {
-    const statement = this.db.prepare('insert or ignore into scanned (node_id, record_id) values (?, ?)');
+    const statement = this.statements.addScanned;
     this.db.transaction(() => {
       for (const id of recordIds) statement.run(nodeId, id);
     })();
@@ -155,7 +208,7 @@ export class ChangeStaging {
 
   /** Which of these ids the scan of a side did not see. */
   missingFromScan(nodeId: string, recordIds: readonly string[]): string[] {
-    const statement = this.db.prepare('select 1 from scanned where node_id = ? and record_id = ?');
+    const statement = this.statements.scanned;
     return recordIds.filter((id) => statement.get(nodeId, id) === undefined);
   }
 

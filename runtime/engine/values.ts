@@ -56,3 +56,15 @@ export function writtenContentHash(fields: Record<string, unknown>): string {
   for (const [field, value] of Object.entries(fields)) if (value !== null && value !== undefined) present[field] = value;
   return contentHash(present);
 }
+
+/** Whether two records have the same {@link writtenContentHash}, without hashing: equal once null fields are left out. */
+export function sameWrittenContent(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  let present = 0;
+  for (const [field, value] of Object.entries(a)) {
+    if (value === null || value === undefined) continue;
+    present++;
+    if (!Object.hasOwn(b, field) || !sameValue(value, b[field])) return false;
+  }
+  for (const value of Object.values(b)) if (value !== null && value !== undefined) present--;
+  return present === 0;
+}

@@ -177,3 +177,41 @@ describe('faults', () => {
     expect(breaker?.kind).toBe('breaker');
   });
 });
+
+describe('records that cannot be written out', () => {
+  it('fail the record they came from, which is retried once the flow can carry it', async () => {
+    const h = await memoryHarness({ sides: ['a', 'b'] });
+    // A hub field the path to b cannot map: give b a mapping with a value map that lacks the value.
+    const flow = structuredClone(h.flow);
+    flow.nodes.push({ id: 'map-b', type: 'mapping', typeVersion: 1, position: { x: 0, y: 400 }, config: { fields: [{ left: 'email', right: 'email', direction: 'both' }, { left: 'stage', right: 'stage', direction: 'both', values: [{ left: 'open', right: 'Open' }] }] } });
+    flow.edges = flow.edges.map((edge) => (edge.target === 'b' ? { ...edge, target: 'map-b' } : edge));
+    flow.edges.push({ id: 'e-map-b', source: 'map-b', target: 'b' });
+    h.sides.a!.insert({ email: 'x@example.com', stage: 'won' });
+    const first = await h.engine.runPass(flow, { baseDir: '.' });
+    expect(first.summary).toMatchObject({ created: 0, failed: 1 });
+    expect(await h.engine.listFailing(h.flow.id)).toEqual([expect.objectContaining({ nodeId: 'a', error: expect.stringContaining('cannot be written to "b"') })]);
+    h.sides.a!.update(h.sides.a!.all()[0]!.id, { stage: 'open' });
+    const second = await h.engine.runPass(flow, { baseDir: '.' });
+    expect(second.summary).toMatchObject({ created: 1, failed: 0 });
+    expect(await h.engine.listFailing(h.flow.id)).toEqual([]);
+  });
+});
+
+describe('an interrupted write', () => {
+  it('is not mistaken for a newer edit of the side it landed on', async () => {
+    // Found by the property test: the crashed write's value used to beat the other side's later edit.
+    const h = await memoryHarness({ sides: ['a', 'b'] });
+    const id = h.sides.a!.insert({ email: 'x@example.com', name: '' });
+    await h.pass();
+    h.sides.a!.update(id, { stage: 0 });
+    h.store.faults.crashAfterWrite = 1;
+    expect((await h.pass()).status).toBe('failed');
+    h.sides.a!.update(id, { stage: 1 });
+    const bId = h.sides.b!.all()[0]!.id;
+    h.sides.b!.update(bId, { name: '' }); // a later edit on b that leaves stage alone
+    await h.pass();
+    await h.pass();
+    expect(h.sides.a!.get(id)?.fields.stage).toBe(1);
+    expect(h.sides.b!.get(bId)?.fields.stage).toBe(1);
+  });
+});

@@ -139,6 +139,13 @@ class MemoryConnector implements Connector {
     }
   }
 
+  async count(): Promise<number> {
+    this.assertOpen();
+    if (!this.capabilities.fullScan) throw new ConnectorError(`memory collection "${this.collection.name}" cannot list every id (fullScan is off)`);
+    // Not a counted call: the store's call counts describe what tests inject faults into, and a count reads nothing.
+    return this.collection.liveIds().length;
+  }
+
   async describe(): Promise<CollectionDescription[]> {
     this.assertOpen();
     await this.store.enter({ method: 'describe' });
