@@ -585,14 +585,7 @@ export class SyncEngine {
       .executeTakeFirst();
     if (approved) return;
     for (const trigger of part.triggers) {
-      const linked = await this.db
-        .selectFrom('links')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('flow_id', '=', pass.flowId)
-        .where('node_id', '=', trigger.nodeId)
-        .where('deleted', '=', 0)
-        .executeTakeFirst();
-      const count = Number(linked?.n ?? 0);
+      const count = await countLiveLinks(this.db, pass.flowId, trigger.nodeId);
       if (count > 0 && deleting > maxShare * count) {
         const message = `this pass would delete ${deleting} of the ${count} records linked on "${trigger.nodeId}" (more than ${Math.round(maxShare * 100)}%): stopped for review; resolve the mass-delete conflict to let it proceed`;
         if (!pass.dryRun) {
@@ -1368,14 +1361,12 @@ export class SyncEngine {
         .where('id', '=', conflictId)
         .execute();
     });
-    if (row.kind === 'delete' && 'side' in resolution && sides[resolution.side] === null) await this.propagateResolvedDelete(row);
+    if (row.kind === 'delete' && 'side' in resolution && sides[resolution.side] === null) {
+      // The entity is marked deleted; the next pass removes what is still linked to it on the other sides.
+      this.deps.logger?.info({ flowId: row.flow_id, entityId: row.entity_id }, 'delete approved; the next pass removes the record from the other sides');
+    }
     const updated = await this.db.selectFrom('conflicts').selectAll().where('id', '=', conflictId).executeTakeFirstOrThrow();
     return conflictView(updated);
-  }
-
-  // A propagated delete is carried out by the next pass: its remaining links point at records that must go.
-  private async propagateResolvedDelete(row: ConflictRow): Promise<void> {
-    this.deps.logger?.info({ flowId: row.flow_id, entityId: row.entity_id }, 'delete approved; the next pass removes the record from the other sides');
   }
 
   async listFailing(flowId: string): Promise<FailingRecordView[]> {
