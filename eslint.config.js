@@ -4,7 +4,7 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.syncline/**', 'test/output/**'] },
+  { ignores: ['.benchtmp/**', 'dist/**', 'node_modules/**', '.syncline/**', 'test/output/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

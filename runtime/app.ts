@@ -136,7 +136,10 @@ export interface Runtime {
   alerts: AlertNotifier;
   /** Resumes deployed flows, their change subscriptions and pending webhook events (after a start or restart). */
   start(): Promise<void>;
-  /** Stops the timers and subscriptions, lets passes in progress finish, and commits acknowledged webhook events. */
+  /**
+   * Stops the timers and subscriptions, lets passes in progress finish, commits acknowledged webhook events and closes
+   * the engine (its pass worker).
+   */
   stop(): Promise<void>;
 }
 
@@ -148,7 +151,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const now = options.now ?? (() => new Date());
   const { db, connectors } = options;
   const credentials = new CredentialStore(db, options.credentialKey, now);
-  const engine =
+  const engine: FlowEngine =
     options.engine ??
     new SyncEngine({ db, connectors: { ...connectors }, resolveCredential: (name) => credentials.resolve(name), logger: logger.child({ component: 'engine' }), now });
   const loadFlow = createFlowLoader(connectors);
@@ -213,6 +216,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       await intake.drain();
       await worker.stop();
       await runner.idle();
+      await engine.close?.();
       await alerts.settle();
     },
   };

@@ -9,6 +9,7 @@ import { loadOrCreateKey } from '../credentials/cipher';
 import type { StateDb } from '../db/index';
 import { openCachedStateDb } from '../db/statementCache';
 import { createLogger } from '../observability/logger';
+import { ThreadedEngine } from '../scheduler/threadedEngine';
 import { listen, type ListeningServer } from '../server';
 
 const usage =
@@ -108,9 +109,13 @@ export async function startServer(
   const logger = createLogger(hooks.logFile ? { file: hooks.logFile } : {});
   const { token, created } = loadOrCreateToken(options.dataDir);
   const credentialKey = loadOrCreateKey(join(options.dataDir, 'credentials.key'));
-  const db = await openCachedStateDb(join(options.dataDir, 'state.db'));
+  const statePath = join(options.dataDir, 'state.db');
+  const db = await openCachedStateDb(statePath);
+  // Passes run on a worker thread with its own connection, so a long one does not stall the API and webhook intake.
+  const engine = new ThreadedEngine({ statePath, db, credentialKey, logger, ...(hooks.logFile ? { logFile: hooks.logFile } : {}) });
   const runtime = await createRuntime({
     db,
+    engine,
     dataDir: options.dataDir,
     token,
     credentialKey,
@@ -125,6 +130,7 @@ export async function startServer(
     await hooks.beforeStart?.(runtime, logger);
     listening = await listen(runtime.app, { host: options.host, port: options.port });
   } catch (error) {
+    await engine.close();
     await db.destroy();
     throw error;
   }

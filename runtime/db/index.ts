@@ -1,15 +1,18 @@
 import Sqlite from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { ImmediateSqliteDialect } from './immediateTransactions';
 import * as initialState from './migrations/2026_11_26_1600_initial_state';
 import * as serverState from './migrations/2026_11_26_1730_server_state';
+import * as leanerState from './migrations/2026_11_26_1900_leaner_state';
 import type { Database } from './schema';
 
 /** The dated migrations, in order. Imported statically so they work the same under tsx, vitest and a bundle. */
 const migrations: Record<string, Migration> = {
   '2026_11_26_1600_initial_state': initialState,
   '2026_11_26_1730_server_state': serverState,
+  '2026_11_26_1900_leaner_state': leanerState,
 };
 
 const staticProvider: MigrationProvider = { getMigrations: async () => migrations };
@@ -29,9 +32,9 @@ export async function openStateDb(file: string): Promise<StateDb> {
   return db;
 }
 
-/** A Kysely handle over an open better-sqlite3 database (not migrated). */
+/** A Kysely handle over an open better-sqlite3 database (not migrated); its transactions begin `immediate`. */
 export function wrapSqlite(sqlite: Sqlite.Database): StateDb {
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
 }
 
 /** Applies every pending migration, or throws with the one that failed. */

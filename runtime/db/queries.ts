@@ -191,7 +191,7 @@ export async function saveEntityRows(db: Db, rows: readonly EntityRow[]): Promis
   );
 }
 
-/** Marks journal entries done with the record they wrote and the hash of what it now holds. */
+/** Marks journal entries done with the record they wrote and the hash of what it now holds (`written` is dropped). */
 export async function completeJournal(db: Db, rows: readonly JournalRow[]): Promise<void> {
   await insertRows(db, 'write_journal', rows, 'complete', (query) =>
     query.onConflict((oc) =>
@@ -199,6 +199,7 @@ export async function completeJournal(db: Db, rows: readonly JournalRow[]): Prom
         status: eb.ref('excluded.status'),
         record_id: eb.ref('excluded.record_id'),
         hash: eb.ref('excluded.hash'),
+        written: eb.ref('excluded.written'),
       })),
     ),
   );

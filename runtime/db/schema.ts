@@ -81,6 +81,8 @@ export interface WriteJournalTable {
   /** `pending` until the write and the state that follows it are committed. */
   status: string;
   created_at: string;
+  /** JSON of the fields written, kept while the entry is pending (crash recovery); null once done. */
+  written: string | null;
 }
 
 export interface RunsTable {

@@ -1,7 +1,8 @@
 import Sqlite from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { Kysely, type SqliteDatabase } from 'kysely';
+import { ImmediateSqliteDialect } from './immediateTransactions';
 import { migrateToLatest, type StateDb } from './index';
 import type { Database } from './schema';
 
@@ -44,7 +45,7 @@ export async function openCachedStateDb(file: string): Promise<StateDb> {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(sqlite) }) });
   await migrateToLatest(db);
   return db;
 }

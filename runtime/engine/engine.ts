@@ -64,6 +64,8 @@ export interface EngineDeps {
   now?(): Date;
   limits?: ExpressionLimits;
   retry?: RetryPolicy;
+  /** Staged changes a pass keeps in memory before it moves them to a temporary file (tests set 0 to use the file). */
+  stagingMemoryLimit?: number;
 }
 
 const DEFAULT_PAGE_SIZE = 500;
@@ -303,7 +305,7 @@ export class SyncEngine {
     options: PassOptions,
     known: Map<string, SideKnowledge> | null,
   ): Promise<Map<string, SideKnowledge>> {
-    const staging = new ChangeStaging();
+    const staging = new ChangeStaging(this.deps.stagingMemoryLimit);
     try {
       const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
       // A hint pass still lists every side that can list incrementally (cheap with an index): creating a record
@@ -434,7 +436,7 @@ export class SyncEngine {
           throw new Error(`trigger "${trigger.nodeId}": cannot list changes: ${caught instanceof Error ? caught.message : String(caught)}`, { cause: caught });
         }
         const fresh = page.records.filter((record) => !(record.version !== null && sameVersion(record.version, cursor.since) && seenAtStart.has(record.id)));
-        await this.stageRecords(part, trigger, fresh, staging, pass);
+        await this.stageRecords(part, trigger, fresh, staging, pass, { dropUnchanged: true });
         for (const record of page.records) advanceCursor(next, record);
         read += page.records.length;
         options.onProgress?.({ nodeId: trigger.nodeId, read, written: 0 });
@@ -447,11 +449,18 @@ export class SyncEngine {
   }
 
   /** Stages records of one side after dropping the runtime's own writes (SPEC §6, tags). */
-  private async stageRecords(part: CompiledPart, trigger: CompiledTrigger, records: SourceRecord[], staging: ChangeStaging, pass: PassState): Promise<void> {
+  private async stageRecords(
+    part: CompiledPart,
+    trigger: CompiledTrigger,
+    records: SourceRecord[],
+    staging: ChangeStaging,
+    pass: PassState,
+    options: { dropUnchanged: boolean },
+  ): Promise<void> {
     if (records.length === 0) return;
     const tags = records.map((record) => record.tag).filter((tag): tag is string => tag !== null && tag.startsWith(`syncline:${pass.flowId}:`));
     const journal = new Map((await journalByTags(this.db, tags)).map((row) => [row.tag, row]));
-    const entries: Array<{ record: SourceRecord } & StagedProjection> = [];
+    let entries: Array<{ record: SourceRecord } & StagedProjection> = [];
     for (const record of records) {
       const written = record.tag ? journal.get(record.tag) : undefined;
       if (written && written.status === 'done' && written.node_id === trigger.nodeId && !record.deleted && written.hash === writtenContentHash(record.fields)) {
@@ -462,7 +471,41 @@ export class SyncEngine {
       const staged = this.stagedProjection(part, trigger, record);
       entries.push({ record, ...(staged instanceof Promise ? await staged : staged) });
     }
+    if (options.dropUnchanged && !process.env.NODROP) entries = await this.dropUnchanged(trigger, entries, pass);
     staging.add(trigger.nodeId, entries);
+  }
+
+  /**
+   * Drops listed records that are exactly as the last pass left them: the same version as their link and a projection
+   * equal to its shadow. Merging such a record changes nothing, and on a side that cannot store tags every record the
+   * runtime writes comes back like this once (an untagged echo, SPEC §6): recognising it here spares it the entity
+   * load, the read of the other sides and the merge. Records retried after a failure are never dropped this way.
+   */
+  private async dropUnchanged(
+    trigger: CompiledTrigger,
+    entries: Array<{ record: SourceRecord } & StagedProjection>,
+    pass: PassState,
+  ): Promise<Array<{ record: SourceRecord } & StagedProjection>> {
+    const candidates = entries.filter((entry) => !entry.record.deleted && entry.record.version !== null && entry.projection !== null);
+    if (candidates.length === 0) return entries;
+    const links = new Map<string, LinkRow>();
+    for (const link of await linksByRecord(this.db, pass.flowId, trigger.nodeId, candidates.map((entry) => entry.record.id))) links.set(link.record_id, link);
+    const unchanged = new Set<{ record: SourceRecord } & StagedProjection>();
+    for (const entry of candidates) {
+      const link = links.get(entry.record.id);
+      if (!link || link.deleted || link.shadow === null || link.version !== JSON.stringify(entry.record.version)) continue;
+      if (sameValue(JSON.parse(link.shadow) as FlowRecord, entry.projection)) unchanged.add(entry);
+    }
+    if (unchanged.size === 0) return entries;
+    const byId = new Map([...unchanged].map((entry) => [entry.record.id, entry]));
+    for (const row of await journalByRecord(this.db, pass.flowId, trigger.nodeId, [...byId.keys()])) {
+      const entry = byId.get(row.record_id as string);
+      if (entry && row.hash === writtenContentHash(entry.record.fields)) {
+        pass.summary.echoes++;
+        pass.record(trigger.nodeId, entry.record.id, row.entity_id, 'echo', [], 'own write, equal to its shadow');
+      }
+    }
+    return entries.filter((entry) => !unchanged.has(entry));
   }
 
   // Synchronous while the path is (built-in ops only): no promise per record.
@@ -480,7 +523,7 @@ export class SyncEngine {
       const connector = connectors.get(trigger.nodeId) as Connector;
       const found = await connector.getMany(ids);
       const records = ids.map((id) => found.get(id) ?? { id, version: null, tag: null, deleted: true, fields: {} });
-      await this.stageRecords(part, trigger, records, staging, pass);
+      await this.stageRecords(part, trigger, records, staging, pass, { dropUnchanged: true });
     }
   }
 
@@ -505,7 +548,7 @@ export class SyncEngine {
       }
       if (ids.length === 0) continue;
       const found = await (connectors.get(trigger.nodeId) as Connector).getMany(ids);
-      await this.stageRecords(part, trigger, [...found.values()], staging, pass);
+      await this.stageRecords(part, trigger, [...found.values()], staging, pass, { dropUnchanged: false });
     }
   }
 
@@ -943,6 +986,7 @@ export class SyncEngine {
           hash: writtenContentHash(write.after),
           status: 'pending',
           created_at: stamp,
+          written: JSON.stringify(write.after),
         };
         tags.set(write, row);
         journal.push(row);
@@ -986,7 +1030,7 @@ export class SyncEngine {
             // The hash taken before the write still holds unless the created record, read back, holds something else.
             const before = afterWritten.get(write) as FlowRecord;
             const hash = before === write.after || sameWrittenContent(before, write.after) ? row.hash : writtenContentHash(write.after);
-            completed.push({ ...row, status: 'done', record_id: result.id, hash });
+            completed.push({ ...row, status: 'done', record_id: result.id, hash, written: null });
             const bySide = completedBySide.get(nodeId) ?? new Map<string, string>();
             bySide.set(result.id, row.tag);
             completedBySide.set(nodeId, bySide);
@@ -1079,9 +1123,9 @@ export class SyncEngine {
   /** Reads the current record of every linked side that has no staged change (SPEC §5.1). */
   /**
    * A pass that died after writing to a side but before committing left that side's shadow behind what it holds:
-   * the record carries the tag of a pending journal entry. The golden record that write came from was committed
-   * first, so the side is taken to be in sync with it as of that write; only what changed on the side since counts
-   * as the side's own change (otherwise the interrupted write would be mistaken for a newer edit and win).
+   * the record carries the tag of a pending journal entry, which holds what was written. The side is taken to be in
+   * sync as of that write; only what changed on the side since counts as its own change (otherwise the interrupted
+   * write would be mistaken for a newer edit and win).
    */
   private async adoptInterruptedWrites(work: EntityWork[]): Promise<void> {
     const candidates = new Map<string, { item: EntityWork; side: SideWork }>();
@@ -1095,10 +1139,18 @@ export class SyncEngine {
       const found = candidates.get(row.tag);
       if (!found || row.status !== 'pending' || row.node_id !== found.side.trigger.nodeId || row.entity_id !== found.item.id) continue;
       const { item, side } = found;
-      const out = await projectOut(side.trigger, item.golden, this.limits);
-      if (out.kind !== 'pass') continue;
-      // Only what was written back then, not the side's later edits: those must still count as its changes.
-      const written = await projectIn(side.trigger, out.record, this.limits);
+      // What was written back then, not the side's later edits: those must still count as its changes. The entry
+      // keeps what it wrote; the golden record stands in for entries from before it did, though a later pass that
+      // also died may have moved it on since.
+      let sent: FlowRecord;
+      if (row.written !== null) {
+        sent = JSON.parse(row.written) as FlowRecord;
+      } else {
+        const out = await projectOut(side.trigger, item.golden, this.limits);
+        if (out.kind !== 'pass') continue;
+        sent = out.record;
+      }
+      const written = await projectIn(side.trigger, sent, this.limits);
       if (written.kind === 'pass') side.shadow = { ...(side.shadow ?? {}), ...written.record };
     }
   }

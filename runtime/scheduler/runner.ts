@@ -30,6 +30,8 @@ export interface FlowEngine {
   listFailing(flowId: string): Promise<FailingRecordView[]>;
   retryFailing(flowId: string): Promise<void>;
   forgetFlow(flowId: string): Promise<void>;
+  /** Releases what the engine holds beyond the state connection (a worker thread); called once no pass runs. */
+  close?(): Promise<void>;
 }
 
 export interface PassRequest {

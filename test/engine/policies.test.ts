@@ -214,4 +214,46 @@ describe('an interrupted write', () => {
     expect(h.sides.a!.get(id)?.fields.stage).toBe(1);
     expect(h.sides.b!.get(bId)?.fields.stage).toBe(1);
   });
+
+  it('is not measured against a golden record a later interrupted pass moved on', async () => {
+    // Found by the property test: a create that landed before a crash, then an edit whose pass also died before it
+    // wrote anything. The created record holds the first golden record, not the second, and has no change of its own.
+    const h = await memoryHarness({ sides: ['a', 'b'], match: [] });
+    const id = h.sides.a!.insert({ email: 'grace@example.com', name: '' });
+    h.store.faults.crashAfterWrite = 1;
+    expect((await h.pass()).status).toBe('failed');
+    h.sides.a!.update(id, { name: 'Grace' });
+    const stopFailing = h.store.failWhen((call) => call.method === 'writeOp' && 'injected outage');
+    h.store.faults.crashAfterWrite = 1;
+    await h.pass();
+    stopFailing();
+    h.store.clearFaults();
+    await h.pass();
+    await h.pass();
+    expect(h.sides.a!.get(id)?.fields.name).toBe('Grace');
+    expect(h.sides.b!.all().map((record) => record.fields.name)).toEqual(['Grace']);
+  });
+
+  it('keeps an edit made on the interrupted side while another side moved the golden record on', async () => {
+    // Found by the property test: b got a create and then an edit of its own (score); c edited the same entity (name)
+    // and that pass died too. Both edits survive, and the create's old name does not come back.
+    const h = await memoryHarness({ sides: ['a', 'b', 'c'], match: [] });
+    const id = h.sides.c!.insert({ email: 'ada@example.com', name: '' });
+    h.sides.a!.insert({ email: 'grace@example.com', name: '' });
+    h.store.faults.crashAfterWrite = 1;
+    expect((await h.pass()).status).toBe('failed');
+    h.sides.c!.update(id, { name: 'Ada' });
+    const onB = h.sides.b!.all().find((record) => record.fields.email === 'ada@example.com');
+    expect(onB, 'the create that landed before the crash').toBeDefined();
+    h.sides.b!.update(onB!.id, { score: 3 });
+    h.store.faults.crashAfterWrite = 1;
+    await h.pass();
+    h.store.clearFaults();
+    await h.pass();
+    await h.pass();
+    for (const name of ['a', 'b', 'c']) {
+      const ada = h.sides[name]!.all().find((record) => record.fields.email === 'ada@example.com');
+      expect([name, ada?.fields.name, ada?.fields.score]).toEqual([name, 'Ada', 3]);
+    }
+  });
 });
