@@ -6,8 +6,7 @@ import type { Logger } from 'pino';
 import { createRuntime, type Runtime } from '../app';
 import { connectorRegistry } from '../connectors/index';
 import { loadOrCreateKey } from '../credentials/cipher';
-import type { StateDb } from '../db/index';
-import { openCachedStateDb } from '../db/statementCache';
+import { openStateDb, type StateDb } from '../db/index';
 import { createLogger } from '../observability/logger';
 import { ThreadedEngine } from '../scheduler/threadedEngine';
 import { listen, type ListeningServer } from '../server';
@@ -110,7 +109,7 @@ export async function startServer(
   const { token, created } = loadOrCreateToken(options.dataDir);
   const credentialKey = loadOrCreateKey(join(options.dataDir, 'credentials.key'));
   const statePath = join(options.dataDir, 'state.db');
-  const db = await openCachedStateDb(statePath);
+  const db = await openStateDb(statePath);
   // Passes run on a worker thread with its own connection, so a long one does not stall the API and webhook intake.
   const engine = new ThreadedEngine({ statePath, db, credentialKey, logger, ...(hooks.logFile ? { logFile: hooks.logFile } : {}) });
   const runtime = await createRuntime({

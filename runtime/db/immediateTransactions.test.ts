@@ -2,7 +2,7 @@ import Sqlite from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { insertFlowRow, listFlowRows } from './flowQueries';
 import { openStateDb, type StateDb } from './index';
@@ -63,5 +63,29 @@ describe('state transactions begin immediate', () => {
     const deferred = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     cleanups.push(() => deferred.destroy());
     await expect(readThenWrite(deferred, other)).rejects.toMatchObject({ code: 'SQLITE_BUSY_SNAPSHOT' });
+  });
+
+  it('wait for a lock held by another connection without stopping the event loop, then take it', async () => {
+    const { file, other } = await twoConnections();
+    const db = await openStateDb(file);
+    cleanups.push(() => db.destroy());
+    other.exec('begin immediate');
+    let ticks = 0;
+    const ticking = setInterval(() => ticks++, 1);
+    const order: string[] = [];
+    const transaction = db.transaction().execute(async (tx) => {
+      order.push('locked');
+      await insertFlowRow(tx, 'mine', '{}', 'now');
+    });
+    // The timer runs while the transaction waits: the thread is not asleep in SQLite's busy handler.
+    while (ticks < 5) await new Promise((resolve) => setTimeout(resolve, 1));
+    order.push('other commits');
+    other.exec('commit');
+    await transaction;
+    clearInterval(ticking);
+    expect(order).toEqual(['other commits', 'locked']);
+    expect((await listFlowRows(db)).map((row) => row.id)).toEqual(['mine']);
+    // The connection's busy timeout is back for the statements that follow.
+    expect(Number((await sql`pragma busy_timeout`.execute(db)).rows.map((row) => Object.values(row as object)[0])[0])).toBe(5000);
   });
 });

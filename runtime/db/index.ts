@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely';
 import { ImmediateSqliteDialect } from './immediateTransactions';
+import { cachingStatements } from './statementCache';
 import * as initialState from './migrations/2026_11_26_1600_initial_state';
 import * as serverState from './migrations/2026_11_26_1730_server_state';
 import * as leanerState from './migrations/2026_11_26_1900_leaner_state';
@@ -32,9 +33,12 @@ export async function openStateDb(file: string): Promise<StateDb> {
   return db;
 }
 
-/** A Kysely handle over an open better-sqlite3 database (not migrated); its transactions begin `immediate`. */
+/**
+ * A Kysely handle over an open better-sqlite3 database (not migrated); its transactions begin `immediate`, and its
+ * statements are prepared once and reused (see cachingStatements).
+ */
 export function wrapSqlite(sqlite: Sqlite.Database): StateDb {
-  return new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+  return new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(sqlite) }) });
 }
 
 /** Applies every pending migration, or throws with the one that failed. */

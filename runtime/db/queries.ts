@@ -86,7 +86,26 @@ export async function insertMany<T extends keyof Database>(db: Db, table: T, row
   await insertRows(db, table, rows, 'plain', (query) => query);
 }
 
-const ROWS_PER_INSERT = 200;
+const ROWS_PER_INSERT = 256;
+
+/**
+ * Splits rows into chunks of {@link ROWS_PER_INSERT}, then the rest into chunks of falling powers of two: each table
+ * and clause then has nine statement shapes at most, which the connection prepares once and reuses
+ * (db/statementCache.ts), where a chunk of every other length would be compiled anew by SQLite.
+ */
+function insertChunks<T>(rows: readonly T[]): T[][] {
+  const chunks: T[][] = [];
+  let start = 0;
+  for (let size = ROWS_PER_INSERT; start < rows.length; ) {
+    if (rows.length - start >= size) {
+      chunks.push(rows.slice(start, start + size));
+      start += size;
+    } else {
+      size >>= 1;
+    }
+  }
+  return chunks;
+}
 /** Compiled multi-row inserts by dialect, then by shape (table, columns, conflict clause, row count). */
 const compiledInserts = new WeakMap<object, Map<string, { sql: string; columns: string[] }>>();
 
@@ -111,7 +130,7 @@ async function insertRows<T extends keyof Database>(
     compiledInserts.set(adapter, cache);
   }
   const columns = Object.keys(rows[0] as object).sort();
-  for (const chunk of chunked(rows, ROWS_PER_INSERT)) {
+  for (const chunk of insertChunks(rows)) {
     const key = `${table}\u0000${shape}\u0000${columns.join(',')}\u0000${chunk.length}`;
     let compiled = cache.get(key);
     if (!compiled) {

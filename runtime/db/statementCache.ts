@@ -1,12 +1,9 @@
-import Sqlite from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { Kysely, type SqliteDatabase } from 'kysely';
-import { ImmediateSqliteDialect } from './immediateTransactions';
-import { migrateToLatest, type StateDb } from './index';
-import type { Database } from './schema';
+import type Sqlite from 'better-sqlite3';
+import type { SqliteDatabase } from 'kysely';
 
 const MAX_CACHED_SQL = 2000;
+/** Multi-row inserts come in a few fixed row counts (runtime/db/queries.ts): few shapes, each long. */
+const MAX_CACHED_INSERTS = 200;
 
 /**
  * A better-sqlite3 database whose `prepare` reuses statements by SQL text, least recently used first out. Kysely's
@@ -16,36 +13,30 @@ const MAX_CACHED_SQL = 2000;
  */
 export function cachingStatements(sqlite: Sqlite.Database, capacity = 500): SqliteDatabase {
   const cache = new Map<string, Sqlite.Statement>();
+  const inserts = new Map<string, Sqlite.Statement>();
+  const cached = (lru: Map<string, Sqlite.Statement>, limit: number, sql: string) => {
+    let statement = lru.get(sql);
+    if (statement) {
+      // Re-inserting keeps the map in least-recently-used order.
+      lru.delete(sql);
+    } else {
+      statement = sqlite.prepare(sql);
+      if (lru.size >= limit) lru.delete(lru.keys().next().value as string);
+    }
+    lru.set(sql, statement);
+    return statement as unknown as ReturnType<SqliteDatabase['prepare']>;
+  };
   return {
     close: () => {
       cache.clear();
+      inserts.clear();
       sqlite.close();
     },
     prepare: (sql: string) => {
-      // Multi-row inserts and long IN lists differ in length almost every time: caching them only evicts the rest.
-      if (sql.length > MAX_CACHED_SQL) return sqlite.prepare(sql) as unknown as ReturnType<SqliteDatabase['prepare']>;
-      let statement = cache.get(sql);
-      if (statement) {
-        // Re-inserting keeps the map in least-recently-used order.
-        cache.delete(sql);
-      } else {
-        statement = sqlite.prepare(sql);
-        if (cache.size >= capacity) cache.delete(cache.keys().next().value as string);
-      }
-      cache.set(sql, statement);
-      return statement as unknown as ReturnType<SqliteDatabase['prepare']>;
+      if (sql.length <= MAX_CACHED_SQL) return cached(cache, capacity, sql);
+      // Long IN lists differ in length almost every time: caching them would only evict the rest.
+      if (/^insert into /i.test(sql)) return cached(inserts, MAX_CACHED_INSERTS, sql);
+      return sqlite.prepare(sql) as unknown as ReturnType<SqliteDatabase['prepare']>;
     },
   };
-}
-
-/** Opens the state like `openStateDb`, with prepared statements reused across queries. */
-export async function openCachedStateDb(file: string): Promise<StateDb> {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const sqlite = new Sqlite(file);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(sqlite) }) });
-  await migrateToLatest(db);
-  return db;
 }

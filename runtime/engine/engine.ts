@@ -515,10 +515,14 @@ export class SyncEngine {
     return projection instanceof Promise ? projection.then((settled) => stagedFrom(part, settled)) : stagedFrom(part, projection);
   }
 
-  /** Webhook hints: read each hinted record now, so late or reordered deliveries cannot bring back old values. */
+  /**
+   * Webhook hints: read each hinted record now, so late or reordered deliveries cannot bring back old values. A record
+   * this pass has just listed and staged is not read again: every hint was received before the pass began, so the
+   * listing already saw the change it stands for.
+   */
   private async stageHints(part: CompiledPart, connectors: Map<string, Connector>, staging: ChangeStaging, pass: PassState, hints: ChangeHint[]): Promise<void> {
     for (const trigger of part.triggers) {
-      const ids = [...new Set(hints.filter((hint) => hint.nodeId === trigger.nodeId).map((hint) => hint.recordId))];
+      const ids = [...new Set(hints.filter((hint) => hint.nodeId === trigger.nodeId && !staging.get(trigger.nodeId, hint.recordId)).map((hint) => hint.recordId))];
       if (ids.length === 0) continue;
       const connector = connectors.get(trigger.nodeId) as Connector;
       const found = await connector.getMany(ids);

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { connectorRegistry } from '../connectors/index';
 import { CredentialStore } from '../credentials/store';
-import { openCachedStateDb } from '../db/statementCache';
+import { openStateDb } from '../db/index';
 import { SyncEngine, type PassProgress } from '../engine';
 import { createLogger } from '../observability/logger';
 import { serializeError, type PassWorkerData, type WorkerReply, type WorkerRequest } from './threadedEngine';
@@ -16,7 +16,7 @@ const data = workerData as PassWorkerData;
 
 const rootLogger = createLogger({ level: data.logLevel, ...(data.logFile ? { file: data.logFile } : {}) });
 const logger = rootLogger.child({ component: 'engine' });
-const db = await openCachedStateDb(data.statePath);
+const db = await openStateDb(data.statePath);
 const key = Buffer.from(data.credentialKey);
 // The API replaces credentials on the main thread, and this thread's cache would never hear of it: the store (and its
 // cache) is renewed as each pass starts, so a pass uses the credentials stored when it began.

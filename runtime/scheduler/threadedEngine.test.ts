@@ -11,7 +11,6 @@ import { addContact, auth, contacts, createSides, jsonHeaders, peopleFlow, TOKEN
 import { createRuntime } from '../app';
 import { connectorRegistry } from '../connectors/index';
 import { openStateDb, type StateDb } from '../db/index';
-import { openCachedStateDb } from '../db/statementCache';
 import { EngineInputError, SyncEngine, type PassProgress } from '../engine';
 import { silentLogger } from '../observability/logger';
 import { listen, type ListeningServer } from '../server';
@@ -64,7 +63,7 @@ function addPeople(dir: string, count: number): void {
 
 async function threaded(root: string, logger: Logger = silentLogger()): Promise<{ engine: ThreadedEngine; db: StateDb; statePath: string }> {
   const statePath = join(root, 'state.db');
-  const db = await openCachedStateDb(statePath);
+  const db = await openStateDb(statePath);
   const engine = new ThreadedEngine({ statePath, db, credentialKey: randomBytes(32), logger });
   cleanups.push(async () => {
     await engine.close();
