@@ -7,6 +7,7 @@ import { cachingStatements } from './statementCache';
 import * as initialState from './migrations/2026_11_26_1600_initial_state';
 import * as serverState from './migrations/2026_11_26_1730_server_state';
 import * as leanerState from './migrations/2026_11_26_1900_leaner_state';
+import * as flowKnowledge from './migrations/2026_11_26_2000_flow_knowledge';
 import type { Database } from './schema';
 
 /** The dated migrations, in order. Imported statically so they work the same under tsx, vitest and a bundle. */
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '2026_11_26_1600_initial_state': initialState,
   '2026_11_26_1730_server_state': serverState,
   '2026_11_26_1900_leaner_state': leanerState,
+  '2026_11_26_2000_flow_knowledge': flowKnowledge,
 };
 
 const staticProvider: MigrationProvider = { getMigrations: async () => migrations };

@@ -18,6 +18,7 @@ export interface Database {
   webhook_events: WebhookEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   trigger_status: TriggerStatusTable;
+  flow_knowledge: FlowKnowledgeTable;
 }
 
 export interface FlowsTable {
@@ -168,6 +169,18 @@ export interface TriggerStatusTable {
   flow_id: string;
   node_id: string;
   last_pass_at: string;
+}
+
+/** What the last clean pass of a flow learned about its sides (see SyncEngine's SideKnowledge). */
+export interface FlowKnowledgeTable {
+  flow_id: string;
+  /** The pass that learned it: any other pass of the flow started since makes it void. */
+  run_id: string;
+  started_at: string;
+  /** Hash of the flow's nodes and edges: a changed flow makes it void. */
+  fingerprint: string;
+  /** JSON object: trigger node id → { liveLinks, clean }. */
+  sides: string;
 }
 
 export type FlowRow = Selectable<FlowsTable>;

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { FlowDocument } from '../../nodes/index';
 import type { ConflictConfig } from '../../nodes/conflict/schema';
 import { defaultExpressionLimits, type ExpressionLimits, type FlowRecord } from '../../nodes/types';
@@ -154,8 +154,9 @@ class PassState {
  * linked, except the ones this pass lists, then `present = live links − gone + listed unlinked`, so `gone` is zero
  * exactly when the side holds `live links + listed unlinked` records. "Every present record is linked" is what a pass
  * learns (a scan that finds no stray record, or a previous such pass, and every record it listed ending up linked) and
- * hands to the next pass of the same engine, along with the exact number of live links; another pass of the flow in
- * between (another process), a changed flow or a resolved conflict voids it, and the next pass scans.
+ * hands to the next pass, along with the exact number of live links. It is kept in the state (`flow_knowledge`), so
+ * the next pass may run in another process; a pass of the flow that overlapped it or did not finish cleanly, a changed
+ * flow or a resolved conflict voids it, and the next pass scans.
  */
 interface SideKnowledge {
   liveLinks: number | null;
@@ -192,7 +193,6 @@ export class SyncEngine {
   private readonly now: () => Date;
   private readonly limits: ExpressionLimits;
   private readonly retry: RetryPolicy;
-  private readonly knowledge = new Map<string, FlowKnowledge>();
   /** Passes running now, per flow: passes that overlap cannot tell whose link changes they counted. */
   private readonly running = new Map<string, Set<PassState>>();
 
@@ -209,7 +209,7 @@ export class SyncEngine {
     const runId = dryRun ? null : randomUUID();
     const pass = new PassState(flow.id, runId, dryRun, this.now);
     const startedAt = this.now().toISOString();
-    const fingerprint = JSON.stringify([flow.nodes, flow.edges]);
+    const fingerprint = createHash('sha256').update(JSON.stringify([flow.nodes, flow.edges])).digest('base64url');
     const running = this.running.get(flow.id) ?? new Set<PassState>();
     this.running.set(flow.id, running);
     for (const other of running) other.overlapped = true;
@@ -239,6 +239,7 @@ export class SyncEngine {
     } finally {
       await Promise.allSettled([...connectors.values()].map((connector) => connector.close()));
     }
+    const learnedNow = runId && status === 'ok' && !pass.overlapped ? { runId, startedAt, fingerprint, sides: learned } : null;
     if (runId) {
       await this.db.transaction().execute(async (tx) => {
         await flushLog(tx, runId, pass.log);
@@ -247,25 +248,33 @@ export class SyncEngine {
           .set({ finished_at: this.now().toISOString(), status, summary: JSON.stringify(pass.summary), error })
           .where('id', '=', runId)
           .execute();
+        // Kept in the state, so the next pass can use it whichever process runs it (every `run --once` is a new one).
+        await tx.deleteFrom('flow_knowledge').where('flow_id', '=', flow.id).execute();
+        if (learnedNow) {
+          await tx
+            .insertInto('flow_knowledge')
+            .values({ flow_id: flow.id, run_id: runId, started_at: startedAt, fingerprint, sides: JSON.stringify(Object.fromEntries(learned)) })
+            .execute();
+        }
       });
     }
     running.delete(pass);
     if (running.size === 0) this.running.delete(flow.id);
-    if (runId && status === 'ok' && !pass.overlapped) this.knowledge.set(flow.id, { runId, startedAt, fingerprint, sides: learned });
-    else if (runId || pass.overlapped) this.knowledge.delete(flow.id);
+    // A pass that began while this one was finishing may count links differently: nothing learned is kept.
+    if (learnedNow && pass.overlapped) await this.forgetKnowledge(flow.id);
     this.deps.logger?.info({ flowId: flow.id, runId, status, ...pass.summary }, 'pass finished');
     return { runId, status, summary: pass.summary, error, ...(dryRun ? { planned: [...pass.planned.values()] } : {}) };
   }
 
   /** Links of the flow change outside a pass: what passes learned (or are learning) about them no longer holds. */
-  private forgetKnowledge(flowId: string): void {
-    this.knowledge.delete(flowId);
+  private async forgetKnowledge(flowId: string): Promise<void> {
     for (const pass of this.running.get(flowId) ?? []) pass.overlapped = true;
+    await this.db.deleteFrom('flow_knowledge').where('flow_id', '=', flowId).execute();
   }
 
-  /** What the previous pass of this flow learned, if that pass was this engine's and nothing changed since. */
+  /** What the previous pass of this flow learned (in this process or another), if nothing changed since. */
   private async validKnowledge(flowId: string, fingerprint: string, runId: string | null): Promise<Map<string, SideKnowledge> | null> {
-    const known = this.knowledge.get(flowId);
+    const known = await this.storedKnowledge(flowId);
     if (!known || known.fingerprint !== fingerprint) return null;
     // Any other pass of the flow since (another process on the same state) may have linked or unlinked records.
     const others = await this.db
@@ -277,6 +286,13 @@ export class SyncEngine {
       .limit(1)
       .execute();
     return others.length === 0 ? known.sides : null;
+  }
+
+  private async storedKnowledge(flowId: string): Promise<FlowKnowledge | null> {
+    const row = await this.db.selectFrom('flow_knowledge').selectAll().where('flow_id', '=', flowId).executeTakeFirst();
+    if (!row) return null;
+    const sides = new Map(Object.entries(JSON.parse(row.sides) as Record<string, SideKnowledge>));
+    return { runId: row.run_id, startedAt: row.started_at, fingerprint: row.fingerprint, sides };
   }
 
   private async open(trigger: CompiledTrigger, baseDir: string): Promise<Connector> {
@@ -1380,7 +1396,7 @@ export class SyncEngine {
     if (!row) throw new EngineInputError('not_found', `no conflict "${conflictId}"`);
     if (row.status !== 'open') throw new EngineInputError('already_resolved', `conflict "${conflictId}" is already ${row.status}`);
     // Resolving may remove links: the next pass must count and scan afresh.
-    this.forgetKnowledge(row.flow_id);
+    await this.forgetKnowledge(row.flow_id);
     const sides = JSON.parse(row.sides) as Record<string, unknown>;
     if ('side' in resolution && !Object.hasOwn(sides, resolution.side)) {
       throw new EngineInputError('unknown_side', `side "${resolution.side}" is not part of this conflict; sides: ${Object.keys(sides).join(', ')}`);
@@ -1449,7 +1465,7 @@ export class SyncEngine {
 
   /** Drops all of a flow's state: links, golden records, cursors, journal, runs, conflicts. */
   async forgetFlow(flowId: string): Promise<void> {
-    this.forgetKnowledge(flowId);
+    await this.forgetKnowledge(flowId);
     await this.db.transaction().execute(async (tx) => {
       const runIds = (await tx.selectFrom('runs').select(['id']).where('flow_id', '=', flowId).execute()).map((row) => row.id);
       for (const ids of chunked(runIds)) await tx.deleteFrom('run_log').where('run_id', 'in', ids).execute();

@@ -39,21 +39,51 @@ describe('the scan for hard deletes', () => {
     expect(contents(h.sides.b!).map((record) => record.email)).toEqual(['two@example.com']);
   });
 
-  it('is not skipped by an engine that did not run the previous pass', async () => {
+  it('is skipped by another engine (another process) after a clean pass, which still sees a hard delete', async () => {
     const h = await memoryHarness({ sides: ['a', 'b'] });
     const id = h.sides.a!.insert({ email: 'one@example.com', name: 'One' });
     h.sides.a!.insert({ email: 'two@example.com', name: 'Two' });
     await h.pass();
     await h.pass();
-    // Another engine (another process) syncs the flow in between: what this one learned no longer holds.
-    const other = new SyncEngine({ db: h.db, connectors: connectorRegistry });
+    // What the last pass learned is in the state: a fresh engine (every `run --once`) counts instead of scanning.
+    let scans = h.store.calls.scanIds;
+    await new SyncEngine({ db: h.db, connectors: connectorRegistry }).runPass(h.flow, { baseDir: '.' });
+    expect(h.store.calls.scanIds).toBe(scans);
+    // Counting shows a record is gone: that pass scans and deletes it on the other side.
     h.sides.a!.delete(id);
-    await other.runPass(h.flow, { baseDir: '.' });
+    const other = await new SyncEngine({ db: h.db, connectors: connectorRegistry }).runPass(h.flow, { baseDir: '.' });
+    expect(other.summary.deleted).toBe(1);
     expect(contents(h.sides.b!)).toHaveLength(1);
     h.sides.a!.insert({ email: 'three@example.com', name: 'Three' });
-    const scans = h.store.calls.scanIds;
+    scans = h.store.calls.scanIds;
     await h.pass();
-    expect(h.store.calls.scanIds).toBeGreaterThan(scans);
+    expect(h.store.calls.scanIds).toBe(scans);
     expect(contents(h.sides.b!).map((record) => record.email)).toEqual(['three@example.com', 'two@example.com']);
+  });
+
+  it('is not skipped after a pass that did not finish, a resolved conflict or a changed flow', async () => {
+    const h = await memoryHarness({ sides: ['a', 'b'] });
+    h.sides.a!.insert({ email: 'one@example.com', name: 'One' });
+    await h.pass();
+    await h.pass();
+    const scanned = async (run: () => Promise<unknown>) => {
+      const before = h.store.calls.scanIds;
+      await run();
+      return h.store.calls.scanIds > before;
+    };
+    expect(await scanned(() => h.pass())).toBe(false);
+    // A pass killed half way leaves its run behind it, started after what the state knows.
+    await h.db.insertInto('runs').values({ id: 'killed', flow_id: h.flow.id, started_at: new Date().toISOString(), finished_at: null, status: 'running', reason: 'cli', dry_run: 0, summary: null, error: null }).execute();
+    // Runs are ordered by their start to the millisecond: the next pass starts strictly after the killed one.
+    await new Promise((resolve) => setTimeout(resolve, 3));
+    expect(await scanned(() => h.pass())).toBe(true);
+    expect(await scanned(() => h.pass())).toBe(false);
+    const changed = { ...h.flow, nodes: h.flow.nodes.map((node) => (node.type === 'conflict' ? { ...node, position: { x: 1, y: 1 } } : node)) };
+    expect(await scanned(() => h.engine.runPass(changed, { baseDir: '.' }))).toBe(true);
+    expect(await scanned(() => h.engine.runPass(changed, { baseDir: '.' }))).toBe(false);
+    const entity = await h.db.selectFrom('entities').select(['id']).executeTakeFirstOrThrow();
+    await h.db.insertInto('conflicts').values({ id: 'c1', flow_id: h.flow.id, entity_id: entity.id, kind: 'field', field: 'name', base: null, sides: JSON.stringify({ a: 'x', b: 'y' }), status: 'open', resolution: null, created_at: 'now', resolved_at: null }).execute();
+    await h.engine.resolveConflict('c1', { side: 'a' });
+    expect(await scanned(() => h.engine.runPass(changed, { baseDir: '.' }))).toBe(true);
   });
 });
