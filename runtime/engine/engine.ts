@@ -1006,7 +1006,8 @@ export class SyncEngine {
           hash: writtenContentHash(write.after),
           status: 'pending',
           created_at: stamp,
-          written: JSON.stringify(write.after),
+          // Only a side that stores tags can be found holding an interrupted write (adoptInterruptedWrites).
+          written: (connectors.get(write.side.trigger.nodeId) as Connector).capabilities.tags ? JSON.stringify(write.after) : null,
         };
         tags.set(write, row);
         journal.push(row);

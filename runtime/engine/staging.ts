@@ -39,9 +39,10 @@ interface StagedRow {
 /**
  * Changes and scanned ids a pass keeps in memory before it moves them to a file. A staged change of the bench's
  * records takes about 1.7 KB in memory (100,000 of them raised peak RSS from 305 to 472 MB), so this bounds the extra
- * at about 35 MB while every webhook batch and ordinary poll stays in memory.
+ * at about 20 MB, within the 400 MB a million-record sync may use, while webhook batches (2,000 events at most) and
+ * ordinary polls stay in memory.
  */
-export const DEFAULT_MEMORY_LIMIT = 20_000;
+export const DEFAULT_MEMORY_LIMIT = 10_000;
 
 const SELECT = 'select seq, node_id, record_id, version, tag, deleted, fields, projection, problem, match_key from staged';
 
