@@ -59,6 +59,7 @@ export async function runCommand(args: string[]): Promise<number> {
     if (parsed.once) return report(await engine.runPass(flow, { baseDir, reason: 'cli', dryRun: parsed.dryRun, onProgress: progressPrinter() }));
     return await runContinuously(engine, flow, baseDir, parsed.dryRun);
   } finally {
+    await engine.close();
     await db.destroy();
   }
 }

@@ -84,6 +84,12 @@ export interface Connector {
   count?(): Promise<number>;
   /** The collections of this connection and their fields, for validation and the editor's dropdowns. */
   describe(): Promise<CollectionDescription[]>;
+  /**
+   * For a connector that may serve the next pass too (opening one costs more than a small pass): whether it still
+   * reaches what it was opened on, unchanged in shape. The engine keeps such a connector open between passes and asks
+   * before each reuse; without this method it opens a connector for every pass.
+   */
+  stillCurrent?(): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -69,6 +69,13 @@ export interface EngineDeps {
 }
 
 const DEFAULT_PAGE_SIZE = 500;
+/** How long a connector kept between passes stays open unused. */
+const CONNECTOR_IDLE_MS = 30_000;
+
+/** Which kept connectors a trigger may take: the same connector, connection and collection settings, same folder. */
+function connectionKey(trigger: CompiledTrigger, baseDir: string): string {
+  return JSON.stringify([baseDir, trigger.config]);
+}
 /** How often one pass re-reads and re-merges an entity whose side changed between read and write. */
 const MAX_REMERGES = 3;
 
@@ -193,6 +200,12 @@ export class SyncEngine {
   private readonly now: () => Date;
   private readonly limits: ExpressionLimits;
   private readonly retry: RetryPolicy;
+  /**
+   * Connectors kept open between passes, by connection (see Connector.stillCurrent): opening a SQLite file, reading
+   * its tables and preparing statements cost a webhook-sized pass about a quarter of its time.
+   */
+  private readonly idleConnectors = new Map<string, Array<{ connector: Connector; timer: NodeJS.Timeout }>>();
+  private closed = false;
   /** Passes running now, per flow: passes that overlap cannot tell whose link changes they counted. */
   private readonly running = new Map<string, Set<PassState>>();
 
@@ -223,13 +236,19 @@ export class SyncEngine {
         .execute();
     }
     const connectors = new Map<string, Connector>();
+    const opened = new Map<Connector, string>();
     let status: PassResult['status'] = 'ok';
     let error: string | null = null;
     const learned = new Map<string, SideKnowledge>();
     try {
       const compiled = compileFlow(flow);
       for (const part of compiled.parts) {
-        for (const trigger of part.triggers) connectors.set(trigger.nodeId, await this.open(trigger, options.baseDir));
+        for (const trigger of part.triggers) {
+          const key = connectionKey(trigger, options.baseDir);
+          const connector = await this.open(trigger, options.baseDir, key);
+          connectors.set(trigger.nodeId, connector);
+          opened.set(connector, key);
+        }
         for (const [nodeId, side] of await this.syncPart(part, connectors, pass, options, known)) learned.set(nodeId, side);
       }
     } catch (caught) {
@@ -237,7 +256,8 @@ export class SyncEngine {
       error = caught instanceof Error ? caught.message : String(caught);
       this.deps.logger?.[status === 'stopped' ? 'warn' : 'error']({ flowId: flow.id, runId, err: error }, `pass ${status}`);
     } finally {
-      await Promise.allSettled([...connectors.values()].map((connector) => connector.close()));
+      // After a failure a connector may be in any state: only one that served a pass that ran is kept for the next.
+      await Promise.allSettled([...opened].map(([connector, key]) => (status === 'ok' ? this.release(connector, key) : connector.close())));
     }
     const learnedNow = runId && status === 'ok' && !pass.overlapped ? { runId, startedAt, fingerprint, sides: learned } : null;
     if (runId) {
@@ -295,7 +315,14 @@ export class SyncEngine {
     return { runId: row.run_id, startedAt: row.started_at, fingerprint: row.fingerprint, sides };
   }
 
-  private async open(trigger: CompiledTrigger, baseDir: string): Promise<Connector> {
+  /** A connector kept from an earlier pass when it is still current, else a new one. */
+  private async open(trigger: CompiledTrigger, baseDir: string, key: string): Promise<Connector> {
+    const kept = this.idleConnectors.get(key)?.pop();
+    if (kept) {
+      clearTimeout(kept.timer);
+      if (await kept.connector.stillCurrent?.().catch(() => false)) return kept.connector;
+      await kept.connector.close().catch(() => undefined);
+    }
     const type = this.deps.connectors[trigger.config.connector];
     if (!type) {
       throw new Error(`trigger "${trigger.nodeId}": unknown connector "${trigger.config.connector}"; known: ${Object.keys(this.deps.connectors).join(', ')}`);
@@ -309,6 +336,34 @@ export class SyncEngine {
     } catch (caught) {
       throw new Error(`trigger "${trigger.nodeId}": ${caught instanceof Error ? caught.message : String(caught)}`, { cause: caught });
     }
+  }
+
+  /** Keeps a connector that can serve another pass for a while, or closes it. */
+  private async release(connector: Connector, key: string): Promise<void> {
+    if (!connector.stillCurrent || this.closed) return connector.close();
+    const idle = this.idleConnectors.get(key) ?? [];
+    const entry = {
+      connector,
+      timer: setTimeout(() => {
+        const at = idle.indexOf(entry);
+        if (at >= 0) idle.splice(at, 1);
+        if (idle.length === 0 && this.idleConnectors.get(key) === idle) this.idleConnectors.delete(key);
+        void connector.close().catch(() => undefined);
+      }, CONNECTOR_IDLE_MS),
+    };
+    // An idle connector must not keep the process alive.
+    entry.timer.unref();
+    idle.push(entry);
+    this.idleConnectors.set(key, idle);
+  }
+
+  /** Closes the connectors kept between passes; passes started afterwards close theirs when they end. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const idle = [...this.idleConnectors.values()].flat();
+    this.idleConnectors.clear();
+    for (const entry of idle) clearTimeout(entry.timer);
+    await Promise.allSettled(idle.map((entry) => entry.connector.close()));
   }
 
   // ---------------------------------------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ async function answer(request: Exclude<WorkerRequest, { method: 'close' }>): Pro
  */
 async function close(id: number): Promise<void> {
   try {
+    await engine.close();
     await db.destroy();
     rootLogger.flush();
     reply({ id, ok: true, value: undefined });

@@ -73,9 +73,8 @@ describe('the scan for hard deletes', () => {
     };
     expect(await scanned(() => h.pass())).toBe(false);
     // A pass killed half way leaves its run behind it, started after what the state knows.
-    await h.db.insertInto('runs').values({ id: 'killed', flow_id: h.flow.id, started_at: new Date().toISOString(), finished_at: null, status: 'running', reason: 'cli', dry_run: 0, summary: null, error: null }).execute();
-    // Runs are ordered by their start to the millisecond: the next pass starts strictly after the killed one.
-    await new Promise((resolve) => setTimeout(resolve, 3));
+    const known = await h.db.selectFrom('flow_knowledge').select(['started_at']).executeTakeFirstOrThrow();
+    await h.db.insertInto('runs').values({ id: 'killed', flow_id: h.flow.id, started_at: known.started_at, finished_at: null, status: 'running', reason: 'cli', dry_run: 0, summary: null, error: null }).execute();
     expect(await scanned(() => h.pass())).toBe(true);
     expect(await scanned(() => h.pass())).toBe(false);
     const changed = { ...h.flow, nodes: h.flow.nodes.map((node) => (node.type === 'conflict' ? { ...node, position: { x: 1, y: 1 } } : node)) };

@@ -13,7 +13,7 @@
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FlowRecord } from '../../../nodes/types';
 import {
@@ -98,7 +98,7 @@ async function openSqliteConnector(context: ConnectorContext): Promise<Connector
     } catch {
       // A read-only file cannot switch modes; reading it still works, and writes will report their own error.
     }
-    return new SqliteCollection(db, context, fileName, tables);
+    return new SqliteCollection(db, context, fileName, tables, path);
   } catch (error) {
     db.close();
     if (error instanceof ConnectorError) throw error;
@@ -181,13 +181,19 @@ class SqliteCollection implements Connector {
   private timestampFormat: TimestampFormat | null = null;
   private readonly runBatch: (ops: readonly WriteOp[]) => WriteResult[];
 
+  /** The file and the shape of its tables as opened: a connector kept between passes must still match them. */
+  private readonly opened: { dev: number; ino: number; schemaVersion: number };
+
   constructor(
     private readonly db: Database.Database,
     context: ConnectorContext,
     private readonly fileName: string,
     tables: string[],
+    private readonly path: string,
   ) {
     const { config } = context;
+    const file = statSync(path);
+    this.opened = { dev: file.dev, ino: file.ino, schemaVersion: db.pragma('schema_version', { simple: true }) as number };
     const table = findByName(tables, config.collection, (name) => name);
     if (table === undefined) {
       throw new ConnectorError(
@@ -339,6 +345,20 @@ class SqliteCollection implements Connector {
         .filter((info) => table !== this.table || !this.bookkeeping.has(info.name))
         .map((info) => ({ name: info.name, type: info.declaredType === '' ? 'any' : info.declaredType, nullable: !info.notNull })),
     }));
+  }
+
+  /**
+   * Still the same file (not replaced, say by a restored backup) with the same tables and columns: the columns, key
+   * and statements read at open still hold.
+   */
+  async stillCurrent(): Promise<boolean> {
+    if (!this.db.open) return false;
+    try {
+      const file = statSync(this.path);
+      return file.dev === this.opened.dev && file.ino === this.opened.ino && this.db.pragma('schema_version', { simple: true }) === this.opened.schemaVersion;
+    } catch {
+      return false;
+    }
   }
 
   async close(): Promise<void> {
