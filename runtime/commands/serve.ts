@@ -127,7 +127,7 @@ export async function startServer(
   let listening: ListeningServer;
   try {
     await hooks.beforeStart?.(runtime, logger);
-    listening = await listen(runtime.app, { host: options.host, port: options.port });
+    listening = await listen(runtime.app, { host: options.host, port: options.port, webhooks: runtime.deps });
   } catch (error) {
     await engine.close();
     await db.destroy();

@@ -1,0 +1,64 @@
+import type { AppDeps } from '../api/deps';
+import { errorBody } from '../api/errors';
+import { MissingCredentialError } from '../credentials/store';
+import { parseEvents } from './events';
+import { webhookScheme } from './scheme';
+
+const MAX_DELIVERY_ID = 200;
+
+/** A webhook delivery as the HTTP layer received it: the route's ids, the raw body and a header lookup. */
+export interface IncomingWebhook {
+  flowId: string;
+  nodeId: string;
+  body: Uint8Array;
+  header(name: string): string | undefined;
+}
+
+export interface WebhookAnswer {
+  status: 202 | 400 | 401 | 404 | 409 | 503;
+  body: unknown;
+}
+
+/**
+ * What `POST /hooks/:flowId/:nodeId` does once its ids are valid and its body is read (SPEC §10): check the trigger,
+ * the signature and the events, store them durably, and say so. Shared by the Hono route and the server's direct path
+ * for webhooks (runtime/server.ts), so both answer alike.
+ */
+export async function receiveWebhook(deps: Pick<AppDeps, 'catalog' | 'credentials' | 'intake' | 'metrics' | 'logger'>, incoming: IncomingWebhook): Promise<WebhookAnswer> {
+  const { catalog, credentials, intake, metrics, logger } = deps;
+  const { flowId, nodeId } = incoming;
+  const fail = (status: WebhookAnswer['status'], code: string, message: string, path = ''): WebhookAnswer => ({ status, body: errorBody(code, message, path) });
+  const entry = catalog.get(flowId);
+  const node = entry?.document?.nodes.find((candidate) => candidate.id === nodeId);
+  if (!entry || !node || node.type !== 'trigger' || node.config.detect.mode !== 'webhook') {
+    return fail(404, 'not_found', `no webhook trigger "${nodeId}" in a flow "${flowId}"`);
+  }
+  const detect = node.config.detect;
+  const scheme = webhookScheme(node.config, detect);
+  let secret: string;
+  try {
+    secret = await credentials.resolve(detect.secret.credential);
+  } catch (error) {
+    if (!(error instanceof MissingCredentialError)) throw error;
+    // The sender cannot fix this and should retry later; the credential's name is not told to an unsigned caller.
+    logger.error({ flowId, nodeId, credential: detect.secret.credential }, 'webhook secret credential missing');
+    return fail(503, 'secret_missing', "the trigger's signing secret is not stored on this runtime yet; retry later");
+  }
+  if (!scheme.verify(secret, incoming.body, incoming.header(scheme.signatureHeader))) {
+    return fail(401, 'bad_signature', scheme.expected);
+  }
+  if (!entry.deployed) {
+    return fail(409, 'flow_paused', `the flow "${flowId}" is paused: deploy it to accept webhooks`);
+  }
+  const deliveryId = incoming.header('x-syncline-delivery')?.trim() || null;
+  if (deliveryId !== null && deliveryId.length > MAX_DELIVERY_ID) {
+    return fail(400, 'invalid_delivery_id', `X-Syncline-Delivery must be at most ${MAX_DELIVERY_ID} characters`);
+  }
+  const body = incoming.body;
+  const parsed = parseEvents(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'), scheme.shape);
+  if (!parsed.ok) return fail(400, 'invalid_event', parsed.path ? `${parsed.path}: ${parsed.message}` : parsed.message, parsed.path);
+  const fresh = await intake.submit({ flowId, nodeId, deliveryId, events: parsed.events });
+  if (fresh) metrics.webhookEvents.inc({ flow: flowId, result: 'stored' }, parsed.events.length);
+  else metrics.webhookEvents.inc({ flow: flowId, result: 'repeated_delivery' });
+  return { status: 202, body: { accepted: fresh ? parsed.events.length : 0, duplicate: !fresh } };
+}
