@@ -44,13 +44,24 @@ export async function recordTriggerPass(db: Db, flowId: string, nodeIds: readonl
     .execute();
 }
 
-/** A run left `running` by a process that was killed is marked failed, so history does not show it running forever. */
-export async function failInterruptedRuns(db: Db, now: string): Promise<number> {
-  const result = await db
+/**
+ * A run left `running` by a process (or, with `only`, a pass worker) that was killed is marked failed, so history does
+ * not show it running forever.
+ */
+export async function failInterruptedRuns(
+  db: Db,
+  now: string,
+  only: { flowIds: readonly string[]; error: string } | null = null,
+): Promise<number> {
+  let query = db
     .updateTable('runs')
-    .set({ status: 'failed', finished_at: now, error: 'interrupted: the runtime stopped during this pass; it is redone on the next pass' })
-    .where('status', '=', 'running')
-    .executeTakeFirst();
+    .set({ status: 'failed', finished_at: now, error: only?.error ?? 'interrupted: the runtime stopped during this pass; it is redone on the next pass' })
+    .where('status', '=', 'running');
+  if (only) {
+    if (only.flowIds.length === 0) return 0;
+    query = query.where('flow_id', 'in', only.flowIds);
+  }
+  const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
 

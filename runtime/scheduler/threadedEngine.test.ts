@@ -175,6 +175,10 @@ describe('ThreadedEngine', () => {
     expect(lines.map((line) => JSON.parse(line) as { msg: string; callsInFlight: number })).toContainEqual(
       expect.objectContaining({ msg: 'the pass worker stopped: it exited with code 1', callsInFlight: 2 }),
     );
+    // Their runs (the second pass may not have begun its own yet) do not stay `running` until the next start.
+    const runs = (await Promise.all(bulk.map(({ flow }) => engine.listRuns(flow.id)))).flat();
+    expect(runs.length).toBeGreaterThan(0);
+    for (const run of runs) expect([run.status, run.error]).toEqual(['failed', expect.stringMatching(/^interrupted: the pass worker stopped/)]);
 
     const next = await engine.runPass(flowOf({ id: 'small' }), { baseDir: small, reason: 'manual' });
     expect(next).toMatchObject({ status: 'ok', summary: { created: 1 } });

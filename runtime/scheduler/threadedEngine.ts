@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { FlowDocument } from '../../nodes';
 import type { StateDb } from '../db';
+import { failInterruptedRuns } from '../db/statusQueries';
 import { EngineInputError, SyncEngine, type PassOptions, type PassProgress, type PassResult } from '../engine';
 import type { FlowEngine } from './runner';
 
@@ -64,6 +65,8 @@ interface PendingCall {
   resolve(value: unknown): void;
   reject(error: Error): void;
   onProgress?: (progress: PassProgress) => void;
+  /** The flow of a pass in flight, whose run is left `running` if the worker dies. */
+  passOf?: string;
 }
 
 /** One worker thread and the calls it has not answered yet. */
@@ -117,7 +120,7 @@ export class ThreadedEngine implements FlowEngine {
   runPass(flow: FlowDocument, options: PassOptions): Promise<PassResult> {
     // A function cannot cross threads: progress comes back as messages and is handed to it here.
     const { onProgress, ...rest } = options;
-    return this.call('runPass', [flow, rest], onProgress) as Promise<PassResult>;
+    return this.call('runPass', [flow, rest], onProgress, rest.dryRun ? undefined : flow.id) as Promise<PassResult>;
   }
 
   resolveConflict(...args: Parameters<WorkerMethods['resolveConflict']>): ReturnType<WorkerMethods['resolveConflict']> {
@@ -171,19 +174,19 @@ export class ThreadedEngine implements FlowEngine {
     clearTimeout(stuck);
   }
 
-  private call(method: WorkerMethod, args: unknown[], onProgress?: (progress: PassProgress) => void): Promise<unknown> {
+  private call(method: WorkerMethod, args: unknown[], onProgress?: (progress: PassProgress) => void, passOf?: string): Promise<unknown> {
     if (this.closed) return Promise.reject(new Error('the engine is closed: this runtime is stopping and runs no more passes'));
     try {
       this.handle ??= this.spawn();
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    return this.post(this.handle, { id: this.nextId++, method, args, progress: onProgress !== undefined } as WorkerRequest, onProgress);
+    return this.post(this.handle, { id: this.nextId++, method, args, progress: onProgress !== undefined } as WorkerRequest, onProgress, passOf);
   }
 
-  private post(handle: WorkerHandle, request: WorkerRequest, onProgress?: (progress: PassProgress) => void): Promise<unknown> {
+  private post(handle: WorkerHandle, request: WorkerRequest, onProgress?: (progress: PassProgress) => void, passOf?: string): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      handle.pending.set(request.id, { resolve, reject, ...(onProgress ? { onProgress } : {}) });
+      handle.pending.set(request.id, { resolve, reject, ...(onProgress ? { onProgress } : {}), ...(passOf ? { passOf } : {}) });
       // An idle worker must not keep the process alive; one with calls in flight must.
       if (handle.pending.size === 1) handle.worker.ref();
       try {
@@ -236,6 +239,15 @@ export class ThreadedEngine implements FlowEngine {
     if (this.handle === handle) this.handle = null;
     const reason = handle.failure ? `it threw: ${handle.failure.message}` : handle.closing ? 'it was closed' : `it exited with code ${code}`;
     if (!handle.closing) this.options.logger.error({ err: handle.failure ?? undefined, exitCode: code, callsInFlight: handle.pending.size }, `the pass worker stopped: ${reason}`);
-    for (const id of [...handle.pending.keys()]) this.settle(handle, id)?.reject(new PassWorkerStoppedError(reason));
+    const calls = [...handle.pending.keys()].map((id) => this.settle(handle, id));
+    const flowIds = [...new Set(calls.map((call) => call?.passOf).filter((flowId): flowId is string => flowId !== undefined))];
+    const error = `interrupted: the pass worker stopped (${reason}); the pass is redone on the next one`;
+    // The passes it was running never finished their runs: history shows them failed, as a restart would, before the
+    // callers hear of it.
+    void failInterruptedRuns(this.options.db, new Date().toISOString(), { flowIds, error })
+      .catch((failure: unknown) => this.options.logger.warn({ err: failure, flowIds }, 'interrupted runs could not be marked failed'))
+      .then(() => {
+        for (const call of calls) call?.reject(new PassWorkerStoppedError(reason));
+      });
   }
 }
