@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { sql, type RawBuilder } from 'kysely';
 import type { FlowDocument } from '../../nodes/index';
 import type { ConflictConfig } from '../../nodes/conflict/schema';
 import { defaultExpressionLimits, type ExpressionLimits, type FlowRecord } from '../../nodes/types';
@@ -66,9 +67,22 @@ export interface EngineDeps {
   retry?: RetryPolicy;
   /** Staged changes a pass keeps in memory before it moves them to a temporary file (tests set 0 to use the file). */
   stagingMemoryLimit?: number;
+  /** Rows deleted per statement when a flow is forgotten (tests set a small one). */
+  forgetChunk?: number;
 }
 
 const DEFAULT_PAGE_SIZE = 500;
+/** Rows deleted per statement when a flow's state is forgotten. */
+const FORGET_CHUNK = 5000;
+
+/** Runs a bounded delete until it deletes nothing more. */
+async function deleteInChunks(db: Db, statement: RawBuilder<unknown>): Promise<void> {
+  for (;;) {
+    const result = await statement.execute(db);
+    if (Number(result.numAffectedRows ?? 0) === 0) return;
+  }
+}
+
 /** How long a connector kept between passes stays open unused. */
 const CONNECTOR_IDLE_MS = 30_000;
 
@@ -1519,16 +1533,34 @@ export class SyncEngine {
     await this.db.updateTable('failing_records').set({ attempts: 0 }).where('flow_id', '=', flowId).execute();
   }
 
-  /** Drops all of a flow's state: links, golden records, cursors, journal, runs, conflicts. */
+  /**
+   * Drops all of a flow's state: links, golden records, cursors, journal, runs, conflicts. In bounded statements, each
+   * its own commit: a million-record flow in one transaction would hold the state's write lock for seconds, and the
+   * server's other connection (webhook intake, API writes) gives up waiting after five. Interrupted, it leaves part of
+   * the state behind, and deleting the flow again finishes the job.
+   */
   async forgetFlow(flowId: string): Promise<void> {
     await this.forgetKnowledge(flowId);
-    await this.db.transaction().execute(async (tx) => {
-      const runIds = (await tx.selectFrom('runs').select(['id']).where('flow_id', '=', flowId).execute()).map((row) => row.id);
-      for (const ids of chunked(runIds)) await tx.deleteFrom('run_log').where('run_id', 'in', ids).execute();
-      for (const table of ['entities', 'links', 'cursors', 'write_journal', 'runs', 'conflicts', 'failing_records'] as const) {
-        await tx.deleteFrom(table).where('flow_id', '=', flowId).execute();
-      }
-    });
+    const chunk = this.deps.forgetChunk ?? FORGET_CHUNK;
+    const runIds = (await this.db.selectFrom('runs').select(['id']).where('flow_id', '=', flowId).execute()).map((row) => row.id);
+    for (const runId of runIds) {
+      await deleteInChunks(this.db, sql`delete from run_log where id in (select id from run_log where run_id = ${runId} limit ${chunk})`);
+    }
+    const keyed: Array<[table: string, key: string]> = [
+      ['entities', 'id'],
+      ['write_journal', 'tag'],
+      ['runs', 'id'],
+      ['conflicts', 'id'],
+      ['failing_records', 'rowid'],
+    ];
+    for (const [table, key] of keyed) {
+      await deleteInChunks(this.db, sql`delete from ${sql.table(table)} where ${sql.ref(key)} in (select ${sql.ref(key)} from ${sql.table(table)} where flow_id = ${flowId} limit ${chunk})`);
+    }
+    await deleteInChunks(
+      this.db,
+      sql`delete from links where flow_id = ${flowId} and (node_id, record_id) in (select node_id, record_id from links where flow_id = ${flowId} limit ${chunk})`,
+    );
+    await this.db.deleteFrom('cursors').where('flow_id', '=', flowId).execute();
   }
 }
 
