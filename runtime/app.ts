@@ -13,7 +13,7 @@ import { conflictsApi } from './api/conflicts';
 import { connectorsApi } from './api/connectors';
 import { credentialsApi } from './api/credentials';
 import type { AppDeps } from './api/deps';
-import { fail } from './api/errors';
+import { fail, internalErrorBody } from './api/errors';
 import { failingApi } from './api/failing';
 import { flowsApi } from './api/flows';
 import { WEBHOOK_BODY_LIMIT, hooksApi } from './api/hooks';
@@ -54,7 +54,7 @@ export function createApp(deps: AppDeps): Hono {
       return fail(c, status, code, error.message || 'bad request');
     }
     deps.logger.error({ err: error, method: c.req.method, path: c.req.path }, 'request failed');
-    return fail(c, 500, 'internal', 'the runtime failed on this request; the details are in its log');
+    return c.json(internalErrorBody, 500);
   });
   app.notFound((c) => fail(c, 404, 'not_found', `no route ${c.req.method} ${c.req.path}`));
 

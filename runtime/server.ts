@@ -3,7 +3,7 @@ import type { Hono } from 'hono';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AppDeps } from './api/deps';
-import { errorBody } from './api/errors';
+import { internalErrorBody } from './api/errors';
 import { WEBHOOK_BODY_LIMIT } from './api/hooks';
 import { hookParams } from './api/schemas';
 import { receiveWebhook } from './webhooks/receive';
@@ -64,7 +64,7 @@ export function directWebhooks(deps: Pick<AppDeps, 'catalog' | 'credentials' | '
         },
         (error: unknown) => {
           deps.logger.error({ err: error, method: 'POST', path: request.url?.split('?')[0] }, 'request failed');
-          send(response, 500, errorBody('internal', 'the runtime failed on this request; the details are in its log'));
+          send(response, 500, internalErrorBody);
         },
       );
     });

@@ -7,6 +7,9 @@ export function errorBody(code: string, message: string, path = ''): { error: { 
   return { error: { code, message, path } };
 }
 
+/** What a request that failed on the runtime's side is told; the details go to the log. */
+export const internalErrorBody = errorBody('internal', 'the runtime failed on this request; the details are in its log');
+
 /** A JSON error response. */
 export function fail(c: Context, status: ContentfulStatusCode, code: string, message: string, path = ''): Response {
   return c.json(errorBody(code, message, path), status);

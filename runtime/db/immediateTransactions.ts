@@ -23,9 +23,16 @@ function isBusy(error: unknown): boolean {
  * the lock is asked for without the busy handler, and asked again after a short pause that lets the loop run.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  /** Each connection's own busy timeout, read once: it is put back after every `begin`. */
+  private readonly busyTimeouts = new WeakMap<DatabaseConnection, number>();
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    const { rows } = await connection.executeQuery<{ timeout: number }>(CompiledQuery.raw('pragma busy_timeout'));
-    const busyTimeout = rows[0]?.timeout ?? 0;
+    let busyTimeout = this.busyTimeouts.get(connection);
+    if (busyTimeout === undefined) {
+      const { rows } = await connection.executeQuery<{ timeout: number }>(CompiledQuery.raw('pragma busy_timeout'));
+      busyTimeout = rows[0]?.timeout ?? 0;
+      this.busyTimeouts.set(connection, busyTimeout);
+    }
     await connection.executeQuery(CompiledQuery.raw('pragma busy_timeout = 0'));
     try {
       const deadline = Date.now() + Math.max(busyTimeout, LOCK_WAIT_MS);

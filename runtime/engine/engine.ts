@@ -283,12 +283,15 @@ export class SyncEngine {
           .where('id', '=', runId)
           .execute();
         // Kept in the state, so the next pass can use it whichever process runs it (every `run --once` is a new one).
-        await tx.deleteFrom('flow_knowledge').where('flow_id', '=', flow.id).execute();
         if (learnedNow) {
+          const row = { run_id: runId, started_at: startedAt, fingerprint, sides: JSON.stringify(Object.fromEntries(learned)) };
           await tx
             .insertInto('flow_knowledge')
-            .values({ flow_id: flow.id, run_id: runId, started_at: startedAt, fingerprint, sides: JSON.stringify(Object.fromEntries(learned)) })
+            .values({ flow_id: flow.id, ...row })
+            .onConflict((oc) => oc.column('flow_id').doUpdateSet(row))
             .execute();
+        } else {
+          await tx.deleteFrom('flow_knowledge').where('flow_id', '=', flow.id).execute();
         }
       });
     }
@@ -556,7 +559,7 @@ export class SyncEngine {
       const staged = this.stagedProjection(part, trigger, record);
       entries.push({ record, ...(staged instanceof Promise ? await staged : staged) });
     }
-    if (options.dropUnchanged && !process.env.NODROP) entries = await this.dropUnchanged(trigger, entries, pass);
+    if (options.dropUnchanged) entries = await this.dropUnchanged(trigger, entries, pass);
     staging.add(trigger.nodeId, entries);
   }
 
@@ -582,15 +585,23 @@ export class SyncEngine {
       if (sameValue(JSON.parse(link.shadow) as FlowRecord, entry.projection)) unchanged.add(entry);
     }
     if (unchanged.size === 0) return entries;
-    const byId = new Map([...unchanged].map((entry) => [entry.record.id, entry]));
-    for (const row of await journalByRecord(this.db, pass.flowId, trigger.nodeId, [...byId.keys()])) {
-      const entry = byId.get(row.record_id as string);
-      if (entry && row.hash === writtenContentHash(entry.record.fields)) {
+    await this.countJournaledEchoes(pass, trigger.nodeId, [...unchanged].map((entry) => entry.record));
+    return entries.filter((entry) => !unchanged.has(entry));
+  }
+
+  /**
+   * Of these records, equal to their shadows, the ones holding exactly what the runtime last wrote to them are its
+   * own writes come back: counted and logged as echoes (SPEC §6). For sides that cannot store a tag.
+   */
+  private async countJournaledEchoes(pass: PassState, nodeId: string, records: readonly SourceRecord[]): Promise<void> {
+    const byId = new Map(records.map((record) => [record.id, record]));
+    for (const row of await journalByRecord(this.db, pass.flowId, nodeId, [...byId.keys()])) {
+      const record = byId.get(row.record_id as string);
+      if (record && row.hash === writtenContentHash(record.fields)) {
         pass.summary.echoes++;
-        pass.record(trigger.nodeId, entry.record.id, row.entity_id, 'echo', [], 'own write, equal to its shadow');
+        pass.record(nodeId, record.id, row.entity_id, 'echo', [], 'own write, equal to its shadow');
       }
     }
-    return entries.filter((entry) => !unchanged.has(entry));
   }
 
   // Synchronous while the path is (built-in ops only): no promise per record.
@@ -1192,25 +1203,17 @@ export class SyncEngine {
    */
   private async countUntaggedEchoes(part: CompiledPart, work: EntityWork[], pass: PassState): Promise<void> {
     for (const trigger of part.triggers) {
-      const candidates = new Map<string, SideWork>();
+      const candidates: SourceRecord[] = [];
       for (const item of work) {
         const side = item.sides.get(trigger.nodeId) as SideWork;
         if (side.staged && side.link && side.record && !side.record.deleted && side.shadow && side.projection && sameValue(side.shadow, side.projection)) {
-          candidates.set(side.record.id, side);
+          candidates.push(side.record);
         }
       }
-      if (candidates.size === 0) continue;
-      for (const row of await journalByRecord(this.db, pass.flowId, trigger.nodeId, [...candidates.keys()])) {
-        const side = candidates.get(row.record_id as string);
-        if (side?.record && row.hash === writtenContentHash(side.record.fields)) {
-          pass.summary.echoes++;
-          pass.record(trigger.nodeId, side.record.id, row.entity_id, 'echo', [], 'own write, equal to its shadow');
-        }
-      }
+      if (candidates.length > 0) await this.countJournaledEchoes(pass, trigger.nodeId, candidates);
     }
   }
 
-  /** Reads the current record of every linked side that has no staged change (SPEC §5.1). */
   /**
    * A pass that died after writing to a side but before committing left that side's shadow behind what it holds:
    * the record carries the tag of a pending journal entry, which holds what was written. The side is taken to be in
@@ -1245,6 +1248,7 @@ export class SyncEngine {
     }
   }
 
+  /** Reads the current record of every linked side that has no staged change (SPEC §5.1). */
   private async readUnreadSides(part: CompiledPart, connectors: Map<string, Connector>, work: EntityWork[]): Promise<void> {
     for (const trigger of part.triggers) {
       const wanted = new Map<string, SideWork>();

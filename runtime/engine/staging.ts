@@ -306,7 +306,7 @@ class MemoryStaging implements Staging {
     return page;
   }
 
-  private pendingWithKey(matchKey: string): StagedChange[] {
+  byMatchKey(matchKey: string): StagedChange[] {
     const found: StagedChange[] = [];
     for (const seq of this.byMatch.get(matchKey) ?? []) {
       const change = this.changes.get(seq) as StagedChange;
@@ -316,20 +316,12 @@ class MemoryStaging implements Staging {
     return found.sort((a, b) => a.seq - b.seq);
   }
 
-  byMatchKey(matchKey: string): StagedChange[] {
-    return this.pendingWithKey(matchKey);
-  }
-
-  byMatchKeys(matchKeys: readonly string[], page: readonly StagedChange[]): Map<string, StagedChange[]> {
+  /** Here the page's changes are the staged objects themselves, so every group comes from staging as it is. */
+  byMatchKeys(matchKeys: readonly string[]): Map<string, StagedChange[]> {
     const groups = new Map<string, StagedChange[]>();
-    const first = page[0]?.seq ?? 0;
-    const last = page.at(-1)?.seq ?? 0;
-    const inPage = new Map(page.map((change) => [change.seq, change]));
     for (const key of new Set(matchKeys)) {
-      // The page's own changes as the caller holds them; the rest from staging, as the file does.
-      const group = this.pendingWithKey(key).map((change) => (change.seq >= first && change.seq <= last ? inPage.get(change.seq) : change));
-      const present = group.filter((change): change is StagedChange => change !== undefined);
-      if (present.length > 0) groups.set(key, present);
+      const group = this.byMatchKey(key);
+      if (group.length > 0) groups.set(key, group);
     }
     return groups;
   }
