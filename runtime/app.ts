@@ -23,6 +23,7 @@ import { runtimeApi } from './api/runtime';
 import type { ConnectorType } from './connectors/types';
 import { CredentialStore } from './credentials/store';
 import type { StateDb } from './db';
+import type { InboxDb } from './db/inbox';
 import { failInterruptedRuns } from './db/statusQueries';
 import { pruneWebhookHistory } from './db/webhookQueries';
 import { SyncEngine } from './engine';
@@ -116,6 +117,8 @@ export function createApp(deps: AppDeps): Hono {
 
 export interface RuntimeOptions {
   db: StateDb;
+  /** Where webhook events wait for their pass; its opener closes it, after `stop()`. */
+  inbox: InboxDb;
   /** The data folder: relative connection paths of stored flows resolve against it. */
   dataDir: string;
   token: string;
@@ -149,23 +152,23 @@ export interface Runtime {
 
 const WEBHOOK_HISTORY_MS = 24 * 60 * 60 * 1000;
 
-/** Wires the runtime's parts together on one state DB and builds the app over them. */
+/** Wires the runtime's parts together on the state and the webhook inbox, and builds the app over them. */
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const logger = options.logger ?? silentLogger();
   const now = options.now ?? (() => new Date());
-  const { db, connectors } = options;
+  const { db, inbox, connectors } = options;
   const credentials = new CredentialStore(db, options.credentialKey, now);
   const engine: FlowEngine =
     options.engine ??
     new SyncEngine({ db, connectors: { ...connectors }, resolveCredential: (name) => credentials.resolve(name), logger: logger.child({ component: 'engine' }), now });
   const loadFlow = createFlowLoader(connectors);
-  const catalog = new FlowCatalog(db, loadFlow, now);
+  const catalog = new FlowCatalog(db, inbox, loadFlow, now);
   await catalog.load();
   const metrics = new RuntimeMetrics();
   const alerts = new AlertNotifier(logger, options.alertSender);
   const runner = new FlowRunner({ db, engine, catalog, baseDir: options.dataDir, logger, metrics, alerts, now });
-  const worker = new WebhookWorker({ db, catalog, runner, logger, now, ...(options.webhookBatchSize ? { batchSize: options.webhookBatchSize } : {}) });
-  const intake = new WebhookIntake(db, (flowIds) => flowIds.forEach((flowId) => worker.kick(flowId)), now);
+  const worker = new WebhookWorker({ inbox, catalog, runner, logger, now, ...(options.webhookBatchSize ? { batchSize: options.webhookBatchSize } : {}) });
+  const intake = new WebhookIntake(inbox, (flowIds) => flowIds.forEach((flowId) => worker.kick(flowId)), now);
   // Changes a system reports as they happen (postgres `notify`) enter as webhook events do, through the intake.
   const listeners = new ChangeListeners({
     catalog,
@@ -198,7 +201,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   };
   let pruneTimer: NodeJS.Timeout | null = null;
   const prune = () =>
-    pruneWebhookHistory(db, new Date(now().getTime() - WEBHOOK_HISTORY_MS).toISOString()).catch((error: unknown) =>
+    pruneWebhookHistory(inbox, new Date(now().getTime() - WEBHOOK_HISTORY_MS).toISOString()).catch((error: unknown) =>
       logger.warn({ err: String(error) }, 'webhook history could not be pruned'),
     );
   return {

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { createRuntime, type Runtime } from '../app';
 import { connectorRegistry } from '../connectors/index';
 import { loadOrCreateKey } from '../credentials/cipher';
+import { carryOverWebhookEvents, openInboxDb, type InboxDb } from '../db/inbox';
 import { openStateDb, type StateDb } from '../db/index';
 import { createLogger } from '../observability/logger';
 import { ThreadedEngine } from '../scheduler/threadedEngine';
@@ -14,7 +15,7 @@ import { listen, type ListeningServer } from '../server';
 const usage =
   'usage: syncline serve [--port N] [--data DIR] [--host H] [--metrics-public] [--cors-origin URL]...\n' +
   '  --port N           port to listen on (default 4777; 0 picks a free one)\n' +
-  '  --data DIR         data folder: state, token, credential key (default ./.syncline)\n' +
+  '  --data DIR         data folder: state, webhook inbox, token, credential key (default ./.syncline)\n' +
   '  --host H           address to listen on (default 127.0.0.1: this machine only)\n' +
   '  --metrics-public   serve /metrics without the token\n' +
   '  --cors-origin URL  let a page from URL call the API (e.g. the vite dev server); repeatable';
@@ -89,10 +90,11 @@ export interface RunningServer {
   runtime: Runtime;
   listening: ListeningServer;
   db: StateDb;
+  inbox: InboxDb;
   logger: Logger;
   url: string;
   token: string;
-  /** Stops serving, lets passes finish, closes the state. */
+  /** Stops serving, lets passes finish, closes the state and the webhook inbox. */
   stop(): Promise<void>;
 }
 
@@ -110,10 +112,23 @@ export async function startServer(
   const credentialKey = loadOrCreateKey(join(options.dataDir, 'credentials.key'));
   const statePath = join(options.dataDir, 'state.db');
   const db = await openStateDb(statePath);
+  // Webhook events wait in a file of their own: SQLite lets one connection write a file at a time, and in state.db the
+  // intake's commits and the pass worker's transactions kept waiting for each other.
+  let inbox: InboxDb | undefined;
+  try {
+    inbox = await openInboxDb(join(options.dataDir, 'inbox.db'));
+    const carried = await carryOverWebhookEvents(db, inbox);
+    if (carried.events > 0 || carried.deliveries > 0) logger.info(carried, 'webhook events and delivery ids moved from state.db to inbox.db');
+  } catch (error) {
+    await inbox?.destroy();
+    await db.destroy();
+    throw error;
+  }
   // Passes run on a worker thread with its own connection, so a long one does not stall the API and webhook intake.
   const engine = new ThreadedEngine({ statePath, db, credentialKey, logger, ...(hooks.logFile ? { logFile: hooks.logFile } : {}) });
   const runtime = await createRuntime({
     db,
+    inbox,
     engine,
     dataDir: options.dataDir,
     token,
@@ -130,6 +145,7 @@ export async function startServer(
     listening = await listen(runtime.app, { host: options.host, port: options.port, webhooks: runtime.deps });
   } catch (error) {
     await engine.close();
+    await inbox.destroy();
     await db.destroy();
     throw error;
   }
@@ -143,6 +159,7 @@ export async function startServer(
     runtime,
     listening,
     db,
+    inbox,
     logger,
     url,
     token,
@@ -150,6 +167,7 @@ export async function startServer(
       (stopping ??= (async () => {
         await listening.close();
         await runtime.stop();
+        await inbox.destroy();
         await db.destroy();
         logger.info('stopped');
         logger.flush();

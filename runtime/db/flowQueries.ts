@@ -45,11 +45,9 @@ export async function setFlowAlertUrl(db: Db, id: string, url: string | null, no
   return Number(result.numUpdatedRows) === 1;
 }
 
-/** Removes a flow row and what the server keeps for it (pending webhook events, delivery ids, trigger status). */
+/** Removes a flow row and its trigger status (its webhook events are in the inbox: deleteFlowWebhookEvents). */
 export async function deleteFlowRow(db: Db, id: string): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('webhook_events').where('flow_id', '=', id).execute();
-    await trx.deleteFrom('webhook_deliveries').where('flow_id', '=', id).execute();
     await trx.deleteFrom('trigger_status').where('flow_id', '=', id).execute();
     const result = await trx.deleteFrom('flows').where('id', '=', id).executeTakeFirst();
     return Number(result.numDeletedRows) === 1;

@@ -15,10 +15,23 @@ export interface Database {
   conflicts: ConflictsTable;
   failing_records: FailingRecordsTable;
   credentials: CredentialsTable;
+  /**
+   * Where versions before the webhook inbox (inbox.db) kept webhook events: only `carryOverWebhookEvents` reads them,
+   * moving what it finds to the inbox on start. A later migration drops them.
+   */
   webhook_events: WebhookEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   trigger_status: TriggerStatusTable;
   flow_knowledge: FlowKnowledgeTable;
+}
+
+/**
+ * The webhook inbox (inbox.db, runtime/db/inbox.ts): webhook events and delivery ids, in a file of their own so the
+ * intake's many small commits never wait for the state's write lock held by a pass, nor a pass for them.
+ */
+export interface InboxDatabase {
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export interface FlowsTable {

@@ -1,7 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { Database, WebhookEventRow } from './schema';
-
-type Db = Kysely<Database>;
+import type { InboxDb } from './inbox';
+import type { WebhookEventRow } from './schema';
 
 export interface IncomingEvent {
   recordId: string;
@@ -23,8 +21,8 @@ const ROWS_PER_INSERT = 4000;
  * delivery, whether it was new; a delivery id seen before (now or earlier in the same batch) is skipped with its
  * events.
  */
-export async function storeDeliveries(db: Db, deliveries: readonly IncomingDelivery[], now: string): Promise<boolean[]> {
-  return db.transaction().execute(async (trx) => {
+export async function storeDeliveries(inbox: InboxDb, deliveries: readonly IncomingDelivery[], now: string): Promise<boolean[]> {
+  return inbox.transaction().execute(async (trx) => {
     const keyOf = (delivery: IncomingDelivery) => `${delivery.flowId}\u0000${delivery.nodeId}\u0000${delivery.deliveryId}`;
     const identified = deliveries.filter((delivery) => delivery.deliveryId !== null);
     // One multi-row insert per chunk; RETURNING names exactly the delivery ids that were not taken before.
@@ -70,8 +68,8 @@ export async function storeDeliveries(db: Db, deliveries: readonly IncomingDeliv
 }
 
 /** The oldest unprocessed events of a flow, in arrival order. */
-export async function pendingEvents(db: Db, flowId: string, limit: number): Promise<WebhookEventRow[]> {
-  return db
+export async function pendingEvents(inbox: InboxDb, flowId: string, limit: number): Promise<WebhookEventRow[]> {
+  return inbox
     .selectFrom('webhook_events')
     .selectAll()
     .where('flow_id', '=', flowId)
@@ -82,14 +80,14 @@ export async function pendingEvents(db: Db, flowId: string, limit: number): Prom
 }
 
 /** Flows that have unprocessed events (to drain after a restart). */
-export async function flowsWithPendingEvents(db: Db): Promise<string[]> {
-  const rows = await db.selectFrom('webhook_events').select('flow_id').distinct().where('processed_at', 'is', null).execute();
+export async function flowsWithPendingEvents(inbox: InboxDb): Promise<string[]> {
+  const rows = await inbox.selectFrom('webhook_events').select('flow_id').distinct().where('processed_at', 'is', null).execute();
   return rows.map((row) => row.flow_id);
 }
 
 /** Marks a flow's events up to `lastId` (inclusive) processed. */
-export async function markEventsProcessed(db: Db, flowId: string, lastId: number, now: string): Promise<void> {
-  await db
+export async function markEventsProcessed(inbox: InboxDb, flowId: string, lastId: number, now: string): Promise<void> {
+  await inbox
     .updateTable('webhook_events')
     .set({ processed_at: now })
     .where('flow_id', '=', flowId)
@@ -99,7 +97,15 @@ export async function markEventsProcessed(db: Db, flowId: string, lastId: number
 }
 
 /** Drops processed events and delivery ids older than `before`: how long a repeated delivery id is recognised. */
-export async function pruneWebhookHistory(db: Db, before: string): Promise<void> {
-  await db.deleteFrom('webhook_events').where('processed_at', 'is not', null).where('received_at', '<', before).execute();
-  await db.deleteFrom('webhook_deliveries').where('received_at', '<', before).execute();
+export async function pruneWebhookHistory(inbox: InboxDb, before: string): Promise<void> {
+  await inbox.deleteFrom('webhook_events').where('processed_at', 'is not', null).where('received_at', '<', before).execute();
+  await inbox.deleteFrom('webhook_deliveries').where('received_at', '<', before).execute();
+}
+
+/** Drops a flow's events, pending or not, and its delivery ids (when the flow is deleted). */
+export async function deleteFlowWebhookEvents(inbox: InboxDb, flowId: string): Promise<void> {
+  await inbox.transaction().execute(async (trx) => {
+    await trx.deleteFrom('webhook_events').where('flow_id', '=', flowId).execute();
+    await trx.deleteFrom('webhook_deliveries').where('flow_id', '=', flowId).execute();
+  });
 }

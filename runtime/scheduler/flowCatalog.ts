@@ -1,5 +1,6 @@
 import type { FlowDocument } from '../../nodes';
 import type { StateDb } from '../db';
+import type { InboxDb } from '../db/inbox';
 import {
   deleteFlowRow,
   insertFlowRow,
@@ -8,6 +9,7 @@ import {
   setFlowAlertUrl,
   setFlowDeployed,
 } from '../db/flowQueries';
+import { deleteFlowWebhookEvents } from '../db/webhookQueries';
 import { describeIssue, type FlowLoader } from './flowLoader';
 
 function parseStored(text: string): unknown {
@@ -40,6 +42,8 @@ export class FlowCatalog {
 
   constructor(
     private readonly db: StateDb,
+    /** Where the flows' webhook events wait; a removed flow's go with it. */
+    private readonly inbox: InboxDb,
     private readonly loadFlow: FlowLoader,
     private readonly now: () => Date = () => new Date(),
   ) {}
@@ -99,7 +103,12 @@ export class FlowCatalog {
     return true;
   }
 
+  /** Removes a flow, its webhook events and delivery ids; false when there was no such flow row. */
   async remove(id: string): Promise<boolean> {
+    // The inbox first: a crash between the two deletes leaves a flow that was on its way out without its stale
+    // events (only hints), never events of a deleted flow, which would stay pending forever and whose delivery ids
+    // would make a new flow of the same id ignore its own deliveries.
+    await deleteFlowWebhookEvents(this.inbox, id);
     const removed = await deleteFlowRow(this.db, id);
     this.entries.delete(id);
     return removed;

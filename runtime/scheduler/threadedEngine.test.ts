@@ -10,6 +10,7 @@ import type { FlowDocument } from '../../nodes/index';
 import { addContact, auth, contacts, createSides, jsonHeaders, peopleFlow, TOKEN, upsertPerson } from '../../test/server/support';
 import { createRuntime } from '../app';
 import { connectorRegistry } from '../connectors/index';
+import { openInboxDb } from '../db/inbox';
 import { openStateDb, type StateDb } from '../db/index';
 import { EngineInputError, SyncEngine, type PassProgress } from '../engine';
 import { silentLogger } from '../observability/logger';
@@ -191,7 +192,9 @@ describe('ThreadedEngine', () => {
     const { engine, db } = await threaded(root);
     const bulk = sides(root, 'bulk');
     addPeople(bulk, LONG_PASS_RECORDS);
-    const runtime = await createRuntime({ db, engine, dataDir: bulk, token: TOKEN, credentialKey: randomBytes(32), connectors: connectorRegistry });
+    const inbox = await openInboxDb(':memory:');
+    cleanups.push(() => inbox.destroy());
+    const runtime = await createRuntime({ db, inbox, engine, dataDir: bulk, token: TOKEN, credentialKey: randomBytes(32), connectors: connectorRegistry });
     const server: ListeningServer = await listen(runtime.app, { host: '127.0.0.1', port: 0 });
     cleanups.push(() => server.close());
     const base = `http://127.0.0.1:${server.port}`;

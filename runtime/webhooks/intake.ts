@@ -1,4 +1,4 @@
-import type { StateDb } from '../db';
+import type { InboxDb } from '../db/inbox';
 import { storeDeliveries, type IncomingDelivery } from '../db/webhookQueries';
 
 interface Waiting {
@@ -8,9 +8,9 @@ interface Waiting {
 }
 
 /**
- * Stores webhook events durably before they are acknowledged, committing the deliveries that arrive together in
- * one transaction: each request waits for the flush that holds its events, so a 202 always means "on disk" while
- * a burst of requests costs one commit instead of one each.
+ * Stores webhook events durably in the inbox before they are acknowledged, committing the deliveries that arrive
+ * together in one transaction: each request waits for the flush that holds its events, so a 202 always means "on
+ * disk" while a burst of requests costs one commit instead of one each.
  */
 export class WebhookIntake {
   private queue: Waiting[] = [];
@@ -18,7 +18,7 @@ export class WebhookIntake {
   private flushing: Promise<void> | null = null;
 
   constructor(
-    private readonly db: StateDb,
+    private readonly inbox: InboxDb,
     /** Told which flows have new events once they are committed. */
     private readonly onStored: (flowIds: Set<string>) => void,
     private readonly now: () => Date = () => new Date(),
@@ -57,7 +57,7 @@ export class WebhookIntake {
     const flows = new Set<string>();
     try {
       const fresh = await storeDeliveries(
-        this.db,
+        this.inbox,
         batch.map((waiting) => waiting.delivery),
         this.now().toISOString(),
       );

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { StateDb } from '../db';
+import type { InboxDb } from '../db/inbox';
 import type { WebhookEventRow } from '../db/schema';
 import { flowsWithPendingEvents, markEventsProcessed, pendingEvents } from '../db/webhookQueries';
 import type { ChangeHint } from '../engine/types';
@@ -39,7 +39,7 @@ export class WebhookWorker {
 
   constructor(
     private readonly deps: {
-      db: StateDb;
+      inbox: InboxDb;
       catalog: FlowCatalog;
       runner: FlowRunner;
       logger: Logger;
@@ -69,7 +69,7 @@ export class WebhookWorker {
   /** (Re)starts the worker and picks up events left unprocessed by an earlier process. */
   async resumeAll(): Promise<void> {
     this.stopped = false;
-    for (const flowId of await flowsWithPendingEvents(this.deps.db)) this.kick(flowId);
+    for (const flowId of await flowsWithPendingEvents(this.deps.inbox)) this.kick(flowId);
   }
 
   /** Stops taking new batches and waits for the ones in progress. */
@@ -86,12 +86,12 @@ export class WebhookWorker {
   }
 
   private async drain(flowId: string): Promise<void> {
-    const { db, catalog, runner, logger } = this.deps;
+    const { inbox, catalog, runner, logger } = this.deps;
     const batchSize = this.deps.batchSize ?? 2000;
     for (;;) {
       if (this.stopped || !catalog.get(flowId)?.deployed) return;
       this.kickedWhileDraining.delete(flowId);
-      const events = await pendingEvents(db, flowId, batchSize);
+      const events = await pendingEvents(inbox, flowId, batchSize);
       if (events.length === 0) {
         if (this.kickedWhileDraining.has(flowId)) continue;
         return;
@@ -112,7 +112,7 @@ export class WebhookWorker {
         return;
       }
       this.backoff.delete(flowId);
-      await markEventsProcessed(db, flowId, events[events.length - 1]!.id!, (this.deps.now?.() ?? new Date()).toISOString());
+      await markEventsProcessed(inbox, flowId, events[events.length - 1]!.id!, (this.deps.now?.() ?? new Date()).toISOString());
       logger.debug({ flowId, events: events.length, hints: hints.length }, 'webhook batch processed');
     }
   }

@@ -19,7 +19,7 @@ async function expectError(response: Response, status: number, code: string, mes
 const event = (id: number | string, type = 'upsert') => JSON.stringify({ type, id: String(id) });
 
 async function pending(t: TestRuntime): Promise<number> {
-  const rows = await t.db.selectFrom('webhook_events').select('id').where('processed_at', 'is', null).execute();
+  const rows = await t.inbox.selectFrom('webhook_events').select('id').where('processed_at', 'is', null).execute();
   return rows.length;
 }
 
@@ -66,7 +66,7 @@ describe('webhooks', () => {
     // The same id twice in one flush: the first claims it.
     const pair = await Promise.all([t.hook('people', 'a', body, { 'x-syncline-delivery': 'delivery-2' }), t.hook('people', 'a', body, { 'x-syncline-delivery': 'delivery-2' })]);
     expect((await Promise.all(pair.map((response) => response.json()))).map((answer) => (answer as { duplicate: boolean }).duplicate).sort()).toEqual([false, true]);
-    const rows = await t.db.selectFrom('webhook_events').select(['record_id', 'delivery_id']).where('delivery_id', '=', 'delivery-1').execute();
+    const rows = await t.inbox.selectFrom('webhook_events').select(['record_id', 'delivery_id']).where('delivery_id', '=', 'delivery-1').execute();
     expect(rows).toEqual([
       { record_id: String(id), delivery_id: 'delivery-1' },
       { record_id: '999', delivery_id: 'delivery-1' },
@@ -109,7 +109,7 @@ describe('webhooks', () => {
     await deployPeople(t, peopleFlow({ detect: { mode: 'webhook', secret: { credential: 'hook-secret' }, idPath: 'data.id', typePath: 'event' } }));
     const response = await t.hook('people', 'a', JSON.stringify({ event: 'record.deleted', data: { id: 7 } }));
     expect(response.status).toBe(202);
-    const rows = await t.db.selectFrom('webhook_events').select(['record_id', 'type']).execute();
+    const rows = await t.inbox.selectFrom('webhook_events').select(['record_id', 'type']).execute();
     expect(rows).toEqual([{ record_id: '7', type: 'delete' }]);
   });
 
@@ -177,13 +177,41 @@ describe('webhooks', () => {
     t = await testRuntime();
     await deployPeople(t);
     const id = upsertPerson(t.dir, { name: 'Ada Lovelace', email: 'ada@example.com' });
-    await t.db
+    await t.inbox
       .insertInto('webhook_events')
       .values({ flow_id: 'people', node_id: 'a', record_id: String(id), type: 'upsert', delivery_id: null, received_at: new Date().toISOString(), processed_at: null })
       .execute();
     await t.runtime.start();
     await eventually(() => expect(contacts(t.dir)).toHaveLength(1));
     await eventually(async () => expect(await pending(t)).toBe(0));
+  });
+
+  it('deletes a removed flow’s events and delivery ids from the inbox, and no other flow’s', async () => {
+    t = await testRuntime();
+    await deployPeople(t);
+    await deployPeople(t, peopleFlow({ id: 'other' }));
+    // Paused before its pass, the flow keeps its event pending: it is removed with work still waiting.
+    let release!: () => void;
+    const held = t.runtime.deps.runner.exclusive('people', () => new Promise<void>((resolve) => (release = resolve)));
+    expect((await t.hook('people', 'a', event(1), { 'x-syncline-delivery': 'delivery-1' })).status).toBe(202);
+    expect((await t.hook('other', 'a', event(2), { 'x-syncline-delivery': 'delivery-1' })).status).toBe(202);
+    await t.post('/api/flows/people/pause');
+    release();
+    await held;
+    await t.runtime.deps.worker.idle();
+    const rowsOf = async (flowId: string) => ({
+      events: (await t.inbox.selectFrom('webhook_events').select('record_id').where('flow_id', '=', flowId).execute()).length,
+      deliveries: (await t.inbox.selectFrom('webhook_deliveries').select('delivery_id').where('flow_id', '=', flowId).execute()).length,
+    });
+    expect(await rowsOf('people')).toEqual({ events: 1, deliveries: 1 });
+
+    expect((await t.request('/api/flows/people', { method: 'DELETE', headers: auth })).status).toBe(204);
+
+    expect(await rowsOf('people')).toEqual({ events: 0, deliveries: 0 });
+    expect(await rowsOf('other')).toEqual({ events: 1, deliveries: 1 });
+    // A new flow of the same id starts afresh: the old delivery id is not held against it.
+    await deployPeople(t);
+    expect(await (await t.hook('people', 'a', event(1), { 'x-syncline-delivery': 'delivery-1' })).json()).toEqual({ accepted: 1, duplicate: false });
   });
 
   it('writes nothing to the databases for a paused flow’s stored events until it is deployed again', async () => {

@@ -62,7 +62,7 @@ function post(t: TestRuntime, body: string, headers: Record<string, string>): Pr
   return t.request('/hooks/people/a', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 }
 
-const storedEvents = (t: TestRuntime) => t.db.selectFrom('webhook_events').select(['record_id', 'type']).orderBy('id').execute();
+const storedEvents = (t: TestRuntime) => t.inbox.selectFrom('webhook_events').select(['record_id', 'type']).orderBy('id').execute();
 
 describe('webhooks for an http trigger with its own signature scheme', () => {
   it('accepts a delivery signed as configured, reads the id at its nested path, and syncs the record', async () => {

@@ -73,7 +73,7 @@ function recordPasses(t: TestRuntime): Array<{ reason: string | undefined; hints
 }
 
 async function pending(t: TestRuntime): Promise<number> {
-  return (await t.db.selectFrom('webhook_events').select('id').where('processed_at', 'is', null).execute()).length;
+  return (await t.inbox.selectFrom('webhook_events').select('id').where('processed_at', 'is', null).execute()).length;
 }
 
 describe.skipIf(skipPostgres())('real-time changes from PostgreSQL (notify)', () => {
@@ -126,7 +126,7 @@ describe.skipIf(skipPostgres())('real-time changes from PostgreSQL (notify)', ()
     for (const n of [1, 2, 3]) others.push(await insertPerson(schema, table, `Person ${n}`, `p${n}@example.com`));
     await schema.query(`DELETE FROM ${table} WHERE id = $1`, [others[2]]);
     await eventually(async () => expect(await pending(t)).toBe(25));
-    const stored = await t.db.selectFrom('webhook_events').select(['record_id', 'type']).where('record_id', 'in', [String(ada), String(others[2])]).orderBy('id').execute();
+    const stored = await t.inbox.selectFrom('webhook_events').select(['record_id', 'type']).where('record_id', 'in', [String(ada), String(others[2])]).orderBy('id').execute();
     expect(stored.filter((event) => event.record_id === String(others[2])).map((event) => event.type)).toEqual(['upsert', 'delete']);
     expect(stored.filter((event) => event.record_id === String(ada))).toHaveLength(21);
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../runtime/app';
 import { connectorRegistry } from '../../runtime/connectors/index';
+import { openInboxDb, type InboxDb } from '../../runtime/db/inbox';
 import { openStateDb, type StateDb } from '../../runtime/db/index';
 import type { AlertNotice } from '../../runtime/observability/alerts';
 import { createLogger } from '../../runtime/observability/logger';
@@ -127,6 +128,8 @@ export function peopleFlow(options: { id?: string; detect?: unknown; namePolicy?
 export interface TestRuntime {
   runtime: Runtime;
   db: StateDb;
+  /** The webhook inbox: stored webhook events and delivery ids. */
+  inbox: InboxDb;
   dir: string;
   alerts: AlertNotice[];
   request(path: string, init?: RequestInit): Promise<Response>;
@@ -134,19 +137,24 @@ export interface TestRuntime {
   post(path: string, body?: unknown): Promise<Response>;
   /** A signed webhook POST. */
   hook(flowId: string, nodeId: string, body: string, headers?: Record<string, string>): Promise<Response>;
-  /** State rows that bad requests must leave alone. */
+  /** State and inbox rows that bad requests must leave alone. */
   snapshot(): Promise<string>;
   close(): Promise<void>;
 }
 
-/** A runtime on an in-memory state DB, the real engine and connectors, and a temp folder holding a.db and b.db. */
-export async function testRuntime(options: Partial<RuntimeOptions> = {}): Promise<TestRuntime> {
+/**
+ * A runtime on an in-memory state and webhook inbox, the real engine and connectors, and a temp folder holding a.db
+ * and b.db. It opens the state and the inbox, so it closes them.
+ */
+export async function testRuntime(options: Partial<Omit<RuntimeOptions, 'db' | 'inbox'>> = {}): Promise<TestRuntime> {
   const dir = mkdtempSync(join(tmpdir(), 'syncline-server-'));
   createSides(dir);
   const db = await openStateDb(':memory:');
+  const inbox = await openInboxDb(':memory:');
   const alerts: AlertNotice[] = [];
   const runtime = await createRuntime({
     db,
+    inbox,
     dataDir: dir,
     token: TOKEN,
     credentialKey: randomBytes(32),
@@ -162,6 +170,7 @@ export async function testRuntime(options: Partial<RuntimeOptions> = {}): Promis
   return {
     runtime,
     db,
+    inbox,
     dir,
     alerts,
     request,
@@ -174,13 +183,14 @@ export async function testRuntime(options: Partial<RuntimeOptions> = {}): Promis
         body,
       }),
     snapshot: async () => {
-      const tables = ['flows', 'credentials', 'webhook_events', 'webhook_deliveries', 'runs', 'conflicts', 'entities', 'links'] as const;
       const rows: Record<string, unknown> = {};
-      for (const table of tables) rows[table] = await db.selectFrom(table).selectAll().execute();
+      for (const table of ['flows', 'credentials', 'runs', 'conflicts', 'entities', 'links'] as const) rows[table] = await db.selectFrom(table).selectAll().execute();
+      for (const table of ['webhook_events', 'webhook_deliveries'] as const) rows[`inbox.${table}`] = await inbox.selectFrom(table).selectAll().execute();
       return JSON.stringify(rows);
     },
     close: async () => {
       await runtime.stop();
+      await inbox.destroy();
       await db.destroy();
       rmSync(dir, { recursive: true, force: true });
     },
