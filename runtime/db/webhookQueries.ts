@@ -67,13 +67,14 @@ export async function storeDeliveries(inbox: InboxDb, deliveries: readonly Incom
   });
 }
 
-/** The oldest unprocessed events of a flow, in arrival order. */
-export async function pendingEvents(inbox: InboxDb, flowId: string, limit: number): Promise<WebhookEventRow[]> {
+/** The oldest unprocessed events of a flow, in arrival order; after `afterId` when given (a batch already taken). */
+export async function pendingEvents(inbox: InboxDb, flowId: string, limit: number, afterId = 0): Promise<WebhookEventRow[]> {
   return inbox
     .selectFrom('webhook_events')
     .selectAll()
     .where('flow_id', '=', flowId)
     .where('processed_at', 'is', null)
+    .where('id', '>', afterId)
     .orderBy('id')
     .limit(limit)
     .execute();

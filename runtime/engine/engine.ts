@@ -27,6 +27,7 @@ import {
   type Db,
 } from '../db/queries';
 import type { ConflictRow, EntityRow, JournalRow, LinkRow } from '../db/schema';
+import { recordTriggerPass } from '../db/statusQueries';
 import { compileFlow, type CompiledPart, type CompiledTrigger } from './graph';
 import { timeOrderedUuid, writeId } from './ids';
 import { mergeEntity, type FieldConflict } from './merge';
@@ -148,6 +149,8 @@ class PassState {
   overlapped = false;
   /** Live links gained (or lost) per side in this pass, while they are counted; null when they are not. */
   linkDelta: Map<string, number> | null = null;
+  /** Cursors of the parts whose changes were all processed, committed with the run's end. */
+  readonly cursors = new Map<string, CursorState>();
   constructor(
     readonly flowId: string,
     readonly runId: string | null,
@@ -275,11 +278,25 @@ export class SyncEngine {
     }
     const learnedNow = runId && status === 'ok' && !pass.overlapped ? { runId, startedAt, fingerprint, sides: learned } : null;
     if (runId) {
+      // One transaction ends the run: each commit costs the next pass of the flow, which waits for this one.
       await this.db.transaction().execute(async (tx) => {
+        const finishedAt = this.now().toISOString();
+        for (const [nodeId, cursor] of pass.cursors) await saveCursor(tx, pass.flowId, nodeId, cursor, this.now());
+        if (status === 'ok') {
+          // Every resolution this pass found has been written out.
+          await tx
+            .updateTable('conflicts')
+            .set({ status: 'applied' })
+            .where('flow_id', '=', pass.flowId)
+            .where('status', '=', 'resolved')
+            .where('kind', 'in', ['field', 'mass-delete', 'breaker', 'delete'])
+            .execute();
+        }
+        if (status !== 'failed') await recordTriggerPass(tx, flow.id, flow.nodes.filter((node) => node.type === 'trigger').map((node) => node.id), finishedAt);
         await flushLog(tx, runId, pass.log);
         await tx
           .updateTable('runs')
-          .set({ finished_at: this.now().toISOString(), status, summary: JSON.stringify(pass.summary), error })
+          .set({ finished_at: finishedAt, status, summary: JSON.stringify(pass.summary), error })
           .where('id', '=', runId)
           .execute();
         // Kept in the state, so the next pass can use it whichever process runs it (every `run --once` is a new one).
@@ -425,18 +442,9 @@ export class SyncEngine {
           await this.process(part, connectors, work, held, pass);
         }
       }
-      if (!pass.dryRun) {
-        await this.db.transaction().execute(async (tx) => {
-          for (const [nodeId, cursor] of cursors) await saveCursor(tx, pass.flowId, nodeId, cursor, this.now());
-          await tx
-            .updateTable('conflicts')
-            .set({ status: 'applied' })
-            .where('flow_id', '=', pass.flowId)
-            .where('status', '=', 'resolved')
-            .where('kind', 'in', ['field', 'mass-delete', 'breaker', 'delete'])
-            .execute();
-        });
-      }
+      // Saved when the run ends, in its last transaction: a crash before then lists these changes again, which finds
+      // them synced (their links were committed page by page) and writes nothing.
+      for (const [nodeId, cursor] of cursors) pass.cursors.set(nodeId, cursor);
       return await this.learnedAbout(part, pass);
     } finally {
       staging.close();

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { FlowDocument } from '../../nodes';
 import type { StateDb } from '../db';
-import { recordTriggerPass } from '../db/statusQueries';
 import type {
   ChangeHint,
   ConflictResolution,
@@ -71,6 +70,7 @@ export class UnknownFlowError extends Error {
 export class FlowRunner {
   private readonly tails = new Map<string, Promise<unknown>>();
   private readonly prunedAt = new Map<string, number>();
+  private readonly pruning = new Map<string, Promise<void>>();
 
   constructor(
     private readonly deps: {
@@ -106,9 +106,9 @@ export class FlowRunner {
     return this.tails.has(flowId);
   }
 
-  /** Waits until no task is running or queued for any flow. */
+  /** Waits until no task is running or queued for any flow, and no run history is being pruned. */
   async idle(): Promise<void> {
-    while (this.tails.size > 0) await Promise.all([...this.tails.values()]);
+    while (this.tails.size > 0 || this.pruning.size > 0) await Promise.all([...this.tails.values(), ...this.pruning.values()]);
   }
 
   /** One pass of a stored flow, queued behind any other pass of that flow. */
@@ -150,16 +150,18 @@ export class FlowRunner {
     const fields = { runId: result.runId, reason: request.reason, status: result.status, summary: result.summary, hints: request.hints?.length, durationMs: Math.round(seconds * 1000) };
     // The engine logs each pass it ran at info or error; this line adds the reason and the hint count.
     log.debug({ ...fields, error: result.error }, result.status === 'failed' ? 'pass failed' : 'pass finished');
-    if (result.status !== 'failed' && catalog.get(flowId)) {
-      const triggers = entry.document.nodes.filter((node) => node.type === 'trigger').map((node) => node.id);
-      await recordTriggerPass(this.deps.db, flowId, triggers, (this.deps.now?.() ?? new Date()).toISOString());
-    }
     // A flow polled every few seconds would otherwise grow its history without end. Under a webhook burst a flow runs
-    // hundreds of passes a second: pruning once per interval keeps that bookkeeping off the path of every pass.
+    // hundreds of passes a second: pruning once per interval, beside the passes rather than before the next one,
+    // keeps that bookkeeping off their path.
     const at = performance.now();
-    if (at - (this.prunedAt.get(flowId) ?? Number.NEGATIVE_INFINITY) >= PRUNE_INTERVAL_MS) {
+    if (at - (this.prunedAt.get(flowId) ?? Number.NEGATIVE_INFINITY) >= PRUNE_INTERVAL_MS && !this.pruning.has(flowId)) {
       this.prunedAt.set(flowId, at);
-      await pruneRunHistory(this.deps.db, flowId);
+      const pruning = pruneRunHistory(this.deps.db, flowId).then(
+        () => undefined,
+        (error: unknown) => log.warn({ err: error instanceof Error ? error.message : String(error) }, 'run history could not be pruned'),
+      );
+      this.pruning.set(flowId, pruning);
+      void pruning.finally(() => this.pruning.delete(flowId));
     }
     this.alert(flowId, entry.alertUrl, result);
     return result;

@@ -88,32 +88,47 @@ export class WebhookWorker {
   private async drain(flowId: string): Promise<void> {
     const { inbox, catalog, runner, logger } = this.deps;
     const batchSize = this.deps.batchSize ?? 2000;
-    for (;;) {
-      if (this.stopped || !catalog.get(flowId)?.deployed) return;
-      this.kickedWhileDraining.delete(flowId);
-      const events = await pendingEvents(inbox, flowId, batchSize);
-      if (events.length === 0) {
-        if (this.kickedWhileDraining.has(flowId)) continue;
-        return;
-      }
-      const hints = mergeHints(events);
-      let failed: string | null = null;
-      try {
-        const result = await runner.runPass(flowId, { reason: 'webhook', hints, requireDeployed: true });
-        if (result.status === 'failed') failed = result.error ?? 'the pass failed';
-      } catch (error) {
+    // The last event of the batch whose pass has run but which is not marked processed yet. It is marked while the
+    // next pass runs: the flow's passes follow each other without waiting for that write in between.
+    let unmarked: number | null = null;
+    const markProcessed = async () => {
+      if (unmarked === null) return;
+      const lastId = unmarked;
+      unmarked = null;
+      await markEventsProcessed(inbox, flowId, lastId, (this.deps.now?.() ?? new Date()).toISOString());
+    };
+    let afterId = 0;
+    try {
+      for (;;) {
+        if (this.stopped || !catalog.get(flowId)?.deployed) return;
+        this.kickedWhileDraining.delete(flowId);
+        const events = await pendingEvents(inbox, flowId, batchSize, afterId);
+        if (events.length === 0) {
+          await markProcessed();
+          if (this.kickedWhileDraining.has(flowId)) continue;
+          return;
+        }
+        const hints = mergeHints(events);
+        const outcome = runner.runPass(flowId, { reason: 'webhook', hints, requireDeployed: true }).then(
+          (result) => ({ result, error: null }),
+          (error: unknown) => ({ result: null, error }),
+        );
+        await markProcessed();
+        const { result, error } = await outcome;
         // Paused while the batch waited: its events stay pending until the flow is deployed again.
         if (error instanceof FlowPausedError) return;
-        failed = error instanceof Error ? error.message : String(error);
+        const failed = error !== null ? (error instanceof Error ? error.message : String(error)) : result?.status === 'failed' ? (result.error ?? 'the pass failed') : null;
+        if (failed !== null) {
+          if (!catalog.get(flowId)) return;
+          this.retryLater(flowId, failed, events.length);
+          return;
+        }
+        this.backoff.delete(flowId);
+        afterId = unmarked = events[events.length - 1]!.id!;
+        logger.debug({ flowId, events: events.length, hints: hints.length }, 'webhook batch processed');
       }
-      if (failed !== null) {
-        if (!catalog.get(flowId)) return;
-        this.retryLater(flowId, failed, events.length);
-        return;
-      }
-      this.backoff.delete(flowId);
-      await markEventsProcessed(inbox, flowId, events[events.length - 1]!.id!, (this.deps.now?.() ?? new Date()).toISOString());
-      logger.debug({ flowId, events: events.length, hints: hints.length }, 'webhook batch processed');
+    } finally {
+      await markProcessed();
     }
   }
 
