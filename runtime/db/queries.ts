@@ -1,4 +1,4 @@
-import { CompiledQuery, type InsertQueryBuilder, type InsertResult, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type InsertQueryBuilder, type InsertResult, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Database, EntityRow, JournalRow, LinkRow } from './schema';
 
 /** A database handle or an open transaction: every query takes one first. */
@@ -14,11 +14,20 @@ export function chunked<T>(items: readonly T[], size = CHUNK): T[][] {
   return chunks;
 }
 
+/**
+ * A list for `in`, bound as one JSON text: the statement is the same for any number of values, so the connection
+ * prepares it once (db/statementCache.ts). With `in (?, ?, …)` every length was a statement of its own, compiled anew
+ * by SQLite on most passes. SQLite still looks each value up in the index (`SEARCH … USING INDEX`, LIST SUBQUERY).
+ */
+function oneOf(values: readonly string[]): RawBuilder<string> {
+  return sql<string>`(select value from json_each(${JSON.stringify(values)}))`;
+}
+
 /** Links of one side for these record ids. */
 export async function linksByRecord(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<LinkRow[]> {
   const rows: LinkRow[] = [];
   for (const ids of chunked(recordIds)) {
-    rows.push(...(await db.selectFrom('links').selectAll().where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', ids).execute()));
+    rows.push(...(await db.selectFrom('links').selectAll().where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).execute()));
   }
   return rows;
 }
@@ -27,7 +36,7 @@ export async function linksByRecord(db: Db, flowId: string, nodeId: string, reco
 export async function liveLinkedIds(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<Set<string>> {
   const live = new Set<string>();
   for (const ids of chunked(recordIds)) {
-    const rows = await db.selectFrom('links').select(['record_id']).where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', ids).where('deleted', '=', 0).execute();
+    const rows = await db.selectFrom('links').select(['record_id']).where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).where('deleted', '=', 0).execute();
     for (const row of rows) live.add(row.record_id);
   }
   return live;
@@ -36,13 +45,13 @@ export async function liveLinkedIds(db: Db, flowId: string, nodeId: string, reco
 /** Every link of these entities, on every side. */
 export async function linksByEntity(db: Db, entityIds: readonly string[]): Promise<LinkRow[]> {
   const rows: LinkRow[] = [];
-  for (const ids of chunked(entityIds)) rows.push(...(await db.selectFrom('links').selectAll().where('entity_id', 'in', ids).execute()));
+  for (const ids of chunked(entityIds)) rows.push(...(await db.selectFrom('links').selectAll().where('entity_id', 'in', oneOf(ids)).execute()));
   return rows;
 }
 
 export async function entitiesById(db: Db, entityIds: readonly string[]): Promise<EntityRow[]> {
   const rows: EntityRow[] = [];
-  for (const ids of chunked(entityIds)) rows.push(...(await db.selectFrom('entities').selectAll().where('id', 'in', ids).execute()));
+  for (const ids of chunked(entityIds)) rows.push(...(await db.selectFrom('entities').selectAll().where('id', 'in', oneOf(ids)).execute()));
   return rows;
 }
 
@@ -51,7 +60,7 @@ export async function entitiesByMatchKey(db: Db, flowId: string, keys: readonly 
   const rows: EntityRow[] = [];
   for (const chunk of chunked(keys)) {
     rows.push(
-      ...(await db.selectFrom('entities').selectAll().where('flow_id', '=', flowId).where('deleted', '=', 0).where('match_key', 'in', chunk).execute()),
+      ...(await db.selectFrom('entities').selectAll().where('flow_id', '=', flowId).where('deleted', '=', 0).where('match_key', 'in', oneOf(chunk)).execute()),
     );
   }
   return rows;
@@ -59,7 +68,7 @@ export async function entitiesByMatchKey(db: Db, flowId: string, keys: readonly 
 
 export async function journalByTags(db: Db, tags: readonly string[]): Promise<JournalRow[]> {
   const rows: JournalRow[] = [];
-  for (const chunk of chunked(tags)) rows.push(...(await db.selectFrom('write_journal').selectAll().where('tag', 'in', chunk).execute()));
+  for (const chunk of chunked(tags)) rows.push(...(await db.selectFrom('write_journal').selectAll().where('tag', 'in', oneOf(chunk)).execute()));
   return rows;
 }
 
@@ -71,7 +80,7 @@ export async function journalByTags(db: Db, tags: readonly string[]): Promise<Jo
 async function journalOfRecords(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<JournalRow[]> {
   const rows: JournalRow[] = [];
   for (const ids of chunked(recordIds)) {
-    rows.push(...(await db.selectFrom('write_journal').selectAll().where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', ids).execute()));
+    rows.push(...(await db.selectFrom('write_journal').selectAll().where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).execute()));
   }
   return rows;
 }
@@ -181,14 +190,14 @@ export async function upsertLinks(db: Db, rows: readonly LinkRow[]): Promise<voi
 /** Deletes the links of these records of one side. */
 export async function deleteLinks(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<void> {
   for (const ids of chunked(recordIds)) {
-    await db.deleteFrom('links').where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', ids).execute();
+    await db.deleteFrom('links').where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).execute();
   }
 }
 
 /** Marks the links of these records of one side as tombstones: the record is gone there and must not come back. */
 export async function markLinksDeleted(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<void> {
   for (const ids of chunked(recordIds)) {
-    await db.updateTable('links').set({ deleted: 1 }).where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', ids).execute();
+    await db.updateTable('links').set({ deleted: 1 }).where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).execute();
   }
 }
 
@@ -229,20 +238,20 @@ export async function deleteOlderJournal(db: Db, flowId: string, nodeId: string,
   const older: string[] = [];
   for (const ids of chunked(recordIds)) {
     // Status is filtered here, not in SQL, for the reason given at journalOfRecords.
-    const rows = await db.selectFrom('write_journal').select(['tag', 'status']).where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', ids).execute();
+    const rows = await db.selectFrom('write_journal').select(['tag', 'status']).where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).execute();
     for (const row of rows) if (row.status === 'done' && !keepTags.has(row.tag)) older.push(row.tag);
   }
   await deleteJournalTags(db, older);
 }
 
 export async function deleteJournalTags(db: Db, tags: readonly string[]): Promise<void> {
-  for (const chunk of chunked(tags)) await db.deleteFrom('write_journal').where('tag', 'in', chunk).execute();
+  for (const chunk of chunked(tags)) await db.deleteFrom('write_journal').where('tag', 'in', oneOf(chunk)).execute();
 }
 
 /** Forgets that these records of one side were failing. */
 export async function clearFailing(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<void> {
   for (const ids of chunked(recordIds)) {
-    await db.deleteFrom('failing_records').where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', ids).execute();
+    await db.deleteFrom('failing_records').where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).execute();
   }
 }
 
