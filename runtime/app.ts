@@ -200,10 +200,16 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     corsOrigins: options.corsOrigins ?? [],
   };
   let pruneTimer: NodeJS.Timeout | null = null;
-  const prune = () =>
-    pruneWebhookHistory(inbox, new Date(now().getTime() - WEBHOOK_HISTORY_MS).toISOString()).catch((error: unknown) =>
-      logger.warn({ err: String(error) }, 'webhook history could not be pruned'),
-    );
+  // Pruning goes a chunk at a time beside the intake; one prune at a time, and stop() waits for the one in progress.
+  let pruning: Promise<void> = Promise.resolve();
+  const prune = () => {
+    pruning = pruning
+      .then(() => pruneWebhookHistory(inbox, new Date(now().getTime() - WEBHOOK_HISTORY_MS).toISOString()))
+      .then(
+        () => undefined,
+        (error: unknown) => logger.warn({ err: String(error) }, 'webhook history could not be pruned'),
+      );
+  };
   return {
     deps,
     app: createApp(deps),
@@ -213,8 +219,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (interrupted > 0) logger.warn({ runs: interrupted }, 'passes interrupted by the last stop are marked failed and redone');
       scheduler.syncAll();
       await worker.resumeAll();
-      await prune();
-      pruneTimer = setInterval(() => void prune(), 60 * 60 * 1000);
+      prune();
+      pruneTimer = setInterval(prune, 60 * 60 * 1000);
       pruneTimer.unref();
     },
     async stop() {
@@ -223,6 +229,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       await intake.drain();
       await worker.stop();
       await runner.idle();
+      await pruning;
       await engine.close?.();
       await alerts.settle();
     },

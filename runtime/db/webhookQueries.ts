@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { InboxDb } from './inbox';
 import type { WebhookEventRow } from './schema';
 
@@ -97,10 +98,51 @@ export async function markEventsProcessed(inbox: InboxDb, flowId: string, lastId
     .execute();
 }
 
-/** Drops processed events and delivery ids older than `before`: how long a repeated delivery id is recognised. */
-export async function pruneWebhookHistory(inbox: InboxDb, before: string): Promise<void> {
-  await inbox.deleteFrom('webhook_events').where('processed_at', 'is not', null).where('received_at', '<', before).execute();
-  await inbox.deleteFrom('webhook_deliveries').where('received_at', '<', before).execute();
+/** Rows a pruning statement deletes at most: each one holds the inbox's write lock, which the intake's 202s wait for. */
+const PRUNE_CHUNK_ROWS = 5000;
+
+const pause = () => new Promise((resolve) => setTimeout(resolve, 2));
+
+/**
+ * Drops processed events and delivery ids older than `before`: how long a repeated delivery id is recognised. Returns
+ * how many rows went.
+ *
+ * A chunk at a time with a pause between, so the intake commits in between: a day of events at a few thousand a
+ * second is hundreds of millions of rows, which one statement would delete while every webhook waited. Events are
+ * walked in id order, which is arrival order, and the walk stops at the first one too recent to go; events still
+ * pending are kept, however old.
+ */
+export async function pruneWebhookHistory(inbox: InboxDb, before: string, chunkRows = PRUNE_CHUNK_ROWS): Promise<number> {
+  let pruned = 0;
+  for (let afterId = 0; ; ) {
+    const rows = await inbox
+      .selectFrom('webhook_events')
+      .select(['id', 'received_at', 'processed_at'])
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(chunkRows)
+      .execute();
+    const recentAt = rows.findIndex((row) => row.received_at >= before);
+    const old = recentAt < 0 ? rows : rows.slice(0, recentAt);
+    const ids = old.filter((row) => row.processed_at !== null).map((row) => row.id as number);
+    if (ids.length > 0) {
+      const deleted = await inbox.deleteFrom('webhook_events').where('id', 'in', sql<number>`(select value from json_each(${JSON.stringify(ids)}))`).executeTakeFirst();
+      pruned += Number(deleted.numDeletedRows);
+    }
+    if (recentAt >= 0 || rows.length < chunkRows) break;
+    afterId = rows[rows.length - 1]!.id as number;
+    await pause();
+  }
+  for (;;) {
+    // The oldest first, by the index on received_at; the key is the table (without rowid), so rows go by key.
+    const deleted = await sql`delete from webhook_deliveries where (flow_id, node_id, delivery_id) in (
+        select flow_id, node_id, delivery_id from webhook_deliveries where received_at < ${before} order by received_at limit ${chunkRows})`.execute(inbox);
+    const count = Number(deleted.numAffectedRows ?? 0);
+    pruned += count;
+    if (count < chunkRows) break;
+    await pause();
+  }
+  return pruned;
 }
 
 /** Drops a flow's events, pending or not, and its delivery ids (when the flow is deleted). */

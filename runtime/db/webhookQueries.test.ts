@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { openInboxDb } from './inbox';
+import { pruneWebhookHistory } from './webhookQueries';
+
+describe('pruneWebhookHistory', () => {
+  it('drops old processed events and old delivery ids a chunk at a time, and keeps pending and recent ones', async () => {
+    const inbox = await openInboxDb(':memory:');
+    const day = (n: number) => `2026-11-${String(n).padStart(2, '0')}T00:00:00.000Z`;
+    // 25 old events (every fifth still pending), then 5 recent ones; delivery ids of both ages.
+    const events = Array.from({ length: 30 }, (_, index) => {
+      const old = index < 25;
+      return {
+        flow_id: 'f',
+        node_id: 'a',
+        record_id: String(index),
+        type: 'upsert',
+        delivery_id: `d${index}`,
+        received_at: old ? day(1) : day(3),
+        processed_at: old && index % 5 === 0 ? null : day(3),
+      };
+    });
+    await inbox.insertInto('webhook_events').values(events).execute();
+    await inbox
+      .insertInto('webhook_deliveries')
+      .values(events.map((event) => ({ flow_id: 'f', node_id: 'a', delivery_id: event.delivery_id, received_at: event.received_at })))
+      .execute();
+
+    // 20 old processed events and 25 old delivery ids, in chunks of 7.
+    expect(await pruneWebhookHistory(inbox, day(2), 7)).toBe(45);
+    const left = await inbox.selectFrom('webhook_events').select(['record_id']).orderBy('id').execute();
+    expect(left.map((row) => row.record_id)).toEqual(['0', '5', '10', '15', '20', '25', '26', '27', '28', '29']);
+    const deliveries = await inbox.selectFrom('webhook_deliveries').select('delivery_id').orderBy('delivery_id').execute();
+    expect(deliveries.map((row) => row.delivery_id)).toEqual(['d25', 'd26', 'd27', 'd28', 'd29']);
+    expect(await pruneWebhookHistory(inbox, day(2), 7)).toBe(0);
+    await inbox.destroy();
+  });
+});
