@@ -116,9 +116,9 @@ export async function startServer(
   // intake's commits and the pass worker's transactions kept waiting for each other.
   let inbox: InboxDb | undefined;
   try {
-    inbox = await openInboxDb(join(options.dataDir, 'inbox.db'));
+    inbox = await openInboxDb(join(options.dataDir, 'webhooks.db'));
     const carried = await carryOverWebhookEvents(db, inbox);
-    if (carried.events > 0 || carried.deliveries > 0) logger.info(carried, 'webhook events and delivery ids moved from state.db to inbox.db');
+    if (carried.events > 0 || carried.deliveries > 0) logger.info(carried, 'webhook events and delivery ids moved from state.db to webhooks.db');
   } catch (error) {
     await inbox?.destroy();
     await db.destroy();

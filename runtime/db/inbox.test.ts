@@ -31,7 +31,7 @@ async function memoryDbs(): Promise<{ state: StateDb; inbox: InboxDb }> {
 
 describe('openInboxDb', () => {
   it('creates and migrates a fresh file, with a migration table of its own, and opens it again as it is', async () => {
-    const file = join(tempDir(), 'nested', 'inbox.db');
+    const file = join(tempDir(), 'nested', 'webhooks.db');
     const first = await openInboxDb(file);
     await storeDeliveries(first, [{ flowId: 'f', nodeId: 'a', deliveryId: 'd-1', events: [{ recordId: '1', type: 'upsert' }] }], '2026-01-01T00:00:00.000Z');
     await first.destroy();
@@ -61,7 +61,7 @@ describe('openInboxDb', () => {
   });
 
   it('says which file it could not open', async () => {
-    const file = join(tempDir(), 'inbox.db');
+    const file = join(tempDir(), 'webhooks.db');
     writeFileSync(file, 'not a database, but something a person may want back');
     await expect(openInboxDb(file)).rejects.toThrow(`the webhook inbox ${file} could not be opened: file is not a database`);
   });

@@ -16,7 +16,7 @@ export interface Database {
   failing_records: FailingRecordsTable;
   credentials: CredentialsTable;
   /**
-   * Where versions before the webhook inbox (inbox.db) kept webhook events: only `carryOverWebhookEvents` reads them,
+   * Where versions before the webhook inbox (webhooks.db) kept webhook events: only `carryOverWebhookEvents` reads them,
    * moving what it finds to the inbox on start. A later migration drops them.
    */
   webhook_events: WebhookEventsTable;
@@ -26,7 +26,7 @@ export interface Database {
 }
 
 /**
- * The webhook inbox (inbox.db, runtime/db/inbox.ts): webhook events and delivery ids, in a file of their own so the
+ * The webhook inbox (webhooks.db, runtime/db/inbox.ts): webhook events and delivery ids, in a file of their own so the
  * intake's many small commits never wait for the state's write lock held by a pass, nor a pass for them.
  */
 export interface InboxDatabase {

@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 describe('syncline serve and its webhook inbox', () => {
-  it("moves an older state's webhook events into inbox.db, and acknowledges webhooks while another connection holds state.db's write lock", async () => {
+  it("moves an older state's webhook events into webhooks.db, and acknowledges webhooks while another connection holds state.db's write lock", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'syncline-inbox-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     createSides(dataDir);
@@ -35,7 +35,7 @@ describe('syncline serve and its webhook inbox', () => {
     const server = await startServer({ port: 0, dataDir, host: '127.0.0.1', metricsPublic: false, corsOrigins: [] }, { logFile: join(dataDir, 'syncline.log') });
     cleanups.push(() => server.stop());
 
-    expect(existsSync(join(dataDir, 'inbox.db'))).toBe(true);
+    expect(existsSync(join(dataDir, 'webhooks.db'))).toBe(true);
     expect(await server.db.selectFrom('webhook_events').select('id').execute()).toEqual([]);
     expect(await server.db.selectFrom('webhook_deliveries').select('delivery_id').execute()).toEqual([]);
     expect(await server.inbox.selectFrom('webhook_events').select(['flow_id', 'record_id', 'delivery_id', 'processed_at']).execute()).toEqual([
@@ -57,7 +57,7 @@ describe('syncline serve and its webhook inbox', () => {
     };
 
     const during = upsertPerson(dataDir, { name: 'Grace Hopper', email: 'grace@example.com' });
-    // Another writer holds state.db (as the pass worker does during a pass): the intake commits to inbox.db regardless.
+    // Another writer holds state.db (as the pass worker does during a pass): the intake commits to webhooks.db regardless.
     const other = new Sqlite(join(dataDir, 'state.db'));
     other.exec('begin immediate');
     try {
