@@ -1,19 +1,13 @@
-import Sqlite from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
-import type { StateDb } from './index';
-import { ImmediateSqliteDialect } from './immediateTransactions';
+import type Sqlite from 'better-sqlite3';
+import { sql, type Kysely, type Migration } from 'kysely';
+import { applyMigrations, openSqliteFile, wrapSqlite, type StateDb } from './index';
 import * as webhookInbox from './inboxMigrations/2026_11_26_2100_webhook_inbox';
 import type { InboxDatabase } from './schema';
-import { cachingStatements } from './statementCache';
 
 /** The inbox's dated migrations, in order; kept apart from the state's, in a migration table of their own. */
 const migrations: Record<string, Migration> = {
   '2026_11_26_2100_webhook_inbox': webhookInbox,
 };
-
-const staticProvider: MigrationProvider = { getMigrations: async () => migrations };
 
 export type InboxDb = Kysely<InboxDatabase>;
 
@@ -23,30 +17,22 @@ export type InboxDb = Kysely<InboxDatabase>;
  * and the pass worker's transactions kept waiting for each other's lock while they shared state.db.
  */
 export async function openInboxDb(file: string): Promise<InboxDb> {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  let sqlite: Sqlite.Database | undefined;
+  let sqlite: Sqlite.Database;
   try {
-    sqlite = new Sqlite(file);
-    sqlite.pragma('journal_mode = WAL');
-    // As for the state: durable across a process crash, which is what a 202 promises.
-    sqlite.pragma('synchronous = NORMAL');
-    sqlite.pragma('busy_timeout = 5000');
+    sqlite = openSqliteFile(file);
   } catch (error) {
-    sqlite?.close();
     throw new Error(`the webhook inbox ${file} could not be opened: ${(error as Error).message}`, { cause: error });
   }
-  const db = new Kysely<InboxDatabase>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(sqlite) }) });
-  const { error, results } = await new Migrator({
-    db,
-    provider: staticProvider,
+  const db = wrapSqlite<InboxDatabase>(sqlite);
+  try {
     // Names of its own, so neither file's migration history can be mistaken for the other's.
-    migrationTableName: 'inbox_migration',
-    migrationLockTableName: 'inbox_migration_lock',
-  }).migrateToLatest();
-  if (error) {
+    await applyMigrations(db, migrations, `webhook inbox ${file}: migration`, {
+      migrationTableName: 'inbox_migration',
+      migrationLockTableName: 'inbox_migration_lock',
+    });
+  } catch (error) {
     await db.destroy();
-    const failed = results?.find((result) => result.status === 'Error');
-    throw new Error(`inbox migration ${failed?.migrationName ?? ''} failed on ${file}: ${String(error)}`, { cause: error });
+    throw error;
   }
   return db;
 }

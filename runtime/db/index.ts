@@ -18,19 +18,29 @@ const migrations: Record<string, Migration> = {
   '2026_11_26_2000_flow_knowledge': flowKnowledge,
 };
 
-const staticProvider: MigrationProvider = { getMigrations: async () => migrations };
-
 export type StateDb = Kysely<Database>;
+
+/**
+ * A connection to one of the runtime's SQLite files, or to memory for ':memory:', set up as they all are: WAL, and
+ * NORMAL syncing, which keeps commits durable across a process crash (not a power cut) at a fraction of FULL's cost.
+ */
+export function openSqliteFile(file: string): Sqlite.Database {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const sqlite = new Sqlite(file);
+  try {
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+  } catch (error) {
+    sqlite.close();
+    throw error;
+  }
+  return sqlite;
+}
 
 /** Opens (creating if needed) the runtime state in a SQLite file, or in memory for ':memory:', and migrates it. */
 export async function openStateDb(file: string): Promise<StateDb> {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const sqlite = new Sqlite(file);
-  sqlite.pragma('journal_mode = WAL');
-  // NORMAL keeps WAL commits durable across a process crash (not a power cut) at a fraction of FULL's cost.
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
-  const db = wrapSqlite(sqlite);
+  const db = wrapSqlite(openSqliteFile(file));
   await migrateToLatest(db);
   return db;
 }
@@ -39,15 +49,29 @@ export async function openStateDb(file: string): Promise<StateDb> {
  * A Kysely handle over an open better-sqlite3 database (not migrated); its transactions begin `immediate`, and its
  * statements are prepared once and reused (see cachingStatements).
  */
-export function wrapSqlite(sqlite: Sqlite.Database): StateDb {
-  return new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(sqlite) }) });
+export function wrapSqlite<DB = Database>(sqlite: Sqlite.Database): Kysely<DB> {
+  return new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(sqlite) }) });
 }
 
-/** Applies every pending migration, or throws with the one that failed. */
+/** Applies every pending migration of the state, or throws with the one that failed. */
 export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
-  const { error, results } = await new Migrator({ db, provider: staticProvider }).migrateToLatest();
+  await applyMigrations(db, migrations, 'state migration');
+}
+
+/**
+ * Applies every pending migration of one set, or throws naming the one that failed (`what` starts the message). A set
+ * other than the state's keeps its history in tables of its own (`tables`).
+ */
+export async function applyMigrations<DB>(
+  db: Kysely<DB>,
+  set: Record<string, Migration>,
+  what: string,
+  tables: { migrationTableName: string; migrationLockTableName: string } | null = null,
+): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => set };
+  const { error, results } = await new Migrator({ db, provider, ...tables }).migrateToLatest();
   if (error) {
     const failed = results?.find((result) => result.status === 'Error');
-    throw new Error(`state migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
+    throw new Error(`${what} ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
   }
 }

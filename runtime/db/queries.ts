@@ -1,4 +1,5 @@
-import { CompiledQuery, sql, type InsertQueryBuilder, type InsertResult, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import { CompiledQuery, type InsertQueryBuilder, type InsertResult, type Kysely, type Transaction } from 'kysely';
+import { oneOf } from './bulk';
 import type { Database, EntityRow, JournalRow, LinkRow } from './schema';
 
 /** A database handle or an open transaction: every query takes one first. */
@@ -12,15 +13,6 @@ export function chunked<T>(items: readonly T[], size = CHUNK): T[][] {
   const chunks: T[][] = [];
   for (let index = 0; index < items.length; index += size) chunks.push(items.slice(index, index + size));
   return chunks;
-}
-
-/**
- * A list for `in`, bound as one JSON text: the statement is the same for any number of values, so the connection
- * prepares it once (db/statementCache.ts). With `in (?, ?, …)` every length was a statement of its own, compiled anew
- * by SQLite on most passes. SQLite still looks each value up in the index (`SEARCH … USING INDEX`, LIST SUBQUERY).
- */
-function oneOf(values: readonly string[]): RawBuilder<string> {
-  return sql<string>`(select value from json_each(${JSON.stringify(values)}))`;
 }
 
 /** Links of one side for these record ids. */

@@ -1,3 +1,5 @@
+import { sql } from 'kysely';
+import { deleteInChunks } from './bulk';
 import type { Db } from './queries';
 
 /** How many passes of a flow the run history keeps; a flow polled every 5 s makes 17,280 a day. */
@@ -23,16 +25,8 @@ export async function pruneRunHistory(db: Db, flowId: string, keep = RUN_HISTORY
     .offset(keep)
     .executeTakeFirst();
   if (!boundary) return 0;
-  const old = db.selectFrom('runs').select(['id']).where('flow_id', '=', flowId).where('started_at', '<=', boundary.started_at);
-  for (;;) {
-    const deleted = await db
-      .deleteFrom('run_log')
-      .where('id', 'in', db.selectFrom('run_log').select('id').where('run_id', 'in', old).limit(chunkRows))
-      .executeTakeFirst();
-    if (Number(deleted.numDeletedRows) < chunkRows) break;
-    // Lets the other connection's transactions (the pass worker's) and this thread's other work in between chunks.
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
+  const old = sql`select id from runs where flow_id = ${flowId} and started_at <= ${boundary.started_at}`;
+  await deleteInChunks(db, sql`delete from run_log where id in (select id from run_log where run_id in (${old}) limit ${chunkRows})`, chunkRows);
   // A run whose log is gone but which is still listed shows an empty log, so the runs go last.
   const deleted = await db.deleteFrom('runs').where('flow_id', '=', flowId).where('started_at', '<=', boundary.started_at).executeTakeFirst();
   return Number(deleted.numDeletedRows);

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { deleteInChunks, oneOf, pauseForOtherWriters } from './bulk';
 import type { InboxDb } from './inbox';
 import type { WebhookEventRow } from './schema';
 
@@ -101,8 +102,6 @@ export async function markEventsProcessed(inbox: InboxDb, flowId: string, lastId
 /** Rows a pruning statement deletes at most: each one holds the inbox's write lock, which the intake's 202s wait for. */
 const PRUNE_CHUNK_ROWS = 5000;
 
-const pause = () => new Promise((resolve) => setTimeout(resolve, 2));
-
 /**
  * Drops processed events and delivery ids older than `before`: how long a repeated delivery id is recognised. Returns
  * how many rows went.
@@ -126,22 +125,20 @@ export async function pruneWebhookHistory(inbox: InboxDb, before: string, chunkR
     const old = recentAt < 0 ? rows : rows.slice(0, recentAt);
     const ids = old.filter((row) => row.processed_at !== null).map((row) => row.id as number);
     if (ids.length > 0) {
-      const deleted = await inbox.deleteFrom('webhook_events').where('id', 'in', sql<number>`(select value from json_each(${JSON.stringify(ids)}))`).executeTakeFirst();
+      const deleted = await inbox.deleteFrom('webhook_events').where('id', 'in', oneOf(ids)).executeTakeFirst();
       pruned += Number(deleted.numDeletedRows);
     }
     if (recentAt >= 0 || rows.length < chunkRows) break;
     afterId = rows[rows.length - 1]!.id as number;
-    await pause();
+    await pauseForOtherWriters();
   }
-  for (;;) {
-    // The oldest first, by the index on received_at; the key is the table (without rowid), so rows go by key.
-    const deleted = await sql`delete from webhook_deliveries where (flow_id, node_id, delivery_id) in (
-        select flow_id, node_id, delivery_id from webhook_deliveries where received_at < ${before} order by received_at limit ${chunkRows})`.execute(inbox);
-    const count = Number(deleted.numAffectedRows ?? 0);
-    pruned += count;
-    if (count < chunkRows) break;
-    await pause();
-  }
+  // The oldest first, by the index on received_at; the key is the table (without rowid), so rows go by key.
+  pruned += await deleteInChunks(
+    inbox,
+    sql`delete from webhook_deliveries where (flow_id, node_id, delivery_id) in (
+      select flow_id, node_id, delivery_id from webhook_deliveries where received_at < ${before} order by received_at limit ${chunkRows})`,
+    chunkRows,
+  );
   return pruned;
 }
 

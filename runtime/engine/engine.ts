@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { sql, type RawBuilder } from 'kysely';
+import { sql } from 'kysely';
 import type { FlowDocument } from '../../nodes/index';
 import type { ConflictConfig } from '../../nodes/conflict/schema';
 import { defaultExpressionLimits, type ExpressionLimits, type FlowRecord } from '../../nodes/types';
 import type { Connector, ConnectorType, SourceRecord, Version, WriteOp, WriteResult } from '../connectors/types';
+import { deleteInChunks } from '../db/bulk';
 import type { StateDb } from '../db/index';
 import {
   chunked,
@@ -75,14 +76,6 @@ export interface EngineDeps {
 const DEFAULT_PAGE_SIZE = 500;
 /** Rows deleted per statement when a flow's state is forgotten. */
 const FORGET_CHUNK = 5000;
-
-/** Runs a bounded delete until it deletes nothing more. */
-async function deleteInChunks(db: Db, statement: RawBuilder<unknown>): Promise<void> {
-  for (;;) {
-    const result = await statement.execute(db);
-    if (Number(result.numAffectedRows ?? 0) === 0) return;
-  }
-}
 
 /** How long a connector kept between passes stays open unused. */
 const CONNECTOR_IDLE_MS = 30_000;
@@ -1556,7 +1549,7 @@ export class SyncEngine {
     const chunk = this.deps.forgetChunk ?? FORGET_CHUNK;
     const runIds = (await this.db.selectFrom('runs').select(['id']).where('flow_id', '=', flowId).execute()).map((row) => row.id);
     for (const runId of runIds) {
-      await deleteInChunks(this.db, sql`delete from run_log where id in (select id from run_log where run_id = ${runId} limit ${chunk})`);
+      await deleteInChunks(this.db, sql`delete from run_log where id in (select id from run_log where run_id = ${runId} limit ${chunk})`, chunk);
     }
     const keyed: Array<[table: string, key: string]> = [
       ['entities', 'id'],
@@ -1566,11 +1559,12 @@ export class SyncEngine {
       ['failing_records', 'rowid'],
     ];
     for (const [table, key] of keyed) {
-      await deleteInChunks(this.db, sql`delete from ${sql.table(table)} where ${sql.ref(key)} in (select ${sql.ref(key)} from ${sql.table(table)} where flow_id = ${flowId} limit ${chunk})`);
+      await deleteInChunks(this.db, sql`delete from ${sql.table(table)} where ${sql.ref(key)} in (select ${sql.ref(key)} from ${sql.table(table)} where flow_id = ${flowId} limit ${chunk})`, chunk);
     }
     await deleteInChunks(
       this.db,
       sql`delete from links where flow_id = ${flowId} and (node_id, record_id) in (select node_id, record_id from links where flow_id = ${flowId} limit ${chunk})`,
+      chunk,
     );
     await this.db.deleteFrom('cursors').where('flow_id', '=', flowId).execute();
   }
