@@ -324,12 +324,16 @@ export class SyncEngine {
     const known = await this.storedKnowledge(flowId);
     if (!known || known.fingerprint !== fingerprint) return null;
     // Any other pass of the flow since (another process on the same state) may have linked or unlinked records.
+    // "Since" goes by the order the runs were recorded in (rowid), not by their start times: passes a millisecond
+    // long share start times, and one that ended before the knowing pass began counted as one after it.
+    const knowing = await this.db.selectFrom('runs').select(sql<number>`rowid`.as('seq')).where('id', '=', known.runId).executeTakeFirst();
+    if (!knowing) return null;
     const others = await this.db
       .selectFrom('runs')
       .select(['id'])
+      .where(sql`rowid`, '>', knowing.seq)
       .where('flow_id', '=', flowId)
-      .where('started_at', '>=', known.startedAt)
-      .where('id', 'not in', runId ? [known.runId, runId] : [known.runId])
+      .where('id', '!=', runId ?? '')
       .limit(1)
       .execute();
     return others.length === 0 ? known.sides : null;
