@@ -100,7 +100,7 @@ export const runLogEntrySchema = z.strictObject({
   nodeId: z.string(),
   recordId: z.string().nullable(),
   entityId: z.string().nullable(),
-  outcome: z.enum(['created', 'updated', 'deleted', 'echo', 'conflict', 'failed', 'skipped']),
+  outcome: z.enum(['created', 'updated', 'deleted', 'echo', 'conflict', 'failed', 'skipped', 'adopted']),
   fields: z.array(fieldChangeSchema),
   message: z.string().nullable(),
   at: z.string(),

@@ -53,7 +53,7 @@ export async function runCommand(args: string[]): Promise<number> {
     return 1;
   }
   const db = await openState(parsed.statePath, parsed.dryRun);
-  const engine = new SyncEngine({ db, connectors: connectorRegistry });
+  const engine = new SyncEngine({ db, connectors: connectorRegistry, afterSideWrites: crashPoint() });
   const baseDir = dirname(resolve(parsed.flowPath));
   try {
     if (parsed.once) return report(await engine.runPass(flow, { baseDir, reason: 'cli', dryRun: parsed.dryRun, onProgress: progressPrinter() }));
@@ -121,5 +121,18 @@ function progressPrinter(): ((progress: PassProgress) => void) | undefined {
     if (now - last < 200) return;
     last = now;
     process.stderr.write(`\r${progress.nodeId}: ${progress.read} read, ${progress.written} written   `);
+  };
+}
+
+/**
+ * For crash tests: with SYNCLINE_TEST_KILL_AFTER_WRITES=N the process kills itself (SIGKILL, as a power cut would)
+ * right after its Nth batch of writes to a side, before the pass commits them.
+ */
+function crashPoint(): ((nodeId: string) => void) | undefined {
+  const after = Number(process.env.SYNCLINE_TEST_KILL_AFTER_WRITES);
+  if (!Number.isInteger(after) || after < 1) return undefined;
+  let batches = 0;
+  return () => {
+    if (++batches === after) process.kill(process.pid, 'SIGKILL');
   };
 }

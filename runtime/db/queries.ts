@@ -77,6 +77,19 @@ async function journalOfRecords(db: Db, flowId: string, nodeId: string, recordId
   return rows;
 }
 
+/**
+ * Creates journaled but never committed on these sides: the pending entries without a record (a completed create
+ * has one). The (flow_id, node_id, record_id) index finds them without reading the completed writes.
+ */
+export async function pendingCreates(db: Db, flowId: string, nodeIds: readonly string[]): Promise<JournalRow[]> {
+  const rows: JournalRow[] = [];
+  for (const nodeId of nodeIds) {
+    const found = await db.selectFrom('write_journal').selectAll().where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'is', null).execute();
+    rows.push(...found.filter((row) => row.status === 'pending'));
+  }
+  return rows;
+}
+
 /** The latest completed write to each of these records, to recognise echoes on sides that cannot store a tag. */
 export async function journalByRecord(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<JournalRow[]> {
   return (await journalOfRecords(db, flowId, nodeId, recordIds)).filter((row) => row.status === 'done');

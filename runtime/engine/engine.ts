@@ -22,6 +22,7 @@ import {
   linksByEntity,
   linksByRecord,
   liveLinkedIds,
+  pendingCreates,
   markLinksDeleted,
   saveEntityRows,
   upsertLinks,
@@ -33,6 +34,7 @@ import { compileFlow, type CompiledPart, type CompiledTrigger } from './graph';
 import { timeOrderedUuid, writeId } from './ids';
 import { mergeEntity, type FieldConflict } from './merge';
 import { projectIn, projectOut, type Projection } from './projection';
+import { matchInterruptedCreates, type InterruptedCreate, type OrphanCandidate } from './recovery';
 import { withRetries, type RetryPolicy } from './retry';
 import { ChangeStaging, type StagedChange, type StagedProjection } from './staging';
 import {
@@ -71,6 +73,11 @@ export interface EngineDeps {
   stagingMemoryLimit?: number;
   /** Rows deleted per statement when a flow is forgotten (tests set a small one). */
   forgetChunk?: number;
+  /**
+   * Called after each batch of writes to a side, before the pass commits what it wrote: where crash tests stop the
+   * process (`syncline run` kills itself there when SYNCLINE_TEST_KILL_AFTER_WRITES is set).
+   */
+  afterSideWrites?(nodeId: string): void;
 }
 
 const DEFAULT_PAGE_SIZE = 500;
@@ -144,6 +151,13 @@ class PassState {
   linkDelta: Map<string, number> | null = null;
   /** Cursors of the parts whose changes were all processed, committed with the run's end. */
   readonly cursors = new Map<string, CursorState>();
+  /** Sides whose changes this pass listed since their cursor: a record a dead pass wrote there is among them. */
+  readonly listed = new Set<string>();
+  /**
+   * Entity and side (`entity\u0000node`) of creates a dead pass may have made that this pass cannot tell (it did not
+   * list the side): nothing is created there until a pass that lists the side settles it.
+   */
+  readonly unsettledCreates = new Set<string>();
   constructor(
     readonly flowId: string,
     readonly runId: string | null,
@@ -415,6 +429,7 @@ export class SyncEngine {
       const cursors = await this.stageChanges(part, connectors, staging, pass, pageSize, options);
       if (options.hints) await this.stageHints(part, connectors, staging, pass, options.hints);
       await this.stageRetries(part, connectors, staging, pass);
+      await this.adoptInterruptedCreates(part, staging, pass);
       await this.surveySides(part, connectors, staging, pass, known, !options.hints);
       if (!options.hints) await this.stageHardDeletes(part, connectors, staging, pass, pageSize);
       await this.guardMassDeletes(part, staging, pass);
@@ -537,6 +552,7 @@ export class SyncEngine {
         position = page.next;
       }
       cursors.set(trigger.nodeId, next);
+      pass.listed.add(trigger.nodeId);
     }
     return cursors;
   }
@@ -721,9 +737,9 @@ export class SyncEngine {
   /** Stops the pass for review when it would delete more than the configured share of a side's linked records. */
   private async guardMassDeletes(part: CompiledPart, staging: ChangeStaging, pass: PassState): Promise<void> {
     if (part.conflict.deletes !== 'propagate') return;
-    const deleting = staging.countPendingDeletes();
     const { maxShare, minCount } = part.conflict.massDelete;
-    if (deleting < minCount) return;
+    // Cheap first: fewer deletes of any kind than the guard's minimum cannot trip it.
+    if (staging.countPendingDeletes() < minCount) return;
     const approved = await this.db
       .selectFrom('conflicts')
       .select(['id'])
@@ -733,6 +749,9 @@ export class SyncEngine {
       .executeTakeFirst();
     if (approved) return;
     for (const trigger of part.triggers) {
+      // Only a linked record can be deleted elsewhere: a hint or soft delete of a record never linked deletes nothing.
+      const deleting = (await liveLinkedIds(this.db, pass.flowId, trigger.nodeId, staging.pendingDeleteIdsOf(trigger.nodeId))).size;
+      if (deleting < minCount) continue;
       const count = await countLiveLinks(this.db, pass.flowId, trigger.nodeId);
       if (count > 0 && deleting > maxShare * count) {
         const message = `this pass would delete ${deleting} of the ${count} records linked on "${trigger.nodeId}" (more than ${Math.round(maxShare * 100)}%): stopped for review; resolve the mass-delete conflict to let it proceed`;
@@ -803,10 +822,6 @@ export class SyncEngine {
       }
     }
 
-    // Crash recovery: a record the runtime created but never linked carries the tag of a pending journal entry.
-    const pendingTags = page.filter((change) => change.record.tag && !linkOf.has(`${change.nodeId}\u0000${change.recordId}`)).map((change) => change.record.tag as string);
-    const pending = new Map((await journalByTags(this.db, pendingTags)).filter((row) => row.status === 'pending' && row.record_id === null).map((row) => [row.tag, row]));
-
     const keys = [...new Set(page.map((change) => change.matchKey).filter((key): key is string => key !== null))];
     // Every pending change sharing a match key with this page, fetched at once; `taken` says which are spoken for.
     const groups = staging.byMatchKeys(
@@ -839,23 +854,6 @@ export class SyncEngine {
         staging.markDone([change.seq]);
         await this.failRecord(pass, change.nodeId, change.recordId, null, change.problem);
         continue;
-      }
-      const recovered = change.record.tag ? pending.get(change.record.tag) : undefined;
-      if (recovered) {
-        let item = byEntity.get(recovered.entity_id);
-        if (!item) {
-          item = (await this.loadEntities(part, [recovered.entity_id]))[0];
-          if (item) {
-            byEntity.set(item.id, item);
-            work.push(item);
-          }
-        }
-        const side = item?.sides.get(change.nodeId);
-        if (item && side && !side.link) {
-          side.newlyLinked = true;
-          attachStaged(item, side, change, taken);
-          continue;
-        }
       }
       const group = change.matchKey ? (groups.get(change.matchKey) ?? []).filter((other) => !taken.has(other.seq)) : [change];
       if (!group.some((other) => other.seq === change.seq)) group.unshift(change);
@@ -1021,6 +1019,7 @@ export class SyncEngine {
 
       const heldHere = new Set([...(held.get(item.id) ?? []), ...merged.conflicts.map((conflict) => conflict.field)]);
       for (const side of item.sides.values()) {
+        if (!side.link && !side.newlyLinked && pass.unsettledCreates.has(`${item.id}\u0000${side.trigger.nodeId}`)) continue;
         const plan = this.planWrite(pass.flowId, item, side, heldHere);
         const planned = plan instanceof Promise ? await plan : plan;
         if (planned === 'failed') {
@@ -1091,8 +1090,9 @@ export class SyncEngine {
           hash: writtenContentHash(write.after),
           status: 'pending',
           created_at: stamp,
-          // Only a side that stores tags can be found holding an interrupted write (adoptInterruptedWrites).
-          written: (connectors.get(write.side.trigger.nodeId) as Connector).capabilities.tags ? JSON.stringify(write.after) : null,
+          // What an interrupted write left is measured against what it sent: an update is found by its tag (only on
+          // sides that store one, adoptInterruptedWrites), a create on any side (adoptInterruptedCreates).
+          written: write.op.kind === 'create' || (connectors.get(write.side.trigger.nodeId) as Connector).capabilities.tags ? JSON.stringify(write.after) : null,
         };
         tags.set(write, row);
         journal.push(row);
@@ -1203,6 +1203,67 @@ export class SyncEngine {
   }
 
   /**
+   * Adopts what dead passes created (see recovery.ts): before anything is planned, each record an interrupted create
+   * made is linked to its entity and its journal entry completed. Its shadow is what the create sent: the side was in
+   * sync as of that write, so only what changed on it since (an edit after the crash) counts as its change, and a
+   * golden record that a later interrupted pass moved on is not mistaken for the side's edit. A create that made nothing, on a side this pass listed, is forgotten and its entity
+   * merged again, which creates it once; on a side not listed it stays pending and blocks a second create.
+   */
+  private async adoptInterruptedCreates(part: CompiledPart, staging: ChangeStaging, pass: PassState): Promise<void> {
+    // A pass running beside this one owns its pending entries; a dry run changes nothing.
+    if (pass.dryRun || pass.overlapped) return;
+    const rows = await pendingCreates(this.db, pass.flowId, part.triggers.map((trigger) => trigger.nodeId));
+    if (rows.length === 0) return;
+    const entities = new Map((await entitiesById(this.db, [...new Set(rows.map((row) => row.entity_id))])).map((row) => [row.id, row]));
+    const creates: InterruptedCreate[] = rows.map((row) => ({ tag: row.tag, nodeId: row.node_id, entityId: row.entity_id, hash: row.hash, matchKey: entities.get(row.entity_id)?.match_key ?? null }));
+    const sides = new Set(creates.map((create) => create.nodeId));
+    const staged: StagedChange[] = [];
+    for (let afterSeq = 0; ; ) {
+      const page = staging.page(afterSeq, DEFAULT_PAGE_SIZE);
+      if (page.length === 0) break;
+      afterSeq = (page.at(-1) as StagedChange).seq;
+      for (const change of page) if (sides.has(change.nodeId) && !change.record.deleted) staged.push(change);
+    }
+    const candidates: OrphanCandidate[] = [];
+    for (const nodeId of sides) {
+      const mine = staged.filter((change) => change.nodeId === nodeId);
+      const linked = new Set((await linksByRecord(this.db, pass.flowId, nodeId, mine.map((change) => change.recordId))).map((link) => link.record_id));
+      for (const change of mine) {
+        if (linked.has(change.recordId)) continue;
+        candidates.push({ nodeId, recordId: change.recordId, tag: change.record.tag, contentHash: writtenContentHash(change.record.fields), matchKey: change.matchKey });
+      }
+    }
+    const adopted = matchInterruptedCreates(creates, candidates);
+    const stamp = this.now().toISOString();
+    const completed: JournalRow[] = [];
+    const forgotten: string[] = [];
+    const linkChanges = new LinkChanges(pass.flowId);
+    for (const row of rows) {
+      const found = adopted.get(row.tag);
+      const entity = entities.get(row.entity_id);
+      if (found && entity && !entity.deleted) {
+        const trigger = part.triggers.find((candidate) => candidate.nodeId === row.node_id) as CompiledTrigger;
+        const sent = row.written === null ? null : await projectIn(trigger, JSON.parse(row.written) as FlowRecord, this.limits);
+        linkChanges.save(linkRow(pass, row.node_id, found.recordId, row.entity_id, sent?.kind === 'pass' ? sent.record : null, null, stamp));
+        completed.push({ ...row, status: 'done', record_id: found.recordId, written: null });
+        pass.record(row.node_id, found.recordId, row.entity_id, 'adopted', [], 'created by an interrupted pass: adopted, not created again');
+      } else if (!entity || pass.listed.has(row.node_id)) {
+        // Nothing was made (or its entity is gone): the create is planned afresh if it is still wanted.
+        forgotten.push(row.tag);
+        if (entity) pass.revisit.add(row.entity_id);
+      } else {
+        pass.unsettledCreates.add(`${row.entity_id}\u0000${row.node_id}`);
+      }
+    }
+    await this.db.transaction().execute(async (tx) => {
+      await linkChanges.apply(tx, null);
+      await completeJournal(tx, completed);
+      await deleteJournalTags(tx, forgotten);
+    });
+    if (completed.length > 0) this.deps.logger?.warn({ flowId: pass.flowId, adopted: completed.length }, 'adopted records created by an interrupted pass');
+  }
+
+  /**
    * On sides that cannot store a tag, the runtime's own write comes back as a change equal to the shadow. The
    * shadow already makes it harmless (SPEC §6); the journal's hash of what was written tells that it is an echo.
    */
@@ -1281,11 +1342,18 @@ export class SyncEngine {
     if (!exists && side.link) return null;
     if (!exists && !permissions.create) return null;
     if (exists && !permissions.update) return null;
-    const out = projectOut(side.trigger, item.golden, this.limits);
-    return out instanceof Promise ? out.then((settled) => this.planFrom(flowId, item, side, held, exists, settled)) : this.planFrom(flowId, item, side, held, exists, out);
+    // A held field (an open manual conflict) is written nowhere (SPEC §5.4): each side is given its own value of it,
+    // in the conflict node's vocabulary, so whatever the side's fields derive from it come out as they are.
+    let target = item.golden;
+    if (exists && held.size > 0 && side.projection) {
+      target = { ...item.golden };
+      for (const field of held) if (Object.hasOwn(side.projection, field)) target[field] = side.projection[field];
+    }
+    const out = projectOut(side.trigger, target, this.limits);
+    return out instanceof Promise ? out.then((settled) => this.planFrom(flowId, item, side, exists, settled)) : this.planFrom(flowId, item, side, exists, out);
   }
 
-  private planFrom(flowId: string, item: EntityWork, side: SideWork, held: ReadonlySet<string>, exists: boolean, out: Projection): PlannedWrite | null | 'failed' {
+  private planFrom(flowId: string, item: EntityWork, side: SideWork, exists: boolean, out: Projection): PlannedWrite | null | 'failed' {
     if (out.kind === 'drop') return null;
     if (out.kind === 'error') {
       side.problem = `node "${out.error.nodeId}": ${out.error.message}`;
@@ -1295,7 +1363,7 @@ export class SyncEngine {
     const fields: FlowRecord = {};
     const changes: FieldChange[] = [];
     for (const [field, value] of Object.entries(out.record)) {
-      if (value === undefined || held.has(field)) continue;
+      if (value === undefined) continue;
       if (exists && Object.hasOwn(current, field) && sameValue(current[field], value)) continue;
       fields[field] = value;
       changes.push({ field, before: exists ? (current[field] ?? null) : null, after: value });
@@ -1364,6 +1432,7 @@ export class SyncEngine {
       const connector = connectors.get(nodeId) as Connector;
       const outcomes = await withRetries(this.retry, sideWrites.map((write) => write.op), (ops) => connector.write(ops));
       sideWrites.forEach((write, index) => results.set(write, outcomes[index] as WriteResult));
+      this.deps.afterSideWrites?.(nodeId);
     }
     return results;
   }

@@ -93,6 +93,7 @@ class FileStaging implements Staging {
       markDone: this.db.prepare('update staged set done = 1 where seq in (select value from json_each(?))'),
       countPending: this.db.prepare('select count(*) as n from staged where done = 0'),
       countPendingDeletes: this.db.prepare('select count(*) as n from staged where done = 0 and deleted = 1'),
+      pendingDeletesOfNode: this.db.prepare('select record_id from staged where node_id = ? and done = 0 and deleted = 1').pluck(),
       presentOfNode: this.db.prepare('select record_id from staged where node_id = ? and deleted = 0 limit ?').pluck(),
       addScanned: this.db.prepare('insert or ignore into scanned (node_id, record_id) values (?, ?)'),
       scanned: this.db.prepare('select 1 from scanned where node_id = ? and record_id = ?'),
@@ -198,6 +199,10 @@ class FileStaging implements Staging {
     return (this.statements.countPendingDeletes.get() as { n: number }).n;
   }
 
+  pendingDeleteIdsOf(nodeId: string): string[] {
+    return this.statements.pendingDeletesOfNode.all(nodeId) as string[];
+  }
+
   /** Ids of the records of one side staged as present (not deleted), at most `limit` of them. */
   presentIdsOf(nodeId: string, limit: number): string[] {
     return this.statements.presentOfNode.all(nodeId, limit) as string[];
@@ -233,6 +238,7 @@ interface Staging {
   markDone(seqs: readonly number[]): void;
   countPending(): number;
   countPendingDeletes(): number;
+  pendingDeleteIdsOf(nodeId: string): string[];
   presentIdsOf(nodeId: string, limit: number): string[];
   addScanned(nodeId: string, recordIds: readonly string[]): void;
   missingFromScan(nodeId: string, recordIds: readonly string[]): string[];
@@ -354,6 +360,12 @@ class MemoryStaging implements Staging {
     return deletes;
   }
 
+  pendingDeleteIdsOf(nodeId: string): string[] {
+    const ids: string[] = [];
+    for (const change of this.changes.values()) if (change.nodeId === nodeId && change.record.deleted && !this.done.has(change.seq)) ids.push(change.recordId);
+    return ids;
+  }
+
   presentIdsOf(nodeId: string, limit: number): string[] {
     const ids: string[] = [];
     for (const change of this.changes.values()) {
@@ -472,6 +484,11 @@ export class ChangeStaging {
   /** How many pending changes are deletes. */
   countPendingDeletes(): number {
     return this.store.countPendingDeletes();
+  }
+
+  /** Ids of the records of one side staged as deleted and not merged yet. */
+  pendingDeleteIdsOf(nodeId: string): string[] {
+    return this.store.pendingDeleteIdsOf(nodeId);
   }
 
   /** Ids of the records of one side staged as present (not deleted), at most `limit` of them. */

@@ -19,7 +19,8 @@ export interface FieldChange {
   after: unknown;
 }
 
-export type RecordOutcome = 'created' | 'updated' | 'deleted' | 'echo' | 'conflict' | 'failed' | 'skipped';
+/** `adopted`: a record an interrupted pass created, linked by crash recovery instead of created again. */
+export type RecordOutcome = 'created' | 'updated' | 'deleted' | 'echo' | 'conflict' | 'failed' | 'skipped' | 'adopted';
 
 /** One line of a run's per-record log. */
 export interface RunLogEntry {

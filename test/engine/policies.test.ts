@@ -132,6 +132,18 @@ describe('deletes', () => {
     expect(proceeded.status).toBe('ok');
     expect(contents(h.sides.b!)).toHaveLength(8);
   });
+
+  it('counts only deletes of linked records: hints for ids that do not exist delete nothing and stop nothing', async () => {
+    const h = await memoryHarness({ sides: ['a', 'b'], deletes: 'propagate' });
+    for (let i = 0; i < 3; i++) h.sides.a!.insert({ email: `q${i}@example.com`, name: `Q${i}` });
+    await h.pass();
+    const hints = Array.from({ length: 2000 }, (_, i) => ({ nodeId: 'a', recordId: `no-such-${i}`, type: 'upsert' as const }));
+    const hinted = await h.pass({ hints });
+    expect(hinted.status).toBe('ok');
+    expect(hinted.summary).toMatchObject({ deleted: 0, conflicts: 0 });
+    expect(contents(h.sides.b!)).toHaveLength(3);
+    expect(await h.engine.listConflicts({ flowId: h.flow.id, status: 'open' })).toEqual([]);
+  });
 });
 
 describe('faults', () => {

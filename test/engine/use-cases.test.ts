@@ -1,5 +1,5 @@
 import Sqlite from 'better-sqlite3';
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,17 +10,28 @@ import { loadValid, tick } from './sqlite-fixtures';
 
 // The foundation's use-case flows, each on real SQLite files, run through the real engine.
 
+interface FlowJson {
+  nodes: Array<{ id: string; config: Record<string, unknown> }>;
+}
+
 interface Workspace {
   dir: string;
   databases: Record<string, Sqlite.Database>;
+  engine: SyncEngine;
   run: () => ReturnType<SyncEngine['runPass']>;
   close: () => Promise<void>;
 }
 
-async function workspace(flowName: string, schemas: Record<string, string>): Promise<Workspace> {
+/** `adjust` changes the fixture's flow before it is loaded, as a user editing it would. */
+async function workspace(flowName: string, schemas: Record<string, string>, adjust?: (flow: FlowJson) => void): Promise<Workspace> {
   const dir = mkdtempSync(join(tmpdir(), `syncline-${flowName}-`));
   const flowPath = join(dir, `${flowName}.flow.json`);
   copyFileSync(new URL(`../fixtures/flows/${flowName}.flow.json`, import.meta.url), flowPath);
+  if (adjust) {
+    const flow = JSON.parse(readFileSync(flowPath, 'utf8')) as FlowJson;
+    adjust(flow);
+    writeFileSync(flowPath, JSON.stringify(flow));
+  }
   const databases: Record<string, Sqlite.Database> = {};
   for (const [file, schema] of Object.entries(schemas)) {
     databases[file] = new Sqlite(join(dir, file));
@@ -32,6 +43,7 @@ async function workspace(flowName: string, schemas: Record<string, string>): Pro
   return {
     dir,
     databases,
+    engine,
     run: () => engine.runPass(flow, { baseDir: dir }),
     close: async () => {
       for (const database of Object.values(databases)) database.close();
@@ -80,6 +92,46 @@ describe('support tickets <-> engineering issues', () => {
     const third = await w.run();
     expect(third.summary).toMatchObject({ created: 0, updated: 0, deleted: 0, failed: 0 });
     expect(third.summary.echoes).toBeGreaterThan(0);
+  });
+});
+
+describe('a manual field between sides that name it differently', () => {
+  it('keeps both edits and writes nothing for the field until the conflict is resolved (SPEC §5.4)', async () => {
+    const w = (current = await workspace(
+      'tickets',
+      {
+        'helpdesk.db': 'create table tickets (id integer primary key, number text, subject text, description text, status text, priority text, comments text, updated_at text, sync_tag text)',
+        'engineering.db': 'create table issues (id integer primary key, helpdesk_ref text, title text, body text, state text, priority text, support_comments text, modified_at text, sync_tag text)',
+      },
+      (flow) => {
+        const resolve = flow.nodes.find((node) => node.id === 'resolve') as unknown as { config: { fields: Record<string, unknown> } };
+        resolve.config.fields.title = 'manual';
+      },
+    ));
+    const helpdesk = w.databases['helpdesk.db']!;
+    const engineering = w.databases['engineering.db']!;
+    helpdesk.prepare('insert into tickets (number, subject, description, status, priority, updated_at) values (?, ?, ?, ?, ?, ?)').run('HD-1', 'Login fails', 'Since Monday', 'open', 'high', tick());
+    expect((await w.run()).summary).toMatchObject({ created: 1, failed: 0 });
+
+    // The help desk edits the subject (and the description); engineering edits the title it maps to.
+    helpdesk.prepare("update tickets set subject = 'Login fails on Safari', description = 'Since Monday, Safari only', updated_at = ? where number = 'HD-1'").run(tick());
+    engineering.prepare("update issues set title = 'SSO login broken', modified_at = ? where helpdesk_ref = 'HD-1'").run(tick());
+    const filed = await w.run();
+    expect(filed.summary).toMatchObject({ conflicts: 1, failed: 0 });
+    expect(helpdesk.prepare("select subject from tickets where number = 'HD-1'").pluck().get()).toBe('Login fails on Safari');
+    expect(engineering.prepare("select title, body from issues where helpdesk_ref = 'HD-1'").get()).toEqual({ title: 'SSO login broken', body: 'Since Monday, Safari only' });
+
+    // Passes while it is open leave the field alone on both sides.
+    await w.run();
+    expect(helpdesk.prepare("select subject from tickets where number = 'HD-1'").pluck().get()).toBe('Login fails on Safari');
+    expect(engineering.prepare("select title from issues where helpdesk_ref = 'HD-1'").pluck().get()).toBe('SSO login broken');
+
+    const [conflict] = await w.engine.listConflicts({ status: 'open' });
+    expect(conflict).toMatchObject({ field: 'title', sides: { helpdesk: 'Login fails on Safari', engineering: 'SSO login broken' } });
+    await w.engine.resolveConflict(conflict!.id, { side: 'helpdesk' });
+    await w.run();
+    expect(engineering.prepare("select title from issues where helpdesk_ref = 'HD-1'").pluck().get()).toBe('Login fails on Safari');
+    expect(helpdesk.prepare("select subject from tickets where number = 'HD-1'").pluck().get()).toBe('Login fails on Safari');
   });
 });
 
