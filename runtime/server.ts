@@ -28,7 +28,7 @@ const HOOK_PATH = /^\/hooks\/([^/?#]+)\/([^/?#]+)(?:\?.*)?$/;
  * within the limit; anything else (a chunked body, an oversized one, a malformed id) goes to the app, which answers it
  * with its usual errors.
  */
-export function directWebhooks(deps: Pick<AppDeps, 'catalog' | 'credentials' | 'intake' | 'metrics' | 'logger'>, fallback: Listener): Listener {
+export function directWebhooks(deps: Pick<AppDeps, 'catalog' | 'credentials' | 'intake' | 'metrics' | 'logger' | 'connectors'>, fallback: Listener): Listener {
   const send = (response: ServerResponse, status: number, body: unknown) => {
     const json = JSON.stringify(body);
     response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });

@@ -4,7 +4,12 @@
  * empty collection with the data fields `email` (text), `name` (text) and `score` (number).
  *
  * Where a capability is off, the test checks the documented fallback instead of skipping: without conditional writes
- * an update with a stale version goes through; without incremental listing every poll lists everything.
+ * an update with a stale version goes through; without incremental listing every poll lists everything; a system
+ * whose delete closes or archives keeps the record, in that state.
+ *
+ * A system with fields of its own (a SaaS API: an issue has a title and a body, not an email) names which of its
+ * fields play `email`, `name` and `score` (`fieldNames`); the suite renames on the way in and out, so the tests read
+ * the same for every connector. A system with no free numeric field plays `score` with none.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FlowRecord } from '../nodes/types';
@@ -37,6 +42,10 @@ export interface ContractFixture {
   external: ExternalEditor;
   /** The order the connector lists ids of equal version in; default: numbers numerically, other ids by code unit. */
   compareIds?: (a: string, b: string) => number;
+  /** The system's fields that play the contract's `email` and `name` (text) and `score` (a number; null: none). */
+  fieldNames?: { email: string; name: string; score: string | null };
+  /** Where the delete meaning is `close` or `archive`: whether a record read back is in that state. */
+  isClosed?: (record: SourceRecord) => boolean;
   /** Closes the connector (twice is fine) and removes what setup made. */
   teardown(): Promise<void>;
 }
@@ -52,7 +61,25 @@ export function runConnectorContract(name: string, setup: () => Promise<Contract
       if (!current) throw new Error('setup did not produce a fixture');
       return current;
     };
-    const connector = (): Connector => fixture().connector;
+    // The connector under test, speaking the contract's vocabulary (see fieldNames).
+    let renamed: { fixture: ContractFixture; connector: Connector } | undefined;
+    const connector = (): Connector => {
+      const current = fixture();
+      if (renamed?.fixture !== current) renamed = { fixture: current, connector: renaming(current.connector, current.fieldNames) };
+      return renamed.connector;
+    };
+    const numeric = (): boolean => fixture().fieldNames?.score !== null;
+    const person = (index: number): FlowRecord => {
+      const record = personRecord(index);
+      if (!numeric()) delete record.score;
+      return record;
+    };
+    const meaning = () => connector().capabilities.deletes ?? 'remove';
+    /** After a delete: gone, marked deleted, or (close, archive) kept in that state. */
+    const expectDeleted = (record: SourceRecord | undefined) => {
+      if (meaning() === 'remove') expect(record === undefined || record.deleted).toBe(true);
+      else expect(record && (fixture().isClosed?.(record) ?? false), 'the record is kept, closed').toBe(true);
+    };
 
     beforeEach(async () => {
       current = await setup();
@@ -86,7 +113,7 @@ export function runConnectorContract(name: string, setup: () => Promise<Contract
         const own = collections.find((collection) => collection.name === fixture().collection);
         expect(own, `describe() should list ${fixture().collection}`).toBeDefined();
         const names = own?.fields.map((field) => field.name) ?? [];
-        expect(names).toEqual(expect.arrayContaining(dataFields));
+        expect(names).toEqual(expect.arrayContaining(dataFields.filter((field) => field !== 'score' || numeric())));
         for (const bookkeeping of fixture().bookkeeping) expect(names).not.toContain(bookkeeping);
         for (const field of own?.fields ?? []) expect(typeof field.type).toBe('string');
       });
@@ -144,7 +171,15 @@ export function runConnectorContract(name: string, setup: () => Promise<Contract
         const expected = connector().capabilities.incremental
           ? everything.filter((record) => compareVersions(record.version, pivot.version) >= 0)
           : everything;
-        expect(records.map((record) => record.id).sort()).toEqual(expected.map((record) => record.id).sort());
+        const listed = records.map((record) => record.id);
+        expect(listed).toEqual(expect.arrayContaining(expected.map((record) => record.id)));
+        // Earlier records only within the lookback a connector declares (systems whose feeds lag or tie unordered).
+        const lookback = connector().capabilities.lookbackMs ?? 0;
+        for (const record of records) {
+          if (expected.some((wanted) => wanted.id === record.id)) continue;
+          expect(lookback, `record ${record.id} is before the position and the connector declares no lookback`).toBeGreaterThan(0);
+          expect(Date.parse(String(pivot.version)) - Date.parse(String(record.version))).toBeLessThanOrEqual(lookback);
+        }
         expectListingOrder(records, compareIds);
       });
 
@@ -193,7 +228,7 @@ export function runConnectorContract(name: string, setup: () => Promise<Contract
 
     describe('write: create', () => {
       it('returns the new id and version, and the record reads back with its fields and tag', async () => {
-        const fields = { email: 'new@example.com', name: 'New Person', score: 42.5 };
+        const fields: FlowRecord = { email: 'new@example.com', name: 'New Person', ...(numeric() ? { score: 42.5 } : {}) };
         const { id, version } = await create(fields, 'syncline:contract:w1');
         expect(typeof id).toBe('string');
         expect(id).not.toBe('');
@@ -207,11 +242,11 @@ export function runConnectorContract(name: string, setup: () => Promise<Contract
       });
 
       it('stores null, whole and fractional numbers, and text with quotes as they were given', async () => {
-        const fields = { email: `o'brien "the" <o@example.com>`, name: null, score: 0 };
+        const fields: FlowRecord = { email: `o'brien "the" <o@example.com>`, name: null, ...(numeric() ? { score: 0 } : {}) };
         const { id } = await create(fields);
         expect((await readOne(id))?.fields).toMatchObject(fields);
-        const { id: other } = await create({ email: 'x@example.com', name: 'Ünïcødé ✓', score: -3.25 });
-        expect((await readOne(other))?.fields).toMatchObject({ name: 'Ünïcødé ✓', score: -3.25 });
+        const { id: other } = await create({ email: 'x@example.com', name: 'Ünïcødé ✓', ...(numeric() ? { score: -3.25 } : {}) });
+        expect((await readOne(other))?.fields).toMatchObject({ name: 'Ünïcødé ✓', ...(numeric() ? { score: -3.25 } : {}) });
       });
 
       it('gives each created record its own id', async () => {
@@ -242,24 +277,24 @@ export function runConnectorContract(name: string, setup: () => Promise<Contract
       it('if unchanged: succeeds with the version read and moves the version on', async () => {
         const [id] = await seed(1);
         const read = (await readOne(id as string)) as SourceRecord;
-        const [result] = await connector().write([{ kind: 'update', id: id as string, fields: { score: 7 }, tag: 'syncline:contract:u2', expectedVersion: read.version }]);
+        const [result] = await connector().write([{ kind: 'update', id: id as string, fields: { name: 'Seven' }, tag: 'syncline:contract:u2', expectedVersion: read.version }]);
         expectOk(result);
         if (connector().capabilities.incremental) expect(compareVersions(result.version, read.version)).toBeGreaterThan(0);
-        expect((await readOne(id as string))?.fields.score).toBe(7);
+        expect((await readOne(id as string))?.fields.name).toBe('Seven');
       });
 
       it('if unchanged: reports changed when the record changed since it was read (goes through without conditional writes)', async () => {
         const [id] = await seed(1);
         const read = (await readOne(id as string)) as SourceRecord;
         await fixture().external.update(id as string, { name: 'Edited Meanwhile' });
-        const [result] = await connector().write([{ kind: 'update', id: id as string, fields: { score: 99 }, tag: 'syncline:contract:u3', expectedVersion: read.version }]);
+        const [result] = await connector().write([{ kind: 'update', id: id as string, fields: { email: 'ninety-nine@example.com' }, tag: 'syncline:contract:u3', expectedVersion: read.version }]);
         const after = (await readOne(id as string)) as SourceRecord;
         if (connector().capabilities.conditionalWrites) {
           expect(result).toEqual({ ok: false, reason: 'changed' });
-          expect(after.fields).toMatchObject({ name: 'Edited Meanwhile', score: person(0).score });
+          expect(after.fields).toMatchObject({ name: 'Edited Meanwhile', email: person(0).email });
         } else {
           expectOk(result);
-          expect(after.fields).toMatchObject({ name: 'Edited Meanwhile', score: 99 });
+          expect(after.fields).toMatchObject({ name: 'Edited Meanwhile', email: 'ninety-nine@example.com' });
         }
       });
 
@@ -289,8 +324,15 @@ export function runConnectorContract(name: string, setup: () => Promise<Contract
     });
 
     describe('write: delete', () => {
-      it(`removes the record, or marks it deleted when the connector soft-deletes`, async () => {
+      it(`removes the record, or marks it deleted when the connector soft-deletes, or closes it where a delete closes`, async () => {
         const [keep, gone] = await seed(2);
+        if (meaning() === 'cannot') {
+          // The engine never plans a delete for such a system; one asked for anyway fails and is not worth retrying.
+          const [refused] = await connector().write([{ kind: 'delete', id: gone as string, expectedVersion: null }]);
+          expect(refused).toMatchObject({ ok: false, reason: 'failed', retryable: false });
+          expect((await readOne(gone as string))?.deleted).toBe(false);
+          return;
+        }
         const before = (await listAll(connector(), start, 100)).records;
         const [result] = await connector().write([{ kind: 'delete', id: gone as string, expectedVersion: null }]);
         expectOk(result);
@@ -298,6 +340,11 @@ export function runConnectorContract(name: string, setup: () => Promise<Contract
         const read = await connector().getMany([keep as string, gone as string]);
         expect(read.get(keep as string)?.deleted).toBe(false);
         const listed = (await listAll(connector(), start, 100)).records;
+        if (meaning() !== 'remove') {
+          expectDeleted(read.get(gone as string));
+          expectDeleted(listed.find((record) => record.id === gone));
+          return;
+        }
         if (fixture().softDeletes) {
           expect(read.get(gone as string)?.deleted).toBe(true);
           expect(listed.find((record) => record.id === gone)?.deleted).toBe(true);
@@ -316,6 +363,12 @@ export function runConnectorContract(name: string, setup: () => Promise<Contract
 
       it('reports missing when deleting what is already gone', async () => {
         const [id] = await seed(1);
+        if (meaning() !== 'remove') {
+          // Closing what is closed changes nothing and succeeds; an id that never existed is missing.
+          if (meaning() !== 'cannot') for (let i = 0; i < 2; i++) expectOk((await connector().write([{ kind: 'delete', id: id as string, expectedVersion: null }]))[0]);
+          if (meaning() !== 'cannot') expect(await connector().write([{ kind: 'delete', id: '987654321', expectedVersion: null }])).toEqual([{ ok: false, reason: 'missing' }]);
+          return;
+        }
         expectOk((await connector().write([{ kind: 'delete', id: id as string, expectedVersion: null }]))[0]);
         expect(await connector().write([{ kind: 'delete', id: id as string, expectedVersion: null }])).toEqual([{ ok: false, reason: 'missing' }]);
         expect(await connector().write([{ kind: 'delete', id: 'no-such-id', expectedVersion: null }])).toEqual([{ ok: false, reason: 'missing' }]);
@@ -325,6 +378,7 @@ export function runConnectorContract(name: string, setup: () => Promise<Contract
         const [id] = await seed(1);
         const read = (await readOne(id as string)) as SourceRecord;
         await fixture().external.update(id as string, { name: 'Edited Meanwhile' });
+        if (meaning() === 'cannot') return;
         const [result] = await connector().write([{ kind: 'delete', id: id as string, expectedVersion: read.version }]);
         const after = await readOne(id as string);
         if (connector().capabilities.conditionalWrites) {
@@ -332,7 +386,7 @@ export function runConnectorContract(name: string, setup: () => Promise<Contract
           expect(after?.deleted).toBe(false);
         } else {
           expectOk(result);
-          expect(after === undefined || after.deleted).toBe(true);
+          expectDeleted(after);
         }
       });
     });
@@ -343,12 +397,15 @@ export function runConnectorContract(name: string, setup: () => Promise<Contract
         const staleVersion = ((await readOne(stale as string)) as SourceRecord).version;
         await fixture().external.update(stale as string, { name: 'Edited Meanwhile' });
         const ops: WriteOp[] = [
-          { kind: 'create', fields: { email: 'first@example.com', name: 'First', score: 1 }, tag: 'syncline:contract:b1' },
+          { kind: 'create', fields: { email: 'first@example.com', name: 'First', ...(numeric() ? { score: 1 } : {}) }, tag: 'syncline:contract:b1' },
           { kind: 'update', id: updated as string, fields: { name: 'Batch Updated' }, tag: 'syncline:contract:b2', expectedVersion: null },
           { kind: 'update', id: 'no-such-id', fields: { name: 'x' }, tag: 'syncline:contract:b3', expectedVersion: null },
-          { kind: 'delete', id: deleted as string, expectedVersion: null },
-          { kind: 'update', id: stale as string, fields: { score: -1 }, tag: 'syncline:contract:b4', expectedVersion: staleVersion },
-          { kind: 'create', fields: { email: 'last@example.com', name: 'Last', score: 2 }, tag: 'syncline:contract:b5' },
+          // A system that cannot delete gets an update in its place: the batch is about order and independence.
+          meaning() === 'cannot'
+            ? { kind: 'update', id: deleted as string, fields: { name: 'Not Deletable' }, tag: 'syncline:contract:b6', expectedVersion: null }
+            : { kind: 'delete', id: deleted as string, expectedVersion: null },
+          { kind: 'update', id: stale as string, fields: { email: 'stale@example.com' }, tag: 'syncline:contract:b4', expectedVersion: staleVersion },
+          { kind: 'create', fields: { email: 'last@example.com', name: 'Last', ...(numeric() ? { score: 2 } : {}) }, tag: 'syncline:contract:b5' },
         ];
         const results = await connector().write(ops);
         expect(results).toHaveLength(ops.length);
@@ -363,7 +420,7 @@ export function runConnectorContract(name: string, setup: () => Promise<Contract
         const read = await connector().getMany([results[0].id, updated as string, deleted as string, results[5].id]);
         expect(read.get(results[0].id)?.fields).toMatchObject({ name: 'First' });
         expect(read.get(updated as string)?.fields.name).toBe('Batch Updated');
-        expect(read.get(deleted as string)?.deleted ?? true).toBe(true);
+        if (meaning() !== 'cannot') expectDeleted(read.get(deleted as string));
         expect(read.get(results[5].id)?.fields).toMatchObject({ name: 'Last' });
       });
 
@@ -380,7 +437,7 @@ export function runConnectorContract(name: string, setup: () => Promise<Contract
           null,
         );
         const created = await create(person(30));
-        const [updated] = await connector().write([{ kind: 'update', id: id as string, fields: { score: 5 }, tag: 'syncline:contract:v1', expectedVersion: null }]);
+        const [updated] = await connector().write([{ kind: 'update', id: id as string, fields: { name: 'Five' }, tag: 'syncline:contract:v1', expectedVersion: null }]);
         expectOk(updated);
         const polled = (await listAll(connector(), { since: newest, afterId: null }, 100)).records.map((record) => record.id);
         expect(polled).toContain(created.id);
@@ -395,7 +452,7 @@ export function runConnectorContract(name: string, setup: () => Promise<Contract
         const [id] = await seed(1);
         const versions: Array<Version | null> = [];
         for (let i = 0; i < 3; i++) {
-          const [result] = await connector().write([{ kind: 'update', id: id as string, fields: { score: i }, tag: `syncline:contract:s${i}`, expectedVersion: null }]);
+          const [result] = await connector().write([{ kind: 'update', id: id as string, fields: { name: `Successive ${i}` }, tag: `syncline:contract:s${i}`, expectedVersion: null }]);
           expectOk(result);
           versions.push(result.version);
         }
@@ -453,14 +510,14 @@ export function runConnectorContract(name: string, setup: () => Promise<Contract
         await create(person(40), 'syncline:contract:k1');
         await connector().write([
           { kind: 'update', id: id as string, fields: { name: 'Tagged' }, tag: 'syncline:contract:k2', expectedVersion: null },
-          { kind: 'delete', id: other as string, expectedVersion: null },
+          ...(meaning() === 'cannot' ? [] : [{ kind: 'delete' as const, id: other as string, expectedVersion: null }]),
         ]);
         const listed = (await listAll(connector(), start, 100)).records;
         const read = [...(await connector().getMany(listed.map((record) => record.id))).values()];
         expect(listed.length).toBeGreaterThan(0);
         for (const record of [...listed, ...read]) {
           for (const name of fixture().bookkeeping) expect(Object.keys(record.fields)).not.toContain(name);
-          for (const name of dataFields) expect(record.fields).toHaveProperty(name);
+          for (const name of dataFields) if (name !== 'score' || numeric()) expect(record.fields).toHaveProperty(name);
         }
       });
     });
@@ -475,8 +532,43 @@ export function runConnectorContract(name: string, setup: () => Promise<Contract
 }
 
 /** A person record for seeding: distinct, with every data field. */
-export function person(index: number): FlowRecord {
+export function personRecord(index: number): FlowRecord {
   return { email: `person${index}@example.com`, name: `Person ${index}`, score: index * 10 + 0.5 };
+}
+
+/**
+ * The connector in the contract's vocabulary: `fieldNames` renamed on the way in and out; a system's other fields are
+ * left out of what the tests see. Without `fieldNames`, the connector itself.
+ */
+function renaming(connector: Connector, names: ContractFixture['fieldNames']): Connector {
+  if (!names) return connector;
+  const toSystem = new Map<string, string>([['email', names.email], ['name', names.name], ...(names.score === null ? [] : [['score', names.score] as [string, string]])]);
+  const toContract = new Map([...toSystem].map(([contract, system]) => [system, contract]));
+  const rename = (fields: FlowRecord, map: Map<string, string>, keepUnknown: boolean): FlowRecord => {
+    const out: FlowRecord = {};
+    for (const [field, value] of Object.entries(fields)) {
+      const mapped = map.get(field);
+      if (mapped !== undefined) out[mapped] = value;
+      else if (keepUnknown) out[field] = value;
+    }
+    return out;
+  };
+  const read = (record: SourceRecord): SourceRecord => ({ ...record, fields: rename(record.fields, toContract, false) });
+  return {
+    capabilities: connector.capabilities,
+    listSince: async (position, limit) => {
+      const page = await connector.listSince(position, limit);
+      return { ...page, records: page.records.map(read) };
+    },
+    getMany: async (ids) => new Map([...(await connector.getMany(ids))].map(([id, record]) => [id, read(record)])),
+    // Unknown fields pass through, so the bookkeeping test can still offer the system's own columns.
+    write: (ops) => connector.write(ops.map((op) => (op.kind === 'delete' ? op : { ...op, fields: rename(op.fields, toSystem, true) }))),
+    scanIds: (limit) => connector.scanIds(limit),
+    describe: async () =>
+      (await connector.describe()).map((collection) => ({ ...collection, fields: collection.fields.map((field) => ({ ...field, name: toContract.get(field.name) ?? field.name })) })),
+    close: () => connector.close(),
+    ...(connector.count ? { count: () => (connector.count as () => Promise<number>)() } : {}),
+  };
 }
 
 async function listAll(connector: Connector, from: ListPosition, limit: number): Promise<{ records: SourceRecord[]; pages: ListPage[] }> {

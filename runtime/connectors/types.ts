@@ -52,6 +52,13 @@ export interface CollectionDescription {
   fields: FieldDescription[];
 }
 
+/**
+ * What a delete written to a system does there. `remove` takes the record away (or marks it with `deletedFlag`);
+ * `close` and `archive` keep it, in a state the system calls closed or archived (a GitHub issue is closed: the REST
+ * API has no delete for issues); `cannot`: the system offers no delete at all, so the engine never plans one.
+ */
+export type DeleteMeaning = 'remove' | 'close' | 'archive' | 'cannot';
+
 export interface ConnectorCapabilities {
   /** Updates and deletes can be made conditional on the version read. */
   conditionalWrites: boolean;
@@ -61,6 +68,13 @@ export interface ConnectorCapabilities {
   incremental: boolean;
   /** `scanIds` can list every id, so hard deletes are seen. */
   fullScan: boolean;
+  /** What a delete does on this system; `remove` when absent. */
+  deletes?: DeleteMeaning;
+  /**
+   * How far before `since` a listing may reach back (ms): systems whose change feed lags or ties in no order are read
+   * from a little before the cursor (saas/changeFeed.ts), so a listing may include records up to this much older.
+   */
+  lookbackMs?: number;
 }
 
 /**
@@ -102,9 +116,39 @@ export interface ConnectorContext {
   resolveCredential(name: string): Promise<string>;
 }
 
+/** A webhook delivery as the runtime received it: the raw body and a header lookup (names case-insensitive). */
+export interface WebhookDelivery {
+  body: Uint8Array;
+  header(name: string): string | undefined;
+}
+
+/** What one delivery means for a trigger's collection. */
+export type WebhookReading =
+  /** Records of the collection changed: hints, read again before any merge (SPEC §5.1). */
+  | { kind: 'events'; events: Array<{ recordId: string; type: 'upsert' | 'delete' }> }
+  /** The system checking that the URL answers (GitHub's `ping`): answered 200, stores nothing. */
+  | { kind: 'ping' }
+  /** About something else (another collection, a comment): accepted, so the system does not retry it, and dropped. */
+  | { kind: 'ignored'; reason: string }
+  | { kind: 'invalid'; message: string; path: string };
+
+/**
+ * How a system sends webhooks (each SaaS connector has its own): what is signed and how, its delivery id, its event
+ * types. The secret is the trigger's `detect.secret` credential.
+ */
+export interface ConnectorWebhook {
+  /** Null when the delivery is genuine (signature, and timestamp where the scheme has one); else why not, as a 401 says it. */
+  verify(delivery: WebhookDelivery, secret: string, now: Date): string | null;
+  /** The system's id of this delivery, the same on a redelivery, for de-duplication; null when it sends none. */
+  deliveryId(delivery: WebhookDelivery): string | null;
+  read(delivery: WebhookDelivery, config: TriggerConfig): WebhookReading;
+}
+
 export interface ConnectorType {
   type: string;
   title: string;
+  /** How the system's webhooks are checked and read, for triggers with `detect.mode: "webhook"`. */
+  webhook?: ConnectorWebhook;
   /** Checks `connection` for this connector; returns problems as path (inside `connection`) and message. */
   checkConnection(connection: Record<string, unknown>): Array<{ path: (string | number)[]; message: string }>;
   open(context: ConnectorContext): Promise<Connector>;
@@ -117,6 +161,20 @@ export interface ConnectionContext {
   connection: Record<string, unknown>;
   baseDir: string;
   resolveCredential(name: string): Promise<string>;
+}
+
+/**
+ * Thrown by a connector when the system's rate limit stops it for longer than it will wait within a pass. Not a
+ * failure of the system or of the credentials: the pass stops cleanly (its cursors stay where they were) and the
+ * next pass, at or after `resumeAt`, goes on.
+ */
+export class RateLimitedError extends Error {
+  readonly resumeAt: Date;
+  constructor(system: string, resumeAt: Date, detail: string) {
+    super(`${system} rate limit reached (${detail}); the next pass resumes at ${resumeAt.toISOString()}`);
+    this.name = 'RateLimitedError';
+    this.resumeAt = resumeAt;
+  }
 }
 
 /** Thrown by a connector when the system cannot be used at all (unreachable, wrong credentials, no such table). */

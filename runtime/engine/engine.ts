@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { FlowDocument } from '../../nodes/index';
 import type { ConflictConfig } from '../../nodes/conflict/schema';
 import { defaultExpressionLimits, type ExpressionLimits, type FlowRecord } from '../../nodes/types';
-import type { Connector, ConnectorType, SourceRecord, Version, WriteOp, WriteResult } from '../connectors/types';
+import { RateLimitedError, type Connector, type ConnectorType, type DeleteMeaning, type SourceRecord, type Version, type WriteOp, type WriteResult } from '../connectors/types';
 import { deleteInChunks } from '../db/bulk';
 import type { StateDb } from '../db/index';
 import {
@@ -276,7 +276,8 @@ export class SyncEngine {
         for (const [nodeId, side] of await this.syncPart(part, connectors, pass, options, known)) learned.set(nodeId, side);
       }
     } catch (caught) {
-      status = caught instanceof PassStopped ? 'stopped' : 'failed';
+      // A rate limit is the system asking to come back later, not a failure: the pass stops with its cursors unmoved.
+      status = caught instanceof PassStopped || causedBy(caught, RateLimitedError) ? 'stopped' : 'failed';
       error = caught instanceof Error ? caught.message : String(caught);
       this.deps.logger?.[status === 'stopped' ? 'warn' : 'error']({ flowId: flow.id, runId, err: error }, `pass ${status}`);
     } finally {
@@ -967,6 +968,8 @@ export class SyncEngine {
     const skipped = new Set<EntityWork>();
     const deletedEntities = new Set<EntityWork>();
     const unlinkDeleted = new Set<SideWork>();
+    /** Sides whose record stays on its system after its entity was deleted (closed, archived, or not deletable). */
+    const retired = new Set<SideWork>();
 
     for (const item of work) {
       if (item.row?.quarantined) {
@@ -993,6 +996,12 @@ export class SyncEngine {
         for (const side of item.sides.values()) {
           if (gone.includes(side) || side.link?.deleted || !(side.link || side.newlyLinked) || !side.record || side.record.deleted) continue;
           if (!side.trigger.config.write.delete) continue;
+          if (deleteMeaning(connectors.get(side.trigger.nodeId) as Connector) === 'cannot') {
+            // Never planned, so never retried: the record stays, out of the sync, and nothing recreates the entity.
+            pass.record(side.trigger.nodeId, side.record.id, item.id, 'skipped', [], `"${side.trigger.nodeId}" cannot delete records: it keeps this one, no longer synced`);
+            retired.add(side);
+            continue;
+          }
           writes.push({ entity: item, side, op: { kind: 'delete', id: side.record.id, expectedVersion: side.record.version }, after: {}, changes: [] });
         }
         for (const side of gone) unlinkDeleted.add(side);
@@ -1127,7 +1136,9 @@ export class SyncEngine {
           if (write.op.kind === 'delete') {
             pass.summary.deleted++;
             pass.record(nodeId, recordId, write.entity.id, 'deleted');
-            linkChanges.remove(nodeId, write.op.id);
+            // A closed or archived record is still listed: its tombstone link keeps it from coming back as new.
+            if (deleteMeaning(connectors.get(nodeId) as Connector) === 'remove') linkChanges.remove(nodeId, write.op.id);
+            else linkChanges.tombstone(nodeId, write.op.id);
           } else {
             if (write.op.kind === 'create') pass.summary.created++;
             else pass.summary.updated++;
@@ -1186,6 +1197,10 @@ export class SyncEngine {
         if (skipped.has(item) || breakerTripped.has(item)) continue;
         for (const side of item.sides.values()) {
           if (written.has(side) || !side.link && !side.newlyLinked) continue;
+          if (retired.has(side) && side.record) {
+            linkChanges.save({ ...linkRow(pass, side.trigger.nodeId, side.record.id, item.id, side.projection, side.record.version, stamp), deleted: 1 });
+            continue;
+          }
           if (unlinkDeleted.has(side)) {
             if (deletedEntities.has(item)) linkChanges.remove(side.trigger.nodeId, side.link?.record_id ?? '');
             else linkChanges.tombstone(side.trigger.nodeId, side.link?.record_id ?? '');
@@ -1731,6 +1746,20 @@ function setProjection(side: SideWork, projection: Projection): void {
   if (projection.kind === 'pass') side.projection = projection.record;
   else if (projection.kind === 'error') side.problem = `node "${projection.error.nodeId}": ${projection.error.message}`;
   else side.projection = null;
+}
+
+function deleteMeaning(connector: Connector): DeleteMeaning {
+  return connector.capabilities.deletes ?? 'remove';
+}
+
+/** Whether the error, or an error it wraps (`cause`), is of this kind. */
+function causedBy(error: unknown, kind: new (...args: never[]) => Error): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current instanceof Error && depth < 10; depth++) {
+    if (current instanceof kind) return true;
+    current = (current as Error).cause;
+  }
+  return false;
 }
 
 function linkRow(pass: PassState, nodeId: string, recordId: string, entityId: string, shadow: FlowRecord | null, version: Version | null, stamp: string): LinkRow {

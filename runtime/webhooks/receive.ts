@@ -2,7 +2,7 @@ import type { AppDeps } from '../api/deps';
 import { errorBody } from '../api/errors';
 import { MissingCredentialError } from '../credentials/store';
 import { parseEvents } from './events';
-import { webhookScheme } from './scheme';
+import { webhookScheme, type WebhookScheme } from './scheme';
 
 const MAX_DELIVERY_ID = 200;
 
@@ -15,7 +15,7 @@ export interface IncomingWebhook {
 }
 
 export interface WebhookAnswer {
-  status: 202 | 400 | 401 | 404 | 409 | 503;
+  status: 200 | 202 | 400 | 401 | 404 | 409 | 503;
   body: unknown;
 }
 
@@ -24,7 +24,7 @@ export interface WebhookAnswer {
  * the signature and the events, store them durably, and say so. Shared by the Hono route and the server's direct path
  * for webhooks (runtime/server.ts), so both answer alike.
  */
-export async function receiveWebhook(deps: Pick<AppDeps, 'catalog' | 'credentials' | 'intake' | 'metrics' | 'logger'>, incoming: IncomingWebhook): Promise<WebhookAnswer> {
+export async function receiveWebhook(deps: Pick<AppDeps, 'catalog' | 'credentials' | 'intake' | 'metrics' | 'logger' | 'connectors'>, incoming: IncomingWebhook): Promise<WebhookAnswer> {
   const { catalog, credentials, intake, metrics, logger } = deps;
   const { flowId, nodeId } = incoming;
   const fail = (status: WebhookAnswer['status'], code: string, message: string, path = ''): WebhookAnswer => ({ status, body: errorBody(code, message, path) });
@@ -34,7 +34,8 @@ export async function receiveWebhook(deps: Pick<AppDeps, 'catalog' | 'credential
     return fail(404, 'not_found', `no webhook trigger "${nodeId}" in a flow "${flowId}"`);
   }
   const detect = node.config.detect;
-  const scheme = webhookScheme(node.config, detect);
+  const system = Object.hasOwn(deps.connectors, node.config.connector) ? deps.connectors[node.config.connector]?.webhook : undefined;
+  const scheme = system ? null : webhookScheme(node.config, detect);
   let secret: string;
   try {
     secret = await credentials.resolve(detect.secret.credential);
@@ -44,18 +45,30 @@ export async function receiveWebhook(deps: Pick<AppDeps, 'catalog' | 'credential
     logger.error({ flowId, nodeId, credential: detect.secret.credential }, 'webhook secret credential missing');
     return fail(503, 'secret_missing', "the trigger's signing secret is not stored on this runtime yet; retry later");
   }
-  if (!scheme.verify(secret, incoming.body, incoming.header(scheme.signatureHeader))) {
+  if (system) {
+    const refused = system.verify(incoming, secret, new Date());
+    if (refused !== null) return fail(401, 'bad_signature', refused);
+  } else if (scheme && !scheme.verify(secret, incoming.body, incoming.header(scheme.signatureHeader))) {
     return fail(401, 'bad_signature', scheme.expected);
   }
   if (!entry.deployed) {
     return fail(409, 'flow_paused', `the flow "${flowId}" is paused: deploy it to accept webhooks`);
   }
-  const deliveryId = incoming.header('x-syncline-delivery')?.trim() || null;
+  const deliveryId = (system ? system.deliveryId(incoming) : incoming.header('x-syncline-delivery'))?.trim() || null;
   if (deliveryId !== null && deliveryId.length > MAX_DELIVERY_ID) {
     return fail(400, 'invalid_delivery_id', `X-Syncline-Delivery must be at most ${MAX_DELIVERY_ID} characters`);
   }
   const body = incoming.body;
-  const parsed = parseEvents(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'), scheme.shape);
+  let parsed: ReturnType<typeof parseEvents>;
+  if (system) {
+    // The system's own event format: its handshake and events about other things are answered, not stored.
+    const reading = system.read(incoming, node.config);
+    if (reading.kind === 'ping') return { status: 200, body: { pong: true } };
+    if (reading.kind === 'ignored') return { status: 202, body: { accepted: 0, duplicate: false, ignored: reading.reason } };
+    parsed = reading.kind === 'events' ? { ok: true, events: reading.events } : { ok: false, message: reading.message, path: reading.path };
+  } else {
+    parsed = parseEvents(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'), (scheme as WebhookScheme).shape);
+  }
   if (!parsed.ok) return fail(400, 'invalid_event', parsed.path ? `${parsed.path}: ${parsed.message}` : parsed.message, parsed.path);
   const fresh = await intake.submit({ flowId, nodeId, deliveryId, events: parsed.events });
   if (fresh) metrics.webhookEvents.inc({ flow: flowId, result: 'stored' }, parsed.events.length);

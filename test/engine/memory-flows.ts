@@ -1,7 +1,7 @@
 import { loadFlow } from '../../nodes/document';
 import type { FlowDocument } from '../../nodes/index';
 import type { ConflictPolicy } from '../../nodes/conflict/schema';
-import { createMemoryStore, type MemoryCollection, type MemoryStore } from '../../runtime/connectors/memory/index';
+import { createMemoryStore, type MemoryCollection, type MemoryCollectionOptions, type MemoryStore } from '../../runtime/connectors/memory/index';
 import { connectorRegistry } from '../../runtime/connectors/index';
 import { openStateDb, type StateDb } from '../../runtime/db/index';
 import { SyncEngine } from '../../runtime/engine/index';
@@ -14,6 +14,8 @@ export interface HubOptions {
   deletes?: 'propagate' | 'ignore' | 'review';
   massDelete?: { maxShare: number; minCount: number };
   breaker?: { maxWrites: number; windowMs: number };
+  /** Options of each side's collection, by side (what its system can do: deletes, tags, versions). */
+  collections?: Record<string, MemoryCollectionOptions>;
 }
 
 /** A flow whose triggers meet directly at one conflict node, each on a collection of one memory store. */
@@ -59,7 +61,7 @@ export async function memoryHarness(options: HubOptions, seed = 1): Promise<{
   const name = `engine-test-${++storeCount}`;
   const store = createMemoryStore(name, { seed });
   const sides: Record<string, MemoryCollection> = {};
-  for (const side of options.sides) sides[side] = store.createCollection(side);
+  for (const side of options.sides) sides[side] = store.createCollection(side, options.collections?.[side]);
   const flow = hubFlow(name, options);
   const db = await openStateDb(':memory:');
   // Every other harness stages in a temporary file from the first change, so both kinds of staging meet every case.

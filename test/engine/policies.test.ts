@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedCrash } from '../../runtime/connectors/memory/index';
+import { RateLimitedError } from '../../runtime/connectors/types';
 import { contents, memoryHarness } from './memory-flows';
 
 describe('concurrent edits', () => {
@@ -143,6 +144,57 @@ describe('deletes', () => {
     expect(hinted.summary).toMatchObject({ deleted: 0, conflicts: 0 });
     expect(contents(h.sides.b!)).toHaveLength(3);
     expect(await h.engine.listConflicts({ flowId: h.flow.id, status: 'open' })).toEqual([]);
+  });
+});
+
+describe('systems whose delete closes, or that cannot delete', () => {
+  it('closes the record where a delete closes, and the closed record never comes back as new', async () => {
+    const h = await memoryHarness({ sides: ['a', 'b'], deletes: 'propagate', collections: { b: { deletes: 'close' } } });
+    const id = h.sides.a!.insert({ email: 'x@example.com', name: 'X' });
+    await h.pass();
+    h.sides.a!.delete(id);
+    expect((await h.pass()).summary).toMatchObject({ deleted: 1, failed: 0 });
+    const [closed] = h.sides.b!.all();
+    expect(closed?.fields).toMatchObject({ name: 'X', closed: true });
+    // Edited after it was closed: still out of the sync; nothing is created on a.
+    h.sides.b!.update(closed!.id, { name: 'Edited after close' });
+    const after = await h.pass();
+    expect(after.summary).toMatchObject({ created: 0, updated: 0, failed: 0 });
+    expect(h.sides.a!.all()).toEqual([]);
+  });
+
+  it('never plans a delete on a side that cannot delete: nothing fails, nothing is retried, nothing is recreated', async () => {
+    const h = await memoryHarness({ sides: ['a', 'b'], deletes: 'propagate', collections: { b: { deletes: 'cannot' } } });
+    const id = h.sides.a!.insert({ email: 'x@example.com', name: 'X' });
+    await h.pass();
+    h.sides.a!.delete(id);
+    const writesBefore = h.store.calls.writeOp;
+    const deleted = await h.pass();
+    expect(deleted.summary).toMatchObject({ deleted: 0, failed: 0 });
+    expect(h.store.calls.writeOp).toBe(writesBefore);
+    expect(await h.engine.listFailing(h.flow.id)).toEqual([]);
+    const [kept] = h.sides.b!.all();
+    h.sides.b!.update(kept!.id, { name: 'Still here' });
+    const later = await h.pass();
+    expect(later.summary).toMatchObject({ created: 0, updated: 0, deleted: 0, failed: 0 });
+    expect(h.store.calls.writeOp).toBe(writesBefore);
+    expect(h.sides.a!.all()).toEqual([]);
+  });
+});
+
+describe('rate limits', () => {
+  it('a rate limit while listing stops the pass cleanly; the next pass lists from the same place', async () => {
+    const h = await memoryHarness({ sides: ['a', 'b'] });
+    h.sides.a!.insert({ email: 'x@example.com', name: 'X' });
+    const resumeAt = new Date(Date.now() + 3_600_000);
+    const stop = h.store.failWhen((call) => call.method === 'listSince' && call.collection === 'b' && new RateLimitedError('Memory', resumeAt, '0 requests left'));
+    const limited = await h.pass();
+    expect(limited.status).toBe('stopped');
+    expect(limited.error).toContain(`resumes at ${resumeAt.toISOString()}`);
+    expect(limited.error).not.toMatch(/credential|refused/i);
+    stop();
+    expect((await h.pass()).summary).toMatchObject({ created: 1, failed: 0 });
+    expect(contents(h.sides.b!)).toEqual([expect.objectContaining({ email: 'x@example.com' })]);
   });
 });
 

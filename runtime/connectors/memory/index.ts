@@ -85,6 +85,7 @@ class MemoryConnector implements Connector {
       tags: options.tags,
       incremental: options.versions !== 'none',
       fullScan: options.fullScan,
+      deletes: options.deletes,
     };
   }
 

@@ -4,7 +4,7 @@
  * real systems do. Everything random comes from the store's seed, so a failing run replays exactly.
  */
 import type { FlowRecord } from '../../../nodes/types';
-import { ConnectorError, type ListPosition, type SourceRecord, type Version, type WriteOp } from '../types';
+import { ConnectorError, type DeleteMeaning, type ListPosition, type SourceRecord, type Version, type WriteOp } from '../types';
 import { seededRandom } from '../../seededRandom';
 import { compareVersions } from '../versions';
 
@@ -21,6 +21,11 @@ export interface MemoryCollectionOptions {
   conditionalWrites?: boolean;
   /** scanIds works, so hard deletes can be seen. */
   fullScan?: boolean;
+  /**
+   * What a delete does, as SaaS systems differ: `remove` (default; or marks deleted with softDelete), `close` (the
+   * record stays with `closed: true`, as a GitHub issue is closed) or `cannot` (a delete fails, never worth retrying).
+   */
+  deletes?: DeleteMeaning;
 }
 
 /** A connector call as fault predicates see it; `writeOp` is one op of a write, failing that op alone. */
@@ -108,6 +113,7 @@ export class MemoryCollection {
       tags: options.tags ?? true,
       conditionalWrites: (options.conditionalWrites ?? true) && versions !== 'none',
       fullScan: options.fullScan ?? true,
+      deletes: options.deletes ?? 'remove',
     };
   }
 
@@ -192,7 +198,7 @@ export class MemoryCollection {
   }
 
   /** @internal Applies one op of the connector's write; the caller has checked fields and permissions. */
-  apply(op: WriteOp): { ok: true; id: string; version: Version | null } | { ok: false; reason: 'changed' | 'missing' } {
+  apply(op: WriteOp): { ok: true; id: string; version: Version | null } | { ok: false; reason: 'changed' | 'missing' } | { ok: false; reason: 'failed'; message: string; retryable: false } {
     if (op.kind === 'create') {
       const id = this.newId();
       this.put({ id, version: this.nextVersion(), tag: this.options.tags ? op.tag : null, deleted: false, fields: structuredClone(op.fields) });
@@ -212,6 +218,12 @@ export class MemoryCollection {
         version,
         tag: this.options.tags ? op.tag : record.tag,
       });
+      return { ok: true, id: op.id, version };
+    }
+    if (this.options.deletes === 'cannot') return { ok: false, reason: 'failed', message: `memory collection "${this.name}" cannot delete records`, retryable: false };
+    if (this.options.deletes === 'close' || this.options.deletes === 'archive') {
+      const version = this.nextVersion();
+      this.put({ ...record, fields: { ...record.fields, closed: true }, version });
       return { ok: true, id: op.id, version };
     }
     if (this.options.softDelete) {
