@@ -35,7 +35,7 @@ const warmup = Number(args.warmup ?? 3);
 const slots = Math.max(1, Number(args.slots ?? 16));
 const repository = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'bench-secret';
-const TOKEN = 'bench-token';
+const TOKEN = 'bench-token-0123456789';
 // Date.now in both threads: a worker's performance clock does not share the main thread's origin.
 const now = () => Date.now();
 

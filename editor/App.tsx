@@ -2,6 +2,7 @@ import { ReactFlowProvider } from '@xyflow/react';
 import { useEffect } from 'react';
 import { Canvas } from './canvas/Canvas';
 import { Palette } from './canvas/Palette';
+import { CredentialsDialog } from './panels/CredentialsPanel';
 import { ImportDialog, OpenDialog, TemplatesDialog, TokenDialog } from './panels/Dialogs';
 import { Drawer, StatusBar } from './panels/Drawer';
 import { FlowPanel } from './panels/FlowPanel';
@@ -38,6 +39,7 @@ function Dialogs() {
   if (dialog === 'templates') return <TemplatesDialog />;
   if (dialog === 'open') return <OpenDialog />;
   if (dialog === 'token') return <TokenDialog />;
+  if (dialog === 'credentials') return <CredentialsDialog />;
   return null;
 }
 

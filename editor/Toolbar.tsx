@@ -115,6 +115,9 @@ export function Toolbar() {
         <button type="button" aria-pressed={drawer === 'conflicts'} onClick={() => toggle('conflicts')}>
           Conflicts
         </button>
+        <button type="button" onClick={() => store.getState().openDialog('credentials')}>
+          Credentials
+        </button>
       </div>
     </header>
   );

@@ -8,7 +8,12 @@ export interface FlowTemplate {
 
 // Listed by name, not by wildcard, so test fixtures that are broken on purpose never reach the bundle.
 const fixtures = import.meta.glob(
-  ['../test/fixtures/flows/leads.flow.json', '../test/fixtures/flows/tickets.flow.json', '../test/fixtures/flows/hr-learning.flow.json'],
+  [
+    '../test/fixtures/flows/leads.flow.json',
+    '../test/fixtures/flows/tickets.flow.json',
+    '../test/fixtures/flows/hr-learning.flow.json',
+    '../test/fixtures/flows/helpdesk-engineering.flow.json',
+  ],
   { eager: true, import: 'default' },
 );
 
@@ -16,6 +21,11 @@ const described: Omit<FlowTemplate, 'document'>[] = [
   { key: 'leads', title: 'CRM ↔ marketing', description: 'Leads in the CRM and contacts in the marketing tool, matched by email.' },
   { key: 'tickets', title: 'Tickets ↔ issues', description: 'Help-desk tickets and engineering issues, with statuses mapped both ways.' },
   { key: 'hr-learning', title: 'HR ↔ learning', description: 'Employees in the HR system and learners in the learning platform.' },
+  {
+    key: 'helpdesk-engineering',
+    title: 'Help desk ↔ engineering',
+    description: 'Zendesk tickets and GitHub issues: subject, status and priority both ways, the description into the issue body.',
+  },
 ];
 
 /** The templates whose fixture is present. */

@@ -616,6 +616,38 @@ describe('checkRoundTrip', () => {
     await expect(checkRoundTrip(leads, [{}], undefined, { registry, from: 'map' })).rejects.toThrow('"map" is not a trigger of flow "leads"');
   });
 
+  it('checks nested samples by dotted path through the real transform and mapping', async () => {
+    const nested = loadFlow({
+      format: 'syncline.flow',
+      version: 1,
+      id: 'contacts',
+      name: 'Mailchimp members <-> CRM',
+      nodes: [
+        trigger('members'),
+        { id: 'names', type: 'transform', typeVersion: 1, position: { x: 0, y: 0 }, config: { ops: [{ op: 'default', field: 'merge_fields.COUNTRY', value: 'GB' }] } },
+        mappingNode('map', [
+          { left: 'email_address', right: 'email' },
+          { left: 'merge_fields.FNAME', right: 'first_name' },
+          { left: 'merge_fields.COUNTRY', right: 'address.country' },
+        ]),
+        conflictNode('resolve'),
+        trigger('crm'),
+      ],
+      edges: [edge('e1', 'members', 'names'), edge('e2', 'names', 'map'), edge('e3', 'map', 'resolve'), edge('e4', 'resolve', 'crm')],
+    });
+    expect(nested.issues).toEqual([]);
+    const samples = [
+      { email_address: 'ada@example.org', merge_fields: { FNAME: 'Ada', COUNTRY: 'FR', LNAME: 'Lovelace' }, stats: { opens: 3 } },
+      { email_address: 'grace@example.org', merge_fields: { FNAME: 'Grace', COUNTRY: null } },
+      { email_address: 'x@example.org', merge_fields: 'not an object' },
+    ];
+    const found = await checkRoundTrip(nested.document as FlowDocument, samples);
+    expect(found.map(formatRoundTripIssue)).toEqual([
+      'warning: node "names" ops[0] (default merge_fields.COUNTRY): sample 1 field "merge_fields.COUNTRY" comes back as "GB" instead of null — this field would flap between systems',
+      'warning: node "names" ops[0] (default merge_fields.COUNTRY): sample 2 field "merge_fields.COUNTRY" comes back as "transform names, ops[0] (default merge_fields.COUNTRY): field \\"merge_fields.COUNTRY\\" cannot be read: \\"merge_fields\\" holds text (\\"not an object\\"), not an object" where it was missing — this field would flap between systems',
+    ]);
+  });
+
   it('formats missing values plainly', () => {
     expect(formatRoundTripIssue({ nodeId: 'names', part: 'ops[0] (expression full_name)', sampleIndex: 0, field: 'last_name', before: 'Hopper', after: undefined })).toBe(
       'warning: node "names" ops[0] (expression full_name): sample 0 field "last_name" comes back missing instead of "Hopper" — this field would flap between systems',

@@ -18,9 +18,24 @@ export function isNodeType(type: unknown): type is NodeType {
 
 export const positionSchema = z.strictObject({ x: z.number(), y: z.number() });
 
+/**
+ * A flow id names the flow in URLs (`/api/flows/:id`, `/hooks/:flowId/:nodeId`), in write tags
+ * (`syncline:<flow>:<write>`, so never a `:`), in log lines and in the export's file name (`<id>.flow.json`).
+ */
+export const FLOW_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** A node id names the node in webhook URLs (`/hooks/:flowId/:nodeId`), conflict policies and the run log. */
+export const NODE_ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+
+export const flowIdSchema = z.string().regex(FLOW_ID_PATTERN, {
+  error: `must match ${FLOW_ID_PATTERN.source} (1 to 64 letters, digits, "-" and "_", starting with a letter or digit), as it goes into URLs and write tags: rename the flow`,
+});
+export const nodeIdSchema = z.string().regex(NODE_ID_PATTERN, {
+  error: `must match ${NODE_ID_PATTERN.source} (1 to 64 letters, digits, "-", "_" and ".", starting with a letter, digit or "_"), as it goes into webhook URLs: rename the node`,
+});
+
 function nodeSchemaFor<T extends NodeType>(type: T) {
   return z.strictObject({
-    id: z.string().min(1),
+    id: nodeIdSchema,
     type: z.literal(type),
     typeVersion: z.number().int().min(1),
     position: positionSchema,
@@ -51,7 +66,7 @@ export const FLOW_VERSION = 1;
 export const flowDocumentSchema = z.strictObject({
   format: z.literal(FLOW_FORMAT),
   version: z.literal(FLOW_VERSION),
-  id: z.string().min(1),
+  id: flowIdSchema,
   name: z.string(),
   nodes: z.array(flowNodeSchema),
   edges: z.array(flowEdgeSchema),

@@ -17,9 +17,11 @@ import { fail, internalErrorBody } from './api/errors';
 import { failingApi } from './api/failing';
 import { flowsApi } from './api/flows';
 import { WEBHOOK_BODY_LIMIT, hooksApi } from './api/hooks';
+import { oauthApis } from './api/oauth';
 import { openApiApi } from './api/openapi';
 import { runsApi } from './api/runs';
 import { runtimeApi } from './api/runtime';
+import { folderAccess, runtimeFilesIn, type ConnectorAccess } from './connectors/access';
 import type { ConnectorType } from './connectors/types';
 import { CredentialStore } from './credentials/store';
 import type { StateDb } from './db';
@@ -27,10 +29,11 @@ import type { InboxDb } from './db/inbox';
 import { failInterruptedRuns } from './db/statusQueries';
 import { pruneWebhookHistory } from './db/webhookQueries';
 import { SyncEngine } from './engine';
-import { AlertNotifier, type AlertSender } from './observability/alerts';
+import { AlertNotifier, alertSenderFor, type AlertSender } from './observability/alerts';
 import { silentLogger } from './observability/logger';
 import { RuntimeMetrics } from './observability/metrics';
 import { ChangeListeners } from './scheduler/changeListeners';
+import { WebhookRegistrations } from './scheduler/webhookRegistrations';
 import { FlowCatalog } from './scheduler/flowCatalog';
 import { createFlowLoader } from './scheduler/flowLoader';
 import { FlowRunner, type FlowEngine } from './scheduler/runner';
@@ -81,6 +84,10 @@ export function createApp(deps: AppDeps): Hono {
       maxAge: 600,
     }),
   );
+  // The consent callback is opened by the authorization server's redirect, which cannot carry the API token: it is
+  // mounted before the token check and authenticated by its one-time state instead.
+  const oauth = oauthApis(deps);
+  app.route('/api/oauth', oauth.callback);
   app.use('/api/*', requireToken(deps.token));
   const flowLimit = limitBody(FLOW_BODY_LIMIT);
   const apiLimit = limitBody(API_BODY_LIMIT);
@@ -96,6 +103,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/api', runsApi(deps));
   app.route('/api/conflicts', conflictsApi(deps));
   app.route('/api/credentials', credentialsApi(deps));
+  app.route('/api/credentials', oauth.consent);
   app.route('/api/connectors', connectorsApi(deps));
   app.route('/hooks', hooksApi(deps));
 
@@ -125,12 +133,19 @@ export interface RuntimeOptions {
   /** The 32-byte AES-256-GCM key for credentials. */
   credentialKey: Buffer;
   connectors: Readonly<Record<string, ConnectorType>>;
+  /**
+   * What connectors and alerts may reach. Default: files in the data folder except the runtime's own, no loopback or
+   * private host. An `engine` given here was built with its own.
+   */
+  access?: ConnectorAccess;
   /** Default: a SyncEngine on `db` and `connectors`. */
   engine?: FlowEngine;
   logger?: Logger;
   editorDir?: string | null;
   metricsPublic?: boolean;
   corsOrigins?: readonly string[];
+  /** Where the systems reach this runtime: their webhooks are registered for deployed flows. Default: none. */
+  publicUrl?: string | null;
   alertSender?: AlertSender;
   /** Largest webhook batch merged in one pass. */
   webhookBatchSize?: number;
@@ -157,15 +172,17 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const logger = options.logger ?? silentLogger();
   const now = options.now ?? (() => new Date());
   const { db, inbox, connectors } = options;
-  const credentials = new CredentialStore(db, options.credentialKey, now);
+  const access = options.access ?? folderAccess(options.dataDir, runtimeFilesIn(options.dataDir));
+  // Token endpoints are reached under the same host policy as connectors.
+  const credentials = new CredentialStore(db, options.credentialKey, { now, hosts: access.hosts });
   const engine: FlowEngine =
     options.engine ??
-    new SyncEngine({ db, connectors: { ...connectors }, resolveCredential: (name) => credentials.resolve(name), logger: logger.child({ component: 'engine' }), now });
+    new SyncEngine({ db, connectors: { ...connectors }, resolveCredential: (name) => credentials.resolve(name), resolveAuth: (name) => credentials.resolveAuth(name), access, logger: logger.child({ component: 'engine' }), now });
   const loadFlow = createFlowLoader(connectors);
   const catalog = new FlowCatalog(db, inbox, loadFlow, now);
   await catalog.load();
   const metrics = new RuntimeMetrics();
-  const alerts = new AlertNotifier(logger, options.alertSender);
+  const alerts = new AlertNotifier(logger, options.alertSender ?? alertSenderFor(access.hosts));
   const runner = new FlowRunner({ db, engine, catalog, baseDir: options.dataDir, logger, metrics, alerts, now });
   const worker = new WebhookWorker({ inbox, catalog, runner, logger, now, ...(options.webhookBatchSize ? { batchSize: options.webhookBatchSize } : {}) });
   const intake = new WebhookIntake(inbox, (flowIds) => flowIds.forEach((flowId) => worker.kick(flowId)), now);
@@ -177,9 +194,19 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     connectors,
     baseDir: options.dataDir,
     resolveCredential: (name) => credentials.resolve(name),
+    access,
     logger: logger.child({ component: 'listeners' }),
   });
-  const scheduler = new Scheduler(catalog, runner, logger, listeners);
+  const registrations = new WebhookRegistrations({
+    catalog,
+    connectors,
+    publicUrl: options.publicUrl ?? null,
+    baseDir: options.dataDir,
+    resolveCredential: (name) => credentials.resolve(name),
+    access,
+    logger: logger.child({ component: 'webhook-registrations' }),
+  });
+  const scheduler = new Scheduler(catalog, runner, logger, listeners, registrations);
   const deps: AppDeps = {
     db,
     engine,
@@ -195,6 +222,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     logger,
     token: options.token,
     dataDir: options.dataDir,
+    access,
     editorDir: options.editorDir ?? null,
     metricsPublic: options.metricsPublic ?? false,
     corsOrigins: options.corsOrigins ?? [],

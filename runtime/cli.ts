@@ -2,17 +2,28 @@
 
 const usage = `usage:
   syncline validate FLOW.json [--samples SAMPLES.json]
-  syncline run FLOW.json --once [--state FILE.db] [--dry-run]
-  syncline serve [--port N] [--data DIR]
-  syncline start                      serve with the demo on ./.syncline, building the editor if needed`;
+  syncline run FLOW.json --once [--state FILE.db] [--dry-run] [--allow-files DIR]... [--allow-hosts LIST]...
+  syncline serve [--port N] [--data DIR] [--allow-files DIR]... [--allow-hosts LIST]...
+  syncline credentials add NAME --type token|basic|oauth2 [--state FILE.db] [--username U]
+                                      store a secret read from standard input, encrypted in the state
+  syncline credentials list [--state FILE.db]       names and types, never values
+  syncline credentials remove NAME [--state FILE.db]
+  syncline start                      serve with the demo on ./.syncline, building the editor if needed
+
+What a flow may reach: files in the flow file's folder (run) or the data folder (serve), never Syncline's own state,
+key or token; public hosts. More folders with --allow-files DIR (or SYNCLINE_ALLOW_FILES), loopback and private hosts
+with --allow-hosts 127.0.0.1:8080,db.internal,10.0.0.0/8 or "private" (or SYNCLINE_ALLOW_HOSTS). Link-local and cloud
+metadata addresses are never reachable (docs/connectors.md, "What a flow may reach").`;
 
 type Command = (args: string[]) => Promise<number>;
 
 const commands: Record<string, () => Promise<Command>> = {
   validate: async () => (await import('./commands/validate')).validateCommand,
-  run: async () => (await import('./commands/run')).runCommand,
+  // The command runs on a worker thread; the main thread only watches it for SIGINT and SIGTERM (runSupervisor.ts).
+  run: async () => (await import('./commands/runSupervisor')).superviseRunCommand,
   serve: async () => (await import('./commands/serve')).serveCommand,
   start: async () => (await import('./commands/start')).startCommand,
+  credentials: async () => (await import('./commands/credentials')).credentialsCommand,
 };
 
 /** Runs one command and returns the process exit code. */

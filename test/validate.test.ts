@@ -1,18 +1,26 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { loadFlow } from '../nodes/document';
 import { validateCommand } from '../runtime/commands/validate';
+import { connectorRegistry, loadOptionsFor } from '../runtime/connectors/index';
 
 // `syncline validate` as a user runs it (SPEC §8): the real bin, from the repository root. Each run starts tsx
 // (about a second), so the CLI runs cover the fixtures and the edge cases call the command in-process.
+//
+// No test here bounds the wall-clock time: on a busy machine a start of tsx alone can take many seconds. A run that
+// hangs is stopped by CLI_TIMEOUT_MS (and reported as such), well inside the tests' own timeout.
 
 const root = resolve(import.meta.dirname, '..');
 const flows = 'test/fixtures/flows';
 const broken = `${flows}/broken`;
 const samples = `${flows}/samples/leads.samples.json`;
-const examples = resolve(root, '../shared/examples');
+/** The examples of the flow format's contract (SPEC §1), copied into the repository so every clone checks them. */
+const examples = 'test/fixtures/examples';
+const CLI_TIMEOUT_MS = 90_000;
+const CLI_TEST_TIMEOUT_MS = CLI_TIMEOUT_MS + 30_000;
 
 interface Run {
   code: number | null;
@@ -22,7 +30,7 @@ interface Run {
 
 function cli(...args: string[]): Promise<Run> {
   return new Promise((done) => {
-    execFile(process.execPath, ['bin/syncline.mjs', 'validate', ...args], { cwd: root, timeout: 25_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, ['bin/syncline.mjs', 'validate', ...args], { cwd: root, timeout: CLI_TIMEOUT_MS }, (error, stdout, stderr) => {
       // A run killed by the timeout has no exit code: it hung.
       done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
     });
@@ -39,7 +47,7 @@ const validFlows = readdirSync(resolve(root, flows))
   .map((name) => `${flows}/${name}`);
 const brokenFlows = readdirSync(resolve(root, broken)).filter((name) => name.endsWith('.flow.json') || name.endsWith('.json.txt'));
 
-describe.concurrent('syncline validate on the fixtures', () => {
+describe('syncline validate on the fixtures', { concurrent: true, timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('has the fixtures it is meant to check', () => {
     expect(validFlows.length).toBeGreaterThanOrEqual(5);
     expect(brokenFlows.length).toBeGreaterThanOrEqual(12);
@@ -57,16 +65,32 @@ describe.concurrent('syncline validate on the fixtures', () => {
   });
 });
 
-describe.skipIf(!existsSync(examples))('syncline validate on the SPEC examples', { concurrent: true }, () => {
-  const files = existsSync(examples) ? readdirSync(examples).filter((name) => name.endsWith('.json')) : [];
+describe('syncline validate on the SPEC examples', { concurrent: true, timeout: CLI_TEST_TIMEOUT_MS }, () => {
+  const files = readdirSync(resolve(root, examples)).filter((name) => name.endsWith('.json'));
+
+  it('has the examples it is meant to check', () => {
+    expect(files).toContain('leads.flow.json');
+  });
+
+  it('docs/flow-format.md opens with the leads example, shows only valid flows, and the id message as it is', () => {
+    const page = readFileSync(resolve(root, 'docs/flow-format.md'), 'utf8');
+    const documents = [...page.matchAll(/```json\n([\s\S]*?)\n```/g)].map((block) => JSON.parse(block[1]!) as { format?: unknown });
+    const flowDocuments = documents.filter((document) => document.format === 'syncline.flow');
+    expect(flowDocuments[0]).toEqual(JSON.parse(readFileSync(resolve(root, examples, 'leads.flow.json'), 'utf8')));
+    for (const document of flowDocuments) expect(loadFlow(document, loadOptionsFor(connectorRegistry)).issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    const idMessage = readFileSync(resolve(root, broken, 'bad-ids.expected.txt'), 'utf8').split('\n')[0]!;
+    expect(idMessage).toMatch(/^id: must match /);
+    expect(page).toContain(`\n${idMessage}\n`);
+  });
+
   it.each(files)('%s is valid', async (name) => {
-    const path = join(examples, name);
+    const path = `${examples}/${name}`;
     const { nodes, edges } = counts(path);
     expect(await cli(path)).toEqual({ code: 0, stdout: `${path}: valid (${nodes} nodes, ${edges} edges)\n`, stderr: '' });
   });
 });
 
-describe.concurrent('syncline validate --samples', () => {
+describe('syncline validate --samples', { concurrent: true, timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('prints a warning for each field that would flap, and still exits 0', async () => {
     const run = await cli(`${flows}/lossy.flow.json`, '--samples', samples);
     expect(run.code).toBe(0);
@@ -85,13 +109,17 @@ describe.concurrent('syncline validate --samples', () => {
     });
   });
 
-  it('does not hang on an expression that never ends', async () => {
-    const started = performance.now();
+  it('does not hang on an expression that never ends: the time limit stops it on every sample', async () => {
     const run = await cli(`${flows}/endless.flow.json`, '--samples', samples);
+    // A hang would be killed by CLI_TIMEOUT_MS, leaving no exit code.
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(`${flows}/endless.flow.json: valid (5 nodes, 4 edges)\n`);
-    for (const line of run.stderr.trimEnd().split('\n').filter(Boolean)) expect(line).toMatch(/^warning: /);
-    expect(performance.now() - started).toBeLessThan(20_000);
+    const sampleCount = (JSON.parse(readFileSync(resolve(root, samples), 'utf8')) as unknown[]).length;
+    const lines = run.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(sampleCount);
+    lines.forEach((line, index) =>
+      expect(line).toMatch(new RegExp(`^warning: node "names" .*: sample ${index} field "full_name" comes back as ".*expression ran longer than \\d+ ms; check it for a loop`)),
+    );
   });
 });
 
@@ -163,22 +191,19 @@ describe('validateCommand in-process: usage, unreadable input, big files', () =>
     expect(stdout).toBe(`${leads}: valid (5 nodes, 4 edges)\n`);
   });
 
-  it('gets through a 50 MB flow, valid or not JSON, without hanging', async () => {
+  // The bound on this test is its timeout: linear work on 50 MB takes about a second, anything quadratic hours.
+  it('gets through a 50 MB flow, valid or not JSON, without hanging', { timeout: 120_000 }, async () => {
     const document = JSON.parse(readFileSync(leads, 'utf8')) as { nodes: Array<Record<string, unknown>> };
     // One 52 MB label takes a big file through reading, parsing and loading; 100k nodes are loadFlow's own test.
     document.nodes[1] = { ...document.nodes[1], label: 'x'.repeat(52_000_000) };
     const big = file('big.flow.json', JSON.stringify(document));
     expect(statSync(big).size).toBeGreaterThan(50_000_000);
-    let started = performance.now();
     expect(await validateCommand([big])).toBe(0);
     expect(stdout).toBe(`${big}: valid (5 nodes, 4 edges)\n`);
-    expect(performance.now() - started).toBeLessThan(10_000);
 
     const text = JSON.stringify(document);
     const truncated = file('truncated.flow.json', text.slice(0, text.length - 10));
-    started = performance.now();
     expect(await validateCommand([truncated])).toBe(2);
     expect(stderr).toBe(`${truncated}:1:${text.length - 9}: not JSON: the text ends too early: a bracket, brace or quote is not closed\n`);
-    expect(performance.now() - started).toBeLessThan(10_000);
   });
 });

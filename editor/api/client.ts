@@ -1,4 +1,7 @@
 /** Types and calls for the runtime's HTTP API (SPEC §10); the editor is served by the runtime, so URLs are relative. */
+import type { ConnectionOptions, ConnectorSummary } from '../../nodes/trigger/connectionForm';
+
+export type { ConnectionOptions, ConnectorSummary };
 
 export interface ApiIssue {
   path: string;
@@ -97,6 +100,20 @@ export interface CollectionDescription {
   fields: FieldDescription[];
 }
 
+/** A stored credential as the runtime lists it: never a value. An OAuth2 one says whether it is usable. */
+export type CredentialSummary =
+  | { name: string; type: string; createdAt?: string }
+  | {
+      name: string;
+      type: 'oauth2';
+      createdAt?: string;
+      grant: 'authorization_code' | 'client_credentials';
+      /** `reconnect`: the authorization server refused it; a person must connect it again. */
+      status: 'connected' | 'reconnect';
+      expiresAt: string | null;
+      refusal: string | null;
+    };
+
 /** A failed call, worded for a person: the server's own message when it sent one. */
 export class ApiError extends Error {
   readonly status: number;
@@ -131,10 +148,18 @@ export interface ApiClient {
   conflicts(flowId: string): Promise<ConflictRecord[]>;
   resolveConflict(id: string, resolution: { side: string } | { value: unknown }): Promise<unknown>;
   status(flowId: string): Promise<{ nodes: Record<string, TriggerStatus> }>;
-  connectors(): Promise<{ type: string; title: string }[]>;
+  /** Connector types, each with its connection form when it declares one. */
+  connectors(): Promise<ConnectorSummary[]>;
+  /** The choices of a connection form's lookup field (GitHub repositories), read by the runtime from the system. */
+  connectionOptions(connector: string, connection: unknown, field: string): Promise<ConnectionOptions>;
   /** The collections and fields a connection holds; `collection` helps connectors that can only describe an open one. */
   describe(connector: string, connection: unknown, collection?: string): Promise<{ collections: CollectionDescription[] }>;
-  credentials(): Promise<{ name: string; type: string }[]>;
+  credentials(): Promise<CredentialSummary[]>;
+  /** Stores a credential: `value` is the type's shape (runtime/credentials/types.ts `credentialInputSchema`). */
+  createCredential(name: string, type: string, value: unknown): Promise<{ name: string; type: string }>;
+  deleteCredential(name: string): Promise<unknown>;
+  /** Starts an OAuth2 consent for credential `name`; open `authorizationUrl` in a popup. */
+  startOAuth(name: string, settings: Record<string, unknown>): Promise<{ authorizationUrl: string; redirectUri: string; expiresAt: string }>;
 }
 
 const TOKEN_KEY = 'syncline.token';
@@ -220,8 +245,12 @@ export function createApiClient(getToken: () => string | null, fetchImpl: typeof
     resolveConflict: (id, resolution) => call('POST', `/api/conflicts/${enc(id)}/resolve`, resolution),
     status: (flowId) => call('GET', `/api/flows/${enc(flowId)}/status`),
     connectors: () => call('GET', '/api/connectors'),
+    connectionOptions: (connector, connection, field) => call('POST', '/api/connectors/options', { connector, connection, field }),
     describe: (connector, connection, collection) =>
       call('POST', '/api/connectors/describe', collection ? { connector, connection, collection } : { connector, connection }),
     credentials: () => call('GET', '/api/credentials'),
+    createCredential: (name, type, value) => call('POST', '/api/credentials', { name, type, value }),
+    deleteCredential: (name) => call('DELETE', `/api/credentials/${enc(name)}`),
+    startOAuth: (name, settings) => call('POST', `/api/credentials/${enc(name)}/oauth/start`, settings),
   };
 }

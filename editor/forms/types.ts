@@ -1,3 +1,4 @@
+import type { ConnectionOptions, ConnectorSummary } from '../../nodes/trigger/connectionForm';
 import type { CollectionDescription } from '../api/client';
 import type { FlowIssue } from '../store/types';
 
@@ -9,8 +10,10 @@ export interface SideFields {
 
 /** What a node form may know about the rest of the flow and the runtime. */
 export interface FormEnvironment {
-  /** Connector types to choose from: the runtime's list, or the built-in one when it is not reachable. */
-  connectors: { type: string; title: string }[];
+  /** Connector types to choose from, with their connection forms: the runtime's list, or the built-in one when it is not reachable. */
+  connectors: ConnectorSummary[];
+  /** Asks the runtime for a connection form's lookup choices (GitHub repositories); absent where nothing can be asked. */
+  connectionOptions?: (connector: string, connection: Record<string, unknown>, field: string) => Promise<ConnectionOptions>;
   /** Stored credentials' names, or null when the runtime cannot be asked. */
   credentials: { name: string; type: string }[] | null;
   /** The trigger's collections as the connector describes them; null while unknown. */

@@ -6,7 +6,7 @@ import { useFlowStore, useFlowStoreApi } from '../store/context';
 import { flowTemplates } from '../templates';
 
 /** A modal dialog: focus moves into it, Escape closes it. */
-function Modal({ title, onClose, children }: { title: string; onClose(): void; children: ReactNode }) {
+export function Modal({ title, onClose, children }: { title: string; onClose(): void; children: ReactNode }) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     ref.current?.querySelector<HTMLElement>('input, textarea, button')?.focus();

@@ -1,6 +1,7 @@
 import { temporal } from 'zundo';
 import { createStore } from 'zustand';
 import { documentFromCanvas, emptyFlow, type CanvasFlow } from '../document/canvasDocument';
+import { createCredentialsSlice } from './credentialsSlice';
 import { createFlowSlice } from './flowSlice';
 import { createRunsSlice } from './runsSlice';
 import type { FlowStoreApi, FlowStoreState, HistoryControl, HistoryState, SliceContext, StoreDeps } from './types';
@@ -86,6 +87,7 @@ export function createFlowStore(initial: CanvasFlow = emptyFlow(), deps: StoreDe
           ...createFlowSlice({ meta: initial.meta, nodes: initial.nodes, edges: initial.edges }, context),
           ...createUiSlice(context),
           ...createRunsSlice(context),
+          ...createCredentialsSlice(context),
         };
       },
       {

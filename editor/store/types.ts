@@ -6,6 +6,7 @@ import type {
   ApiIssue,
   CollectionDescription,
   ConflictRecord,
+  CredentialSummary,
   DryRunSide,
   FlowListEntry,
   PassResult,
@@ -58,7 +59,7 @@ export interface FlowSliceActions {
 // ---- ui slice: what the person is looking at -------------------------------------------------------------------
 
 export type Drawer = 'issues' | 'runs' | 'dry-run' | 'conflicts';
-export type Dialog = 'import' | 'templates' | 'open' | 'token';
+export type Dialog = 'import' | 'templates' | 'open' | 'token' | 'credentials';
 
 export interface Notice {
   tone: 'error' | 'info';
@@ -107,7 +108,7 @@ export interface RunsSliceState {
     /** null until the first call answers. */
     reachable: boolean | null;
     connectors: { type: string; title: string }[] | null;
-    credentials: { name: string; type: string }[] | null;
+    credentials: CredentialSummary[] | null;
   };
   /** The id under which the runtime holds this flow, once saved there. */
   savedId: string | null;
@@ -143,8 +144,26 @@ export interface RunsSliceActions {
   openServerFlow(id: string): Promise<void>;
 }
 
+// ---- credentials slice: what the runtime stores to reach the systems ----------------------------------------------
+
+/** Why the runtime refused a credential, and the field it names (`value.password`, `clientId`), if any. */
+export interface CredentialProblem {
+  message: string;
+  path: string | null;
+}
+
+export interface CredentialsSliceActions {
+  /** Reads the stored credentials again into `server.credentials`. */
+  loadCredentials(): Promise<void>;
+  /** Stores a credential of `type` with the type's value; null when stored. */
+  addCredential(name: string, type: string, value: unknown): Promise<CredentialProblem | null>;
+  removeCredential(name: string): Promise<void>;
+  /** Starts an OAuth2 consent: the address of the server's consent page, or why it could not start. */
+  startOAuth(name: string, settings: Record<string, unknown>): Promise<{ authorizationUrl: string; redirectUri: string } | CredentialProblem>;
+}
+
 export type State = FlowSliceState & UiSliceState & RunsSliceState;
-export type Actions = FlowSliceActions & UiSliceActions & RunsSliceActions;
+export type Actions = FlowSliceActions & UiSliceActions & RunsSliceActions & CredentialsSliceActions;
 export type FlowStoreState = State & Actions;
 
 /** What undo and redo restore: the graph only, never the UI or run state. */

@@ -1,8 +1,9 @@
-import jsonata from 'jsonata';
 import { useEffect, useState } from 'react';
 import { asRecord, useConfigIssues } from '../../editor/forms/configIssues';
 import { Section, SelectField, TextArea } from '../../editor/forms/kit';
 import type { NodeFormProps } from '../../editor/forms/types';
+import { evaluateExpression } from '../transform/expression';
+import { defaultExpressionLimits } from '../types';
 import { filterConfigSchema } from './schema';
 
 const directionOptions = filterConfigSchema.shape.directions.unwrap().options;
@@ -25,7 +26,8 @@ export default function FilterForm({ config, onChange, issues }: NodeFormProps) 
     void (async () => {
       let text: string;
       try {
-        const value: unknown = await jsonata(condition).evaluate(JSON.parse(sampleText));
+        // Evaluated as a pass evaluates it: the same limits and regular-expression engine.
+        const value: unknown = await evaluateExpression(condition, JSON.parse(sampleText), defaultExpressionLimits, 'preview');
         text = value === true ? 'passes' : `is dropped (the condition gives ${value === undefined ? 'nothing' : JSON.stringify(value)})`;
       } catch (error) {
         text = `cannot be tried: ${(error as { message?: string }).message ?? String(error)}`;

@@ -52,4 +52,24 @@ describe('filter', () => {
     expect(Date.now() - started).toBeLessThan(2000);
     expect(await filterBehaviour.forward({ status: 'open' }, openOnly, ctx)).toEqual({ kind: 'pass', record: { status: 'open' } });
   });
+
+  it('tests a condition with a regular expression in linear time', async () => {
+    // `(a|a)+$` backtracks for ever in JavaScript's RegExp; it runs on RE2.
+    const plainCodes = configOf({ condition: '$contains(code, /^(a|a)+$/)' });
+    const started = Date.now();
+    expect(await filterBehaviour.forward({ code: `${'a'.repeat(40)}!` }, plainCodes, ctx)).toEqual({ kind: 'drop', reason: 'filter open-only: condition is not true' });
+    expect(await filterBehaviour.forward({ code: 'aaaa' }, plainCodes, ctx)).toEqual({ kind: 'pass', record: { code: 'aaaa' } });
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  it('refuses a condition whose regular expression RE2 cannot run', () => {
+    const parsed = filterConfigSchema.safeParse({ condition: '$contains(email, /^(?!test)/)' });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((issue) => [issue.path.join('.'), issue.message])).toEqual([
+      [
+        'condition',
+        'expression cannot run at character 28: the regular expression /^(?!test)/ uses a lookahead ((?!…); regular expressions use RE2 syntax, which has no backreferences or lookaround',
+      ],
+    ]);
+  });
 });

@@ -120,6 +120,9 @@ export default function MappingForm({ config, onChange, issues, env }: NodeFormP
 
       <Section title="Pairs" error={problems.at('fields')}>
         {pairs.length === 0 ? <p className="sl-muted">No pairs: nothing passes this node until fields are paired.</p> : null}
+        <p className="sl-muted">
+          A field inside a nested object is a dotted path, such as <code>properties.email</code>; write a dot that is part of a name as <code>\.</code>.
+        </p>
         {pairs.map((pair, index) => (
           <PairEditor
             key={index}

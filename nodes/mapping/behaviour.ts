@@ -1,10 +1,12 @@
+import { getPath, parsePath, PathError, setPath, type OwnedObjects } from '../paths';
 import { copyJson, jsonKey, preview, sameJson, valueLookup } from '../transform/behaviour';
 import { RecordError, type BehaviourContext, type Direction, type FlowRecord, type NodeBehaviour, type RoundTripIssue } from '../types';
 import type { FieldPair, MappingConfig } from './schema';
 
 /**
  * The mapping node: forward, the record becomes the right-hand fields of the pairs that flow forward; backward,
- * the left-hand fields of the pairs that flow backward. Fields not listed do not pass (SPEC §3).
+ * the left-hand fields of the pairs that flow backward. Fields not listed do not pass (SPEC §3). Field names are
+ * paths (nodes/paths.ts): `properties.email` reads and writes the `email` key inside `properties`.
  */
 export const mappingBehaviour: NodeBehaviour<MappingConfig> = {
   forward: (record, config, ctx) => ({ kind: 'pass', record: project(record, config.fields, 'forward', ctx.nodeId) }),
@@ -12,17 +14,55 @@ export const mappingBehaviour: NodeBehaviour<MappingConfig> = {
   roundTrip: checkRoundTrip,
 };
 
+type PairPaths = { left: readonly string[]; right: readonly string[] };
+
+/** Each pair's two paths, parsed once per config rather than per record. */
+const parsedPairs = new WeakMap<readonly FieldPair[], PairPaths[]>();
+
+function pathsOf(pairs: readonly FieldPair[]): PairPaths[] {
+  let paths = parsedPairs.get(pairs);
+  if (!paths) {
+    paths = pairs.map((pair) => ({ left: parsePath(pair.left), right: parsePath(pair.right) }));
+    parsedPairs.set(pairs, paths);
+  }
+  return paths;
+}
+
 function project(record: FlowRecord, pairs: readonly FieldPair[], direction: Direction, nodeId: string): FlowRecord {
   const projected: FlowRecord = {};
+  // Objects this projection made, which later pairs may fill in place; values taken from `record` are never changed.
+  let owned: OwnedObjects | undefined;
+  const parsed = pathsOf(pairs);
   pairs.forEach((pair, index) => {
     if (pair.direction !== 'both' && pair.direction !== direction) return;
-    const [from, to] = direction === 'forward' ? [pair.left, pair.right] : [pair.right, pair.left];
+    const forward = direction === 'forward';
+    const paths = parsed[index] as PairPaths;
+    const from = forward ? paths.left : paths.right;
     // An absent field stays absent on the other side: writing null would erase a value there.
-    if (!Object.hasOwn(record, from) || record[from] === undefined) return;
-    const value = mapValue(record[from], pair, index, direction, nodeId);
-    if (value !== undefined) projected[to] = value;
+    let value: unknown;
+    try {
+      value = getPath(record, from);
+    } catch (error) {
+      throw pathFailure(error, pair, index, forward ? pair.left : pair.right, 'read', nodeId);
+    }
+    if (value === undefined) return;
+    const mapped = mapValue(value, pair, index, direction, nodeId);
+    if (mapped === undefined) return;
+    const to = forward ? paths.right : paths.left;
+    if (to.length > 1) owned ??= new WeakSet();
+    try {
+      setPath(projected, to, mapped, owned);
+    } catch (error) {
+      throw pathFailure(error, pair, index, forward ? pair.right : pair.left, 'written', nodeId);
+    }
   });
   return projected;
+}
+
+/** A path that goes inside a non-object, as an error on this record naming node, pair and field. */
+function pathFailure(error: unknown, pair: FieldPair, index: number, field: string, verb: 'read' | 'written', nodeId: string): unknown {
+  if (!(error instanceof PathError)) return error;
+  return new RecordError(nodeId, `mapping ${nodeId}, ${describePair(pair, index)}: field "${field}" cannot be ${verb}: ${error.reason}`, field);
 }
 
 function mapValue(value: unknown, pair: FieldPair, index: number, direction: Direction, nodeId: string): unknown {
@@ -48,11 +88,16 @@ async function checkRoundTrip(samples: FlowRecord[], config: MappingConfig, ctx:
     if (pair.direction !== 'both') return;
     const part = describePair(pair, index);
     samples.forEach((sample, sampleIndex) => {
-      const before = sample[pair.left];
+      let before: unknown;
       let after: unknown;
       try {
+        try {
+          before = getPath(sample, pair.left);
+        } catch (error) {
+          throw pathFailure(error, pair, index, pair.left, 'read', ctx.nodeId);
+        }
         const right = project(sample, [pair], 'forward', ctx.nodeId);
-        after = project(right, [pair], 'backward', ctx.nodeId)[pair.left];
+        after = getPath(project(right, [pair], 'backward', ctx.nodeId), pair.left);
       } catch (error) {
         issues.push({ nodeId: ctx.nodeId, part, sampleIndex, field: pair.left, before, after: error instanceof Error ? error.message : String(error) });
         return;

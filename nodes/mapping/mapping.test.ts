@@ -148,3 +148,72 @@ describe('mapping: round-trip check', () => {
     ]);
   });
 });
+
+describe('mapping: nested fields', () => {
+  const hubspot = configOf(
+    { left: 'email', right: 'properties.email' },
+    { left: 'first_name', right: 'properties.firstname' },
+    { left: 'stage', right: 'properties.lifecyclestage', values: [{ left: 'open', right: 'lead' }] },
+    { left: 'dot', right: 'odd\\.key' },
+  );
+
+  it('reads and writes inside nested objects by dotted path', () => {
+    expect(forward(hubspot, { email: 'ada@example.org', first_name: 'Ada', stage: 'open', dot: 1, other: true })).toEqual({
+      properties: { email: 'ada@example.org', firstname: 'Ada', lifecyclestage: 'lead' },
+      'odd.key': 1,
+    });
+    const contact = { properties: { email: 'ada@example.org', firstname: 'Ada', lifecyclestage: 'lead', hs_object_id: '17' }, 'odd.key': 1, archived: false };
+    expect(backward(hubspot, contact)).toEqual({ email: 'ada@example.org', first_name: 'Ada', stage: 'open', dot: 1 });
+  });
+
+  it('keeps absent nested fields absent, and passes whole objects from path to path', () => {
+    expect(backward(hubspot, { properties: { email: 'a@b.org' } })).toEqual({ email: 'a@b.org' });
+    expect(backward(hubspot, { properties: null })).toEqual({});
+    const whole = configOf({ left: 'address', right: 'contact.address' });
+    const address = { city: 'London', lines: ['1 Main St'] };
+    expect(forward(whole, { address })).toEqual({ contact: { address } });
+  });
+
+  it('fails a record whose path goes inside text, naming node, pair and field', () => {
+    const error = failure(() => mappingBehaviour.backward({ properties: 'not an object' }, hubspot, ctx));
+    expect(error.nodeId).toBe('map');
+    expect(error.field).toBe('properties.email');
+    expect(error.message).toBe(
+      'mapping map, fields[0] (email <-> properties.email): field "properties.email" cannot be read: "properties" holds text ("not an object"), not an object',
+    );
+  });
+
+  it('refuses bad path syntax and pairs that write a field and inside it in the same direction', () => {
+    const syntax = mappingConfigSchema.safeParse({ fields: [{ left: 'a..b', right: 'x' }] });
+    expect(syntax.success).toBe(false);
+    expect(syntax.error?.issues).toEqual([expect.objectContaining({ path: ['fields', 0, 'left'], message: expect.stringMatching(/^"a\.\.b" has an empty key/) })]);
+
+    const nested = mappingConfigSchema.safeParse({
+      fields: [
+        { left: 'props', right: 'properties' },
+        { left: 'email', right: 'properties.email' },
+        // Forward only: its left side is only read, so it may go inside "props", which the first pair writes backward.
+        { left: 'props.x', right: 'x', direction: 'forward' },
+      ],
+    });
+    expect(nested.success).toBe(false);
+    expect(nested.error?.issues).toEqual([
+      expect.objectContaining({
+        path: ['fields', 1, 'right'],
+        message: '"properties.email" is inside "properties", which fields[0] writes whole going forward: map the whole object or the fields inside it, not both',
+      }),
+    ]);
+    // A key holding a dot is not inside the key before the dot.
+    expect(mappingConfigSchema.safeParse({ fields: [{ left: 'a', right: 'p' }, { left: 'b', right: 'p\\.q' }] }).success).toBe(true);
+  });
+
+  it('checks the round trip of nested samples by path', async () => {
+    const roundTrip = (config: MappingConfig, samples: FlowRecord[]) => mappingBehaviour.roundTrip?.(samples, config, ctx) ?? Promise.resolve([]);
+    const config = configOf({ left: 'merge_fields.FNAME', right: 'first_name' }, { left: 'status', right: 'stage', values: [{ left: 'a', right: 'A' }], otherwise: 'copy' });
+    expect(await roundTrip(config, [{ merge_fields: { FNAME: 'Ada', LNAME: 'L' }, status: 'a' }, { merge_fields: {} }])).toEqual([]);
+    const issues = await roundTrip(configOf({ left: 'merge_fields.FNAME', right: 'first_name' }), [{ merge_fields: 'x' }]);
+    expect(issues).toEqual([
+      expect.objectContaining({ part: 'fields[0] (merge_fields.FNAME <-> first_name)', field: 'merge_fields.FNAME', after: expect.stringMatching(/"merge_fields" holds text/) }),
+    ]);
+  });
+});

@@ -1,10 +1,10 @@
-import jsonata from 'jsonata';
 import { useEffect, useMemo, useState } from 'react';
 import { asRecord, isRecord, useConfigIssues, withKey, type ConfigIssues } from '../../editor/forms/configIssues';
 import { NumberField, Section, SelectField, TextArea, TextField, textToValue, valueToText } from '../../editor/forms/kit';
 import type { NodeFormProps } from '../../editor/forms/types';
 import { defaultExpressionLimits, type FlowRecord, type RoundTripIssue } from '../types';
 import { transformBehaviour } from './behaviour';
+import { evaluateExpression } from './expression';
 import { transformConfigSchema, transformOpSchema, type TransformConfig } from './schema';
 
 type Op = Record<string, unknown>;
@@ -71,10 +71,13 @@ function parseSample(text: string): { record: FlowRecord | null; error: string |
   }
 }
 
-/** Evaluates a JSONata expression on a record for a preview; a failure is a message, never an exception. */
+/**
+ * Evaluates a JSONata expression on a record for a preview, as a pass would (same limits, same regular-expression
+ * engine); a failure is a message, never an exception.
+ */
 async function evaluate(source: string, input: unknown): Promise<{ value: unknown } | { error: string }> {
   try {
-    return { value: await jsonata(source).evaluate(input) };
+    return { value: await evaluateExpression(source, input, defaultExpressionLimits, 'preview') };
   } catch (error) {
     return { error: (error as { message?: string }).message ?? String(error) };
   }

@@ -1,3 +1,4 @@
+import { deletePath, formatPath, getPath, leaves, PathError, peekPath, setPath } from '../paths';
 import { RecordError, type BehaviourContext, type Direction, type FlowRecord, type NodeBehaviour, type NodeOutcome, type RoundTripIssue } from '../types';
 import { evaluateExpression } from './expression';
 import type { TransformConfig, TransformOp } from './schema';
@@ -16,6 +17,7 @@ interface OpSite {
 /**
  * The transform node: its ops run in list order going forward and in reverse order going backward.
  * Built-in ops are synchronous; the node only returns a promise once it reaches an expression op.
+ * Field names are paths (nodes/paths.ts): `properties.email` is the `email` key inside `properties`.
  */
 export const transformBehaviour: NodeBehaviour<TransformConfig> = {
   forward: (record, config, ctx) => runOps(record, config.ops, 'forward', ctx),
@@ -24,7 +26,8 @@ export const transformBehaviour: NodeBehaviour<TransformConfig> = {
 };
 
 function runOps(record: FlowRecord, ops: readonly TransformOp[], direction: Direction, ctx: BehaviourContext): NodeOutcome | Promise<NodeOutcome> {
-  // One shallow copy per record: ops replace top-level fields of the copy and never touch values in place.
+  // One shallow copy per record: ops replace its fields, and copy a nested object before writing inside it (setPath),
+  // so the record passed in is never changed.
   const working: FlowRecord = { ...record };
   for (let step = 0; step < ops.length; step += 1) {
     const index = direction === 'forward' ? step : ops.length - 1 - step;
@@ -52,12 +55,39 @@ function applyOp(working: FlowRecord, op: TransformOp, direction: Direction, ctx
 // ---------------------------------------------------------------------------------------------------------------
 // Built-in ops. Each changes `working` in place (it is the node's private copy) and leaves other fields alone.
 
+/** The value at a field path; a path that goes inside text or a list fails the record, naming op and field. */
+function read(working: FlowRecord, field: string, site: OpSite): unknown {
+  try {
+    return getPath(working, field);
+  } catch (error) {
+    throw pathFailure(error, field, 'read', site);
+  }
+}
+
+/** Sets a field path; an undefined value is "no value", so the field is left absent rather than set to undefined or null. */
+function write(working: FlowRecord, field: string, value: unknown, site: OpSite): void {
+  if (value === undefined) {
+    deletePath(working, field);
+    return;
+  }
+  try {
+    setPath(working, field, value);
+  } catch (error) {
+    throw pathFailure(error, field, 'written', site);
+  }
+}
+
+function pathFailure(error: unknown, field: string, verb: 'read' | 'written', site: OpSite): unknown {
+  if (!(error instanceof PathError)) return error;
+  return new RecordError(site.nodeId, `${where(site)}: field "${field}" cannot be ${verb}: ${error.reason}`, field);
+}
+
 function applyBuiltInOp(working: FlowRecord, op: BuiltInOp, direction: Direction, site: OpSite): void {
   const forward = direction === 'forward';
   switch (op.op) {
     case 'rename':
-      if (forward) moveField(working, op.from, op.to);
-      else moveField(working, op.to, op.from);
+      if (forward) moveField(working, op.from, op.to, site);
+      else moveField(working, op.to, op.from, site);
       return;
     case 'valueMap':
       mapFieldValue(working, op, forward, site);
@@ -73,10 +103,10 @@ function applyBuiltInOp(working: FlowRecord, op: BuiltInOp, direction: Direction
     case 'lowercase':
     case 'uppercase':
       // One-way (SPEC §3): the case of the original is unknown, so the field is not written backward at all.
-      if (!forward) delete working[op.field];
-      else if (typeof working[op.field] === 'string') {
-        const text = working[op.field] as string;
-        working[op.field] = op.op === 'lowercase' ? text.toLowerCase() : text.toUpperCase();
+      if (!forward) deletePath(working, op.field);
+      else {
+        const text = read(working, op.field, site);
+        if (typeof text === 'string') write(working, op.field, op.op === 'lowercase' ? text.toLowerCase() : text.toUpperCase(), site);
       }
       return;
     case 'scale':
@@ -88,29 +118,29 @@ function applyBuiltInOp(working: FlowRecord, op: BuiltInOp, direction: Direction
       return;
     case 'default': {
       // Backward is the identity: the round-trip check reports the fields this makes lossy, which is intended.
-      const current = working[op.field];
-      if (forward && op.value !== undefined && (current === undefined || current === null || current === '')) {
-        working[op.field] = copyJson(op.value);
-      }
+      if (!forward || op.value === undefined) return;
+      const current = read(working, op.field, site);
+      if (current === undefined || current === null || current === '') write(working, op.field, copyJson(op.value), site);
       return;
     }
   }
 }
 
-function moveField(working: FlowRecord, from: string, to: string): void {
-  if (from === to || !Object.hasOwn(working, from)) return;
-  const value = working[from];
-  delete working[from];
-  setOrDelete(working, to, value);
+function moveField(working: FlowRecord, from: string, to: string, site: OpSite): void {
+  if (from === to) return;
+  const value = read(working, from, site);
+  if (value === undefined) return;
+  deletePath(working, from);
+  write(working, to, value, site);
 }
 
 function mapFieldValue(working: FlowRecord, op: Extract<TransformOp, { op: 'valueMap' }>, forward: boolean, site: OpSite): void {
-  const value = working[op.field];
+  const value = read(working, op.field, site);
   if (value === undefined) return;
   const table = forward ? valueLookup(op.values, 'from', 'to') : valueLookup(op.values, 'to', 'from');
   const key = jsonKey(value);
   if (table.has(key)) {
-    setOrDelete(working, op.field, copyJson(table.get(key)));
+    write(working, op.field, copyJson(table.get(key)), site);
     return;
   }
   // null is "no value", not a value the map forgot; it passes unless the map names it.
@@ -123,13 +153,13 @@ function mapFieldValue(working: FlowRecord, op: Extract<TransformOp, { op: 'valu
 }
 
 function splitField(working: FlowRecord, field: string, separator: string, targets: readonly string[], site: OpSite): void {
-  if (!Object.hasOwn(working, field)) return;
-  const value = working[field];
-  delete working[field];
-  for (const target of targets) delete working[target];
+  const value = read(working, field, site);
+  if (value === undefined) return;
+  deletePath(working, field);
+  for (const target of targets) deletePath(working, target);
   if (value === null || value === undefined) {
     // Every part of nothing is nothing: join gives null back.
-    for (const target of targets) working[target] = null;
+    for (const target of targets) write(working, target, null, site);
     return;
   }
   const parts = asText(value, field, site).split(separator);
@@ -137,23 +167,23 @@ function splitField(working: FlowRecord, field: string, separator: string, targe
   const last = targets.length - 1;
   targets.forEach((target, position) => {
     const part = position < last ? parts[position] : parts.slice(last).join(separator);
-    if (part !== undefined && (position < last || parts.length > last)) working[target] = part;
+    if (part !== undefined && (position < last || parts.length > last)) write(working, target, part, site);
   });
 }
 
 function joinFields(working: FlowRecord, sources: readonly string[], separator: string, target: string, site: OpSite): void {
-  const values = sources.map((source) => working[source]);
-  for (const source of sources) delete working[source];
+  const values = sources.map((source) => read(working, source, site));
+  for (const source of sources) deletePath(working, source);
   // Trailing absent parts are what a short split left out, so they add no separator.
   let count = values.length;
   while (count > 0 && values[count - 1] === undefined) count -= 1;
   if (count === 0) return;
   const present = values.slice(0, count);
   if (present.every((value) => value === null)) {
-    working[target] = null;
+    write(working, target, null, site);
     return;
   }
-  working[target] = present.map((value, position) => (value === null || value === undefined ? '' : asText(value, sources[position] as string, site))).join(separator);
+  write(working, target, present.map((value, position) => (value === null || value === undefined ? '' : asText(value, sources[position] as string, site))).join(separator), site);
 }
 
 function asText(value: unknown, field: string, site: OpSite): string {
@@ -166,8 +196,7 @@ function asText(value: unknown, field: string, site: OpSite): string {
 // Number scale, in decimal: 0.1 × 3 is 0.3, and dividing by the factor gives back the number that was scaled.
 
 function scaleField(working: FlowRecord, op: Extract<TransformOp, { op: 'scale' }>, forward: boolean, site: OpSite): void {
-  if (!Object.hasOwn(working, op.field)) return;
-  const value = working[op.field];
+  const value = read(working, op.field, site);
   if (value === null || value === undefined) return;
   const number = asNumber(value);
   if (number === null) {
@@ -183,7 +212,7 @@ function scaleField(working: FlowRecord, op: Extract<TransformOp, { op: 'scale' 
   if (!Number.isFinite(result)) {
     throw new RecordError(site.nodeId, `${where(site)}: scaling field "${op.field}" (${preview(value)}) gives a number too large to store`, op.field);
   }
-  working[op.field] = result;
+  write(working, op.field, result, site);
 }
 
 const NUMERIC_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
@@ -283,8 +312,7 @@ function roundDecimal(decimal: Decimal, places: number): Decimal {
 // Dates, all in UTC.
 
 function convertDateField(working: FlowRecord, field: string, from: DateFormat, to: DateFormat, site: OpSite): void {
-  if (!Object.hasOwn(working, field)) return;
-  const value = working[field];
+  const value = read(working, field, site);
   if (value === null || value === undefined) return;
   const millis = parseDate(value, from);
   const converted = millis === null ? null : formatDate(millis, to);
@@ -292,7 +320,7 @@ function convertDateField(working: FlowRecord, field: string, from: DateFormat, 
     const reason = millis === null ? `is not a date in the format ${from}` : `cannot be written in the format ${to}`;
     throw new RecordError(site.nodeId, `${where(site)}: field "${field}" ${reason}: ${preview(value)}`, field);
   }
-  working[field] = converted;
+  write(working, field, converted, site);
 }
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
@@ -402,14 +430,15 @@ function datePattern(format: string): DatePattern {
 
 async function applyExpressionOp(working: FlowRecord, op: ExpressionOp, direction: Direction, ctx: BehaviourContext, site: OpSite): Promise<void> {
   if (direction === 'forward') {
-    setOrDelete(working, op.target, await evaluateAt(op.forward, working, ctx, site, 'forward'));
+    write(working, op.target, await evaluateAt(op.forward, working, ctx, site, 'forward'), site);
     return;
   }
   if (op.backward === undefined) {
     // One-way: the computed field is not written backward.
-    delete working[op.target];
+    deletePath(working, op.target);
     return;
   }
+  // Field paths to write: an object the expression returns names top-level keys, so each key is escaped as a path.
   const fields: [string, unknown][] = [];
   if (typeof op.backward === 'string') {
     const result = await evaluateAt(op.backward, working, ctx, site, 'backward');
@@ -417,7 +446,7 @@ async function applyExpressionOp(working: FlowRecord, op: ExpressionOp, directio
       if (result === null || typeof result !== 'object' || Array.isArray(result)) {
         throw new RecordError(site.nodeId, `${where(site)} backward: the expression must give an object of fields, got ${preview(result)}`, op.target);
       }
-      fields.push(...Object.entries(result));
+      for (const [key, value] of Object.entries(result)) fields.push([formatPath([key]), value]);
     }
   } else {
     // Every field is computed from the record as it arrived, not from fields set a moment before.
@@ -426,8 +455,8 @@ async function applyExpressionOp(working: FlowRecord, op: ExpressionOp, directio
     }
   }
   // The target goes first, so a backward field of the same name is kept.
-  delete working[op.target];
-  for (const [field, value] of fields) setOrDelete(working, field, value);
+  deletePath(working, op.target);
+  for (const [field, value] of fields) write(working, field, value, site);
 }
 
 async function evaluateAt(source: string, input: FlowRecord, ctx: BehaviourContext, site: OpSite, direction: Direction): Promise<unknown> {
@@ -459,12 +488,12 @@ async function checkRoundTrip(samples: FlowRecord[], config: TransformConfig, ct
           const back = { ...there };
           await applyOp(back, op, 'backward', ctx, index);
           for (const field of differingFields(input, back)) {
-            issues.push({ nodeId: ctx.nodeId, part, sampleIndex, field, before: input[field], after: back[field] });
+            issues.push({ nodeId: ctx.nodeId, part, sampleIndex, field, before: peekPath(input, field), after: peekPath(back, field) });
           }
         } catch (error) {
           const field = error instanceof RecordError && error.field !== undefined ? error.field : primaryField(op);
           const after = error instanceof Error ? error.message : String(error);
-          issues.push({ nodeId: ctx.nodeId, part, sampleIndex, field, before: input[field], after });
+          issues.push({ nodeId: ctx.nodeId, part, sampleIndex, field, before: peekPath(input, field), after });
         }
       }
       try {
@@ -483,9 +512,10 @@ function flowsBothWays(op: TransformOp): boolean {
   return op.op !== 'expression' || op.backward !== undefined;
 }
 
+/** The paths of the leaves that differ, so a nested field that comes back changed is named, not its whole object. */
 function differingFields(before: FlowRecord, after: FlowRecord): string[] {
-  const fields = new Set([...Object.keys(before), ...Object.keys(after)]);
-  return [...fields].filter((field) => !sameJson(before[field], after[field]));
+  const fields = new Set([...leaves(before), ...leaves(after)].map(([keys]) => formatPath(keys)));
+  return [...fields].filter((field) => !sameJson(peekPath(before, field), peekPath(after, field)));
 }
 
 function primaryField(op: TransformOp): string {
@@ -587,10 +617,4 @@ export function preview(value: unknown): string {
 /** Config values are shared by every record, so a record gets its own copy of an object or list. */
 export function copyJson<T>(value: T): T {
   return value !== null && typeof value === 'object' ? structuredClone(value) : value;
-}
-
-function setOrDelete(working: FlowRecord, field: string, value: unknown): void {
-  // An undefined result is "no value": the field is left absent rather than set to undefined or null.
-  if (value === undefined) delete working[field];
-  else working[field] = value;
 }

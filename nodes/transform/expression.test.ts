@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { formatIssue, loadFlow } from '../document';
 import { defaultExpressionLimits, RecordError, type ExpressionLimits } from '../types';
-import { compiledExpressionCount, evaluateExpression, MAX_CACHED_EXPRESSIONS, MAX_LIST_LENGTH, MAX_TEXT_LENGTH } from './expression';
+import { compiledExpressionCount, evaluateExpression, expressionProblem, MAX_CACHED_EXPRESSIONS, MAX_LIST_LENGTH, MAX_TEXT_LENGTH } from './expression';
 
 const limits = defaultExpressionLimits;
 const evaluate = (source: string, input: unknown = {}, withLimits: ExpressionLimits = limits) => evaluateExpression(source, input, withLimits, 'calc');
@@ -135,10 +138,67 @@ describe('evaluateExpression limits', () => {
     expect(await evaluate(`$count($distinct([1..${MAX_LIST_LENGTH}]))`, {}, { timeoutMs: 2000, maxDepth: 200 })).toBe(MAX_LIST_LENGTH);
   });
 
-  it('refuses a regular expression that can backtrack exponentially, and runs ordinary ones', async () => {
-    await expectRejection(evaluate('$match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/)'), /regular expression \/\(a\+\)\+\$\/.*exponential time/, 500);
+  it('runs regular expressions that backtrack for ever in JavaScript quickly, with the right result', async () => {
+    // Each of these blocks V8's RegExp for minutes or more; on RE2 they take milliseconds.
+    const backtrackers: Array<[string, unknown]> = [
+      ["$contains($pad('', 3000, 'a'), /a*a*a*a*a*b/)", false],
+      ["$contains($pad('', 32, 'a') & '!', /^(a|a)+$/)", false],
+      ["$contains($pad('', 2000, 'a'), /(.*a){8}b/)", false],
+      ["$contains($pad('', 2000, 'a') & 'b', /(.*a){8}b/)", true],
+      ['$match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/)', undefined],
+      ["$replace($pad('', 5000, 'a') & '!', /^(a|aa)+$/, 'x')", `${'a'.repeat(5000)}!`],
+      ["$split($pad('', 3000, 'a'), /(a*)*b/)", ['a'.repeat(3000)]],
+    ];
+    for (const [source, expected] of backtrackers) {
+      const started = Date.now();
+      expect(await evaluate(source), source).toEqual(expected);
+      expect(Date.now() - started, source).toBeLessThan(500);
+    }
+  });
+
+  it('runs ordinary regular expressions as JavaScript does', async () => {
     expect(await evaluate('$replace(phone, /[^0-9]+/, "")', { phone: '+44 (20) 7946-0000' })).toBe('442079460000');
     expect(await evaluate('$split(tags, /\\s*,\\s*/)', { tags: 'a, b ,c' })).toEqual(['a', 'b', 'c']);
+    expect(await evaluate('$match(email, /^([^@]+)@(.+)$/).groups', { email: 'ada@example.com' })).toEqual(['ada', 'example.com']);
+    expect(await evaluate('$match(text, /(a)|(b)/)[1].groups', { text: 'ab' })).toEqual([null, 'b']);
+    expect(await evaluate('$replace(name, /(\\w+)\\s(\\w+)/, "$2, $1")', { name: 'Ada Lovelace' })).toBe('Lovelace, Ada');
+    expect(await evaluate('$contains(name, /lovelace$/i)', { name: 'Ada Lovelace' })).toBe(true);
+    expect(await evaluate('$contains(text, /^b/m)', { text: 'a\nb' })).toBe(true);
+    // JSONata's own guard against a search that never advances still applies.
+    await expectRejection(evaluate('$match("abc", /x*/)'), /expression failed at character \d+: Regular expression matches zero length string/);
+  });
+
+  it('stops a regular expression that searches a very long text for longer than the time limit', async () => {
+    // Each search is linear, but one $replace makes a search per match: two million of them take seconds.
+    await expectRejection(evaluate('$replace(text, /a/, "b")', { text: 'a'.repeat(2_000_000) }), /^expression ran longer than 100 ms matching the regular expression \/a\//);
+  });
+
+  it('refuses a regular expression RE2 cannot run, naming it and saying why', async () => {
+    await expectRejection(
+      evaluate('$match(s, /(a)\\1/)', { s: 'aa' }),
+      /^expression cannot run at character 17: the regular expression \/\(a\)\\1\/ uses a backreference \(\\1\); regular expressions use RE2 syntax, which has no backreferences or lookaround$/,
+    );
+    await expectRejection(evaluate('$contains(s, /a(?=b)/)', { s: 'ab' }), /the regular expression \/a\(\?=b\)\/ uses a lookahead/);
+    await expectRejection(evaluate('$replace(s, /(?<!a)b/, "")', { s: 'ab' }), /the regular expression \/\(\?<!a\)b\/ uses a lookbehind/);
+    // One built while the expression runs is refused when it is built.
+    await expectRejection(evaluate('$eval("$contains(\'ab\', /a(?!b)/)")'), /^expression cannot run: the regular expression \/a\(\?!b\)\/ uses a lookahead/);
+    expect(expressionProblem('$match(s, /(a)\\1/)')).toMatch(/^expression cannot run at character 17: the regular expression \/\(a\)\\1\/ uses a backreference/);
+    expect(expressionProblem('$match(s, /(a)b/)')).toBeNull();
+    expect(expressionProblem('(a')).toMatch(/^expression does not parse at character \d+/);
+  });
+
+  it('refuses such a regular expression when the flow is validated', () => {
+    const document = JSON.parse(readFileSync(join(import.meta.dirname, '../../test/fixtures/flows/leads.flow.json'), 'utf8')) as {
+      nodes: Array<{ id: string; config: { ops?: Array<Record<string, unknown>> } }>;
+    };
+    const names = document.nodes.find((node) => node.id === 'names');
+    const op = names?.config.ops?.[0];
+    if (!op) throw new Error('the leads fixture has no expression op on "names"');
+    op.forward = "$replace(first_name, /(\\w)\\1/, '$1') & ' ' & last_name";
+    const errors = loadFlow(document).issues.filter((issue) => issue.severity === 'error').map(formatIssue);
+    expect(errors).toEqual([
+      'nodes[1].config.ops[0].forward: expression cannot run at character 29: the regular expression /(\\w)\\1/ uses a backreference (\\1); regular expressions use RE2 syntax, which has no backreferences or lookaround (node "names")',
+    ]);
   });
 
   it('evaluates other expressions normally after a runaway', async () => {

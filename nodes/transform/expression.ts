@@ -1,25 +1,34 @@
 import jsonata from 'jsonata';
 import { z } from 'zod';
 import { RecordError, type ExpressionLimits } from '../types';
+import { LinearRegExp, regExpProblem, RegExpTimeExceeded, UnsupportedRegExpError } from './linearRegExp';
 
-/** Parses a JSONata expression, or says where and why it does not parse. */
-export function parseExpressionError(source: string): string | null {
+/**
+ * Why a JSONata expression cannot run: where and why it does not parse, or which of its regular expressions RE2
+ * cannot run (a backreference, a lookaround). Null when it can. Flow validation and evaluation both ask here.
+ */
+export function expressionProblem(source: string): string | null {
+  let ast: unknown;
   try {
-    jsonata(source);
-    return null;
+    ast = jsonata(source).ast();
   } catch (error) {
     const detail = error as { message?: string; position?: number };
     const where = typeof detail.position === 'number' ? ` at character ${detail.position}` : '';
     return `expression does not parse${where}: ${detail.message ?? String(error)}`;
   }
+  for (const { pattern, position } of regexLiterals(ast)) {
+    const problem = regExpProblem(pattern.source, pattern.flags);
+    if (problem) return `expression cannot run${typeof position === 'number' ? ` at character ${position}` : ''}: ${problem}`;
+  }
+  return null;
 }
 
-/** A JSONata expression that must parse; its evaluation is sandboxed separately. */
+/** A JSONata expression that must parse and whose regular expressions RE2 can run; its evaluation is sandboxed separately. */
 export const jsonataExpression = z
   .string({ error: 'must be a JSONata expression (text)' })
   .min(1, 'must be a JSONata expression, not empty')
   .superRefine((source, ctx) => {
-    const problem = parseExpressionError(source);
+    const problem = expressionProblem(source);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
@@ -85,13 +94,11 @@ function compile(source: string, limits: ExpressionLimits, nodeId: string): json
     compiledExpressions.set(cacheKey, cached);
     return cached;
   }
-  let expression: jsonata.Expression;
-  try {
-    // `sequence` makes JSONata refuse an oversized range or list before it allocates it.
-    expression = jsonata(source, { sequence: MAX_LIST_LENGTH, RegexEngine: GuardedRegExp as unknown as RegExpConstructor });
-  } catch {
-    throw new RecordError(nodeId, parseExpressionError(source) ?? 'expression does not parse');
-  }
+  const problem = expressionProblem(source);
+  if (problem) throw new RecordError(nodeId, problem);
+  // `sequence` makes JSONata refuse an oversized range or list before it allocates it. Regular expressions run on
+  // RE2, in time linear in the text (see linearRegExp.ts), and each gets the expression's time limit for its searches.
+  const expression = jsonata(source, { sequence: MAX_LIST_LENGTH, RegexEngine: linearRegExpEngine(limits.timeoutMs) });
   installLimits(expression, limits);
   replaceUnboundedBuiltins(expression);
   compiledExpressions.set(cacheKey, expression);
@@ -246,68 +253,33 @@ function identityKey(value: unknown): string {
   return `{${entries.map(([key, field]) => `${JSON.stringify(key)}:${identityKey(field)}`).join(',')}}`;
 }
 
-/**
- * The regular expressions an expression builds. V8 cannot interrupt a match, and a repeated group that itself
- * repeats (`(a+)+$`) backtracks exponentially: thirty characters can block the process for minutes. Such
- * patterns are refused before they run; the check is deliberately coarse (it also refuses `(\d+,)*`).
- */
-class GuardedRegExp extends RegExp {
-  constructor(pattern: RegExp | string, flags?: string) {
-    const source = typeof pattern === 'string' ? pattern : pattern.source;
-    if (hasNestedRepeat(source)) {
-      throw new ExpressionLimitExceeded(
-        `expression uses the regular expression /${source}/, which repeats a group that itself repeats and can take exponential time; rewrite it without the nested repeat`,
-      );
+/** JSONata's RegexEngine: LinearRegExp, whose searches for one regex literal stop after `timeoutMs` together. */
+function linearRegExpEngine(timeoutMs: number): RegExpConstructor {
+  class TimedLinearRegExp extends LinearRegExp {
+    constructor(pattern: RegExp | string, flags?: string) {
+      super(pattern, flags, { timeoutMs });
     }
-    super(pattern, flags);
   }
+  // JSONata only constructs it and calls exec and lastIndex (see LinearRegExp); its typings ask for RegExp's type.
+  return TimedLinearRegExp as unknown as RegExpConstructor;
 }
 
-/** Whether a group containing an unbounded repeat (`*`, `+`, `{n,}`) is itself repeated without bound. */
-function hasNestedRepeat(source: string): boolean {
-  // One flag per open group: does it contain an unbounded repeat?
-  const openGroups: boolean[] = [];
-  let index = 0;
-  const unboundedRepeatAt = (at: number): number => {
-    const char = source[at];
-    if (char === '*' || char === '+') return 1;
-    if (char === '{') {
-      const bound = /^\{\d*,\}/.exec(source.slice(at));
-      if (bound) return bound[0].length;
+/** The regex literals of a parsed expression (JSONata compiles them to RegExp objects as it parses), with where they are. */
+function regexLiterals(ast: unknown): Array<{ pattern: RegExp; position: number | undefined }> {
+  const found: Array<{ pattern: RegExp; position: number | undefined }> = [];
+  const seen = new Set<object>();
+  const pending: unknown[] = [ast];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (node === null || typeof node !== 'object' || seen.has(node) || node instanceof RegExp) continue;
+    seen.add(node);
+    const fields = node as Record<string, unknown>;
+    if (fields.type === 'regex' && fields.value instanceof RegExp) {
+      found.push({ pattern: fields.value, position: typeof fields.position === 'number' ? fields.position : undefined });
     }
-    return 0;
-  };
-  const markRepeat = () => {
-    if (openGroups.length > 0) openGroups[openGroups.length - 1] = true;
-  };
-  while (index < source.length) {
-    const char = source[index];
-    let atomEnd = index + 1;
-    let closedGroupRepeats: boolean | null = null;
-    if (char === '\\') {
-      atomEnd = index + 2;
-    } else if (char === '[') {
-      // A character class is one atom; skip to its closing bracket.
-      let cursor = index + 1;
-      if (source[cursor] === ']') cursor += 1;
-      while (cursor < source.length && source[cursor] !== ']') cursor += source[cursor] === '\\' ? 2 : 1;
-      atomEnd = cursor + 1;
-    } else if (char === '(') {
-      openGroups.push(false);
-      index += 1;
-      continue;
-    } else if (char === ')') {
-      closedGroupRepeats = openGroups.pop() ?? false;
-    }
-    const repeatLength = unboundedRepeatAt(atomEnd);
-    if (repeatLength > 0) {
-      if (closedGroupRepeats === true) return true;
-      markRepeat();
-    }
-    if (closedGroupRepeats === true) markRepeat();
-    index = atomEnd + repeatLength;
+    for (const value of Array.isArray(node) ? node : Object.values(fields)) pending.push(value);
   }
-  return false;
+  return found.sort((left, right) => (left.position ?? 0) - (right.position ?? 0));
 }
 
 /** The part of a JSONata frame the hooks read. */
@@ -336,7 +308,9 @@ function tooLongListMessage(): string {
 
 function asRecordError(error: unknown, nodeId: string): RecordError {
   const cause = innermostCause(error);
-  if (cause instanceof ExpressionLimitExceeded) return new RecordError(nodeId, cause.message);
+  if (cause instanceof ExpressionLimitExceeded || cause instanceof RegExpTimeExceeded) return new RecordError(nodeId, cause.message);
+  // A regular expression built while the expression runs (inside `$eval`) is checked only then.
+  if (cause instanceof UnsupportedRegExpError) return new RecordError(nodeId, `expression cannot run: ${cause.message}`);
   const detail = error as { code?: unknown; message?: unknown; position?: unknown } | null;
   // D2014 is JSONata's own ceiling on ranges, D2015 the list limit set at compile time.
   if (isListLimitError(error) || isListLimitError(cause)) return new RecordError(nodeId, tooLongListMessage());

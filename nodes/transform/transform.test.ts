@@ -510,3 +510,90 @@ const coveredOps: Record<TransformOp['op'], true> = {
   expression: true,
 };
 void coveredOps;
+
+describe('transform: nested fields', () => {
+  it('renames into and out of nested objects, leaving no empty object behind', async () => {
+    const config = configOf({ op: 'rename', from: 'properties.email', to: 'email' });
+    expect(await forward(config, { properties: { email: 'a@b.org', firstname: 'Ada' } })).toEqual({ properties: { firstname: 'Ada' }, email: 'a@b.org' });
+    expect(await forward(config, { properties: { email: 'a@b.org' } })).toEqual({ email: 'a@b.org' });
+    expect(await backward(config, { email: 'a@b.org', properties: { firstname: 'Ada' } })).toEqual({ properties: { firstname: 'Ada', email: 'a@b.org' } });
+    expect(await forward(configOf({ op: 'rename', from: 'a\\.b', to: 'c.d' }), { 'a.b': 1 })).toEqual({ c: { d: 1 } });
+  });
+
+  it('runs every built-in op on a nested field, changing nothing of the input (frozen)', async () => {
+    const config = configOf(
+      { op: 'valueMap', field: 'p.status', values: [{ from: 'open', to: 'Open' }] },
+      { op: 'split', field: 'p.name', separator: ' ', into: ['p.first', 'names.last'] },
+      { op: 'join', fields: ['p.street', 'p.city'], separator: ', ', target: 'address.line' },
+      { op: 'lowercase', field: 'p.email' },
+      { op: 'scale', field: 'p.amount', factor: 100 },
+      { op: 'dateFormat', field: 'p.due', from: 'iso', to: 'YYYY-MM-DD' },
+      { op: 'default', field: 'p.country', value: 'GB' },
+      { op: 'expression', target: 'p.greeting', forward: "'Hi ' & p.first", backward: { 'p.shout': '$uppercase(p.greeting)' } },
+    );
+    const input = { p: { status: 'open', name: 'Ada Lovelace', street: '1 Main St', city: 'London', email: 'A@B.org', amount: 1.5, due: '2024-03-01', keep: 1 } };
+    const there = await forward(config, input);
+    expect(there).toEqual({
+      p: { status: 'Open', first: 'Ada', email: 'a@b.org', amount: 150, due: '2024-03-01', country: 'GB', keep: 1, greeting: 'Hi Ada' },
+      names: { last: 'Lovelace' },
+      address: { line: '1 Main St, London' },
+    });
+    const back = await backward(config, there);
+    expect(back).toEqual({
+      // The date comes back as ISO text and the default stays: those two ops are lossy by nature, nested or not.
+      p: { status: 'open', name: 'Ada Lovelace', street: '1 Main St', city: 'London', amount: 1.5, due: '2024-03-01T00:00:00.000Z', country: 'GB', keep: 1, shout: 'HI ADA' },
+    });
+  });
+
+  it('fails a record whose path goes inside text, naming node, op and field', async () => {
+    const config = configOf({ op: 'scale', field: 'deal.amount', factor: 100 });
+    const error = await failure(() => transformBehaviour.forward({ deal: 'big' }, config, ctx));
+    expect(error.nodeId).toBe('names');
+    expect(error.field).toBe('deal.amount');
+    expect(error.message).toBe(
+      'transform names, ops[0] (scale deal.amount): field "deal.amount" cannot be read: "deal" holds text ("big"), not an object',
+    );
+    const writing = await failure(() => transformBehaviour.forward({ a: 1, b: ['x'] }, configOf({ op: 'rename', from: 'a', to: 'b.c' }), ctx));
+    expect(writing.message).toMatch(/field "b\.c" cannot be written: "b" holds a list/);
+  });
+
+  it('refuses bad path syntax where the flow is validated', () => {
+    const result = transformConfigSchema.safeParse({
+      ops: [
+        { op: 'rename', from: 'a.', to: 'b' },
+        { op: 'expression', target: 'x', forward: '1', backward: { 'y..z': '1' } },
+      ],
+    });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((issue) => [issue.path, issue.message])).toEqual([
+      [['ops', 0, 'from'], expect.stringMatching(/^"a\." ends with a dot/)],
+      [['ops', 1, 'backward', 'y..z'], expect.stringMatching(/^"y\.\.z" has an empty key/)],
+    ]);
+  });
+
+  it('refuses a path inside a field an earlier op leaves as text or a number, each way', () => {
+    const issues = (ops: unknown[]) => transformConfigSchema.safeParse({ ops }).error?.issues.map((issue) => [issue.path, issue.message]) ?? [];
+    expect(issues([{ op: 'join', fields: ['first', 'last'], separator: ' ', target: 'name' }, { op: 'uppercase', field: 'name.first' }])).toEqual([
+      [['ops', 1, 'field'], '"name.first" goes inside "name", which ops[0] (join) leaves holding text going forward: a path can only go inside an object'],
+    ]);
+    // Backward the join splits "name" into its parts, and the scale before it (run after it, backward) goes inside one.
+    expect(issues([{ op: 'scale', field: 'first.cents', factor: 100 }, { op: 'join', fields: ['first', 'last'], separator: ' ', target: 'name' }])).toEqual([
+      [['ops', 0, 'field'], '"first.cents" goes inside "first", which ops[1] (join) leaves holding text going backward: a path can only go inside an object'],
+    ]);
+    expect(issues([{ op: 'split', field: 'name', separator: ' ', into: ['n', 'n.first'] }])).toEqual([
+      [['ops', 0, 'into', 1], '"n.first" goes inside "n", which this op leaves holding text going forward: a path can only go inside an object'],
+    ]);
+    // A rename carries what is known; writing over a field, or moving it away first, clears it.
+    expect(issues([{ op: 'scale', field: 'a', factor: 2 }, { op: 'rename', from: 'a', to: 'b' }, { op: 'rename', from: 'b.c', to: 'd' }])).toHaveLength(1);
+    expect(issues([{ op: 'scale', field: 'a', factor: 2 }, { op: 'rename', from: 'a', to: 'a.b' }, { op: 'rename', from: 'a.b', to: 'c' }])).toEqual([]);
+    expect(issues([{ op: 'join', fields: ['x', 'y'], separator: ' ', target: 'n' }, { op: 'rename', from: 'o', to: 'n' }, { op: 'uppercase', field: 'n.first' }])).toEqual([]);
+  });
+
+  it('names nested leaves in the round-trip check', async () => {
+    const roundTrip = (config: TransformConfig, samples: FlowRecord[]) => transformBehaviour.roundTrip?.(samples, config, ctx) ?? Promise.resolve([]);
+    const config = configOf({ op: 'default', field: 'merge_fields.COUNTRY', value: 'GB' }, { op: 'rename', from: 'merge_fields.FNAME', to: 'first_name' });
+    expect(await roundTrip(config, [{ merge_fields: { FNAME: 'Ada', COUNTRY: null } }])).toEqual([
+      { nodeId: 'names', part: 'ops[0] (default merge_fields.COUNTRY)', sampleIndex: 0, field: 'merge_fields.COUNTRY', before: null, after: 'GB' },
+    ]);
+  });
+});

@@ -1,15 +1,9 @@
 import { asRecord, isRecord, schemaDefault, useConfigIssues, withKey } from '../../editor/forms/configIssues';
-import { CheckboxField, NumberField, Section, SelectField, TextArea, TextField } from '../../editor/forms/kit';
+import { CheckboxField, NumberField, Section, SelectField, TextField } from '../../editor/forms/kit';
 import type { NodeFormProps } from '../../editor/forms/types';
+import { ConnectionFields, CredentialField } from './ConnectionFields';
+import { initialConnection } from './connectionForm';
 import { detectSchema, triggerConfigSchema, writePermissionsSchema } from './schema';
-
-/** Connection settings each built-in connector reads (SPEC §9); other connectors get a JSON box. */
-const connectionFields: Record<string, { key: string; label: string; placeholder: string }[]> = {
-  sqlite: [{ key: 'file', label: 'Database file', placeholder: 'crm.db' }],
-  postgres: [{ key: 'url', label: 'Connection URL', placeholder: 'postgres://user@host/db' }],
-  http: [{ key: 'url', label: 'Base URL', placeholder: 'https://api.example.com/contacts' }],
-  memory: [{ key: 'store', label: 'Store name', placeholder: 'contacts' }],
-};
 
 const detectModes = detectSchema.options.map((option) => option.shape.mode.value);
 const detectModeLabels: Record<string, string> = { poll: 'Poll on an interval', webhook: 'Webhook', manual: 'Manual runs only' };
@@ -34,73 +28,34 @@ export default function TriggerForm({ config, onChange, issues, env }: NodeFormP
 
   const connector = text(c.connector);
   const connection = asRecord(c.connection);
-  const credential = typeof connection.credential === 'string' ? connection.credential : null;
   const detect = isRecord(c.detect) ? c.detect : (schemaDefault(triggerConfigSchema.shape.detect) as Record<string, unknown>);
   const write = { ...writeDefaults, ...asRecord(c.write) } as Record<string, unknown>;
   const collections = env.collections ?? [];
   const collection = collections.find((candidate) => candidate.name === c.collection);
   const fieldNames = collection?.fields.map((field) => field.name) ?? [];
-  const credentialNames = env.credentials?.map((entry) => entry.name) ?? [];
+  const summary = env.connectors.find((entry) => entry.type === connector);
+  const form = summary?.connectionForm ?? null;
 
   const connectorOptions = env.connectors.map((entry) => ({ value: entry.type, label: entry.title }));
   const changeConnector = (next: string) => {
-    // Settings of the old connector mean nothing to the new one; a credential may still apply.
-    const kept = credential !== null ? { credential } : Object.fromEntries((connectionFields[next] ?? []).map((field) => [field.key, '']));
-    onChange({ ...c, connector: next, connection: kept });
+    // Settings of the old connector mean nothing to the new one: start from the new one's required fields, empty.
+    const nextForm = env.connectors.find((entry) => entry.type === next)?.connectionForm;
+    onChange({ ...c, connector: next, connection: nextForm ? initialConnection(nextForm) : {} });
   };
 
   return (
     <div className="sl-form">
       <Section title="System">
         <SelectField label="Connector" value={connector} options={connectorOptions} onChange={changeConnector} error={problems.at('connector')} />
-        {env.credentials ? (
-          <SelectField
-            label="Stored credential"
-            value={credential ?? ''}
-            options={[{ value: '', label: 'None: enter the details below' }, ...credentialNames.map((name) => ({ value: name, label: name }))]}
-            onChange={(name) => set('connection', name === '' ? Object.fromEntries((connectionFields[connector] ?? []).map((f) => [f.key, ''])) : { credential: name })}
-            error={problems.at('connection', 'credential')}
-            hint="Secrets stay on the runtime; the flow only names the credential."
-          />
-        ) : (
-          <TextField
-            label="Stored credential"
-            value={credential ?? ''}
-            placeholder="none"
-            onChange={(name) => set('connection', name === '' ? Object.fromEntries((connectionFields[connector] ?? []).map((f) => [f.key, ''])) : { credential: name })}
-            error={problems.at('connection', 'credential')}
-            hint="The name of a credential stored on the runtime, or empty to enter the details below."
-          />
-        )}
-        {credential === null
-          ? connector in connectionFields
-            ? (connectionFields[connector] ?? []).map((field) => (
-                <TextField
-                  key={field.key}
-                  label={field.label}
-                  value={text(connection[field.key])}
-                  placeholder={field.placeholder}
-                  onChange={(value) => set('connection', { ...connection, [field.key]: value })}
-                  error={problems.at('connection', field.key)}
-                />
-              ))
-            : (
-                <TextArea
-                  label="Connection (JSON)"
-                  value={JSON.stringify(connection, null, 2)}
-                  rows={4}
-                  onChange={(value) => {
-                    try {
-                      const parsed: unknown = JSON.parse(value);
-                      if (isRecord(parsed)) set('connection', parsed);
-                    } catch {
-                      // keep the last valid connection until the JSON parses again
-                    }
-                  }}
-                  error={problems.within('connection')}
-                />
-              )
-          : null}
+        <ConnectionFields
+          connector={connector}
+          form={form}
+          connection={connection}
+          onChange={(next) => set('connection', next)}
+          problems={problems}
+          credentials={env.credentials}
+          loadOptions={env.connectionOptions}
+        />
         {env.describeError ? <p className="sl-muted">Fields could not be listed: {env.describeError}</p> : null}
       </Section>
       <Section title="Records">
@@ -158,13 +113,35 @@ export default function TriggerForm({ config, onChange, issues, env }: NodeFormP
           />
         ) : null}
         {detect.mode === 'webhook' ? (
-          <TextField
+          <CredentialField
             label="Webhook secret credential"
             value={text(asRecord(detect.secret).credential)}
-            suggestions={credentialNames}
+            credentials={env.credentials}
+            kinds={['token']}
             onChange={(value) => set('detect', { ...detect, secret: { credential: value } })}
             error={problems.within('detect', 'secret')}
+            hint="The secret the system signs its deliveries with, stored on the runtime."
           />
+        ) : null}
+        {detect.mode === 'webhook' && summary?.ownWebhooks !== true ? (
+          <>
+            <TextField
+              label="Record id in an event at"
+              value={text(detect.idPath)}
+              placeholder="id"
+              onChange={(value) => set('detect', withKey(detect, 'idPath', optional(value)))}
+              error={problems.at('detect', 'idPath')}
+              hint="A dotted path into one event, e.g. data.object.id, when the system does not send {type, id}."
+            />
+            <TextField
+              label="Event type in an event at"
+              value={text(detect.typePath)}
+              placeholder="type"
+              onChange={(value) => set('detect', withKey(detect, 'typePath', optional(value)))}
+              error={problems.at('detect', 'typePath')}
+              hint="A value containing delete is a delete; anything else an upsert."
+            />
+          </>
         ) : null}
       </Section>
       <Section title="The flow may" error={problems.at('write')}>

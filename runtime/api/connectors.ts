@@ -1,34 +1,89 @@
 import { zValidator } from '@hono/zod-validator';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { resolve } from 'node:path';
+import { z } from 'zod';
+import { connectionOptionsSchema, connectorSummarySchema, type ConnectorSummary } from '../../nodes/trigger/connectionForm';
 import type { TriggerConfig } from '../../nodes/trigger/schema';
-import { ConnectorError } from '../connectors/types';
+import { accessRefusalOf } from '../connectors/network';
+import { ConnectorError, RateLimitedError, type ConnectionContext, type ConnectorType } from '../connectors/types';
 import { MissingCredentialError } from '../credentials/store';
 import type { AppDeps } from './deps';
 import { fail, formatPath, requireJson, validationHook } from './errors';
 import type { RouteDoc } from './routeDoc';
-import { connectorListSchema, describeBodySchema, describeResultSchema, errorSchema } from './schemas';
+import { describeBodySchema, describeResultSchema, errorSchema } from './schemas';
 
+export const connectorListSchema = z.array(connectorSummarySchema);
+
+export const connectionOptionsBodySchema = z.strictObject({
+  connector: z.string({ error: 'must name a connector, e.g. github' }).min(1, 'must name a connector, e.g. github'),
+  /** The connection as filled in so far: it need not be complete, only hold what the field depends on. */
+  connection: z.record(z.string(), z.unknown(), { error: 'must be an object describing the connection' }),
+  /** The key of a `lookup` field of the connector's form, e.g. `repo`. */
+  field: z.string({ error: 'must name a field of the connection form, e.g. repo' }).min(1, 'must name a field of the connection form, e.g. repo'),
+  baseDir: z.string().min(1).max(4096).optional(),
+});
+
+/** The summary `GET /api/connectors` lists for one connector type. */
+export function connectorSummary(connector: ConnectorType): ConnectorSummary {
+  return {
+    type: connector.type,
+    title: connector.title,
+    ...(connector.connectionForm ? { connectionForm: connector.connectionForm } : {}),
+    ownWebhooks: connector.webhook !== undefined,
+  };
+}
+
+/** An error and the errors it was caused by, outermost first. */
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let current: unknown = error; current !== undefined && chain.length < 5; current = current instanceof Error ? current.cause : undefined) chain.push(current);
+  return chain;
+}
+
+/** A connector's failure to reach its system, as a 4xx the editor shows beside the connection. */
+function connectionFailure(c: Context, deps: AppDeps, error: unknown, what: string, connector: string): Response {
+  const refusal = accessRefusalOf(error);
+  if (refusal) return fail(c, 422, 'access_refused', `could not ${what}: ${refusal.message}`, 'connection');
+  // Connectors wrap a failed credential lookup in words of their own; a credential that is not stored is still that.
+  const missing = causes(error).find((cause) => cause instanceof MissingCredentialError);
+  if (missing) return fail(c, 422, 'missing_credential', error instanceof Error ? error.message : String(missing), 'connection');
+  if (error instanceof RateLimitedError) {
+    c.header('retry-after', String(Math.max(1, Math.ceil((error.resumeAt.getTime() - Date.now()) / 1000))));
+    return fail(c, 429, 'rate_limited', `could not ${what}: ${error.message}`, 'connection');
+  }
+  if (error instanceof ConnectorError) return fail(c, 422, 'connection_failed', `could not ${what}: ${error.message}`, 'connection');
+  deps.logger.warn({ connector, err: String(error) }, `${what} failed`);
+  return fail(c, 422, 'connection_failed', `could not ${what}: ${error instanceof Error ? error.message : String(error)}`, 'connection');
+}
 
 /** Connector types, and what a connection holds (collections and fields) for the editor's dropdowns. Mounted at /api/connectors. */
 export function connectorsApi(deps: AppDeps): Hono {
-  const { connectors, credentials, logger } = deps;
+  const { connectors, credentials } = deps;
   const app = new Hono();
+  const findType = (name: string): ConnectorType | undefined => (Object.hasOwn(connectors, name) ? connectors[name] : undefined);
+  const unknownConnector = (c: Context, name: string) =>
+    fail(c, 422, 'unknown_connector', `no connector "${name}": use one of ${Object.keys(connectors).join(', ')}`, 'connector');
+  /** What describing or listing choices needs of the runtime; `baseDir` may name any folder: files stay held to deps.access. */
+  const connectionContext = (connection: Record<string, unknown>, baseDir: string | undefined): ConnectionContext => ({
+    connection,
+    baseDir: resolve(deps.dataDir, baseDir ?? '.'),
+    resolveCredential: (name) => credentials.resolve(name),
+    resolveAuth: (name) => credentials.resolveAuth(name),
+    access: deps.access,
+  });
 
-  app.get('/', (c) => c.json(Object.values(connectors).map((connector) => ({ type: connector.type, title: connector.title }))));
+  app.get('/', (c) => c.json(Object.values(connectors).map(connectorSummary)));
 
   app.post('/describe', requireJson, zValidator('json', describeBodySchema, validationHook), async (c) => {
     const body = c.req.valid('json');
-    const type = Object.hasOwn(connectors, body.connector) ? connectors[body.connector] : undefined;
-    if (!type) {
-      return fail(c, 422, 'unknown_connector', `no connector "${body.connector}": use one of ${Object.keys(connectors).join(', ')}`, 'connector');
-    }
+    const type = findType(body.connector);
+    if (!type) return unknownConnector(c, body.connector);
     const [problem] = type.checkConnection(body.connection);
     if (problem) {
       const path = formatPath(['connection', ...problem.path]);
       return fail(c, 422, 'invalid_connection', `${path}: ${problem.message}`, path);
     }
-    const context = { baseDir: resolve(deps.dataDir, body.baseDir ?? '.'), resolveCredential: (name: string) => credentials.resolve(name) };
+    const context = connectionContext(body.connection, body.baseDir);
     // Describing needs a connection, not a collection: the trigger fields other than `connection` are placeholders
     // for connectors that only describe through an open collection.
     const config = {
@@ -40,7 +95,7 @@ export function connectorsApi(deps: AppDeps): Hono {
       write: { create: false, update: false, delete: false },
     } satisfies TriggerConfig;
     try {
-      if (type.describeConnection) return c.json({ collections: await type.describeConnection({ ...context, connection: body.connection }) });
+      if (type.describeConnection) return c.json({ collections: await type.describeConnection(context) });
       const connector = await type.open({ ...context, config });
       try {
         return c.json({ collections: await connector.describe() });
@@ -48,10 +103,23 @@ export function connectorsApi(deps: AppDeps): Hono {
         await connector.close();
       }
     } catch (error) {
-      if (error instanceof MissingCredentialError) return fail(c, 422, 'missing_credential', error.message, 'connection');
-      if (error instanceof ConnectorError) return fail(c, 422, 'connection_failed', `could not describe the connection: ${error.message}`, 'connection');
-      logger.warn({ connector: body.connector, err: String(error) }, 'describe failed');
-      return fail(c, 422, 'connection_failed', `could not describe the connection: ${error instanceof Error ? error.message : String(error)}`, 'connection');
+      return connectionFailure(c, deps, error, 'describe the connection', body.connector);
+    }
+  });
+
+  app.post('/options', requireJson, zValidator('json', connectionOptionsBodySchema, validationHook), async (c) => {
+    const body = c.req.valid('json');
+    const type = findType(body.connector);
+    if (!type) return unknownConnector(c, body.connector);
+    const lookups = (type.connectionForm?.fields ?? []).filter((field) => field.kind === 'lookup').map((field) => field.key);
+    if (!type.connectionOptions || !lookups.includes(body.field)) {
+      const known = lookups.length > 0 && type.connectionOptions ? `; its fields with choices: ${lookups.join(', ')}` : ': it lists no choices';
+      return fail(c, 422, 'unknown_field', `connector "${body.connector}" has no field "${body.field}" whose choices the runtime lists${known}`, 'field');
+    }
+    try {
+      return c.json(await type.connectionOptions(connectionContext(body.connection, body.baseDir), body.field));
+    } catch (error) {
+      return connectionFailure(c, deps, error, `list the choices for connection.${body.field}`, body.connector);
     }
   });
 
@@ -59,7 +127,7 @@ export function connectorsApi(deps: AppDeps): Hono {
 }
 
 export const connectorRouteDocs: RouteDoc[] = [
-  { method: 'get', path: '/api/connectors', tag: 'connectors', auth: 'bearer', summary: 'Connector types', responses: { 200: { description: 'Connectors', schema: connectorListSchema } } },
+  { method: 'get', path: '/api/connectors', tag: 'connectors', auth: 'bearer', summary: 'Connector types and their connection forms', responses: { 200: { description: 'Connectors', schema: connectorListSchema } } },
   {
     method: 'post',
     path: '/api/connectors/describe',
@@ -70,7 +138,22 @@ export const connectorRouteDocs: RouteDoc[] = [
     responses: {
       200: { description: 'Collections and fields', schema: describeResultSchema },
       400: { description: 'Bad body', schema: errorSchema },
-      422: { description: 'Unknown connector, bad connection, or it could not be reached', schema: errorSchema },
+      422: { description: 'Unknown connector, bad connection, a file or host the operator does not allow (access_refused), or it could not be reached', schema: errorSchema },
+      429: { description: 'The system’s rate limit: try again after Retry-After', schema: errorSchema },
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/connectors/options',
+    tag: 'connectors',
+    auth: 'bearer',
+    summary: 'The choices of a lookup field of a connection form, read from the system (GitHub: the repositories the token can see)',
+    body: connectionOptionsBodySchema,
+    responses: {
+      200: { description: 'The choices; complete is false when the system holds more than are listed', schema: connectionOptionsSchema },
+      400: { description: 'Bad body', schema: errorSchema },
+      422: { description: 'Unknown connector or field, a missing credential, a host the operator does not allow (access_refused), or the system refused', schema: errorSchema },
+      429: { description: 'The system’s rate limit: try again after Retry-After', schema: errorSchema },
     },
   },
 ];

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ConnectorAccess } from '../connectors/access';
 import type { ConnectorType } from '../connectors/types';
 import type { CredentialStore } from '../credentials/store';
 import type { StateDb } from '../db';
@@ -28,6 +29,8 @@ export interface AppDeps {
   token: string;
   /** The data folder: relative connection paths of stored flows resolve against it. */
   dataDir: string;
+  /** What connectors may reach: the files and hosts the operator allowed (serve's --allow-files, --allow-hosts). */
+  access: ConnectorAccess;
   /** The built editor (dist/editor), or null to serve none. */
   editorDir: string | null;
   /** Serve /metrics without the token (for a scraper that cannot send one). */

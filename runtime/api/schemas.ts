@@ -1,4 +1,12 @@
 import { z } from 'zod';
+import {
+  authorizationCodeSettingsSchema,
+  credentialKind,
+  credentialNameSchema,
+  credentialValueSchemas,
+  oauth2StatusSchema,
+  oauth2StoredSchema,
+} from '../credentials/types';
 
 /**
  * The request and response shapes of the HTTP API. Request schemas validate bodies, queries and params; response
@@ -162,17 +170,77 @@ export const flowStatusSchema = z.strictObject({
   ),
 });
 
-export const credentialBodySchema = z.strictObject({
-  name: z
-    .string({ error: 'must be a string' })
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be 1-100 letters, digits and . _ - (starting with a letter or digit)'),
-  type: z.string({ error: 'must be a string, e.g. "webhook-secret" or "postgres-url"' }).min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
-  value: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(65_536, 'must be at most 64 KiB'),
-});
+/**
+ * `{"name", "type", "value"}` (SPEC §10): `value` is read by the type's schema (runtime/credentials/types.ts): the
+ * secret as a string for `token` and for any other type, which is a label on a token (`webhook-secret`); `{"username",
+ * "password"}` for `basic`; `{"grant": "client_credentials", "tokenEndpoint" or "issuer", "clientId", "clientSecret",
+ * "scopes"}` for `oauth2`. An authorization-code credential is connected by consent instead (`…/oauth/start`).
+ */
+export const credentialBodySchema = z
+  .strictObject({
+    name: credentialNameSchema,
+    type: z
+      .string({ error: 'must be a string: token, basic or oauth2 (or a label of your own for a token, e.g. "webhook-secret")' })
+      .min(1, 'must not be empty')
+      .max(100, 'must be at most 100 characters'),
+    value: z.unknown().meta({
+      description:
+        'token (or any other type): the secret as a string. basic: {"username","password"}. oauth2: {"grant":"client_credentials","tokenEndpoint" or "issuer","clientId","clientSecret","scopes"?,"clientAuth"?}',
+    }),
+  })
+  .superRefine((body, context) => {
+    const kind = credentialKind(body.type);
+    if (kind === 'oauth2' && (body.value as { grant?: unknown } | null)?.grant === 'authorization_code') {
+      context.addIssue({
+        code: 'custom',
+        path: ['value', 'grant'],
+        message: 'an authorization-code credential is connected by consent: POST /api/credentials/:name/oauth/start (the editor\'s Connect button)',
+      });
+      return;
+    }
+    const parsed = credentialValueSchemas[kind].safeParse(body.value);
+    if (parsed.success) return;
+    for (const issue of parsed.error.issues) {
+      const message = body.value === undefined ? 'is required' : issue.message;
+      context.addIssue({ code: 'custom', path: ['value', ...issue.path], message });
+    }
+  });
 
 export const credentialNameParams = z.strictObject({ name: z.string().min(1).max(100) });
-export const credentialSummarySchema = z.strictObject({ name: z.string(), type: z.string(), createdAt: z.string() });
+export const credentialSummarySchema = z.union([
+  z.strictObject({ name: z.string(), type: z.string(), createdAt: z.string() }),
+  z.strictObject({
+    name: z.string(),
+    type: z.literal('oauth2'),
+    createdAt: z.string(),
+    grant: oauth2StoredSchema.shape.grant,
+    /** `reconnect`: the server refused the credential, a person must connect it again. */
+    status: oauth2StatusSchema,
+    expiresAt: z.string().nullable(),
+    refusal: z.string().nullable(),
+  }),
+]);
 export const createdCredentialSchema = z.strictObject({ name: z.string(), type: z.string() });
+
+/** The credential a consent connects: a name flows can use, since the consent stores it under that name. */
+export const oauthStartParams = z.strictObject({ name: credentialNameSchema });
+/** Starts an OAuth2 consent: the server (issuer, or its endpoints), the client and the scopes; omitted ones are kept from a stored credential. */
+export const oauthStartBodySchema = authorizationCodeSettingsSchema;
+export const oauthStartResultSchema = z.strictObject({
+  /** Open it in the browser (a popup): the server asks the person, then sends the browser to `redirectUri`. */
+  authorizationUrl: z.string(),
+  redirectUri: z.string(),
+  /** The consent must be finished before this. */
+  expiresAt: z.string(),
+});
+/** What the authorization server sends the browser back with (RFC 6749 §4.1.2; `iss` from RFC 9207). */
+export const oauthCallbackQuery = z.object({
+  code: z.string().optional(),
+  state: z.string().optional(),
+  error: z.string().optional(),
+  error_description: z.string().optional(),
+  iss: z.string().optional(),
+});
 
 export const connectorListSchema = z.array(z.strictObject({ type: z.string(), title: z.string() }));
 

@@ -3,46 +3,74 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { formatIssue, loadFlow, parseFlowText } from '../../nodes/document';
 import type { FlowDocument } from '../../nodes/index';
+import { buildConnectorAccess, readAccessOption, runtimeFilesIn, type ConnectorAccess } from '../connectors/access';
 import { connectorRegistry, loadOptionsFor } from '../connectors/index';
+import { credentialKeyFileFor, existingKey } from '../credentials/keyFile';
+import { CredentialStore } from '../credentials/store';
 import { migrateToLatest, openStateDb, wrapSqlite, type StateDb } from '../db/index';
 import { SyncEngine, type PassProgress, type PassResult } from '../engine/index';
+import { RunControl } from './runSupervisor';
 
-const usage = 'usage: syncline run FLOW.json --once [--state FILE.db] [--dry-run]';
+const usage =
+  'usage: syncline run FLOW.json --once [--state FILE.db] [--dry-run] [--allow-files DIR]... [--allow-hosts LIST]...\n' +
+  '  --allow-files DIR   let the flow open files in DIR too (the flow file\'s folder always); repeatable; also SYNCLINE_ALLOW_FILES\n' +
+  '  --allow-hosts LIST  let the flow call these loopback or private hosts: host, host:port, IP, CIDR range or "private"\n' +
+  '                      for all, comma-separated; repeatable; also SYNCLINE_ALLOW_HOSTS';
 
 interface RunArgs {
   flowPath: string;
   once: boolean;
   statePath: string;
   dryRun: boolean;
+  /** What the flow's connectors may reach: its folder, and what the options and environment allow. */
+  access: ConnectorAccess;
 }
 
-function parseArgs(args: string[]): RunArgs | string {
+/** Parses `run` arguments, or returns what is wrong with them. */
+export function parseRunArgs(args: string[], env: Readonly<Record<string, string | undefined>> = process.env): RunArgs | string {
   let flowPath: string | null = null;
   let statePath = resolve('.syncline', 'state.db');
   let once = false;
   let dryRun = false;
+  const allowed = { allowFiles: [] as string[], allowHosts: [] as string[] };
   for (let index = 0; index < args.length; index++) {
     const arg = args[index] as string;
+    const optionValue = () => {
+      const next = args[index + 1];
+      if (next === undefined || next.startsWith('--')) throw new Error(`${arg} needs a value`);
+      index += 1;
+      return next;
+    };
     if (arg === '--once') once = true;
     else if (arg === '--dry-run') dryRun = true;
     else if (arg === '--state') {
       const value = args[++index];
       if (!value) return '--state needs a file';
       statePath = resolve(value);
+    } else if (arg === '--allow-files' || arg === '--allow-hosts') {
+      try {
+        readAccessOption(arg, optionValue, allowed);
+      } catch (error) {
+        return (error as Error).message;
+      }
     } else if (arg.startsWith('--')) return `unknown option ${arg}`;
     else if (flowPath) return `unexpected argument ${arg}`;
     else flowPath = arg;
   }
   if (!flowPath) return 'missing FLOW.json';
-  return { flowPath, once, statePath, dryRun };
+  // The state, and the key and token a `serve` on the same folder keeps beside it, are never a flow's to open.
+  const access = buildConnectorAccess({ defaultDirs: [dirname(resolve(flowPath))], ...allowed, runtimeFiles: runtimeFilesIn(dirname(statePath), statePath), env });
+  if (typeof access === 'string') return access;
+  return { flowPath, once, statePath, dryRun, access };
 }
 
 /**
  * `syncline run FLOW.json --once`: one pass, the SPEC §8 summary on stdout. Exit 0 when the pass ran (records may
- * have failed), 1 when it could not run or was stopped for review, 2 on wrong usage.
+ * have failed), 1 when it could not run or was stopped for review, 2 on wrong usage. The command line runs it on a
+ * worker thread (runSupervisor.ts), whose `control` asks the pass to stop on SIGINT or SIGTERM.
  */
-export async function runCommand(args: string[]): Promise<number> {
-  const parsed = parseArgs(args);
+export async function runCommand(args: string[], control: RunControl = new RunControl(null)): Promise<number> {
+  const parsed = parseRunArgs(args);
   if (typeof parsed === 'string') {
     process.stderr.write(`syncline run: ${parsed}\n${usage}\n`);
     return 2;
@@ -52,12 +80,24 @@ export async function runCommand(args: string[]): Promise<number> {
     process.stderr.write(flow);
     return 1;
   }
+  control.passesBegin({ statePath: parsed.statePath, flowId: flow.id, dryRun: parsed.dryRun });
   const db = await openState(parsed.statePath, parsed.dryRun);
-  const engine = new SyncEngine({ db, connectors: connectorRegistry, afterSideWrites: crashPoint() });
+  // The credentials `syncline credentials add` stored in this state, with the key beside it (read only when one is used).
+  const keyFile = credentialKeyFileFor(parsed.statePath);
+  const credentials = new CredentialStore(db, () => existingKey(keyFile, parsed.statePath), { hosts: parsed.access.hosts, persistent: !parsed.dryRun });
+  const engine = new SyncEngine({
+    db,
+    connectors: connectorRegistry,
+    resolveCredential: (name) => credentials.resolve(name),
+    resolveAuth: (name) => credentials.resolveAuth(name),
+    access: parsed.access,
+    afterSideWrites: crashPoint(),
+  });
   const baseDir = dirname(resolve(parsed.flowPath));
   try {
-    if (parsed.once) return report(await engine.runPass(flow, { baseDir, reason: 'cli', dryRun: parsed.dryRun, onProgress: progressPrinter() }));
-    return await runContinuously(engine, flow, baseDir, parsed.dryRun);
+    const onProgress = control.progress(control.progressToTerminal ? progressPrinter() : undefined);
+    if (parsed.once) return report(await engine.runPass(flow, { baseDir, reason: 'cli', dryRun: parsed.dryRun, onProgress }));
+    return await runContinuously(engine, flow, baseDir, parsed.dryRun, control);
   } finally {
     await engine.close();
     await db.destroy();
@@ -97,24 +137,19 @@ function report(result: PassResult): number {
   return 1;
 }
 
-/** Without --once: a pass at the shortest poll interval of the flow's triggers, until interrupted. */
-async function runContinuously(engine: SyncEngine, flow: FlowDocument, baseDir: string, dryRun: boolean): Promise<number> {
+/** Without --once: a pass at the shortest poll interval of the flow's triggers, until SIGINT or SIGTERM. */
+async function runContinuously(engine: SyncEngine, flow: FlowDocument, baseDir: string, dryRun: boolean, control: RunControl): Promise<number> {
   const intervals = flow.nodes.flatMap((node) => (node.type === 'trigger' && node.config.detect.mode === 'poll' ? [node.config.detect.intervalMs] : []));
   const interval = Math.min(...intervals, 5000);
-  let stop = false;
-  process.once('SIGINT', () => {
-    stop = true;
-  });
-  while (!stop) {
-    report(await engine.runPass(flow, { baseDir, reason: 'cli', dryRun }));
-    await new Promise((done) => setTimeout(done, interval));
+  while (!control.stopRequested()) {
+    report(await engine.runPass(flow, { baseDir, reason: 'cli', dryRun, onProgress: control.progress() }));
+    await control.sleep(interval);
   }
   return 0;
 }
 
-/** Progress on stderr when it is a terminal; stdout stays the summary alone. */
-function progressPrinter(): ((progress: PassProgress) => void) | undefined {
-  if (!process.stderr.isTTY) return undefined;
+/** Progress on stderr (when it is a terminal: see runPasses); stdout stays the summary alone. */
+function progressPrinter(): (progress: PassProgress) => void {
   let last = 0;
   return (progress) => {
     const now = Date.now();

@@ -1,24 +1,32 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { strongToken } from '../api/auth';
 import { createRuntime, type Runtime } from '../app';
+import { buildConnectorAccess, readAccessOption, runtimeFileNames, runtimeFilesIn, type ConnectorAccess } from '../connectors/access';
 import { connectorRegistry } from '../connectors/index';
 import { loadOrCreateKey } from '../credentials/cipher';
+import { createPrivateFolder } from '../credentials/privateFiles';
 import { carryOverWebhookEvents, openInboxDb, type InboxDb } from '../db/inbox';
 import { openStateDb, type StateDb } from '../db/index';
 import { createLogger } from '../observability/logger';
-import { ThreadedEngine } from '../scheduler/threadedEngine';
+import { DEFAULT_STOP_GRACE_MS, ThreadedEngine } from '../scheduler/threadedEngine';
 import { listen, type ListeningServer } from '../server';
 
 const usage =
-  'usage: syncline serve [--port N] [--data DIR] [--host H] [--metrics-public] [--cors-origin URL]...\n' +
-  '  --port N           port to listen on (default 4777; 0 picks a free one)\n' +
-  '  --data DIR         data folder: state, webhook inbox, token, credential key (default ./.syncline)\n' +
-  '  --host H           address to listen on (default 127.0.0.1: this machine only)\n' +
-  '  --metrics-public   serve /metrics without the token\n' +
-  '  --cors-origin URL  let a page from URL call the API (e.g. the vite dev server); repeatable';
+  'usage: syncline serve [--port N] [--data DIR] [--host H] [--metrics-public] [--cors-origin URL]... [--allow-files DIR]... [--allow-hosts LIST]...\n' +
+  '  --port N            port to listen on (default 4777; 0 picks a free one)\n' +
+  '  --data DIR          data folder: state, webhook inbox, token, credential key (default ./.syncline)\n' +
+  '  --host H            address to listen on (default 127.0.0.1: this machine only)\n' +
+  '  --metrics-public    serve /metrics without the token\n' +
+  '  --cors-origin URL   let a page from URL call the API (e.g. the vite dev server); repeatable\n' +
+  '  --allow-files DIR   let flows open files in DIR too (the data folder always); repeatable; also SYNCLINE_ALLOW_FILES\n' +
+  '  --allow-hosts LIST  let flows and alerts call these loopback or private hosts: host, host:port, IP, CIDR range or\n' +
+  '                      "private" for all, comma-separated; repeatable; also SYNCLINE_ALLOW_HOSTS\n' +
+  '  --public-url URL    where GitHub, Zendesk and other systems reach this runtime: their webhooks are registered on\n' +
+  '                      deploy and removed on pause or delete; also SYNCLINE_PUBLIC_URL';
 
 export const DEFAULT_PORT = 4777;
 
@@ -28,6 +36,12 @@ export interface ServeOptions {
   host: string;
   metricsPublic: boolean;
   corsOrigins: string[];
+  /** Folders flows may open files in besides the data folder (`--allow-files`). */
+  allowFiles?: string[];
+  /** Loopback or private hosts flows and alerts may call (`--allow-hosts`), one entry or a comma-separated list each. */
+  allowHosts?: string[];
+  /** Where the systems reach this runtime, for registering their webhooks (`--public-url`); null: not registered. */
+  publicUrl?: string | null;
 }
 
 /** Parses `serve` arguments, or returns what is wrong with them. */
@@ -38,7 +52,10 @@ export function parseServeArgs(args: string[], defaults: Partial<ServeOptions> =
     host: defaults.host ?? '127.0.0.1',
     metricsPublic: false,
     corsOrigins: [],
+    allowFiles: [],
+    allowHosts: [],
   };
+  const access = { allowFiles: options.allowFiles ?? [], allowHosts: options.allowHosts ?? [] };
   for (let index = 0; index < args.length; index += 1) {
     const arg = args[index]!;
     const value = () => {
@@ -59,22 +76,42 @@ export function parseServeArgs(args: string[], defaults: Partial<ServeOptions> =
         const origin = value();
         if (!/^https?:\/\/[^/]+$/.test(origin)) return `--cors-origin must be an origin such as http://localhost:5173, not ${origin}`;
         options.corsOrigins.push(origin);
-      } else return `unknown option ${arg}`;
+      } else if (arg === '--public-url') options.publicUrl = value();
+      else if (!readAccessOption(arg, value, access)) return `unknown option ${arg}`;
     } catch (error) {
       return (error as Error).message;
     }
   }
-  return options;
+  options.publicUrl ??= process.env.SYNCLINE_PUBLIC_URL?.trim() || null;
+  if (options.publicUrl !== null && !/^https?:\/\/[^/\s]+(\/[^\s]*)?$/.test(options.publicUrl)) {
+    return `--public-url must be the address systems reach this runtime at, such as https://sync.example.com, not ${options.publicUrl}`;
+  }
+  const checked = buildConnectorAccess({ defaultDirs: [options.dataDir], ...access, runtimeFiles: [] });
+  return typeof checked === 'string' ? checked : options;
 }
 
-/** The API token: SYNCLINE_TOKEN, else the one stored in the data folder, else a new one stored there (0600). */
+/** What the runtime's connectors and alerts may reach: the data folder and what the options and environment allow. */
+export function serveAccess(options: ServeOptions, env: Readonly<Record<string, string | undefined>> = process.env): ConnectorAccess | string {
+  return buildConnectorAccess({
+    defaultDirs: [options.dataDir],
+    allowFiles: options.allowFiles ?? [],
+    allowHosts: options.allowHosts ?? [],
+    runtimeFiles: runtimeFilesIn(options.dataDir),
+    env,
+  });
+}
+
+/**
+ * The API token: SYNCLINE_TOKEN, else the one stored in the data folder, else a new one stored there (0600). Throws
+ * for a token shorter than MIN_TOKEN_LENGTH or holding a space (runtime/api/auth.ts).
+ */
 export function loadOrCreateToken(dataDir: string): { token: string; created: boolean; fromEnv: boolean } {
   const fromEnv = process.env.SYNCLINE_TOKEN?.trim();
-  if (fromEnv) return { token: fromEnv, created: false, fromEnv: true };
-  const file = join(dataDir, 'token');
+  if (fromEnv) return { token: strongToken(fromEnv, 'SYNCLINE_TOKEN'), created: false, fromEnv: true };
+  const file = join(dataDir, runtimeFileNames.token);
   try {
     const stored = readFileSync(file, 'utf8').trim();
-    if (stored) return { token: stored, created: false, fromEnv: false };
+    if (stored) return { token: strongToken(stored, `the token stored in ${file}`), created: false, fromEnv: false };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
@@ -94,7 +131,7 @@ export interface RunningServer {
   logger: Logger;
   url: string;
   token: string;
-  /** Stops serving, lets passes finish, closes the state and the webhook inbox. */
+  /** Stops serving, stops the passes in progress (within a bounded time), closes the state and the webhook inbox. */
   stop(): Promise<void>;
 }
 
@@ -106,17 +143,19 @@ export async function startServer(
   options: ServeOptions,
   hooks: { beforeStart?(runtime: Runtime, logger: Logger): Promise<void>; logFile?: string } = {},
 ): Promise<RunningServer> {
-  mkdirSync(options.dataDir, { recursive: true });
+  createPrivateFolder(options.dataDir);
+  const access = serveAccess(options);
+  if (typeof access === 'string') throw new Error(access);
   const logger = createLogger(hooks.logFile ? { file: hooks.logFile } : {});
   const { token, created } = loadOrCreateToken(options.dataDir);
-  const credentialKey = loadOrCreateKey(join(options.dataDir, 'credentials.key'));
-  const statePath = join(options.dataDir, 'state.db');
+  const credentialKey = loadOrCreateKey(join(options.dataDir, runtimeFileNames.credentialKey));
+  const statePath = join(options.dataDir, runtimeFileNames.state);
   const db = await openStateDb(statePath);
   // Webhook events wait in a file of their own: SQLite lets one connection write a file at a time, and in state.db the
   // intake's commits and the pass worker's transactions kept waiting for each other.
   let inbox: InboxDb | undefined;
   try {
-    inbox = await openInboxDb(join(options.dataDir, 'webhooks.db'));
+    inbox = await openInboxDb(join(options.dataDir, runtimeFileNames.inbox));
     const carried = await carryOverWebhookEvents(db, inbox);
     if (carried.events > 0 || carried.deliveries > 0) logger.info(carried, 'webhook events and delivery ids moved from state.db to webhooks.db');
   } catch (error) {
@@ -125,7 +164,7 @@ export async function startServer(
     throw error;
   }
   // Passes run on a worker thread with its own connection, so a long one does not stall the API and webhook intake.
-  const engine = new ThreadedEngine({ statePath, db, credentialKey, logger, ...(hooks.logFile ? { logFile: hooks.logFile } : {}) });
+  const engine = new ThreadedEngine({ statePath, db, credentialKey, logger, access, ...(hooks.logFile ? { logFile: hooks.logFile } : {}) });
   const runtime = await createRuntime({
     db,
     inbox,
@@ -134,10 +173,12 @@ export async function startServer(
     token,
     credentialKey,
     connectors: connectorRegistry,
+    access,
     logger,
     editorDir: editorDistDir,
     metricsPublic: options.metricsPublic,
     corsOrigins: options.corsOrigins,
+    publicUrl: options.publicUrl ?? null,
   });
   let listening: ListeningServer;
   try {
@@ -166,6 +207,9 @@ export async function startServer(
     stop: () =>
       (stopping ??= (async () => {
         await listening.close();
+        // A pass in progress is asked to stop and, past a short grace period, ended with its worker: one that runs
+        // for ever (or for an hour) must not keep the process from stopping. The next start's passes recover it.
+        await runtime.deps.runner.shutdown('the runtime is stopping');
         await runtime.stop();
         await inbox.destroy();
         await db.destroy();
@@ -179,7 +223,9 @@ export async function startServer(
 export function stopOnSignal(server: RunningServer): Promise<void> {
   return new Promise((done) => {
     const onSignal = (signal: string) => {
-      process.stderr.write(`\n${signal}: stopping (passes in progress finish first)...\n`);
+      process.stderr.write(
+        `\n${signal}: stopping (a pass in progress stops at its next page, or is ended after ${DEFAULT_STOP_GRACE_MS / 1000} s; ${signal} again stops at once)...\n`,
+      );
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       void server.stop().then(done);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { triggerConfigSchema } from '../../nodes/trigger/schema';
+import { folderAccess } from './access';
 import { connectorRegistry, findConnectorType, loadOptionsFor, openConnector } from './index';
 import { createMemoryStore, deleteMemoryStore } from './memory/index';
 import { ConnectorError, type ConnectorContext } from './types';
@@ -13,6 +14,7 @@ function context(config: Record<string, unknown>, baseDir = '/'): ConnectorConte
     config: triggerConfigSchema.parse({ key: 'id', collection: 'leads', ...config }),
     baseDir,
     resolveCredential: () => Promise.reject(new Error('no credentials in tests')),
+    access: folderAccess(baseDir),
   };
 }
 
@@ -21,13 +23,13 @@ describe('connector registry', () => {
 
   it('registers each connector under its own type name', () => {
     for (const [name, type] of Object.entries(connectorRegistry)) expect(type.type).toBe(name);
-    expect(Object.keys(connectorRegistry)).toEqual(['sqlite', 'memory', 'postgres', 'http']);
+    expect(Object.keys(connectorRegistry)).toEqual(['sqlite', 'memory', 'postgres', 'http', 'github', 'zendesk']);
   });
 
   it('names the known connectors when a trigger asks for another', async () => {
     const error = await openConnector(context({ connector: 'salesforce', connection: {} })).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConnectorError);
-    expect((error as Error).message).toBe('unknown connector "salesforce"; known connectors: sqlite, memory, postgres, http');
+    expect((error as Error).message).toBe('unknown connector "salesforce"; known connectors: sqlite, memory, postgres, http, github, zendesk');
     // Names from Object.prototype are not connectors.
     expect(findConnectorType('toString')).toBeUndefined();
   });
@@ -59,7 +61,7 @@ describe('connector registry', () => {
 
   it('gives flow loading the connection checks and the known names', () => {
     const options = loadOptionsFor();
-    expect(options.knownConnectors).toEqual(['sqlite', 'memory', 'postgres', 'http']);
+    expect(options.knownConnectors).toEqual(['sqlite', 'memory', 'postgres', 'http', 'github', 'zendesk']);
     expect(options.checkConnection('sqlite', { file: 'crm.db' })).toEqual([]);
     expect(options.checkConnection('sqlite', {})).toHaveLength(1);
     expect(options.checkConnection('nope', {})).toBeNull();

@@ -1,8 +1,10 @@
 import type { LoadOptions } from '../../nodes/document';
+import { githubConnector } from './github/index';
 import { httpConnector } from './http/index';
 import { memoryConnector } from './memory/index';
 import { postgresConnector } from './postgres/index';
 import { sqliteConnector } from './sqlite/index';
+import { zendeskConnector } from './zendesk/index';
 import { ConnectorError, type Connector, type ConnectorContext, type ConnectorType } from './types';
 import { throwIfConnectionProblems } from './connection';
 
@@ -12,6 +14,8 @@ export const connectorRegistry = {
   memory: memoryConnector,
   postgres: postgresConnector,
   http: httpConnector,
+  github: githubConnector,
+  zendesk: zendeskConnector,
 } satisfies Record<string, ConnectorType>;
 
 export type ConnectorName = keyof typeof connectorRegistry;

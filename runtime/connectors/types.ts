@@ -1,5 +1,10 @@
 import type { FlowRecord } from '../../nodes/types';
+import type { ConnectionForm, ConnectionOptions } from '../../nodes/trigger/connectionForm';
 import type { TriggerConfig } from '../../nodes/trigger/schema';
+import type { ResolvedAuth } from '../credentials/types';
+import type { ConnectorAccess } from './access';
+
+export type { ConnectionField, ConnectionForm, ConnectionOption, ConnectionOptions } from '../../nodes/trigger/connectionForm';
 
 /** A change timestamp or version as the system stores it: ISO-8601 text or a number. */
 export type Version = string | number;
@@ -68,6 +73,11 @@ export interface ConnectorCapabilities {
   incremental: boolean;
   /** `scanIds` can list every id, so hard deletes are seen. */
   fullScan: boolean;
+  /**
+   * An update may carry part of a nested object (only the leaves that differ) and the system merges it into what it
+   * holds (an API's PATCH). Without it, the engine sends each changed nested object whole.
+   */
+  partialObjects?: boolean;
   /** What a delete does on this system; `remove` when absent. */
   deletes?: DeleteMeaning;
   /**
@@ -107,13 +117,26 @@ export interface Connector {
   close(): Promise<void>;
 }
 
-/** What a connector factory gets: the trigger's config, resolved paths and secrets. */
+/** What a connector factory gets: the trigger's config, resolved paths and secrets, and what it may reach. */
 export interface ConnectorContext {
   config: TriggerConfig;
   /** Relative paths in `connection` resolve against this folder (the flow file's, SPEC §8). */
   baseDir: string;
-  /** Looks up a stored credential's value by name. */
+  /**
+   * Looks up a stored credential's secret by name: a token, a basic credential's password, an OAuth2 credential's
+   * access token (refreshed when about to expire).
+   */
   resolveCredential(name: string): Promise<string>;
+  /**
+   * A stored credential by its kind: `{kind: 'bearer', token}` or `{kind: 'basic', username, password}`, for a
+   * connector that takes either. Absent where no store is wired in (some tests): then read `resolveCredential`.
+   */
+  resolveAuth?(name: string): Promise<ResolvedAuth>;
+  /**
+   * The files and hosts the operator lets connectors reach: a connector opens files through `allowedFilePath`
+   * (files.ts) and calls hosts through `guardedFetch` (network.ts), never around them.
+   */
+  access: ConnectorAccess;
 }
 
 /** A webhook delivery as the runtime received it: the raw body and a header lookup (names case-insensitive). */
@@ -142,6 +165,13 @@ export interface ConnectorWebhook {
   /** The system's id of this delivery, the same on a redelivery, for de-duplication; null when it sends none. */
   deliveryId(delivery: WebhookDelivery): string | null;
   read(delivery: WebhookDelivery, config: TriggerConfig): WebhookReading;
+  /**
+   * Where the system's API allows: makes the system send this trigger's events to `url`, signed with `secret`. Called
+   * when the flow is deployed and again at every start, so it must be idempotent (find an existing hook by its URL).
+   */
+  register?(context: ConnectorContext, target: { url: string; secret: string }): Promise<void>;
+  /** Stops the system sending to `url` (the flow was paused, changed or removed); nothing to do when it is not sending. */
+  unregister?(context: ConnectorContext, url: string): Promise<void>;
 }
 
 export interface ConnectorType {
@@ -154,6 +184,16 @@ export interface ConnectorType {
   open(context: ConnectorContext): Promise<Connector>;
   /** Every collection of a connection and its fields, before a collection is chosen (the editor's dropdowns). */
   describeConnection?(context: ConnectionContext): Promise<CollectionDescription[]>;
+  /**
+   * How a person fills in `connection` (the editor renders it; `GET /api/connectors` serves it): one descriptor per
+   * option of the connection schema, kept beside it in the connector's `form.ts`. Without one, the editor offers JSON.
+   */
+  connectionForm?: ConnectionForm;
+  /**
+   * The choices of one `lookup` field of `connectionForm`, read from the system with the connection as filled in so
+   * far (GitHub: the repositories the token can see). `field` is the descriptor's key.
+   */
+  connectionOptions?(context: ConnectionContext, field: string): Promise<ConnectionOptions>;
 }
 
 /** What describing a whole connection needs: no collection, key or trigger config yet. */
@@ -161,6 +201,8 @@ export interface ConnectionContext {
   connection: Record<string, unknown>;
   baseDir: string;
   resolveCredential(name: string): Promise<string>;
+  resolveAuth?(name: string): Promise<ResolvedAuth>;
+  access: ConnectorAccess;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { createPrivateFolder, ensurePrivateFile } from './privateFiles';
 
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
@@ -11,14 +12,14 @@ const TAG_BYTES = 16;
  * the wrong length is refused rather than silently replaced, since replacing it would orphan every stored secret.
  */
 export function loadOrCreateKey(file: string): Buffer {
-  mkdirSync(dirname(file), { recursive: true });
+  createPrivateFolder(dirname(file));
   try {
     writeFileSync(file, randomBytes(KEY_BYTES).toString('base64') + '\n', { flag: 'wx', mode: 0o600 });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
   // A key created by an older build or copied by hand may be readable by others: tighten it.
-  if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  ensurePrivateFile(file);
   const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
   if (key.length !== KEY_BYTES) throw new Error(`${file} does not hold a ${KEY_BYTES}-byte base64 key; restore it from a backup`);
   return key;

@@ -1,13 +1,14 @@
 import Sqlite from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { createPrivateFolder, ensurePrivateFile, SQLITE_COMPANIONS } from '../credentials/privateFiles';
 import { ImmediateSqliteDialect } from './immediateTransactions';
 import { cachingStatements } from './statementCache';
 import * as initialState from './migrations/2026_11_26_1600_initial_state';
 import * as serverState from './migrations/2026_11_26_1730_server_state';
 import * as leanerState from './migrations/2026_11_26_1900_leaner_state';
 import * as flowKnowledge from './migrations/2026_11_26_2000_flow_knowledge';
+import * as credentialTypes from './migrations/2026_12_02_0800_credential_types';
 import type { Database } from './schema';
 
 /** The dated migrations, in order. Imported statically so they work the same under tsx, vitest and a bundle. */
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '2026_11_26_1730_server_state': serverState,
   '2026_11_26_1900_leaner_state': leanerState,
   '2026_11_26_2000_flow_knowledge': flowKnowledge,
+  '2026_12_02_0800_credential_types': credentialTypes,
 };
 
 export type StateDb = Kysely<Database>;
@@ -23,9 +25,14 @@ export type StateDb = Kysely<Database>;
 /**
  * A connection to one of the runtime's SQLite files, or to memory for ':memory:', set up as they all are: WAL, and
  * NORMAL syncing, which keeps commits durable across a process crash (not a power cut) at a fraction of FULL's cost.
+ * The file, and the -wal and -shm files SQLite makes beside it with its mode, are the owner's only (0600), in a
+ * folder created 0700.
  */
 export function openSqliteFile(file: string): Sqlite.Database {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    createPrivateFolder(dirname(file));
+    ensurePrivateFile(file, SQLITE_COMPANIONS);
+  }
   const sqlite = new Sqlite(file);
   try {
     sqlite.pragma('journal_mode = WAL');

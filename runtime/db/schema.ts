@@ -151,10 +151,21 @@ export interface FailingRecordsTable {
 
 export interface CredentialsTable {
   name: string;
+  /** `token`, `basic` or `oauth2`; any other type is a label on a plain secret, read as a token. */
   type: string;
-  /** AES-256-GCM: base64 of iv, tag and ciphertext. Never returned by the API. */
+  /**
+   * AES-256-GCM: base64 of iv, tag and ciphertext, bound to the name. Never returned by the API. A `basic` or `oauth2`
+   * credential's plaintext is JSON (runtime/credentials/types.ts); any other's is the secret itself.
+   */
   value_encrypted: string;
   created_at: string;
+  /** JSON, nothing secret: what the list shows of an OAuth2 credential (grant, status, expiry). Null for other kinds. */
+  details: string | null;
+  /** When the value last changed; null when never since it was created. */
+  updated_at: string | null;
+  /** Id of the refresh in progress, and when its lease lapses (a crashed refresher does not block the next one). */
+  refresh_lease: string | null;
+  refresh_lease_expires: string | null;
 }
 
 /** Webhook hints, stored before the 202 so an acknowledged event survives a crash. */

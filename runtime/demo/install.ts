@@ -113,6 +113,10 @@ export function writeDemoDatabases(dataDir: string, now = new Date()): DemoData 
   const crm = new Sqlite(join(dataDir, 'crm.db'));
   const marketing = new Sqlite(join(dataDir, 'marketing.db'));
   try {
+    // These are the demo's own files, so it picks their journal mode (the connector leaves a database's alone): in WAL,
+    // a person editing them with another tool never waits for, or is refused by, a poll that is reading.
+    crm.pragma('journal_mode = WAL');
+    marketing.pragma('journal_mode = WAL');
     crm.exec(`CREATE TABLE leads (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, status TEXT, amount REAL, updated_at TEXT NOT NULL, sync_tag TEXT);
               CREATE INDEX leads_updated_at ON leads (updated_at);`);
     marketing.exec(`CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT, email TEXT, stage TEXT, deal_value REAL, modified_at TEXT NOT NULL, sync_tag TEXT);

@@ -3,7 +3,9 @@ import { sql } from 'kysely';
 import type { FlowDocument } from '../../nodes/index';
 import type { ConflictConfig } from '../../nodes/conflict/schema';
 import { defaultExpressionLimits, type ExpressionLimits, type FlowRecord } from '../../nodes/types';
+import { folderAccess, type ConnectorAccess } from '../connectors/access';
 import { RateLimitedError, type Connector, type ConnectorType, type DeleteMeaning, type SourceRecord, type Version, type WriteOp, type WriteResult } from '../connectors/types';
+import type { ResolvedAuth } from '../credentials/types';
 import { deleteInChunks } from '../db/bulk';
 import type { StateDb } from '../db/index';
 import {
@@ -53,7 +55,7 @@ import {
   type RunLogEntry,
   type RunView,
 } from './types';
-import { matchKey, sameValue, sameWrittenContent, writtenContentHash } from './values';
+import { diffLeaves, isPlainObject, matchKey, mergeLeaves, sameValue, sameWrittenContent, writtenContentHash } from './values';
 
 export interface EngineLogger {
   info(object: object, message?: string): void;
@@ -65,6 +67,10 @@ export interface EngineDeps {
   db: StateDb;
   connectors: Record<string, ConnectorType>;
   resolveCredential?(name: string): Promise<string>;
+  /** A stored credential by its kind (ConnectorContext.resolveAuth); connectors without it read `resolveCredential`. */
+  resolveAuth?(name: string): Promise<ResolvedAuth>;
+  /** What connectors may reach (the operator's settings); without one, files in the pass's folder and no private host. */
+  access?: ConnectorAccess;
   logger?: EngineLogger;
   now?(): Date;
   limits?: ExpressionLimits;
@@ -378,6 +384,8 @@ export class SyncEngine {
         config: trigger.config,
         baseDir,
         resolveCredential: this.deps.resolveCredential ?? (async (name) => Promise.reject(new Error(`no credential store: cannot resolve "${name}"`))),
+        ...(this.deps.resolveAuth ? { resolveAuth: this.deps.resolveAuth } : {}),
+        access: this.deps.access ?? folderAccess(baseDir),
       });
     } catch (caught) {
       throw new Error(`trigger "${trigger.nodeId}": ${caught instanceof Error ? caught.message : String(caught)}`, { cause: caught });
@@ -544,7 +552,12 @@ export class SyncEngine {
         } catch (caught) {
           throw new Error(`trigger "${trigger.nodeId}": cannot list changes: ${caught instanceof Error ? caught.message : String(caught)}`, { cause: caught });
         }
-        const fresh = page.records.filter((record) => !(record.version !== null && sameVersion(record.version, cursor.since) && seenAtStart.has(record.id)));
+        // A record seen at the cursor's exact version is dropped unread (SPEC §7), except from systems whose versions
+        // are coarse and whose feeds are re-read with a lookback: there a person's edit in the same second as the
+        // runtime's write has the same version, and only the comparison with the shadow tells it apart.
+        const fresh = connector.capabilities.lookbackMs
+          ? page.records
+          : page.records.filter((record) => !(record.version !== null && sameVersion(record.version, cursor.since) && seenAtStart.has(record.id)));
         await this.stageRecords(part, trigger, fresh, staging, pass, { dropUnchanged: true });
         for (const record of page.records) advanceCursor(next, record);
         read += page.records.length;
@@ -1041,7 +1054,7 @@ export class SyncEngine {
           }
           break;
         }
-        if (planned) writes.push(planned);
+        if (planned) writes.push(wholeObjectsUnlessPartial(planned, connectors.get(side.trigger.nodeId) as Connector));
       }
     }
 
@@ -1375,18 +1388,15 @@ export class SyncEngine {
       return 'failed';
     }
     const current = exists ? (side.record as SourceRecord).fields : {};
-    const fields: FlowRecord = {};
-    const changes: FieldChange[] = [];
-    for (const [field, value] of Object.entries(out.record)) {
-      if (value === undefined) continue;
-      if (exists && Object.hasOwn(current, field) && sameValue(current[field], value)) continue;
-      fields[field] = value;
-      changes.push({ field, before: exists ? (current[field] ?? null) : null, after: value });
-    }
+    // Leaf by leaf: a nested object sends only the leaves that differ, and keys the system keeps that the flow does
+    // not map are no difference. The connector merges the partial object into the record (SPEC §3, mapping).
+    const diff = diffLeaves(current, out.record);
+    const fields = diff.fields;
+    const changes: FieldChange[] = diff.changes.map((change) => ({ field: change.field, before: exists ? (change.before ?? null) : null, after: change.after }));
     if (exists && changes.length === 0) return null;
     if (!exists && Object.keys(fields).length === 0) return null;
     const writeTag = `syncline:${flowId}:${writeId()}`;
-    const after = { ...current, ...fields };
+    const after = mergeLeaves(current, fields);
     if (!exists) return { entity: item, side, op: { kind: 'create', fields, tag: writeTag }, after, changes };
     const record = side.record as SourceRecord;
     return { entity: item, side, op: { kind: 'update', id: record.id, fields, tag: writeTag, expectedVersion: record.version }, after, changes };
@@ -1430,7 +1440,9 @@ export class SyncEngine {
       const found = await (connectors.get(nodeId) as Connector).getMany([...created.keys()]);
       for (const [id, write] of created) {
         const record = found.get(id);
-        if (record && !record.deleted) write.after = record.fields;
+        const result = results.get(write) as Extract<WriteResult, { ok: true }>;
+        // Only the record as created: one a person edited since (a later version) keeps that edit as its own change.
+        if (record && !record.deleted && (result.version === null || record.version === null || sameVersion(record.version, result.version))) write.after = record.fields;
       }
     }
   }
@@ -1746,6 +1758,24 @@ function setProjection(side: SideWork, projection: Projection): void {
   if (projection.kind === 'pass') side.projection = projection.record;
   else if (projection.kind === 'error') side.problem = `node "${projection.error.nodeId}": ${projection.error.message}`;
   else side.projection = null;
+}
+
+/**
+ * A write carries only the leaves of a nested object that differ. A system that merges a partial object (an API's
+ * PATCH) gets just those; one that stores the object as one value (a JSON column) would lose the other keys, so it
+ * gets the whole object as it holds it, with the leaves changed.
+ */
+function wholeObjectsUnlessPartial(write: PlannedWrite, connector: Connector): PlannedWrite {
+  if (write.op.kind !== 'update' || connector.capabilities.partialObjects) return write;
+  const current = write.side.record?.fields ?? {};
+  let fields: FlowRecord | null = null;
+  for (const [field, value] of Object.entries(write.op.fields)) {
+    const held = current[field];
+    if (!isPlainObject(value) || !isPlainObject(held)) continue;
+    fields ??= { ...write.op.fields };
+    fields[field] = mergeLeaves(held, value);
+  }
+  return fields ? { ...write, op: { ...write.op, fields } } : write;
 }
 
 function deleteMeaning(connector: Connector): DeleteMeaning {

@@ -105,3 +105,20 @@ describe('versionTime', () => {
     expect(versionTime(null)).toBeNull();
   });
 });
+
+describe('mergeEntity on nested values', () => {
+  const golden = { email: 'ada@example.com', address: { city: 'London', street: '1 Main St' } };
+
+  it('sees no change in a nested object whose keys come back in another order', () => {
+    const reordered = { email: 'ada@example.com', address: { street: '1 Main St', city: 'London' } };
+    const result = mergeEntity(input({ golden, sides: [side('crm', reordered, golden), side('mkt', golden, golden)] }));
+    expect(result.changes).toEqual([]);
+    expect(result.golden).toEqual(golden);
+  });
+
+  it('merges a nested object of the conflict vocabulary as one field', () => {
+    const moved = { ...golden, address: { city: 'Paris', street: '1 Main St' } };
+    const result = mergeEntity(input({ golden, sides: [side('crm', moved, golden), side('mkt', golden, golden)] }));
+    expect(result.changes).toEqual([{ field: 'address', from: golden.address, to: moved.address, winner: 'crm' }]);
+  });
+});

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { sameWrittenContent, writtenContentHash } from './values';
+import { diffLeaves, mergeLeaves, sameValue, sameWrittenContent, writtenContentHash } from './values';
 
 describe('sameWrittenContent', () => {
   it('agrees with comparing written-content hashes', () => {
@@ -17,5 +17,80 @@ describe('sameWrittenContent', () => {
   it('ignores fields the system filled with null', () => {
     expect(sameWrittenContent({ name: 'Ada' }, { name: 'Ada', phone: null })).toBe(true);
     expect(sameWrittenContent({ name: 'Ada' }, { name: 'Ada', phone: '' })).toBe(false);
+  });
+});
+
+describe('diffLeaves', () => {
+  const contact = {
+    properties: { email: 'ada@example.org', firstname: 'Ada', lastmodifieddate: '2024-05-01T00:00:00Z', hs_extra: 'kept by HubSpot' },
+    tags: ['a', 'b'],
+    archived: false,
+  };
+
+  it('finds nothing to write when the wanted leaves are there, whatever else the system keeps', () => {
+    expect(diffLeaves(contact, { properties: { email: 'ada@example.org', firstname: 'Ada' } })).toEqual({ fields: {}, changes: [] });
+    expect(diffLeaves(contact, { properties: {} })).toEqual({ fields: {}, changes: [] });
+  });
+
+  it('writes only the leaves that differ, as a nested partial object named by dotted paths', () => {
+    expect(diffLeaves(contact, { properties: { email: 'ada@lovelace.org', firstname: 'Ada' }, archived: false })).toEqual({
+      fields: { properties: { email: 'ada@lovelace.org' } },
+      changes: [{ field: 'properties.email', before: 'ada@example.org', after: 'ada@lovelace.org' }],
+    });
+    expect(diffLeaves({ a: { b: { c: 1, d: 2 } } }, { a: { b: { c: 3 } } })).toEqual({
+      fields: { a: { b: { c: 3 } } },
+      changes: [{ field: 'a.b.c', before: 1, after: 3 }],
+    });
+  });
+
+  it('compares lists whole, as values, not by index', () => {
+    expect(diffLeaves(contact, { tags: ['a', 'b'] }).changes).toEqual([]);
+    expect(diffLeaves(contact, { tags: ['b', 'a'] })).toEqual({ fields: { tags: ['b', 'a'] }, changes: [{ field: 'tags', before: ['a', 'b'], after: ['b', 'a'] }] });
+    expect(diffLeaves({ list: [{ a: 1, extra: 2 }] }, { list: [{ a: 1 }] }).fields).toEqual({ list: [{ a: 1 }] });
+  });
+
+  it('writes an object whole where the record has none, listing each of its leaves', () => {
+    expect(diffLeaves({}, { properties: { email: 'x', address: { city: 'London' } }, name: 'Ada' })).toEqual({
+      fields: { properties: { email: 'x', address: { city: 'London' } }, name: 'Ada' },
+      changes: [
+        { field: 'properties.email', before: undefined, after: 'x' },
+        { field: 'properties.address.city', before: undefined, after: 'London' },
+        { field: 'name', before: undefined, after: 'Ada' },
+      ],
+    });
+    expect(diffLeaves({ properties: null }, { properties: { email: 'x' } }).changes).toEqual([{ field: 'properties.email', before: undefined, after: 'x' }]);
+    expect(diffLeaves({ properties: 'text' }, { properties: { email: 'x' } })).toEqual({
+      fields: { properties: { email: 'x' } },
+      changes: [{ field: 'properties', before: 'text', after: { email: 'x' } }],
+    });
+  });
+
+  it('tells null from absent, and skips undefined', () => {
+    expect(diffLeaves({ p: {} }, { p: { phone: null } }).fields).toEqual({ p: { phone: null } });
+    expect(diffLeaves({ p: { phone: null } }, { p: { phone: null } }).fields).toEqual({});
+    expect(diffLeaves({ a: 1 }, { a: undefined, b: undefined }).fields).toEqual({});
+  });
+
+  it('escapes dots inside keys in the paths it names', () => {
+    expect(diffLeaves({ 'a.b': { c: 1 } }, { 'a.b': { c: 2 } }).changes).toEqual([{ field: 'a\\.b.c', before: 1, after: 2 }]);
+  });
+
+  it('gives a patch that, merged into the record, holds every wanted leaf and changes nothing else', () => {
+    const value = fc.oneof(fc.constant(null), fc.integer({ min: 0, max: 2 }), fc.constantFrom('x', 'y'), fc.array(fc.integer({ min: 0, max: 1 }), { maxLength: 2 }));
+    const record = fc.letrec<{ record: Record<string, unknown> }>((tie) => ({
+      record: fc.dictionary(fc.constantFrom('a', 'b', 'c'), fc.oneof({ depthSize: 'small' }, value, tie('record')), { maxKeys: 3 }),
+    })).record;
+    fc.assert(
+      fc.property(record, record, (current, wanted) => {
+        const { fields, changes } = diffLeaves(current, wanted);
+        const after = mergeLeaves(current, fields);
+        // What was wanted is there now: nothing is left to write.
+        expect(diffLeaves(after, wanted).changes).toEqual([]);
+        // Every change is a real one, and nothing is written when there is none.
+        expect(changes.length === 0).toBe(Object.keys(fields).length === 0);
+        if (changes.length === 0) expect(sameValue(after, current)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

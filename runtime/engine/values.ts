@@ -1,4 +1,9 @@
 import { createHash } from 'node:crypto';
+import { formatPath, isPlainObject, leaves } from '../../nodes/paths';
+import type { FlowRecord } from '../../nodes/types';
+
+/** What a record holds after a partial update is merged into it; the engine's `after` of a write. */
+export { isPlainObject, mergeLeaves } from '../../nodes/paths';
 
 /** Deep equality of JSON values; object key order does not matter. */
 export function sameValue(a: unknown, b: unknown): boolean {
@@ -17,6 +22,54 @@ export function sameValue(a: unknown, b: unknown): boolean {
   const keys = Object.keys(left);
   if (keys.length !== Object.keys(right).length) return false;
   return keys.every((key) => Object.hasOwn(right, key) && sameValue(left[key], right[key]));
+}
+
+/** One leaf a write changes, named by its path (`properties.email`); `before` is undefined where it was absent. */
+export interface LeafChange {
+  field: string;
+  before: unknown;
+  after: unknown;
+}
+
+/**
+ * What to write so that a record holding `current` holds `wanted`, compared leaf by leaf: inside a plain object
+ * both hold, only the keys `wanted` names and whose values differ count, so keys the system keeps that the flow
+ * does not map are no difference. `fields` is a partial record with just those leaves (`{ properties: { email } }`),
+ * the way a connector merges an update (nodes/paths.ts `mergeLeaves`). Lists and other values compare whole. A value
+ * that is absent in `current`, null, or not an object where `wanted` has one is written whole, and each of its
+ * leaves listed as a change.
+ */
+export function diffLeaves(current: FlowRecord, wanted: FlowRecord): { fields: FlowRecord; changes: LeafChange[] } {
+  const changes: LeafChange[] = [];
+  const fields = diffInside(current, wanted, [], changes);
+  return { fields, changes };
+}
+
+function diffInside(current: FlowRecord, wanted: FlowRecord, prefix: readonly string[], changes: LeafChange[]): FlowRecord {
+  const fields: FlowRecord = {};
+  for (const [key, value] of Object.entries(wanted)) {
+    if (value === undefined) continue;
+    const held = Object.hasOwn(current, key) ? current[key] : undefined;
+    if (isPlainObject(value) && isPlainObject(held)) {
+      const inner = diffInside(held, value, [...prefix, key], changes);
+      if (Object.keys(inner).length > 0) putField(fields, key, inner);
+      continue;
+    }
+    if (held !== undefined && sameValue(held, value)) continue;
+    const keys = [...prefix, key];
+    putField(fields, key, value);
+    if (isPlainObject(value) && (held === undefined || held === null) && Object.keys(value).length > 0) {
+      for (const [leafKeys, leaf] of leaves(value, keys)) changes.push({ field: formatPath(leafKeys), before: undefined, after: leaf });
+    } else {
+      changes.push({ field: formatPath(keys), before: held, after: value });
+    }
+  }
+  return fields;
+}
+
+// A key named __proto__ is data here, as in JSON, not the object's prototype.
+function putField(record: FlowRecord, key: string, value: unknown): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** JSON with object keys sorted, so equal records serialise to equal text. */

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { HostAccess } from '../connectors/access';
+import { accessRefusalOf, guardedFetch } from '../connectors/network';
 
 export type AlertKind = 'pass_failed' | 'pass_stopped' | 'conflicts_filed';
 
@@ -14,18 +16,30 @@ export interface AlertNotice {
 
 export type AlertSender = (url: string, notice: AlertNotice) => Promise<void>;
 
-/** POSTs the notice as JSON, giving up after five seconds so a slow receiver never holds up a pass. */
-export const postAlert: AlertSender = async (url, notice) => {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'user-agent': 'syncline' },
-    body: JSON.stringify(notice),
-    signal: AbortSignal.timeout(5000),
-  });
-  // The body is not needed; reading it frees the connection.
-  await response.arrayBuffer();
-  if (!response.ok) throw new Error(`alert webhook answered ${response.status}`);
-};
+/**
+ * POSTs the notice as JSON, giving up after five seconds so a slow receiver never holds up a pass. The URL is a flow's
+ * setting, so it gets the connectors' host policy: no link-local or metadata address, no loopback or private host the
+ * operator did not allow (the runtime's own API among them).
+ */
+export function alertSenderFor(hosts: HostAccess): AlertSender {
+  const fetchGuarded = guardedFetch(hosts);
+  return async (url, notice) => {
+    const response = await fetchGuarded(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'syncline' },
+      body: JSON.stringify(notice),
+      signal: AbortSignal.timeout(5000),
+      // A redirect would turn the POST into a request to wherever the receiver says; the policy would check it, but
+      // an alert has no reason to go anywhere but the configured URL.
+      redirect: 'error',
+    }).catch((error: unknown) => {
+      throw accessRefusalOf(error) ?? error;
+    });
+    // The body is not needed; reading it frees the connection.
+    await response.arrayBuffer();
+    if (!response.ok) throw new Error(`alert webhook answered ${response.status}`);
+  };
+}
 
 /** Sends alerts without waiting for them; a failed delivery is logged and otherwise dropped. */
 export class AlertNotifier {
@@ -33,7 +47,7 @@ export class AlertNotifier {
 
   constructor(
     private readonly logger: Logger,
-    private readonly send: AlertSender = postAlert,
+    private readonly send: AlertSender,
   ) {}
 
   notify(url: string, notice: AlertNotice): void {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { TriggerConfig } from '../../nodes/trigger/schema';
+import type { ConnectorAccess } from '../connectors/access';
 import { openConnector } from '../connectors/index';
 import { canSubscribe, type TableChange } from '../connectors/postgres/index';
 import type { ConnectorType } from '../connectors/types';
@@ -61,6 +62,7 @@ export class ChangeListeners {
       /** Relative connection paths in stored flows resolve against this folder (the data folder). */
       baseDir: string;
       resolveCredential(name: string): Promise<string>;
+      access: ConnectorAccess;
       logger: Logger;
     },
   ) {}
@@ -139,7 +141,10 @@ export class ChangeListeners {
     const log = this.deps.logger.child({ flowId, nodeId });
     let connector;
     try {
-      connector = await openConnector({ config: listener.config, baseDir: this.deps.baseDir, resolveCredential: this.deps.resolveCredential }, this.deps.connectors);
+      connector = await openConnector(
+        { config: listener.config, baseDir: this.deps.baseDir, resolveCredential: this.deps.resolveCredential, access: this.deps.access },
+        this.deps.connectors,
+      );
       if (!canSubscribe(connector)) {
         log.warn({ connector: listener.config.connector }, 'the trigger asks for notify, but its connector cannot report changes as they happen; it is polled only');
         return;

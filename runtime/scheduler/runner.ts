@@ -29,6 +29,11 @@ export interface FlowEngine {
   listFailing(flowId: string): Promise<FailingRecordView[]>;
   retryFailing(flowId: string): Promise<void>;
   forgetFlow(flowId: string): Promise<void>;
+  /**
+   * Stops a flow's passes in flight within a bounded time (see ThreadedEngine.stopFlow), resolving once they have
+   * settled. An engine without it lets them finish.
+   */
+  stopFlow?(flowId: string, reason: string): Promise<void>;
   /** Releases what the engine holds beyond the state connection (a worker thread); called once no pass runs. */
   close?(): Promise<void>;
 }
@@ -62,15 +67,27 @@ export class UnknownFlowError extends Error {
   }
 }
 
+/** A failed pass that did not run (the runtime is stopping, or its flow was stopped while the pass waited). */
+function notRun(error: string): PassResult {
+  return { runId: null, status: 'failed', summary: emptySummary(), error };
+}
+
 /**
  * Runs passes, one per flow at a time. The scheduler, the webhook worker and the API all go through here, so a
  * timer tick, a webhook batch and a "run now" for the same flow queue behind each other instead of merging the
  * same records concurrently. After each pass it feeds metrics, the per-trigger status and the alert webhook.
+ *
+ * A flow's passes can be stopped (`stop`: it was paused or removed) and all of them (`shutdown`): the pass running is
+ * stopped by the engine within a bounded time, and the passes queued behind it at that moment do not run.
  */
 export class FlowRunner {
   private readonly tails = new Map<string, Promise<unknown>>();
   private readonly prunedAt = new Map<string, number>();
   private readonly pruning = new Map<string, Promise<void>>();
+  /** Per flow, how many stops were asked for and why the last was: a pass queued before a stop does not run. */
+  private readonly stops = new Map<string, { count: number; reason: string }>();
+  /** Why the runtime is stopping, once it is: no pass starts any more. */
+  private shuttingDown: string | null = null;
 
   constructor(
     private readonly deps: {
@@ -113,14 +130,40 @@ export class FlowRunner {
 
   /** One pass of a stored flow, queued behind any other pass of that flow. */
   runPass(flowId: string, request: PassRequest): Promise<PassResult> {
-    return this.exclusive(flowId, () => this.runNow(flowId, request));
+    if (this.shuttingDown !== null) return Promise.resolve(notRun(`not run: ${this.shuttingDown}`));
+    const stopsBefore = this.stops.get(flowId)?.count ?? 0;
+    return this.exclusive(flowId, () => this.runNow(flowId, request, stopsBefore));
   }
 
-  private async runNow(flowId: string, request: PassRequest): Promise<PassResult> {
+  /**
+   * Stops the flow's pass in progress (and the passes queued behind it): the engine asks it to stop and ends it if
+   * it does not within its grace period. Resolves once the pass has settled.
+   */
+  stop(flowId: string, reason: string): Promise<void> {
+    const stops = this.stops.get(flowId)?.count ?? 0;
+    this.stops.set(flowId, { count: stops + 1, reason });
+    if (!this.busy(flowId)) return Promise.resolve();
+    this.deps.logger.info({ flowId, reason }, 'stopping the flow\'s pass');
+    return this.deps.engine.stopFlow?.(flowId, reason) ?? Promise.resolve();
+  }
+
+  /** Runs no more passes and stops every pass in progress; resolves once they have settled. */
+  async shutdown(reason: string): Promise<void> {
+    this.shuttingDown = reason;
+    await Promise.all([...this.tails.keys()].map((flowId) => this.stop(flowId, reason)));
+  }
+
+  private stoppedSince(flowId: string, stopsBefore: number): boolean {
+    return (this.stops.get(flowId)?.count ?? 0) !== stopsBefore;
+  }
+
+  private async runNow(flowId: string, request: PassRequest, stopsBefore: number): Promise<PassResult> {
     const { engine, catalog, logger } = this.deps;
     const entry = catalog.get(flowId);
     if (!entry) throw new UnknownFlowError(flowId);
     if (request.requireDeployed && !entry.deployed) throw new FlowPausedError(flowId);
+    if (this.shuttingDown !== null) return notRun(`not run: ${this.shuttingDown}`);
+    if (this.stoppedSince(flowId, stopsBefore)) return notRun(`not run: ${this.stops.get(flowId)?.reason ?? 'stopped'} before it began`);
     const log = logger.child({ flowId });
     if (!entry.document) {
       const error = `the stored flow no longer loads: ${entry.loadError ?? 'unknown problem'}`;
@@ -138,9 +181,12 @@ export class FlowRunner {
       });
     } catch (error) {
       // The engine reports a pass that could not run as status 'failed'; a throw is a bug, contained to this pass.
-      log.error({ err: error, reason: request.reason }, 'pass threw');
+      // (A pass whose worker was ended because it did not stop when asked throws too, and is no bug.)
+      if (!this.stoppedSince(flowId, stopsBefore)) log.error({ err: error, reason: request.reason }, 'pass threw');
       result = { runId: null, status: 'failed', summary: emptySummary(), error: error instanceof Error ? error.message : String(error) };
     }
+    // A pass stopped on request failed because it was asked to: that is no news for the alert webhook.
+    const stoppedOnRequest = this.stoppedSince(flowId, stopsBefore) && result.status === 'failed';
     const seconds = (performance.now() - started) / 1000;
     if (request.dryRun) {
       log.info({ runId: result.runId, status: result.status, summary: result.summary }, 'dry run finished');
@@ -163,7 +209,7 @@ export class FlowRunner {
       this.pruning.set(flowId, pruning);
       void pruning.finally(() => this.pruning.delete(flowId));
     }
-    this.alert(flowId, entry.alertUrl, result);
+    if (!stoppedOnRequest) this.alert(flowId, entry.alertUrl, result);
     return result;
   }
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { FlowDocument } from '../../nodes';
 import type { ChangeListeners } from './changeListeners';
+import type { WebhookRegistrations } from './webhookRegistrations';
 import type { FlowCatalog } from './flowCatalog';
 import { FlowPausedError, type FlowRunner } from './runner';
 
@@ -38,12 +39,18 @@ export class Scheduler {
     private readonly runner: FlowRunner,
     private readonly logger: Logger,
     readonly listeners: ChangeListeners | null = null,
+    readonly registrations: WebhookRegistrations | null = null,
   ) {}
 
-  /** Starts, restarts or stops a flow's timer and subscriptions to match its stored state (deployed, triggers, interval). */
+  /**
+   * Starts, restarts or stops a flow's timer and subscriptions to match its stored state (deployed, triggers,
+   * interval). A flow that is not deployed (it was just paused) has its pass in progress stopped as well.
+   */
   sync(flowId: string): void {
+    if (!this.catalog.get(flowId)?.deployed && this.runner.busy(flowId)) this.stopPass(flowId, 'the flow was paused');
     this.syncTimer(flowId);
     this.listeners?.sync(flowId);
+    this.registrations?.sync(flowId);
   }
 
   private syncTimer(flowId: string): void {
@@ -65,16 +72,26 @@ export class Scheduler {
     for (const entry of this.catalog.list()) this.sync(entry.id);
   }
 
-  /** Stops a flow's timer and subscriptions (it is being removed); the subscriptions close in the background. */
+  /**
+   * Stops a flow's timer, subscriptions and pass in progress (it is being removed); the subscriptions close, and the
+   * pass stops, in the background: the runner's queue for the flow frees up once it has.
+   */
   stop(flowId: string): void {
+    if (this.runner.busy(flowId)) this.stopPass(flowId, 'the flow was removed');
     this.stopTimer(flowId);
     void this.listeners?.stop(flowId);
+    this.registrations?.stop(flowId);
   }
 
   /** Stops every timer and subscription; resolves once nothing listens and the changes heard are stored. */
   async stopAll(): Promise<void> {
     for (const flowId of [...this.schedules.keys()]) this.stopTimer(flowId);
+    this.registrations?.stopAll();
     await this.listeners?.stopAll();
+  }
+
+  private stopPass(flowId: string, reason: string): void {
+    this.runner.stop(flowId, reason).catch((error: unknown) => this.logger.error({ flowId, err: error }, 'the pass in progress could not be stopped'));
   }
 
   private stopTimer(flowId: string): void {

@@ -7,7 +7,8 @@ import { pino, type Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadFlow } from '../../nodes/document';
 import type { FlowDocument } from '../../nodes/index';
-import { addContact, auth, contacts, createSides, jsonHeaders, peopleFlow, TOKEN, upsertPerson } from '../../test/server/support';
+import { overrunningFlow } from '../../test/server/overrunningFlow';
+import { addContact, auth, contacts, createSides, eventually, jsonHeaders, peopleFlow, TOKEN, upsertPerson } from '../../test/server/support';
 import { createRuntime } from '../app';
 import { connectorRegistry } from '../connectors/index';
 import { openInboxDb } from '../db/inbox';
@@ -15,7 +16,7 @@ import { openStateDb, type StateDb } from '../db/index';
 import { EngineInputError, SyncEngine, type PassProgress } from '../engine';
 import { silentLogger } from '../observability/logger';
 import { listen, type ListeningServer } from '../server';
-import { PassWorkerStoppedError, ThreadedEngine } from './threadedEngine';
+import { PassStoppedError, PassWorkerStoppedError, ThreadedEngine, type ThreadedEngineOptions } from './threadedEngine';
 
 /** Enough records that a pass takes many pages (500 each), so there is time between its first and its last. */
 const LONG_PASS_RECORDS = 20_000;
@@ -43,6 +44,13 @@ function flowOf(options: { id?: string } = {}): FlowDocument {
   return document;
 }
 
+/** The people flow with an expression that spends its full time limit on every record: a pass that overruns. */
+function stuckFlow(id: string): FlowDocument {
+  const { document, issues } = loadFlow(overrunningFlow({ id }));
+  if (!document) throw new Error(issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '));
+  return document;
+}
+
 /** A folder with a.db and b.db, in `root`. */
 function sides(root: string, name: string): string {
   const dir = join(root, name);
@@ -62,10 +70,14 @@ function addPeople(dir: string, count: number): void {
   a.close();
 }
 
-async function threaded(root: string, logger: Logger = silentLogger()): Promise<{ engine: ThreadedEngine; db: StateDb; statePath: string }> {
+async function threaded(
+  root: string,
+  logger: Logger = silentLogger(),
+  options: Partial<ThreadedEngineOptions> = {},
+): Promise<{ engine: ThreadedEngine; db: StateDb; statePath: string }> {
   const statePath = join(root, 'state.db');
   const db = await openStateDb(statePath);
-  const engine = new ThreadedEngine({ statePath, db, credentialKey: randomBytes(32), logger });
+  const engine = new ThreadedEngine({ statePath, db, credentialKey: randomBytes(32), logger, ...options });
   cleanups.push(async () => {
     await engine.close();
     await db.destroy();
@@ -149,7 +161,7 @@ describe('ThreadedEngine', () => {
     expect((await engine.listConflicts({ flowId: flow.id })).map((view) => view.status)).toEqual(['applied']);
   });
 
-  it('fails the calls in flight when the worker dies, logs why, and starts a new worker for the next call', async () => {
+  it('fails the calls in flight when a worker dies, logs why, and starts a new worker for the next call', async () => {
     const root = tempDir();
     const lines: string[] = [];
     const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
@@ -159,32 +171,93 @@ describe('ThreadedEngine', () => {
       addPeople(dir, LONG_PASS_RECORDS);
       return { flow: flowOf({ id }), dir };
     });
-    const small = sides(root, 'small');
-    upsertPerson(small, { name: 'Ada Lovelace', email: 'ada@example.com' });
+    const [first, second] = bulk as [(typeof bulk)[number], (typeof bulk)[number]];
 
-    // Two long passes in flight; the worker dies once the first has merged a page.
+    // Two long passes in flight, each flow on a worker of its own; the first's dies once it has merged a page.
     const watch = progressWatch();
-    const failed = bulk.map(({ flow, dir }) => engine.runPass(flow, { baseDir: dir, reason: 'manual', onProgress: watch.onProgress }).catch((error: unknown) => error));
+    const failed = engine.runPass(first.flow, { baseDir: first.dir, reason: 'manual', onProgress: watch.onProgress }).catch((error: unknown) => error);
+    const other = engine.runPass(second.flow, { baseDir: second.dir, reason: 'manual' });
     await watch.first;
-    const dead = engine.worker!;
+    const dead = engine.workerOf('bulk')!;
+    expect(engine.workerOf('bulk2')).not.toBe(dead);
     await dead.terminate();
 
-    for (const error of await Promise.all(failed)) {
-      expect(error).toBeInstanceOf(PassWorkerStoppedError);
-      expect((error as Error).message).toMatch(/^the pass worker stopped \(it exited with code 1\)/);
-    }
+    const error = await failed;
+    expect(error).toBeInstanceOf(PassWorkerStoppedError);
+    expect((error as Error).message).toMatch(/^the pass worker stopped \(it exited with code 1\)/);
     expect(lines.map((line) => JSON.parse(line) as { msg: string; callsInFlight: number })).toContainEqual(
-      expect.objectContaining({ msg: 'the pass worker stopped: it exited with code 1', callsInFlight: 2 }),
+      expect.objectContaining({ msg: 'the pass worker stopped: it exited with code 1', callsInFlight: 1 }),
     );
-    // Their runs (the second pass may not have begun its own yet) do not stay `running` until the next start.
-    const runs = (await Promise.all(bulk.map(({ flow }) => engine.listRuns(flow.id)))).flat();
-    expect(runs.length).toBeGreaterThan(0);
-    for (const run of runs) expect([run.status, run.error]).toEqual(['failed', expect.stringMatching(/^interrupted: the pass worker stopped/)]);
+    // Its run does not stay `running` until the next start.
+    expect((await engine.listRuns('bulk')).map((run) => [run.status, run.error])).toEqual([['failed', expect.stringMatching(/^interrupted: the pass worker stopped/)]]);
+    // The other flow's pass, on its own worker, was not touched.
+    expect(await other).toMatchObject({ status: 'ok', summary: { created: LONG_PASS_RECORDS } });
 
+    const small = sides(root, 'small');
+    upsertPerson(small, { name: 'Ada Lovelace', email: 'ada@example.com' });
     const next = await engine.runPass(flowOf({ id: 'small' }), { baseDir: small, reason: 'manual' });
     expect(next).toMatchObject({ status: 'ok', summary: { created: 1 } });
-    expect(engine.worker).not.toBe(dead);
     expect(contacts(small).map((contact) => contact.full_name)).toEqual(['Ada Lovelace']);
+  });
+
+  it('stops a long pass at its next page when asked, on the worker it runs on', async () => {
+    const root = tempDir();
+    // Time enough to reach the next page however busy the machine: this is about the pass stopping by itself.
+    const { engine } = await threaded(root, silentLogger(), { stopGraceMs: 60_000 });
+    const dir = sides(root, 'bulk');
+    addPeople(dir, LONG_PASS_RECORDS);
+    const watch = progressWatch();
+    const pass = engine.runPass(flowOf({ id: 'bulk' }), { baseDir: dir, reason: 'manual', onProgress: watch.onProgress });
+    await watch.first;
+    const worker = engine.workerOf('bulk')!;
+    let exited = false;
+    worker.once('exit', () => (exited = true));
+
+    await engine.stopFlow('bulk', 'the flow was paused');
+    const result = await pass;
+    expect(result).toMatchObject({ status: 'failed', error: 'stopped: the flow was paused' });
+    expect(result.summary.created).toBeLessThan(LONG_PASS_RECORDS);
+    expect((await engine.listRuns('bulk')).map((run) => [run.status, run.error])).toEqual([['failed', 'stopped: the flow was paused']]);
+    // It stopped by itself, between two pages: its worker lives on and runs the next pass, which finishes the job.
+    expect(exited).toBe(false);
+    expect(engine.workerCount).toBe(1);
+    expect(await engine.runPass(flowOf({ id: 'bulk' }), { baseDir: dir, reason: 'manual' })).toMatchObject({ status: 'ok' });
+    expect(contacts(dir)).toHaveLength(LONG_PASS_RECORDS);
+    expect(exited).toBe(false);
+  });
+
+  it('ends the worker of a pass that does not stop in time, fails its run with the reason, and leaves other flows alone', async () => {
+    const root = tempDir();
+    const { engine } = await threaded(root, silentLogger(), { stopGraceMs: 200 });
+    const stuckDir = sides(root, 'stuck');
+    // Each record's expression runs its full 100 ms: a pass over 300 of them takes half a minute on one page.
+    addPeople(stuckDir, 300);
+    const bulkDir = sides(root, 'bulk');
+    addPeople(bulkDir, LONG_PASS_RECORDS);
+
+    const stuck = engine.runPass(stuckFlow('stuck'), { baseDir: stuckDir, reason: 'manual' }).catch((error: unknown) => error);
+    await eventually(async () => expect((await engine.listRuns('stuck')).map((run) => run.status)).toEqual(['running']));
+    const watch = progressWatch();
+    const bulk = engine.runPass(flowOf({ id: 'bulk' }), { baseDir: bulkDir, reason: 'manual', onProgress: watch.onProgress });
+    await watch.first;
+    const stuckWorker = engine.workerOf('stuck')!;
+
+    const started = performance.now();
+    await engine.stopFlow('stuck', 'the flow was paused');
+    expect(performance.now() - started).toBeLessThan(5000);
+    const error = await stuck;
+    expect(error).toBeInstanceOf(PassStoppedError);
+    expect((error as Error).message).toBe('stopped: the flow was paused');
+    expect((await engine.listRuns('stuck')).map((run) => [run.status, run.error])).toEqual([
+      ['failed', 'stopped: the flow was paused (the pass did not reach a point where it could stop within 200 ms, so its worker thread was ended)'],
+    ]);
+    expect(stuckWorker.threadId).toBe(-1);
+
+    // The other flow's pass ran on, and the stopped flow's next call gets a live worker.
+    expect(await bulk).toMatchObject({ status: 'ok', summary: { created: LONG_PASS_RECORDS } });
+    expect(await engine.listRuns('stuck')).toHaveLength(1);
+    await engine.retryFailing('stuck');
+    expect(engine.workerCount).toBeGreaterThan(0);
   });
 
   it('keeps the API answering while a long pass runs in the worker', async () => {
@@ -218,6 +291,6 @@ describe('ThreadedEngine', () => {
 
     expect((await pass).summary.created).toBe(LONG_PASS_RECORDS);
     await runtime.stop();
-    expect(engine.worker).toBeNull();
+    expect(engine.workerCount).toBe(0);
   });
 });

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseRunArgs } from '../../runtime/commands/run';
 import { leadsWorkspace, tick } from './sqlite-fixtures';
 
 const run = promisify(execFile);
@@ -45,6 +46,44 @@ describe('syncline run --once', () => {
     });
     expect(existsSync(state)).toBe(false);
     expect(workspace.mkt.prepare('select count(*) from contacts').pluck().get()).toBe(1);
+  });
+
+  it("opens files in the flow file's folder only, unless --allow-files allows more, and never the state", async () => {
+    // The flow moves into a folder of its own and names the databases beside it: outside its folder.
+    const flowsDir = join(workspace.dir, 'flows');
+    mkdirSync(flowsDir);
+    const document = JSON.parse(readFileSync(workspace.flowPath, 'utf8')) as { nodes: Array<{ config: { connection?: { file: string } } }> };
+    for (const node of document.nodes) if (node.config.connection) node.config.connection.file = `../${node.config.connection.file}`;
+    const flowPath = join(flowsDir, 'leads.flow.json');
+    writeFileSync(flowPath, JSON.stringify(document));
+    const state = join(workspace.dir, 'state.db');
+
+    const refused = await cli(['run', flowPath, '--once', '--state', state]).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: 1, stderr: expect.stringMatching(/"\.\.\/crm\.db" is outside the folders a flow may open .*--allow-files/) });
+    expect(workspace.mkt.prepare('select count(*) from contacts').pluck().get()).toBe(1);
+    expect(workspace.mkt.pragma('journal_mode', { simple: true })).toBe('delete');
+
+    const allowed = await cli(['run', flowPath, '--once', '--state', state, '--allow-files', workspace.dir]);
+    expect(JSON.parse(allowed.stdout)).toMatchObject({ created: 2, failed: 0 });
+
+    // The state sits in the allowed folder; a flow naming it is refused all the same.
+    for (const node of document.nodes) if (node.config.connection) node.config.connection.file = '../state.db';
+    writeFileSync(flowPath, JSON.stringify(document));
+    await expect(cli(['run', flowPath, '--once', '--state', state, '--allow-files', workspace.dir])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("Syncline's own files"),
+    });
+  });
+
+  it('reads --allow-files and --allow-hosts, and defaults to the flow folder with the state and its siblings protected', () => {
+    const parsed = parseRunArgs(['flows/x.json', '--once', '--state', 'st/state.db', '--allow-files', 'shared', '--allow-hosts', '127.0.0.1:3000,localhost'], { SYNCLINE_ALLOW_HOSTS: 'db.internal' });
+    if (typeof parsed === 'string') throw new Error(parsed);
+    expect(parsed.access).toEqual({
+      files: { allowedDirs: [resolve('flows'), resolve('shared')], runtimeFiles: ['state.db', 'webhooks.db', 'credentials.key', 'token'].map((name) => resolve('st', name)) },
+      hosts: { allowed: ['127.0.0.1:3000', 'localhost', 'db.internal'] },
+    });
+    expect(parseRunArgs(['x.json', '--allow-hosts'], {})).toBe('--allow-hosts needs a value');
+    expect(parseRunArgs(['x.json', '--allow-hosts', '169.254.169.254'], {})).toMatch(/never be allowed/);
   });
 
   it('exits 1 with the reasons when the flow is invalid, and 2 on wrong usage', async () => {

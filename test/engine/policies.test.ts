@@ -147,6 +147,29 @@ describe('deletes', () => {
   });
 });
 
+describe('a record created by a pass', () => {
+  it('keeps an edit a person made to it before the pass read it back', async () => {
+    const h = await memoryHarness({ sides: ['a', 'b'] });
+    h.sides.a!.insert({ email: 'x@example.com', name: 'X' });
+    let edited = false;
+    // The pass reads back what it created on b (the first read of b): a person edits it just before.
+    const stop = h.store.failWhen((call) => {
+      const created = h.sides.b!.all()[0];
+      if (!edited && call.method === 'getMany' && call.collection === 'b' && created) {
+        h.sides.b!.update(created.id, { name: 'Edited on b' });
+        edited = true;
+      }
+      return null;
+    });
+    expect((await h.pass()).summary).toMatchObject({ created: 1 });
+    stop();
+    expect(edited).toBe(true);
+    await h.pass();
+    expect(contents(h.sides.a!)).toEqual([expect.objectContaining({ name: 'Edited on b' })]);
+    expect(contents(h.sides.b!)).toEqual([expect.objectContaining({ name: 'Edited on b' })]);
+  });
+});
+
 describe('systems whose delete closes, or that cannot delete', () => {
   it('closes the record where a delete closes, and the closed record never comes back as new', async () => {
     const h = await memoryHarness({ sides: ['a', 'b'], deletes: 'propagate', collections: { b: { deletes: 'close' } } });

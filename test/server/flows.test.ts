@@ -68,6 +68,34 @@ describe('flows', () => {
     expect(await t.snapshot()).toBe(before);
   });
 
+  it('takes flow ids of the documented pattern only, and node ids that fit in a webhook URL', async () => {
+    t = await testRuntime();
+    const before = await t.snapshot();
+    // Each was once accepted with 201; "." and ".." could then never be fetched or removed, ":" breaks write tags.
+    const badFlowIds = ['', '.', '..', 'a/b', 'a:b', 'a b', '-lead', '_lead', 'a\u0000b', '<script>alert(1)</script>', 'x'.repeat(5000), 'a'.repeat(65), 'lead\ud800', 'café'];
+    for (const id of badFlowIds) {
+      const refused = await expectError(await t.post('/api/flows', peopleFlow({ id })), 422, 'invalid_flow', /\^\[A-Za-z0-9\]\[A-Za-z0-9_-\]\{0,63\}\$/);
+      expect(refused.error.path, JSON.stringify(id)).toBe('id');
+      expect(refused.error.message).toMatch(/^the flow is not valid: id: must match \^\[A-Za-z0-9\]\[A-Za-z0-9_-\]\{0,63\}\$ \(1 to 64 letters, digits, "-" and "_", starting with a letter or digit\)/);
+    }
+    for (const nodeId of ['', '.', '..', 'a/b', 'a:b', '.hidden', 'b'.repeat(65)]) {
+      const flow = peopleFlow() as { nodes: Array<{ id: string }>; edges: Array<{ source: string; target: string }> };
+      flow.nodes[0]!.id = nodeId;
+      flow.edges[0]!.source = nodeId;
+      const refused = await expectError(await t.post('/api/flows', flow), 422, 'invalid_flow');
+      expect(refused.issues!.find((issue) => issue.path === 'nodes[0].id')?.message, JSON.stringify(nodeId)).toMatch(/^must match \^\[A-Za-z0-9_\]\[A-Za-z0-9_.-\]\{0,63\}\$ \(1 to 64 /);
+    }
+    expect(await t.snapshot()).toBe(before);
+
+    // The longest id, and the characters the pattern allows, work end to end: fetched, replaced, removed.
+    for (const id of ['A'.repeat(64), 'leads_2-crm', '0']) {
+      expect((await t.post('/api/flows', peopleFlow({ id }))).status).toBe(201);
+      expect(await (await t.request(`/api/flows/${id}`, { headers: auth })).text()).toBe(serializeFlow(peopleFlow({ id })));
+      expect((await put(t, `/api/flows/${id}`, JSON.stringify({ ...peopleFlow({ id }), name: 'Renamed' }))).status).toBe(200);
+      expect((await t.request(`/api/flows/${id}`, { method: 'DELETE', headers: auth })).status).toBe(204);
+    }
+  });
+
   it('refuses a second flow with the same id', async () => {
     t = await testRuntime();
     expect((await t.post('/api/flows', peopleFlow())).status).toBe(201);

@@ -169,7 +169,7 @@ describe('webhooks', () => {
     });
     expect(await pending(t)).toBe(1);
     renameSync(join(t.dir, 'b.moved'), join(t.dir, 'b.db'));
-    await eventually(() => expect(contacts(t.dir)).toHaveLength(1), 15_000);
+    await eventually(() => expect(contacts(t.dir)).toHaveLength(1));
     await eventually(async () => expect(await pending(t)).toBe(0));
   });
 

@@ -66,7 +66,7 @@ const storedEvents = (t: TestRuntime) => t.inbox.selectFrom('webhook_events').se
 
 describe('webhooks for an http trigger with its own signature scheme', () => {
   it('accepts a delivery signed as configured, reads the id at its nested path, and syncs the record', async () => {
-    t = await testRuntime();
+    t = await testRuntime({ allowHosts: ['127.0.0.1'] });
     await deployPeople(t, apiPeopleFlow());
     const person = await jsonRequest('POST', `${api.url}/people`, { name: 'Ada Lovelace', email: 'ada@example.com', updatedAt: await laterStamp(api, 'people') });
 
@@ -85,7 +85,7 @@ describe('webhooks for an http trigger with its own signature scheme', () => {
   });
 
   it('refuses a wrong signature, the default scheme in place of the configured one, and a body without the id, storing nothing', async () => {
-    t = await testRuntime();
+    t = await testRuntime({ allowHosts: ['127.0.0.1'] });
     await deployPeople(t, apiPeopleFlow());
     const before = await t.snapshot();
     const body = JSON.stringify({ type: 'person.updated', data: { object: { id: 7 } } });
@@ -108,7 +108,7 @@ describe('webhooks for an http trigger with its own signature scheme', () => {
   });
 
   it('checks an http trigger without webhook settings with SPEC §10’s scheme, and lets the trigger’s own paths win', async () => {
-    t = await testRuntime();
+    t = await testRuntime({ allowHosts: ['127.0.0.1'] });
     await deployPeople(t, apiPeopleFlow({ webhook: null, detect: { idPath: 'record.key' } }));
     const body = JSON.stringify({ type: 'upsert', record: { key: 'k-1' }, id: 'not this one' });
     await expectError(await post(t, body, { 'x-example-signature': sign(body) }), 401, 'bad_signature', /X-Syncline-Signature must be sha256=<hex HMAC-SHA256/);

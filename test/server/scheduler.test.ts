@@ -1,10 +1,30 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { PassOptions } from '../../runtime/engine/types';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { PassOptions, PassResult } from '../../runtime/engine/types';
 import { pollInterval } from '../../runtime/scheduler/scheduler';
-import { auth, contacts, deployPeople, eventually, peopleFlow, testRuntime, upsertPerson, type TestRuntime } from './support';
+import { auth, contacts, createSides, deployPeople, eventually, peopleFlow, testRuntime, upsertPerson, type TestRuntime } from './support';
 
 let t: TestRuntime;
-afterEach(async () => t?.close());
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await t?.close();
+});
+
+/** From now on, every pass the runner is asked for (by the scheduler, webhooks or the API), as `[flowId, reason]`. */
+function recordPassRequests(t: TestRuntime): () => Array<[string, string]> {
+  const spy = vi.spyOn(t.runtime.deps.runner, 'runPass');
+  return () => spy.mock.calls.map(([flowId, request]) => [flowId, request.reason]);
+}
+
+/** The people flow on its own pair of databases in `folder` (under the runtime's data folder), polled every `intervalMs`. */
+function flowOnOwnSides(t: TestRuntime, id: string, folder: string, intervalMs: number): Record<string, unknown> {
+  mkdirSync(join(t.dir, folder));
+  createSides(join(t.dir, folder));
+  const flow = peopleFlow({ id, detect: { mode: 'poll', intervalMs } }) as { nodes: Array<{ config: { connection?: { file: string } } }> };
+  for (const node of flow.nodes) if (node.config.connection) node.config.connection = { file: `${folder}/${node.config.connection.file}` };
+  return flow as unknown as Record<string, unknown>;
+}
 
 describe('scheduler', () => {
   it('polls a deployed flow at its interval and stops when paused', async () => {
@@ -17,8 +37,14 @@ describe('scheduler', () => {
 
     await t.post('/api/flows/people/pause');
     await t.runtime.deps.runner.idle();
+    const requests = recordPassRequests(t);
     upsertPerson(t.dir, { name: 'Grace Hopper', email: 'grace@example.com' });
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // A second flow, deployed after the pause, ticks on the same scheduler at the same interval. A timer the pause had
+    // left running would have been armed at most 100 ms ahead, before this flow existed, and Node fires timers in the
+    // order they fall due: by this flow's third tick (at least 200 ms after its deploy), it would have fired.
+    await deployPeople(t, flowOnOwnSides(t, 'clock', 'clock', 100));
+    await eventually(() => expect(requests().filter(([flowId, reason]) => flowId === 'clock' && reason === 'schedule').length).toBeGreaterThanOrEqual(3));
+    expect(requests().filter(([flowId]) => flowId === 'people')).toEqual([]);
     expect(contacts(t.dir)).toHaveLength(2);
   });
 
@@ -29,22 +55,45 @@ describe('scheduler', () => {
     const original = engine.runPass.bind(engine);
     let running = 0;
     let most = 0;
+    const reasons: string[] = [];
+    // The next scheduled pass is held open until `release`: "run now" requests made meanwhile must wait for it.
+    let release!: () => void;
+    let hold: Promise<void> | null = new Promise((resolve) => (release = resolve));
+    let heldOpen!: () => void;
+    const held = new Promise<void>((resolve) => (heldOpen = resolve));
     engine.runPass = async (flow, options: PassOptions) => {
       running += 1;
       most = Math.max(most, running);
+      reasons.push(options.reason ?? '');
       try {
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        if (hold && options.reason === 'schedule') {
+          const until = hold;
+          hold = null;
+          heldOpen();
+          await until;
+        }
         return await original(flow, options);
       } finally {
         running -= 1;
       }
     };
+    const requests = recordPassRequests(t);
+    await held;
+
     for (let index = 0; index < 5; index += 1) upsertPerson(t.dir, { name: `P ${index}`, email: `p${index}@example.com` });
-    const runs = await Promise.all(Array.from({ length: 6 }, () => t.post('/api/flows/people/run')));
-    expect(runs.map((response) => response.status)).toEqual([200, 200, 200, 200, 200, 200]);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(most).toBe(1);
+    const runs = Promise.all(Array.from({ length: 6 }, () => t.post('/api/flows/people/run')));
+    await eventually(() => expect(requests().filter(([, reason]) => reason === 'manual')).toHaveLength(6));
+    expect(running).toBe(1);
+    release();
+    expect((await runs).map((response) => response.status)).toEqual([200, 200, 200, 200, 200, 200]);
     expect(contacts(t.dir)).toHaveLength(5);
+
+    // The timer goes on through the same lock after the manual passes.
+    const scheduled = () => reasons.filter((reason) => reason === 'schedule').length;
+    const before = scheduled();
+    await eventually(() => expect(scheduled()).toBeGreaterThanOrEqual(before + 2));
+    await t.runtime.deps.runner.idle();
+    expect(most).toBe(1);
   });
 
   it('marks a pass left running by a killed process as failed, and redoes the work on start', async () => {
@@ -71,12 +120,27 @@ describe('scheduler', () => {
     t = await testRuntime();
     await deployPeople(t, peopleFlow({ detect: { mode: 'poll', intervalMs: 100 } }));
     await t.runtime.stop();
+    const engine = t.runtime.deps.engine;
+    const original = engine.runPass.bind(engine);
+    let restarted = false;
+    const passes: Array<{ afterRestart: boolean; reason: string | undefined; result: PassResult }> = [];
+    engine.runPass = async (flow, options: PassOptions) => {
+      const afterRestart = restarted;
+      const result = await original(flow, options);
+      passes.push({ afterRestart, reason: options.reason, result });
+      return result;
+    };
     upsertPerson(t.dir, { name: 'Ada Lovelace', email: 'ada@example.com' });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // stop() resolved after the last pass: nothing has run since.
     expect(contacts(t.dir)).toHaveLength(0);
+
     await t.runtime.deps.catalog.load();
+    restarted = true;
     await t.runtime.start();
     await eventually(() => expect(contacts(t.dir)).toHaveLength(1));
+    // The record was created by a scheduled pass of the restarted runtime, and no pass ran in between.
+    await eventually(() => expect(passes.filter((pass) => pass.result.summary.created === 1)).toEqual([expect.objectContaining({ afterRestart: true, reason: 'schedule' })]));
+    expect(passes.filter((pass) => !pass.afterRestart)).toEqual([]);
     expect(await (await t.request('/api/flows', { headers: auth })).json()).toEqual([expect.objectContaining({ deployed: true })]);
   });
 });

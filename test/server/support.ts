@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../runtime/app';
+import { folderAccess, runtimeFilesIn } from '../../runtime/connectors/access';
 import { connectorRegistry } from '../../runtime/connectors/index';
 import { openInboxDb, type InboxDb } from '../../runtime/db/inbox';
 import { openStateDb, type StateDb } from '../../runtime/db/index';
@@ -144,9 +145,11 @@ export interface TestRuntime {
 
 /**
  * A runtime on an in-memory state and webhook inbox, the real engine and connectors, and a temp folder holding a.db
- * and b.db. It opens the state and the inbox, so it closes them.
+ * and b.db. It opens the state and the inbox, so it closes them. Connectors get the product's default access (files in
+ * that folder, no loopback or private host) plus `allowHosts`, as `serve --allow-hosts` would give them.
  */
-export async function testRuntime(options: Partial<Omit<RuntimeOptions, 'db' | 'inbox'>> = {}): Promise<TestRuntime> {
+export async function testRuntime(options: Partial<Omit<RuntimeOptions, 'db' | 'inbox'>> & { allowHosts?: string[] } = {}): Promise<TestRuntime> {
+  const { allowHosts = [], ...runtimeOptions } = options;
   const dir = mkdtempSync(join(tmpdir(), 'syncline-server-'));
   createSides(dir);
   const db = await openStateDb(':memory:');
@@ -164,7 +167,8 @@ export async function testRuntime(options: Partial<Omit<RuntimeOptions, 'db' | '
     alertSender: async (_url, notice) => {
       alerts.push(notice);
     },
-    ...options,
+    access: { ...folderAccess(dir, runtimeFilesIn(dir)), hosts: { allowed: allowHosts } },
+    ...runtimeOptions,
   });
   const request = async (path: string, init?: RequestInit) => runtime.app.request(path, init);
   return {
@@ -207,8 +211,11 @@ export async function deployPeople(t: TestRuntime, flow: Record<string, unknown>
   if (deployed.status !== 200) throw new Error(`deploy: ${deployed.status} ${await deployed.text()}`);
 }
 
-/** Polls until `check` passes or the time is up. */
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
+/**
+ * Polls until `check` passes. The time limit only turns a condition that never comes true into a failure with its
+ * last assertion; it is generous, since on a busy machine a pass can take many times longer than on a quiet one.
+ */
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

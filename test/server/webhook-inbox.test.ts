@@ -8,12 +8,14 @@ import { openStateDb } from '../../runtime/db/index';
 import { signBody } from '../../runtime/webhooks/signature';
 import { contacts, createSides, eventually, peopleFlow, SECRET, TOKEN, upsertPerson } from './support';
 
-const savedToken = process.env.SYNCLINE_TOKEN;
+const saved = { token: process.env.SYNCLINE_TOKEN, logLevel: process.env.SYNCLINE_LOG_LEVEL };
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  if (savedToken === undefined) delete process.env.SYNCLINE_TOKEN;
-  else process.env.SYNCLINE_TOKEN = savedToken;
+  for (const [name, value] of [['SYNCLINE_TOKEN', saved.token], ['SYNCLINE_LOG_LEVEL', saved.logLevel]] as const) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
 });
 
 describe('syncline serve and its webhook inbox', () => {
@@ -32,7 +34,9 @@ describe('syncline serve and its webhook inbox', () => {
     await older.destroy();
 
     process.env.SYNCLINE_TOKEN = TOKEN;
-    const server = await startServer({ port: 0, dataDir, host: '127.0.0.1', metricsPublic: false, corsOrigins: [] }, { logFile: join(dataDir, 'syncline.log') });
+    // Silent, not to a log file in dataDir: that file is opened in the background and could outlive the folder.
+    process.env.SYNCLINE_LOG_LEVEL = 'silent';
+    const server = await startServer({ port: 0, dataDir, host: '127.0.0.1', metricsPublic: false, corsOrigins: [] });
     cleanups.push(() => server.stop());
 
     expect(existsSync(join(dataDir, 'webhooks.db'))).toBe(true);

@@ -3,6 +3,8 @@
  * 429, 5xx and network failures that honour Retry-After (SPEC §7). Every error names the method and the URL, with a
  * query-string secret masked.
  */
+import { plainExcerpt, responseExcerpt } from '../excerpt';
+import { accessRefusalOf } from '../network';
 import { ConnectorError } from '../types';
 import type { HttpConnection } from './config';
 import { sleep, sharedBucket, type TokenBucket } from './rateLimit';
@@ -75,6 +77,8 @@ export class HttpClient {
     /** Aborts every request when the connector closes. */
     private readonly closed: AbortSignal,
     bucketKey: string,
+    /** Connects only where the operator's host policy allows (network.ts guardedFetch). */
+    private readonly fetch: typeof globalThis.fetch,
   ) {
     const limit = connection.rateLimit;
     this.bucket = limit ? sharedBucket(bucketKey, limit.requestsPerSecond, limit.burst ?? Math.max(1, Math.ceil(limit.requestsPerSecond))) : null;
@@ -123,6 +127,9 @@ export class HttpClient {
         response = await this.tryOnce(request, repeated);
       } catch (caught) {
         if (this.closed.aborted) throw new HttpRequestError(`${shown}: the connector was closed`, { retryable: true, cause: caught });
+        // Asking again gets the same answer: only the operator can change the policy.
+        const refusal = accessRefusalOf(caught);
+        if (refusal) throw new HttpRequestError(`${shown}: ${refusal.message}`, { retryable: false, cause: refusal });
         failure = describeFailure(caught, this.connection.timeoutMs);
       }
       let retryAfterMs: number | undefined;
@@ -172,7 +179,7 @@ export class HttpClient {
       try {
         const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'syncline', ...this.connection.headers, ...this.auth?.headers, ...request.headers };
         if (request.body !== undefined) headers['content-type'] = 'application/json';
-        const response = await fetch(request.url, {
+        const response = await this.fetch(request.url, {
           method: request.method,
           headers,
           body: request.body === undefined ? null : JSON.stringify(request.body),
@@ -207,23 +214,24 @@ export class HttpClient {
     if (response.status === 401 || response.status === 403) {
       advice = `the API refused the credentials${this.auth ? ` (${this.auth.description})` : ' (no auth is configured)'}: check the stored credential and connection.auth`;
     }
-    const detail = snippet(response.text);
+    const detail = responseExcerpt(response.text);
+    const statusText = plainHeader(response.statusText);
     return new HttpRequestError(
-      `${response.method} ${response.url}: ${response.status}${response.statusText ? ` ${response.statusText}` : ''}${advice ? `: ${advice}` : ''}${detail ? ` — ${detail}` : ''}`,
+      `${response.method} ${response.url}: ${response.status}${statusText ? ` ${statusText}` : ''}${advice ? `: ${advice}` : ''}${detail ? ` — ${detail}` : ''}`,
       { retryable, status: response.status, retryAfterMs: retryable ? parseRetryAfter(response.headers.get('retry-after')) : undefined },
     );
   }
 
   /** The response body as JSON, or an error naming the URL that says what came instead. */
   json(response: HttpResponse): unknown {
-    const type = response.headers.get('content-type') ?? 'no content type';
+    const type = plainHeader(response.headers.get('content-type')) || 'no content type';
     if (response.text.trim() === '') {
       throw new HttpRequestError(`${response.method} ${response.url}: the response is empty where JSON was expected (status ${response.status}, ${type})`, { retryable: false, status: response.status });
     }
     try {
       return JSON.parse(response.text) as unknown;
     } catch {
-      throw new HttpRequestError(`${response.method} ${response.url}: the response is not JSON (status ${response.status}, ${type}): ${snippet(response.text)}`, {
+      throw new HttpRequestError(`${response.method} ${response.url}: the response is not JSON (status ${response.status}, ${type})${excerptSuffix(response.text)}`, {
         retryable: false,
         status: response.status,
       });
@@ -264,8 +272,13 @@ function backoffMs(baseMs: number, maxWaitMs: number, attempt: number): number {
   return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
 }
 
-function snippet(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  if (flat === '') return '';
-  return JSON.stringify(flat.length > 120 ? `${flat.slice(0, 120)}…` : flat);
+/** `: "excerpt"` of a body, or nothing when it has nothing printable. */
+function excerptSuffix(text: string): string {
+  const excerpt = responseExcerpt(text);
+  return excerpt ? `: ${excerpt}` : '';
+}
+
+/** A header value the server chose (reason phrase, content type), as short plain text for a message. */
+function plainHeader(value: string | null): string {
+  return plainExcerpt(value ?? '', 60);
 }

@@ -3,6 +3,7 @@ import type { FlowRecord } from '../../../nodes/types';
 import { triggerConfigSchema } from '../../../nodes/trigger/schema';
 import { runConnectorContract, type ContractFixture } from '../../../test/connector-contract';
 import { jsonRequest, laterStamp, startJsonServer, type JsonServer } from '../../../test/connectors/support/jsonServer';
+import { loopbackAccess } from '../../../test/support/access';
 import type { Connector, ListPosition, SourceRecord } from '../types';
 import { httpConnector } from './index';
 
@@ -46,7 +47,7 @@ function fixtureFor(variant: Variant): () => Promise<ContractFixture> {
       ...(variant.tagColumn ? { tagColumn: variant.tagColumn } : {}),
       ...(variant.deletedFlag ? { deletedFlag: variant.deletedFlag } : {}),
     });
-    const connector = await httpConnector.open({ config, baseDir: '/', resolveCredential: () => Promise.reject(new Error('no credentials here')) });
+    const connector = await httpConnector.open({ config, baseDir: '/', resolveCredential: () => Promise.reject(new Error('no credentials here')), access: loopbackAccess });
     const base = `${server.url}/${collection}`;
     const stamp = async (): Promise<Record<string, string>> => (versioned ? { updatedAt: await laterStamp(server, collection) } : {});
     const insertAt = async (fields: FlowRecord, stamped: Record<string, string>): Promise<string> => String((await jsonRequest('POST', base, { ...fields, ...stamped }))['id']);
@@ -116,7 +117,7 @@ describe('http connector on json-server', () => {
   async function open(connection: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<{ connector: Connector; collection: string }> {
     const collection = takeCollection();
     const config = triggerConfigSchema.parse({ connector: 'http', connection: { baseUrl: server.url, ...connection }, collection, key: 'id', updatedAt: 'updatedAt', ...extra });
-    return { connector: await httpConnector.open({ config, baseDir: '/', resolveCredential: () => Promise.reject(new Error('none')) }), collection };
+    return { connector: await httpConnector.open({ config, baseDir: '/', resolveCredential: () => Promise.reject(new Error('none')), access: loopbackAccess }), collection };
   }
 
   it('refuses a listing that is not sorted by updatedAt then id, naming the URL and the fix', async () => {

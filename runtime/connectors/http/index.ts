@@ -8,6 +8,7 @@
  * edited while a poll pages through the list moves behind the reader instead of shifting another out of its page.
  * Only inside a run of more than `list.pageSize` records sharing one updatedAt does the reader page by position.
  */
+import { isPlainObject, mergeLeaves } from '../../../nodes/paths';
 import type { FlowRecord } from '../../../nodes/types';
 import type { TriggerConfig } from '../../../nodes/trigger/schema';
 import {
@@ -31,6 +32,8 @@ import { checkHttpConnection, parseHttpConnection, type HttpAuth, type HttpConne
 import { firstPage, nextPage, type PageStep } from './pagination';
 import { deletePath, describeKeys, getPath, pathSegments, setPath } from './paths';
 import { throwIfConnectionProblems } from '../connection';
+import { guardedFetch } from '../network';
+import { httpConnectionForm } from './form';
 
 export { httpWebhook, signWebhookBody, type HttpWebhook } from './webhook';
 export { checkHttpConnection, type HttpConnection } from './config';
@@ -51,7 +54,7 @@ async function openHttpConnector(context: ConnectorContext): Promise<Connector> 
   throwIfConnectionProblems(problems);
   const connection = parseHttpConnection(context.config.connection);
   const auth = connection.auth ? await resolveAuth(connection.auth, context.resolveCredential) : null;
-  return new HttpCollection(context.config, connection, auth);
+  return new HttpCollection(context.config, connection, auth, guardedFetch(context.access.hosts));
 }
 
 async function resolveAuth(auth: HttpAuth, resolveCredential: (name: string) => Promise<string>): Promise<ResolvedAuth> {
@@ -105,6 +108,7 @@ class HttpCollection implements Connector {
     private readonly config: TriggerConfig,
     private readonly connection: HttpConnection,
     auth: ResolvedAuth | null,
+    fetch: typeof globalThis.fetch,
   ) {
     const collection = encodeURIComponent(config.collection);
     const expandCollection = (template: string): string => template.replaceAll('{collection}', collection);
@@ -134,10 +138,12 @@ class HttpCollection implements Connector {
       tags: config.tagColumn !== undefined,
       incremental: config.updatedAt !== undefined && connection.list.updatedSinceParam !== undefined,
       fullScan: connection.scanDeletes,
+      // A PATCH is merged by the API; a PUT body is the record read first with the leaves merged in (requests.ts).
+      partialObjects: true,
     };
     this.count = connection.list.totalHeader ? () => this.countFromHeader(connection.list.totalHeader as string) : undefined;
     const bucketKey = `${new URL(connection.baseUrl).origin}\u0000${JSON.stringify(connection.auth ?? null)}`;
-    this.client = new HttpClient(connection, auth, this.closing.signal, bucketKey);
+    this.client = new HttpClient(connection, auth, this.closing.signal, bucketKey, fetch);
   }
 
   async listSince(position: ListPosition, limit: number): Promise<ListPage> {
@@ -400,8 +406,11 @@ class HttpCollection implements Connector {
       if (!current || current.record.deleted) return { ok: false, reason: 'missing' };
       if (conditional && !sameVersion(current.record.version, expectedVersion)) return { ok: false, reason: 'changed' };
     }
-    const body: Record<string, unknown> = put && current ? structuredClone(current.raw) : {};
-    for (const [name, value] of Object.entries(fields)) if (value !== undefined) body[name] = value;
+    // Nested objects in `fields` are partial, holding only the leaves that changed: a PUT merges them into the whole
+    // record just read; a PATCH sends just them, for the API to merge (docs/connectors.md). Cloned, so setting the
+    // bookkeeping paths below never changes the engine's op.
+    const base: Record<string, unknown> = put && current ? structuredClone(current.raw) : {};
+    const body = mergeLeaves(base, structuredClone(fields));
     if (this.config.tagColumn) setPath(body, this.config.tagColumn, tag);
     const stamp = this.stampFor(current?.record.version ?? null);
     if (stamp !== null && this.config.updatedAt) setPath(body, this.config.updatedAt, stamp);
@@ -558,9 +567,20 @@ class HttpCollection implements Connector {
 
   /** A failed result when a field is bookkeeping; null when every field can be written. */
   private checkFields(fields: FlowRecord): WriteResult | null {
-    for (const name of Object.keys(fields)) {
-      const role = this.bookkeeping.get(name) ?? [...this.bookkeeping].find(([path]) => pathSegments(path)[0] === name && path !== name)?.[1];
-      if (role !== undefined) {
+    // Nested objects merge leaf by leaf, so `{ meta: { color } }` leaves a `meta.updated_at` updatedAt alone: a field
+    // is bookkeeping when it sets the path itself, or a value that is not an object on the way to it.
+    for (const [path, role] of this.bookkeeping) {
+      const segments = pathSegments(path);
+      let holder: unknown = fields;
+      for (let depth = 0; depth < segments.length; depth += 1) {
+        const segment = segments[depth] as string;
+        if (!isPlainObject(holder) || holder[segment] === undefined || !Object.hasOwn(holder, segment)) break;
+        const value = holder[segment];
+        if (depth < segments.length - 1 && isPlainObject(value)) {
+          holder = value;
+          continue;
+        }
+        const name = segments.slice(0, depth + 1).join('.');
         return { ok: false, reason: 'failed', retryable: false, message: `field "${name}" is the ${role} of collection "${this.config.collection}": bookkeeping, not data` };
       }
     }
@@ -633,4 +653,5 @@ export const httpConnector = {
   title: 'HTTP JSON API',
   checkConnection: checkHttpConnection,
   open: openHttpConnector,
+  connectionForm: httpConnectionForm,
 } satisfies ConnectorType;

@@ -2,6 +2,7 @@
  * Dotted paths into JSON bodies (`data.items`, `meta.updated_at`): where an API keeps its list, a record's id, its
  * updatedAt. The empty path is the value itself.
  */
+import { plainExcerpt } from '../excerpt';
 
 /** The segments of a dotted path; the empty path has none. */
 export function pathSegments(path: string): string[] {
@@ -47,5 +48,7 @@ export function describeKeys(value: unknown): string {
   if (Array.isArray(value)) return `a JSON array of ${value.length}`;
   if (value === null || typeof value !== 'object') return `a JSON ${value === null ? 'null' : typeof value}`;
   const keys = Object.keys(value);
-  return keys.length === 0 ? 'an empty object' : `an object with keys ${keys.slice(0, 12).join(', ')}${keys.length > 12 ? ', …' : ''}`;
+  // Keys are the server's text too: each is shown as a short plain excerpt.
+  const shown = keys.slice(0, 12).map((key) => plainExcerpt(key, 40));
+  return keys.length === 0 ? 'an empty object' : `an object with keys ${shown.join(', ')}${keys.length > 12 ? ', …' : ''}`;
 }

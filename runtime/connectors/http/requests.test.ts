@@ -11,6 +11,8 @@ import { HttpRequestError, parseRetryAfter } from './client';
 import { webhookSettingsSchema } from './config';
 import { httpConnector, httpWebhook, signWebhookBody } from './index';
 import { linkTarget } from './pagination';
+import { loopbackAccess, testAccess } from '../../../test/support/access';
+import type { ConnectorAccess } from '../access';
 
 type Handler = (request: IncomingMessage, body: string, response: ServerResponse) => void;
 
@@ -44,11 +46,18 @@ function json(response: ServerResponse, status: number, body: unknown, headers: 
   response.end(JSON.stringify(body));
 }
 
-async function open(connection: Record<string, unknown>, extra: Record<string, unknown> = {}, credentials: Record<string, string> = {}): Promise<Connector> {
+/** Opens a connector on a stub API; the stubs listen on 127.0.0.1, which the operator has to allow (`access`). */
+async function open(
+  connection: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+  credentials: Record<string, string> = {},
+  access: ConnectorAccess = loopbackAccess,
+): Promise<Connector> {
   const config = triggerConfigSchema.parse({ connector: 'http', collection: 'items', key: 'id', updatedAt: 'updatedAt', connection, ...extra });
   const connector = await httpConnector.open({
     config,
     baseDir: '/',
+    access,
     resolveCredential: async (name) => {
       const value = credentials[name];
       if (value === undefined) throw new Error(`no credential "${name}"`);
@@ -163,7 +172,7 @@ describe('http connector against a stub API', () => {
     });
     const connector = await open({ baseUrl: api.url });
     await expect(connector.listSince({ since: null, afterId: null }, 5)).rejects.toThrow(
-      `GET ${api.url}/items: the response is not JSON (status 200, text/html): "<html><body>Maintenance</body></html>"`,
+      `GET ${api.url}/items: the response is not JSON (status 200, text/html): "Maintenance"`,
     );
   });
 
@@ -214,6 +223,47 @@ describe('http connector against a stub API', () => {
   });
 });
 
+describe('http connector: what it may reach and echo', () => {
+  const listing = [{ id: 1, updatedAt: '2024-01-01T00:00:00Z' }];
+
+  it('refuses a host that resolves to loopback unless the operator allowed it, at once and without sending anything', async () => {
+    const api = await stubApi((_request, _body, response) => json(response, 200, listing));
+    const port = new URL(api.url).port;
+    const strict = await open({ baseUrl: `http://localhost:${port}`, retries: { attempts: 4, baseMs: 60_000, maxWaitMs: 60_000 } }, {}, {}, testAccess());
+    const error = await strict.listSince({ since: null, afterId: null }, 5).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(HttpRequestError);
+    expect(error).toMatchObject({ retryable: false });
+    expect((error as Error).message).toBe(
+      `GET http://localhost:${port}/items: localhost:${port}: the name resolves to a loopback or private address, which a flow may reach only when the operator allows it: start Syncline with --allow-hosts localhost:${port} (or add it to SYNCLINE_ALLOW_HOSTS)`,
+    );
+    expect(api.requests).toHaveLength(0);
+
+    const allowed = await open({ baseUrl: `http://localhost:${port}` }, {}, {}, testAccess({ hosts: [`localhost:${port}`] }));
+    expect((await allowed.listSince({ since: null, afterId: null }, 5)).records.map((record) => record.id)).toEqual(['1']);
+  });
+
+  it('refuses the cloud metadata address even when every private host is allowed', async () => {
+    for (const baseUrl of ['http://169.254.169.254/latest', 'http://[::ffff:169.254.169.254]', 'http://[fd00:ec2::254]']) {
+      const connector = await open({ baseUrl }, {}, {}, testAccess({ hosts: ['private'] }));
+      await expect(connector.listSince({ since: null, afterId: null }, 5)).rejects.toThrow(/link-local, cloud metadata, unspecified or multicast address, which Syncline never connects to/);
+    }
+  });
+
+  it('quotes a short, plain excerpt of what an API answered: no markup, no control characters', async () => {
+    const page = `<html><head><script>var secret = "s3cret";</script></head><body><h1>Bad\u001b[2J request</h1>${'<p>internal detail</p>'.repeat(200)}</body></html>`;
+    const api = await stubApi((request, _body, response) => {
+      response.writeHead(request.url?.startsWith('/items?') || request.url === '/items' ? 400 : 200, { 'content-type': 'text/html' });
+      response.end(page);
+    });
+    const connector = await open({ baseUrl: api.url });
+    const error = (await connector.listSince({ since: null, afterId: null }, 5).catch((caught: unknown) => caught)) as Error;
+    expect(error.message).toMatch(new RegExp(`^GET ${api.url}/items: 400 Bad Request — "Bad \\[2J request internal detail internal detail`));
+    const excerpt = error.message.slice(error.message.indexOf('—'));
+    expect([...excerpt].length).toBeLessThanOrEqual(2 + 2 + 200);
+    expect(error.message).not.toMatch(/[<>\p{Cc}]|s3cret/u);
+  });
+});
+
 describe('http webhook settings', () => {
   const body = JSON.stringify({ event: 'contact.deleted', data: { object: { id: 42 } } });
 
@@ -241,5 +291,51 @@ describe('http webhook settings', () => {
     expect(webhook.shape).toEqual({ idPath: 'data.object.id', typePath: 'event' });
     const sha1 = httpWebhook({ baseUrl: 'https://x.example', webhook: { signature: { header: 'X-Hub-Signature', algorithm: 'sha1', prefix: 'sha1=' } } });
     expect(sha1.verify('k', body, signWebhookBody(webhookSettingsSchema.parse({ signature: { algorithm: 'sha1', prefix: 'sha1=' } }), 'k', body))).toBe(true);
+  });
+});
+
+describe('http connector: nested partial updates', () => {
+  const stored = { id: 'c1', updatedAt: '2024-05-01T00:00:00.000Z', properties: { email: 'a@b.org', firstname: 'Ada', hs_extra: 'x' }, tags: ['t'] };
+
+  /** An API holding one record, which answers a GET with it and every write with 200 and the record. */
+  async function oneRecordApi() {
+    return stubApi((request, body, response) => {
+      if (request.method === 'GET') json(response, 200, stored);
+      else json(response, 200, { ...stored, ...(JSON.parse(body) as object) });
+    });
+  }
+
+  it('PATCHes only the leaves that changed, for the API to merge', async () => {
+    const api = await oneRecordApi();
+    const connector = await open({ baseUrl: api.url }, { tagColumn: 'meta.sync_tag' });
+    const fields = { properties: { email: 'ada@example.org' } };
+    const [result] = await connector.write([{ kind: 'update', id: 'c1', fields, tag: 'syncline:f:w1', expectedVersion: null }]);
+    expect(result).toMatchObject({ ok: true });
+    const patch = api.requests.find((request) => request.method === 'PATCH');
+    expect(JSON.parse(patch?.body ?? '{}')).toEqual({ properties: { email: 'ada@example.org' }, meta: { sync_tag: 'syncline:f:w1' } });
+    // The op is the engine's: building the body never changes it.
+    expect(fields).toEqual({ properties: { email: 'ada@example.org' } });
+  });
+
+  it('PUTs the whole record read just before, with the changed leaves merged in', async () => {
+    const api = await oneRecordApi();
+    const connector = await open({ baseUrl: api.url, update: { method: 'PUT' } });
+    await connector.write([{ kind: 'update', id: 'c1', fields: { properties: { email: 'ada@example.org' }, tags: ['u'] }, tag: 'syncline:f:w2', expectedVersion: null }]);
+    const put = api.requests.find((request) => request.method === 'PUT');
+    expect(JSON.parse(put?.body ?? '{}')).toEqual({ id: 'c1', updatedAt: expect.any(String), properties: { email: 'ada@example.org', firstname: 'Ada', hs_extra: 'x' }, tags: ['u'] });
+  });
+
+  it('writes leaves beside a nested updatedAt, and still refuses to write the bookkeeping itself', async () => {
+    const api = await oneRecordApi();
+    const connector = await open({ baseUrl: api.url }, { updatedAt: 'properties.lastmodified' });
+    const [beside, over, replaced] = await connector.write([
+      { kind: 'update', id: 'c1', fields: { properties: { email: 'ada@example.org' } }, tag: 'syncline:f:w3', expectedVersion: null },
+      { kind: 'update', id: 'c1', fields: { properties: { lastmodified: 'x' } }, tag: 'syncline:f:w4', expectedVersion: null },
+      { kind: 'update', id: 'c1', fields: { properties: 'flat' }, tag: 'syncline:f:w5', expectedVersion: null },
+    ]);
+    expect(beside).toMatchObject({ ok: true });
+    expect(over).toMatchObject({ ok: false, message: 'field "properties.lastmodified" is the updatedAt of collection "items": bookkeeping, not data' });
+    expect(replaced).toMatchObject({ ok: false, message: 'field "properties" is the updatedAt of collection "items": bookkeeping, not data' });
+    expect(api.requests.filter((request) => request.method === 'PATCH')).toHaveLength(1);
   });
 });

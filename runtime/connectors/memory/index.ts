@@ -86,6 +86,7 @@ class MemoryConnector implements Connector {
       incremental: options.versions !== 'none',
       fullScan: options.fullScan,
       deletes: options.deletes,
+      partialObjects: true,
     };
   }
 

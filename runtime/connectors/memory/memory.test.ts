@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { triggerConfigSchema } from '../../../nodes/trigger/schema';
 import { runConnectorContract, type ContractFixture } from '../../../test/connector-contract';
+import { testAccess } from '../../../test/support/access';
 import { ConnectorError, type Connector, type SourceRecord } from '../types';
 import {
   createMemoryStore,
@@ -17,7 +18,7 @@ const personFields = { email: 'text', name: 'text', score: 'number' };
 
 function openOn(store: string, collection: string, extra: Record<string, unknown> = {}): Promise<Connector> {
   const config = triggerConfigSchema.parse({ connector: 'memory', connection: { store }, collection, key: 'id', ...extra });
-  return memoryConnector.open({ config, baseDir: '/', resolveCredential: () => Promise.reject(new Error('no credentials in tests')) });
+  return memoryConnector.open({ config, baseDir: '/', resolveCredential: () => Promise.reject(new Error('no credentials in tests')), access: testAccess() });
 }
 
 let contractStores = 0;

@@ -3,6 +3,7 @@
  * system would) while the `memory` connector reads and writes them, and faults that make the store misbehave the way
  * real systems do. Everything random comes from the store's seed, so a failing run replays exactly.
  */
+import { mergeLeaves } from '../../../nodes/paths';
 import type { FlowRecord } from '../../../nodes/types';
 import { ConnectorError, type DeleteMeaning, type ListPosition, type SourceRecord, type Version, type WriteOp } from '../types';
 import { seededRandom } from '../../seededRandom';
@@ -214,7 +215,8 @@ export class MemoryCollection {
       const version = this.nextVersion();
       this.put({
         ...record,
-        fields: { ...record.fields, ...structuredClone(op.fields) },
+        // Nested objects in an update are partial, merged key by key, as SaaS APIs merge `properties` on a PATCH.
+        fields: mergeLeaves(record.fields, structuredClone(op.fields)),
         version,
         tag: this.options.tags ? op.tag : record.tag,
       });

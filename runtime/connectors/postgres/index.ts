@@ -60,6 +60,7 @@ import {
 } from './connection';
 import { channelFor, installChangeNotifications, listenForChanges, removeChangeNotifications, type TableChange } from './notify';
 import { throwIfConnectionProblems } from '../connection';
+import { postgresConnectionForm } from './form';
 
 export { checkPostgresConnection } from './connection';
 export { channelFor, notifyFunctionName, notifyTriggerName, type TableChange } from './notify';
@@ -603,4 +604,5 @@ export const postgresConnector = {
   checkConnection: checkPostgresConnection,
   open: openPostgresConnector,
   describeConnection: describePostgresConnection,
+  connectionForm: postgresConnectionForm,
 } satisfies ConnectorType & { describeConnection: typeof describePostgresConnection };

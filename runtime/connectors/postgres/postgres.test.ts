@@ -4,6 +4,7 @@ import { triggerConfigSchema } from '../../../nodes/trigger/schema';
 import { runConnectorContract, type ContractFixture, type ExternalEditor } from '../../../test/connector-contract';
 import { freePort } from '../../../test/connectors/support/jsonServer';
 import { createTestSchema, databaseUrl, skipPostgres, unreachableUrl, urlWithUser, type TestSchema } from '../../../test/connectors/support/postgres';
+import { testAccess } from '../../../test/support/access';
 import { ConnectorError, type Connector } from '../types';
 import { describeTarget, isoTimestamp } from './connection';
 import { canSubscribe, postgresConnector, removePostgresNotifications, type TableChange } from './index';
@@ -13,6 +14,7 @@ function open(config: Record<string, unknown>, credentials: Record<string, strin
   return postgresConnector.open({
     config: parsed,
     baseDir: '/',
+    access: testAccess(),
     resolveCredential: async (name) => {
       const value = credentials[name];
       if (value === undefined) throw new Error(`no credential "${name}"`);
@@ -210,7 +212,7 @@ describe.skipIf(skipPostgres())('postgres', () => {
         const connector = track(await open({ collection: table, updatedAt: 'updated_at' }));
         const described = await connector.describe();
         expect(described.find((collection) => collection.name === table)?.fields).toEqual([{ name: 'email', type: 'text', nullable: true }]);
-        const viaConnection = await postgresConnector.describeConnection({ connection: { url: databaseUrl }, baseDir: '/', resolveCredential: () => Promise.reject(new Error('none')) });
+        const viaConnection = await postgresConnector.describeConnection({ connection: { url: databaseUrl }, baseDir: '/', resolveCredential: () => Promise.reject(new Error('none')), access: testAccess() });
         expect(viaConnection.find((collection) => collection.name === table)?.fields.map((field) => field.name)).toEqual(['id', 'email', 'updated_at']);
       } finally {
         await schema.query(`DROP TABLE public."${table}"`);
@@ -285,7 +287,7 @@ describe.skipIf(skipPostgres())('postgres', () => {
         { id, type: 'delete' },
       ]);
 
-      await removePostgresNotifications({ config: triggerConfigSchema.parse({ connector: 'postgres', key: 'id', ...config }), baseDir: '/', resolveCredential: () => Promise.reject(new Error('none')) });
+      await removePostgresNotifications({ config: triggerConfigSchema.parse({ connector: 'postgres', key: 'id', ...config }), baseDir: '/', resolveCredential: () => Promise.reject(new Error('none')), access: testAccess() });
       expect(await countTriggers()).toBe(0);
       const functions = await schema.query(`SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 AND p.proname = 'syncline_notify_change'`, [schema.name]);
       expect(functions).toEqual([]);

@@ -47,11 +47,14 @@ describe('ChangeFeed', () => {
     expect(listed.map((entry) => [entry.id, entry.fields.name])).toEqual([['2', 'r2'], ['1', 'new']]);
   });
 
-  it('reads the window once per listing, from the lookback before the cursor', async () => {
+  it('reads the window once per listing, from the lookback before the cursor, and its tail once more', async () => {
     const source = messyFeed(tied, { lookbackMs: 120_000 });
     const feed = new ChangeFeed(source);
     await listAll(feed, { since: '2024-05-01T10:00:01Z', afterId: null }, 2);
-    expect(source.asked).toEqual([new Date('2024-05-01T09:58:01Z')]);
+    expect(source.asked).toEqual([new Date('2024-05-01T09:58:01Z'), new Date('2024-05-01T09:58:01Z')]);
+    source.asked.length = 0;
+    await listAll(feed, { since: '2024-05-01T10:00:01Z', afterId: null }, 100);
+    expect(source.asked).toHaveLength(1);
   });
 
   it('includes records from the lookback window that an earlier listing could not see', async () => {
@@ -67,5 +70,20 @@ describe('ChangeFeed', () => {
     expect(await listAll(feed, { since: null, afterId: null }, 10)).toHaveLength(1);
     records.push(record(2, '2024-05-01T10:00:09Z'));
     expect((await listAll(feed, { since: '2024-05-01T10:00:00Z', afterId: null }, 10)).map((entry) => entry.id)).toEqual(['1', '2']);
+  });
+});
+
+describe('ChangeFeed, a listing of many pages', () => {
+  it('reads its tail again at the end, so a change made while paging is listed in the same listing, once', async () => {
+    const records = Array.from({ length: 6 }, (_, i) => record(i + 1, `2024-05-01T10:00:0${i}Z`));
+    const source = messyFeed(records);
+    const feed = new ChangeFeed(source);
+    const first = await feed.listSince({ since: null, afterId: null }, 3);
+    // Record 1, already listed, and a new record 7 change while the engine works through the first page.
+    records[0] = record(1, '2024-05-01T10:00:08Z', 'changed meanwhile');
+    records.push(record(7, '2024-05-01T10:00:09Z'));
+    const rest = await listAll(feed, first.next as ListPosition, 3);
+    expect(rest.map((entry) => [entry.id, entry.fields.name])).toEqual([['4', 'r4'], ['5', 'r5'], ['6', 'r6'], ['1', 'changed meanwhile'], ['7', 'r7']]);
+    expect(source.asked).toHaveLength(2);
   });
 });

@@ -36,17 +36,28 @@ export function compareRecordIds(a: string, b: string): number {
 
 /**
  * Serves `listSince` from a {@link ChangeFeedSource}. A position without `afterId` starts a listing: the window is
- * read whole, once; later pages of the same listing (positions the feed handed out) are served from it.
+ * read whole, once; later pages of the same listing (positions the feed handed out) are served from it. A listing of
+ * more than one page reads its tail once more when it reaches the end, from the last position handed out, so what
+ * changed while the engine paged through it is listed now rather than by the next pass: one more read of the system,
+ * only for listings longer than a page.
  */
 export class ChangeFeed {
-  private window: { since: Version | null; records: SourceRecord[] } | null = null;
+  private window: { since: Version | null; records: SourceRecord[]; tailRead: boolean } | null = null;
 
   constructor(private readonly source: ChangeFeedSource) {}
 
   async listSince(position: ListPosition, limit: number): Promise<ListPage> {
-    if (position.afterId === null || !this.window) this.window = { since: position.since, records: await this.read(position.since) };
+    if (position.afterId === null || !this.window) this.window = { since: position.since, records: await this.read(position.since), tailRead: position.afterId !== null };
+    let page = this.serve(this.window.records, position, limit);
+    if (position.afterId !== null && page.next === null && !this.window.tailRead) {
+      this.window = { since: position.since, records: await this.read(position.since), tailRead: true };
+      page = this.serve(this.window.records, position, limit);
+    }
+    return page;
+  }
+
+  private serve(records: readonly SourceRecord[], position: ListPosition, limit: number): ListPage {
     const compareIds = this.source.compareIds ?? compareRecordIds;
-    const records = this.window.records;
     // A new listing starts at the window's first record, lookback included: records before `since` that the
     // system's lag or unordered ties hid last time. A later page starts after the position it was handed.
     let first = 0;

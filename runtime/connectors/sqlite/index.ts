@@ -14,7 +14,6 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { FlowRecord } from '../../../nodes/types';
 import {
   ConnectorError,
@@ -42,9 +41,13 @@ import {
   toVersion,
 } from './values';
 import { throwIfConnectionProblems } from '../connection';
+import { allowedFilePath } from '../files';
+import { sqliteConnectionForm } from './form';
 
 const defaultBusyTimeoutMs = 5000;
-const knownConnectionKeys = ['file', 'busyTimeoutMs'];
+const knownConnectionKeys = ['file', 'busyTimeoutMs', 'journalMode'];
+/** The journal modes a connection may ask for; `memory` and `off` can corrupt a database on a crash, so they are not offered. */
+const journalModes = ['wal', 'delete', 'truncate', 'persist'];
 // Field sets vary per flow but not per record; this bounds the cache if something generates many.
 const maxCachedStatements = 256;
 
@@ -67,6 +70,10 @@ function checkSqliteConnection(connection: Record<string, unknown>): Array<{ pat
   if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 0)) {
     problems.push({ path: ['busyTimeoutMs'], message: 'must be a whole number of milliseconds, 0 or more' });
   }
+  const journalMode = connection.journalMode;
+  if (journalMode !== undefined && (typeof journalMode !== 'string' || !journalModes.includes(journalMode))) {
+    problems.push({ path: ['journalMode'], message: `must be one of ${journalModes.join(', ')}` });
+  }
   for (const key of Object.keys(connection)) {
     if (!knownConnectionKeys.includes(key)) {
       problems.push({ path: [key], message: `is not a sqlite connection option; known options: ${knownConnectionKeys.join(', ')}` });
@@ -80,7 +87,7 @@ async function openSqliteConnector(context: ConnectorContext): Promise<Connector
   const problems = checkSqliteConnection(config.connection);
   throwIfConnectionProblems(problems);
   const fileName = config.connection.file as string;
-  const path = resolve(context.baseDir, fileName);
+  const path = allowedFilePath(context.access.files, context.baseDir, fileName, 'connection.file');
   // better-sqlite3 would create an empty database, and a typo would then look like a table that vanished.
   if (!existsSync(path)) throw new ConnectorError(`SQLite database file not found: ${path}`);
 
@@ -92,18 +99,26 @@ async function openSqliteConnector(context: ConnectorContext): Promise<Connector
   }
   try {
     const tables = listTables(db);
-    try {
-      // Readers do not block the writer (and the other way round) while a poll pages through the table.
-      db.pragma('journal_mode = WAL');
-    } catch {
-      // A read-only file cannot switch modes; reading it still works, and writes will report their own error.
-    }
+    const journalMode = config.connection.journalMode as string | undefined;
+    // The journal mode belongs to the database's owner: it stays in the file for every program that opens it, so it is
+    // changed only when the connection asks (WAL lets a poll and another program's writes run side by side).
+    if (journalMode !== undefined) setJournalMode(db, journalMode);
     return new SqliteCollection(db, context, fileName, tables, path);
   } catch (error) {
     db.close();
     if (error instanceof ConnectorError) throw error;
     throw new ConnectorError(`cannot read SQLite database ${path}: ${messageOf(error)}`, { cause: error });
   }
+}
+
+function setJournalMode(db: Database.Database, wanted: string): void {
+  let mode: unknown;
+  try {
+    mode = db.pragma(`journal_mode = ${wanted}`, { simple: true });
+  } catch (error) {
+    throw new ConnectorError(`connection.journalMode: cannot switch the database to ${wanted}: ${messageOf(error)}`, { cause: error });
+  }
+  if (String(mode).toLowerCase() !== wanted) throw new ConnectorError(`connection.journalMode: the database stayed in ${String(mode)} mode instead of ${wanted}`);
 }
 
 function listTables(db: Database.Database): string[] {
@@ -622,7 +637,7 @@ function assertLimit(limit: number): void {
 async function describeSqliteConnection(context: ConnectionContext): Promise<CollectionDescription[]> {
   const problems = checkSqliteConnection(context.connection);
   throwIfConnectionProblems(problems);
-  const path = resolve(context.baseDir, context.connection.file as string);
+  const path = allowedFilePath(context.access.files, context.baseDir, context.connection.file as string, 'connection.file');
   if (!existsSync(path)) throw new ConnectorError(`SQLite database file not found: ${path}`);
   let db: Database.Database;
   try {
@@ -647,4 +662,5 @@ export const sqliteConnector = {
   checkConnection: checkSqliteConnection,
   open: openSqliteConnector,
   describeConnection: describeSqliteConnection,
+  connectionForm: sqliteConnectionForm,
 } satisfies ConnectorType;

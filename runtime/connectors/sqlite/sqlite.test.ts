@@ -1,12 +1,13 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FlowRecord } from '../../../nodes/types';
 import { triggerConfigSchema } from '../../../nodes/trigger/schema';
 import { runConnectorContract, type ContractFixture, type ExternalEditor } from '../../../test/connector-contract';
+import { AccessRefusedError, folderAccess, runtimeFilesIn, type ConnectorAccess } from '../access';
 import { ConnectorError, type Connector, type ListPosition, type SourceRecord, type WriteOp } from '../types';
 import { sqliteConnector } from './index';
 
@@ -26,9 +27,10 @@ function makeDatabase(folder: string, file: string, sql: string): string {
   return path;
 }
 
-function open(folder: string, config: Record<string, unknown>): Promise<Connector> {
+/** Opens a collection with the flow in `folder`; by default a flow may open files in that folder only. */
+function open(folder: string, config: Record<string, unknown>, access: ConnectorAccess = folderAccess(folder)): Promise<Connector> {
   const parsed = triggerConfigSchema.parse({ connector: 'sqlite', key: 'id', ...config });
-  return sqliteConnector.open({ config: parsed, baseDir: folder, resolveCredential: () => Promise.reject(new Error('no credentials in tests')) });
+  return sqliteConnector.open({ config: parsed, baseDir: folder, resolveCredential: () => Promise.reject(new Error('no credentials in tests')), access });
 }
 
 function cleanUp(): void {
@@ -192,8 +194,10 @@ describe('sqlite connector', () => {
       expect(sqliteConnector.checkConnection({ file: 3 })).toHaveLength(1);
       expect(sqliteConnector.checkConnection({ file: 'a.db', busyTimeoutMs: -1 })).toEqual([{ path: ['busyTimeoutMs'], message: expect.any(String) }]);
       expect(sqliteConnector.checkConnection({ file: 'a.db', url: 'x' })).toEqual([
-        { path: ['url'], message: 'is not a sqlite connection option; known options: file, busyTimeoutMs' },
+        { path: ['url'], message: 'is not a sqlite connection option; known options: file, busyTimeoutMs, journalMode' },
       ]);
+      expect(sqliteConnector.checkConnection({ file: 'a.db', journalMode: 'wal' })).toEqual([]);
+      expect(sqliteConnector.checkConnection({ file: 'a.db', journalMode: 'off' })).toEqual([{ path: ['journalMode'], message: 'must be one of wal, delete, truncate, persist' }]);
     });
 
     it('refuses a missing file with its full path, and does not create it', async () => {
@@ -208,10 +212,10 @@ describe('sqlite connector', () => {
       await expect(open(folder, { connection: { file: 'notes.db' }, collection: 'leads' })).rejects.toThrow(/cannot (open|read) SQLite database .*notes\.db/);
     });
 
-    it('resolves a relative file against the flow folder and accepts an absolute one', async () => {
+    it('resolves a relative file against the flow folder and accepts an absolute one in an allowed folder', async () => {
       const path = makeDatabase(folder, 'crm.db', leadsTable);
       await (await open(folder, { connection: { file: 'crm.db' }, collection: 'leads' })).close();
-      await (await open('/nonexistent-flow-folder', { connection: { file: path }, collection: 'leads' })).close();
+      await (await open('/nonexistent-flow-folder', { connection: { file: path }, collection: 'leads' }, folderAccess(folder))).close();
     });
 
     it('names the tables there are when the collection is not one of them', async () => {
@@ -241,11 +245,22 @@ describe('sqlite connector', () => {
       await connector.close();
     });
 
-    it('switches the file to WAL so polls and writes do not block each other', async () => {
+    it("leaves the database's journal mode alone: it belongs to the owner and stays in the file", async () => {
       const path = makeDatabase(folder, 'crm.db', leadsTable);
       const connector = await open(folder, { connection: { file: 'crm.db' }, collection: 'leads' });
+      await connector.write([{ kind: 'create', fields: { name: 'A' }, tag: 'syncline:t:1' }]);
+      await connector.close();
+      expect(read(path, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'delete' }]);
+      expect(existsSync(`${path}-wal`)).toBe(false);
+    });
+
+    it('switches to WAL when the connection asks for it with journalMode', async () => {
+      const path = makeDatabase(folder, 'crm.db', leadsTable);
+      const connector = await open(folder, { connection: { file: 'crm.db', journalMode: 'wal' }, collection: 'leads' });
       expect(read(path, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
       await connector.close();
+      await (await open(folder, { connection: { file: 'crm.db', journalMode: 'delete' }, collection: 'leads' })).close();
+      expect(read(path, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'delete' }]);
     });
 
     it('quotes odd table and column names', async () => {
@@ -599,5 +614,105 @@ describe('sqlite connector', () => {
       expect(since).toHaveLength(records.filter((record) => (record.version as string) >= '2024-01-02T00:00:30.000Z').length);
       await connector.close();
     });
+  });
+});
+
+describe('sqlite connector: what a flow may open', () => {
+  let root: string;
+  /** The folder flows may use; `root` holds it and files outside it. */
+  let allowed: string;
+  beforeEach(() => {
+    root = makeFolder();
+    allowed = join(root, 'data');
+    mkdirSync(allowed);
+    makeDatabase(allowed, 'crm.db', 'CREATE TABLE leads (id INTEGER PRIMARY KEY, name TEXT)');
+    makeDatabase(root, 'outside.db', 'CREATE TABLE leads (id INTEGER PRIMARY KEY, name TEXT)');
+  });
+
+  async function refusal(config: Record<string, unknown>, access: ConnectorAccess = folderAccess(allowed), baseDir = allowed): Promise<Error> {
+    const error = await open(baseDir, { collection: 'leads', ...config }, access).then(
+      async (connector) => {
+        await connector.close();
+        return new Error('opened');
+      },
+      (caught: unknown) => caught as Error,
+    );
+    expect(error).toBeInstanceOf(AccessRefusedError);
+    return error;
+  }
+
+  /** The outside database as it was made: no rows written, journal mode untouched, no WAL beside it. */
+  function expectOutsideUntouched(): void {
+    const db = new Database(join(root, 'outside.db'), { readonly: true });
+    try {
+      expect(db.prepare('SELECT count(*) FROM leads').pluck().get()).toBe(0);
+      expect(db.pragma('journal_mode', { simple: true })).toBe('delete');
+    } finally {
+      db.close();
+    }
+    expect(existsSync(join(root, 'outside.db-wal'))).toBe(false);
+  }
+
+  it('refuses a path that climbs out of the folder with ..', async () => {
+    const error = await refusal({ connection: { file: '../outside.db' } });
+    expect(error.message).toMatch(/^connection\.file: "\.\.\/outside\.db" is outside the folders a flow may open/);
+    expect(error.message).toContain('--allow-files');
+    expect(error.message).toContain('SYNCLINE_ALLOW_FILES');
+    expectOutsideUntouched();
+  });
+
+  it('refuses an absolute path outside the folder', async () => {
+    await refusal({ connection: { file: join(root, 'outside.db') } });
+    expectOutsideUntouched();
+  });
+
+  it('refuses a symlink, or a folder symlink, that leads out of the folder', async () => {
+    symlinkSync(join(root, 'outside.db'), join(allowed, 'link.db'));
+    await refusal({ connection: { file: 'link.db' } });
+    symlinkSync(root, join(allowed, 'up'));
+    await refusal({ connection: { file: 'up/outside.db' } });
+    // Dangling: a file created later through the link would land outside.
+    symlinkSync(join(root, 'not-yet.db'), join(allowed, 'later.db'));
+    await refusal({ connection: { file: 'later.db' } });
+    expectOutsideUntouched();
+  });
+
+  it('says the same of a refused path whether or not it exists', async () => {
+    const existing = await refusal({ connection: { file: '../outside.db' } });
+    const missing = await refusal({ connection: { file: '../absent.db' } });
+    expect(missing.message.replace('absent', 'outside')).toBe(existing.message);
+    const absolute = await refusal({ connection: { file: '/etc/passwd' } });
+    const absoluteMissing = await refusal({ connection: { file: '/etc/no-such-file' } });
+    expect(absoluteMissing.message.replace('no-such-file', 'passwd')).toBe(absolute.message);
+  });
+
+  it("never opens the runtime's own files, however they are named, even inside an allowed folder", async () => {
+    // A state file as serve keeps it, with its credentials table.
+    makeDatabase(allowed, 'state.db', 'CREATE TABLE credentials (name TEXT PRIMARY KEY, type TEXT, value BLOB)');
+    writeFileSync(join(allowed, 'credentials.key'), 'k'.repeat(32));
+    const access = folderAccess(allowed, runtimeFilesIn(allowed));
+    const stateBefore = readFileSync(join(allowed, 'state.db'));
+    for (const file of ['state.db', './state.db', 'sub/../state.db', join(allowed, 'state.db'), 'webhooks.db', 'credentials.key', 'token', 'state.db-wal']) {
+      const error = await refusal({ connection: { file }, collection: 'credentials', key: 'name' }, access);
+      expect(error.message).toContain("Syncline's own files");
+    }
+    symlinkSync(join(allowed, 'state.db'), join(allowed, 'innocent.db'));
+    await refusal({ connection: { file: 'innocent.db' }, collection: 'credentials', key: 'name' }, access);
+    linkSync(join(allowed, 'state.db'), join(allowed, 'hardlink.db'));
+    await refusal({ connection: { file: 'hardlink.db' }, collection: 'credentials', key: 'name' }, access);
+    // From a flow in another allowed folder, by absolute path.
+    const elsewhere = makeFolder();
+    await refusal({ connection: { file: join(allowed, 'state.db') }, collection: 'credentials', key: 'name' }, { ...access, files: { ...access.files, allowedDirs: [allowed, elsewhere] } }, elsewhere);
+    expect(readFileSync(join(allowed, 'state.db')).equals(stateBefore)).toBe(true);
+  });
+
+  it('opens files in every folder the operator allowed, and describes through the same check', async () => {
+    const access = folderAccess(allowed);
+    const wider = { ...access, files: { ...access.files, allowedDirs: [allowed, root] } };
+    await (await open(allowed, { collection: 'leads', connection: { file: '../outside.db' } }, wider)).close();
+    const describeIn = (accessGiven: ConnectorAccess) =>
+      sqliteConnector.describeConnection({ connection: { file: '../outside.db' }, baseDir: allowed, resolveCredential: () => Promise.reject(new Error('none')), access: accessGiven });
+    await expect(describeIn(access)).rejects.toBeInstanceOf(AccessRefusedError);
+    expect((await describeIn(wider)).map((collection) => collection.name)).toEqual(['leads']);
   });
 });

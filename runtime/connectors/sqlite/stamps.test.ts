@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { folderAccess } from '../access';
 import { sqliteConnector } from './index';
 import { parseTimestampMs, isoTextFormat } from './timestamps';
 
@@ -17,6 +18,7 @@ describe('sqlite write stamps', () => {
       config: { connector: 'sqlite', connection: { file: 'crm.db' }, collection: 'leads', key: 'id', updatedAt: 'updated_at', detect: { mode: 'manual' }, write: { create: true, update: true, delete: true } },
       baseDir: dir,
       resolveCredential: async () => '',
+      access: folderAccess(dir),
     });
     try {
       const [result] = await connector.write([{ kind: 'update', id: '1', fields: { name: 'b' }, tag: 't', expectedVersion: ahead }]);

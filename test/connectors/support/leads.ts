@@ -8,6 +8,7 @@ import { connectorRegistry } from '../../../runtime/connectors/index';
 import { openStateDb, type StateDb } from '../../../runtime/db/index';
 import { SyncEngine, type PassResult } from '../../../runtime/engine/index';
 import { loadValid, tick } from '../../engine/sqlite-fixtures';
+import { testAccess } from '../../support/access';
 import { createTestSchema, databaseUrl, type TestSchema } from './postgres';
 
 /** A lead as the CRM holds it. */
@@ -149,7 +150,9 @@ export async function leadsEngine(
     if (value === undefined) throw new Error(`credential "${name}" is not stored`);
     return value;
   };
-  return { engine: new SyncEngine({ db, connectors: connectorRegistry, retry, resolveCredential }), db };
+  // The CRM files live in temporary folders, the marketing API (json-server) on 127.0.0.1: an operator would allow both.
+  const access = testAccess({ dir: tmpdir(), hosts: ['127.0.0.1'] });
+  return { engine: new SyncEngine({ db, connectors: connectorRegistry, retry, resolveCredential, access }), db };
 }
 
 const stageOf: Record<string, string> = { open: 'Open', 'closed-lost': 'Closed Lost' };

@@ -8,6 +8,7 @@ import { listIssues, type ListingQuirks } from './listing';
 import { issueJson, labelJson, type Urls } from './representation';
 import type { Random } from './seeded-random';
 import { allows, type IssueEvent, type IssuePatch, type RepoStore } from './store';
+import { listReposForAuthenticatedUser } from './user-repos';
 import { deliveryJson, hookJson, type WebhookDispatcher } from './webhooks';
 
 /** What a handler knows about the call it answers. */
@@ -196,6 +197,14 @@ export function createRoutes(ctx: RouteContext): Route[] {
       // "Redeliver a delivery for a repository webhook": 202 Accepted.
       return { status: 202, body: {} };
     },
+  });
+
+  // List repositories for the authenticated user (user-repos.ts). The repository was created as the fake started.
+  const repoCreatedAt = ctx.main.clock.nowSeconds();
+  routes.push({
+    method: 'GET',
+    template: '/user/repos',
+    handler: ({ login, query }) => listReposForAuthenticatedUser(ctx.urls, () => [ctx.main], repoCreatedAt, { login, query }),
   });
 
   // GET /rate_limit: "Calling this endpoint does not count against your primary rate limit".

@@ -1,0 +1,56 @@
+import { useMemo, type ComponentType } from 'react';
+import type { ConnectionForm, ConnectorSummary } from '../../nodes/trigger/connectionForm';
+import { githubConnectionForm } from '../../runtime/connectors/github/form';
+import { httpConnectionForm } from '../../runtime/connectors/http/form';
+import { postgresConnectionForm } from '../../runtime/connectors/postgres/form';
+import { sqliteConnectionForm } from '../../runtime/connectors/sqlite/form';
+import { zendeskConnectionForm } from '../../runtime/connectors/zendesk/form';
+import { createApiClient, storedToken } from '../api/client';
+import type { FormEnvironment, NodeFormProps } from './types';
+
+/**
+ * The connection forms of the connectors Syncline ships, for an editor that cannot ask a runtime (opened from files,
+ * or the runtime stopped): the same descriptors `GET /api/connectors` serves, which are plain data beside each
+ * connector's schema.
+ */
+export const builtInConnectionForms: Readonly<Record<string, ConnectionForm>> = {
+  sqlite: sqliteConnectionForm,
+  postgres: postgresConnectionForm,
+  http: httpConnectionForm,
+  github: githubConnectionForm,
+  zendesk: zendeskConnectionForm,
+};
+
+/** Each connector with its connection form: the runtime's, else the built-in one of the same name. */
+export function withConnectionForms(connectors: readonly ConnectorSummary[]): ConnectorSummary[] {
+  return connectors.map((entry) => {
+    const builtIn = Object.hasOwn(builtInConnectionForms, entry.type) ? builtInConnectionForms[entry.type] : undefined;
+    return entry.connectionForm || !builtIn ? entry : { ...entry, connectionForm: builtIn };
+  });
+}
+
+// The runtime that served the editor, with the token the editor keeps (main.tsx adopts it from the address first).
+const runtime = createApiClient(() => storedToken(localStorage));
+const askRuntime: NonNullable<FormEnvironment['connectionOptions']> = (connector, connection, field) => runtime.connectionOptions(connector, connection, field);
+
+/**
+ * A node form given what connection forms need: every connector's form (built-in ones when the runtime does not list
+ * them) and a way to ask the runtime for lookup choices.
+ */
+export function withConnectorEnvironment(Form: ComponentType<NodeFormProps>): ComponentType<NodeFormProps> {
+  function FormWithConnectors(props: NodeFormProps) {
+    const { env } = props;
+    const enriched = useMemo(
+      (): FormEnvironment => ({
+        ...env,
+        connectors: withConnectionForms(env.connectors),
+        // Credentials are listed once the runtime has answered; before that, or without one, there is nobody to ask.
+        connectionOptions: env.connectionOptions ?? (env.credentials !== null ? askRuntime : undefined),
+      }),
+      [env],
+    );
+    return <Form {...props} env={enriched} />;
+  }
+  FormWithConnectors.displayName = `WithConnectors(${Form.displayName ?? Form.name})`;
+  return FormWithConnectors;
+}

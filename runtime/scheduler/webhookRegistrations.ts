@@ -1,0 +1,158 @@
+import type { Logger } from 'pino';
+import type { TriggerConfig } from '../../nodes/trigger/schema';
+import type { ConnectorAccess } from '../connectors/access';
+import type { ConnectorType, ConnectorWebhook } from '../connectors/types';
+import type { FlowCatalog } from './flowCatalog';
+
+const MIN_RETRY_MS = 1000;
+const MAX_RETRY_MS = 10 * 60_000;
+
+/** One webhook trigger whose system is told where to send its events. */
+interface Registration {
+  flowId: string;
+  nodeId: string;
+  url: string;
+  config: TriggerConfig;
+  /** The trigger's config as JSON: a changed trigger (another repository, another secret) registers anew. */
+  fingerprint: string;
+  /** Whether the system has confirmed it; false while registering or waiting to retry. */
+  registered: boolean;
+  retryTimer: NodeJS.Timeout | null;
+  retryMs: number;
+  closed: boolean;
+}
+
+/** What a trigger's registration looks like from the outside, for its status. */
+export interface RegistrationStatus {
+  url: string;
+  registered: boolean;
+  error: string | null;
+}
+
+/**
+ * Keeps each system's webhooks in step with the flows (issue: "the runtime registers the webhook when a flow is
+ * deployed and removes it on pause or delete"): for every deployed flow's webhook trigger whose connector can
+ * register one, the system is asked to send to `<publicUrl>/hooks/<flow>/<trigger>`; a paused, changed or removed
+ * trigger's hook is removed. Without a public URL (the runtime on a laptop, out of the systems' reach) nothing is
+ * registered: webhook triggers are then set up by hand, and polling still catches up. Shutting down removes nothing:
+ * the hooks wait for the next start, and the systems retry what they could not deliver meanwhile.
+ */
+export class WebhookRegistrations {
+  private readonly registrations = new Map<string, Registration>();
+  private readonly errors = new Map<string, string>();
+
+  constructor(
+    private readonly deps: {
+      catalog: FlowCatalog;
+      connectors: Readonly<Record<string, ConnectorType>>;
+      /** Where the systems reach this runtime (`serve --public-url`); null: nothing is registered. */
+      publicUrl: string | null;
+      baseDir: string;
+      resolveCredential(name: string): Promise<string>;
+      access: ConnectorAccess;
+      logger: Logger;
+    },
+  ) {}
+
+  /** Registers, re-registers or removes a flow's hooks to match its stored state. */
+  sync(flowId: string): void {
+    const entry = this.deps.catalog.get(flowId);
+    const wanted = new Map<string, TriggerConfig>();
+    if (this.deps.publicUrl && entry?.deployed && entry.document) {
+      for (const node of entry.document.nodes) {
+        if (node.type === 'trigger' && node.config.detect.mode === 'webhook' && this.webhookOf(node.config)?.register) wanted.set(node.id, node.config);
+      }
+    }
+    for (const registration of this.ofFlow(flowId)) {
+      const config = wanted.get(registration.nodeId);
+      if (config && JSON.stringify(config) === registration.fingerprint) {
+        wanted.delete(registration.nodeId);
+        continue;
+      }
+      this.remove(registration);
+    }
+    for (const [nodeId, config] of wanted) this.add(flowId, nodeId, config);
+  }
+
+  /** The flow is being removed: its hooks are removed. */
+  stop(flowId: string): void {
+    for (const registration of this.ofFlow(flowId)) this.remove(registration);
+  }
+
+  /** Shutting down: retries stop; hooks stay registered for the next start. */
+  stopAll(): void {
+    for (const registration of this.registrations.values()) {
+      registration.closed = true;
+      if (registration.retryTimer) clearTimeout(registration.retryTimer);
+    }
+    this.registrations.clear();
+  }
+
+  status(flowId: string, nodeId: string): RegistrationStatus | null {
+    const registration = this.registrations.get(`${flowId}\u0000${nodeId}`);
+    if (!registration) return null;
+    return { url: registration.url, registered: registration.registered, error: this.errors.get(`${flowId}\u0000${nodeId}`) ?? null };
+  }
+
+  private webhookOf(config: TriggerConfig): ConnectorWebhook | undefined {
+    return Object.hasOwn(this.deps.connectors, config.connector) ? this.deps.connectors[config.connector]?.webhook : undefined;
+  }
+
+  private ofFlow(flowId: string): Registration[] {
+    return [...this.registrations.values()].filter((registration) => registration.flowId === flowId);
+  }
+
+  private context(config: TriggerConfig) {
+    return { config, baseDir: this.deps.baseDir, resolveCredential: this.deps.resolveCredential, access: this.deps.access };
+  }
+
+  private add(flowId: string, nodeId: string, config: TriggerConfig): void {
+    const url = `${(this.deps.publicUrl as string).replace(/\/+$/, '')}/hooks/${encodeURIComponent(flowId)}/${encodeURIComponent(nodeId)}`;
+    const registration: Registration = { flowId, nodeId, url, config, fingerprint: JSON.stringify(config), registered: false, retryTimer: null, retryMs: MIN_RETRY_MS, closed: false };
+    this.registrations.set(`${flowId}\u0000${nodeId}`, registration);
+    void this.register(registration);
+  }
+
+  private async register(registration: Registration): Promise<void> {
+    const key = `${registration.flowId}\u0000${registration.nodeId}`;
+    const log = this.deps.logger.child({ flowId: registration.flowId, nodeId: registration.nodeId });
+    try {
+      const detect = registration.config.detect as Extract<TriggerConfig['detect'], { mode: 'webhook' }>;
+      const secret = await this.deps.resolveCredential(detect.secret.credential);
+      await this.webhookOf(registration.config)?.register?.(this.context(registration.config), { url: registration.url, secret });
+      if (registration.closed) return;
+      registration.registered = true;
+      this.errors.delete(key);
+      log.info({ url: registration.url }, 'webhook registered with the system');
+    } catch (error) {
+      if (registration.closed) return;
+      const message = error instanceof Error ? error.message : String(error);
+      this.errors.set(key, message);
+      log.warn({ err: message, retryInMs: registration.retryMs }, 'could not register the webhook; retrying');
+      registration.retryTimer = setTimeout(() => {
+        registration.retryTimer = null;
+        if (!registration.closed) void this.register(registration);
+      }, registration.retryMs);
+      registration.retryTimer.unref();
+      registration.retryMs = Math.min(registration.retryMs * 2, MAX_RETRY_MS);
+    }
+  }
+
+  private remove(registration: Registration): void {
+    registration.closed = true;
+    if (registration.retryTimer) clearTimeout(registration.retryTimer);
+    const key = `${registration.flowId}\u0000${registration.nodeId}`;
+    this.registrations.delete(key);
+    this.errors.delete(key);
+    const log = this.deps.logger.child({ flowId: registration.flowId, nodeId: registration.nodeId });
+    void (async () => {
+      try {
+        await this.webhookOf(registration.config)?.unregister?.(this.context(registration.config), registration.url);
+        log.info({ url: registration.url }, 'webhook removed from the system');
+      } catch (error) {
+        // The system keeps sending to a trigger that is gone or paused; those deliveries are refused (404, 409).
+        log.warn({ err: error instanceof Error ? error.message : String(error), url: registration.url }, 'could not remove the webhook from the system');
+      }
+    })();
+  }
+}

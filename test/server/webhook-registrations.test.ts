@@ -1,0 +1,62 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { connectorRegistry } from '../../runtime/connectors/index';
+import type { ConnectorType, ConnectorWebhook } from '../../runtime/connectors/types';
+import { deployPeople, eventually, peopleFlow, SECRET, testRuntime, type TestRuntime } from './support';
+
+/** The sqlite connector, as if its system let the runtime register webhooks: what it was asked is recorded. */
+function registeringRegistry(): { registry: Record<string, ConnectorType>; hooks: Map<string, string>; calls: string[] } {
+  const hooks = new Map<string, string>();
+  const calls: string[] = [];
+  const webhook: ConnectorWebhook = {
+    verify: () => null,
+    deliveryId: () => null,
+    read: () => ({ kind: 'ignored', reason: 'not used here' }),
+    register: async (context, target) => {
+      calls.push(`register ${target.url} (${context.config.collection})`);
+      hooks.set(target.url, target.secret);
+    },
+    unregister: async (_context, url) => {
+      calls.push(`unregister ${url}`);
+      hooks.delete(url);
+    },
+  };
+  return { registry: { ...connectorRegistry, sqlite: { ...connectorRegistry.sqlite, webhook } }, hooks, calls };
+}
+
+describe('webhooks registered with the system', () => {
+  let t: TestRuntime | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  it('registers on deploy, removes on pause, registers again on deploy and removes on delete', async () => {
+    const { registry, hooks, calls } = registeringRegistry();
+    t = await testRuntime({ connectors: registry, publicUrl: 'https://sync.example.com/' });
+    await deployPeople(t);
+    const url = 'https://sync.example.com/hooks/people/a';
+    await eventually(() => expect(hooks.get(url)).toBe(SECRET));
+    // Only the webhook trigger registers; the manual trigger `b` has nothing to register.
+    expect(calls).toEqual([`register ${url} (people)`]);
+
+    expect((await t.post('/api/flows/people/pause')).status).toBe(200);
+    await eventually(() => expect(hooks.has(url)).toBe(false));
+
+    expect((await t.post('/api/flows/people/deploy')).status).toBe(200);
+    await eventually(() => expect(hooks.has(url)).toBe(true));
+
+    expect((await t.request('/api/flows/people', { method: 'DELETE', headers: { authorization: 'Bearer test-token-0123456789' } })).status).toBeLessThan(300);
+    await eventually(() => expect(hooks.has(url)).toBe(false));
+    expect(calls).toEqual([`register ${url} (people)`, `unregister ${url}`, `register ${url} (people)`, `unregister ${url}`]);
+  });
+
+  it('registers nothing without a public URL: the systems could not reach the runtime', async () => {
+    const { registry, calls } = registeringRegistry();
+    t = await testRuntime({ connectors: registry });
+    await deployPeople(t, peopleFlow({ id: 'people' }));
+    // The deploy has been answered and its flow scheduled; a poll of the trigger status shows the runtime at work.
+    const status = await t.request('/api/flows/people', { headers: { authorization: 'Bearer test-token-0123456789' } });
+    expect(status.status).toBe(200);
+    expect(calls).toEqual([]);
+  });
+});
