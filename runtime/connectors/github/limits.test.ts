@@ -100,7 +100,7 @@ describe('the primary (hourly) budget', () => {
 
   it('spent with its reset a moment away: waited out within the pass', async () => {
     const { fake, connector } = await open();
-    fake.rateLimit.set({ remaining: 0, resetAt: Math.floor(fake.clock.now().getTime() / 1000) + 1 }, 'octocat');
+    fake.rateLimit.set({ remaining: 0, resetAt: Math.floor(fake.clock.now().getTime() / 1000) + 3 }, 'octocat');
     expect(await listAll(connector)).toHaveLength(5);
     expect(fake.requests.log.filter((entry) => entry.route === listRoute).map((entry) => entry.status)).toEqual([403, 200]);
   });
