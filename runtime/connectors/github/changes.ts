@@ -39,14 +39,10 @@ export function isoSeconds(date: Date | number): string {
 /** The issues of one repository as a change feed whose pages have no dependable order. */
 export class IssueChanges implements ChangeFeedSource {
   readonly lookbackMs = issuesLookbackMs;
-  /** What the last complete read saw: each issue's updated_at, and the newest updated_at of anything listed. */
-  private lastRead: { versions: Map<number, string>; newest: string | null } | null = null;
 
   constructor(private readonly readPage: IssuePageReader) {}
 
   async *changedSince(since: Date | null): AsyncIterable<readonly SourceRecord[]> {
-    const versions = new Map<number, string>();
-    let newest: string | null = null;
     let query = since === null ? null : isoSeconds(since);
     // Every issue updated at or before `done` has been read.
     let done: string | null = null;
@@ -54,9 +50,7 @@ export class IssueChanges implements ChangeFeedSource {
       const step = await this.readPrefix(query, done);
       const records: SourceRecord[] = [];
       for (const item of step.items) {
-        if (newest === null || item.updated_at > newest) newest = item.updated_at;
         if (isPullRequest(item)) continue;
-        versions.set(item.number, item.updated_at);
         records.push(issueRecord(item));
       }
       if (records.length > 0) yield records;
@@ -64,20 +58,6 @@ export class IssueChanges implements ChangeFeedSource {
       done = step.done;
       query = done;
     }
-    this.lastRead = { versions, newest };
-  }
-
-  /**
-   * Whether any issue changed after the last complete read: one request for what was updated from a second before the
-   * newest change that read saw. A listing resumed from a position it handed out is served from that read only when
-   * nothing did.
-   */
-  async changedSinceLastRead(): Promise<boolean> {
-    const last = this.lastRead;
-    if (!last) return true;
-    const page = await this.readPage(last.newest === null ? null : isoSeconds(Date.parse(last.newest) - 1000), 1);
-    if (page.hasNext) return true;
-    return page.items.some((item) => !isPullRequest(item) && last.versions.get(item.number) !== item.updated_at);
   }
 
   /**

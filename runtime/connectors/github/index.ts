@@ -81,7 +81,7 @@ async function clientFor(connection: GitHubConnection, context: Pick<ConnectionC
 class GitHubIssues implements Connector {
   readonly capabilities: ConnectorCapabilities;
   private readonly changes: IssueChanges;
-  private feed: ChangeFeed | null = null;
+  private readonly feed: ChangeFeed;
   /** When this connector last heard back from a write to each issue (local ms), for {@link sameIssueSpacingMs}. */
   private readonly lastWrite = new Map<number, number>();
   /** A rate limit a write met: the batch's later writes fail at once, with the same wait, instead of asking again. */
@@ -103,6 +103,7 @@ class GitHubIssues implements Connector {
       lookbackMs: issuesLookbackMs,
     };
     this.changes = new IssueChanges((since, page) => this.listPage(since, page));
+    this.feed = new ChangeFeed(this.changes);
   }
 
   private async listPage(since: string | null, page: number): Promise<IssuePage> {
@@ -116,9 +117,7 @@ class GitHubIssues implements Connector {
 
   async listSince(position: ListPosition, limit: number): Promise<ListPage> {
     assertLimit(limit);
-    // A later page of a listing comes from the read that started it, unless an issue changed since: then the listing
-    // is read again from the position, so what changed in between is listed too.
-    if (position.afterId === null || !this.feed || (await this.changes.changedSinceLastRead())) this.feed = new ChangeFeed(this.changes);
+    // What changed while the engine paged through a listing is listed at its end: ChangeFeed reads the tail again.
     return this.feed.listSince(position, limit);
   }
 
