@@ -55,7 +55,7 @@ export function directWebhooks(deps: Pick<AppDeps, 'catalog' | 'credentials' | '
     request.on('error', () => response.destroy());
     request.on('end', () => {
       const started = performance.now();
-      receiveWebhook(deps, { ...ids, body: Buffer.concat(chunks), header: (name) => headerValue(request, name) }).then(
+      receiveWebhook(deps, { ...ids, method: 'POST', url: request.url ?? '', body: Buffer.concat(chunks), header: (name) => headerValue(request, name) }).then(
         (answer) => {
           send(response, answer.status, answer.body);
           if (deps.logger.isLevelEnabled('debug')) {

@@ -20,11 +20,17 @@ export function hooksApi(deps: AppDeps): Hono {
   app.post('/:flowId/:nodeId', zValidator('param', hookParams, validationHook), limitBody(WEBHOOK_BODY_LIMIT), async (c) => {
     const { flowId, nodeId } = c.req.valid('param');
     const body = new Uint8Array(await c.req.arrayBuffer());
-    const answer = await receiveWebhook(deps, { flowId, nodeId, body, header: (name) => c.req.header(name) });
+    const answer = await receiveWebhook(deps, { flowId, nodeId, method: c.req.method, url: requestTarget(c.req.url), body, header: (name) => c.req.header(name) });
     return c.json(answer.body, answer.status);
   });
 
   return app;
+}
+
+/** Path and query of a request URL, as the sender addressed it. */
+function requestTarget(url: string): string {
+  const parsed = new URL(url);
+  return parsed.pathname + parsed.search;
 }
 
 export const hookRouteDocs: RouteDoc[] = [

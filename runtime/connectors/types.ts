@@ -85,6 +85,13 @@ export interface ConnectorCapabilities {
    * from a little before the cursor (saas/changeFeed.ts), so a listing may include records up to this much older.
    */
   lookbackMs?: number;
+  /**
+   * False when the system has no change feed (no "changed since" filter it can be trusted with: Moodle's users, a
+   * whole-table HR report). Each pass then lists the whole collection from the start, in pages, and the engine finds
+   * what changed by comparing each record with its shadow; records gone from the listing are deletes (snapshot
+   * change detection, docs/connectors.md). `incremental` is false too. True when absent.
+   */
+  changeFeed?: boolean;
 }
 
 /**
@@ -141,6 +148,13 @@ export interface ConnectorContext {
 
 /** A webhook delivery as the runtime received it: the raw body and a header lookup (names case-insensitive). */
 export interface WebhookDelivery {
+  /** The request's method (`POST`). Some schemes sign it (HubSpot's v3 signature). */
+  method: string;
+  /**
+   * The request target as received: path and query (`/hooks/flow/node?secret=…`). Some schemes sign the full URL
+   * (HubSpot v3); some carry their secret in it (Mailchimp signs nothing).
+   */
+  url: string;
   body: Uint8Array;
   header(name: string): string | undefined;
 }

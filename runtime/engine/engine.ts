@@ -269,6 +269,7 @@ export class SyncEngine {
     const opened = new Map<Connector, string>();
     let status: PassResult['status'] = 'ok';
     let error: string | null = null;
+    let resumeAt: string | null = null;
     const learned = new Map<string, SideKnowledge>();
     try {
       const compiled = compileFlow(flow);
@@ -283,8 +284,10 @@ export class SyncEngine {
       }
     } catch (caught) {
       // A rate limit is the system asking to come back later, not a failure: the pass stops with its cursors unmoved.
-      status = caught instanceof PassStopped || causedBy(caught, RateLimitedError) ? 'stopped' : 'failed';
+      const limited = causeOf(caught, RateLimitedError);
+      status = caught instanceof PassStopped || limited ? 'stopped' : 'failed';
       error = caught instanceof Error ? caught.message : String(caught);
+      resumeAt = limited?.resumeAt.toISOString() ?? null;
       this.deps.logger?.[status === 'stopped' ? 'warn' : 'error']({ flowId: flow.id, runId, err: error }, `pass ${status}`);
     } finally {
       // After a failure a connector may be in any state: only one that served a pass that ran is kept for the next.
@@ -331,7 +334,7 @@ export class SyncEngine {
     // A pass that began while this one was finishing may count links differently: nothing learned is kept.
     if (learnedNow && pass.overlapped) await this.forgetKnowledge(flow.id);
     this.deps.logger?.info({ flowId: flow.id, runId, status, ...pass.summary }, 'pass finished');
-    return { runId, status, summary: pass.summary, error, ...(dryRun ? { planned: [...pass.planned.values()] } : {}) };
+    return { runId, status, summary: pass.summary, error, ...(resumeAt ? { resumeAt } : {}), ...(dryRun ? { planned: [...pass.planned.values()] } : {}) };
   }
 
   /** Links of the flow change outside a pass: what passes learned (or are learning) about them no longer holds. */
@@ -1784,12 +1787,17 @@ function deleteMeaning(connector: Connector): DeleteMeaning {
 
 /** Whether the error, or an error it wraps (`cause`), is of this kind. */
 function causedBy(error: unknown, kind: new (...args: never[]) => Error): boolean {
+  return causeOf(error, kind) !== null;
+}
+
+/** The first error of this kind in an error's chain of causes. */
+function causeOf<T extends Error>(error: unknown, kind: new (...args: never[]) => T): T | null {
   let current: unknown = error;
   for (let depth = 0; current instanceof Error && depth < 10; depth++) {
-    if (current instanceof kind) return true;
+    if (current instanceof kind) return current;
     current = (current as Error).cause;
   }
-  return false;
+  return null;
 }
 
 function linkRow(pass: PassState, nodeId: string, recordId: string, entityId: string, shadow: FlowRecord | null, version: Version | null, stamp: string): LinkRow {

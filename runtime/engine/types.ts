@@ -120,6 +120,11 @@ export interface PassResult {
   status: RunStatus;
   summary: PassSummary;
   error: string | null;
+  /**
+   * When a system's rate limit stopped the pass (status `stopped`): the time it said to come back (ISO-8601). The
+   * scheduler polls again no earlier, and the webhook worker keeps the batch's events until then.
+   */
+  resumeAt?: string;
   /** Present for dry runs. */
   planned?: PlannedSide[];
 }

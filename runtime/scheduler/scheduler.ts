@@ -19,6 +19,9 @@ export function pollInterval(document: FlowDocument): number | null {
   return shortest;
 }
 
+/** setTimeout's longest delay (about 24.8 days); a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 interface Schedule {
   timer: NodeJS.Timeout | null;
   intervalMs: number;
@@ -109,13 +112,22 @@ export class Scheduler {
   private async tick(flowId: string, schedule: Schedule): Promise<void> {
     schedule.timer = null;
     const started = Date.now();
+    let resumeAt: number | null = null;
     try {
-      await this.runner.runPass(flowId, { reason: 'schedule', requireDeployed: true });
+      const result = await this.runner.runPass(flowId, { reason: 'schedule', requireDeployed: true });
+      if (result.resumeAt !== undefined) resumeAt = Date.parse(result.resumeAt);
     } catch (error) {
       if (error instanceof FlowPausedError) return;
       this.logger.error({ flowId, err: error }, 'scheduled pass could not start');
     }
     if (schedule.stopped) return;
-    this.arm(flowId, schedule, Math.max(0, schedule.intervalMs - (Date.now() - started)));
+    const delayMs = Math.max(0, schedule.intervalMs - (Date.now() - started));
+    // A system whose rate limit stopped the pass said when to come back: polling before then spends budget on refusals.
+    if (resumeAt !== null && resumeAt - Date.now() > delayMs) {
+      this.logger.info({ flowId, resumeAt: new Date(resumeAt).toISOString() }, 'rate limited: the next poll waits for the system');
+      this.arm(flowId, schedule, Math.min(resumeAt - Date.now(), MAX_TIMER_MS));
+      return;
+    }
+    this.arm(flowId, schedule, delayMs);
   }
 }

@@ -44,7 +44,7 @@ function harness() {
     const body = Buffer.from(JSON.stringify(event));
     const all: Record<string, string> = { 'x-toy-timestamp': '1700000000', ...headers };
     all['x-toy-signature'] ??= createHmac('sha256', secret).update(all['x-toy-timestamp'] as string).update(body).digest('base64');
-    return receiveWebhook(deps, { flowId: 'f', nodeId: 'toy', body, header: (name) => all[name.toLowerCase()] });
+    return receiveWebhook(deps, { flowId: 'f', nodeId: 'toy', method: 'POST', url: '/hooks/f/toy', body, header: (name) => all[name.toLowerCase()] });
   };
   return { send, submitted };
 }

@@ -1,17 +1,16 @@
 import type { AppDeps } from '../api/deps';
 import { errorBody } from '../api/errors';
+import type { WebhookDelivery } from '../connectors/types';
 import { MissingCredentialError } from '../credentials/store';
 import { parseEvents } from './events';
 import { webhookScheme, type WebhookScheme } from './scheme';
 
 const MAX_DELIVERY_ID = 200;
 
-/** A webhook delivery as the HTTP layer received it: the route's ids, the raw body and a header lookup. */
-export interface IncomingWebhook {
+/** A webhook delivery as the HTTP layer received it: the route's ids, method, target, raw body and a header lookup. */
+export interface IncomingWebhook extends WebhookDelivery {
   flowId: string;
   nodeId: string;
-  body: Uint8Array;
-  header(name: string): string | undefined;
 }
 
 export interface WebhookAnswer {

@@ -5,6 +5,7 @@ import { flowsWithPendingEvents, markEventsProcessed, pendingEvents } from '../d
 import type { ChangeHint } from '../engine/types';
 import type { FlowCatalog } from '../scheduler/flowCatalog';
 import { FlowPausedError, type FlowRunner } from '../scheduler/runner';
+import { MAX_TIMER_MS } from '../scheduler/scheduler';
 
 /**
  * Folds a batch of events into hints: one per record, with the type of its latest event. A webhook is only a hint
@@ -117,6 +118,12 @@ export class WebhookWorker {
         const { result, error } = await outcome;
         // Paused while the batch waited: its events stay pending until the flow is deployed again.
         if (error instanceof FlowPausedError) return;
+        // A system's rate limit stopped the pass before it had read these records: they stay pending until it said
+        // to come back (a flow whose only trigger is this webhook has no poll that would read them later).
+        if (result?.resumeAt !== undefined) {
+          this.retryAt(flowId, Date.parse(result.resumeAt), result.error ?? 'rate limited', events.length);
+          return;
+        }
         const failed = error !== null ? (error instanceof Error ? error.message : String(error)) : result?.status === 'failed' ? (result.error ?? 'the pass failed') : null;
         if (failed !== null) {
           if (!catalog.get(flowId)) return;
@@ -136,6 +143,16 @@ export class WebhookWorker {
     const delayMs = Math.min(MAX_RETRY_MS, (this.backoff.get(flowId) ?? MIN_RETRY_MS / 2) * 2);
     this.backoff.set(flowId, delayMs);
     this.deps.logger.warn({ flowId, pending, retryInMs: delayMs, error }, 'webhook batch failed; events kept for a retry');
+    this.retryIn(flowId, delayMs);
+  }
+
+  private retryAt(flowId: string, at: number, reason: string, pending: number): void {
+    const delayMs = Math.max(MIN_RETRY_MS, Math.min(at - (this.deps.now?.() ?? new Date()).getTime(), MAX_TIMER_MS));
+    this.deps.logger.warn({ flowId, pending, retryInMs: delayMs, reason }, 'webhook batch stopped by a rate limit; events kept until it resets');
+    this.retryIn(flowId, delayMs);
+  }
+
+  private retryIn(flowId: string, delayMs: number): void {
     const timer = setTimeout(() => {
       this.retries.delete(flowId);
       this.kick(flowId);

@@ -215,6 +215,7 @@ describe('rate limits', () => {
     expect(limited.status).toBe('stopped');
     expect(limited.error).toContain(`resumes at ${resumeAt.toISOString()}`);
     expect(limited.error).not.toMatch(/credential|refused/i);
+    expect(limited.resumeAt).toBe(resumeAt.toISOString());
     stop();
     expect((await h.pass()).summary).toMatchObject({ created: 1, failed: 0 });
     expect(contents(h.sides.b!)).toEqual([expect.objectContaining({ email: 'x@example.com' })]);

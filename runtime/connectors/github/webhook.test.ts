@@ -28,7 +28,7 @@ function trigger(repo: string): TriggerConfig {
 
 function delivery(body: string, headers: Record<string, string>): WebhookDelivery {
   const lower = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
-  return { body: new TextEncoder().encode(body), header: (name) => lower[name.toLowerCase()] };
+  return { method: 'POST', url: '/hooks/flow/node', body: new TextEncoder().encode(body), header: (name) => lower[name.toLowerCase()] };
 }
 
 /** A delivery as GitHub makes it: the JSON body (or its form encoding), signed, with the event and a delivery id. */
@@ -168,7 +168,7 @@ describe('deliveries from the GitHub fake', () => {
 
     const config = trigger(`${fake.owner}/${fake.repo}`);
     const readings = received.map(({ headers, body }) => {
-      const incoming: WebhookDelivery = { body, header: (name) => [headers[name.toLowerCase()]].flat()[0] };
+      const incoming: WebhookDelivery = { method: 'POST', url: '/hooks/flow/node', body, header: (name) => [headers[name.toLowerCase()]].flat()[0] };
       expect(githubWebhook.verify(incoming, secret, now)).toBeNull();
       expect(githubWebhook.verify(incoming, 'not the secret', now)).not.toBeNull();
       return [headers['content-type'], githubWebhook.deliveryId(incoming), githubWebhook.read(incoming, config)] as const;

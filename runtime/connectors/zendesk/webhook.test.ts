@@ -34,7 +34,7 @@ function config(collection: string): TriggerConfig {
 }
 
 function delivery(entry: Received, body: Buffer = entry.body): WebhookDelivery {
-  return { body: new Uint8Array(body), header: (name) => [entry.headers[name.toLowerCase()]].flat()[0] };
+  return { method: 'POST', url: '/hooks/flow/node', body: new Uint8Array(body), header: (name) => [entry.headers[name.toLowerCase()]].flat()[0] };
 }
 
 /** The deliveries after everything the fake was sending has arrived. */

@@ -1,0 +1,77 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { FlowDocument } from '../../nodes';
+import type { PassOptions, PassResult } from '../../runtime/engine/types';
+import { contacts, createSides, deployPeople, eventually, peopleFlow, testRuntime, upsertPerson, type TestRuntime } from './support';
+
+let t: TestRuntime;
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await t?.close();
+});
+
+/** What the engine reports when a system's rate limit stopped the pass before it read anything. */
+function rateLimited(resumeAt: Date): PassResult {
+  return {
+    runId: null,
+    status: 'stopped',
+    summary: { created: 0, updated: 0, deleted: 0, echoes: 0, conflicts: 0, failed: 0 },
+    error: `Example rate limit reached (0 requests left); the next pass resumes at ${resumeAt.toISOString()}`,
+    resumeAt: resumeAt.toISOString(),
+  };
+}
+
+/** The engine's first pass of `flowId` for `reason` reports a rate limit that resets at `resumeAt()`; the rest run. */
+function limitFirstPass(t: TestRuntime, flowId: string, reason: string, resumeAt: () => Date): Array<PassOptions['reason']> {
+  const engine = t.runtime.deps.engine;
+  const original = engine.runPass.bind(engine);
+  const seen: Array<PassOptions['reason']> = [];
+  let limited = false;
+  engine.runPass = async (flow: FlowDocument, options: PassOptions) => {
+    if (flow.id === flowId) seen.push(options.reason);
+    if (!limited && flow.id === flowId && options.reason === reason) {
+      limited = true;
+      return rateLimited(resumeAt());
+    }
+    return original(flow, options);
+  };
+  return seen;
+}
+
+describe('a pass stopped by a rate limit', () => {
+  it("keeps its webhook events until the system's limit resets, then syncs them", async () => {
+    t = await testRuntime();
+    const seen = limitFirstPass(t, 'people', 'webhook', () => new Date(Date.now() + 1_500));
+    await deployPeople(t);
+    const id = upsertPerson(t.dir, { name: 'Grace Hopper', email: 'grace@example.com' });
+    expect((await t.hook('people', 'a', JSON.stringify({ type: 'upsert', id: String(id) }))).status).toBe(202);
+
+    await eventually(() => expect(seen).toContain('webhook'));
+    await t.runtime.deps.worker.idle();
+    // The stopped pass read nothing: its event must still be there for the pass after the reset.
+    expect(await t.inbox.selectFrom('webhook_events').select(['record_id', 'processed_at']).execute()).toEqual([{ record_id: String(id), processed_at: null }]);
+
+    await eventually(() => expect(contacts(t.dir).map((contact) => contact.full_name)).toContain('Grace Hopper'));
+    await eventually(async () => expect(await t.inbox.selectFrom('webhook_events').select('id').where('processed_at', 'is', null).execute()).toEqual([]));
+  });
+
+  it('is not polled again before the time the system gave', async () => {
+    t = await testRuntime();
+    const seen = limitFirstPass(t, 'people', 'schedule', () => new Date(Date.now() + 3_600_000));
+    await deployPeople(t, peopleFlow({ detect: { mode: 'poll', intervalMs: 100 } }));
+    await eventually(() => expect(seen).toContain('schedule'));
+
+    // A second flow on the same scheduler at the same interval is the clock. Node fires timers in the order they fall
+    // due: had the limited flow's next poll been armed at its interval (100 ms), it would have fired before this flow's
+    // third tick, at least 200 ms after its deploy.
+    mkdirSync(join(t.dir, 'clock'));
+    createSides(join(t.dir, 'clock'));
+    const clock = peopleFlow({ id: 'clock', detect: { mode: 'poll', intervalMs: 100 } }) as { nodes: Array<{ config: { connection?: { file: string } } }> };
+    for (const node of clock.nodes) if (node.config.connection) node.config.connection = { file: `clock/${node.config.connection.file}` };
+    const clockPasses = vi.spyOn(t.runtime.deps.runner, 'runPass');
+    await deployPeople(t, clock as unknown as Record<string, unknown>);
+    await eventually(() => expect(clockPasses.mock.calls.filter(([flowId, request]) => flowId === 'clock' && request.reason === 'schedule').length).toBeGreaterThanOrEqual(3));
+    expect(seen.filter((reason) => reason === 'schedule')).toEqual(['schedule']);
+  });
+});
