@@ -203,6 +203,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     publicUrl: options.publicUrl ?? null,
     baseDir: options.dataDir,
     resolveCredential: (name) => credentials.resolve(name),
+    storeSecret: (name, secret) => credentials.replace(name, 'webhook-secret', secret),
     access,
     logger: logger.child({ component: 'webhook-registrations' }),
   });

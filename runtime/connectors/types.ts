@@ -182,8 +182,15 @@ export interface ConnectorWebhook {
   /**
    * Where the system's API allows: makes the system send this trigger's events to `url`, signed with `secret`. Called
    * when the flow is deployed and again at every start, so it must be idempotent (find an existing hook by its URL).
+   * A system that makes the signing secret itself (`generatesSecret`) is given the stored secret when there is one
+   * (null when not) and returns the secret it signs with; the runtime stores it as the trigger's `detect.secret`.
    */
-  register?(context: ConnectorContext, target: { url: string; secret: string }): Promise<void>;
+  register?(context: ConnectorContext, target: { url: string; secret: string | null }): Promise<{ secret: string } | void>;
+  /**
+   * The system, not the runtime, makes the signing secret when a webhook is registered (Zendesk: "Show Webhook Signing
+   * Secret"): nobody has to store one by hand before the flow is deployed.
+   */
+  generatesSecret?: boolean;
   /** Stops the system sending to `url` (the flow was paused, changed or removed); nothing to do when it is not sending. */
   unregister?(context: ConnectorContext, url: string): Promise<void>;
 }

@@ -211,6 +211,22 @@ export class CredentialStore {
     this.cache.delete(name);
   }
 
+  /**
+   * Stores a token credential, replacing one by that name: for a secret the runtime got from a system rather than
+   * from a person (the signing secret Zendesk makes for a webhook it registered).
+   */
+  async replace(name: string, type: string, value: string): Promise<void> {
+    if (credentialKind(type) !== 'token') throw new Error(`replace stores secrets of the token kind, not ${type}`);
+    await upsertCredentialRow(this.db, {
+      name,
+      type,
+      value_encrypted: encryptSecret(this.secretKey(), name, tokenValueSchema.parse(value)),
+      details: null,
+      created_at: this.now().toISOString(),
+    });
+    this.cache.delete(name);
+  }
+
   /** Removes a credential; false when there is none by that name. */
   async remove(name: string): Promise<boolean> {
     this.cache.delete(name);

@@ -49,6 +49,8 @@ export class WebhookRegistrations {
       publicUrl: string | null;
       baseDir: string;
       resolveCredential(name: string): Promise<string>;
+      /** Stores a signing secret a system made (`ConnectorWebhook.generatesSecret`) under the trigger's secret name. */
+      storeSecret(name: string, secret: string): Promise<void>;
       access: ConnectorAccess;
       logger: Logger;
     },
@@ -118,9 +120,17 @@ export class WebhookRegistrations {
     const log = this.deps.logger.child({ flowId: registration.flowId, nodeId: registration.nodeId });
     try {
       const detect = registration.config.detect as Extract<TriggerConfig['detect'], { mode: 'webhook' }>;
-      const secret = await this.deps.resolveCredential(detect.secret.credential);
-      await this.webhookOf(registration.config)?.register?.(this.context(registration.config), { url: registration.url, secret });
+      const webhook = this.webhookOf(registration.config);
+      const name = detect.secret.credential;
+      const secret = webhook?.generatesSecret ? await this.deps.resolveCredential(name).catch(() => null) : await this.deps.resolveCredential(name);
+      const answer = await webhook?.register?.(this.context(registration.config), { url: registration.url, secret });
       if (registration.closed) return;
+      if (webhook?.generatesSecret) {
+        if (!answer?.secret) throw new Error(`the ${registration.config.connector} webhook was registered but no signing secret came back`);
+        // Deliveries are checked against the stored secret: until it is stored they are refused (503) and retried.
+        if (answer.secret !== secret) await this.deps.storeSecret(name, answer.secret);
+        log.info({ credential: name }, 'stored the signing secret the system made for its webhook');
+      }
       registration.registered = true;
       this.errors.delete(key);
       log.info({ url: registration.url }, 'webhook registered with the system');

@@ -13,7 +13,7 @@ function registeringRegistry(): { registry: Record<string, ConnectorType>; hooks
     read: () => ({ kind: 'ignored', reason: 'not used here' }),
     register: async (context, target) => {
       calls.push(`register ${target.url} (${context.config.collection})`);
-      hooks.set(target.url, target.secret);
+      hooks.set(target.url, target.secret ?? '');
     },
     unregister: async (_context, url) => {
       calls.push(`unregister ${url}`);
@@ -58,5 +58,31 @@ describe('webhooks registered with the system', () => {
     const status = await t.request('/api/flows/people', { headers: { authorization: 'Bearer test-token-0123456789' } });
     expect(status.status).toBe(200);
     expect(calls).toEqual([]);
+  });
+});
+
+describe('webhooks whose system makes the signing secret', () => {
+  let t: TestRuntime | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  it("stores the secret the system returned as the trigger's secret, replacing what was there", async () => {
+    const { registry } = registeringRegistry();
+    const sqlite = registry.sqlite as ConnectorType;
+    const offered: Array<string | null> = [];
+    const webhook: ConnectorWebhook = {
+      ...(sqlite.webhook as ConnectorWebhook),
+      generatesSecret: true,
+      register: async (_context, target) => {
+        offered.push(target.secret);
+        return { secret: 'made-by-the-system-0123456789' };
+      },
+    };
+    t = await testRuntime({ connectors: { ...registry, sqlite: { ...sqlite, webhook } }, publicUrl: 'https://sync.example.com' });
+    await deployPeople(t);
+    await eventually(async () => expect(await t!.runtime.deps.credentials.resolve('hook-secret')).toBe('made-by-the-system-0123456789'));
+    expect(offered).toEqual([SECRET]);
   });
 });

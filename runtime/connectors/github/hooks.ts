@@ -35,7 +35,9 @@ async function repositoryHooks(context: ConnectorContext): Promise<{ octokit: Oc
 }
 
 /** Makes GitHub send the repository's `issues` events to `url`, as JSON, signed with `secret`. */
-export async function registerGitHubHook(context: ConnectorContext, target: { url: string; secret: string }): Promise<void> {
+export async function registerGitHubHook(context: ConnectorContext, target: { url: string; secret: string | null }): Promise<void> {
+  // The runtime resolves the stored secret before it registers a hook whose system does not make its own.
+  if (target.secret === null) throw new ConnectorError('a GitHub webhook needs the secret stored under detect.secret before it can be registered');
   const { octokit, owner, repo, hooks } = await repositoryHooks(context);
   const config = { url: target.url, content_type: 'json' as const, secret: target.secret, insecure_ssl: '0' as const };
   const existing = hooks.find((hook) => hook.config?.url === target.url);

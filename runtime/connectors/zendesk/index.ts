@@ -13,6 +13,7 @@ import { describeZendesk } from './shape';
 import { ZendeskTickets } from './tickets';
 import { ZendeskUsers } from './users';
 import { zendeskWebhook } from './webhook';
+import { registerZendeskWebhook, unregisterZendeskWebhook } from './hooks';
 import { zendeskConnectionForm } from './form';
 
 export { checkZendeskConnection, type ZendeskConnection } from './config';
@@ -79,11 +80,22 @@ async function openClient(
   return new ZendeskClient(connection.baseUrl, authorization, described, clientOptions, closed);
 }
 
+/** A client for one webhook registration: opened, used and dropped. */
+async function hookClient(context: ConnectorContext): Promise<ZendeskClient> {
+  throwIfConnectionProblems(checkZendeskConnection(context.config.connection));
+  return openClient(parseZendeskConnection(context.config.connection), context, {}, new AbortController().signal);
+}
+
 /** Zendesk Support: tickets (custom fields, requesters, soft deletes) and users, with Zendesk's signed webhooks. */
 export const zendeskConnector = {
   type: 'zendesk',
   title: 'Zendesk',
-  webhook: zendeskWebhook,
+  webhook: {
+    ...zendeskWebhook,
+    generatesSecret: true,
+    register: async (context, target) => registerZendeskWebhook(await hookClient(context), context.config.collection, target.url),
+    unregister: async (context, url) => unregisterZendeskWebhook(await hookClient(context), url),
+  },
   checkConnection: checkZendeskConnection,
   open: (context: ConnectorContext) => openZendesk(context),
   describeConnection: describeZendeskConnection,

@@ -355,6 +355,12 @@ export async function startZendeskFake(options: ZendeskFakeOptions = {}): Promis
     body: { webhooks: [...hub.webhooks.values()].map((webhook) => hub.json(webhook)), meta: { has_more: false, after_cursor: null, before_cursor: null }, links: { next: null, prev: null } },
   }));
   route('GET', '/api/v2/webhooks/{webhook_id}', (context) => ({ status: 200, body: { webhook: hub.json(hub.get(context.params.webhook_id!)) } }));
+  // Update Webhook: PUT with the whole {webhook: {...}}, answered 204 No Content.
+  route('PUT', '/api/v2/webhooks/{webhook_id}', (context) => {
+    const body = isObject(context.body) && isObject(context.body.webhook) ? context.body.webhook : {};
+    hub.update(context.params.webhook_id!, body);
+    return { status: 204 };
+  });
   route('DELETE', '/api/v2/webhooks/{webhook_id}', (context) => {
     hub.delete(context.params.webhook_id!);
     return { status: 204 };

@@ -114,6 +114,16 @@ export class WebhookHub {
     return webhook;
   }
 
+  /** Update Webhook (PUT): the record's settings replaced; its id and signing secret stay. */
+  update(id: string, input: Record<string, unknown>): WebhookRecord {
+    const current = this.get(id);
+    const replaced = this.create(input, Number(current.createdBy));
+    this.webhooks.delete(replaced.id);
+    const webhook: WebhookRecord = { ...replaced, id: current.id, secret: current.secret, createdAt: current.createdAt, updatedAt: Math.floor(this.nowMs() / 1000) };
+    this.webhooks.set(id, webhook);
+    return webhook;
+  }
+
   get(id: string): WebhookRecord {
     const webhook = this.webhooks.get(id);
     // UNCONFIRMED body for an unknown webhook id.
