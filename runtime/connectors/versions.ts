@@ -13,3 +13,8 @@ export function compareVersions(a: Version | null, b: Version | null): number {
   if (typeof b === 'number') return 1;
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** Whether two versions are the same one (two nulls are: neither record has a version). Never by text: 5 is not "5". */
+export function sameVersion(a: Version | null, b: Version | null): boolean {
+  return compareVersions(a, b) === 0;
+}

@@ -5,6 +5,7 @@ import type { ConflictConfig } from '../../nodes/conflict/schema';
 import { defaultExpressionLimits, type ExpressionLimits, type FlowRecord } from '../../nodes/types';
 import { folderAccess, type ConnectorAccess } from '../connectors/access';
 import { RateLimitedError, type Connector, type ConnectorType, type DeleteMeaning, type SourceRecord, type Version, type WriteOp, type WriteResult } from '../connectors/types';
+import { compareVersions, sameVersion } from '../connectors/versions';
 import type { ResolvedAuth } from '../credentials/types';
 import { deleteInChunks } from '../db/bulk';
 import type { StateDb } from '../db/index';
@@ -1712,15 +1713,6 @@ function advanceCursor(cursor: CursorState, record: SourceRecord): void {
       cursor.seenIndex.add(record.id);
     }
   }
-}
-
-function compareVersions(a: Version, b: Version): number {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
-}
-
-function sameVersion(a: Version | null, b: Version | null): boolean {
-  return a !== null && b !== null && compareVersions(a, b) === 0;
 }
 
 function sameVersionOrNull(stored: string | null, version: Version | null): boolean {

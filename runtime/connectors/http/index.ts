@@ -26,7 +26,7 @@ import {
   type WriteOp,
   type WriteResult,
 } from '../types';
-import { compareVersions } from '../versions';
+import { compareVersions, sameVersion } from '../versions';
 import { HttpClient, HttpRequestError, type HttpResponse, type ResolvedAuth } from './client';
 import { checkHttpConnection, parseHttpConnection, type HttpAuth, type HttpConnection } from './config';
 import { firstPage, nextPage, type PageStep } from './pagination';
@@ -610,9 +610,6 @@ function isSuccess(response: HttpResponse): boolean {
   return response.status >= 200 && response.status < 300;
 }
 
-function sameVersion(a: Version | null, b: Version | null): boolean {
-  return compareVersions(a, b) === 0;
-}
 
 /** Ids order as json-server and most APIs sort them: numbers numerically, anything else by code unit. */
 export function compareIds(a: string, b: string): number {
