@@ -1778,10 +1778,6 @@ function deleteMeaning(connector: Connector): DeleteMeaning {
 }
 
 /** Whether the error, or an error it wraps (`cause`), is of this kind. */
-function causedBy(error: unknown, kind: new (...args: never[]) => Error): boolean {
-  return causeOf(error, kind) !== null;
-}
-
 /** The first error of this kind in an error's chain of causes. */
 function causeOf<T extends Error>(error: unknown, kind: new (...args: never[]) => T): T | null {
   let current: unknown = error;
