@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createPrivateFolder, ensurePrivateFile } from '../credentials/privateFiles';
 import { installDemoIfFirstStart } from '../demo/install';
 import { DEFAULT_PORT, describeStartError, editorDistDir, parseServeArgs, startServer, stopOnSignal, type RunningServer } from './serve';
 
@@ -33,6 +34,9 @@ export async function startCommand(args: string[]): Promise<number> {
   await buildEditorIfMissing();
   let installed = false;
   const logFile = join(options.dataDir, 'syncline.log');
+  // The log names flows, records and systems: private like the rest of the data folder.
+  createPrivateFolder(options.dataDir);
+  ensurePrivateFile(logFile);
   const hooks = {
     logFile,
     beforeStart: async (runtime: Parameters<typeof installDemoIfFirstStart>[0], logger: Parameters<typeof installDemoIfFirstStart>[2]) => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Runtime } from '../app';
 import { describeIssue } from '../scheduler/flowLoader';
+import { ensurePrivateFile, SQLITE_COMPANIONS } from '../credentials/privateFiles';
 import { seededRandom } from '../seededRandom';
 
 export const DEMO_FLOW_ID = 'leads';
@@ -110,6 +111,8 @@ export function writeDemoDatabases(dataDir: string, now = new Date()): DemoData 
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const stamp = (daysAgo: number) => new Date(now.getTime() - daysAgo * 86_400_000).toISOString();
 
+  // Customer records, even made-up ones, are private to the data folder's owner like the state beside them.
+  for (const file of ['crm.db', 'marketing.db']) ensurePrivateFile(join(dataDir, file), SQLITE_COMPANIONS);
   const crm = new Sqlite(join(dataDir, 'crm.db'));
   const marketing = new Sqlite(join(dataDir, 'marketing.db'));
   try {

@@ -1,6 +1,9 @@
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../runtime/observability/logger';
-import { DEMO_FLOW_ID, installDemoIfFirstStart } from '../../runtime/demo/install';
+import { DEMO_FLOW_ID, installDemoIfFirstStart, writeDemoDatabases } from '../../runtime/demo/install';
 import { auth, testRuntime, type TestRuntime } from './support';
 
 let t: TestRuntime;
@@ -23,5 +26,17 @@ describe('the demo', () => {
 
     // Not twice: the demo belongs to the first start only.
     expect(await installDemoIfFirstStart(t.runtime, t.dir, silentLogger())).toBe(false);
+  });
+
+  it('keeps its databases to the owner (0600), like the state beside them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'syncline-demo-'));
+    try {
+      writeDemoDatabases(dir);
+      for (const name of ['crm.db', 'marketing.db', 'crm.db-wal', 'marketing.db-wal']) {
+        if (existsSync(join(dir, name))) expect(statSync(join(dir, name)).mode & 0o777, name).toBe(0o600);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
