@@ -73,6 +73,11 @@ type Row = Record<string, unknown>;
 const versionAlias = '__syncline_version';
 const idAlias = '__syncline_id';
 const idsPerQuery = 1000;
+/** Most rows one write statement carries: past a few hundred a statement saves no more round trips worth having. */
+const rowsPerStatement = 500;
+/** PostgreSQL takes at most 65,535 parameters a statement; wide tables get fewer rows a statement. */
+const paramsPerStatement = 30_000;
+const batchableKeyKinds: ReadonlySet<ColumnInfo['kind']> = new Set(['integer', 'bigint', 'uuid', 'text']);
 
 /** A connector that can push change hints as they happen (LISTEN/NOTIFY), besides being polled. */
 export interface ChangeSubscriber {
@@ -310,30 +315,177 @@ class PostgresCollection implements Connector, ChangeSubscriber {
     return found;
   }
 
+  /**
+   * Writes a page of ops in a few statements rather than one per op: creates of the same columns as one multi-row
+   * INSERT, updates of the same fields as one UPDATE … FROM (VALUES …), deletes as one statement, each still
+   * conditional per row on the version read (a row changed in between comes back `changed`, never overwritten). Each
+   * statement runs in a savepoint: when one row makes it fail (a constraint, a bad value), it is rolled back and its
+   * ops are written one by one, so only that op fails. A page that names one record twice is written op by op, in
+   * order.
+   */
   async write(ops: readonly WriteOp[]): Promise<WriteResult[]> {
     if (ops.length === 0) return [];
     await this.prepareStamps();
+    const results: Array<WriteResult | undefined> = new Array(ops.length);
+    const batches = await this.batchesOf(ops, results);
     try {
       return await this.db.transaction().execute(async (trx) => {
-        const results: WriteResult[] = [];
-        for (const op of ops) {
-          // A failed statement aborts a PostgreSQL transaction; a savepoint per op keeps the batch going past it.
-          await sql`SAVEPOINT syncline_op`.execute(trx);
-          try {
-            results.push(await this.applyOp(trx, op));
-            await sql`RELEASE SAVEPOINT syncline_op`.execute(trx);
-          } catch (error) {
-            if (isConnectionFailure(error)) throw error;
-            await sql`ROLLBACK TO SAVEPOINT syncline_op`.execute(trx);
-            results.push(this.failedResult(error));
+        for (const batch of batches) {
+          if (batch.length > 1) {
+            await sql`SAVEPOINT syncline_batch`.execute(trx);
+            try {
+              const written = await this.applyBatch(trx, batch.map((index) => ops[index] as WriteOp));
+              await sql`RELEASE SAVEPOINT syncline_batch`.execute(trx);
+              batch.forEach((index, position) => (results[index] = written[position]));
+              continue;
+            } catch (error) {
+              if (isConnectionFailure(error)) throw error;
+              await sql`ROLLBACK TO SAVEPOINT syncline_batch`.execute(trx);
+            }
           }
+          for (const index of batch) results[index] = await this.applyAlone(trx, ops[index] as WriteOp);
         }
-        return results;
+        return results as WriteResult[];
       });
     } catch (error) {
       // The transaction rolled back as a whole: nothing of the batch was written, and the engine may retry it all.
       throw explainPostgresError(error, this.target, this.opened.connection.connectTimeoutMs);
     }
+  }
+
+  /** One op in a savepoint of its own: a failed statement aborts a PostgreSQL transaction, the savepoint keeps it going. */
+  private async applyAlone(trx: Transaction<AnyDatabase>, op: WriteOp): Promise<WriteResult> {
+    await sql`SAVEPOINT syncline_op`.execute(trx);
+    try {
+      const result = await this.applyOp(trx, op);
+      await sql`RELEASE SAVEPOINT syncline_op`.execute(trx);
+      return result;
+    } catch (error) {
+      if (isConnectionFailure(error)) throw error;
+      await sql`ROLLBACK TO SAVEPOINT syncline_op`.execute(trx);
+      return this.failedResult(error);
+    }
+  }
+
+  /**
+   * The ops as batches of indices that one statement can write: same kind, same columns, at most `rowsPerStatement`
+   * rows and about `paramsPerStatement` parameters. Ops that cannot be written at all get their result here; ops a
+   * batch cannot take (a create whose key the database cannot make, an update setting nothing) are batches of one.
+   */
+  private async batchesOf(ops: readonly WriteOp[], results: Array<WriteResult | undefined>): Promise<number[][]> {
+    const ids = ops.filter((op) => op.kind !== 'create').map((op) => (op as { id: string }).id);
+    if (new Set(ids).size !== ids.length) return ops.map((_op, index) => [index]);
+    const groups = new Map<string, number[]>();
+    const alone: number[][] = [];
+    for (const [index, op] of ops.entries()) {
+      if (op.kind !== 'delete') {
+        const problem = await this.checkFields(op.fields);
+        if (problem) {
+          results[index] = problem;
+          continue;
+        }
+      }
+      const signature = this.batchSignature(op);
+      if (signature === null) alone.push([index]);
+      else groups.set(signature, [...(groups.get(signature) ?? []), index]);
+    }
+    const batches: number[][] = [];
+    for (const [signature, indices] of groups) {
+      const perRow = signature.split('\u0000').length + 3;
+      const size = Math.max(1, Math.min(rowsPerStatement, Math.floor(paramsPerStatement / perRow)));
+      for (let start = 0; start < indices.length; start += size) batches.push(indices.slice(start, start + size));
+    }
+    return [...batches, ...alone];
+  }
+
+  /** Ops with the same signature are written by one statement; null for an op written alone. */
+  private batchSignature(op: WriteOp): string | null {
+    // Rows written are told apart by their key's text: only kinds whose text has one spelling per value.
+    if (op.kind !== 'create' && !batchableKeyKinds.has(this.key.kind)) return null;
+    const fields = op.kind === 'delete' ? [] : Object.keys(op.fields).filter((name) => op.fields[name] !== undefined).sort();
+    switch (op.kind) {
+      case 'create':
+        if (!this.key.hasDefault && !['uuid', 'text', 'other'].includes(this.key.kind)) return null;
+        if (fields.length === 0 && !this.updatedAt && !this.tag && this.key.hasDefault) return null;
+        return ['create', ...fields].join('\u0000');
+      case 'update':
+        if (!keyAccepts(this.key, op.id) || (fields.length === 0 && !this.updatedAt && !this.tag)) return null;
+        return ['update', ...fields].join('\u0000');
+      case 'delete':
+        return keyAccepts(this.key, op.id) ? 'delete' : null;
+    }
+  }
+
+  /** Writes ops of one signature with one statement; throws when the statement fails as a whole. */
+  private async applyBatch(trx: Transaction<AnyDatabase>, ops: readonly WriteOp[]): Promise<WriteResult[]> {
+    const first = ops[0] as WriteOp;
+    if (first.kind === 'create') return this.createBatch(trx, ops as Array<Extract<WriteOp, { kind: 'create' }>>);
+    const rows = ops as Array<Extract<WriteOp, { kind: 'update' | 'delete' }>>;
+    const fields = first.kind === 'update' ? Object.keys(first.fields).filter((name) => first.fields[name] !== undefined).sort() : [];
+    const alias = (index: number) => sql.id(`__f${index}`);
+    const values = rows.map((op) => {
+      const cells = [castTo(this.key, op.id), this.updatedAt ? (op.expectedVersion === null ? sql`CAST(NULL AS ${sql.id(this.updatedAt.udtSchema, this.updatedAt.udtName)})` : castTo(this.updatedAt, op.expectedVersion)) : sql`NULL`];
+      if (op.kind === 'update') {
+        for (const name of fields) cells.push(typedParameter(this.columns.get(name) as ColumnInfo, op.fields[name]));
+        cells.push(sql`${op.tag}`);
+      }
+      return sql`(${sql.join(cells)})`;
+    });
+    const names = [sql.id('__k'), sql.id('__e'), ...(first.kind === 'update' ? [...fields.map((_name, index) => alias(index)), sql.id('__g')] : [])];
+    const input = sql`(VALUES ${sql.join(values)}) AS v (${sql.join(names)})`;
+    const matches = sql.join(
+      [
+        sql`${ref(this.key)} = v.__k`,
+        ...(this.updatedAt ? [sql`(v.__e IS NULL OR ${ref(this.updatedAt)} = v.__e)`] : []),
+        ...(this.deletedFlag ? [liveCondition(this.deletedFlag)] : []),
+      ],
+      sql` AND `,
+    );
+    const version = this.updatedAt ? versionExpression(this.updatedAt) : sql`NULL`;
+    let written: Row[];
+    if (first.kind === 'delete' && !this.deletedFlag) {
+      ({ rows: written } = await sql<Row>`DELETE FROM ${this.table} AS t USING ${input} WHERE ${matches} RETURNING ${ref(this.key)}::text AS ${sql.id(idAlias)}, NULL AS ${sql.id(versionAlias)}`.execute(trx));
+    } else {
+      const assignments: RawBuilder<unknown>[] =
+        first.kind === 'delete' ? [sql`${sql.id((this.deletedFlag as ColumnInfo).name)} = ${deletedValue(this.deletedFlag as ColumnInfo)}`] : fields.map((name, index) => sql`${sql.id(name)} = v.${alias(index)}`);
+      if (this.updatedAt) assignments.push(sql`${sql.id(this.updatedAt.name)} = ${this.stampExpression(this.updatedAt, true)}`);
+      if (this.tag && first.kind === 'update') assignments.push(sql`${sql.id(this.tag.name)} = v.__g`);
+      ({ rows: written } = await sql<Row>`UPDATE ${this.table} AS t SET ${sql.join(assignments)} FROM ${input} WHERE ${matches} RETURNING ${ref(this.key)}::text AS ${sql.id(idAlias)}, ${version} AS ${sql.id(versionAlias)}`.execute(trx));
+    }
+    const byId = new Map(written.map((row) => [String(row[idAlias]), row]));
+    const results: WriteResult[] = [];
+    for (const op of rows) {
+      const row = byId.get(canonicalKey(this.key, op.id));
+      // No row matched: gone, or changed since it was read; the few such rows are explained one by one.
+      results.push(row ? { ok: true, id: op.id, version: first.kind === 'delete' && !this.deletedFlag ? null : toVersion(row[versionAlias]) } : await this.explainNoChange(trx, op.id, op.expectedVersion));
+    }
+    return results;
+  }
+
+  /**
+   * Creates of the same columns as one multi-row INSERT. Rows come back from RETURNING in the order of VALUES (the
+   * executor inserts them in that order); where the runtime makes the keys, rows are matched by key instead.
+   */
+  private async createBatch(trx: Transaction<AnyDatabase>, ops: ReadonlyArray<Extract<WriteOp, { kind: 'create' }>>): Promise<WriteResult[]> {
+    const keys = this.key.hasDefault ? null : ops.map(() => randomUUID());
+    const fields = Object.keys((ops[0] as WriteOp & { fields: FlowRecord }).fields).filter((name) => (ops[0] as { fields: FlowRecord }).fields[name] !== undefined).sort();
+    const columns = [...(keys ? [this.key.name] : []), ...fields, ...(this.updatedAt ? [this.updatedAt.name] : []), ...(this.tag ? [this.tag.name] : [])];
+    const values = ops.map((op, index) => {
+      const cells: RawBuilder<unknown>[] = keys ? [sql`${keys[index]}`] : [];
+      for (const [, value] of this.fieldAssignments(op.fields)) cells.push(value);
+      if (this.updatedAt) cells.push(this.stampExpression(this.updatedAt, false));
+      if (this.tag) cells.push(sql`${op.tag}`);
+      return sql`(${sql.join(cells)})`;
+    });
+    const { rows } = await sql<Row>`INSERT INTO ${this.table} AS t (${sql.join(columns.map((name) => sql.id(name)))}) VALUES ${sql.join(values)}
+      RETURNING ${this.updatedAt ? versionExpression(this.updatedAt) : sql`NULL`} AS ${sql.id(versionAlias)}, ${ref(this.key)}::text AS ${sql.id(idAlias)}`.execute(trx);
+    if (rows.length !== ops.length) throw new Error(`INSERT of ${ops.length} rows returned ${rows.length}: a BEFORE trigger skipped some`);
+    const byKey = keys ? new Map(rows.map((row) => [String(row[idAlias]), row])) : null;
+    return ops.map((_op, index) => {
+      const row = (byKey ? byKey.get(canonicalKey(this.key, (keys as string[])[index] as string)) : rows[index]) as Row | undefined;
+      if (!row) throw new Error('a created row did not come back from RETURNING');
+      return { ok: true, id: String(row[idAlias]), version: toVersion(row[versionAlias]) };
+    });
   }
 
   private async applyOp(trx: Transaction<AnyDatabase>, op: WriteOp): Promise<WriteResult> {
@@ -577,6 +729,24 @@ function toJsonValue(value: unknown): unknown {
   if (Buffer.isBuffer(value)) return value.toString('base64');
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   return value;
+}
+
+/** A value as a typed parameter: in VALUES of an UPDATE … FROM nothing tells PostgreSQL the column's type. */
+function typedParameter(column: ColumnInfo, value: unknown): RawBuilder<unknown> {
+  return sql`CAST(${writeParameter(column, value)} AS ${sql.id(column.udtSchema, column.udtName)})`;
+}
+
+/** An id as the key column's `::text` prints it, so ids sent and rows returned compare ("0042" is 42 in an integer key). */
+function canonicalKey(column: ColumnInfo, id: string): string {
+  switch (column.kind) {
+    case 'integer':
+    case 'bigint':
+      return BigInt(id).toString();
+    case 'uuid':
+      return id.toLowerCase().replace(/^(.{8})-?(.{4})-?(.{4})-?(.{4})-?(.{12})$/, '$1-$2-$3-$4-$5');
+    default:
+      return id;
+  }
 }
 
 function fieldProblem(message: string): WriteResult {
