@@ -1,4 +1,5 @@
 import type { LoadOptions } from '../../nodes/document';
+import { bambooHrConnector } from './bamboohr/index';
 import { githubConnector } from './github/index';
 import { httpConnector } from './http/index';
 import { memoryConnector } from './memory/index';
@@ -16,6 +17,7 @@ export const connectorRegistry = {
   http: httpConnector,
   github: githubConnector,
   zendesk: zendeskConnector,
+  bamboohr: bambooHrConnector,
 } satisfies Record<string, ConnectorType>;
 
 export type ConnectorName = keyof typeof connectorRegistry;

@@ -1,0 +1,391 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startBambooHrFake, type BambooHrFake } from './server';
+
+// Every test talks to the fake over real HTTP with global fetch, as a connector would.
+
+interface Reply {
+  status: number;
+  headers: Headers;
+  text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json: any;
+}
+
+interface CallOptions {
+  body?: unknown;
+  /** Sent as given when a string; JSON otherwise. */
+  rawBody?: string;
+  accept?: string | null;
+  contentType?: string;
+  auth?: string | null;
+}
+
+async function call(fake: BambooHrFake, method: string, path: string, options: CallOptions = {}): Promise<Reply> {
+  const headers: Record<string, string> = {};
+  const accept = options.accept === undefined ? 'application/json' : options.accept;
+  if (accept !== null) headers.Accept = accept;
+  const auth = options.auth === undefined ? fake.authorization : options.auth;
+  if (auth !== null) headers.Authorization = auth;
+  let body: string | undefined;
+  if (options.rawBody !== undefined || options.body !== undefined) {
+    body = options.rawBody ?? JSON.stringify(options.body);
+    headers['Content-Type'] = options.contentType ?? 'application/json';
+  }
+  const response = await fetch(`${fake.url}${path}`, { method, headers, body });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text, json: parseJson(text) };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return text === '' ? null : JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+const start = Date.parse('2024-06-03T12:00:00Z');
+let fake: BambooHrFake;
+
+beforeEach(async () => {
+  fake = await startBambooHrFake({ clockStart: start, allowHttpWebhookTargets: true });
+});
+
+afterEach(async () => {
+  await fake.close();
+});
+
+const basic = (key: string) => `Basic ${Buffer.from(`${key}:x`).toString('base64')}`;
+
+describe('authentication and addresses', () => {
+  it('takes the API key as the Basic username with any password, and refuses another key with 401 and the reason header', async () => {
+    expect((await call(fake, 'GET', '/api/v1/meta/fields', { auth: `Basic ${Buffer.from('fake-api-key:anything').toString('base64')}` })).status).toBe(200);
+    for (const auth of [basic('wrong-key'), null, 'Bearer fake-api-key']) {
+      const reply = await call(fake, 'GET', '/api/v1/meta/fields', { auth });
+      expect(reply.status).toBe(401);
+      expect(reply.text).toBe('');
+      expect(reply.headers.get('x-bamboohr-error-message')).toBe('Invalid API key');
+    }
+  });
+
+  it('serves the legacy gateway paths for its own company only', async () => {
+    expect((await call(fake, 'GET', '/api/gateway.php/acme/v1/meta/fields')).status).toBe(200);
+    expect((await call(fake, 'GET', '/api/gateway.php/other/v1/meta/fields')).status).toBe(404);
+  });
+});
+
+describe('content negotiation', () => {
+  it('answers XML unless the request asks for JSON', async () => {
+    const employee = fake.hire({ firstName: 'Ada', lastName: 'Lovelace' });
+    for (const accept of [null, '*/*', 'application/xml', 'text/html']) {
+      const reply = await call(fake, 'GET', `/api/v1/employees/${employee.id}?fields=firstName,lastName`, { accept });
+      expect(reply.headers.get('content-type')).toMatch(/xml/);
+      expect(reply.text).toContain(`<employee id="${employee.id}"><field id="firstName">Ada</field><field id="lastName">Lovelace</field></employee>`);
+    }
+    const json = await call(fake, 'GET', `/api/v1/employees/${employee.id}?fields=firstName,lastName`);
+    expect(json.headers.get('content-type')).toBe('application/json');
+    expect(json.json).toEqual({ id: String(employee.id), firstName: 'Ada', lastName: 'Lovelace' });
+    const fields = await call(fake, 'GET', '/api/v1/meta/fields', { accept: null });
+    expect(fields.text).toMatch(/^<\?xml version="1.0"\?>\n<fields><field id="1" type="text" alias="firstName">First Name<\/field>/);
+  });
+});
+
+describe('fields', () => {
+  it('lists standard and custom fields with id, name, type and an alias only where one exists', async () => {
+    fake.addCustomField({ name: 'Shirt size', type: 'list' });
+    fake.addCustomField({ name: 'Badge', type: 'text', alias: 'customBadge' });
+    const reply = await call(fake, 'GET', '/api/v1/meta/fields');
+    expect(reply.json).toContainEqual({ id: 1, name: 'First Name', type: 'text', alias: 'firstName' });
+    expect(reply.json).toContainEqual({ id: 4000, name: 'Shirt size', type: 'list' });
+    expect(reply.json).toContainEqual({ id: 4001, name: 'Badge', type: 'text', alias: 'customBadge' });
+  });
+});
+
+describe('employees', () => {
+  it('Get Employee: firstName,lastName by default, fields by alias or id, unknown names left out, 404 for no employee, 400 past 400 fields', async () => {
+    const shirt = fake.addCustomField({ name: 'Shirt size', type: 'list' });
+    const employee = fake.hire({ firstName: 'Ada', lastName: 'Lovelace', [String(shirt.id)]: 'M' });
+    expect((await call(fake, 'GET', `/api/v1/employees/${employee.id}`)).json).toEqual({ id: String(employee.id), firstName: 'Ada', lastName: 'Lovelace' });
+    expect((await call(fake, 'GET', `/api/v1/employees/${employee.id}?fields=4000,nosuchfield,displayName,terminationDate,lastChanged`)).json).toEqual({
+      id: String(employee.id),
+      4000: 'M',
+      displayName: 'Ada Lovelace',
+      terminationDate: '0000-00-00',
+      lastChanged: '2024-06-03T12:00:00+00:00',
+    });
+    const missing = await call(fake, 'GET', '/api/v1/employees/9999');
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('x-bamboohr-error-message')).toBe('Employee not found');
+    const many = Array.from({ length: 401 }, () => 'firstName').join(',');
+    expect((await call(fake, 'GET', `/api/v1/employees/${employee.id}?fields=${many}`)).status).toBe(400);
+  });
+
+  it('Create Employee: 201 with no body and the id in Location; first and last name required; 406 unknown field; 409 duplicate email or bad value', async () => {
+    const created = await call(fake, 'POST', '/api/v1/employees', { body: { firstName: 'Grace', lastName: 'Hopper', workEmail: 'grace@example.com', hireDate: '2024-06-01' } });
+    expect(created.status).toBe(201);
+    expect(created.text).toBe('');
+    const id = Number(/id=(\d+)/.exec(created.headers.get('location') ?? '')?.[1]);
+    expect(fake.employee(id)).toMatchObject({ firstName: 'Grace', status: 'Active', hireDate: '2024-06-01' });
+
+    const noName = await call(fake, 'POST', '/api/v1/employees', { body: { firstName: 'Only' } });
+    expect(noName.status).toBe(400);
+    expect(noName.headers.get('x-bamboohr-error-message')).toMatch(/firstName and lastName/);
+    expect((await call(fake, 'POST', '/api/v1/employees', { body: { firstName: 'A', lastName: 'B', shoeSize: 44 } })).status).toBe(406);
+    const duplicate = await call(fake, 'POST', '/api/v1/employees', { body: { firstName: 'G', lastName: 'H', workEmail: 'GRACE@example.com' } });
+    expect(duplicate.status).toBe(409);
+    expect(duplicate.headers.get('x-bamboohr-error-message')).toMatch(/Duplicate email/);
+    expect((await call(fake, 'POST', '/api/v1/employees', { body: { firstName: 'A', lastName: 'B', hireDate: '06/01/2024' } })).status).toBe(409);
+    expect((await call(fake, 'POST', '/api/v1/employees', { rawBody: '{"firstName":', contentType: 'application/json' })).status).toBe(400);
+  });
+
+  it('Update Employee: only the fields sent change, 200 with no body, lastChanged moves; 404 for no employee', async () => {
+    const employee = fake.hire({ firstName: 'Ada', lastName: 'Lovelace', department: 'Research' });
+    fake.clock.advance(5);
+    const updated = await call(fake, 'POST', `/api/v1/employees/${employee.id}`, { body: { department: 'Engineering', preferredName: null } });
+    expect(updated.status).toBe(200);
+    expect(updated.text).toBe('');
+    expect(fake.employee(employee.id)).toMatchObject({ firstName: 'Ada', department: 'Engineering', preferredName: null, lastChanged: '2024-06-03T12:00:05+00:00' });
+    expect((await call(fake, 'POST', '/api/v1/employees/9999', { body: { firstName: 'X' } })).status).toBe(404);
+  });
+
+  it('keeps a terminated employee, Inactive, readable and in reports; changed lists the termination as an update', async () => {
+    const employee = fake.hire({ firstName: 'Ada', lastName: 'Lovelace' });
+    fake.clock.advance(60);
+    fake.terminate(employee.id, '2024-06-30');
+    const read = await call(fake, 'GET', `/api/v1/employees/${employee.id}?fields=status,employmentHistoryStatus,terminationDate`);
+    expect(read.json).toEqual({ id: String(employee.id), status: 'Inactive', employmentHistoryStatus: 'Terminated', terminationDate: '2024-06-30' });
+    const changed = await call(fake, 'GET', '/api/v1/employees/changed?since=2024-06-03T12:00:30Z');
+    expect(changed.json.employees).toEqual({ [employee.id]: { id: String(employee.id), action: 'Updated', lastChanged: '2024-06-03T12:01:00+00:00' } });
+    const report = await call(fake, 'POST', '/api/v1/reports/custom?format=JSON', { body: { fields: ['status'] } });
+    expect(report.json.employees).toEqual([{ id: String(employee.id), status: 'Inactive' }]);
+  });
+});
+
+describe('Get Changed Employee IDs', () => {
+  it('lists employees changed at or after since, with Inserted, Updated and Deleted, and the latest time', async () => {
+    const a = fake.hire({ firstName: 'A', lastName: 'One' });
+    fake.clock.advance(10);
+    const b = fake.hire({ firstName: 'B', lastName: 'Two' });
+    const c = fake.hire({ firstName: 'C', lastName: 'Three' });
+    fake.clock.advance(10);
+    fake.edit(b.id, { department: 'Sales' });
+    fake.deleteEmployee(c.id);
+    const reply = await call(fake, 'GET', '/api/v1/employees/changed?since=2024-06-03T12:00:10Z');
+    expect(reply.json).toEqual({
+      latest: '2024-06-03T12:00:20+00:00',
+      employees: {
+        [b.id]: { id: String(b.id), action: 'Updated', lastChanged: '2024-06-03T12:00:20+00:00' },
+        [c.id]: { id: String(c.id), action: 'Deleted', lastChanged: '2024-06-03T12:00:20+00:00' },
+      },
+    });
+    expect(Object.keys((await call(fake, 'GET', '/api/v1/employees/changed?since=2024-06-03')).json.employees).sort()).toEqual([String(a.id), String(b.id), String(c.id)].sort());
+    expect(Object.keys((await call(fake, 'GET', '/api/v1/employees/changed?since=2024-06-03T12:00:00%2B00:00&type=deleted')).json.employees)).toEqual([String(c.id)]);
+    expect(Object.keys((await call(fake, 'GET', '/api/v1/employees/changed?since=2024-06-03T14:00:00%2B0200&type=inserted')).json.employees)).toEqual([String(a.id)]);
+    const xml = await call(fake, 'GET', '/api/v1/employees/changed?since=2024-06-03T12:00:20Z', { accept: null });
+    expect(xml.text).toContain(`<employees latest="2024-06-03T12:00:20+00:00"><employee id="${c.id}" action="Deleted" lastChanged="2024-06-03T12:00:20+00:00"/>`);
+  });
+
+  it('refuses a missing or malformed since, an unencoded +, and an unknown type, with 400', async () => {
+    for (const query of ['', '?since=yesterday', '?since=2024-06-03T12:00:00+00:00', '?since=2024-06-03T12:00:00Z&type=hired']) {
+      const reply = await call(fake, 'GET', `/api/v1/employees/changed${query}`);
+      expect(reply.status, query).toBe(400);
+      expect(reply.headers.get('x-bamboohr-error-message')).toBeTruthy();
+    }
+  });
+
+  it('shows a change only after the configured lag', async () => {
+    fake.setChangedLag(30);
+    fake.hire({ firstName: 'Late', lastName: 'Comer' });
+    expect((await call(fake, 'GET', '/api/v1/employees/changed?since=2024-06-03T11:00:00Z')).json.employees).toEqual({});
+    fake.clock.advance(30);
+    expect(Object.keys((await call(fake, 'GET', '/api/v1/employees/changed?since=2024-06-03T11:00:00Z')).json.employees)).toHaveLength(1);
+  });
+});
+
+describe('Request Custom Report', () => {
+  it('reports the requested fields of every employee, Active and Inactive, unknown fields left out, empty dates as 0000-00-00', async () => {
+    const a = fake.hire({ firstName: 'Ada', lastName: 'Lovelace', standardHoursPerWeek: 40 });
+    const b = fake.hire({ firstName: 'Grace', lastName: 'Hopper' });
+    fake.terminate(b.id, '2024-05-31');
+    const reply = await call(fake, 'POST', '/api/v1/reports/custom?format=json', { body: { title: 'All', fields: ['firstName', 'nosuch', 'standardHoursPerWeek', 'terminationDate', 'lastChanged'] } });
+    expect(reply.status).toBe(200);
+    expect(reply.json).toEqual({
+      title: 'All',
+      fields: [
+        { id: 'firstName', type: 'text', name: 'First Name' },
+        { id: 'standardHoursPerWeek', type: 'integer', name: 'Standard Hours Per Week' },
+        { id: 'terminationDate', type: 'date', name: 'Termination Date' },
+        { id: 'lastChanged', type: 'timestamp', name: 'Last Changed' },
+      ],
+      employees: [
+        { id: String(a.id), firstName: 'Ada', standardHoursPerWeek: '40', terminationDate: '0000-00-00', lastChanged: '2024-06-03T12:00:00+00:00' },
+        { id: String(b.id), firstName: 'Grace', standardHoursPerWeek: null, terminationDate: '2024-05-31', lastChanged: '2024-06-03T12:00:00+00:00' },
+      ],
+    });
+  });
+
+  it('filters by employee ids and by lastChanged', async () => {
+    const a = fake.hire({ firstName: 'A', lastName: 'One' });
+    fake.clock.advance(60);
+    const b = fake.hire({ firstName: 'B', lastName: 'Two' });
+    const ids = await call(fake, 'POST', '/api/v1/reports/custom?format=JSON', { body: { fields: ['firstName'], filters: { employeeIds: [a.id, 9999] } } });
+    expect(ids.json.employees).toEqual([{ id: String(a.id), firstName: 'A' }]);
+    const changed = await call(fake, 'POST', '/api/v1/reports/custom?format=JSON', { body: { fields: ['firstName'], filters: { lastChanged: { value: '2024-06-03T12:00:30+00:00' } } } });
+    expect(changed.json.employees).toEqual([{ id: String(b.id), firstName: 'B' }]);
+  });
+
+  it('reads JSON only with Content-Type exactly application/json: with a charset the body is parsed as XML and refused', async () => {
+    fake.hire({ firstName: 'A', lastName: 'One' });
+    const reply = await call(fake, 'POST', '/api/v1/reports/custom?format=JSON', { body: { fields: ['firstName'] }, contentType: 'application/json; charset=UTF-8' });
+    expect(reply.status).toBe(400);
+    expect(reply.headers.get('x-bamboohr-error-message')).toBe('Malformed XML');
+    const xml = await call(fake, 'POST', '/api/v1/reports/custom?format=XML', { rawBody: '<report><fields><field id="firstName"/></fields></report>', contentType: 'text/xml' });
+    expect(xml.status).toBe(200);
+    expect(xml.text).toContain('<employee id="40"><field id="firstName">A</field></employee>');
+  });
+
+  it('takes its format from ?format, else from an exact Accept, else answers 404', async () => {
+    const body = { fields: ['firstName'] };
+    expect((await call(fake, 'POST', '/api/v1/reports/custom', { body, accept: 'application/json' })).json).toMatchObject({ employees: [] });
+    expect((await call(fake, 'POST', '/api/v1/reports/custom', { body, accept: 'text/xml' })).text).toContain('<report>');
+    for (const accept of ['application/xml', '*/*', 'application/json, text/plain']) expect((await call(fake, 'POST', '/api/v1/reports/custom', { body, accept })).status, accept).toBe(404);
+    expect((await call(fake, 'POST', '/api/v1/reports/custom?format=bogus', { body })).status).toBe(404);
+    expect((await call(fake, 'POST', '/api/v1/reports/custom?format=JSON', { body: { fields: Array.from({ length: 401 }, (_, i) => `f${i}`) } })).status).toBe(400);
+  });
+});
+
+describe('throttling', () => {
+  it('answers 503 with Retry-After past the configured rate, until the window turns', async () => {
+    fake.setRateLimit({ requests: 2, perSeconds: 60 });
+    fake.clock.set(Date.parse('2024-06-03T12:00:15Z'));
+    expect((await call(fake, 'GET', '/api/v1/meta/fields')).status).toBe(200);
+    expect((await call(fake, 'GET', '/api/v1/meta/fields')).status).toBe(200);
+    const throttled = await call(fake, 'GET', '/api/v1/meta/fields');
+    expect(throttled.status).toBe(503);
+    expect(throttled.headers.get('retry-after')).toBe('45');
+    fake.clock.advance(45);
+    expect((await call(fake, 'GET', '/api/v1/meta/fields')).status).toBe(200);
+  });
+
+  it('answers 429 instead where set, as BambooHR does from September 2026; a forced 503 may carry no Retry-After', async () => {
+    fake.failNextRequests(1, { status: 429, retryAfter: 7 });
+    const limited = await call(fake, 'GET', '/api/v1/meta/fields');
+    expect([limited.status, limited.headers.get('retry-after')]).toEqual([429, '7']);
+    fake.failNextRequests(1, { retryAfter: null });
+    const down = await call(fake, 'GET', '/api/v1/meta/fields');
+    expect([down.status, down.headers.get('retry-after')]).toEqual([503, null]);
+    expect((await call(fake, 'GET', '/api/v1/meta/fields')).status).toBe(200);
+  });
+
+  it('refuses a hire past the employee limit with 429 and no Retry-After', async () => {
+    const small = await startBambooHrFake({ clockStart: start, employeeLimit: 1 });
+    try {
+      expect((await call(small, 'POST', '/api/v1/employees', { body: { firstName: 'A', lastName: 'B' } })).status).toBe(201);
+      const refused = await call(small, 'POST', '/api/v1/employees', { body: { firstName: 'C', lastName: 'D' } });
+      expect([refused.status, refused.headers.get('retry-after')]).toEqual([429, null]);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+describe('webhooks', () => {
+  let receiver: Server;
+  let received: Array<{ headers: IncomingHttpHeaders; body: string }>;
+  let target: string;
+
+  beforeEach(async () => {
+    received = [];
+    receiver = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
+        response.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    target = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  });
+
+  afterEach(async () => {
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  });
+
+  it('creates a webhook with a private key shown once, lists, shows and deletes it', async () => {
+    const created = await call(fake, 'POST', '/api/v1/webhooks', { body: { name: 'Sync', url: target, format: 'json', events: ['employee.created'] } });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ id: '1', name: 'Sync', url: target, format: 'json', events: ['employee.created'], monitorFields: null, created: '2024-06-03 12:00:00', lastSent: null });
+    expect(created.json.privateKey).toMatch(/^[0-9a-f]{64}$/);
+    expect((await call(fake, 'GET', '/api/v1/webhooks/1')).json).not.toHaveProperty('privateKey');
+    expect((await call(fake, 'GET', '/api/v1/webhooks')).json).toEqual({ webhooks: [{ id: '1', name: 'Sync', created: '2024-06-03 12:00:00', lastSent: null, url: target }] });
+    const deleted = await call(fake, 'DELETE', '/api/v1/webhooks/1');
+    expect([deleted.status, deleted.text]).toEqual([200, 'Web hook has been deleted.']);
+    expect((await call(fake, 'GET', '/api/v1/webhooks/1')).json).toEqual({ errors: [{ error: 'No webhook was found with ID: 1.' }] });
+  });
+
+  it('refuses a webhook without format, with a plain http URL, without monitor fields for updates, or mixing event kinds', async () => {
+    const strict = await startBambooHrFake({ clockStart: start });
+    try {
+      const reply = await call(strict, 'POST', '/api/v1/webhooks', { body: { name: 'x', url: 'http://example.com/hook', events: ['employee.updated', 'employee_with_fields.created'] } });
+      expect(reply.status).toBe(400);
+      expect(reply.json.errors[0].issues).toEqual([
+        'url must begin with https://',
+        'format is required',
+        'cannot mix employee_with_fields events with employee events',
+        'monitorFields is required for update events',
+      ]);
+      const unknown = await call(strict, 'POST', '/api/v1/webhooks', { body: { name: 'x', url: 'https://example.com/hook', format: 'json', monitorFields: ['shoeSize'] } });
+      expect(unknown.status).toBe(403);
+      expect(unknown.json.errors[0].unknownFields).toEqual([{ id: null, name: 'shoeSize' }]);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('sends event-based deliveries signed over the body then the timestamp: created and updated on a hire, updated only for monitored fields, deleted', async () => {
+    const created = await call(fake, 'POST', '/api/v1/webhooks', {
+      body: { name: 'Sync', url: target, format: 'json', events: ['employee.created', 'employee.updated', 'employee.deleted'], monitorFields: ['firstName', 'department'] },
+    });
+    const privateKey = created.json.privateKey as string;
+    const employee = fake.hire({ firstName: 'Ada', lastName: 'Lovelace' });
+    fake.clock.advance(60);
+    fake.edit(employee.id, { mobilePhone: '555-0100' });
+    fake.edit(employee.id, { department: 'Research' });
+    fake.deleteEmployee(employee.id);
+    await fake.webhooks.idle();
+    const bodies = received.map((entry) => JSON.parse(entry.body));
+    expect(bodies).toEqual([
+      { type: 'employee.created', timestamp: '2024-06-03T12:00:00+0000', data: { companyId: '12345', employeeId: String(employee.id) } },
+      { type: 'employee.updated', timestamp: '2024-06-03T12:00:00+0000', data: { companyId: '12345', employeeId: String(employee.id), changedFields: ['firstName'] } },
+      { type: 'employee.updated', timestamp: '2024-06-03T12:01:00+0000', data: { companyId: '12345', employeeId: String(employee.id), changedFields: ['department'] } },
+      { type: 'employee.deleted', timestamp: '2024-06-03T12:01:00+0000', data: { companyId: '12345', employeeId: String(employee.id) } },
+    ]);
+    for (const entry of received) {
+      const timestamp = entry.headers['x-bamboohr-timestamp'] as string;
+      expect(timestamp).toMatch(/^\d{10}$/);
+      expect(entry.headers['x-bamboohr-signature']).toBe(createHmac('sha256', privateKey).update(entry.body + timestamp).digest('hex'));
+      expect(entry.headers['user-agent']).toBe('BambooHR-WebHooks/1.0 (+https://www.bamboohr.com)');
+    }
+  });
+
+  it('sends field-based deliveries with the action and the post fields, and form-encoded ones where asked', async () => {
+    await call(fake, 'POST', '/api/v1/webhooks', { body: { name: 'Fields', url: target, format: 'json', monitorFields: ['department'], postFields: { department: 'Dept', firstName: 'First' } } });
+    await call(fake, 'POST', '/api/v1/webhooks', { body: { name: 'Form', url: target, format: 'form-encoded', events: ['employee.deleted'] } });
+    const employee = fake.hire({ firstName: 'Ada', lastName: 'Lovelace' });
+    fake.edit(employee.id, { department: 'Research' });
+    fake.deleteEmployee(employee.id);
+    await fake.webhooks.idle();
+    const json = received.filter((entry) => entry.headers['content-type'] === 'application/json').map((entry) => JSON.parse(entry.body));
+    expect(json).toEqual([
+      { employees: [{ id: String(employee.id), action: 'Created', timestamp: '2024-06-03T12:00:00+0000', changedFields: [], fields: {} }] },
+      { employees: [{ id: String(employee.id), action: 'Updated', timestamp: '2024-06-03T12:00:00+0000', changedFields: ['Department'], fields: { Dept: 'Research', First: 'Ada' } }] },
+      { employees: [{ id: String(employee.id), action: 'Deleted', timestamp: '2024-06-03T12:00:00+0000', changedFields: [], fields: {} }] },
+    ]);
+    const form = received.find((entry) => entry.headers['content-type'] === 'application/x-www-form-urlencoded');
+    expect(Object.fromEntries(new URLSearchParams(form?.body))).toEqual({ type: 'employee.deleted', timestamp: '2024-06-03T12:00:00+0000', 'data[companyId]': '12345', 'data[employeeId]': String(employee.id) });
+  });
+});
