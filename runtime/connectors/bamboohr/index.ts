@@ -13,6 +13,7 @@ import { BambooHrEmployees, describeEmployees, employeesCollection } from './emp
 import { FieldCatalog } from './fields';
 import { bambooHrConnectionForm } from './form';
 import { bambooHrWebhook } from './webhook';
+import { registerBambooHrWebhook, unregisterBambooHrWebhook } from './hooks';
 
 export { checkBambooHrConnection, type BambooHrConnection } from './config';
 export { bambooHrWebhook, signBambooHrWebhook } from './webhook';
@@ -86,11 +87,26 @@ async function apiKeyOf(credential: string, context: Pick<ConnectorContext, 'res
   return key;
 }
 
+/** A client for one webhook registration: opened, used and dropped. */
+async function hookClient(context: ConnectorContext): Promise<{ client: BambooHrClient; connection: BambooHrConnection }> {
+  throwIfConnectionProblems(checkBambooHrConnection(context.config.connection));
+  const connection = parseBambooHrConnection(context.config.connection);
+  return { client: await openClient(connection, context, {}, new AbortController().signal), connection };
+}
+
 /** BambooHR: employees (chosen fields, terminations as a status), with BambooHR's signed webhooks. */
 export const bambooHrConnector = {
   type: 'bamboohr',
   title: 'BambooHR',
-  webhook: bambooHrWebhook,
+  webhook: {
+    ...bambooHrWebhook,
+    generatesSecret: true,
+    register: async (context, target) => {
+      const { client, connection } = await hookClient(context);
+      return registerBambooHrWebhook(client, connection.fields, target.url, target.secret);
+    },
+    unregister: async (context, url) => unregisterBambooHrWebhook((await hookClient(context)).client, url),
+  },
   checkConnection: checkBambooHrConnection,
   open: (context: ConnectorContext) => openBambooHr(context),
   describeConnection: describeBambooHrConnection,

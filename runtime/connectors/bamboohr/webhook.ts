@@ -18,8 +18,8 @@
  *   used. `company.*` events are about something else and are ignored.
  * - BambooHR sends no delivery id: a retried delivery is a new one, and reading again makes repeats harmless.
  *
- * No `register`: Create Webhook (`POST /api/v1/webhooks`) takes a URL but no secret — BambooHR generates the private
- * key and returns it once, in the answer — while `ConnectorWebhook.register` signs with a secret Syncline chose.
+ * Registration (hooks.ts): Create Webhook takes a URL but no secret — BambooHR generates the private key and returns
+ * it once, in the answer — so the connector's webhook `generatesSecret` and the runtime stores the key it returns.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { TriggerConfig } from '../../../nodes/trigger/schema';
