@@ -37,3 +37,8 @@ export function timeOrderedUuid(now = Date.now()): string {
 export function writeId(now = Date.now()): string {
   return `${now.toString(16).padStart(12, '0')}${pool.take(9).toString('base64url')}`;
 }
+
+/** What every tag of a flow's writes starts with: `syncline:<flow id>:`, then the write id (SPEC §6). */
+export function writeTagPrefix(flowId: string): string {
+  return `syncline:${flowId}:`;
+}

@@ -5,6 +5,7 @@ import { openConnector } from '../connectors/index';
 import { canSubscribe, type TableChange } from '../connectors/postgres/index';
 import type { ConnectorType } from '../connectors/types';
 import type { IncomingDelivery, IncomingEvent } from '../db/webhookQueries';
+import { writeTagPrefix } from '../engine/ids';
 import type { FlowCatalog } from './flowCatalog';
 import { FlowPausedError, UnknownFlowError, type FlowRunner } from './runner';
 
@@ -210,6 +211,8 @@ export class ChangeListeners {
 
   private hear(listener: Listener, change: TableChange): void {
     if (listener.closed) return;
+    // This flow's own write coming back: its echo, which a pass would read only to drop (SPEC §6).
+    if (change.tag?.startsWith(writeTagPrefix(listener.flowId))) return;
     listener.heard.push({ recordId: change.id, type: change.type });
     if (this.flushScheduled) return;
     this.flushScheduled = true;

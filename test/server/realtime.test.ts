@@ -3,7 +3,7 @@ import { channelFor } from '../../runtime/connectors/postgres/index';
 import type { ChangeHint, PassOptions } from '../../runtime/engine/types';
 import type { ChangeListeners } from '../../runtime/scheduler/changeListeners';
 import { createTestSchema, databaseUrl, skipPostgres, type TestSchema } from '../connectors/support/postgres';
-import { auth, contacts, deployPeople, eventually, peopleFlow, testRuntime, type TestRuntime } from './support';
+import { addContact, auth, contacts, deployPeople, eventually, peopleFlow, testRuntime, type TestRuntime } from './support';
 
 /**
  * Real-time changes from PostgreSQL (`notify: true`) on a deployed flow: the runtime listens, and a row written in
@@ -243,5 +243,31 @@ describe.skipIf(skipPostgres())('real-time changes from PostgreSQL (notify)', ()
     await insertPerson(schema, table, 'Barbara Liskov', 'barbara@example.com');
     await eventually(() => expect(names(t)).toEqual(['Alan Turing', 'Edsger Dijkstra', 'Barbara Liskov']));
     await listening(t, schema, 1);
+  });
+
+  it("drops its own writes' notifications unread, and hears a person's edit right after them", async () => {
+    schema = await createTestSchema('syncline_realtime');
+    const table = `"${schema.name}".people`;
+    await schema.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, name text, email text, updated_at timestamptz NOT NULL DEFAULT clock_timestamp(), sync_tag text)`);
+    const own = await testRuntime();
+    t = own;
+    const flow = postgresPeopleFlow(schema.name, { mode: 'poll', intervalMs: HOUR }) as { nodes: Array<{ id: string; config: Record<string, unknown> }> };
+    flow.nodes.find((node) => node.id === 'a')!.config.tagColumn = 'sync_tag';
+    await deployPeople(own, flow);
+    await listening(own, schema, 1);
+    await own.runtime.deps.runner.idle();
+
+    // The runtime writes two people into PostgreSQL: their notifications carry this flow's tags.
+    addContact(own.dir, { full_name: 'Ada Lovelace', email: 'ada@example.com' });
+    addContact(own.dir, { full_name: 'Alan Turing', email: 'alan@example.com' });
+    expect((await own.post('/api/flows/people/run')).status).toBe(200);
+    const [ada] = await schema.query<{ id: number }>(`SELECT id FROM ${table} WHERE email = 'ada@example.com'`);
+    expect(ada).toBeDefined();
+    // Then a person edits one. PostgreSQL delivers a channel's notifications in commit order, so once this edit's
+    // event is stored, the two writes' notifications have been heard before it: stored, or dropped as echoes.
+    await schema.query(`UPDATE ${table} SET name = 'Ada King', updated_at = clock_timestamp() WHERE id = $1`, [ada!.id]);
+    await eventually(async () => expect(await storedEvents(own)).toBeGreaterThanOrEqual(1));
+    expect((await own.inbox.selectFrom('webhook_events').select('record_id').execute()).map((event) => event.record_id)).toEqual([String(ada!.id)]);
+    await eventually(() => expect(names(own).sort()).toEqual(['Ada King', 'Alan Turing']));
   });
 });

@@ -225,7 +225,7 @@ class PostgresCollection implements Connector, ChangeSubscriber {
     this.capabilities = { conditionalWrites: this.updatedAt !== undefined, tags: this.tag !== undefined, incremental: this.updatedAt !== undefined, fullScan: true };
     if (this.notifies) {
       try {
-        await installChangeNotifications(this.db as Kysely<unknown>, schema, table, this.key.name);
+        await installChangeNotifications(this.db as Kysely<unknown>, schema, table, this.key.name, this.tag?.name ?? null);
       } catch (error) {
         const explained = explainPostgresError(error, this.target, this.opened.connection.connectTimeoutMs);
         throw new ConnectorError(

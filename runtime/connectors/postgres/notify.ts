@@ -15,10 +15,12 @@ import pg from 'pg';
 export const notifyTriggerName = 'syncline_notify';
 export const notifyFunctionName = 'syncline_notify_change';
 
-/** A change the table reported: the id of the row and whether it is gone. */
+/** A change the table reported: the id of the row, whether it is gone, and the tag the change wrote, if any. */
 export interface TableChange {
   id: string;
   type: 'upsert' | 'delete';
+  /** The tag column's value when this change set it (a runtime's write); absent for anyone else's change. */
+  tag?: string;
 }
 
 /** The channel a table's changes are sent on; PostgreSQL channel names stop at 63 bytes, so long ones are hashed. */
@@ -29,34 +31,54 @@ export function channelFor(schema: string, table: string): string {
 }
 
 /**
- * Installs the trigger and its function when the table does not have them yet; true when it installed them now.
- * Needs the rights to create a function in the schema and a trigger on the table (usually: owning the table).
+ * Installs the trigger and its function when the table does not have them yet, or brings an older installation up to
+ * date; true when it changed anything. Needs the rights to create a function in the schema and a trigger on the table
+ * (usually: owning the table).
+ *
+ * With a tag column, a notification also carries the tag a statement wrote (an INSERT's tag, or an UPDATE's when it
+ * changed): the runtime's own writes carry a fresh `syncline:<flow>:<write>` tag, so the flow that made them drops
+ * their echoes unread instead of running a pass for each (an initial sync into a `notify` table wrote every row
+ * twice over: once as the write, once as the pass its echo woke). A person's edit leaves the tag as it was, so it
+ * carries none and is read like any change.
  */
-export async function installChangeNotifications(db: Kysely<unknown>, schema: string, table: string, keyColumn: string): Promise<boolean> {
+export async function installChangeNotifications(db: Kysely<unknown>, schema: string, table: string, keyColumn: string, tagColumn: string | null = null): Promise<boolean> {
+  const args = [channelFor(schema, table), keyColumn, ...(tagColumn === null ? [] : [tagColumn])];
   return db.transaction().execute(async (trx) => {
     // Two runtimes opening at once would both CREATE OR REPLACE the function and one would fail.
     await sql`SELECT pg_advisory_xact_lock(hashtext('syncline_notify_install'))`.execute(trx);
-    const existing = await sql<{ found: number }>`
-      SELECT 1 AS found FROM pg_trigger tg
-      JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    const existing = await sql<{ args: string; body: string }>`
+      SELECT encode(tg.tgargs, 'escape') AS args, p.prosrc AS body FROM pg_trigger tg
+      JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = tg.tgfoid
       WHERE tg.tgname = ${notifyTriggerName} AND n.nspname = ${schema} AND c.relname = ${table}`.execute(trx);
-    if (existing.rows.length > 0) return false;
+    const current = existing.rows[0];
+    // tgargs holds each argument followed by a NUL byte, which encode(…, 'escape') shows as \000.
+    if (current && current.args === args.map((arg) => `${arg}\\000`).join('') && current.body.includes(functionVersion)) return false;
     await sql`
       CREATE OR REPLACE FUNCTION ${sql.id(schema, notifyFunctionName)}() RETURNS trigger LANGUAGE plpgsql AS $body$
+      -- ${sql.raw(functionVersion)}
       DECLARE
         changed jsonb;
+        written text;
       BEGIN
         IF TG_OP = 'DELETE' THEN changed := to_jsonb(OLD); ELSE changed := to_jsonb(NEW); END IF;
-        PERFORM pg_notify(TG_ARGV[0], json_build_object('op', lower(TG_OP), 'id', changed ->> TG_ARGV[1])::text);
+        IF TG_NARGS > 2 AND TG_OP <> 'DELETE' THEN
+          written := changed ->> TG_ARGV[2];
+          IF TG_OP = 'UPDATE' AND written IS NOT DISTINCT FROM (to_jsonb(OLD) ->> TG_ARGV[2]) THEN written := NULL; END IF;
+        END IF;
+        PERFORM pg_notify(TG_ARGV[0], json_build_object('op', lower(TG_OP), 'id', changed ->> TG_ARGV[1], 'tag', written)::text);
         RETURN NULL;
       END
       $body$`.execute(trx);
+    if (current) await sql`DROP TRIGGER ${sql.id(notifyTriggerName)} ON ${sql.id(schema, table)}`.execute(trx);
     await sql`
       CREATE TRIGGER ${sql.id(notifyTriggerName)} AFTER INSERT OR UPDATE OR DELETE ON ${sql.id(schema, table)}
-      FOR EACH ROW EXECUTE FUNCTION ${sql.id(schema, notifyFunctionName)}(${sql.lit(channelFor(schema, table))}, ${sql.lit(keyColumn)})`.execute(trx);
+      FOR EACH ROW EXECUTE FUNCTION ${sql.id(schema, notifyFunctionName)}(${sql.join(args.map((arg) => sql.lit(arg)))})`.execute(trx);
     return true;
   });
 }
+
+/** Marks the function's body, so an installation made by an older version is recognised and replaced. */
+const functionVersion = 'syncline notify v2: tags';
 
 /** Removes the trigger from the table, and the function once no other table's trigger uses it. */
 export async function removeChangeNotifications(db: Kysely<unknown>, schema: string, table: string): Promise<void> {
@@ -87,9 +109,10 @@ export async function listenForChanges(
   client.on('notification', (message) => {
     if (message.channel !== channel || !message.payload) return;
     try {
-      const payload = JSON.parse(message.payload) as { op?: unknown; id?: unknown };
+      const payload = JSON.parse(message.payload) as { op?: unknown; id?: unknown; tag?: unknown };
       if (payload.id === null || payload.id === undefined) return;
-      onChange({ id: String(payload.id), type: payload.op === 'delete' ? 'delete' : 'upsert' });
+      const tag = typeof payload.tag === 'string' ? { tag: payload.tag } : {};
+      onChange({ id: String(payload.id), type: payload.op === 'delete' ? 'delete' : 'upsert', ...tag });
     } catch {
       // Someone else's NOTIFY on our channel: not ours to read.
     }

@@ -1,0 +1,97 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { triggerConfigSchema } from '../../../nodes/trigger/schema';
+import { createTestSchema, databaseUrl, skipPostgres, type TestSchema } from '../../../test/connectors/support/postgres';
+import { testAccess } from '../../../test/support/access';
+import type { Connector } from '../types';
+import { canSubscribe, postgresConnector, type TableChange } from './index';
+
+// Notifications say which changes were the runtime's own writes (their tag), so a flow can drop its echoes unread.
+
+describe.skipIf(skipPostgres())('postgres notifications and write tags', () => {
+  let schema: TestSchema;
+  const connectors: Connector[] = [];
+  const table = () => `"${schema.name}".leads`;
+
+  beforeEach(async () => {
+    schema = await createTestSchema();
+    await schema.query(`CREATE TABLE ${table()} (id serial PRIMARY KEY, email text, updated_at timestamptz, sync_tag text)`);
+  });
+
+  afterEach(async () => {
+    for (const connector of connectors.splice(0)) await connector.close();
+    await schema.drop();
+  });
+
+  const open = async (): Promise<Connector> => {
+    const connector = await postgresConnector.open({
+      config: triggerConfigSchema.parse({ connector: 'postgres', key: 'id', collection: `${schema.name}.leads`, updatedAt: 'updated_at', tagColumn: 'sync_tag', connection: { url: databaseUrl, notify: true } }),
+      baseDir: '/',
+      access: testAccess(),
+      resolveCredential: async () => databaseUrl,
+    });
+    connectors.push(connector);
+    return connector;
+  };
+
+  /** Subscribes, runs `act`, and returns the changes heard once `count` have arrived. */
+  const hear = async (connector: Connector, count: number, act: () => Promise<void>): Promise<TableChange[]> => {
+    if (!canSubscribe(connector)) throw new Error('expected a subscriber');
+    const changes: TableChange[] = [];
+    let done: () => void = () => undefined;
+    const all = new Promise<void>((resolve) => (done = resolve));
+    const stop = await connector.subscribe((change) => {
+      changes.push(change);
+      if (changes.length === count) done();
+    });
+    try {
+      await act();
+      await all;
+    } finally {
+      await stop();
+    }
+    return changes;
+  };
+
+  it("tags the runtime's writes in their notifications, and nobody else's changes", async () => {
+    const connector = await open();
+    let id = '';
+    const changes = await hear(connector, 4, async () => {
+      const [created] = await connector.write([{ kind: 'create', fields: { email: 'a@example.com' }, tag: 'syncline:leads:0001' }]);
+      if (!created?.ok) throw new Error('create failed');
+      id = created.id;
+      // A person's edit leaves the tag the runtime wrote as it was.
+      await schema.query(`UPDATE ${table()} SET email = 'b@example.com', updated_at = now() WHERE id = $1`, [id]);
+      await connector.write([{ kind: 'update', id, fields: { email: 'c@example.com' }, tag: 'syncline:leads:0002', expectedVersion: null }]);
+      await schema.query(`INSERT INTO ${table()} (email, updated_at) VALUES ('d@example.com', now())`);
+    });
+    expect(changes.slice(0, 3)).toEqual([
+      { id, type: 'upsert', tag: 'syncline:leads:0001' },
+      { id, type: 'upsert' },
+      { id, type: 'upsert', tag: 'syncline:leads:0002' },
+    ]);
+    expect(changes[3]).not.toHaveProperty('tag');
+  });
+
+  it('brings a trigger an older version installed up to date, once', async () => {
+    // What earlier versions installed: the function without tags, the trigger with the channel and key only.
+    await schema.query(`CREATE FUNCTION "${schema.name}".syncline_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE changed jsonb;
+      BEGIN
+        IF TG_OP = 'DELETE' THEN changed := to_jsonb(OLD); ELSE changed := to_jsonb(NEW); END IF;
+        PERFORM pg_notify(TG_ARGV[0], json_build_object('op', lower(TG_OP), 'id', changed ->> TG_ARGV[1])::text);
+        RETURN NULL;
+      END $$`);
+    await schema.query(`CREATE TRIGGER syncline_notify AFTER INSERT OR UPDATE OR DELETE ON ${table()} FOR EACH ROW EXECUTE FUNCTION "${schema.name}".syncline_notify_change('syncline:${schema.name}.leads', 'id')`);
+    const connector = await open();
+    const triggers = await schema.query<{ args: string }>(`SELECT encode(tgargs, 'escape') AS args FROM pg_trigger WHERE tgrelid = '${table()}'::regclass AND NOT tgisinternal`);
+    expect(triggers).toEqual([{ args: `syncline:${schema.name}.leads\\000id\\000sync_tag\\000` }]);
+    const changes = await hear(connector, 1, async () => {
+      await connector.write([{ kind: 'create', fields: { email: 'a@example.com' }, tag: 'syncline:leads:0003' }]);
+    });
+    expect(changes[0]?.tag).toBe('syncline:leads:0003');
+    // Opened again, nothing is reinstalled.
+    const before = await schema.query(`SELECT oid FROM pg_trigger WHERE tgrelid = '${table()}'::regclass AND NOT tgisinternal`);
+    await open();
+    expect(await schema.query(`SELECT oid FROM pg_trigger WHERE tgrelid = '${table()}'::regclass AND NOT tgisinternal`)).toEqual(before);
+  });
+});
