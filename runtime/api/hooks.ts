@@ -1,9 +1,11 @@
 import { zValidator } from '@hono/zod-validator';
 import { Hono } from 'hono';
+import { z } from 'zod';
+import { MissingCredentialError } from '../credentials/store';
 import { receiveWebhook } from '../webhooks/receive';
 import { limitBody } from './bodyLimit';
 import type { AppDeps } from './deps';
-import { validationHook } from './errors';
+import { errorBody, validationHook } from './errors';
 import type { RouteDoc } from './routeDoc';
 import { errorSchema, hookParams, webhookAcceptedSchema, webhookBodySchema } from './schemas';
 
@@ -24,7 +26,40 @@ export function hooksApi(deps: AppDeps): Hono {
     return c.json(answer.body, answer.status);
   });
 
+  // A system that checks a webhook's URL with a GET before it saves the webhook (Mailchimp) is answered 200 at its
+  // trigger's URL when the secret the URL carries is right. Any other GET here stays the 404 it always was.
+  app.get('/:flowId/:nodeId', async (c) => {
+    const answer = await answerUrlCheck(deps, c.req.param('flowId'), c.req.param('nodeId'), requestTarget(c.req.url), (name) => c.req.header(name));
+    return answer ? c.json(answer.body, answer.status) : c.notFound();
+  });
+
   return app;
+}
+
+/** The answer to a URL check of a trigger whose system makes one, or null where no such trigger is (a 404). */
+async function answerUrlCheck(
+  deps: Pick<AppDeps, 'catalog' | 'credentials' | 'connectors' | 'logger'>,
+  flowId: string,
+  nodeId: string,
+  url: string,
+  header: (name: string) => string | undefined,
+): Promise<{ status: 200 | 401 | 503; body: unknown } | null> {
+  const ids = hookParams.safeParse({ flowId, nodeId });
+  if (!ids.success) return null;
+  const node = deps.catalog.get(flowId)?.document?.nodes.find((candidate) => candidate.id === nodeId);
+  if (!node || node.type !== 'trigger' || node.config.detect.mode !== 'webhook') return null;
+  const system = Object.hasOwn(deps.connectors, node.config.connector) ? deps.connectors[node.config.connector]?.webhook : undefined;
+  if (!system?.urlCheckedByGet) return null;
+  let secret: string;
+  try {
+    secret = await deps.credentials.resolve(node.config.detect.secret.credential);
+  } catch (error) {
+    if (!(error instanceof MissingCredentialError)) throw error;
+    deps.logger.error({ flowId, nodeId, credential: node.config.detect.secret.credential }, 'webhook secret credential missing');
+    return { status: 503, body: errorBody('secret_missing', "the trigger's signing secret is not stored on this runtime yet; retry later") };
+  }
+  const refused = system.verify({ method: 'GET', url, body: new Uint8Array(0), header }, secret, new Date());
+  return refused === null ? { status: 200, body: { ok: true } } : { status: 401, body: errorBody('bad_signature', refused) };
 }
 
 /** Path and query of a request URL, as the sender addressed it. */
@@ -34,6 +69,21 @@ function requestTarget(url: string): string {
 }
 
 export const hookRouteDocs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/hooks/:flowId/:nodeId',
+    tag: 'webhooks',
+    auth: 'signature',
+    summary:
+      'The URL check some systems make before they save a webhook (Mailchimp): 200 when the trigger’s connector is checked this way and the secret the URL carries (?secret=…) is the trigger’s; 404 for every other trigger.',
+    params: hookParams,
+    responses: {
+      200: { description: 'The URL is this trigger’s', schema: z.strictObject({ ok: z.literal(true) }) },
+      401: { description: 'The URL carries no secret, or another one', schema: errorSchema },
+      404: { description: 'No webhook trigger here that is checked by a GET', schema: errorSchema },
+      503: { description: 'The trigger’s secret is not stored yet', schema: errorSchema },
+    },
+  },
   {
     method: 'post',
     path: '/hooks/:flowId/:nodeId',

@@ -2,6 +2,8 @@ import type { LoadOptions } from '../../nodes/document';
 import { bambooHrConnector } from './bamboohr/index';
 import { githubConnector } from './github/index';
 import { httpConnector } from './http/index';
+import { hubspotConnector } from './hubspot/index';
+import { mailchimpConnector } from './mailchimp/index';
 import { memoryConnector } from './memory/index';
 import { postgresConnector } from './postgres/index';
 import { sqliteConnector } from './sqlite/index';
@@ -18,6 +20,8 @@ export const connectorRegistry = {
   github: githubConnector,
   zendesk: zendeskConnector,
   bamboohr: bambooHrConnector,
+  hubspot: hubspotConnector,
+  mailchimp: mailchimpConnector,
 } satisfies Record<string, ConnectorType>;
 
 export type ConnectorName = keyof typeof connectorRegistry;

@@ -174,6 +174,12 @@ export type WebhookReading =
  * types. The secret is the trigger's `detect.secret` credential.
  */
 export interface ConnectorWebhook {
+  /**
+   * True when the system checks a webhook's URL with a GET before it saves the webhook (Mailchimp). The runtime then
+   * answers `GET /hooks/:flowId/:nodeId` with 200 when `verify` accepts the GET (an empty body), 401 when not; for
+   * every other trigger such a GET stays a 404.
+   */
+  urlCheckedByGet?: boolean;
   /** Null when the delivery is genuine (signature, and timestamp where the scheme has one); else why not, as a 401 says it. */
   verify(delivery: WebhookDelivery, secret: string, now: Date): string | null;
   /** The system's id of this delivery, the same on a redelivery, for de-duplication; null when it sends none. */

@@ -1,0 +1,142 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { HubSpotFake } from '../../../test/fakes/hubspot/server';
+import type { Connector, ListPosition, SourceRecord, Version } from '../types';
+import { compareVersions } from '../versions';
+import { hubspotLookbackMs } from './changes';
+import { clockStart, contextFor, fakeTime, startFake } from './fakeAccount';
+import { openHubSpot } from './index';
+
+// Incremental listing against the fake's search index: its lag, its ties and its 10,000-result ceiling.
+
+let fake: HubSpotFake;
+let connector: Connector;
+const searchRoute = 'POST /crm/v3/objects/{objectType}/search';
+
+beforeEach(async () => {
+  fake = await startFake({ searchLagMs: 0 });
+  connector = await openHubSpot(contextFor(fake, 'contacts', { properties: ['email', 'firstname'] }), fakeTime(fake));
+});
+afterEach(async () => {
+  await connector.close();
+  await fake.close();
+});
+
+async function listAll(from: ListPosition, limit = 500): Promise<SourceRecord[]> {
+  const records: SourceRecord[] = [];
+  let position: ListPosition | null = from;
+  while (position) {
+    const page = await connector.listSince(position, limit);
+    records.push(...page.records);
+    position = page.next;
+  }
+  return records;
+}
+
+const newest = (records: readonly SourceRecord[]): Version | null => records.reduce<Version | null>((max, record) => (compareVersions(record.version, max) > 0 ? record.version : max), null);
+const searchBodies = () => fake.requests.filter((entry) => entry.route === searchRoute).map((entry) => entry.body as { filterGroups: Array<{ filters: Array<{ propertyName: string; operator: string; value: string }> }>; after?: string; limit: number; sorts: unknown });
+
+describe('listing from the start', () => {
+  it('reads the objects list, which has no index lag: a contact made a moment ago is listed', async () => {
+    fake.setSearchLag(60_000);
+    const id = fake.personCreate('contacts', { email: 'now@example.com', firstname: 'Nova' });
+    const records = await listAll({ since: null, afterId: null });
+    expect(records).toEqual([{ id, version: '2024-06-03T12:00:00.000Z', tag: null, deleted: false, fields: { properties: { email: 'now@example.com', firstname: 'Nova' } } }]);
+    expect(fake.countRequests(searchRoute)).toBe(0);
+    expect(fake.countRequests('GET /crm/v3/objects/{objectType}')).toBe(2); // live, then archived
+  });
+});
+
+describe('polling through the search index', () => {
+  it('asks for lastmodifieddate GTE the cursor less the lookback, sorted ascending, 200 a page, following paging.next.after', async () => {
+    for (let i = 0; i < 450; i++) fake.seed('contacts', { email: `c${i}@example.com` }, { updatedAt: clockStart + i });
+    fake.clock.advance(60_000);
+    const since = '2024-06-03T12:00:00.100Z';
+    const records = await listAll({ since, afterId: null });
+    // Everything from 5 minutes before the cursor: here, every contact.
+    expect(new Set(records.map((record) => record.id)).size).toBe(450);
+    const bodies = searchBodies();
+    expect(bodies.map((body) => body.after ?? null)).toEqual([null, '200', '400']);
+    expect(bodies[0]).toMatchObject({
+      filterGroups: [{ filters: [{ propertyName: 'lastmodifieddate', operator: 'GTE', value: String(Date.parse(since) - hubspotLookbackMs) }] }],
+      sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }],
+      limit: 200,
+    });
+  });
+
+  it('still lists a change the index showed late, and a tie at the cursor indexed after it, on the next poll', async () => {
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((name) => fake.seed('contacts', { email: `${name}@example.com` }));
+    fake.clock.advance(60_000);
+    const first = await listAll({ since: null, afterId: null });
+    let cursor = newest(first);
+
+    // A changes first but the index takes two minutes over it; B changes 10 ms later and shows at once.
+    fake.setSearchLag(120_000);
+    fake.personUpdate('contacts', a as string, { firstname: 'Late' });
+    fake.clock.advance(10);
+    fake.setSearchLag(0);
+    fake.personUpdate('contacts', b as string, { firstname: 'Prompt' });
+    // C and D change in the same millisecond; the index shows C now, D a minute on.
+    fake.clock.advance(10);
+    fake.personUpdate('contacts', c as string, { firstname: 'Tie shown' });
+    fake.setSearchLag(60_000);
+    fake.personUpdate('contacts', d as string, { firstname: 'Tie late' });
+    fake.clock.advance(1000);
+
+    const second = await listAll({ since: cursor, afterId: null });
+    expect(second.find((record) => record.id === a)?.fields).not.toEqual({ properties: { email: 'a@example.com', firstname: 'Late' } });
+    expect(second.filter((record) => record.fields.properties && (record.fields.properties as { firstname?: unknown }).firstname !== null).map((record) => record.id).sort()).toEqual([b, c].sort());
+    cursor = newest(second);
+    expect(cursor).toBe(fake.object('contacts', c as string)?.updatedAt);
+
+    // The next poll, once the index has caught up: A is before the cursor and D at it; the lookback brings both.
+    fake.clock.advance(120_000);
+    const third = await listAll({ since: cursor, afterId: null });
+    const byId = new Map(third.map((record) => [record.id, record]));
+    expect(byId.get(a as string)?.fields).toEqual({ properties: { email: 'a@example.com', firstname: 'Late' } });
+    expect(compareVersions(byId.get(a as string)?.version ?? null, cursor)).toBeLessThan(0);
+    expect(byId.get(d as string)?.fields).toEqual({ properties: { email: 'd@example.com', firstname: 'Tie late' } });
+    expect(byId.get(d as string)?.version).toBe(cursor);
+  });
+
+  it('lists an archived contact as deleted, at its archiving time', async () => {
+    const id = fake.seed('contacts', { email: 'gone@example.com' });
+    fake.clock.advance(60_000);
+    const cursor = newest(await listAll({ since: null, afterId: null }));
+    fake.personArchive('contacts', id);
+    fake.clock.advance(1000);
+    const records = await listAll({ since: cursor, afterId: null });
+    expect(records).toEqual([expect.objectContaining({ id, deleted: true, version: '2024-06-03T12:01:00.000Z' })]);
+  });
+});
+
+describe('the 10,000-result ceiling', () => {
+  it('asks again from the last modified date seen when a query reaches 10,000 results, and loses nothing', async () => {
+    const total = 10_450;
+    for (let i = 0; i < total; i++) fake.seed('contacts', { email: `bulk${i}@example.com` }, { updatedAt: clockStart + i * 10 });
+    fake.clock.set(clockStart + total * 10 + 60_000);
+    // One page: a longer listing reads its tail again (saas/changeFeed.ts), which would add queries of its own.
+    const records = await listAll({ since: new Date(clockStart + hubspotLookbackMs).toISOString(), afterId: null }, 20_000);
+    expect(new Set(records.map((record) => record.id)).size).toBe(total);
+    const bodies = searchBodies();
+    // 50 pages reach the 10,000th result; page 51 would answer 400, so the next query starts at that page's last date.
+    expect(bodies.every((body) => Number(body.after ?? 0) < 10_000)).toBe(true);
+    const windows = bodies.filter((body) => body.after === undefined).map((body) => body.filterGroups[0]?.filters[0]?.value);
+    expect(windows).toEqual([String(clockStart), String(clockStart + 9_999 * 10)]);
+    expect(fake.requests.filter((entry) => entry.status === 400)).toEqual([]);
+  });
+
+  it('reads an instant that holds more than 10,000 changes by id before moving past it', async () => {
+    const instant = clockStart + 1000;
+    const ids: string[] = [];
+    for (let i = 0; i < 10_300; i++) ids.push(fake.seed('contacts', { email: `import${i}@example.com` }, { updatedAt: instant }));
+    const after = fake.seed('contacts', { email: 'after@example.com' }, { updatedAt: instant + 5 });
+    fake.clock.set(instant + 60_000);
+    const records = await listAll({ since: new Date(instant + hubspotLookbackMs).toISOString(), afterId: null }, 20_000);
+    expect(new Set(records.map((record) => record.id))).toEqual(new Set([...ids, after]));
+    const firstFilters = searchBodies()
+      .filter((body) => body.after === undefined)
+      .map((body) => body.filterGroups[0]?.filters.map((filter) => `${filter.propertyName} ${filter.operator}`).join(' & '));
+    expect(firstFilters).toEqual(['lastmodifieddate GTE', 'lastmodifieddate EQ', 'lastmodifieddate EQ & hs_object_id GT', 'lastmodifieddate GTE']);
+    expect(fake.requests.filter((entry) => entry.status === 400)).toEqual([]);
+  });
+});

@@ -1,0 +1,179 @@
+/**
+ * What changed in a HubSpot collection since a time, read as a change-feed source (saas/changeFeed.ts serves the
+ * listing from it, sorted, with its lookback):
+ *
+ * - From the start: the objects list (`GET /crm/v3/objects/{objectType}`, 100 a page, `paging.next.after` followed).
+ *   It reads the records themselves, so it has neither the search index's lag nor its 10,000-result ceiling.
+ * - Since a time: the search API (`POST /crm/v3/objects/{objectType}/search`), filtered `lastmodifieddate GTE since`
+ *   (`hs_lastmodifieddate` for companies), sorted by it ascending, 200 a page, `paging.next.after` followed. "The
+ *   search endpoints are limited to 10,000 total results for any given query. Attempting to page beyond 10,000 will
+ *   result in a 400 error" (Search the CRM, Limitations): a query that reaches its 10,000th result is not paged further
+ *   but asked again from the last modified date it returned. When all 10,000 share that one instant (a bulk import),
+ *   that instant is read on its own, by id (`hs_object_id GT` the last id), before the window moves past it. A query
+ *   never just stops at the ceiling.
+ * - The search index trails the records ("It may take a few moments for newly created or updated CRM objects to
+ *   appear in search results", Limitations; integrators hold their cursors minutes behind for it: airbytehq/airbyte
+ *   #69203 added a lookback to its HubSpot search streams, estuary/connectors#1549 delays HubSpot data 5 minutes,
+ *   hubspot-api-php#59 reports records missing right after a write). So a listing reads from {@link hubspotLookbackMs}
+ *   before its cursor, which also covers records that share the cursor's millisecond and came in another order.
+ * - Archived objects never appear in search; the objects list names them with `archived=true`, and they are listed
+ *   as deleted, at the later of their last change and their archiving. The archived list has no time filter: every
+ *   listing reads it whole (archived records are kept 90 days).
+ */
+import { ConnectorError, type SourceRecord } from '../types';
+import { errorText, type HubSpotClient } from './client';
+import type { HubSpotCollection } from './config';
+import { versionProperty, type PropertyCatalog } from './properties';
+
+/** How far before its cursor a listing reads: the search index's lag as integrators report it, about five minutes. */
+export const hubspotLookbackMs = 5 * 60_000;
+/** The search API's largest page ("up to 200 objects", OpenAPI `PublicObjectSearchRequest.limit`). */
+export const searchPageSize = 200;
+/** The objects list's largest page. */
+export const listPageSize = 100;
+export const searchCeiling = 10_000;
+/** A listing that never ends is a bug, not a big account. */
+const maxRequests = 1_000_000;
+
+/** One object as the API returns it (OpenAPI `SimplePublicObject`). */
+export interface ObjectJson {
+  id: string;
+  properties: Record<string, unknown>;
+  createdAt?: string;
+  updatedAt?: string;
+  archived?: boolean;
+  archivedAt?: string;
+}
+
+/** The record a flow sees of one object; null for an answer without an id. */
+export function toRecord(object: unknown, catalog: PropertyCatalog): SourceRecord | null {
+  if (typeof object !== 'object' || object === null) return null;
+  const { id, properties, updatedAt, archived, archivedAt } = object as Partial<ObjectJson>;
+  if (typeof id !== 'string' && typeof id !== 'number') return null;
+  const props = typeof properties === 'object' && properties !== null ? properties : {};
+  const deleted = archived === true;
+  const version = latest([updatedAt, props[versionProperty[catalog.collection]], deleted ? archivedAt : undefined]);
+  return { id: String(id), version, tag: null, deleted, fields: catalog.read(props) };
+}
+
+/** The latest of some timestamps, as ISO text with milliseconds (one format, so text order is time order). */
+export function latest(values: readonly unknown[]): string | null {
+  let best: number | null = null;
+  for (const value of values) {
+    const time = typeof value === 'string' ? (/^\d+$/.test(value) ? Number(value) : Date.parse(value)) : typeof value === 'number' ? value : Number.NaN;
+    if (Number.isFinite(time) && (best === null || time > best)) best = time;
+  }
+  return best === null ? null : new Date(best).toISOString();
+}
+
+export class HubSpotChanges {
+  constructor(
+    private readonly client: HubSpotClient,
+    private readonly collection: HubSpotCollection,
+    private readonly catalog: () => Promise<PropertyCatalog>,
+  ) {}
+
+  /** Every record changed at or after `since` (all records when null), archived ones as deletes. */
+  async *changedSince(since: Date | null): AsyncIterable<SourceRecord[]> {
+    const catalog = await this.catalog();
+    const records = (objects: unknown[]): SourceRecord[] => objects.map((object) => toRecord(object, catalog)).filter((record): record is SourceRecord => record !== null);
+    if (since === null) {
+      for await (const page of this.listObjects(catalog, false)) yield records(page);
+    } else {
+      for await (const page of this.searchFrom(catalog, since.getTime())) yield records(page);
+    }
+    const from = since?.toISOString() ?? null;
+    for await (const page of this.listObjects(catalog, true)) {
+      yield records(page).filter((record) => from === null || (record.version !== null && record.version >= from));
+    }
+  }
+
+  /** Every live (or every archived) object, in pages of the objects list. */
+  async *listObjects(catalog: PropertyCatalog, archived: boolean): AsyncGenerator<unknown[]> {
+    let after: string | null = null;
+    for (let requests = 0; requests < maxRequests; requests++) {
+      const query: Record<string, string> = { limit: String(listPageSize), properties: catalog.requested().join(','), archived: String(archived) };
+      if (after !== null) query.after = after;
+      const body = await this.client.json('GET', `/crm/v3/objects/${this.collection}`, { query, repeatable: true });
+      yield resultsOf(body, `GET /crm/v3/objects/${this.collection}`);
+      const next = nextAfter(body);
+      if (next === null || next === after) return;
+      after = next;
+    }
+    throw new ConnectorError(`GET /crm/v3/objects/${this.collection}: the listing did not end after ${maxRequests} pages`);
+  }
+
+  /** Objects modified at or after `sinceMs`, in windows of at most 10,000 search results. */
+  private async *searchFrom(catalog: PropertyCatalog, sinceMs: number): AsyncGenerator<unknown[]> {
+    const version = versionProperty[this.collection];
+    const path = `/crm/v3/objects/${this.collection}/search`;
+    let from = sinceMs;
+    // Set while one instant holds more than a query can reach: that instant, paged by id.
+    let instant: { at: number; afterId: string | null } | null = null;
+    for (let requests = 0; requests < maxRequests; ) {
+      const filters = instant
+        ? [{ propertyName: version, operator: 'EQ', value: String(instant.at) }, ...(instant.afterId === null ? [] : [{ propertyName: 'hs_object_id', operator: 'GT', value: instant.afterId }])]
+        : [{ propertyName: version, operator: 'GTE', value: String(from) }];
+      const sorts = [{ propertyName: instant ? 'hs_object_id' : version, direction: 'ASCENDING' }];
+      let after: string | null = null;
+      let received = 0;
+      let lastVersion: number | null = null;
+      let lastId: string | null = null;
+      let ceilingReached = false;
+      for (;;) {
+        requests++;
+        const body: Record<string, unknown> = { filterGroups: [{ filters }], sorts, properties: catalog.requested(), limit: searchPageSize };
+        if (after !== null) body.after = after;
+        const response = await this.client.request('POST', path, { body, search: true, repeatable: true });
+        if (response.status === 400 && after !== null && received > 0) {
+          // The ceiling came sooner than counted: go on from what was read, as at the ceiling.
+          ceilingReached = true;
+          break;
+        }
+        if (response.status !== 200) throw this.client.failure(response, response.status === 400 ? `HubSpot refused the search — ${errorText(response)}` : '');
+        const answer = (response.body ?? {}) as Record<string, unknown>;
+        const results = resultsOf(answer, `POST ${path}`);
+        received += results.length;
+        for (const object of results) {
+          const id = (object as { id?: unknown }).id;
+          const time = Date.parse(String(latest([(object as ObjectJson).updatedAt, (object as ObjectJson).properties?.[version]]) ?? ''));
+          if (Number.isFinite(time) && (lastVersion === null || time > lastVersion)) lastVersion = time;
+          if (typeof id === 'string' || typeof id === 'number') lastId = String(id);
+        }
+        yield results;
+        const next = nextAfter(answer);
+        if (next === null) break;
+        if (received >= searchCeiling || (/^\d+$/.test(next) && Number(next) >= searchCeiling)) {
+          ceilingReached = true;
+          break;
+        }
+        after = next;
+      }
+      if (instant) {
+        if (ceilingReached && lastId !== null) {
+          instant = { at: instant.at, afterId: lastId };
+          continue;
+        }
+        // That instant is read: the window goes on just after it.
+        from = instant.at + 1;
+        instant = null;
+        continue;
+      }
+      if (!ceilingReached) return;
+      if (lastVersion !== null && lastVersion > from) from = lastVersion;
+      else instant = { at: from, afterId: null };
+    }
+    throw new ConnectorError(`POST ${path}: the search did not end after ${maxRequests} requests`);
+  }
+}
+
+function resultsOf(body: Record<string, unknown>, shown: string): unknown[] {
+  if (!Array.isArray(body.results)) throw new ConnectorError(`${shown}: expected {"results": [...]}, got no results list`);
+  return body.results as unknown[];
+}
+
+/** `paging.next.after`, or null on the last page. */
+function nextAfter(body: Record<string, unknown>): string | null {
+  const after = (body.paging as { next?: { after?: unknown } } | undefined)?.next?.after;
+  return typeof after === 'string' && after !== '' ? after : typeof after === 'number' ? String(after) : null;
+}

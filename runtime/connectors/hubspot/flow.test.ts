@@ -1,0 +1,156 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadFlow } from '../../../nodes/document';
+import type { FlowDocument } from '../../../nodes/index';
+import type { HubSpotFake } from '../../../test/fakes/hubspot/server';
+import { openStateDb, type StateDb } from '../../db/index';
+import { SyncEngine } from '../../engine/index';
+import { connectorRegistry } from '../index';
+import { createMemoryStore, deleteMemoryStore, type MemoryCollection } from '../memory/index';
+import { access, connectionFor, searchLagMs, startFake, tokenCredential } from './fakeAccount';
+
+// CRM <-> a leads table through the real engine: HubSpot contacts (on the fake, opened from the registry as a flow
+// opens them) mapped by `properties.<name>` paths, and the leads of a memory collection, polled. Before each pass the
+// fake's clock moves on past its search index's lag, as a poll interval would. The engine opens the connector with real
+// time, so the fake's clock runs with real time too (its search limit counts requests per second of its clock).
+
+let fake: HubSpotFake;
+let db: StateDb;
+let engine: SyncEngine;
+let leads: MemoryCollection;
+let flow: FlowDocument;
+const store = 'hubspot-flow';
+const writeRoutes = ['create', 'update', 'archive'].map((name) => `POST /crm/v3/objects/{objectType}/batch/${name}`);
+const writeRequests = () => fake.requests.filter((entry) => entry.route !== null && writeRoutes.includes(entry.route));
+
+beforeEach(async () => {
+  fake = await startFake({ realTime: true });
+  leads = createMemoryStore(store).createCollection('leads', { versions: 'iso' });
+  const { document, issues } = loadFlow({
+    format: 'syncline.flow',
+    version: 1,
+    id: 'leads',
+    name: 'CRM <-> leads',
+    nodes: [
+      {
+        id: 'crm',
+        type: 'trigger',
+        typeVersion: 1,
+        position: { x: 0, y: 0 },
+        config: { connector: 'hubspot', connection: connectionFor(fake, { properties: ['email', 'firstname', 'lastname', 'lifecyclestage'] }), collection: 'contacts', key: 'id', detect: { mode: 'manual' } },
+      },
+      {
+        id: 'map',
+        type: 'mapping',
+        typeVersion: 1,
+        position: { x: 200, y: 0 },
+        config: {
+          fields: [
+            { left: 'properties.email', right: 'email', direction: 'both' },
+            { left: 'properties.firstname', right: 'first_name', direction: 'both' },
+            { left: 'properties.lastname', right: 'last_name', direction: 'both' },
+            { left: 'properties.lifecyclestage', right: 'stage', direction: 'both' },
+          ],
+        },
+      },
+      { id: 'hub', type: 'conflict', typeVersion: 1, position: { x: 400, y: 0 }, config: { policy: 'last-write-wins', match: ['email'], deletes: 'propagate' } },
+      { id: 'table', type: 'trigger', typeVersion: 1, position: { x: 600, y: 0 }, config: { connector: 'memory', connection: { store }, collection: 'leads', key: 'id', updatedAt: 'updated', detect: { mode: 'manual' } } },
+    ],
+    edges: [
+      { id: 'e1', source: 'crm', target: 'map' },
+      { id: 'e2', source: 'map', target: 'hub' },
+      { id: 'e3', source: 'hub', target: 'table' },
+    ],
+  });
+  if (!document) throw new Error(issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '));
+  flow = document;
+  db = await openStateDb(':memory:');
+  engine = new SyncEngine({
+    db,
+    connectors: connectorRegistry,
+    access,
+    resolveCredential: async (name) => (name === tokenCredential ? fake.tokens.privateApp : Promise.reject(new Error(`no credential "${name}"`))),
+    retry: { attempts: 2, baseMs: 1, maxWaitMs: 10 },
+  });
+});
+
+afterEach(async () => {
+  await db.destroy();
+  await fake.close();
+  deleteMemoryStore(store);
+});
+
+/** One pass, a poll interval after the last one. */
+async function pass() {
+  fake.clock.advance(searchLagMs + 1000);
+  return engine.runPass(flow, { baseDir: '.' });
+}
+
+const liveLeads = () => leads.all().filter((record) => !record.deleted);
+const leadWith = (email: string) => liveLeads().find((record) => record.fields.email === email);
+const contactWith = (email: string) => [...fake.portal.objects.contacts.values()].find((object) => object.state.archivedAt === null && object.state.properties.get('email') === email);
+
+describe('hubspot contacts <-> leads through the engine', () => {
+  it('writes nothing on the first sync of records already equal on both sides', async () => {
+    for (let i = 0; i < 150; i++) {
+      const person = { email: `person${i}@example.com`, first: `First${i}`, last: `Last${i}`, stage: i % 2 === 0 ? 'lead' : 'customer' };
+      fake.seed('contacts', { email: person.email, firstname: person.first, lastname: person.last, lifecyclestage: person.stage });
+      leads.insert({ email: person.email, first_name: person.first, last_name: person.last, stage: person.stage });
+    }
+    const first = await pass();
+    expect(first.status).toBe('ok');
+    expect(first.summary).toEqual({ created: 0, updated: 0, deleted: 0, echoes: 0, conflicts: 0, failed: 0 });
+    expect(writeRequests()).toEqual([]);
+    const second = await pass();
+    expect(second.summary).toEqual({ created: 0, updated: 0, deleted: 0, echoes: 0, conflicts: 0, failed: 0 });
+    expect(writeRequests()).toEqual([]);
+  });
+
+  it('creates both ways, sends only the changed property, carries deletes both ways, and settles after each', async () => {
+    const ada = fake.seed('contacts', { email: 'ada@example.com', firstname: 'Ada', lastname: 'Lovelace', lifecyclestage: 'lead' });
+    leads.insert({ email: 'grace@example.com', first_name: 'Grace', last_name: 'Hopper', stage: 'customer' });
+
+    const first = await pass();
+    expect(first.status).toBe('ok');
+    expect(first.summary).toMatchObject({ created: 2, failed: 0, conflicts: 0 });
+    expect(leadWith('ada@example.com')?.fields).toMatchObject({ first_name: 'Ada', last_name: 'Lovelace', stage: 'lead' });
+    const grace = contactWith('grace@example.com');
+    expect(grace && Object.fromEntries(grace.state.properties)).toMatchObject({ firstname: 'Grace', lastname: 'Hopper', lifecyclestage: 'customer' });
+    expect(writeRequests().map((entry) => [entry.route, entry.inputs])).toEqual([[writeRoutes[0], 1]]);
+    expect((await pass()).summary).toMatchObject({ created: 0, updated: 0, deleted: 0, failed: 0 });
+
+    // A person moves Ada on in HubSpot; the leads table renames Grace.
+    fake.personUpdate('contacts', ada, { lifecyclestage: 'customer' });
+    leads.update(leadWith('grace@example.com')?.id as string, { last_name: 'Hopper-Murray' });
+    const before = writeRequests().length;
+    const edited = await pass();
+    expect(edited.summary).toMatchObject({ updated: 2, created: 0, failed: 0, conflicts: 0 });
+    expect(leadWith('ada@example.com')?.fields.stage).toBe('customer');
+    const update = writeRequests().slice(before);
+    expect(update.map((entry) => entry.body)).toEqual([{ inputs: [{ id: grace?.id, properties: { lastname: 'Hopper-Murray' }, objectWriteTraceId: expect.any(String) }] }]);
+    expect((await pass()).summary).toMatchObject({ created: 0, updated: 0, deleted: 0, failed: 0 });
+
+    // Deleted on each side: Ada archived in HubSpot, Grace's lead removed.
+    fake.personArchive('contacts', ada);
+    leads.delete(leadWith('grace@example.com')?.id as string);
+    const deleted = await pass();
+    expect(deleted.summary).toMatchObject({ deleted: 2, failed: 0 });
+    expect(liveLeads()).toEqual([]);
+    expect(fake.object('contacts', grace?.id as string)?.archived).toBe(true);
+    expect((await pass()).summary).toEqual({ created: 0, updated: 0, deleted: 0, echoes: 0, conflicts: 0, failed: 0 });
+  });
+
+  it('stops a pass that meets the daily limit, and the next pass goes on', async () => {
+    fake.seed('contacts', { email: 'late@example.com', firstname: 'Late' });
+    fake.limits.exhaustDaily();
+    const stopped = await pass();
+    expect(stopped.status).toBe('stopped');
+    expect(stopped.summary).toMatchObject({ created: 0, failed: 0 });
+    expect(liveLeads()).toEqual([]);
+
+    fake.clock.set(Date.parse('2024-06-04T00:00:05.000Z'));
+    const resumed = await pass();
+    expect(resumed.status).toBe('ok');
+    expect(resumed.summary).toMatchObject({ created: 1, failed: 0 });
+    expect(leadWith('late@example.com')?.fields).toMatchObject({ first_name: 'Late' });
+  });
+});

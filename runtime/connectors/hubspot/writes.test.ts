@@ -1,0 +1,148 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { HubSpotFake } from '../../../test/fakes/hubspot/server';
+import type { Connector, WriteOp } from '../types';
+import { contextFor, fakeTime, startFake } from './fakeAccount';
+import { openHubSpot } from './index';
+
+// Writes in batches of up to 100, partial properties, and HubSpot's per-input answers (207) mapped to each op.
+
+let fake: HubSpotFake;
+let connector: Connector;
+const route = (name: string) => `POST /crm/v3/objects/{objectType}/batch/${name}`;
+const bodiesOf = (name: string) => fake.requests.filter((entry) => entry.route === route(name)).map((entry) => entry.body as { inputs: Array<Record<string, unknown>> });
+
+beforeEach(async () => {
+  fake = await startFake();
+  fake.defineProperty('contacts', { name: 'score', label: 'Score', type: 'number', fieldType: 'number' });
+  connector = await openHubSpot(contextFor(fake, 'contacts', { properties: 'email, firstname, lastname, score, hs_email_optout' }), fakeTime(fake));
+});
+afterEach(async () => {
+  await connector.close();
+  await fake.close();
+});
+
+describe('partial properties', () => {
+  it('sends only the properties an update carries, as text; null clears one', async () => {
+    const id = fake.seed('contacts', { email: 'ada@example.com', firstname: 'Ada', lastname: 'Lovelace', score: '10' });
+    fake.clock.advance(5);
+    const [result] = await connector.write([{ kind: 'update', id, fields: { properties: { score: 12.5, lastname: null, hs_email_optout: true } }, tag: 't', expectedVersion: null }]);
+    expect(result).toEqual({ ok: true, id, version: '2024-06-03T12:00:00.005Z' });
+    expect(bodiesOf('update')).toEqual([{ inputs: [{ id, properties: { score: '12.5', lastname: '', hs_email_optout: 'true' }, objectWriteTraceId: 'syncline-0' }] }]);
+    expect(fake.object('contacts', id)?.properties).toMatchObject({ email: 'ada@example.com', firstname: 'Ada', score: '12.5', hs_email_optout: 'true' });
+    expect(fake.object('contacts', id)?.properties.lastname).toBeUndefined();
+    const read = (await connector.getMany([id])).get(id);
+    expect(read?.fields).toEqual({ properties: { email: 'ada@example.com', firstname: 'Ada', lastname: null, score: 12.5, hs_email_optout: true } });
+  });
+
+  it('refuses what HubSpot keeps or the connection does not sync, naming it, and writes the rest', async () => {
+    const id = fake.seed('contacts', { email: 'b@example.com' });
+    const results = await connector.write([
+      { kind: 'update', id, fields: { properties: { hs_object_id: '1' } }, tag: 't', expectedVersion: null },
+      { kind: 'update', id, fields: { properties: { lastmodifieddate: '2020-01-01' } }, tag: 't', expectedVersion: null },
+      { kind: 'update', id, fields: { properties: { phone: '+1 555' } }, tag: 't', expectedVersion: null },
+      { kind: 'update', id, fields: { properties: { hubspotscore: 3 } }, tag: 't', expectedVersion: null },
+      { kind: 'update', id, fields: { email: 'flat@example.com' }, tag: 't', expectedVersion: null },
+      { kind: 'update', id, fields: { properties: { firstname: 'Still written' } }, tag: 't', expectedVersion: null },
+    ]);
+    expect(results.slice(0, 5).map((result) => (result.ok ? 'ok' : result.reason === 'failed' ? result.message : result.reason))).toEqual([
+      expect.stringContaining('properties.hs_object_id'),
+      expect.stringContaining('properties.lastmodifieddate'),
+      expect.stringContaining('not among connection.properties'),
+      expect.stringContaining('properties.hubspotscore'),
+      expect.stringContaining('properties.email'),
+    ]);
+    expect(results[5]).toMatchObject({ ok: true, id });
+    expect(fake.object('contacts', id)?.properties.firstname).toBe('Still written');
+  });
+});
+
+describe('batches', () => {
+  it('creates, updates and archives at most 100 to a request, one result per op, in order', async () => {
+    const creates: WriteOp[] = Array.from({ length: 250 }, (_, i) => ({ kind: 'create', fields: { properties: { email: `new${i}@example.com`, score: i } }, tag: 't' }));
+    const created = await connector.write(creates);
+    expect(bodiesOf('create').map((body) => body.inputs.length)).toEqual([100, 100, 50]);
+    // Results come back in no order; each op still gets the record made from it.
+    const ids = created.map((result) => (result.ok ? result.id : ''));
+    ids.forEach((id, i) => expect(fake.object('contacts', id)?.properties.email).toBe(`new${i}@example.com`));
+
+    const updates: WriteOp[] = ids.map((id, i) => ({ kind: 'update', id, fields: { properties: { firstname: `First ${i}` } }, tag: 't', expectedVersion: null }));
+    const updated = await connector.write(updates);
+    expect(bodiesOf('update').map((body) => body.inputs.length)).toEqual([100, 100, 50]);
+    expect(updated.map((result) => (result.ok ? result.id : null))).toEqual(ids);
+
+    const deletes: WriteOp[] = ids.slice(0, 150).map((id) => ({ kind: 'delete', id, expectedVersion: null }));
+    const deleted = await connector.write(deletes);
+    expect(deleted.every((result) => result.ok)).toBe(true);
+    expect(bodiesOf('archive').map((body) => body.inputs.length)).toEqual([100, 50]);
+    expect(fake.requests.filter((entry) => entry.route === route('read')).every((entry) => (entry.inputs ?? 0) <= 100)).toBe(true);
+    expect(fake.object('contacts', ids[0] as string)?.archived).toBe(true);
+  });
+
+  it('never puts two ops on one id in a batch, and keeps their order', async () => {
+    const id = fake.seed('contacts', { email: 'twice@example.com' });
+    const results = await connector.write([
+      { kind: 'update', id, fields: { properties: { firstname: 'One' } }, tag: 't', expectedVersion: null },
+      { kind: 'update', id, fields: { properties: { firstname: 'Two' } }, tag: 't', expectedVersion: null },
+    ]);
+    expect(results.every((result) => result.ok)).toBe(true);
+    expect(bodiesOf('update').map((body) => body.inputs.length)).toEqual([1, 1]);
+    expect(fake.object('contacts', id)?.properties.firstname).toBe('Two');
+  });
+});
+
+describe("HubSpot's per-input answers", () => {
+  it('maps a 207 to its ops: a refused create fails alone, an id gone in the meantime is missing', async () => {
+    const kept = fake.seed('contacts', { email: 'kept@example.com' });
+    const archived = fake.seed('contacts', { email: 'archived@example.com' });
+    fake.personArchive('contacts', archived);
+    const results = await connector.write([
+      { kind: 'create', fields: { properties: { email: 'good@example.com' } }, tag: 't' },
+      { kind: 'create', fields: { properties: { email: 'bad@example.com', score: 'not a number' } }, tag: 't' },
+      { kind: 'create', fields: { properties: { email: 'kept@example.com' } }, tag: 't' },
+      { kind: 'create', fields: { properties: { email: 'also-good@example.com' } }, tag: 't' },
+      { kind: 'update', id: kept, fields: { properties: { firstname: 'Kept' } }, tag: 't', expectedVersion: null },
+      { kind: 'update', id: archived, fields: { properties: { firstname: 'Gone' } }, tag: 't', expectedVersion: null },
+    ]);
+    expect(fake.requests.filter((entry) => entry.route === route('create')).map((entry) => entry.status)).toEqual([207]);
+    expect(fake.requests.filter((entry) => entry.route === route('update')).map((entry) => entry.status)).toEqual([207]);
+    expect(results[0]).toMatchObject({ ok: true });
+    expect(results[1]).toMatchObject({ ok: false, reason: 'failed', retryable: false, message: expect.stringContaining('INVALID_INTEGER') });
+    expect(results[2]).toMatchObject({ ok: false, reason: 'failed', retryable: false, message: expect.stringContaining(`Contact already exists. Existing ID: ${kept}`) });
+    expect(results[3]).toMatchObject({ ok: true });
+    expect(results[4]).toMatchObject({ ok: true, id: kept });
+    expect(results[5]).toEqual({ ok: false, reason: 'missing' });
+    const emails = [results[0], results[3]].map((result) => (result?.ok ? fake.object('contacts', result.id)?.properties.email : null));
+    expect(emails).toEqual(['good@example.com', 'also-good@example.com']);
+  });
+
+  it('sends a batch HubSpot refused whole again one input at a time', async () => {
+    await connector.describe(); // the properties are read first, once
+    fake.limits.failNext(1, { status: 400, body: { status: 'error', message: 'Property values were not valid', correlationId: 'c', category: 'VALIDATION_ERROR' } });
+    const results = await connector.write([
+      { kind: 'create', fields: { properties: { email: 'one@example.com' } }, tag: 't' },
+      { kind: 'create', fields: { properties: { email: 'two@example.com' } }, tag: 't' },
+    ]);
+    expect(results.every((result) => result.ok)).toBe(true);
+    expect(bodiesOf('create').map((body) => body.inputs.length)).toEqual([2, 1, 1]);
+  });
+
+  it('archives a live record, succeeds on an archived one as it is, and finds an unknown id missing', async () => {
+    const live = fake.seed('contacts', { email: 'live@example.com' });
+    const archived = fake.seed('contacts', { email: 'was@example.com' });
+    fake.personArchive('contacts', archived);
+    const results = await connector.write([
+      { kind: 'delete', id: live, expectedVersion: null },
+      { kind: 'delete', id: archived, expectedVersion: null },
+      { kind: 'delete', id: '987654321', expectedVersion: null },
+      { kind: 'delete', id: 'not-an-id', expectedVersion: null },
+    ]);
+    expect(results).toEqual([
+      { ok: true, id: live, version: null },
+      { ok: true, id: archived, version: '2024-06-03T12:00:00.000Z' },
+      { ok: false, reason: 'missing' },
+      { ok: false, reason: 'missing' },
+    ]);
+    expect(bodiesOf('archive')).toEqual([{ inputs: [{ id: live }] }]);
+    expect((await connector.getMany([live])).get(live)).toMatchObject({ deleted: true });
+  });
+});

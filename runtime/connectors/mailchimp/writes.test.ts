@@ -1,0 +1,140 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { MailchimpFake } from '../../../test/fakes/mailchimp/server';
+import type { Connector, WriteResult } from '../types';
+import { openMailchimp, subscriberHash } from './index';
+import { contextFor, fakeTime, recordingFetch, startFake } from './test-support';
+
+let fake: MailchimpFake;
+let connector: Connector | undefined;
+afterEach(async () => {
+  await connector?.close();
+  await fake.close();
+  connector = undefined;
+});
+
+async function open(extra: Record<string, unknown> = {}) {
+  fake = await startFake();
+  const { fetch, sent } = recordingFetch();
+  connector = await openMailchimp(contextFor(fake, extra), { ...fakeTime(fake), fetch });
+  return { connector, sent, writes: () => sent.filter((entry) => entry.method !== 'GET') };
+}
+
+const ok = (result: WriteResult | undefined) => {
+  if (!result?.ok) throw new Error(`expected success, got ${JSON.stringify(result)}`);
+  return result;
+};
+
+describe('creates: the documented PUT upsert, keyed by the subscriber hash', () => {
+  it('PUTs to the MD5 of the lower-cased address, with status_if_new, and creating again leaves one member', async () => {
+    const { connector, writes } = await open({ statusIfNew: 'pending' });
+    const fields = { email_address: 'Ada.Lovelace@Example.com', merge_fields: { FNAME: 'Ada', LNAME: 'Lovelace' }, tags: ['vip', 'lead'] };
+    const [created] = await connector.write([{ kind: 'create', fields, tag: 'syncline:f:w1' }]);
+    const id = subscriberHash('ada.lovelace@example.com');
+    expect(ok(created)).toEqual({ ok: true, id, version: '2024-06-03T12:00:00Z' });
+    expect(writes()).toEqual([
+      { method: 'PUT', path: `/3.0/lists/${fake.list.id}/members/${id}`, body: { email_address: 'Ada.Lovelace@Example.com', merge_fields: { FNAME: 'Ada', LNAME: 'Lovelace' }, status_if_new: 'pending' } },
+      { method: 'POST', path: `/3.0/lists/${fake.list.id}/members/${id}/tags`, body: { tags: [{ name: 'vip', status: 'active' }, { name: 'lead', status: 'active' }] } },
+    ]);
+    expect(fake.member(id)).toMatchObject({ status: 'pending', tags_count: 2 });
+    // Read back from Mailchimp's own answer: no further request.
+    const before = fake.requests.length;
+    expect((await connector.getMany([id])).get(id)?.fields).toEqual({ email_address: 'Ada.Lovelace@Example.com', status: 'pending', merge_fields: { FNAME: 'Ada', LNAME: 'Lovelace', ADDRESS: null, PHONE: null, BIRTHDAY: null }, tags: ['lead', 'vip'] });
+    expect(fake.requests.length).toBe(before);
+
+    // A pass that died after the PUT and is done again: the same upsert, still one member.
+    fake.clock.advance(1);
+    expect(ok((await connector.write([{ kind: 'create', fields, tag: 'syncline:f:w1' }]))[0]).id).toBe(id);
+    expect(fake.account.list(fake.list.id).members.size).toBe(1);
+  });
+
+  it('gives status when the flow writes one, and refuses what cannot be a member', async () => {
+    const { connector, writes } = await open();
+    const results = await connector.write([
+      { kind: 'create', fields: { email_address: 'unsub@example.com', status: 'unsubscribed' }, tag: 't1' },
+      { kind: 'create', fields: { merge_fields: { FNAME: 'No Address' } }, tag: 't2' },
+      { kind: 'create', fields: { email_address: 'x@example.com', status: 'archived' }, tag: 't3' },
+      { kind: 'create', fields: { email_address: 'y@example.com', merge_fields: { NOPE: 1 } }, tag: 't4' },
+      { kind: 'create', fields: { email_address: 'z@example.com', company: 'Acme' }, tag: 't5' },
+    ]);
+    expect(ok(results[0]).id).toBe(subscriberHash('unsub@example.com'));
+    expect(writes()[0]?.body).toEqual({ email_address: 'unsub@example.com', status: 'unsubscribed', status_if_new: 'unsubscribed' });
+    expect(results.slice(1).map((result) => (result.ok ? 'ok' : result.reason === 'failed' ? result.message : result.reason))).toEqual([
+      'email_address is required to create a Mailchimp member: it is what the member is keyed by',
+      'status: a member is archived by deleting it (a delete archives in Mailchimp), not by writing status "archived"',
+      'merge_fields.NOPE is not a merge field of this audience; its merge fields are FNAME, LNAME, ADDRESS, PHONE, BIRTHDAY',
+      'company is not a field of Mailchimp members; the fields are email_address, status, tags and merge_fields.<TAG> (FNAME, LNAME, ADDRESS, PHONE, BIRTHDAY)',
+    ]);
+    expect(writes()).toHaveLength(1);
+  });
+
+  it('reports Mailchimp’s own words when it refuses a member', async () => {
+    const { connector } = await open();
+    fake.addMergeField({ tag: 'COMPANY', type: 'text', required: true });
+    const [result] = await connector.write([{ kind: 'create', fields: { email_address: 'new@example.com' }, tag: 't' }]);
+    expect(result).toEqual({ ok: false, reason: 'failed', retryable: false, message: 'creating the member: Mailchimp answered 400 — Invalid Resource — Your merge fields were invalid. — COMPANY: Please enter a value' });
+  });
+});
+
+describe('updates: only what differs', () => {
+  it('PATCHes a partial merge_fields, which Mailchimp merges: the other merge fields keep their values', async () => {
+    const { connector, writes } = await open();
+    const member = fake.seedMember({ email_address: 'grace@example.com', merge_fields: { FNAME: 'Grace', LNAME: 'Hopper', PHONE: '555' } });
+    fake.clock.advance(3);
+    const [result] = await connector.write([{ kind: 'update', id: member.id, fields: { merge_fields: { FNAME: 'Amazing Grace' } }, tag: 't', expectedVersion: null }]);
+    expect(ok(result).version).toBe('2024-06-03T12:00:03Z');
+    expect(writes()).toEqual([{ method: 'PATCH', path: `/3.0/lists/${fake.list.id}/members/${member.id}`, body: { merge_fields: { FNAME: 'Amazing Grace' } } }]);
+    expect(fake.member(member.id)).toMatchObject({ merge_fields: { FNAME: 'Amazing Grace', LNAME: 'Hopper', PHONE: '555' } });
+  });
+
+  it('turns on and off only the tags that changed since they were read, leaving a tag added meanwhile alone', async () => {
+    const { connector, writes } = await open();
+    const member = fake.seedMember({ email_address: 'tags@example.com' });
+    fake.person.tag(member.id, [{ name: 'customer', status: 'active' }, { name: 'trial', status: 'active' }]);
+    await connector.getMany([member.id]);
+    fake.person.tag(member.id, [{ name: 'added-meanwhile', status: 'active' }]);
+    const [result] = await connector.write([{ kind: 'update', id: member.id, fields: { tags: ['customer', 'renewal'] }, tag: 't', expectedVersion: null }]);
+    ok(result);
+    expect(writes()).toEqual([{ method: 'POST', path: `/3.0/lists/${fake.list.id}/members/${member.id}/tags`, body: { tags: [{ name: 'renewal', status: 'active' }, { name: 'trial', status: 'inactive' }] } }]);
+    expect(((fake.member(member.id)?.tags ?? []) as Array<{ name: string }>).map((tag) => tag.name).sort()).toEqual(['added-meanwhile', 'customer', 'renewal']);
+  });
+
+  it('reads a member it has not seen before turning its tags off', async () => {
+    const { connector, sent } = await open();
+    const member = fake.seedMember({ email_address: 'unseen@example.com' });
+    fake.person.tag(member.id, [{ name: 'old', status: 'active' }]);
+    ok((await connector.write([{ kind: 'update', id: member.id, fields: { tags: [] }, tag: 't', expectedVersion: null }]))[0]);
+    expect(sent.map((entry) => `${entry.method} ${entry.path.replace(/\?.*/, '')}`)).toEqual([
+      `GET /3.0/lists/${fake.list.id}/merge-fields`,
+      `GET /3.0/lists/${fake.list.id}/members/${member.id}`,
+      `POST /3.0/lists/${fake.list.id}/members/${member.id}/tags`,
+    ]);
+    expect(fake.member(member.id)?.tags).toEqual([]);
+  });
+
+  it('never changes a member’s address (it is the key), and refuses status archived', async () => {
+    const { connector, writes } = await open();
+    const member = fake.seedMember({ email_address: 'ann@example.com' });
+    const results = await connector.write([
+      { kind: 'update', id: member.id, fields: { email_address: 'ann.new@example.com' }, tag: 't1', expectedVersion: null },
+      { kind: 'update', id: member.id, fields: { email_address: 'ANN@example.com' }, tag: 't2', expectedVersion: null },
+      { kind: 'update', id: member.id, fields: { status: 'archived' }, tag: 't3', expectedVersion: null },
+    ]);
+    expect(results[0]).toMatchObject({ ok: false, reason: 'failed', retryable: false, message: expect.stringContaining('would make it another record') });
+    // The same address in other letters is the same member.
+    ok(results[1]);
+    expect(results[2]).toMatchObject({ ok: false, message: expect.stringContaining('archived by deleting it') });
+    expect(writes()).toHaveLength(1);
+  });
+});
+
+describe('deletes archive', () => {
+  it('DELETEs (archive), succeeds on an archived member, and never deletes for good', async () => {
+    const { connector } = await open();
+    const member = fake.seedMember({ email_address: 'bye@example.com' });
+    expect(await connector.write([{ kind: 'delete', id: member.id, expectedVersion: null }])).toEqual([{ ok: true, id: member.id, version: null }]);
+    expect(fake.member(member.id)).toMatchObject({ status: 'archived' });
+    expect(await connector.write([{ kind: 'delete', id: member.id, expectedVersion: null }])).toEqual([{ ok: true, id: member.id, version: null }]);
+    expect(await connector.write([{ kind: 'delete', id: subscriberHash('never@example.com'), expectedVersion: null }])).toEqual([{ ok: false, reason: 'missing' }]);
+    expect(fake.countRequests('POST /lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent')).toBe(0);
+  });
+});
