@@ -22,6 +22,9 @@ export function pollInterval(document: FlowDocument): number | null {
 /** setTimeout's longest delay (about 24.8 days); a longer one fires at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** The longest a flow waits for a rate limit's reset before it polls again anyway (see tick). */
+export const RATE_LIMIT_RECHECK_MS = 60_000;
+
 interface Schedule {
   timer: NodeJS.Timeout | null;
   intervalMs: number;
@@ -122,10 +125,13 @@ export class Scheduler {
     }
     if (schedule.stopped) return;
     const delayMs = Math.max(0, schedule.intervalMs - (Date.now() - started));
-    // A system whose rate limit stopped the pass said when to come back: polling before then spends budget on refusals.
+    // A system whose rate limit stopped the pass said when to come back: polling at the interval before then spends
+    // budget on refusals. It is taken at its word a minute at a time, so a limit lifted early (a new token, a higher
+    // plan) is noticed within a minute, at the cost of one refused request.
     if (resumeAt !== null && resumeAt - Date.now() > delayMs) {
-      this.logger.info({ flowId, resumeAt: new Date(resumeAt).toISOString() }, 'rate limited: the next poll waits for the system');
-      this.arm(flowId, schedule, Math.min(resumeAt - Date.now(), MAX_TIMER_MS));
+      const waitMs = Math.min(resumeAt - Date.now(), Math.max(schedule.intervalMs, RATE_LIMIT_RECHECK_MS));
+      this.logger.info({ flowId, resumeAt: new Date(resumeAt).toISOString(), nextPollInMs: waitMs }, 'rate limited: the next poll waits for the system');
+      this.arm(flowId, schedule, Math.min(waitMs, MAX_TIMER_MS));
       return;
     }
     this.arm(flowId, schedule, delayMs);

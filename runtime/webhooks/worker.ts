@@ -5,7 +5,7 @@ import { flowsWithPendingEvents, markEventsProcessed, pendingEvents } from '../d
 import type { ChangeHint } from '../engine/types';
 import type { FlowCatalog } from '../scheduler/flowCatalog';
 import { FlowPausedError, type FlowRunner } from '../scheduler/runner';
-import { MAX_TIMER_MS } from '../scheduler/scheduler';
+import { RATE_LIMIT_RECHECK_MS } from '../scheduler/scheduler';
 
 /**
  * Folds a batch of events into hints: one per record, with the type of its latest event. A webhook is only a hint
@@ -147,7 +147,8 @@ export class WebhookWorker {
   }
 
   private retryAt(flowId: string, at: number, reason: string, pending: number): void {
-    const delayMs = Math.max(MIN_RETRY_MS, Math.min(at - (this.deps.now?.() ?? new Date()).getTime(), MAX_TIMER_MS));
+    // Like the scheduler, a minute at a time: a limit lifted early is noticed within a minute.
+    const delayMs = Math.max(MIN_RETRY_MS, Math.min(at - (this.deps.now?.() ?? new Date()).getTime(), RATE_LIMIT_RECHECK_MS));
     this.deps.logger.warn({ flowId, pending, retryInMs: delayMs, reason }, 'webhook batch stopped by a rate limit; events kept until it resets');
     this.retryIn(flowId, delayMs);
   }

@@ -108,6 +108,13 @@ describe('syncline serve, end to end', () => {
     const ada = upsertPerson(dataDir, { name: 'Ada Lovelace', email: 'ada@example.com' });
     expect((await hook(first, ada, 'd1')).status).toBe(202);
     await eventually(() => expect(contacts(dataDir).map((contact) => contact.full_name)).toEqual(['Ada Lovelace']));
+    // Her pass writes the row before it records its run and before her event is marked done: a kill before then would
+    // replay her event together with the next one, in one pass.
+    await eventually(async () => {
+      expect(pendingEvents()).toBe(0);
+      const runs = (await (await api(first, '/api/flows/people/runs')).json()) as Array<{ status: string; reason: string }>;
+      expect(runs.filter((run) => run.status === 'ok' && run.reason === 'webhook')).toHaveLength(1);
+    });
 
     // Acknowledged, then killed at once: the event is on disk, so the restarted server still syncs it.
     const alan = upsertPerson(dataDir, { name: 'Alan Turing', email: 'alan@example.com' });

@@ -56,7 +56,7 @@ describe('a pass stopped by a rate limit', () => {
     await eventually(async () => expect(await t.inbox.selectFrom('webhook_events').select('id').where('processed_at', 'is', null).execute()).toEqual([]));
   });
 
-  it('is not polled again before the time the system gave', async () => {
+  it('is not polled again at its interval while the system said to wait', async () => {
     t = await testRuntime();
     const seen = limitFirstPass(t, 'people', 'schedule', () => new Date(Date.now() + 3_600_000));
     await deployPeople(t, peopleFlow({ detect: { mode: 'poll', intervalMs: 100 } }));
