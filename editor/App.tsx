@@ -3,8 +3,9 @@ import { useEffect } from 'react';
 import { Canvas } from './canvas/Canvas';
 import { Palette } from './canvas/Palette';
 import { CredentialsDialog } from './panels/CredentialsPanel';
-import { ImportDialog, OpenDialog, TemplatesDialog, TokenDialog } from './panels/Dialogs';
+import { ConfirmDialog, ImportDialog, TemplatesDialog, TokenDialog } from './panels/Dialogs';
 import { Drawer, StatusBar } from './panels/Drawer';
+import { FlowList } from './panels/FlowList';
 import { FlowPanel } from './panels/FlowPanel';
 import { NodePanel } from './panels/NodePanel';
 import { NoticeBar } from './panels/NoticeBar';
@@ -37,33 +38,36 @@ function Dialogs() {
   const dialog = useFlowStore((state) => state.dialog);
   if (dialog === 'import') return <ImportDialog />;
   if (dialog === 'templates') return <TemplatesDialog />;
-  if (dialog === 'open') return <OpenDialog />;
   if (dialog === 'token') return <TokenDialog />;
   if (dialog === 'credentials') return <CredentialsDialog />;
   return null;
 }
 
-/** Polls the runtime for live trigger status while the flow is saved there. */
+/** Polls the runtime while the editor is open: the flow list's states and counts, and the open flow's triggers. */
 function useStatusPolling() {
   const store = useFlowStoreApi();
+  const screen = useFlowStore((state) => state.screen);
   const savedId = useFlowStore((state) => state.savedId);
   useEffect(() => {
-    if (!savedId) return;
-    void store.getState().pollStatus();
-    const timer = setInterval(() => void store.getState().pollStatus(), STATUS_POLL_MS);
+    const poll = () => {
+      void store.getState().loadOverview();
+      if (screen === 'canvas' && savedId) void store.getState().pollStatus();
+    };
+    poll();
+    const timer = setInterval(poll, STATUS_POLL_MS);
     return () => clearInterval(timer);
-  }, [store, savedId]);
+  }, [store, screen, savedId]);
 }
 
-function Layout() {
+/** The canvas screen: the open flow, its palette, settings and panels. */
+function CanvasScreen() {
   const store = useFlowStoreApi();
   useKeyboardShortcuts(store);
-  useStatusPolling();
   return (
     <div className="sl-app">
       <Toolbar />
       <NoticeBar />
-      <div className="sl-main">
+      <main className="sl-main" aria-label="Flow editor">
         <Palette />
         <div className="sl-centre">
           <Canvas />
@@ -71,9 +75,20 @@ function Layout() {
           <StatusBar />
         </div>
         <SidePanel />
-      </div>
-      <Dialogs />
+      </main>
     </div>
+  );
+}
+
+function Layout() {
+  const screen = useFlowStore((state) => state.screen);
+  useStatusPolling();
+  return (
+    <>
+      {screen === 'flows' ? <FlowList /> : <CanvasScreen />}
+      <Dialogs />
+      <ConfirmDialog />
+    </>
   );
 }
 

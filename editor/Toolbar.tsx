@@ -1,6 +1,7 @@
 import { useReactFlow } from '@xyflow/react';
 import { layeredPositions } from './canvas/autoLayout';
 import { useFlowStore, useFlowStoreApi, useHistory } from './store/context';
+import { deployState } from './store/flowsSlice';
 
 /** Words that mark a connection value as a secret, which belongs in a stored credential, never in the flow. */
 const SECRET_KEY = /pass(word)?|secret|token|api[-_]?key|private[-_]?key/i;
@@ -32,7 +33,35 @@ function download(fileName: string, text: string) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-/** The top bar: new, open, import and export; undo and redo; layout; and the runtime's deploy, run and debug views. */
+/** Where the canvas stands: deployed or not, and whether the runtime holds the latest edit as the draft. */
+function FlowState() {
+  const label = useFlowStore((state) => deployState(state));
+  const draft = useFlowStore((state) => state.draft);
+  const saving = draft.status === 'pending' || draft.status === 'saving';
+  const unreachable = useFlowStore((state) => state.server.reachable === false);
+  const saved =
+    draft.status === 'failed'
+      ? `Not saved: ${unreachable ? 'runtime not reachable' : (draft.error ?? 'the runtime did not answer')}`
+      : saving
+        ? 'Saving draft…'
+        : draft.status === 'saved'
+          ? 'Draft saved'
+          : '';
+  return (
+    <span className="sl-flowstate" role="status" aria-live="polite">
+      <span className={`sl-badge-state sl-badge-state--${label.startsWith('Deployed') ? 'deployed' : label.startsWith('Paused') ? 'paused' : 'draft'}`} data-testid="deploy-state">
+        {label}
+      </span>
+      {saved ? (
+        <span className={draft.status === 'failed' ? 'sl-save sl-save--failed' : 'sl-save'} data-testid="save-state" title={draft.error ?? saved}>
+          {saved}
+        </span>
+      ) : null}
+    </span>
+  );
+}
+
+/** The top bar: the flow's name and state; new, import and export; undo and redo; layout; the runtime's controls. */
 export function Toolbar() {
   const store = useFlowStoreApi();
   const { fitView } = useReactFlow();
@@ -41,7 +70,10 @@ export function Toolbar() {
   const busy = useFlowStore((state) => state.busy);
   const drawer = useFlowStore((state) => state.drawer);
   const deployed = useFlowStore((state) => state.deployed);
+  const canResume = useFlowStore((state) => state.savedId !== null && state.deployedVersion !== null && !state.deployed);
   const reachable = useFlowStore((state) => state.server.reachable);
+  const name = useFlowStore((state) => state.meta.name || state.meta.id);
+  const openConflicts = useFlowStore((state) => state.overview?.find((flow) => flow.id === state.savedId)?.health?.openConflicts ?? 0);
 
   const exportFlow = () => {
     const state = store.getState();
@@ -71,13 +103,21 @@ export function Toolbar() {
 
   return (
     <header className="sl-toolbar">
-      <strong className="sl-brand">Syncline</strong>
+      <div className="sl-toolbar__flow">
+        <button type="button" className="sl-brand" onClick={() => void store.getState().showFlows()} title="All flows">
+          Syncline
+        </button>
+        <button type="button" onClick={() => void store.getState().showFlows()}>
+          All flows
+        </button>
+        <h1 className="sl-title" title={name}>
+          {name}
+        </h1>
+        <FlowState />
+      </div>
       <div role="group" aria-label="File">
         <button type="button" onClick={() => store.getState().openDialog('templates')}>
           New
-        </button>
-        <button type="button" onClick={() => store.getState().openDialog('open')}>
-          Open
         </button>
         <button type="button" onClick={() => store.getState().openDialog('import')}>
           Import
@@ -99,10 +139,22 @@ export function Toolbar() {
       </div>
       <div role="group" aria-label="Runtime" className="sl-toolbar__runtime">
         {reachable === false ? <span className="sl-offline">runtime not reachable</span> : null}
-        {deployed ? <span className="sl-deployed">deployed</span> : null}
+        <button type="button" onClick={() => void store.getState().saveDraftNow()} title="Edits are saved as a draft as you make them; this saves now">
+          Save draft
+        </button>
         <button type="button" className="sl-primary" disabled={busy !== null} onClick={() => void store.getState().deploy()}>
           Deploy
         </button>
+        {deployed ? (
+          <button type="button" disabled={busy !== null} onClick={() => void store.getState().pauseFlow()}>
+            Pause
+          </button>
+        ) : null}
+        {canResume ? (
+          <button type="button" disabled={busy !== null} onClick={() => void store.getState().resumeFlow()} title="Run the deployed version again">
+            Resume
+          </button>
+        ) : null}
         <button type="button" disabled={busy !== null} onClick={() => void store.getState().runNow()}>
           Run now
         </button>
@@ -112,8 +164,8 @@ export function Toolbar() {
         <button type="button" aria-pressed={drawer === 'runs'} onClick={() => toggle('runs')}>
           Runs
         </button>
-        <button type="button" aria-pressed={drawer === 'conflicts'} onClick={() => toggle('conflicts')}>
-          Conflicts
+        <button type="button" aria-pressed={drawer === 'conflicts'} onClick={() => toggle('conflicts')} aria-label={`Conflicts (${openConflicts} open)`}>
+          Conflicts{openConflicts > 0 ? <span className="sl-count">{openConflicts}</span> : null}
         </button>
         <button type="button" onClick={() => store.getState().openDialog('credentials')}>
           Credentials

@@ -6,7 +6,9 @@ import { loadFlow, serializeFlow } from '../nodes/document';
 import { adoptToken, createApiClient, storedToken } from './api/client';
 import { App } from './App';
 import { createFlowStore } from './store/createFlowStore';
+import { localDraftBackup } from './store/draftBackup';
 import type { StoreDeps } from './store/types';
+import { followAddress } from './store/address';
 
 adoptToken(window.location, localStorage, window.history);
 
@@ -18,12 +20,14 @@ const deps: StoreDeps = {
   migrate,
   // What the runtime stores is the canonical form of the migrated document, so export writes exactly that.
   serialize: (document) => serializeFlow(migrate(document)),
+  backup: localDraftBackup(localStorage),
 };
 
 const store = createFlowStore(undefined, deps);
 void store.getState().probeServer();
-const flowId = new URL(window.location.href).searchParams.get('flow');
-if (flowId) void store.getState().openServerFlow(flowId);
+followAddress(store, window);
+// A reload or a closed tab between an edit and its save: the browser keeps the edit for the next visit.
+window.addEventListener('pagehide', () => store.getState().keepUnsavedLocally());
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');

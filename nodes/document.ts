@@ -653,6 +653,9 @@ function loadNode(
 
   const parsed = issues.parse(nodeSchemaFor(type as string, definition), node, at, owner, nodeKeys);
   if (type === 'trigger') checkConnector(node.config, [...at, 'config'], owner, options, issues);
+  if (type === 'mapping' && parsed.ok && (parsed.data as { config: { fields: unknown[] } }).config.fields.length === 0) {
+    issues.add([...at, 'config', 'fields'], 'has no field pairs, so no field passes this mapping: add a pair for each field to sync', owner, 'warning');
+  }
   return { node, parsed: parsed.ok ? parsed.data : undefined };
 }
 

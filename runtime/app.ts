@@ -12,6 +12,7 @@ import { limitBody } from './api/bodyLimit';
 import { conflictsApi } from './api/conflicts';
 import { connectorsApi } from './api/connectors';
 import { credentialsApi } from './api/credentials';
+import { draftsApi } from './api/drafts';
 import type { AppDeps } from './api/deps';
 import { fail, internalErrorBody } from './api/errors';
 import { failingApi } from './api/failing';
@@ -91,7 +92,8 @@ export function createApp(deps: AppDeps): Hono {
   app.use('/api/*', requireToken(deps.token));
   const flowLimit = limitBody(FLOW_BODY_LIMIT);
   const apiLimit = limitBody(API_BODY_LIMIT);
-  app.use('/api/*', (c, next) => (/^\/api\/flows(\/[^/]+)?\/?$/.test(c.req.path) ? flowLimit(c, next) : apiLimit(c, next)));
+  // A flow document may also come as a draft, or as the draft a dry run plans.
+  app.use('/api/*', (c, next) => (/^\/api\/flows(\/[^/]+(\/draft|\/dry-run)?)?\/?$/.test(c.req.path) ? flowLimit(c, next) : apiLimit(c, next)));
   // Routes without a body of their own (the editor's files, /health) still refuse one larger than a webhook's.
   const otherLimit = limitBody(WEBHOOK_BODY_LIMIT);
   app.use('*', (c, next) => (c.req.path.startsWith('/api/') || c.req.path.startsWith('/hooks/') ? next() : otherLimit(c, next)));
@@ -101,6 +103,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/api/flows', flowsApi(deps));
   app.route('/api/flows', failingApi(deps));
   app.route('/api', runsApi(deps));
+  app.route('/api', draftsApi(deps));
   app.route('/api/conflicts', conflictsApi(deps));
   app.route('/api/credentials', credentialsApi(deps));
   app.route('/api/credentials', oauth.consent);

@@ -8,7 +8,10 @@ const usage = `usage:
                                       store a secret read from standard input, encrypted in the state
   syncline credentials list [--state FILE.db]       names and types, never values
   syncline credentials remove NAME [--state FILE.db]
-  syncline start                      serve with the demo on ./.syncline, building the editor if needed
+  syncline start [--port N] [--data DIR]
+                                      serve with the demo (default port 4777, data folder ./.syncline), building
+                                      the editor if needed; takes serve's options. From a checkout:
+                                      npm start -- --port 8080 --data ~/syncline-data
 
 What a flow may reach: files in the flow file's folder (run) or the data folder (serve), never Syncline's own state,
 key or token; public hosts. More folders with --allow-files DIR (or SYNCLINE_ALLOW_FILES), loopback and private hosts

@@ -35,9 +35,49 @@ export interface FlowListEntry {
 export interface DryRunSide {
   nodeId: string;
   creates: { id: null; fields: FieldChange[] }[];
-  updates: { id: string; fields: FieldChange[] }[];
-  deletes: { id: string }[];
+  /** `recordName`: what names the record to a person (the trigger's display field), or null. */
+  updates: { id: string; recordName?: string | null; fields: FieldChange[] }[];
+  deletes: { id: string; recordName?: string | null }[];
 }
+
+/** A flow's health, for the flow list: last pass, records in sync, changes in the last hour, what needs a person. */
+export interface FlowHealth {
+  lastRun: { id: string; status: string; startedAt: string; finishedAt: string | null } | null;
+  synced: number;
+  changesLastHour: number;
+  failing: number;
+  openConflicts: number;
+}
+
+/** One flow or draft as the flow list shows it (GET /api/overview). */
+export interface FlowOverview {
+  id: string;
+  name: string;
+  /** False for a flow that is only a draft so far. */
+  stored: boolean;
+  /** Its triggers run. */
+  deployed: boolean;
+  version: { version: number; deployedAt: string } | null;
+  draft: { savedAt: string; changed: boolean } | null;
+  health: FlowHealth | null;
+}
+
+/** A flow's draft, stored document and last deployed version (GET /api/flows/:id/draft). */
+export interface FlowDraftState {
+  id: string;
+  deployed: boolean;
+  stored: unknown;
+  draft: { document: unknown; savedAt: string } | null;
+  version: { version: number; deployedAt: string; document: unknown } | null;
+}
+
+export interface VersionSummary {
+  version: number;
+  deployedAt: string;
+}
+
+/** Which runs the history lists: all, those that wrote records, failed ones, those that filed conflicts. */
+export type RunFilter = 'all' | 'changes' | 'failed' | 'conflicts';
 
 export interface RunRecord {
   id: string;
@@ -66,6 +106,8 @@ export interface RunLogEntry {
   nodeId: string;
   recordId: string | null;
   entityId: string | null;
+  /** What names the record to a person (the trigger's display field), or null: it is then shown by its id. */
+  recordName?: string | null;
   outcome: RecordOutcome | string;
   fields: FieldChange[];
   message: string | null;
@@ -75,6 +117,7 @@ export interface ConflictRecord {
   id: string;
   flowId: string;
   entityId: string;
+  recordName?: string | null;
   kind: 'field' | 'match' | 'delete' | 'mass-delete' | string;
   field: string | null;
   base: unknown;
@@ -142,8 +185,18 @@ export interface ApiClient {
   deploy(id: string): Promise<unknown>;
   pause(id: string): Promise<unknown>;
   run(id: string): Promise<PassResult>;
-  dryRun(id: string): Promise<{ sides: DryRunSide[]; status?: string; error?: string | null }>;
-  runs(flowId: string): Promise<RunRecord[]>;
+  /** A dry run of the stored flow, or of `draft` (the document text) against the flow's state. */
+  dryRun(id: string, draft?: string): Promise<{ sides: DryRunSide[]; status?: string; error?: string | null }>;
+  /** A page of run history, newest first: `limit` runs matching `filter`, older than the run `before`. */
+  runs(flowId: string, page?: { filter?: RunFilter; before?: string; limit?: number }): Promise<RunRecord[]>;
+  deleteFlow(id: string): Promise<unknown>;
+  overview(): Promise<{ flows: FlowOverview[] }>;
+  draftState(id: string): Promise<FlowDraftState>;
+  /** Saves the document text as the flow's draft. */
+  saveDraft(id: string, document: string): Promise<{ id: string; savedAt: string }>;
+  discardDraft(id: string): Promise<unknown>;
+  versions(id: string): Promise<VersionSummary[]>;
+  version(id: string, version: number): Promise<VersionSummary & { document: unknown }>;
   runLog(runId: string): Promise<{ run: RunRecord; log: RunLogEntry[] }>;
   conflicts(flowId: string): Promise<ConflictRecord[]>;
   resolveConflict(id: string, resolution: { side: string } | { value: unknown }): Promise<unknown>;
@@ -188,12 +241,16 @@ export function storeToken(storage: Storage, token: string): void {
   storage.setItem(TOKEN_KEY, token);
 }
 
+/** What a person is told when the runtime refuses the token the editor sent. */
+export const TOKEN_REFUSED =
+  'This token was refused by the runtime. Open the address `syncline serve` printed (it ends in ?token=…), or paste the token it printed.';
+
 function describeFailure(status: number, body: unknown): ApiError {
   const error = (body as { error?: { code?: string; message?: string; path?: string } } | null)?.error;
   const issues = (body as { issues?: ApiIssue[] } | null)?.issues;
   const message =
     error?.message ??
-    (status === 401 ? 'The runtime refused the token: open the address `syncline serve` printed, with its ?token=.' : `The runtime answered ${status}.`);
+    (status === 401 ? TOKEN_REFUSED : `The runtime answered ${status}.`);
   return new ApiError(status, error?.code ?? `http_${status}`, message, error?.path, Array.isArray(issues) ? issues : []);
 }
 
@@ -226,6 +283,8 @@ export function createApiClient(getToken: () => string | null, fetchImpl: typeof
         }
       }
     }
+    // A token was sent and turned away: that, not the missing-token advice, is what the person needs to hear.
+    if (response.status === 401 && token) throw new ApiError(401, 'unauthorized', TOKEN_REFUSED);
     if (!response.ok) throw describeFailure(response.status, parsed);
     return parsed as T;
   }
@@ -238,8 +297,22 @@ export function createApiClient(getToken: () => string | null, fetchImpl: typeof
     deploy: (id) => call('POST', `/api/flows/${enc(id)}/deploy`),
     pause: (id) => call('POST', `/api/flows/${enc(id)}/pause`),
     run: (id) => call('POST', `/api/flows/${enc(id)}/run`),
-    dryRun: (id) => call('POST', `/api/flows/${enc(id)}/dry-run`),
-    runs: (flowId) => call('GET', `/api/flows/${enc(flowId)}/runs`),
+    dryRun: (id, draft) => (draft === undefined ? call('POST', `/api/flows/${enc(id)}/dry-run`) : call('POST', `/api/flows/${enc(id)}/dry-run`, draft, true)),
+    runs: (flowId, page = {}) => {
+      const query = new URLSearchParams();
+      if (page.filter && page.filter !== 'all') query.set('filter', page.filter);
+      if (page.before) query.set('before', page.before);
+      if (page.limit) query.set('limit', String(page.limit));
+      const text = query.toString();
+      return call('GET', `/api/flows/${enc(flowId)}/runs${text ? `?${text}` : ''}`);
+    },
+    deleteFlow: (id) => call('DELETE', `/api/flows/${enc(id)}`),
+    overview: () => call('GET', '/api/overview'),
+    draftState: (id) => call('GET', `/api/flows/${enc(id)}/draft`),
+    saveDraft: (id, document) => call('PUT', `/api/flows/${enc(id)}/draft`, document, true),
+    discardDraft: (id) => call('DELETE', `/api/flows/${enc(id)}/draft`),
+    versions: (id) => call('GET', `/api/flows/${enc(id)}/versions`),
+    version: (id, version) => call('GET', `/api/flows/${enc(id)}/versions/${version}`),
     runLog: (runId) => call('GET', `/api/runs/${enc(runId)}`),
     conflicts: (flowId) => call('GET', `/api/conflicts?flow=${enc(flowId)}`),
     resolveConflict: (id, resolution) => call('POST', `/api/conflicts/${enc(id)}/resolve`, resolution),

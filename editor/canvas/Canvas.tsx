@@ -10,7 +10,7 @@ import {
   type NodeChange,
   type OnBeforeDelete,
 } from '@xyflow/react';
-import { useEffect, useMemo, type DragEvent } from 'react';
+import { useEffect, useMemo, useRef, type DragEvent, type RefObject } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { isNodeType } from '../../nodes';
 import type { CanvasEdge, CanvasNode } from '../document/canvasDocument';
@@ -21,6 +21,52 @@ import { PALETTE_MIME } from './Palette';
 const DELETE_KEYS = ['Backspace', 'Delete'];
 const PRO_OPTIONS = { hideAttribution: true };
 const miniMapColour = (node: CanvasNode) => `var(--sl-${isNodeType(node.data.type) ? node.data.type : 'unknown'})`;
+/** How a whole flow is fitted: never enlarged past its natural size, with room for the zoom controls beside it. */
+const FIT = { maxZoom: 1, padding: 0.08 };
+/** The zoom controls' corner (bottom left, React Flow's default), which a node must not sit under. */
+const CONTROLS_BOX = { width: 56, height: 150 };
+
+/**
+ * When the canvas shrinks (a panel opens below it, the window narrows) so that a node it showed is now out of sight
+ * or under the zoom controls, the whole flow is fitted again: a node out of sight is a node a person cannot reach.
+ * A view the person panned or zoomed away from some nodes is theirs, and is left alone.
+ */
+function useKeepNodesInView(container: RefObject<HTMLDivElement | null>) {
+  const { getNodes, getViewport, fitView } = useReactFlow<CanvasNode, CanvasEdge>();
+  useEffect(() => {
+    const element = container.current;
+    if (!element) return;
+    let frame = 0;
+    let previous: { width: number; height: number } | null = null;
+    const allInView = (size: { width: number; height: number }) => {
+      const { x, y, zoom } = getViewport();
+      return getNodes().every((node) => {
+        const w = (node.measured?.width ?? 200) * zoom;
+        const h = (node.measured?.height ?? 70) * zoom;
+        const left = node.position.x * zoom + x;
+        const top = node.position.y * zoom + y;
+        const inside = left >= 0 && top >= 0 && left + w <= size.width && top + h <= size.height;
+        const underControls = left < CONTROLS_BOX.width && top + h > size.height - CONTROLS_BOX.height;
+        return inside && !underControls;
+      });
+    };
+    const check = () => {
+      frame = 0;
+      const { width, height } = element.getBoundingClientRect();
+      const before = previous;
+      previous = { width, height };
+      if (before && (width < before.width || height < before.height) && allInView(before) && !allInView(previous)) void fitView(FIT);
+    };
+    const observer = new ResizeObserver(() => {
+      if (frame === 0) frame = requestAnimationFrame(check);
+    });
+    observer.observe(element);
+    return () => {
+      observer.disconnect();
+      cancelAnimationFrame(frame);
+    };
+  }, [container, getNodes, getViewport, fitView]);
+}
 
 // Self-loops are refused while dragging; the graph rules (with their reasons) are checked on connect.
 const notSelf: IsValidConnection<CanvasEdge> = (connection) => connection.source !== connection.target;
@@ -32,11 +78,15 @@ export function Canvas() {
   const { screenToFlowPosition, fitView } = useReactFlow();
   const viewRevision = useFlowStore((state) => state.viewRevision);
   const dragging = useFlowStore((state) => state.dragging);
+  // With a panel open under the canvas the map would sit on the nodes; the panel's height is the canvas's loss.
+  const drawerOpen = useFlowStore((state) => state.drawer !== null);
+  const container = useRef<HTMLDivElement>(null);
   useEffect(() => {
     // Only a whole new flow is fitted into view (React Flow queues this until its nodes are measured); adding
     // the first node to an empty canvas must not move the view under the person's hand.
-    if (viewRevision > 0) void fitView({ maxZoom: 1 });
+    if (viewRevision > 0) void fitView(FIT);
   }, [viewRevision, fitView]);
+  useKeepNodesInView(container);
 
   const handlers = useMemo(
     () => ({
@@ -75,7 +125,7 @@ export function Canvas() {
   };
 
   return (
-    <div className={dragging ? 'sl-canvas sl-canvas--dragging' : 'sl-canvas'} onDragOver={handlers.onDragOver} onDrop={onDrop}>
+    <div ref={container} className={dragging ? 'sl-canvas sl-canvas--dragging' : 'sl-canvas'} onDragOver={handlers.onDragOver} onDrop={onDrop}>
       <ReactFlow<CanvasNode, CanvasEdge>
         nodes={nodes}
         edges={edges}
@@ -93,7 +143,7 @@ export function Canvas() {
         proOptions={PRO_OPTIONS}
       >
         <Background gap={16} />
-        <MiniMap<CanvasNode> pannable zoomable nodeColor={miniMapColour} ariaLabel="Mini map" />
+        {drawerOpen ? null : <MiniMap<CanvasNode> pannable zoomable nodeColor={miniMapColour} ariaLabel="Mini map" />}
         <Controls aria-label="Zoom controls" />
       </ReactFlow>
     </div>

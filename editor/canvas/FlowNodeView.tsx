@@ -61,7 +61,7 @@ export const FlowNodeView = memo(function FlowNodeView({ id, data, selected }: N
       <div className="sl-node__head">
         <NodeIcon type={isNodeType(data.type) ? data.type : 'unknown'} />
         <span className="sl-node__label" title={data.label ?? id}>
-          {fit(data.label ?? id, 20)}
+          {fit(data.label ?? id, 18)}
         </span>
         <IssueBadge nodeId={id} />
       </div>
@@ -70,7 +70,7 @@ export const FlowNodeView = memo(function FlowNodeView({ id, data, selected }: N
         {data.label ? <span className="sl-node__id"> · {id}</span> : null}
       </div>
       <div className="sl-node__summary" title={summary}>
-        {fit(summary, 30)}
+        {fit(summary, 52)}
       </div>
       {data.type === 'trigger' ? <TriggerStatusLine nodeId={id} /> : null}
       <Handle type="source" position={Position.Right} aria-label={`Right side of ${id}`} />

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { loadFlow, parseFlowText } from '../../nodes/document';
-import { storeToken } from '../api/client';
-import { emptyFlow } from '../document/canvasDocument';
+import { storedToken, storeToken } from '../api/client';
+import { documentFromCanvas, emptyFlow } from '../document/canvasDocument';
 import { useFlowStore, useFlowStoreApi } from '../store/context';
 import { flowTemplates } from '../templates';
 
@@ -49,15 +49,18 @@ export function ImportDialog() {
       return;
     }
     const state = store.getState();
-    state.importDocument(parsed.value);
     state.openDialog(null);
     const problems = loadFlow(parsed.value).issues.length;
-    if (problems === 0) {
-      state.notify('info', `Imported ${origin}.`);
-    } else {
-      state.notify('info', `Imported ${origin} with ${problems} issue${problems === 1 ? '' : 's'}: they are listed under Issues and on the nodes they concern.`);
-      state.openDrawer('issues');
-    }
+    void state.startFlow(parsed.value, 'import').then(() => {
+      // Asked first (edits not saved, or the id taken) and the person chose to stay: nothing was imported.
+      if (store.getState().screen !== 'canvas' || store.getState().confirm !== null) return;
+      if (problems === 0) {
+        store.getState().notify('info', `Imported ${origin}.`);
+      } else {
+        store.getState().notify('info', `Imported ${origin} with ${problems} issue${problems === 1 ? '' : 's'}: they are listed under Issues and on the nodes they concern.`);
+        store.getState().openDrawer('issues');
+      }
+    });
   };
 
   return (
@@ -96,10 +99,12 @@ export function TemplatesDialog() {
   const close = () => store.getState().openDialog(null);
   const start = (document: unknown | null, title: string) => {
     const state = store.getState();
-    if (document === null) state.replaceFlow(emptyFlow());
-    else state.importDocument(structuredClone(document));
     state.openDialog(null);
-    state.notify('info', `Started “${title}”. Point each trigger at your own systems in its settings.`);
+    void state.startFlow(document ?? documentFromCanvas(emptyFlow()), 'new').then(() => {
+      if (store.getState().screen === 'canvas' && store.getState().confirm === null) {
+        store.getState().notify('info', `Started “${title}”. Point each trigger at your own systems in its settings.`);
+      }
+    });
   };
   return (
     <Modal title="New flow" onClose={close}>
@@ -123,46 +128,22 @@ export function TemplatesDialog() {
   );
 }
 
-/** Opens one of the flows the runtime holds. */
-export function OpenDialog() {
-  const store = useFlowStoreApi();
-  const flows = useFlowStore((state) => state.serverFlows);
-  const error = useFlowStore((state) => state.apiError);
-  useEffect(() => {
-    void store.getState().listServerFlows();
-  }, [store]);
-  return (
-    <Modal title="Open a flow from the runtime" onClose={() => store.getState().openDialog(null)}>
-      {error ? (
-        <p className="sl-error" role="alert">
-          {error}
-        </p>
-      ) : null}
-      {flows === null && !error ? <p role="status">Loading…</p> : null}
-      {flows && flows.length === 0 ? <p>The runtime holds no flows yet: deploy one.</p> : null}
-      <ul className="sl-templates">
-        {flows?.map((flow) => (
-          <li key={flow.id}>
-            <button type="button" onClick={() => void store.getState().openServerFlow(flow.id)}>
-              {flow.name || flow.id}
-            </button>
-            <span className="sl-muted">
-              {flow.id} · {flow.deployed ? 'deployed' : 'not deployed'}
-            </span>
-          </li>
-        ))}
-      </ul>
-    </Modal>
-  );
-}
-
 /** Asks for the runtime's token once, when the page was opened without it. */
 export function TokenDialog() {
   const store = useFlowStoreApi();
   const [token, setToken] = useState('');
+  // A token kept from the address or an earlier visit that the runtime turned away: say so, not "connect".
+  const refused = storedToken(localStorage) !== null;
   return (
-    <Modal title="Connect to the runtime" onClose={() => store.getState().openDialog(null)}>
-      <p>The runtime needs its access token. `syncline serve` printed an address with ?token=…; paste the token here.</p>
+    <Modal title={refused ? 'This token was refused' : 'Connect to the runtime'} onClose={() => store.getState().openDialog(null)}>
+      {refused ? (
+        <p role="alert">
+          This token was refused by the runtime. It may come from another data folder, or the runtime&apos;s token changed. Paste the token `syncline serve` printed
+          (the end of its address, after ?token=).
+        </p>
+      ) : (
+        <p>The runtime needs its access token. `syncline serve` printed an address with ?token=…; paste the token here.</p>
+      )}
       <div className="sl-field">
         <label htmlFor="token">Access token</label>
         <input id="token" value={token} onChange={(event) => setToken(event.target.value)} autoComplete="off" />
@@ -174,10 +155,60 @@ export function TokenDialog() {
           storeToken(localStorage, token.trim());
           store.getState().openDialog(null);
           void store.getState().probeServer();
+          void store.getState().loadOverview();
         }}
       >
         Save token
       </button>
     </Modal>
+  );
+}
+
+/** A question before something that cannot be taken back: each choice a button, and a way out that changes nothing. */
+export function ConfirmDialog() {
+  const store = useFlowStoreApi();
+  const confirm = useFlowStore((state) => state.confirm);
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    // The safe answer takes the focus, so Enter never deletes or discards by accident.
+    ref.current?.querySelector<HTMLElement>('[data-cancel]')?.focus();
+  }, [confirm]);
+  if (!confirm) return null;
+  const close = () => store.getState().closeConfirm();
+  return (
+    <div className="sl-backdrop" onMouseDown={(event) => event.target === event.currentTarget && close()}>
+      <div
+        ref={ref}
+        className="sl-dialog"
+        role="alertdialog"
+        aria-modal="true"
+        aria-labelledby="confirm-title"
+        aria-describedby="confirm-message"
+        onKeyDown={(event) => {
+          if (event.key === 'Escape') close();
+        }}
+      >
+        <h2 id="confirm-title">{confirm.title}</h2>
+        <p id="confirm-message">{confirm.message}</p>
+        <div className="sl-dialog__actions">
+          <button type="button" data-cancel onClick={close}>
+            {confirm.cancelLabel}
+          </button>
+          {confirm.choices.map((choice) => (
+            <button
+              key={choice.label}
+              type="button"
+              className={choice.tone === 'danger' ? 'sl-danger-solid' : choice.tone === 'primary' ? 'sl-primary' : undefined}
+              onClick={() => {
+                close();
+                choice.run();
+              }}
+            >
+              {choice.label}
+            </button>
+          ))}
+        </div>
+      </div>
+    </div>
   );
 }

@@ -1,5 +1,37 @@
+import { useEffect } from 'react';
 import { TextField } from '../forms/kit';
 import { useFlowStore, useFlowStoreApi } from '../store/context';
+
+/** The versions this flow was deployed with, newest first, each restorable onto the canvas as the draft. */
+function VersionHistory() {
+  const store = useFlowStoreApi();
+  const savedId = useFlowStore((state) => state.savedId);
+  const deployedVersion = useFlowStore((state) => state.deployedVersion);
+  const versions = useFlowStore((state) => state.versions);
+  useEffect(() => {
+    if (savedId !== null) void store.getState().loadVersions();
+  }, [store, savedId, deployedVersion]);
+  if (savedId === null || deployedVersion === null) return <p className="sl-muted">Not deployed yet: each deploy is kept here as a version you can go back to.</p>;
+  return (
+    <section className="sl-versions" aria-label="Deployed versions">
+      <h3>Deployed versions</h3>
+      <ul className="sl-list">
+        {versions?.map((entry) => (
+          <li key={entry.version} className="sl-version">
+            <span>
+              Version {entry.version}
+              {entry.version === deployedVersion ? ' (latest)' : ''}
+              <span className="sl-muted"> · {new Date(entry.deployedAt).toLocaleString()}</span>
+            </span>
+            <button type="button" className="sl-small" aria-label={`Restore this version (version ${entry.version})`} onClick={() => void store.getState().restoreVersion(entry.version)}>
+              Restore this version
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
 
 /** What the side panel shows with no single node selected: the flow's own settings, or the multi-selection. */
 export function FlowPanel({ selectedCount }: { selectedCount: number }) {
@@ -36,6 +68,10 @@ export function FlowPanel({ selectedCount }: { selectedCount: number }) {
           configure it.
         </p>
       )}
+      <VersionHistory />
+      <button type="button" className="sl-danger" onClick={() => store.getState().deleteFlow(store.getState().meta.id)}>
+        Delete flow
+      </button>
     </aside>
   );
 }

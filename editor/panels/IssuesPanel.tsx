@@ -1,6 +1,7 @@
 import { useReactFlow } from '@xyflow/react';
 import { useFlowStore, useFlowStoreApi } from '../store/context';
 import type { FlowIssue } from '../store/types';
+import { useNodeNames } from './useNodeNames';
 
 /** Every issue of the flow with its document path; an issue on a node or edge leads to it on the canvas. */
 export function IssuesPanel() {
@@ -27,7 +28,7 @@ export function IssuesPanel() {
           <ul>
             {serverIssues.map((issue, index) => (
               <li key={index}>
-                <code>{issue.path || '(document)'}</code> {issue.message}
+                {settingOf(issue.path) ? <span className="sl-setting">{settingOf(issue.path)}</span> : null} {issue.message} <code className="sl-path">{issue.path || '(document)'}</code>
               </li>
             ))}
           </ul>
@@ -38,36 +39,55 @@ export function IssuesPanel() {
   );
 }
 
+/** The setting a document path points at, in words: `nodes[2].config.fields[1].direction` → `fields › pair 2 › direction`. */
+export function settingOf(path: string): string {
+  const inConfig = /^nodes\[\d+\]\.config\.?(.*)$/.exec(path);
+  const rest = inConfig ? (inConfig[1] ?? '') : path.replace(/^(nodes|edges)\[\d+\]\.?/, '');
+  return rest
+    .replace(/\[(\d+)\]/g, (_, index: string) => `.${Number(index) + 1}`)
+    .split('.')
+    .filter((part) => part !== '')
+    .map((part) => (/^\d+$/.test(part) ? `#${part}` : part.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()))
+    .join(' › ');
+}
+
+/** The validator's message without the path it may start with: the table says where. */
+const plainMessage = (issue: FlowIssue) => issue.message.replace(/^[^\s:]+: /, '');
+
 function IssueTable({ issues, reveal }: { issues: FlowIssue[]; reveal(nodeId: string | undefined, edgeId: string | undefined): void }) {
+  const names = useNodeNames();
   return (
     <table className="sl-table">
       <thead>
         <tr>
-          <th scope="col">Severity</th>
           <th scope="col">Where</th>
-          <th scope="col">Path</th>
           <th scope="col">Problem</th>
+          <th scope="col">Path in the document</th>
         </tr>
       </thead>
       <tbody>
-        {issues.map((issue, index) => (
-          <tr key={index} className={`sl-issue--${issue.severity}`}>
-            <td>{issue.severity}</td>
-            <td>
-              {issue.nodeId || issue.edgeId ? (
-                <button type="button" className="sl-link" onClick={() => reveal(issue.nodeId, issue.edgeId)}>
-                  {issue.nodeId ? `node ${issue.nodeId}` : `edge ${issue.edgeId}`}
-                </button>
-              ) : (
-                'flow'
-              )}
-            </td>
-            <td>
-              <code>{issue.path || '(document)'}</code>
-            </td>
-            <td>{issue.message}</td>
-          </tr>
-        ))}
+        {issues.map((issue, index) => {
+          const setting = settingOf(issue.path);
+          return (
+            <tr key={index} className={`sl-issue--${issue.severity}`}>
+              <td>
+                {issue.nodeId || issue.edgeId ? (
+                  <button type="button" className="sl-link" onClick={() => reveal(issue.nodeId, issue.edgeId)}>
+                    {issue.nodeId ? (names[issue.nodeId] ?? issue.nodeId) : `edge ${issue.edgeId}`}
+                  </button>
+                ) : (
+                  'the flow'
+                )}
+              </td>
+              <td>
+                <strong>{issue.severity === 'error' ? 'Error' : 'Warning'}:</strong> {setting ? <span className="sl-setting">{setting}</span> : null} {plainMessage(issue)}
+              </td>
+              <td>
+                <code className="sl-path">{issue.path || '(document)'}</code>
+              </td>
+            </tr>
+          );
+        })}
       </tbody>
     </table>
   );

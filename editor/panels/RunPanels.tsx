@@ -1,4 +1,5 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
+import type { RunFilter, RunRecord } from '../api/client';
 import { useFlowStore, useFlowStoreApi } from '../store/context';
 import { FieldChanges, ShowValue } from './values';
 import { useNodeNames } from './useNodeNames';
@@ -39,12 +40,12 @@ export function DryRunPanel() {
           ))}
           {side.updates.map((update) => (
             <details key={`u${update.id}`} open>
-              <summary>Update record {update.id}</summary>
-              <FieldChanges fields={update.fields} caption={`Update of ${update.id} on ${side.nodeId}`} />
+              <summary>Update {recordLabel(update.recordName, update.id)}</summary>
+              <FieldChanges fields={update.fields} caption={`Update of ${recordLabel(update.recordName, update.id)} on ${side.nodeId}`} />
             </details>
           ))}
           {side.deletes.map((removal) => (
-            <p key={`d${removal.id}`}>Delete record {removal.id}</p>
+            <p key={`d${removal.id}`}>Delete {recordLabel(removal.recordName, removal.id)}</p>
           ))}
         </section>
       ))}
@@ -60,65 +61,177 @@ const outcomeLabels: Record<string, string> = {
   conflict: 'conflict',
   failed: 'failed',
   unchanged: 'unchanged',
+  skipped: 'skipped',
+  adopted: 'adopted',
 };
 
-/** The run history, and one run's per-record outcomes with field-level details. */
+/** A record as a person knows it: by its display field when it has one, else by its id. */
+export function recordLabel(name: string | null | undefined, id: string | null): string {
+  if (name) return id ? `“${name}” (${id})` : `“${name}”`;
+  return id ? `record ${id}` : 'a new record';
+}
+
+/** A pass that wrote, filed and failed nothing: the history folds runs of them into one row. */
+export function isQuiet(run: RunRecord): boolean {
+  const summary = run.summary;
+  return (
+    run.status === 'ok' &&
+    !run.dryRun &&
+    summary !== null &&
+    summary.created + summary.updated + summary.deleted + summary.conflicts + summary.failed === 0
+  );
+}
+
+/** What a pass did, naming only what happened. */
+export function describeSummary(run: RunRecord): string {
+  const summary = run.summary;
+  if (!summary) return run.error ?? '';
+  const parts: string[] = [];
+  for (const [count, word] of [
+    [summary.created, 'created'],
+    [summary.updated, 'updated'],
+    [summary.deleted, 'deleted'],
+    [summary.conflicts, summary.conflicts === 1 ? 'conflict' : 'conflicts'],
+    [summary.failed, 'failed'],
+    [summary.echoes, summary.echoes === 1 ? 'echo dropped' : 'echoes dropped'],
+  ] as const) {
+    if (count > 0) parts.push(`${count} ${word}`);
+  }
+  const text = parts.length > 0 ? parts.join(' · ') : 'nothing to write: every side in step';
+  return run.error ? `${text} — ${run.error}` : text;
+}
+
+/** Runs in the order shown: each run, or a fold of consecutive quiet passes. */
+type HistoryItem = { kind: 'run'; run: RunRecord } | { kind: 'quiet'; runs: RunRecord[] };
+
+export function foldQuietRuns(runs: readonly RunRecord[]): HistoryItem[] {
+  const items: HistoryItem[] = [];
+  for (const run of runs) {
+    const last = items.at(-1);
+    if (isQuiet(run) && last?.kind === 'quiet') last.runs.push(run);
+    else if (isQuiet(run)) items.push({ kind: 'quiet', runs: [run] });
+    else items.push({ kind: 'run', run });
+  }
+  // A single quiet pass is shown as itself: folding one row into one row hides nothing.
+  return items.map((item) => (item.kind === 'quiet' && item.runs.length === 1 ? { kind: 'run', run: item.runs[0] as RunRecord } : item));
+}
+
+const filters: { value: RunFilter; label: string }[] = [
+  { value: 'all', label: 'All runs' },
+  { value: 'changes', label: 'With changes' },
+  { value: 'failed', label: 'Failed' },
+  { value: 'conflicts', label: 'With conflicts' },
+];
+
+function RunRow({ run, open }: { run: RunRecord; open: boolean }) {
+  const store = useFlowStoreApi();
+  return (
+    <tr className={open ? 'sl-row--open' : undefined}>
+      <td>{new Date(run.startedAt).toLocaleString()}</td>
+      <td className={`sl-status sl-status--${run.status}`}>
+        {run.status}
+        {run.dryRun ? ' (dry run)' : ''}
+      </td>
+      <td>{describeSummary(run)}</td>
+      <td>
+        <button type="button" aria-label={`Show run ${run.id}`} onClick={() => void store.getState().openRunLog(run.id)}>
+          Details
+        </button>
+      </td>
+    </tr>
+  );
+}
+
+function QuietRows({ runs, openId }: { runs: RunRecord[]; openId: string | undefined }) {
+  const [expanded, setExpanded] = useState(false);
+  const newest = runs[0] as RunRecord;
+  const oldest = runs.at(-1) as RunRecord;
+  return (
+    <>
+      <tr className="sl-quiet">
+        <td>
+          {new Date(oldest.startedAt).toLocaleTimeString()} – {new Date(newest.startedAt).toLocaleTimeString()}
+        </td>
+        <td className="sl-status sl-status--ok">ok</td>
+        <td>{runs.length} quiet passes: nothing to write</td>
+        <td>
+          <button type="button" aria-expanded={expanded} onClick={() => setExpanded(!expanded)}>
+            {expanded ? 'Fold' : 'Show'}
+          </button>
+        </td>
+      </tr>
+      {expanded ? runs.map((run) => <RunRow key={run.id} run={run} open={openId === run.id} />) : null}
+    </>
+  );
+}
+
+/** The run history like an activity stream (quiet passes folded, filters, older pages), and one run's records. */
 export function RunsPanel() {
   const store = useFlowStoreApi();
   const runs = useFlowStore((state) => state.runs);
+  const filter = useFlowStore((state) => state.runFilter);
+  const complete = useFlowStore((state) => state.runsComplete);
   const openRun = useFlowStore((state) => state.openRun);
   const busy = useFlowStore((state) => state.busy === 'runs');
+  const stored = useFlowStore((state) => state.savedId !== null);
   const names = useNodeNames();
   useEffect(() => {
     void store.getState().loadRuns();
   }, [store]);
+  const items = useMemo(() => foldQuietRuns(runs ?? []), [runs]);
   return (
     <div className="sl-runs">
       <ApiErrorMessage />
       <div>
-        <button type="button" onClick={() => void store.getState().loadRuns()}>
-          Refresh runs
-        </button>
-        {busy ? <span role="status"> Loading…</span> : null}
-        {runs && runs.length === 0 ? <p>No runs yet: use “Run now”, or deploy the flow.</p> : null}
+        <div className="sl-runs__bar">
+          <div role="group" aria-label="Show runs" className="sl-segmented">
+            {filters.map((option) => (
+              <button key={option.value} type="button" aria-pressed={filter === option.value} onClick={() => void store.getState().loadRuns(option.value)}>
+                {option.label}
+              </button>
+            ))}
+          </div>
+          <button type="button" onClick={() => void store.getState().loadRuns()}>
+            Refresh runs
+          </button>
+          {busy ? <span role="status"> Loading…</span> : null}
+        </div>
+        {runs && runs.length === 0 ? (
+          <p>{!stored ? 'No runs yet: use “Run now”, or deploy the flow.' : filter === 'all' ? 'No runs yet: use “Run now”, or deploy the flow.' : 'No runs of this kind in the history.'}</p>
+        ) : null}
         {runs && runs.length > 0 ? (
           <table className="sl-table" aria-label="Run history">
             <thead>
               <tr>
                 <th scope="col">Started</th>
                 <th scope="col">Status</th>
-                <th scope="col">Summary</th>
-                <th scope="col"></th>
+                <th scope="col">What happened</th>
+                <th scope="col">
+                  <span className="sl-visually-hidden">Details</span>
+                </th>
               </tr>
             </thead>
             <tbody>
-              {runs.map((run) => (
-                <tr key={run.id} className={openRun?.run.id === run.id ? 'sl-row--open' : undefined}>
-                  <td>{new Date(run.startedAt).toLocaleString()}</td>
-                  <td className={`sl-status sl-status--${run.status}`}>
-                    {run.status}
-                    {run.dryRun ? ' (dry run)' : ''}
-                  </td>
-                  <td>
-                    {run.summary
-                      ? `${run.summary.created} created · ${run.summary.updated} updated · ${run.summary.deleted} deleted · ${run.summary.echoes} echoes · ${run.summary.conflicts} conflicts · ${run.summary.failed} failed`
-                      : (run.error ?? '')}
-                  </td>
-                  <td>
-                    <button type="button" aria-label={`Show run ${run.id}`} onClick={() => void store.getState().openRunLog(run.id)}>
-                      Details
-                    </button>
-                  </td>
-                </tr>
-              ))}
+              {items.map((item) =>
+                item.kind === 'run' ? (
+                  <RunRow key={item.run.id} run={item.run} open={openRun?.run.id === item.run.id} />
+                ) : (
+                  <QuietRows key={`quiet-${item.runs[0]?.id}`} runs={item.runs} openId={openRun?.run.id} />
+                ),
+              )}
             </tbody>
           </table>
+        ) : null}
+        {runs && runs.length > 0 && !complete ? (
+          <button type="button" onClick={() => void store.getState().loadOlderRuns()}>
+            Load older runs
+          </button>
         ) : null}
       </div>
       {openRun ? (
         <section aria-label={`Run ${openRun.run.id}`} className="sl-runlog">
           <h3>
-            Run {openRun.run.id}: {openRun.run.status}
+            Run of {new Date(openRun.run.startedAt).toLocaleString()}: {openRun.run.status}
             {openRun.run.error ? ` — ${openRun.run.error}` : ''}
           </h3>
           {openRun.log.length === 0 ? <p>No records were touched in this run.</p> : null}
@@ -127,11 +240,11 @@ export function RunsPanel() {
               <li key={index}>
                 <details>
                   <summary>
-                    <span className={`sl-outcome sl-outcome--${entry.outcome}`}>{outcomeLabels[entry.outcome] ?? entry.outcome}</span> record{' '}
-                    {entry.recordId ?? '(new)'} on {names[entry.nodeId] ?? entry.nodeId}
+                    <span className={`sl-outcome sl-outcome--${entry.outcome}`}>{outcomeLabels[entry.outcome] ?? entry.outcome}</span>{' '}
+                    {recordLabel(entry.recordName, entry.recordId)} on {names[entry.nodeId] ?? entry.nodeId}
                     {entry.message ? ` — ${entry.message}` : ''}
                   </summary>
-                  <FieldChanges fields={entry.fields} caption={`Fields of record ${entry.recordId ?? index}`} />
+                  <FieldChanges fields={entry.fields} caption={`Fields of ${recordLabel(entry.recordName, entry.recordId ?? String(index))}`} />
                 </details>
               </li>
             ))}
@@ -141,6 +254,14 @@ export function RunsPanel() {
     </div>
   );
 }
+
+const conflictKinds: Record<string, string> = {
+  field: 'The sides disagree',
+  match: 'More than one record matches',
+  delete: 'Deleted on one side',
+  'mass-delete': 'Many deletes held for review',
+  breaker: 'Rewritten too often (quarantined)',
+};
 
 /** Open conflicts with the base and every side's value, each resolved with one click or a typed value. */
 export function ConflictsPanel() {
@@ -162,7 +283,8 @@ export function ConflictsPanel() {
       {busy ? <span role="status"> Loading…</span> : null}
       {open && open.length === 0 ? <p>No open conflicts.</p> : null}
       {open?.map((conflict) => {
-        const subject = conflict.field ? `${conflict.field} of ${conflict.entityId}` : conflict.entityId;
+        const record = conflict.recordName ? `“${conflict.recordName}”` : `record ${conflict.entityId}`;
+        const subject = conflict.field ? `${conflict.field} of ${record}` : record;
         const parseTyped = () => {
           const text = typed[conflict.id] ?? '';
           try {
@@ -174,7 +296,7 @@ export function ConflictsPanel() {
         return (
           <section key={conflict.id} className="sl-conflict" aria-label={`Conflict on ${subject}`}>
             <h3>
-              {conflict.kind} conflict on {subject}
+              {conflictKinds[conflict.kind] ?? `${conflict.kind} conflict`} on {subject}
             </h3>
             <table className="sl-table sl-table--compact">
               <tbody>

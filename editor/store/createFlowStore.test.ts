@@ -3,6 +3,7 @@ import { loadFlow, serializeFlow } from '../../nodes/document';
 import { createApiClient } from '../api/client';
 import { emptyFlow } from '../document/canvasDocument';
 import { createFlowStore } from './createFlowStore';
+import { memoryDraftBackup } from './draftBackup';
 import type { StoreDeps } from './types';
 
 const deps: StoreDeps = {
@@ -11,6 +12,7 @@ const deps: StoreDeps = {
   validate: (document) => loadFlow(document).issues,
   migrate: (document) => loadFlow(document).migrated,
   serialize: (document) => serializeFlow(loadFlow(document).migrated),
+  backup: memoryDraftBackup(),
 };
 
 function storeWithChain() {

@@ -3,6 +3,7 @@ import { createStore } from 'zustand';
 import { documentFromCanvas, emptyFlow, type CanvasFlow } from '../document/canvasDocument';
 import { createCredentialsSlice } from './credentialsSlice';
 import { createFlowSlice } from './flowSlice';
+import { createFlowsSlice } from './flowsSlice';
 import { createRunsSlice } from './runsSlice';
 import type { FlowStoreApi, FlowStoreState, HistoryControl, HistoryState, SliceContext, StoreDeps } from './types';
 import { createUiSlice } from './uiSlice';
@@ -88,6 +89,7 @@ export function createFlowStore(initial: CanvasFlow = emptyFlow(), deps: StoreDe
           ...createUiSlice(context),
           ...createRunsSlice(context),
           ...createCredentialsSlice(context),
+          ...createFlowsSlice(context),
         };
       },
       {
@@ -137,9 +139,13 @@ export function createFlowStore(initial: CanvasFlow = emptyFlow(), deps: StoreDe
       // A whole new flow: the previous flow's issues go at once, and the new ones come right after it is drawn.
       state.setIssues([]);
       scheduleValidation(0);
-    } else if (!sameContent(state, previous) || state.server.connectors !== previous.server.connectors) {
-      // A newly known connector list can turn a connector name valid or invalid.
-      scheduleValidation();
+    } else {
+      if (!sameContent(state, previous) || state.server.connectors !== previous.server.connectors) {
+        // A newly known connector list can turn a connector name valid or invalid.
+        scheduleValidation();
+      }
+      // Positions are part of the document too: a moved node is saved in the draft like a changed setting.
+      if (state.screen === 'canvas' && previous.screen === 'canvas' && (state.meta !== previous.meta || !sameGraph(state, previous))) state.noteEdit();
     }
   });
   validateNow();

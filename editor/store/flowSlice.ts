@@ -1,5 +1,5 @@
 import { applyEdgeChanges, applyNodeChanges } from '@xyflow/react';
-import { canvasFromDocument, documentFromCanvas, newCanvasNode, type CanvasEdge, type CanvasNode } from '../document/canvasDocument';
+import { documentFromCanvas, newCanvasNode, type CanvasEdge, type CanvasNode } from '../document/canvasDocument';
 import { connectionRefusal } from '../document/connectionRules';
 import type { FlowSliceActions, FlowSliceState, SliceContext } from './types';
 
@@ -156,8 +156,6 @@ export function createFlowSlice(initial: FlowSliceState, { set, get, history, de
       });
       history.clear();
     },
-
-    importDocument: (input) => get().replaceFlow(canvasFromDocument(deps.migrate(input))),
 
     exportText: () => deps.serialize(documentFromCanvas(get())),
 

@@ -1,5 +1,5 @@
 import { ApiError } from '../api/client';
-import { canvasFromDocument, documentFromCanvas } from '../document/canvasDocument';
+import { documentFromCanvas } from '../document/canvasDocument';
 import type { Busy, RunsSliceActions, RunsSliceState, SliceContext } from './types';
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -35,26 +35,28 @@ export function createRunsSlice({ set, get, deps }: SliceContext): RunsSliceStat
     }
   }
 
-  /** Saves the canvas on the runtime when it differs from what was saved last; returns the saved id. */
-  async function ensureSaved(): Promise<string> {
-    const { meta, savedId, savedDocument } = get();
+  /**
+   * Makes sure the runtime stores the flow, so it can run: a flow that is only a draft is imported. A stored flow
+   * that never ran takes the canvas (nothing runs it yet); one that was deployed keeps what was deployed, since
+   * only Deploy changes what runs. Returns the id.
+   */
+  async function ensureStored(): Promise<string> {
+    const { meta, savedId, savedDocument, deployedVersion, deployed } = get();
     const body = deps.serialize(documentFromCanvas(get()));
-    if (savedId === meta.id && savedDocument === body) return savedId;
-    let id = meta.id;
-    if (savedId === meta.id) {
-      await api.replaceFlow(id, body);
-    } else {
-      try {
-        id = (await api.createFlow(body)).id ?? meta.id;
-      } catch (error) {
-        // The runtime already holds a flow with this id (saved in an earlier session): replace it.
-        if (!(error instanceof ApiError) || error.status !== 409) throw error;
-        await api.replaceFlow(id, body);
-      }
-    }
-    set({ savedId: id, savedDocument: body, serverIssues: null });
-    return id;
+    if (savedId === meta.id && (deployedVersion !== null || deployed || savedDocument === body)) return savedId;
+    if (savedId === meta.id) await api.replaceFlow(meta.id, body);
+    else await api.createFlow(body);
+    set({ savedId: meta.id, savedDocument: body, serverIssues: null });
+    return meta.id;
   }
+
+  /** The canvas as a document to plan, when it differs from what the runtime stores; undefined when it is the same. */
+  function draftToPlan(): string | undefined {
+    const body = deps.serialize(documentFromCanvas(get()));
+    return body === get().savedDocument ? undefined : body;
+  }
+
+  const RUNS_PAGE = 50;
 
   return {
     server: { reachable: null, connectors: null, credentials: null },
@@ -67,11 +69,12 @@ export function createRunsSlice({ set, get, deps }: SliceContext): RunsSliceStat
     lastRun: null,
     dryRun: null,
     runs: null,
+    runFilter: 'all',
+    runsComplete: false,
     openRun: null,
     conflicts: null,
     status: {},
     described: {},
-    serverFlows: null,
 
     probeServer: async () => {
       try {
@@ -85,40 +88,59 @@ export function createRunsSlice({ set, get, deps }: SliceContext): RunsSliceStat
     },
 
     deploy: async () => {
+      await get().saveDraftNow();
       const ok = await attempt('deploy', async () => {
-        const id = await ensureSaved();
-        await api.deploy(id);
-        return true;
+        const { meta, savedId, savedDocument } = get();
+        const body = deps.serialize(documentFromCanvas(get()));
+        if (savedId !== meta.id) await api.createFlow(body);
+        else if (savedDocument !== body) await api.replaceFlow(meta.id, body);
+        set({ savedId: meta.id, savedDocument: body, serverIssues: null });
+        await api.deploy(meta.id);
+        return body;
       });
-      if (ok) {
-        set({ deployed: true });
-        get().notify('info', `Deployed "${get().meta.id}": its triggers are running.`);
-      }
-      return ok === true;
+      if (ok === undefined) return false;
+      set({ deployed: true, deployedDocument: ok, changedSinceDeploy: false, versions: null });
+      // The runtime numbered the version; read it back with the rest of the flow's state.
+      const state = await api.draftState(get().meta.id).catch(() => null);
+      if (state?.version) set({ deployedVersion: state.version.version, deployedDocument: deps.serialize(state.version.document) });
+      get().notify('info', `Deployed "${get().meta.id}"${state?.version ? ` as version ${state.version.version}` : ''}: its triggers are running.`);
+      void get().loadOverview();
+      return true;
     },
 
     runNow: async () => {
-      const result = await attempt('run', async () => api.run(await ensureSaved()));
+      const result = await attempt('run', async () => api.run(await ensureStored()));
       if (result) {
         set({ lastRun: result });
+        // What ran is what the runtime stores; the canvas may hold a draft beyond it.
+        const draftNotRun = draftToPlan() !== undefined ? ' It ran the deployed version: your changes since are a draft until you deploy.' : '';
         if (result.status !== 'ok' || !result.summary) {
-          get().notify('error', `The run ${result.status === 'stopped' ? 'stopped' : 'failed'}: ${result.error ?? 'see the run history for details'}`);
+          get().notify('error', `The run ${result.status === 'stopped' ? 'stopped' : 'failed'}: ${result.error ?? 'see the run history for details'}${draftNotRun}`);
         } else {
           const { created, updated, deleted, echoes, conflicts, failed } = result.summary;
+          const quiet = created + updated + deleted + conflicts + failed === 0;
           get().notify(
             failed > 0 ? 'error' : 'info',
-            `Run finished: ${created} created, ${updated} updated, ${deleted} deleted, ${echoes} echoes dropped, ${conflicts} conflicts, ${failed} failed.`,
+            quiet
+              ? // A pass that finds nothing to do looks like a button that did nothing: say what it checked.
+                `Run finished: every side was already in step, nothing to write${echoes > 0 ? ` (${echoes} echoes of the runtime's own writes dropped)` : ''}.${draftNotRun}`
+              : `Run finished: ${created} created, ${updated} updated, ${deleted} deleted, ${echoes} echoes dropped, ${conflicts} conflicts, ${failed} failed.${draftNotRun}`,
           );
         }
         void get().pollStatus();
         if (get().drawer === 'runs') void get().loadRuns();
         if (get().drawer === 'conflicts') void get().loadConflicts();
+        void get().loadOverview();
       }
     },
 
     runDry: async () => {
       set({ drawer: 'dry-run', dryRun: null });
-      const result = await attempt('dry-run', async () => api.dryRun(await ensureSaved()));
+      const result = await attempt('dry-run', async () => {
+        const id = await ensureStored();
+        // Changes not deployed yet are what a person wants to see the effect of: plan the canvas, not what runs.
+        return api.dryRun(id, draftToPlan());
+      });
       if (!result) return;
       set({ dryRun: result.sides });
       if (result.status !== undefined && result.status !== 'ok') {
@@ -126,9 +148,23 @@ export function createRunsSlice({ set, get, deps }: SliceContext): RunsSliceStat
       }
     },
 
-    loadRuns: async () => {
-      const runs = await attempt('runs', () => api.runs(get().savedId ?? get().meta.id));
-      if (runs) set({ runs });
+    loadRuns: async (filter = get().runFilter) => {
+      set({ runFilter: filter });
+      const flowId = get().savedId;
+      if (!flowId) return set({ runs: [], runsComplete: true });
+      const runs = await attempt('runs', () => api.runs(flowId, { filter, limit: RUNS_PAGE }));
+      // A page answered for a filter the person has since left is not shown.
+      if (runs && get().runFilter === filter) set({ runs, runsComplete: runs.length < RUNS_PAGE });
+    },
+
+    loadOlderRuns: async () => {
+      const { savedId, runs, runFilter } = get();
+      const last = runs?.at(-1);
+      if (!savedId || !last) return;
+      const older = await attempt('runs', () => api.runs(savedId, { filter: runFilter, before: last.id, limit: RUNS_PAGE }));
+      if (older && get().runFilter === runFilter && get().runs?.at(-1)?.id === last.id) {
+        set({ runs: [...(get().runs ?? []), ...older], runsComplete: older.length < RUNS_PAGE });
+      }
     },
 
     openRunLog: async (runId) => {
@@ -137,7 +173,9 @@ export function createRunsSlice({ set, get, deps }: SliceContext): RunsSliceStat
     },
 
     loadConflicts: async () => {
-      const conflicts = await attempt('conflicts', () => api.conflicts(get().savedId ?? get().meta.id));
+      const flowId = get().savedId;
+      if (!flowId) return set({ conflicts: [] });
+      const conflicts = await attempt('conflicts', () => api.conflicts(flowId));
       if (conflicts) set({ conflicts });
     },
 
@@ -189,20 +227,6 @@ export function createRunsSlice({ set, get, deps }: SliceContext): RunsSliceStat
         const message = error instanceof Error ? error.message : String(error);
         set({ described: { ...get().described, [nodeId]: { signature, collections: null, error: message } } });
       }
-    },
-
-    listServerFlows: async () => {
-      const flows = await attempt('open', () => api.listFlows());
-      if (flows) set({ serverFlows: flows });
-    },
-
-    openServerFlow: async (id) => {
-      const document = await attempt('open', () => api.getFlow(id));
-      if (document === undefined) return;
-      get().replaceFlow(canvasFromDocument(document));
-      const deployed = get().serverFlows?.find((flow) => flow.id === id)?.deployed ?? false;
-      set({ savedId: id, savedDocument: deps.serialize(document), deployed, dialog: null });
-      void get().pollStatus();
     },
   };
 }

@@ -8,11 +8,13 @@ import type {
   ConflictRecord,
   CredentialSummary,
   DryRunSide,
-  FlowListEntry,
+  FlowOverview,
+  RunFilter,
   PassResult,
   RunLogEntry,
   RunRecord,
   TriggerStatus,
+  VersionSummary,
 } from '../api/client';
 import type { CanvasEdge, CanvasFlow, CanvasNode, FlowMeta } from '../document/canvasDocument';
 import type { NodeType } from '../../nodes';
@@ -43,8 +45,6 @@ export interface FlowSliceActions {
   setMeta(patch: Partial<Pick<FlowMeta, 'id' | 'name'>>): void;
   /** Replaces the whole flow (import, template, open) and starts a fresh undo history. */
   replaceFlow(flow: CanvasFlow): void;
-  /** Opens any JSON value as the flow (migrated first); what is wrong with it shows as issues, nothing is dropped. */
-  importDocument(input: unknown): void;
   /** The document as export writes it: the bytes the runtime would store. */
   exportText(): string;
   setPositions(positions: ReadonlyMap<string, { x: number; y: number }>): void;
@@ -59,7 +59,7 @@ export interface FlowSliceActions {
 // ---- ui slice: what the person is looking at -------------------------------------------------------------------
 
 export type Drawer = 'issues' | 'runs' | 'dry-run' | 'conflicts';
-export type Dialog = 'import' | 'templates' | 'open' | 'token' | 'credentials';
+export type Dialog = 'import' | 'templates' | 'token' | 'credentials';
 
 export interface Notice {
   tone: 'error' | 'info';
@@ -95,7 +95,7 @@ export interface UiSliceActions {
 
 // ---- runs slice: the runtime's view of this flow ---------------------------------------------------------------
 
-export type Busy = 'deploy' | 'run' | 'dry-run' | 'runs' | 'conflicts' | 'open' | null;
+export type Busy = 'deploy' | 'run' | 'dry-run' | 'runs' | 'conflicts' | 'pause' | 'delete' | null;
 
 export interface DescribeResult {
   signature: string;
@@ -110,9 +110,9 @@ export interface RunsSliceState {
     connectors: { type: string; title: string }[] | null;
     credentials: CredentialSummary[] | null;
   };
-  /** The id under which the runtime holds this flow, once saved there. */
+  /** The id under which the runtime stores this flow (what Run now and Resume run); null while it is only a draft. */
   savedId: string | null;
-  /** The bytes last saved there, to know whether the canvas changed since. */
+  /** The bytes the runtime stores for it, to know whether the canvas differs. */
   savedDocument: string | null;
   deployed: boolean;
   busy: Busy;
@@ -122,11 +122,13 @@ export interface RunsSliceState {
   lastRun: PassResult | null;
   dryRun: DryRunSide[] | null;
   runs: RunRecord[] | null;
+  runFilter: RunFilter;
+  /** The history has no runs older than those loaded (for this filter). */
+  runsComplete: boolean;
   openRun: { run: RunRecord; log: RunLogEntry[] } | null;
   conflicts: ConflictRecord[] | null;
   status: Record<string, TriggerStatus>;
   described: Record<string, DescribeResult>;
-  serverFlows: FlowListEntry[] | null;
 }
 
 export interface RunsSliceActions {
@@ -134,14 +136,87 @@ export interface RunsSliceActions {
   deploy(): Promise<boolean>;
   runNow(): Promise<void>;
   runDry(): Promise<void>;
-  loadRuns(): Promise<void>;
+  /** Loads the newest page of run history for `filter` (the current one when left out). */
+  loadRuns(filter?: RunFilter): Promise<void>;
+  /** Appends the next page of older runs. */
+  loadOlderRuns(): Promise<void>;
   openRunLog(runId: string): Promise<void>;
   loadConflicts(): Promise<void>;
   resolveConflict(id: string, resolution: { side: string } | { value: unknown }): Promise<void>;
   pollStatus(): Promise<void>;
   describeTrigger(nodeId: string): Promise<void>;
-  listServerFlows(): Promise<void>;
-  openServerFlow(id: string): Promise<void>;
+}
+
+// ---- flows slice: which flow is open, its draft and deployed version, the flow list ------------------------------
+export type Screen = 'flows' | 'canvas';
+
+/**
+ * Where the canvas stands with the runtime: `idle` nothing to save since it was opened; `pending` changed, saving
+ * soon; `saving`; `saved` the runtime holds it as the draft; `failed` it could not be saved (kept in this browser).
+ */
+export type DraftStatus = 'idle' | 'pending' | 'saving' | 'saved' | 'failed';
+
+export interface ConfirmChoice {
+  label: string;
+  tone?: 'danger' | 'primary';
+  run(): void;
+}
+
+/** A question put to the person before something that cannot be taken back. */
+export interface ConfirmRequest {
+  title: string;
+  message: string;
+  choices: ConfirmChoice[];
+  cancelLabel: string;
+}
+
+export interface FlowsSliceState {
+  screen: Screen;
+  overview: FlowOverview[] | null;
+  overviewError: string | null;
+  draft: { status: DraftStatus; savedAt: string | null; error: string | null };
+  /** The flow id the runtime keeps this canvas's draft under, once saved. */
+  draftId: string | null;
+  /** The canonical bytes of the last deployed version, and its number; null when never deployed. */
+  deployedDocument: string | null;
+  deployedVersion: number | null;
+  /** The canvas differs from the last deployed version. Worked out when the draft saves, not on every frame. */
+  changedSinceDeploy: boolean;
+  versions: VersionSummary[] | null;
+  confirm: ConfirmRequest | null;
+}
+
+export interface FlowsSliceActions {
+  /** Shows the flow list (asking first if edits would be lost). */
+  showFlows(): Promise<void>;
+  loadOverview(): Promise<void>;
+  /** Opens a flow: its draft when it has one, else what the runtime stores (asking first if edits would be lost). */
+  openFlow(id: string): Promise<void>;
+  /**
+   * Opens a document as a new flow on the canvas: a template, an empty flow, an imported file. An id another flow
+   * has is given a free one (`origin` "import" asks instead whether to make it that flow's new draft).
+   */
+  startFlow(document: unknown, origin: 'new' | 'import'): Promise<void>;
+  /** Saves the canvas as the flow's draft now; true once the runtime holds it. */
+  saveDraftNow(): Promise<boolean>;
+  /** A content edit happened: the draft is saved shortly. */
+  noteEdit(): void;
+  /** Writes edits not yet saved to this browser's storage, synchronously (the page is going away). */
+  keepUnsavedLocally(): void;
+  pauseFlow(id?: string): Promise<void>;
+  resumeFlow(id?: string): Promise<void>;
+  /** Asks, then deletes a flow (or a flow that is only a draft) with its state, history, draft and versions. */
+  deleteFlow(id: string): void;
+  loadVersions(): Promise<void>;
+  /** Puts a deployed version on the canvas as the draft (asking first when that replaces changes). */
+  restoreVersion(version: number): Promise<void>;
+  ask(request: ConfirmRequest): void;
+  closeConfirm(): void;
+  /**
+   * Runs `action` at once when no edit can be lost; otherwise saves first, and asks when saving fails. `what` names
+   * the action in the question ("start a new flow").
+   */
+  guardDiscard(what: string, action: () => void | Promise<void>): Promise<void>;
 }
 
 // ---- credentials slice: what the runtime stores to reach the systems ----------------------------------------------
@@ -162,8 +237,8 @@ export interface CredentialsSliceActions {
   startOAuth(name: string, settings: Record<string, unknown>): Promise<{ authorizationUrl: string; redirectUri: string } | CredentialProblem>;
 }
 
-export type State = FlowSliceState & UiSliceState & RunsSliceState;
-export type Actions = FlowSliceActions & UiSliceActions & RunsSliceActions & CredentialsSliceActions;
+export type State = FlowSliceState & UiSliceState & RunsSliceState & FlowsSliceState;
+export type Actions = FlowSliceActions & UiSliceActions & RunsSliceActions & CredentialsSliceActions & FlowsSliceActions;
 export type FlowStoreState = State & Actions;
 
 /** What undo and redo restore: the graph only, never the UI or run state. */
@@ -180,6 +255,15 @@ export interface StoreDeps {
   migrate(document: unknown): unknown;
   /** The exact bytes the runtime stores for a document. */
   serialize(document: unknown): string;
+  /** Where edits the runtime has not confirmed wait, so a reload or a lost connection cannot lose them. */
+  backup: DraftBackup;
+}
+
+/** Flow documents kept in the browser (localStorage) until the runtime holds them, by flow id. */
+export interface DraftBackup {
+  read(flowId: string): string | null;
+  write(flowId: string, document: string): void;
+  remove(flowId: string): void;
 }
 
 export type SetState = StoreApi<FlowStoreState>['setState'];

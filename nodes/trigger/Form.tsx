@@ -3,6 +3,7 @@ import { CheckboxField, NumberField, Section, SelectField, TextField } from '../
 import type { NodeFormProps } from '../../editor/forms/types';
 import { ConnectionFields, CredentialField } from './ConnectionFields';
 import { initialConnection } from './connectionForm';
+import { DEFAULT_DISPLAY_FIELDS } from './display';
 import { detectSchema, triggerConfigSchema, writePermissionsSchema } from './schema';
 
 const detectModes = detectSchema.options.map((option) => option.shape.mode.value);
@@ -68,6 +69,15 @@ export default function TriggerForm({ config, onChange, issues, env }: NodeFormP
           error={problems.at('collection')}
         />
         <TextField label="Key field" value={text(c.key)} suggestions={fieldNames} onChange={(value) => set('key', value)} error={problems.at('key')} />
+        <TextField
+          label="Display field"
+          value={text(c.display)}
+          placeholder={`first of ${DEFAULT_DISPLAY_FIELDS.join(', ')}`}
+          suggestions={fieldNames}
+          onChange={(value) => set('display', optional(value))}
+          error={problems.at('display')}
+          hint="The field that names a record in conflicts and run history, instead of its id."
+        />
         <TextField
           label="Updated-at field"
           value={text(c.updatedAt)}

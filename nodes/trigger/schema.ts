@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fieldPathSchema } from '../paths';
 
 /** A connection value that names a stored credential instead of holding a secret (SPEC §1). */
 export const credentialRef = z.strictObject({
@@ -46,6 +47,8 @@ export const triggerConfigSchema = z.strictObject({
   tagColumn: z.string().min(1, 'must name a column, or be left out').optional(),
   deletedFlag: z.string().min(1, 'must name a column, or be left out').optional(),
   write: writePermissionsSchema.default({ create: true, update: true, delete: true }),
+  /** The field that names a record to a person (conflicts, run history); default: nodes/trigger/display.ts. */
+  display: fieldPathSchema('must name a field, or be left out').optional(),
 });
 
 export type TriggerConfig = z.infer<typeof triggerConfigSchema>;

@@ -3,11 +3,25 @@ import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { conflictFlowId } from '../db/statusQueries';
-import { EngineInputError, type ConflictResolution } from '../engine/types';
+import { EngineInputError, type ConflictResolution, type ConflictView } from '../engine/types';
 import type { AppDeps } from './deps';
 import { fail, requireJson, validationHook } from './errors';
+import { RecordNamer } from './recordNames';
 import type { RouteDoc } from './routeDoc';
 import { conflictIdParams, conflictResolutionSchema, conflictsQuerySchema, conflictViewSchema, errorSchema } from './schemas';
+
+/** Each conflict with the name of the record it is about, through the triggers that take part in it. */
+async function withRecordNames(deps: AppDeps, conflicts: ConflictView[]): Promise<Array<ConflictView & { recordName: string | null }>> {
+  const byFlow = new Map<string, ConflictView[]>();
+  for (const conflict of conflicts) byFlow.set(conflict.flowId, [...(byFlow.get(conflict.flowId) ?? []), conflict]);
+  const names = new Map<string, string>();
+  for (const [flowId, ofFlow] of byFlow) {
+    const namer = new RecordNamer(deps.db, deps.catalog.get(flowId)?.document ?? null);
+    const found = await namer.names(ofFlow.flatMap((conflict) => (conflict.entityId ? [{ entityId: conflict.entityId, sides: Object.keys(conflict.sides) }] : [])));
+    for (const [entityId, name] of found) names.set(entityId, name);
+  }
+  return conflicts.map((conflict) => ({ ...conflict, recordName: conflict.entityId ? (names.get(conflict.entityId) ?? null) : null }));
+}
 
 const inputStatus: Record<string, ContentfulStatusCode> = { not_found: 404, already_resolved: 409 };
 
@@ -23,7 +37,8 @@ export function conflictsApi(deps: AppDeps): Hono {
     }
     // The inbox is what needs a decision, so open conflicts unless asked otherwise.
     const status = query.status ?? 'open';
-    return c.json(await engine.listConflicts({ ...(query.flow !== undefined ? { flowId: query.flow } : {}), ...(status === 'all' ? {} : { status }) }));
+    const conflicts = await engine.listConflicts({ ...(query.flow !== undefined ? { flowId: query.flow } : {}), ...(status === 'all' ? {} : { status }) });
+    return c.json(await withRecordNames(deps, conflicts));
   });
 
   app.post(
@@ -45,7 +60,8 @@ export function conflictsApi(deps: AppDeps): Hono {
           // The decision is written out by the next pass; a deployed flow gets it now rather than at its next tick.
           runner.runPass(flowId, { reason: 'manual' }).catch((error: unknown) => logger.error({ flowId, err: error }, 'pass after a resolution failed'));
         }
-        return c.json(conflict);
+        const [named] = await withRecordNames(deps, [conflict]);
+        return c.json(named);
       } catch (error) {
         if (error instanceof EngineInputError) {
           return fail(c, inputStatus[error.code] ?? 422, error.code, error.message, error.code === 'unknown_side' ? 'side' : '');

@@ -1,6 +1,7 @@
 import { zValidator } from '@hono/zod-validator';
 import { Hono, type Context } from 'hono';
 import { credentialReferences } from '../credentials/references';
+import { deleteDraft } from '../db/flowQueries';
 import { triggerCounts } from '../db/statusQueries';
 import type { CatalogEntry } from '../scheduler/flowCatalog';
 import { describeIssue, type FlowIssue } from '../scheduler/flowLoader';
@@ -34,7 +35,7 @@ function invalidFlow(c: Context, issues: FlowIssue[]): Response {
 }
 
 /** Reads and validates a flow document body; a Response when it is not JSON or not a valid flow. */
-async function readFlow(c: Context, deps: AppDeps): Promise<{ document: NonNullable<CatalogEntry['document']>; bytes: string } | Response> {
+export async function readFlow(c: Context, deps: AppDeps): Promise<{ document: NonNullable<CatalogEntry['document']>; bytes: string } | Response> {
   const parsed = parseJsonText(c, await c.req.text());
   if (!parsed.ok) return parsed.response;
   const loaded = deps.loadFlow(parsed.value);
@@ -109,6 +110,8 @@ export function flowsApi(deps: AppDeps): Hono {
       return fail(c, 409, 'missing_credential', `the flow needs the credential "${missing.name}", which is not stored: add it with POST /api/credentials, then deploy`, missing.path);
     }
     await catalog.setDeployed(id, true);
+    // A draft that is what now runs has nothing left to say.
+    await deleteDraft(deps.db, id, entry.bytes);
     scheduler.sync(id);
     worker.kick(id);
     logger.info({ flowId: id }, 'flow deployed');
@@ -208,7 +211,7 @@ export const flowRouteDocs: RouteDoc[] = [
     path: '/api/flows/:id/deploy',
     tag: 'flows',
     auth: 'bearer',
-    summary: 'Start the flow: poll on schedule and accept its webhooks',
+    summary: 'Start the flow: poll on schedule and accept its webhooks. Records its document as the next version, and discards a draft equal to it',
     params: flowIdParams,
     responses: {
       200: { description: 'Deployed', schema: flowStateSchema },

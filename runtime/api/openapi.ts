@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { conflictRouteDocs } from './conflicts';
 import { connectorRouteDocs } from './connectors';
 import { credentialRouteDocs } from './credentials';
+import { draftRouteDocs } from './drafts';
 import { failingRouteDocs } from './failing';
 import { flowRouteDocs } from './flows';
 import { hookRouteDocs } from './hooks';
@@ -34,6 +35,7 @@ export const miscRouteDocs: RouteDoc[] = [
 export const allRouteDocs: RouteDoc[] = [
   ...miscRouteDocs,
   ...flowRouteDocs,
+  ...draftRouteDocs,
   ...runRouteDocs,
   ...failingRouteDocs,
   ...conflictRouteDocs,

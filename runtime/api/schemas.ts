@@ -81,13 +81,16 @@ export const runResultSchema = z.strictObject({
   error: z.string().nullable(),
 });
 
+/** What names a record to a person (SPEC §3 `display`), or null when nothing does: it is then shown by its id. */
+const recordNameSchema = z.string().nullable();
+
 const fieldChangeSchema = z.strictObject({ field: z.string(), before: z.unknown(), after: z.unknown() });
 
 export const plannedSideSchema = z.strictObject({
   nodeId: z.string(),
   creates: z.array(z.strictObject({ id: z.null(), fields: z.array(fieldChangeSchema) })),
-  updates: z.array(z.strictObject({ id: z.string(), fields: z.array(fieldChangeSchema) })),
-  deletes: z.array(z.strictObject({ id: z.string() })),
+  updates: z.array(z.strictObject({ id: z.string(), recordName: recordNameSchema, fields: z.array(fieldChangeSchema) })),
+  deletes: z.array(z.strictObject({ id: z.string(), recordName: recordNameSchema })),
 });
 
 export const dryRunSchema = z.strictObject({ summary: summarySchema, sides: z.array(plannedSideSchema) });
@@ -108,6 +111,7 @@ export const runLogEntrySchema = z.strictObject({
   nodeId: z.string(),
   recordId: z.string().nullable(),
   entityId: z.string().nullable(),
+  recordName: recordNameSchema,
   outcome: z.enum(['created', 'updated', 'deleted', 'echo', 'conflict', 'failed', 'skipped', 'adopted']),
   fields: z.array(fieldChangeSchema),
   message: z.string().nullable(),
@@ -123,6 +127,11 @@ export const runsQuerySchema = z.strictObject({
     .min(1, 'must be at least 1')
     .max(1000, 'must be at most 1000')
     .optional(),
+  filter: z
+    .enum(['all', 'changes', 'failed', 'conflicts'], { error: 'must be one of all, changes, failed, conflicts' })
+    .optional()
+    .meta({ description: 'changes: runs that wrote records; failed: runs that failed, stopped or had failing records; conflicts: runs that filed conflicts' }),
+  before: idParam.optional().meta({ description: 'A run id: only runs older than it (the last run of the previous page)' }),
 });
 
 export const conflictResolutionSchema = z.union(
@@ -142,6 +151,7 @@ export const conflictViewSchema = z.strictObject({
   id: z.string(),
   flowId: z.string(),
   entityId: z.string().nullable(),
+  recordName: recordNameSchema,
   kind: z.enum(['field', 'match', 'delete', 'mass-delete', 'breaker']),
   field: z.string().nullable(),
   base: z.unknown(),
@@ -267,3 +277,53 @@ export const describeResultSchema = z.strictObject({
 export const webhookEventSchema = z.strictObject({ type: z.enum(['upsert', 'delete']), id: z.union([z.string(), z.number()]) });
 export const webhookBodySchema = z.union([webhookEventSchema, z.array(webhookEventSchema)]);
 export const webhookAcceptedSchema = z.strictObject({ accepted: z.number().int(), duplicate: z.boolean() });
+
+// ---- drafts, versions and the flow list ------------------------------------------------------------------------
+
+/** A draft is any JSON object naming its flow: a half-built flow is the normal state while drawing one. */
+export const draftBodySchema = z.looseObject({ id: z.string() }).meta({ description: 'The flow document as the editor holds it, valid or not' });
+
+export const draftSavedSchema = z.strictObject({ id: z.string(), savedAt: z.string() });
+
+export const versionNumberParams = z.strictObject({
+  id: idParam,
+  version: z.coerce.number({ error: 'must be a version number' }).int('must be a whole number').min(1, 'must be at least 1'),
+});
+
+export const versionSummarySchema = z.strictObject({ version: z.number().int(), deployedAt: z.string() });
+export const versionSchema = versionSummarySchema.extend({ document: z.unknown() });
+
+export const flowDraftStateSchema = z.strictObject({
+  id: z.string(),
+  /** The triggers run (deployed and not paused). */
+  deployed: z.boolean(),
+  /** The stored flow document (what Run now and Resume run), or null for a flow that is only a draft. */
+  stored: z.unknown().nullable(),
+  draft: z.strictObject({ document: z.unknown(), savedAt: z.string() }).nullable(),
+  /** The last deployed version, or null when the flow was never deployed. */
+  version: versionSchema.nullable(),
+});
+
+export const flowHealthSchema = z.strictObject({
+  lastRun: z.strictObject({ id: z.string(), status: z.string(), startedAt: z.string(), finishedAt: z.string().nullable() }).nullable(),
+  synced: z.number().int(),
+  changesLastHour: z.number().int(),
+  failing: z.number().int(),
+  openConflicts: z.number().int(),
+});
+
+export const overviewSchema = z.strictObject({
+  flows: z.array(
+    z.strictObject({
+      id: z.string(),
+      name: z.string(),
+      /** False for a flow that is only a draft: never imported, saved or deployed. */
+      stored: z.boolean(),
+      deployed: z.boolean(),
+      version: versionSummarySchema.nullable(),
+      /** `changed`: the draft differs from the last deployed version (or, never deployed, from the stored flow). */
+      draft: z.strictObject({ savedAt: z.string(), changed: z.boolean() }).nullable(),
+      health: flowHealthSchema.nullable(),
+    }),
+  ),
+});

@@ -15,7 +15,7 @@ import { createLogger } from '../observability/logger';
 import { DEFAULT_STOP_GRACE_MS, ThreadedEngine } from '../scheduler/threadedEngine';
 import { listen, type ListeningServer } from '../server';
 
-const usage =
+export const serveUsage =
   'usage: syncline serve [--port N] [--data DIR] [--host H] [--metrics-public] [--cors-origin URL]... [--allow-files DIR]... [--allow-hosts LIST]...\n' +
   '  --port N            port to listen on (default 4777; 0 picks a free one)\n' +
   '  --data DIR          data folder: state, webhook inbox, token, credential key (default ./.syncline)\n' +
@@ -237,9 +237,13 @@ export function stopOnSignal(server: RunningServer): Promise<void> {
 
 /** `syncline serve`: the runtime API, webhooks, scheduler and editor, until SIGINT or SIGTERM. */
 export async function serveCommand(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${serveUsage}\n`);
+    return 0;
+  }
   const options = parseServeArgs(args);
   if (typeof options === 'string') {
-    process.stderr.write(`syncline serve: ${options}\n${usage}\n`);
+    process.stderr.write(`syncline serve: ${options}\n${serveUsage}\n`);
     return 2;
   }
   let server: RunningServer;

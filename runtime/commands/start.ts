@@ -1,16 +1,39 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPrivateFolder, ensurePrivateFile } from '../credentials/privateFiles';
 import { installDemoIfFirstStart } from '../demo/install';
-import { DEFAULT_PORT, describeStartError, editorDistDir, parseServeArgs, startServer, stopOnSignal, type RunningServer } from './serve';
+import { DEFAULT_PORT, describeStartError, editorDistDir, parseServeArgs, serveUsage, startServer, stopOnSignal, type RunningServer } from './serve';
 
 const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Builds the editor with vite's JS API when dist/editor has no index.html; false when the build failed. */
+const startUsage =
+  'usage: syncline start [--port N] [--data DIR] [serve\'s other options]\n' +
+  '  Serves the editor and the API like serve, installing the demo on a data folder\'s first start.\n' +
+  '  Another port or data folder, from a checkout: npm start -- --port 8080 --data ~/syncline-data\n' +
+  serveUsage.slice(serveUsage.indexOf('\n') + 1);
+
+/** The newest modification time of a source file under `folder` (the editor bundles code from nodes/ and runtime/). */
+function newestSource(folder: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (/\.(tsx?|css|html)$/.test(entry.name)) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Builds the editor with vite's JS API when dist/editor has no index.html, or when its sources changed since (an
+ * updated checkout would otherwise serve the old editor against the new runtime); false when the build failed.
+ */
 async function buildEditorIfMissing(): Promise<boolean> {
-  if (existsSync(join(editorDistDir, 'index.html'))) return true;
-  process.stdout.write('Building the editor (first start only)...\n');
+  const index = join(editorDistDir, 'index.html');
+  const built = existsSync(index) ? statSync(index).mtimeMs : null;
+  if (built !== null && ['editor', 'nodes', 'runtime'].every((folder) => newestSource(join(repositoryRoot, folder)) <= built)) return true;
+  process.stdout.write(built === null ? 'Building the editor (first start only)...\n' : 'Building the editor (its sources changed since the last build)...\n');
   try {
     const { build } = await import('vite');
     await build({ configFile: join(repositoryRoot, 'vite.config.ts'), root: join(repositoryRoot, 'editor'), logLevel: 'warn' });
@@ -26,9 +49,13 @@ async function buildEditorIfMissing(): Promise<boolean> {
  * the demo (two SQLite databases and the leads flow, deployed).
  */
 export async function startCommand(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${startUsage}\n`);
+    return 0;
+  }
   const options = parseServeArgs(args, { dataDir: resolve('.syncline') });
   if (typeof options === 'string') {
-    process.stderr.write(`syncline start: ${options}\n`);
+    process.stderr.write(`syncline start: ${options}\n${startUsage}\n`);
     return 2;
   }
   await buildEditorIfMissing();

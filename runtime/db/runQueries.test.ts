@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openStateDb } from './index';
-import { pruneRunHistory } from './runQueries';
+import { listRunPage, pruneRunHistory } from './runQueries';
 
 describe('pruneRunHistory', () => {
   it('keeps the newest runs of a flow with their logs, and leaves other flows alone', async () => {
@@ -32,6 +32,33 @@ describe('pruneRunHistory', () => {
     expect(await pruneRunHistory(db, 'a', 1, 10)).toBe(3);
     expect(await db.selectFrom('run_log').select('run_id').distinct().execute()).toEqual([{ run_id: 'a3' }]);
     expect(await db.selectFrom('run_log').select('id').execute()).toHaveLength(25);
+    await db.destroy();
+  });
+});
+
+describe('listRunPage', () => {
+  it('pages newest first past runs that started at the same moment, filtering by what each run did', async () => {
+    const db = await openStateDb(':memory:');
+    const summary = (created: number, conflicts = 0) => JSON.stringify({ created, updated: 0, deleted: 0, echoes: 0, conflicts, failed: 0 });
+    // Five runs in the same millisecond (ids break the tie), one failed, two that wrote, one that filed a conflict.
+    const rows = [
+      { id: 'r1', status: 'ok', summary: summary(2) },
+      { id: 'r2', status: 'ok', summary: summary(0) },
+      { id: 'r3', status: 'failed', summary: null },
+      { id: 'r4', status: 'ok', summary: summary(0, 1) },
+      { id: 'r5', status: 'ok', summary: summary(1) },
+    ];
+    for (const row of rows) {
+      await db.insertInto('runs').values({ ...row, flow_id: 'a', started_at: '2026-01-01T00:00:00.000Z', finished_at: null, reason: 'schedule', dry_run: 0, error: null }).execute();
+    }
+    const ids = async (options: Parameters<typeof listRunPage>[2]) => (await listRunPage(db, 'a', options))?.map((run) => run.id);
+    expect(await ids({ filter: 'all', before: null, limit: 2 })).toEqual(['r5', 'r4']);
+    expect(await ids({ filter: 'all', before: 'r4', limit: 2 })).toEqual(['r3', 'r2']);
+    expect(await ids({ filter: 'all', before: 'r2', limit: 2 })).toEqual(['r1']);
+    expect(await ids({ filter: 'changes', before: null, limit: 10 })).toEqual(['r5', 'r1']);
+    expect(await ids({ filter: 'failed', before: null, limit: 10 })).toEqual(['r3']);
+    expect(await ids({ filter: 'conflicts', before: null, limit: 10 })).toEqual(['r4']);
+    expect(await listRunPage(db, 'b', { filter: 'all', before: 'r1', limit: 10 })).toBeNull();
     await db.destroy();
   });
 });

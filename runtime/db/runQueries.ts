@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import { deleteInChunks } from './bulk';
 import type { Db } from './queries';
+import type { RunRow } from './schema';
+import type { RunView } from '../engine/types';
 
 /** How many passes of a flow the run history keeps; a flow polled every 5 s makes 17,280 a day. */
 export const RUN_HISTORY_KEPT = 1000;
@@ -30,4 +32,84 @@ export async function pruneRunHistory(db: Db, flowId: string, keep = RUN_HISTORY
   // A run whose log is gone but which is still listed shows an empty log, so the runs go last.
   const deleted = await db.deleteFrom('runs').where('flow_id', '=', flowId).where('started_at', '<=', boundary.started_at).executeTakeFirst();
   return Number(deleted.numDeletedRows);
+}
+
+type Summary = NonNullable<RunView['summary']>;
+
+/** A run's stored summary, or null when it has none or it does not parse. */
+export function parseSummary(text: string | null): Summary | null {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as Summary;
+  } catch {
+    return null;
+  }
+}
+
+/** Records a pass wrote: creates, updates and deletes over all sides. */
+export function changeCount(summary: Summary | null): number {
+  return summary ? summary.created + summary.updated + summary.deleted : 0;
+}
+
+/** Which runs a history page shows: all, those that wrote something, those with failures, those that filed conflicts. */
+export type RunFilter = 'all' | 'changes' | 'failed' | 'conflicts';
+
+function matches(filter: RunFilter, run: RunView): boolean {
+  if (filter === 'all') return true;
+  if (filter === 'changes') return changeCount(run.summary) > 0;
+  if (filter === 'failed') return run.status === 'failed' || run.status === 'stopped' || (run.summary?.failed ?? 0) > 0;
+  return (run.summary?.conflicts ?? 0) > 0;
+}
+
+/** A runs row as the API shows it (the engine's listRuns gives the same shape). */
+function runViewOf(row: RunRow): RunView {
+  return {
+    id: row.id,
+    flowId: row.flow_id,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    status: row.status as RunView['status'],
+    reason: row.reason as RunView['reason'],
+    dryRun: row.dry_run === 1,
+    summary: parseSummary(row.summary),
+    error: row.error,
+  };
+}
+
+const SCAN_ROWS = 200;
+
+/**
+ * One page of a flow's run history, newest first: at most `limit` runs that pass `filter`, older than the run
+ * `before` when given (a cursor: the last run of the previous page). Returns null when `before` is not a run of this
+ * flow. Filters look inside each run's summary, so rows are read a chunk at a time until the page is full; the
+ * history holds at most RUN_HISTORY_KEPT runs a flow, which bounds the scan.
+ */
+export async function listRunPage(
+  db: Db,
+  flowId: string,
+  options: { filter: RunFilter; before: string | null; limit: number },
+): Promise<RunView[] | null> {
+  let cursor: { startedAt: string; id: string } | null = null;
+  if (options.before !== null) {
+    const row = await db.selectFrom('runs').select(['started_at', 'id']).where('id', '=', options.before).where('flow_id', '=', flowId).executeTakeFirst();
+    if (!row) return null;
+    cursor = { startedAt: row.started_at, id: row.id };
+  }
+  const page: RunView[] = [];
+  for (;;) {
+    let query = db.selectFrom('runs').selectAll().where('flow_id', '=', flowId);
+    if (cursor) {
+      const { startedAt, id } = cursor;
+      query = query.where((eb) => eb.or([eb('started_at', '<', startedAt), eb.and([eb('started_at', '=', startedAt), eb('id', '<', id)])]));
+    }
+    const rows = await query.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(SCAN_ROWS).execute();
+    for (const row of rows) {
+      const run = runViewOf(row);
+      if (matches(options.filter, run)) page.push(run);
+      if (page.length === options.limit) return page;
+    }
+    const last = rows.at(-1);
+    if (rows.length < SCAN_ROWS || !last) return page;
+    cursor = { startedAt: last.started_at, id: last.id };
+  }
 }

@@ -23,6 +23,8 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   trigger_status: TriggerStatusTable;
   flow_knowledge: FlowKnowledgeTable;
+  flow_drafts: FlowDraftsTable;
+  flow_versions: FlowVersionsTable;
 }
 
 /**
@@ -205,6 +207,22 @@ export interface FlowKnowledgeTable {
   fingerprint: string;
   /** JSON object: trigger node id → { liveLinks, clean }. */
   sides: string;
+}
+
+/** A flow's work in progress from the editor: canonical bytes of any JSON document, valid or not. */
+export interface FlowDraftsTable {
+  flow_id: string;
+  document: string;
+  saved_at: string;
+}
+
+/** The documents a flow ran with, numbered from 1 per flow (see the 2026_12_03_1200 migration). */
+export interface FlowVersionsTable {
+  flow_id: string;
+  version: number;
+  /** The canonical bytes that ran, as GET /api/flows/:id gave them then. */
+  document: string;
+  deployed_at: string;
 }
 
 export type FlowRow = Selectable<FlowsTable>;

@@ -5,6 +5,7 @@ import {
   deleteFlowRow,
   insertFlowRow,
   listFlowRows,
+  recordVersion,
   replaceFlowDocument,
   setFlowAlertUrl,
   setFlowDeployed,
@@ -81,18 +82,26 @@ export class FlowCatalog {
     return true;
   }
 
-  /** Replaces a flow's document, keeping its deployed state and alert; false when there is no such flow. */
+  /**
+   * Replaces a flow's document, keeping its deployed state and alert; false when there is no such flow. A deployed
+   * flow runs the new document at once, so it becomes the flow's next version.
+   */
   async replace(document: FlowDocument, bytes: string): Promise<boolean> {
     const entry = this.entries.get(document.id);
-    if (!entry || !(await replaceFlowDocument(this.db, document.id, bytes, this.now().toISOString()))) return false;
+    const now = this.now().toISOString();
+    if (!entry || !(await replaceFlowDocument(this.db, document.id, bytes, now))) return false;
     this.entries.set(document.id, { ...entry, name: document.name, bytes, document, loadError: null });
+    if (entry.deployed) await recordVersion(this.db, document.id, bytes, now);
     return true;
   }
 
+  /** Deploys or pauses a flow; deploying records its document as its next version when it differs from the last. */
   async setDeployed(id: string, deployed: boolean): Promise<boolean> {
     const entry = this.entries.get(id);
-    if (!entry || !(await setFlowDeployed(this.db, id, deployed, this.now().toISOString()))) return false;
+    const now = this.now().toISOString();
+    if (!entry || !(await setFlowDeployed(this.db, id, deployed, now))) return false;
     entry.deployed = deployed;
+    if (deployed) await recordVersion(this.db, id, entry.bytes, now);
     return true;
   }
 

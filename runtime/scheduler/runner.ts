@@ -44,6 +44,11 @@ export interface PassRequest {
   hints?: ChangeHint[];
   /** Skip (throwing FlowPausedError) when the flow was paused while this pass waited for the lock. */
   requireDeployed?: boolean;
+  /**
+   * A dry run only: plan this document (a draft of the flow, with its id) instead of the stored one, against the
+   * flow's sync state. Writes nothing, so what runs stays the deployed flow.
+   */
+  document?: FlowDocument;
 }
 
 /** How often a flow's run history is cut back to its newest runs (it may hold a few seconds' passes more in between). */
@@ -165,7 +170,8 @@ export class FlowRunner {
     if (this.shuttingDown !== null) return notRun(`not run: ${this.shuttingDown}`);
     if (this.stoppedSince(flowId, stopsBefore)) return notRun(`not run: ${this.stops.get(flowId)?.reason ?? 'stopped'} before it began`);
     const log = logger.child({ flowId });
-    if (!entry.document) {
+    const document = request.dryRun && request.document ? request.document : entry.document;
+    if (!document) {
       const error = `the stored flow no longer loads: ${entry.loadError ?? 'unknown problem'}`;
       log.error({ reason: request.reason }, error);
       return { runId: null, status: 'failed', summary: emptySummary(), error };
@@ -173,7 +179,7 @@ export class FlowRunner {
     const started = performance.now();
     let result: PassResult;
     try {
-      result = await engine.runPass(entry.document, {
+      result = await engine.runPass(document, {
         baseDir: this.deps.baseDir,
         reason: request.reason,
         dryRun: request.dryRun ?? false,

@@ -15,7 +15,7 @@ import { listen, type ListeningServer } from '../../runtime/server';
 import { startGitHubFake, type GitHubFake } from '../fakes/github/server';
 import { testRuntime, TOKEN, type TestRuntime } from '../server/support';
 import { chromiumRequirement, skipUnless } from '../support/requirements';
-import { buildEditor, launchBrowser, repoRoot, serveEditor, type Browser } from './harness';
+import { buildEditor, launchBrowser, repoRoot, serveEditor, startEmptyFlow, type Browser } from './harness';
 
 const run = promisify(execFile);
 const screenshots = join(repoRoot, 'test/output/screenshots');
@@ -98,7 +98,7 @@ describe.skipIf(skip)('connection forms in the editor, against the runtime', () 
     page.on('pageerror', (error) => errors.push(String(error)));
     page.setDefaultTimeout(10_000);
     await page.goto(`http://127.0.0.1:${server.port}/?token=${TOKEN}`);
-    await page.locator('.react-flow__pane').waitFor();
+    await startEmptyFlow(page);
 
     // GitHub: the token from the stored credentials, then the repository from those the token can see.
     await dropNode(page, 'Trigger', 40, 200);
@@ -207,7 +207,7 @@ describe.skipIf(skip)('connection forms in the editor, against the runtime', () 
     page.setDefaultTimeout(10_000);
     try {
       await page.goto(offline.url);
-      await page.locator('.react-flow__pane').waitFor();
+      await startEmptyFlow(page);
       await dropNode(page, 'Trigger', 40, 200);
       await panel(page).getByLabel('Database file').waitFor();
       await choose(page, 'Connector', 'http');

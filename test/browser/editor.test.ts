@@ -7,7 +7,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFlow } from '../../nodes/document';
 import { chromiumRequirement, skipUnless } from '../support/requirements';
-import { buildEditor, launchBrowser, repoRoot, serveEditor, type Browser, type StaticServer } from './harness';
+import { buildEditor, launchBrowser, repoRoot, serveEditor, startEmptyFlow, type Browser, type StaticServer } from './harness';
 
 const run = promisify(execFile);
 const screenshots = join(repoRoot, 'test/output/screenshots');
@@ -102,7 +102,7 @@ describe.skipIf(skip)('the editor in Chromium', () => {
     page.setDefaultTimeout(10_000);
     page.on('pageerror', (error) => failures.push(String(error)));
     await page.goto(server.url);
-    await page.locator('.react-flow__pane').waitFor();
+    await startEmptyFlow(page);
     return page;
   }
 
@@ -208,8 +208,6 @@ describe.skipIf(skip)('the editor in Chromium', () => {
     await button(page, 'Auto-layout').click();
     await select(page, 'map');
     await page.screenshot({ path: join(screenshots, 'build-leads.png') });
-    mkdirSync(join(repoRoot, 'docs'), { recursive: true });
-    await page.screenshot({ path: join(repoRoot, 'docs/editor.png') });
 
     await page.locator('.react-flow__pane').click({ position: { x: 5, y: 5 } });
     await panel(page).waitFor({ state: 'detached' });
@@ -310,8 +308,8 @@ describe.skipIf(skip)('the editor in Chromium', () => {
       await select(page, id);
       problems.push(...(await unnamed(`panel of ${id}`)));
     }
-    for (const drawer of ['Runs', 'Conflicts']) {
-      await button(page, drawer).click();
+    for (const drawer of ['Runs', /^Conflicts/]) {
+      await page.getByRole('button', { name: drawer, exact: typeof drawer === 'string' }).click();
       problems.push(...(await unnamed(`${drawer} panel`)));
     }
     for (const dialog of ['Import', 'New']) {

@@ -112,3 +112,10 @@ export async function launchBrowser(viewport = { width: 1440, height: 900 }): Pr
     },
   };
 }
+
+/** From the flow list the editor opens on, starts an empty flow on the canvas, as a person does. */
+export async function startEmptyFlow(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'New flow', exact: true }).click();
+  await page.getByRole('dialog', { name: 'New flow' }).getByRole('button', { name: 'Empty flow', exact: true }).click();
+  await page.locator('.react-flow__pane').waitFor();
+}

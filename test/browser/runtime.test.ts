@@ -106,7 +106,7 @@ describe.skipIf(skip)('the editor against the runtime', () => {
     await button(page, 'Run now').click();
     await expect.poll(notice).toMatch(/1 conflicts/);
 
-    await button(page, 'Conflicts').click();
+    await page.getByRole('button', { name: /^Conflicts/ }).click();
     const conflict = page.getByRole('region', { name: /^Conflict on full_name/ });
     await conflict.getByRole('row', { name: /Base/ }).getByText('Ada', { exact: true }).waitFor();
     await conflict.getByRole('row', { name: /^a / }).getByText('Ada L.', { exact: true }).waitFor();
@@ -121,8 +121,8 @@ describe.skipIf(skip)('the editor against the runtime', () => {
 
     // Opened again later, the flow comes from the runtime, and its triggers' fields from the connector.
     await page.reload();
-    await button(page, 'Open').click();
-    await page.getByRole('dialog').getByRole('button', { name: 'People: A <-> B' }).click();
+    await button(page, 'All flows').click();
+    await page.getByRole('table', { name: 'Flows' }).getByRole('button', { name: 'People: A <-> B' }).click();
     await page.locator('.react-flow__node[data-id="a"]').click();
     await page.locator('datalist option[value="people"]').first().waitFor({ state: 'attached' });
     await page.locator('datalist option[value="updated_at"]').first().waitFor({ state: 'attached' });
@@ -148,13 +148,13 @@ describe.skipIf(skip)('the editor against the runtime', () => {
   it('says plainly when the runtime is not reachable', async () => {
     const page = await browser.context.newPage();
     page.setDefaultTimeout(10_000);
-    await page.goto(`http://127.0.0.1:${server.port}/`);
+    await page.goto(`http://127.0.0.1:${server.port}/?flow=people`);
     await page.locator('.react-flow__pane').waitFor();
     // The server goes away under the open editor.
     await page.route('**/api/**', (route) => route.abort('connectionrefused'));
     await button(page, 'Run now').click();
     await expect.poll(() => page.getByRole('alert').first().textContent()).toMatch(/not reachable/);
-    await button(page, 'Conflicts').click();
+    await page.getByRole('button', { name: /^Conflicts/ }).click();
     await page.getByRole('region', { name: 'Conflicts inbox' }).getByText(/not reachable/).first().waitFor();
     await page.close();
   });

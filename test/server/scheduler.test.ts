@@ -1,30 +1,13 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PassOptions, PassResult } from '../../runtime/engine/types';
 import { pollInterval } from '../../runtime/scheduler/scheduler';
-import { auth, contacts, createSides, deployPeople, eventually, peopleFlow, testRuntime, upsertPerson, type TestRuntime } from './support';
+import { auth, contacts, deployPeople, eventually, flowOnOwnSides, peopleFlow, recordPassRequests, testRuntime, upsertPerson, type TestRuntime } from './support';
 
 let t: TestRuntime;
 afterEach(async () => {
   vi.restoreAllMocks();
   await t?.close();
 });
-
-/** From now on, every pass the runner is asked for (by the scheduler, webhooks or the API), as `[flowId, reason]`. */
-function recordPassRequests(t: TestRuntime): () => Array<[string, string]> {
-  const spy = vi.spyOn(t.runtime.deps.runner, 'runPass');
-  return () => spy.mock.calls.map(([flowId, request]) => [flowId, request.reason]);
-}
-
-/** The people flow on its own pair of databases in `folder` (under the runtime's data folder), polled every `intervalMs`. */
-function flowOnOwnSides(t: TestRuntime, id: string, folder: string, intervalMs: number): Record<string, unknown> {
-  mkdirSync(join(t.dir, folder));
-  createSides(join(t.dir, folder));
-  const flow = peopleFlow({ id, detect: { mode: 'poll', intervalMs } }) as { nodes: Array<{ config: { connection?: { file: string } } }> };
-  for (const node of flow.nodes) if (node.config.connection) node.config.connection = { file: `${folder}/${node.config.connection.file}` };
-  return flow as unknown as Record<string, unknown>;
-}
 
 describe('scheduler', () => {
   it('polls a deployed flow at its interval and stops when paused', async () => {

@@ -1,6 +1,7 @@
 import Sqlite from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { vi } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../runtime/app';
@@ -225,4 +226,19 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 60_
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
+}
+
+/** From now on, every pass the runner is asked for (by the scheduler, webhooks or the API), as `[flowId, reason]`. */
+export function recordPassRequests(t: TestRuntime): () => Array<[string, string]> {
+  const spy = vi.spyOn(t.runtime.deps.runner, 'runPass');
+  return () => spy.mock.calls.map(([flowId, request]) => [flowId, request.reason]);
+}
+
+/** The people flow on its own pair of databases in `folder` (under the runtime's data folder), polled every `intervalMs`. */
+export function flowOnOwnSides(t: TestRuntime, id: string, folder: string, intervalMs: number): Record<string, unknown> {
+  mkdirSync(join(t.dir, folder));
+  createSides(join(t.dir, folder));
+  const flow = peopleFlow({ id, detect: { mode: 'poll', intervalMs } }) as { nodes: Array<{ config: { connection?: { file: string } } }> };
+  for (const node of flow.nodes) if (node.config.connection) node.config.connection = { file: `${folder}/${node.config.connection.file}` };
+  return flow as unknown as Record<string, unknown>;
 }

@@ -1,0 +1,214 @@
+import { zValidator } from '@hono/zod-validator';
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { FLOW_ID_PATTERN } from '../../nodes';
+import { loadFlow, serializeFlow } from '../../nodes/document';
+import { deleteDraft, getDraft, getVersion, latestVersions, listDrafts, listVersions, saveDraft } from '../db/flowQueries';
+import { flowHealth, type DeletedCounts } from '../db/overviewQueries';
+import type { AppDeps } from './deps';
+import { fail, parseJsonText, validationHook } from './errors';
+import { findFlow } from './flows';
+import type { RouteDoc } from './routeDoc';
+import {
+  draftBodySchema,
+  draftSavedSchema,
+  errorSchema,
+  flowDraftStateSchema,
+  flowIdParams,
+  overviewSchema,
+  versionNumberParams,
+  versionSchema,
+  versionSummarySchema,
+} from './schemas';
+
+/** Stored bytes back to the JSON value they hold; null for bytes a hand-edited state left unreadable. */
+function parsed(bytes: string): unknown {
+  try {
+    return JSON.parse(bytes) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/** The name a draft gives its flow, when it gives one. */
+function draftName(bytes: string): string | null {
+  const document = parsed(bytes) as { name?: unknown } | null;
+  return typeof document?.name === 'string' ? document.name : null;
+}
+
+const flowParam = zValidator('param', flowIdParams, validationHook);
+
+/**
+ * Drafts, deployed versions and the flow list (mounted at /api). A draft is the editor's work in progress, saved as
+ * it is made; it never runs: what runs changes on deploy, which records it as the flow's next version.
+ */
+export function draftsApi(deps: AppDeps): Hono {
+  const { db, catalog, logger } = deps;
+  const now = () => new Date().toISOString();
+  const deletedCounts: DeletedCounts = new Map();
+  const app = new Hono();
+
+  app.get('/overview', async (c) => {
+    const entries = catalog.list();
+    const [drafts, versions, health] = await Promise.all([
+      listDrafts(db),
+      latestVersions(db),
+      flowHealth(
+        db,
+        entries.map((entry) => entry.id),
+        new Date(),
+        deletedCounts,
+      ),
+    ]);
+    const draftsById = new Map(drafts.map((draft) => [draft.flowId, draft]));
+    const flows = entries.map((entry) => {
+      const version = versions.get(entry.id);
+      const draft = draftsById.get(entry.id);
+      return {
+        id: entry.id,
+        name: draft ? (draftName(draft.document) ?? entry.name) : entry.name,
+        stored: true,
+        deployed: entry.deployed,
+        version: version ? { version: version.version, deployedAt: version.deployedAt } : null,
+        draft: draft ? { savedAt: draft.savedAt, changed: draft.document !== (version?.document ?? entry.bytes) } : null,
+        health: health.get(entry.id) ?? null,
+      };
+    });
+    for (const draft of drafts) {
+      if (catalog.get(draft.flowId)) continue;
+      flows.push({
+        id: draft.flowId,
+        name: draftName(draft.document) ?? draft.flowId,
+        stored: false,
+        deployed: false,
+        version: null,
+        draft: { savedAt: draft.savedAt, changed: true },
+        health: null,
+      });
+    }
+    return c.json({ flows });
+  });
+
+  app.get('/flows/:id/draft', flowParam, async (c) => {
+    const { id } = c.req.valid('param');
+    const entry = catalog.get(id);
+    const [draft, version] = await Promise.all([getDraft(db, id), entry ? getVersion(db, id) : undefined]);
+    if (!entry && !draft) return fail(c, 404, 'not_found', `no flow or draft "${id}": list them with GET /api/overview`, 'id');
+    return c.json({
+      id,
+      deployed: entry?.deployed ?? false,
+      stored: entry ? parsed(entry.bytes) : null,
+      draft: draft ? { document: parsed(draft.document), savedAt: draft.savedAt } : null,
+      version: version ? { version: version.version, deployedAt: version.deployedAt, document: parsed(version.document) } : null,
+    });
+  });
+
+  app.put('/flows/:id/draft', flowParam, async (c) => {
+    const { id } = c.req.valid('param');
+    if (!FLOW_ID_PATTERN.test(id)) {
+      return fail(c, 422, 'invalid_id', `a draft is kept under its flow's id, and "${id}" is not one: 1 to 64 letters, digits, "-" and "_", starting with a letter or digit`, 'id');
+    }
+    const body = parseJsonText(c, await c.req.text());
+    if (!body.ok) return body.response;
+    const document = draftBodySchema.safeParse(body.value);
+    if (!document.success) return fail(c, 400, 'invalid_body', 'a draft is a flow document: a JSON object with the flow\'s "id"', 'id');
+    if (document.data.id !== id) {
+      return fail(c, 422, 'id_mismatch', `the draft's id "${document.data.id}" is not "${id}": save it under its own id`, 'id');
+    }
+    // The bytes export would give, so a draft that is the deployed flow again compares equal to it.
+    const bytes = serializeFlow(loadFlow(body.value).migrated);
+    const savedAt = now();
+    await saveDraft(db, id, bytes, savedAt);
+    logger.debug({ flowId: id }, 'draft saved');
+    return c.json({ id, savedAt });
+  });
+
+  app.delete('/flows/:id/draft', flowParam, async (c) => {
+    const { id } = c.req.valid('param');
+    if (!(await deleteDraft(db, id))) return fail(c, 404, 'not_found', `flow "${id}" has no draft`, 'id');
+    logger.info({ flowId: id }, 'draft discarded');
+    return c.body(null, 204);
+  });
+
+  app.get('/flows/:id/versions', flowParam, async (c) => {
+    const entry = findFlow(c, deps, c.req.valid('param').id);
+    if (entry instanceof Response) return entry;
+    return c.json((await listVersions(db, entry.id)).map(({ version, deployedAt }) => ({ version, deployedAt })));
+  });
+
+  app.get('/flows/:id/versions/:version', zValidator('param', versionNumberParams, validationHook), async (c) => {
+    const { id, version } = c.req.valid('param');
+    const found = await getVersion(db, id, version);
+    if (!found) return versionNotFound(c, id, version);
+    return c.json({ version: found.version, deployedAt: found.deployedAt, document: parsed(found.document) });
+  });
+
+  return app;
+}
+
+function versionNotFound(c: Context, id: string, version: number): Response {
+  return fail(c, 404, 'not_found', `flow "${id}" has no version ${version}: list them with GET /api/flows/${encodeURIComponent(id)}/versions`, 'version');
+}
+
+const notFound = { description: 'No such flow', schema: errorSchema };
+
+export const draftRouteDocs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/overview',
+    tag: 'flows',
+    auth: 'bearer',
+    summary: 'Every flow and draft with its state (draft, deployed, paused, changed since deploy) and health (last pass, records in sync, changes in the last hour, failing records, open conflicts)',
+    responses: { 200: { description: 'The flows', schema: overviewSchema } },
+  },
+  {
+    method: 'get',
+    path: '/api/flows/:id/draft',
+    tag: 'flows',
+    auth: 'bearer',
+    summary: 'A flow’s draft, its stored document and its last deployed version',
+    params: flowIdParams,
+    responses: { 200: { description: 'The draft state', schema: flowDraftStateSchema }, 404: { description: 'No flow and no draft with this id', schema: errorSchema } },
+  },
+  {
+    method: 'put',
+    path: '/api/flows/:id/draft',
+    tag: 'flows',
+    auth: 'bearer',
+    summary: 'Save the editor’s work in progress (any flow document, valid or not); it does not run until deployed',
+    params: flowIdParams,
+    body: draftBodySchema,
+    responses: {
+      200: { description: 'Saved', schema: draftSavedSchema },
+      400: { description: 'Not a JSON object with an id', schema: errorSchema },
+      422: { description: 'The id is not a flow id, or not the one in the address', schema: errorSchema },
+    },
+  },
+  {
+    method: 'delete',
+    path: '/api/flows/:id/draft',
+    tag: 'flows',
+    auth: 'bearer',
+    summary: 'Discard a flow’s draft',
+    params: flowIdParams,
+    responses: { 204: { description: 'Discarded' }, 404: { description: 'No draft', schema: errorSchema } },
+  },
+  {
+    method: 'get',
+    path: '/api/flows/:id/versions',
+    tag: 'flows',
+    auth: 'bearer',
+    summary: 'The versions a flow was deployed with, newest first',
+    params: flowIdParams,
+    responses: { 200: { description: 'Versions', schema: z.array(versionSummarySchema) }, 404: notFound },
+  },
+  {
+    method: 'get',
+    path: '/api/flows/:id/versions/:version',
+    tag: 'flows',
+    auth: 'bearer',
+    summary: 'One deployed version’s document',
+    params: versionNumberParams,
+    responses: { 200: { description: 'The version', schema: versionSchema }, 404: { description: 'No such flow or version', schema: errorSchema } },
+  },
+];
