@@ -1,9 +1,10 @@
 /**
  * Engine bench (issue 4): sync throughput against the raw-copy floor of this machine, incremental cost, the echo
- * pass, peak memory and a three-system hub. Prints one JSON object, `{"bench":"engine","measurements":[...]}`, which
+ * pass, peak memory and a three-system hub; and (issue 18, bench/snapshotPass.ts) the cost of a pass over a side
+ * without a change feed. Prints one JSON object, `{"bench":"engine","measurements":[...]}`, which
  * `npm run bench` (bin/bench.mjs) turns into BENCHMARKS.md.
  *
- *   node --import tsx bench/engine.ts [--runs 5] [--only initial,incremental,memory,hub] [--scale 0.1]
+ *   node --import tsx bench/engine.ts [--runs 5] [--only initial,incremental,memory,hub,snapshot] [--scale 0.1]
  *
  * `--scale` shrinks every dataset (for a quick look while developing; the report says so). Every dataset is
  * generated here from a fixed seed into a temporary folder and removed at the end.
@@ -22,6 +23,7 @@ import type { FlowDocument } from '../nodes/index';
 import { connectorRegistry } from '../runtime/connectors/index';
 import { openStateDb } from '../runtime/db/index';
 import { SyncEngine, type PassResult, type PassSummary } from '../runtime/engine/index';
+import { childSnapshotPass, measureSnapshot } from './snapshotPass';
 
 /** One figure measured several times; bin/bench.mjs reports its median, min and max and checks the target. */
 export interface Measurement {
@@ -303,7 +305,7 @@ interface IncrementalRuns {
  * sync created on B (all echoes) and only moves B's cursor to the newest of them. Writing that cursor saves minutes at
  * a million records; a mistake here would show as echoes in the first measured pass, which is checked.
  */
-function fastForwardTargetCursor(dir: string, flowId: string): void {
+export function fastForwardTargetCursor(dir: string, flowId: string): void {
   const target = new Sqlite(join(dir, 'b.db'), { readonly: true });
   const newest = target.prepare('select max(modified_at) from contacts').pluck().get() as string;
   const seen = (target.prepare('select id from contacts where modified_at = ? order by id').pluck().all(newest) as number[]).map(String);
@@ -433,9 +435,14 @@ async function main(): Promise<void> {
     await childInitial(childDir, Number(process.argv[process.argv.indexOf('--child-initial') + 2]));
     return;
   }
+  const snapshotDir = option('child-snapshot');
+  if (snapshotDir) {
+    await childSnapshotPass(snapshotDir);
+    return;
+  }
   const runs = Number(option('runs') ?? process.env.SYNCLINE_BENCH_RUNS ?? 5);
   const scale = Number(option('scale') ?? process.env.SYNCLINE_BENCH_SCALE ?? 1);
-  const only = new Set((option('only') ?? 'initial,incremental,memory,hub').split(','));
+  const only = new Set((option('only') ?? 'initial,incremental,memory,hub,snapshot').split(','));
   const size = (count: number) => Math.max(100, Math.round(count * scale));
   const small = size(100_000);
   const large = size(1_000_000);
@@ -578,6 +585,7 @@ async function main(): Promise<void> {
     if (synced) rmSync(synced, { recursive: true, force: true });
 
     if (only.has('hub')) measurements.push(await measureHub(work, smallSource, small, runs));
+    if (only.has('snapshot')) measurements.push(...(await measureSnapshot(fileURLToPath(import.meta.url), work, smallSource, small, runs, log)));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

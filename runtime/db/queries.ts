@@ -168,8 +168,8 @@ async function insertRows<T extends keyof Database>(
 }
 
 /**
- * Inserts links or, where the link exists, replaces what it says (entity, shadow, version, deleted): one statement
- * per chunk. A key given twice keeps its last row, as one statement per row would.
+ * Inserts links or, where the link exists, replaces what it says (entity, shadow and its hash, version, deleted): one
+ * statement per chunk. A key given twice keeps its last row, as one statement per row would.
  */
 export async function upsertLinks(db: Db, rows: readonly LinkRow[]): Promise<void> {
   const byKey = new Map<string, LinkRow>();
@@ -184,6 +184,7 @@ export async function upsertLinks(db: Db, rows: readonly LinkRow[]): Promise<voi
       oc.columns(['flow_id', 'node_id', 'record_id']).doUpdateSet((eb) => ({
         entity_id: eb.ref('excluded.entity_id'),
         shadow: eb.ref('excluded.shadow'),
+        shadow_hash: eb.ref('excluded.shadow_hash'),
         version: eb.ref('excluded.version'),
         deleted: eb.ref('excluded.deleted'),
         updated_at: eb.ref('excluded.updated_at'),

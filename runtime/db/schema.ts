@@ -69,6 +69,11 @@ export interface LinksTable {
   record_id: string;
   entity_id: string;
   shadow: string | null;
+  /**
+   * `shadowHash` of the shadow, for sides listed whole on every pass (runtime/engine/snapshot.ts); null where none
+   * was taken. Whatever writes `shadow` writes this too (upsertLinks), so a hash never outlives its shadow.
+   */
+  shadow_hash: string | null;
   /** The side's version when the shadow was taken, for conditional writes. */
   version: string | null;
   /** The record is gone from this side and the `deletes` policy kept the entity: never recreate it there. */

@@ -39,6 +39,7 @@ import { mergeEntity, type FieldConflict } from './merge';
 import { projectIn, projectOut, type Projection } from './projection';
 import { matchInterruptedCreates, type InterruptedCreate, type OrphanCandidate } from './recovery';
 import { withRetries, type RetryPolicy } from './retry';
+import { hardDeletesFrom, hintsMayCreate, listingHeldAll, listsWhole, shadowHash, stageSnapshot, type SnapshotOutcome } from './snapshot';
 import { ChangeStaging, type StagedChange, type StagedProjection } from './staging';
 import {
   EngineInputError,
@@ -165,6 +166,15 @@ class PassState {
    * list the side): nothing is created there until a pass that lists the side settles it.
    */
   readonly unsettledCreates = new Set<string>();
+  /** Sides listed whole (snapshot.ts): their links keep a hash of the shadow, which their listing is compared by. */
+  readonly listedWhole = new Set<string>();
+  /** What this pass's whole listings found, by side (snapshot.ts). */
+  readonly wholeListings = new Map<string, SnapshotOutcome>();
+  /**
+   * Journal tags of interrupted creates that made nothing, whose entities this pass merges again: dropped once that
+   * merge is done, so a pass that dies first leaves them for the next to settle instead of stranding the entity.
+   */
+  readonly forgottenCreates: string[] = [];
   constructor(
     readonly flowId: string,
     readonly runId: string | null,
@@ -280,6 +290,7 @@ export class SyncEngine {
           const connector = await this.open(trigger, options.baseDir, key);
           connectors.set(trigger.nodeId, connector);
           opened.set(connector, key);
+          if (listsWhole(connector.capabilities)) pass.listedWhole.add(trigger.nodeId);
         }
         for (const [nodeId, side] of await this.syncPart(part, connectors, pass, options, known)) learned.set(nodeId, side);
       }
@@ -442,7 +453,8 @@ export class SyncEngine {
       const cursors = await this.stageChanges(part, connectors, staging, pass, pageSize, options);
       if (options.hints) await this.stageHints(part, connectors, staging, pass, options.hints);
       await this.stageRetries(part, connectors, staging, pass);
-      await this.adoptInterruptedCreates(part, staging, pass);
+      if (options.hints) await this.listWholeBeforeCreating(part, connectors, staging, pass, pageSize, options);
+      await this.adoptInterruptedCreates(part, connectors, staging, pass);
       await this.surveySides(part, connectors, staging, pass, known, !options.hints);
       if (!options.hints) await this.stageHardDeletes(part, connectors, staging, pass, pageSize);
       await this.guardMassDeletes(part, staging, pass);
@@ -467,6 +479,7 @@ export class SyncEngine {
           await this.process(part, connectors, work, held, pass);
         }
       }
+      await deleteJournalTags(this.db, pass.forgottenCreates.splice(0));
       // Saved when the run ends, in its last transaction: a crash before then lists these changes again, which finds
       // them synced (their links were committed page by page) and writes nothing.
       for (const [nodeId, cursor] of cursors) pass.cursors.set(nodeId, cursor);
@@ -492,7 +505,7 @@ export class SyncEngine {
     for (const trigger of part.triggers) {
       const connector = connectors.get(trigger.nodeId) as Connector;
       // Only sides whose hard deletes are found by a scan have one to skip.
-      if (!connector.capabilities.fullScan || trigger.config.deletedFlag) continue;
+      if (hardDeletesFrom(connector.capabilities, trigger.config) !== 'scan') continue;
       const before = known?.get(trigger.nodeId);
       let liveLinks = before?.liveLinks ?? null;
       if (liveLinks === null && scanning) liveLinks = await countLiveLinks(this.db, pass.flowId, trigger.nodeId);
@@ -543,7 +556,11 @@ export class SyncEngine {
     const cursors = new Map<string, CursorState>();
     for (const trigger of part.triggers) {
       const connector = connectors.get(trigger.nodeId) as Connector;
-      if (options.hints && !connector.capabilities.incremental) continue;
+      if (listsWhole(connector.capabilities)) {
+        // A hint pass lists such a side only when it may create records there (listWholeBeforeCreating).
+        if (!options.hints) await this.stageWhole(part, trigger, connector, staging, pass, pageSize, options);
+        continue;
+      }
       const cursor = await loadCursor(this.db, pass.flowId, trigger.nodeId);
       const seenAtStart = new Set(cursor.seen);
       let position = { since: connector.capabilities.incremental ? cursor.since : null, afterId: null as string | null };
@@ -573,6 +590,41 @@ export class SyncEngine {
       pass.listed.add(trigger.nodeId);
     }
     return cursors;
+  }
+
+  /**
+   * A side without a change feed (or without an incremental listing) is listed whole, and only the records that differ
+   * from their shadows are staged; the listing finds its hard deletes too (snapshot.ts).
+   */
+  private async stageWhole(part: CompiledPart, trigger: CompiledTrigger, connector: Connector, staging: ChangeStaging, pass: PassState, pageSize: number, options: PassOptions): Promise<void> {
+    const nodeId = trigger.nodeId;
+    const outcome = await stageSnapshot({
+      db: this.db,
+      flowId: pass.flowId,
+      nodeId,
+      connector,
+      staging,
+      pageSize,
+      dryRun: pass.dryRun,
+      findDeletes: hardDeletesFrom(connector.capabilities, trigger.config) === 'listing',
+      project: (record) => this.stagedProjection(part, trigger, record),
+      echo: (recordId, entityId) => {
+        pass.summary.echoes++;
+        pass.record(nodeId, recordId, entityId, 'echo', [], 'own write, equal to its shadow');
+      },
+      progress: (read) => options.onProgress?.({ nodeId, read, written: 0 }),
+    });
+    pass.listed.add(nodeId);
+    pass.wholeListings.set(nodeId, outcome);
+    this.deps.logger?.info({ flowId: pass.flowId, runId: pass.runId, nodeId, ...outcome }, 'listed whole');
+  }
+
+  /** In a hint pass, lists the sides listed whole that it left out, when it may create records there (snapshot.ts). */
+  private async listWholeBeforeCreating(part: CompiledPart, connectors: Map<string, Connector>, staging: ChangeStaging, pass: PassState, pageSize: number, options: PassOptions): Promise<void> {
+    const unlisted = part.triggers.filter((trigger) => pass.listedWhole.has(trigger.nodeId) && !pass.listed.has(trigger.nodeId));
+    const nodeIds = unlisted.map((trigger) => trigger.nodeId);
+    if (!(await hintsMayCreate(this.db, pass.flowId, staging, part.conflict.match, nodeIds, pass.revisit))) return;
+    for (const trigger of unlisted) await this.stageWhole(part, trigger, connectors.get(trigger.nodeId) as Connector, staging, pass, pageSize, options);
   }
 
   /** Stages records of one side after dropping the runtime's own writes (SPEC §6, tags). */
@@ -698,7 +750,7 @@ export class SyncEngine {
   private async stageHardDeletes(part: CompiledPart, connectors: Map<string, Connector>, staging: ChangeStaging, pass: PassState, pageSize: number): Promise<void> {
     for (const trigger of part.triggers) {
       const connector = connectors.get(trigger.nodeId) as Connector;
-      if (!connector.capabilities.fullScan || trigger.config.deletedFlag) continue;
+      if (hardDeletesFrom(connector.capabilities, trigger.config) !== 'scan') continue;
       const survey = pass.surveys.get(trigger.nodeId) as SideSurvey;
       const linked = survey.liveLinks ?? 0;
       if (linked === 0) {
@@ -1239,9 +1291,10 @@ export class SyncEngine {
    * made is linked to its entity and its journal entry completed. Its shadow is what the create sent: the side was in
    * sync as of that write, so only what changed on it since (an edit after the crash) counts as its change, and a
    * golden record that a later interrupted pass moved on is not mistaken for the side's edit. A create that made nothing, on a side this pass listed, is forgotten and its entity
-   * merged again, which creates it once; on a side not listed it stays pending and blocks a second create.
+   * merged again, which creates it once (its entry goes when that merge is done); on a side not listed, or listed
+   * whole by a listing that passed records by (snapshot.ts, listingHeldAll), it stays pending and blocks a second create.
    */
-  private async adoptInterruptedCreates(part: CompiledPart, staging: ChangeStaging, pass: PassState): Promise<void> {
+  private async adoptInterruptedCreates(part: CompiledPart, connectors: Map<string, Connector>, staging: ChangeStaging, pass: PassState): Promise<void> {
     // A pass running beside this one owns its pending entries; a dry run changes nothing.
     if (pass.dryRun || pass.overlapped) return;
     const rows = await pendingCreates(this.db, pass.flowId, part.triggers.map((trigger) => trigger.nodeId));
@@ -1268,7 +1321,6 @@ export class SyncEngine {
     const adopted = matchInterruptedCreates(creates, candidates);
     const stamp = this.now().toISOString();
     const completed: JournalRow[] = [];
-    const forgotten: string[] = [];
     const linkChanges = new LinkChanges(pass.flowId);
     for (const row of rows) {
       const found = adopted.get(row.tag);
@@ -1279,9 +1331,10 @@ export class SyncEngine {
         linkChanges.save(linkRow(pass, row.node_id, found.recordId, row.entity_id, sent?.kind === 'pass' ? sent.record : null, null, stamp));
         completed.push({ ...row, status: 'done', record_id: found.recordId, written: null });
         pass.record(row.node_id, found.recordId, row.entity_id, 'adopted', [], 'created by an interrupted pass: adopted, not created again');
-      } else if (!entity || pass.listed.has(row.node_id)) {
-        // Nothing was made (or its entity is gone): the create is planned afresh if it is still wanted.
-        forgotten.push(row.tag);
+      } else if (!entity || (pass.listed.has(row.node_id) && (await this.listingHeldAll(connectors, pass, row.node_id)))) {
+        // Nothing was made (or its entity is gone): the create is planned afresh if it is still wanted. The entry stays
+        // until that is done (forgottenCreates): the wish to merge again lives only in this pass's memory.
+        pass.forgottenCreates.push(row.tag);
         if (entity) pass.revisit.add(row.entity_id);
       } else {
         pass.unsettledCreates.add(`${row.entity_id}\u0000${row.node_id}`);
@@ -1290,9 +1343,14 @@ export class SyncEngine {
     await this.db.transaction().execute(async (tx) => {
       await linkChanges.apply(tx, null);
       await completeJournal(tx, completed);
-      await deleteJournalTags(tx, forgotten);
     });
     if (completed.length > 0) this.deps.logger?.warn({ flowId: pass.flowId, adopted: completed.length }, 'adopted records created by an interrupted pass');
+  }
+
+  /** Whether this pass's listing of a side held every record there: a listing by version does (snapshot.ts). */
+  private async listingHeldAll(connectors: Map<string, Connector>, pass: PassState, nodeId: string): Promise<boolean> {
+    const whole = pass.wholeListings.get(nodeId);
+    return !whole || (await listingHeldAll(connectors.get(nodeId) as Connector, whole));
   }
 
   /**
@@ -1795,6 +1853,8 @@ function linkRow(pass: PassState, nodeId: string, recordId: string, entityId: st
     record_id: recordId,
     entity_id: entityId,
     shadow: shadow === null ? null : JSON.stringify(shadow),
+    // Taken where a listing will compare it (snapshot.ts); elsewhere it would be paid for on every write and never read.
+    shadow_hash: shadow !== null && pass.listedWhole.has(nodeId) ? shadowHash(shadow) : null,
     version: version === null ? null : JSON.stringify(version),
     deleted: 0,
     updated_at: stamp,

@@ -52,7 +52,8 @@ function answers(staging: ChangeStaging, ops: readonly Op[]): unknown[] {
     } else if (step.kind === 'get') {
       seen.push(Object.fromEntries(staging.getMany(step.node, step.ids)), step.ids.map((recordId) => staging.get(step.node, recordId)));
     } else if (step.kind === 'scan') {
-      staging.addScanned(step.node, step.ids);
+      // The ids it had not seen before in the pass, in the order given, each once.
+      seen.push(staging.addScanned(step.node, step.ids));
     } else if (step.kind === 'missing') {
       seen.push(staging.missingFromScan(step.node, step.ids));
     } else {

@@ -208,12 +208,14 @@ class FileStaging implements Staging {
     return this.statements.presentOfNode.all(nodeId, limit) as string[];
   }
 
-  /** Remembers ids seen by a full scan of a side, to find the linked records that are gone. */
-  addScanned(nodeId: string, recordIds: readonly string[]): void {
+  /** Remembers ids seen by a full scan of a side, to find the linked records that are gone; returns the new ones. */
+  addScanned(nodeId: string, recordIds: readonly string[]): string[] {
     const statement = this.statements.addScanned;
+    const added: string[] = [];
     this.db.transaction(() => {
-      for (const id of recordIds) statement.run(nodeId, id);
+      for (const id of recordIds) if (statement.run(nodeId, id).changes > 0) added.push(id);
     })();
+    return added;
   }
 
   /** Which of these ids the scan of a side did not see. */
@@ -240,7 +242,7 @@ interface Staging {
   countPendingDeletes(): number;
   pendingDeleteIdsOf(nodeId: string): string[];
   presentIdsOf(nodeId: string, limit: number): string[];
-  addScanned(nodeId: string, recordIds: readonly string[]): void;
+  addScanned(nodeId: string, recordIds: readonly string[]): string[];
   missingFromScan(nodeId: string, recordIds: readonly string[]): string[];
   close(): void;
 }
@@ -375,17 +377,20 @@ class MemoryStaging implements Staging {
     return ids;
   }
 
-  addScanned(nodeId: string, recordIds: readonly string[]): void {
+  addScanned(nodeId: string, recordIds: readonly string[]): string[] {
     let ids = this.scanned.get(nodeId);
     if (!ids) {
       ids = new Set();
       this.scanned.set(nodeId, ids);
     }
+    const added: string[] = [];
     for (const id of recordIds) {
       if (ids.has(id)) continue;
       ids.add(id);
+      added.push(id);
       this.scannedCount++;
     }
+    return added;
   }
 
   missingFromScan(nodeId: string, recordIds: readonly string[]): string[] {
@@ -496,10 +501,14 @@ export class ChangeStaging {
     return this.store.presentIdsOf(nodeId, limit);
   }
 
-  /** Remembers ids seen by a full scan of a side, to find the linked records that are gone. */
-  addScanned(nodeId: string, recordIds: readonly string[]): void {
-    this.store.addScanned(nodeId, recordIds);
+  /**
+   * Remembers ids seen by a full scan or a whole listing of a side, to find the linked records that are gone. Returns
+   * the ids not seen before in this pass: a listing may repeat a record, and counting it twice would hide a delete.
+   */
+  addScanned(nodeId: string, recordIds: readonly string[]): string[] {
+    const added = this.store.addScanned(nodeId, recordIds);
     this.spillIfLarge();
+    return added;
   }
 
   /** Which of these ids the scan of a side did not see. */

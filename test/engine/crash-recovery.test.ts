@@ -32,9 +32,11 @@ describe('a run --once killed between a side write and the state commit', () => 
     workspace.mkt.close();
   });
 
-  function setUp(options: { tagColumn?: boolean; uniqueEmail?: boolean }): { flowPath: string; state: string } {
+  /** `listedWhole`: these triggers lose their updatedAt, so every pass lists them whole (snapshot change detection). */
+  function setUp(options: { tagColumn?: boolean; uniqueEmail?: boolean; listedWhole?: Array<'crm' | 'mkt'> }): { flowPath: string; state: string } {
     workspace = leadsWorkspace();
     const flow = JSON.parse(readFileSync(workspace.flowPath, 'utf8')) as { nodes: Array<{ id: string; config: Record<string, unknown> }> };
+    for (const nodeId of options.listedWhole ?? []) delete (flow.nodes.find((node) => node.id === nodeId) as { config: Record<string, unknown> }).config.updatedAt;
     if (options.tagColumn) {
       workspace.mkt.exec('alter table contacts add column sync_tag text');
       (flow.nodes.find((node) => node.id === 'mkt') as { config: Record<string, unknown> }).config.tagColumn = 'sync_tag';
@@ -101,6 +103,21 @@ describe('a run --once killed between a side write and the state commit', () => 
     await crashRepeatedly(flowPath, state);
     expectBothSidesEqual(state);
     await expectQuiet(flowPath, state);
+  }, 120_000);
+
+  it.each([
+    ['the target has no', ['mkt'] as Array<'crm' | 'mkt'>],
+    ['neither side has a', ['crm', 'mkt'] as Array<'crm' | 'mkt'>],
+  ])('adopts what it wrote when %s change feed (listed whole): no duplicates, sides equal, next pass quiet', async (_name, listedWhole) => {
+    const { flowPath, state } = setUp({ listedWhole });
+    await crashRepeatedly(flowPath, state);
+    expectBothSidesEqual(state);
+    await expectQuiet(flowPath, state);
+    // The whole listing is also the delete scan: a record deleted on the target after all that is deleted on the source.
+    const gone = workspace.mkt.prepare('select id, email from contacts order by email limit 1').get() as { id: string; email: string };
+    workspace.mkt.prepare('delete from contacts where id = ?').run(gone.id);
+    expect((await runOnce(flowPath, state)).summary).toMatchObject({ deleted: 1, created: 0, failed: 0 });
+    expect(workspace.crm.prepare('select count(*) from leads where email = ?').pluck().get(gone.email)).toBe(0);
   }, 120_000);
 
   it('keeps an edit made to an adopted record after the crash', async () => {

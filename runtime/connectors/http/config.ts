@@ -89,8 +89,23 @@ export const httpConnectionSchema = z.strictObject({
       totalHeader: name.optional(),
       /** Fixed query parameters, e.g. the sort that keyset paging needs: records ordered by updatedAt, then id. */
       query: z.record(z.string(), z.string()).default({}),
+      /**
+       * False: the API has no "changed since" filter it can be trusted with. Every pass lists the whole collection
+       * and the runtime compares each record with what it last saw (snapshot change detection); records gone from
+       * the listing are deletes.
+       */
+      changeFeed: z.boolean().default(true),
     })
-    .default({ itemsPath: '', pagination: { style: 'none' }, pageSize: 100, query: {} }),
+    .superRefine((list, context) => {
+      if (!list.changeFeed && list.updatedSinceParam !== undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: ['updatedSinceParam'],
+          message: 'is not used when list.changeFeed is false: every pass lists the whole collection; remove one of the two',
+        });
+      }
+    })
+    .default({ itemsPath: '', pagination: { style: 'none' }, pageSize: 100, query: {}, changeFeed: true }),
   item: z.strictObject({ path: pathTemplate.optional(), itemPath: jsonPath.default('') }).default({ itemPath: '' }),
   create: z.strictObject({ path: pathTemplate.optional() }).default({}),
   update: z.strictObject({ path: pathTemplate.optional(), method: z.enum(['PATCH', 'PUT'], { error: 'must be PATCH or PUT' }).default('PATCH') }).default({ method: 'PATCH' }),

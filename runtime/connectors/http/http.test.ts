@@ -113,6 +113,16 @@ runConnectorContract(
   }),
 );
 
+runConnectorContract(
+  'http on json-server (no change feed: whole listings by offset, updatedAt kept, tags)',
+  fixtureFor({
+    connection: {
+      list: { changeFeed: false, pagination: { style: 'offset', offsetParam: '_start', limitParam: '_limit' }, pageSize: 4, query: { _sort: 'id', _order: 'asc' } },
+    },
+    tagColumn: 'syncline_tag',
+  }),
+);
+
 describe('http connector on json-server', () => {
   async function open(connection: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<{ connector: Connector; collection: string }> {
     const collection = takeCollection();
@@ -128,6 +138,29 @@ describe('http connector on json-server', () => {
       new RegExp(`GET ${server.url}/${collection}.*not sorted by updatedAt, then id.*_sort`),
     );
     await connector.close();
+  });
+
+  it('with list.changeFeed false, declares no change feed and lists every record whatever updatedAt says', async () => {
+    const { connector, collection } = await open({ list: { changeFeed: false, pagination: { style: 'page', pageParam: '_page', sizeParam: '_limit' }, pageSize: 2, query: { _sort: 'id' } } });
+    expect(connector.capabilities).toMatchObject({ changeFeed: false, incremental: false });
+    // Out of updatedAt order, and one without any: a whole listing goes by id alone.
+    await jsonRequest('POST', `${server.url}/${collection}`, { email: 'b@example.com', updatedAt: '2024-05-02T00:00:00.000Z' });
+    await jsonRequest('POST', `${server.url}/${collection}`, { email: 'a@example.com', updatedAt: '2024-05-01T00:00:00.000Z' });
+    await jsonRequest('POST', `${server.url}/${collection}`, { email: 'c@example.com' });
+    const listed: string[] = [];
+    for (let position: ListPosition | null = { since: null, afterId: null }; position; ) {
+      const page = await connector.listSince(position, 2);
+      listed.push(...page.records.map((record) => String(record.fields.email)));
+      position = page.next;
+    }
+    expect(listed).toEqual(['b@example.com', 'a@example.com', 'c@example.com']);
+    await connector.close();
+  });
+
+  it('refuses list.changeFeed false beside an updated-since parameter, naming the option', () => {
+    const problems = httpConnector.checkConnection({ baseUrl: 'https://api.example.com', list: { changeFeed: false, updatedSinceParam: 'updated_since' } });
+    expect(problems).toEqual([{ path: ['list', 'updatedSinceParam'], message: expect.stringContaining('not used when list.changeFeed is false') }]);
+    expect(httpConnector.checkConnection({ baseUrl: 'https://api.example.com', list: { changeFeed: false } })).toEqual([]);
   });
 
   it('counts the records from the total header, without listing them', async () => {

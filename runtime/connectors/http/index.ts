@@ -136,10 +136,12 @@ class HttpCollection implements Connector {
     this.capabilities = {
       conditionalWrites: conditional,
       tags: config.tagColumn !== undefined,
-      incremental: config.updatedAt !== undefined && connection.list.updatedSinceParam !== undefined,
+      incremental: connection.list.changeFeed && config.updatedAt !== undefined && connection.list.updatedSinceParam !== undefined,
       fullScan: connection.scanDeletes,
       // A PATCH is merged by the API; a PUT body is the record read first with the leaves merged in (requests.ts).
       partialObjects: true,
+      // Listed whole on every pass, and compared record by record (runtime/engine/snapshot.ts); its listing is the scan.
+      ...(connection.list.changeFeed ? {} : { changeFeed: false }),
     };
     this.count = connection.list.totalHeader ? () => this.countFromHeader(connection.list.totalHeader as string) : undefined;
     const bucketKey = `${new URL(connection.baseUrl).origin}\u0000${JSON.stringify(connection.auth ?? null)}`;

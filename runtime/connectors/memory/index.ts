@@ -83,10 +83,11 @@ class MemoryConnector implements Connector {
     this.capabilities = {
       conditionalWrites: options.conditionalWrites,
       tags: options.tags,
-      incremental: options.versions !== 'none',
+      incremental: options.versions !== 'none' && options.changeFeed,
       fullScan: options.fullScan,
       deletes: options.deletes,
       partialObjects: true,
+      ...(options.changeFeed ? {} : { changeFeed: false }),
     };
   }
 
@@ -97,7 +98,8 @@ class MemoryConnector implements Connector {
     const { records, more } = this.collection.pageFrom(position, limit);
     const last = records.at(-1);
     // `next` comes from the true order, so a shuffled or repeated page still resumes in the right place.
-    return { records: this.store.disturbPage(records), next: more && last ? { since: last.version, afterId: last.id } : null };
+    const next = more && last ? { since: this.capabilities.incremental ? last.version : null, afterId: last.id } : null;
+    return { records: this.store.disturbPage(records, !this.capabilities.incremental), next };
   }
 
   async getMany(ids: readonly string[]): Promise<Map<string, SourceRecord>> {

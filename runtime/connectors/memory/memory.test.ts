@@ -54,6 +54,8 @@ runConnectorContract(
   contractSetup({ versions: 'iso', softDelete: true }, { updatedAt: 'updated_at', tagColumn: 'sync_tag', deletedFlag: 'deleted' }),
 );
 runConnectorContract('memory (no versions, no tags: full listings)', contractSetup({ versions: 'none', tags: false }, {}));
+runConnectorContract('memory (no change feed: whole listings in id order, versions kept)', contractSetup({ changeFeed: false }, { updatedAt: 'updated', tagColumn: 'sync_tag' }));
+runConnectorContract('memory (no change feed, no versions, no tags, no scan)', contractSetup({ changeFeed: false, versions: 'none', tags: false, fullScan: false }, {}));
 
 describe('memory connector', () => {
   afterEach(() => {

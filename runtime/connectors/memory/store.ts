@@ -23,6 +23,11 @@ export interface MemoryCollectionOptions {
   /** scanIds works, so hard deletes can be seen. */
   fullScan?: boolean;
   /**
+   * False: the system has no change feed (capabilities.changeFeed, snapshot change detection). Every listing is the
+   * whole collection in id order, whatever `since` asks; records keep their versions (or none) all the same.
+   */
+  changeFeed?: boolean;
+  /**
    * What a delete does, as SaaS systems differ: `remove` (default; or marks deleted with softDelete), `close` (the
    * record stays with `closed: true`, as a GitHub issue is closed) or `cannot` (a delete fails, never worth retrying).
    */
@@ -52,6 +57,12 @@ export interface MemoryFaults {
   reorderListings: boolean;
   /** Lists some records of each page twice, as an at-least-once API would. */
   duplicateListings: boolean;
+  /**
+   * Leaves some records out of each page of a whole listing (the `next` position stays right), as a listing paged by
+   * position does when a record before the reader is deleted meanwhile: a record not listed is not thereby gone.
+   * Listings by version are left whole: a record skipped there would be lost for good, as no real feed loses one.
+   */
+  skipListings: boolean;
   /** The next N write() calls apply their ops and then throw {@link SimulatedCrash}: the process died after the system wrote and before the runtime committed. */
   crashAfterWrite: number;
 }
@@ -98,6 +109,8 @@ export class MemoryCollection {
   private readonly records = new Map<string, StoredRecord>();
   /** Records by (version, id), rebuilt after a change, so paging a big collection does not sort it per page. */
   private sorted: StoredRecord[] | null = null;
+  /** Records by id, for listings that do not go by version. */
+  private sortedById: StoredRecord[] | null = null;
   private sortedLiveIds: string[] | null = null;
   private lastGeneratedId = 0;
 
@@ -115,6 +128,7 @@ export class MemoryCollection {
       conditionalWrites: (options.conditionalWrites ?? true) && versions !== 'none',
       fullScan: options.fullScan ?? true,
       deletes: options.deletes ?? 'remove',
+      changeFeed: options.changeFeed ?? true,
     };
   }
 
@@ -176,8 +190,9 @@ export class MemoryCollection {
 
   /** @internal The records at or after a listing position, for the connector. */
   pageFrom(position: ListPosition, limit: number): { records: SourceRecord[]; more: boolean } {
-    const ordered = this.inOrder();
-    const start = this.options.versions === 'none' ? this.firstAfterId(ordered, position.afterId) : this.firstAt(ordered, position);
+    const byId = this.options.versions === 'none' || !this.options.changeFeed;
+    const ordered = byId ? this.inIdOrder() : this.inOrder();
+    const start = byId ? this.firstAfterId(ordered, position.afterId) : this.firstAt(ordered, position);
     const slice = ordered.slice(start, start + limit);
     return { records: slice.map(toSourceRecord), more: start + limit < ordered.length };
   }
@@ -278,12 +293,18 @@ export class MemoryCollection {
 
   private changed(): void {
     this.sorted = null;
+    this.sortedById = null;
     this.sortedLiveIds = null;
   }
 
   private inOrder(): StoredRecord[] {
     this.sorted ??= [...this.records.values()].sort((a, b) => compareVersions(a.version, b.version) || compareIds(a.id, b.id));
     return this.sorted;
+  }
+
+  private inIdOrder(): StoredRecord[] {
+    this.sortedById ??= [...this.records.values()].sort((a, b) => compareIds(a.id, b.id));
+    return this.sortedById;
   }
 
   /** Binary search for the first record at or after (since, afterId). */
@@ -304,7 +325,7 @@ export class MemoryCollection {
 
 /** One system: named collections, a version clock they share, faults and call counts. */
 export class MemoryStore {
-  readonly faults: MemoryFaults = { delayMs: 0, reorderListings: false, duplicateListings: false, crashAfterWrite: 0 };
+  readonly faults: MemoryFaults = { delayMs: 0, reorderListings: false, duplicateListings: false, skipListings: false, crashAfterWrite: 0 };
   readonly calls: Record<MemoryMethod, number> = { open: 0, listSince: 0, getMany: 0, write: 0, writeOp: 0, scanIds: 0, describe: 0 };
   private readonly collections = new Map<string, MemoryCollection>();
   private clock = 0;
@@ -358,7 +379,7 @@ export class MemoryStore {
   /** Switches every fault off; call counts stay. */
   clearFaults(): void {
     this.predicates = [];
-    Object.assign(this.faults, { delayMs: 0, reorderListings: false, duplicateListings: false, crashAfterWrite: 0 } satisfies MemoryFaults);
+    Object.assign(this.faults, { delayMs: 0, reorderListings: false, duplicateListings: false, skipListings: false, crashAfterWrite: 0 } satisfies MemoryFaults);
   }
 
   /** @internal The next version tick, shared by the store's collections. */
@@ -385,9 +406,10 @@ export class MemoryStore {
     return undefined;
   }
 
-  /** @internal Applies reorderListings and duplicateListings to one page. */
-  disturbPage(records: SourceRecord[]): SourceRecord[] {
+  /** @internal Applies skipListings (to a page of a whole listing), reorderListings and duplicateListings to one page. */
+  disturbPage(records: SourceRecord[], whole: boolean): SourceRecord[] {
     let page = records;
+    if (this.faults.skipListings && whole && page.length > 0) page = page.filter(() => this.random() >= 0.25);
     if (this.faults.duplicateListings && page.length > 0) {
       page = [...page];
       const copies = Math.max(1, Math.floor(page.length / 4));

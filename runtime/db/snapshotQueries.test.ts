@@ -1,0 +1,97 @@
+import Sqlite from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { applyMigrations, migrateToLatest, openStateDb, wrapSqlite, type StateDb } from './index';
+import * as initialState from './migrations/2026_11_26_1600_initial_state';
+import * as serverState from './migrations/2026_11_26_1730_server_state';
+import * as leanerState from './migrations/2026_11_26_1900_leaner_state';
+import * as flowKnowledge from './migrations/2026_11_26_2000_flow_knowledge';
+import * as credentialTypes from './migrations/2026_12_02_0800_credential_types';
+import { liveLinkIdsAfter, shadowDigests, storeShadowHashes } from './snapshotQueries';
+import type { Database } from './schema';
+
+async function withLinks(): Promise<StateDb> {
+  const db = await openStateDb(':memory:');
+  const link = (recordId: string, more: Partial<Database['links']> = {}) => ({
+    flow_id: 'f',
+    node_id: 'b',
+    record_id: recordId,
+    entity_id: `e${recordId}`,
+    shadow: JSON.stringify({ name: recordId }),
+    shadow_hash: `h${recordId}`,
+    version: null,
+    deleted: 0,
+    updated_at: 'x',
+    ...more,
+  });
+  await db
+    .insertInto('links')
+    .values([link('1'), link('2', { shadow_hash: null }), link('3', { deleted: 1 }), link('4'), link('1', { node_id: 'a' }), link('9', { flow_id: 'other' })])
+    .execute();
+  const journal = (tag: string, recordId: string | null, status: string, hash: string) => ({ tag, flow_id: 'f', node_id: 'b', entity_id: 'e', record_id: recordId, hash, status, created_at: 'x', written: null });
+  await db.insertInto('write_journal').values([journal('t1', '1', 'done', 'w1'), journal('t2', '1', 'pending', 'w2'), journal('t3', '4', 'done', 'w3'), journal('t4', null, 'pending', 'w4')]).execute();
+  return db;
+}
+
+describe('snapshot queries', () => {
+  it('give each link its shadow hash, the shadow only where the hash is missing, and its completed writes', async () => {
+    const db = await withLinks();
+    const digests = await shadowDigests(db, 'f', 'b', ['1', '2', '3', '4', '5']);
+    expect(Object.fromEntries(digests)).toEqual({
+      '1': { entityId: 'e1', live: true, hash: 'h1', shadow: null, writes: [{ tag: 't1', hash: 'w1' }] },
+      '2': { entityId: 'e2', live: true, hash: null, shadow: '{"name":"2"}', writes: [] },
+      '3': { entityId: 'e3', live: false, hash: 'h3', shadow: null, writes: [] },
+      '4': { entityId: 'e4', live: true, hash: 'h4', shadow: null, writes: [{ tag: 't3', hash: 'w3' }] },
+    });
+    expect((await shadowDigests(db, 'f', 'a', ['1'])).get('1')?.writes).toEqual([]);
+    await db.destroy();
+  });
+
+  it('store a hash only while the shadow is still the one hashed', async () => {
+    const db = await withLinks();
+    await storeShadowHashes(db, 'f', 'b', [
+      { recordId: '2', shadow: '{"name":"2"}', hash: 'fresh' },
+      // Another pass replaced this shadow (and its hash) meanwhile: nothing is stored over it.
+      { recordId: '1', shadow: '{"name":"1"}', hash: 'stale' },
+    ]);
+    await db.updateTable('links').set({ shadow: '{"name":"changed"}', shadow_hash: null }).where('record_id', '=', '4').execute();
+    await storeShadowHashes(db, 'f', 'b', [{ recordId: '4', shadow: '{"name":"4"}', hash: 'stale' }]);
+    const rows = await db.selectFrom('links').select(['record_id', 'shadow_hash']).where('flow_id', '=', 'f').where('node_id', '=', 'b').orderBy('record_id').execute();
+    expect(rows).toEqual([
+      { record_id: '1', shadow_hash: 'h1' },
+      { record_id: '2', shadow_hash: 'fresh' },
+      { record_id: '3', shadow_hash: 'h3' },
+      { record_id: '4', shadow_hash: null },
+    ]);
+    await db.destroy();
+  });
+
+  it('walk the live links of one side in id order, a page at a time', async () => {
+    const db = await withLinks();
+    expect(await liveLinkIdsAfter(db, 'f', 'b', null, 2)).toEqual(['1', '2']);
+    expect(await liveLinkIdsAfter(db, 'f', 'b', '2', 2)).toEqual(['4']);
+    expect(await liveLinkIdsAfter(db, 'f', 'b', '4', 2)).toEqual([]);
+    await db.destroy();
+  });
+
+  it('a state made before shadows were hashed migrates with every link as it was, its hash not taken yet', async () => {
+    const sqlite = new Sqlite(':memory:');
+    const db = wrapSqlite<Database>(sqlite);
+    await applyMigrations(
+      db,
+      {
+        '2026_11_26_1600_initial_state': initialState,
+        '2026_11_26_1730_server_state': serverState,
+        '2026_11_26_1900_leaner_state': leanerState,
+        '2026_11_26_2000_flow_knowledge': flowKnowledge,
+        '2026_12_02_0800_credential_types': credentialTypes,
+      },
+      'state migration',
+    );
+    sqlite.prepare(`insert into links (flow_id, node_id, record_id, entity_id, shadow, version, deleted, updated_at) values ('f', 'b', '1', 'e', '{"a":1}', '3', 0, 'x')`).run();
+    await migrateToLatest(db);
+    expect(await db.selectFrom('links').selectAll().execute()).toEqual([
+      { flow_id: 'f', node_id: 'b', record_id: '1', entity_id: 'e', shadow: '{"a":1}', shadow_hash: null, version: '3', deleted: 0, updated_at: 'x' },
+    ]);
+    await db.destroy();
+  });
+});
