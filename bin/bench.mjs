@@ -8,8 +8,9 @@
 // reported as it is: the bench repeats its own runs (SYNCLINE_BENCH_RUNS, at least 5). Any other object is taken as
 // one run: the bench is started SYNCLINE_BENCH_RUNS times and each numeric field becomes a measurement.
 //
-//   npm run bench                          every bench: bench/engine.ts, then bench/webhooks.*, bench/editor.* if present
-//   npm run bench -- engine                only the named benches
+//   npm run bench                          every bench: bench/engine.ts, then bench/webhooks.*, bench/editor.*,
+//                                          bench/postgres.*, bench/crm-marketing.* if present
+//   npm run bench -- engine                only the named benches; the others' sections keep their last results
 //   SYNCLINE_BENCH_RUNS=7 npm run bench    more runs (default 5, never fewer)
 //   npm run bench -- --report-only         rewrite BENCHMARKS.md from the results it holds (after editing bench/*.notes.md)
 import { execFileSync, spawn } from 'node:child_process';
@@ -30,12 +31,14 @@ const RESULTS_MARK = '<!-- bench results: ';
 /** Longest any one bench process may take before it is stopped and reported as failed. */
 const BENCH_TIMEOUT_MS = 30 * 60 * 1000;
 
-/** The benches present, in the order they run: the engine first, then the others as their owners add them. */
+/** Every bench, in the order they run and are reported: the engine first, then the others as their owners add them. */
+const BENCH_ORDER = ['engine', 'webhooks', 'editor', 'postgres', 'crm-marketing'];
+
+/** The benches present, in the order they run. */
 function benches() {
   const files = readdirSync(join(repository, 'bench'));
   const pick = (name) => files.find((file) => file.startsWith(`${name}.`) && /\.(ts|mts|mjs|js)$/.test(file));
-  return ['engine', 'webhooks', 'editor']
-    .map((name) => ({ name, file: pick(name) }))
+  return BENCH_ORDER.map((name) => ({ name, file: pick(name) }))
     .filter((bench) => bench.file && (only.length === 0 || only.includes(bench.name)));
 }
 
@@ -212,9 +215,10 @@ function report(run) {
   const lines = [
     '# Benchmarks',
     '',
-    'Written by `npm run bench` (bin/bench.mjs); the figures below are from the last run. Each is the median of the runs',
-    'shown, with min and max; the benches generate their datasets from a fixed seed. Whatever else the machine below was',
-    'doing at the time shows up as spread between min and max.',
+    'Written by `npm run bench` (bin/bench.mjs); the figures below are from the last run, but for sections that say when',
+    'they were measured (a run of named benches keeps the others\' last results). Each is the median of the runs shown,',
+    'with min and max; the benches generate their datasets from a fixed seed. Whatever else the machine below was doing',
+    'at the time shows up as spread between min and max.',
     '',
     `- **Date**: ${startedAt}`,
     `- **Commit**: ${commit}`,
@@ -235,6 +239,7 @@ function report(run) {
   }
   for (const result of results) {
     lines.push(`## ${result.name} (bench/${result.file})`, '');
+    if (result.measuredAt && result.measuredAt !== startedAt) lines.push(`Measured ${result.measuredAt}, commit ${result.commit}: not in the run above, which ran only the other benches.`, '');
     if (result.error) {
       lines.push(`Did not finish: ${result.error}`, '');
       continue;
@@ -266,28 +271,41 @@ function report(run) {
 }
 
 const reportPath = join(repository, 'BENCHMARKS.md');
-let run;
-if (reportOnly) {
+
+/** The run BENCHMARKS.md holds the results of, or null. */
+function storedRun() {
   const text = existsSync(reportPath) ? readFileSync(reportPath, 'utf8') : '';
   const at = text.lastIndexOf(RESULTS_MARK);
-  if (at < 0) {
+  return at < 0 ? null : JSON.parse(text.slice(at + RESULTS_MARK.length, text.indexOf(' -->', at)));
+}
+
+let run;
+if (reportOnly) {
+  run = storedRun();
+  if (!run) {
     process.stderr.write('BENCHMARKS.md holds no results to report again: run the benches first\n');
     process.exit(0);
   }
-  run = JSON.parse(text.slice(at + RESULTS_MARK.length, text.indexOf(' -->', at)));
 } else {
   const started = new Date();
-  const results = [];
-  for (const bench of benches()) results.push(await runBench(bench));
   const commit = git(['rev-parse', '--short', 'HEAD']);
   const dirty = git(['status', '--porcelain']);
+  const revision = `${commit ?? 'unknown (not a git checkout)'}${dirty ? ' + uncommitted changes' : ''}`;
+  const results = [];
+  for (const bench of benches()) results.push({ ...(await runBench(bench)), measuredAt: started.toISOString(), commit: revision });
+  // Named benches only: the other sections keep the results they had, each saying when and at which commit it ran.
+  const stored = only.length > 0 ? storedRun() : null;
+  const kept = (stored?.results ?? [])
+    .filter((result) => !results.some((fresh) => fresh.name === result.name))
+    .map((result) => ({ measuredAt: stored.startedAt, commit: stored.commit, ...result }));
+  const rank = (result) => (BENCH_ORDER.includes(result.name) ? BENCH_ORDER.indexOf(result.name) : BENCH_ORDER.length);
   run = {
     startedAt: started.toISOString(),
     seconds: (Date.now() - started.getTime()) / 1000,
-    commit: `${commit ?? 'unknown (not a git checkout)'}${dirty ? ' + uncommitted changes' : ''}`,
+    commit: revision,
     host: machine(),
     runs,
-    results,
+    results: [...kept, ...results].sort((a, b) => rank(a) - rank(b)),
   };
 }
 const { results, seconds } = run;

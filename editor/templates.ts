@@ -1,4 +1,4 @@
-/** A flow to start from: one of the three use cases, taken from the fixtures the runtime's own tests run. */
+/** A flow to start from: one of the use cases, taken from the fixtures the runtime's own tests run. */
 export interface FlowTemplate {
   key: string;
   title: string;
@@ -13,6 +13,8 @@ const fixtures = import.meta.glob(
     '../test/fixtures/flows/tickets.flow.json',
     '../test/fixtures/flows/hr-learning.flow.json',
     '../test/fixtures/flows/helpdesk-engineering.flow.json',
+    '../test/fixtures/flows/crm-marketing.flow.json',
+    '../test/fixtures/flows/bamboohr-moodle.flow.json',
   ],
   { eager: true, import: 'default' },
 );
@@ -25,6 +27,16 @@ const described: Omit<FlowTemplate, 'document'>[] = [
     key: 'helpdesk-engineering',
     title: 'Help desk ↔ engineering',
     description: 'Zendesk tickets and GitHub issues: subject, status and priority both ways, the description into the issue body.',
+  },
+  {
+    key: 'crm-marketing',
+    title: 'CRM ↔ marketing: HubSpot ↔ Mailchimp',
+    description: 'HubSpot contacts and Mailchimp members matched by email: names both ways, the lifecycle stage as a tag, unsubscribes back to HubSpot.',
+  },
+  {
+    key: 'bamboohr-moodle',
+    title: 'HR ↔ learning: BambooHR ↔ Moodle',
+    description: 'BambooHR employees as Moodle learners, matched by email: names and email both ways, each enrolled in their department’s course and moved when it changes, suspended when they leave.',
   },
 ];
 

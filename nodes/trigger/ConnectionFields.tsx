@@ -5,8 +5,10 @@ import {
   applyFieldChange,
   credentialKindOf,
   isFieldShown,
+  listValue,
   lookupReady,
   valueAt,
+  withListItem,
   type ConnectionField,
   type ConnectionForm,
   type ConnectionOptions,
@@ -170,7 +172,11 @@ function ConnectionFieldInput(props: ConnectionFieldsProps & { form: ConnectionF
         />
       );
     case 'lookup':
-      return <LookupInput {...props} field={field} label={label} value={value} set={set} error={error} />;
+      return field.multiple ? (
+        <MultiLookupInput {...props} field={field} label={label} value={value} set={set} error={error} />
+      ) : (
+        <LookupInput {...props} field={field} label={label} value={value} set={set} error={error} />
+      );
     case 'keyValue':
       return <KeyValueInput field={field} label={label} value={value} set={set} error={error} />;
   }
@@ -295,12 +301,20 @@ type LookupState =
   | { status: 'ready'; signature: string; options: ConnectionOptions }
   | { status: 'failed'; signature: string; message: string };
 
-/**
- * A value chosen from what the runtime reads from the system (GitHub repositories the token can see), asked again when
- * a setting it depends on changes. Typed instead while the choices cannot be listed: not yet, not here, or too many.
- */
-function LookupInput(props: ConnectionFieldsProps & InputProps<FieldOf<'lookup'>> & { form: ConnectionForm }) {
-  const { connector, form, connection, field, label, value, set, error, loadOptions } = props;
+type LookupProps = ConnectionFieldsProps & InputProps<FieldOf<'lookup'>> & { form: ConnectionForm };
+
+/** A lookup's choices as the runtime last listed them for the settings it depends on, or why there are none. */
+interface LookupChoices {
+  /** The listing for the current settings; null while none is asked for or under way. */
+  fresh: Exclude<LookupState, { status: 'idle' }> | null;
+  ready: boolean;
+  /** Why the choices are not shown yet, for the hint. */
+  status: string | undefined;
+  retry(): void;
+}
+
+/** Asks the runtime for a lookup's choices, again when a setting it depends on changes. */
+function useLookupChoices({ connector, form, connection, field, loadOptions }: LookupProps): LookupChoices {
   const ready = loadOptions !== undefined && lookupReady(form, connection, field);
   const signature = JSON.stringify([connector, field.key, field.dependsOn.map((key) => valueAt(connection, key) ?? null)]);
   const [state, setState] = useState<LookupState>({ status: 'idle' });
@@ -325,8 +339,22 @@ function LookupInput(props: ConnectionFieldsProps & InputProps<FieldOf<'lookup'>
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [ready, signature, attempt]);
 
-  const text = valueToText(value);
   const fresh = state.status !== 'idle' && state.signature === signature ? state : null;
+  let status: string | undefined;
+  if (!loadOptions) status = 'The runtime lists the choices when it is reachable.';
+  else if (!ready) status = `Choose ${field.dependsOn.map((key) => form.fields.find((candidate) => candidate.key === key)?.label ?? key).join(' and ')} first to list the choices.`;
+  else if (!fresh || fresh.status === 'loading') status = 'Listing the choices…';
+  return { fresh, ready, status, retry: () => setAttempt((count) => count + 1) };
+}
+
+/**
+ * A value chosen from what the runtime reads from the system (GitHub repositories the token can see), asked again when
+ * a setting it depends on changes. Typed instead while the choices cannot be listed: not yet, not here, or too many.
+ */
+function LookupInput(props: LookupProps) {
+  const { field, label, value, set, error } = props;
+  const { fresh, ready, status, retry } = useLookupChoices(props);
+  const text = valueToText(value);
   if (ready && fresh?.status === 'ready' && fresh.options.complete) {
     return (
       <SelectField
@@ -342,11 +370,6 @@ function LookupInput(props: ConnectionFieldsProps & InputProps<FieldOf<'lookup'>
       />
     );
   }
-  let status: string | undefined;
-  if (!loadOptions) status = 'The runtime lists the choices when it is reachable.';
-  else if (!ready) status = `Choose ${field.dependsOn.map((key) => form.fields.find((candidate) => candidate.key === key)?.label ?? key).join(' and ')} first to list the choices.`;
-  else if (!fresh || fresh.status === 'loading') status = 'Listing the choices…';
-  else if (fresh.status === 'ready') status = 'More than a list can show: type the name.';
   return (
     <>
       <TextField
@@ -356,13 +379,84 @@ function LookupInput(props: ConnectionFieldsProps & InputProps<FieldOf<'lookup'>
         suggestions={fresh?.status === 'ready' ? fresh.options.options.map((option) => option.value) : undefined}
         onChange={set}
         error={fresh?.status === 'failed' ? `The choices could not be listed: ${fresh.message}` : error}
-        hint={[field.help, status].filter(Boolean).join(' ')}
+        hint={[field.help, status ?? (fresh?.status === 'ready' ? 'More than a list can show: type the name.' : undefined)].filter(Boolean).join(' ')}
       />
-      {fresh?.status === 'failed' ? (
-        <button type="button" className="sl-small" onClick={() => setAttempt((count) => count + 1)}>
-          List {field.label.toLowerCase()} choices again
-        </button>
-      ) : null}
+      <RetryLookup field={field} choices={{ fresh, retry }} />
     </>
+  );
+}
+
+function RetryLookup({ field, choices }: { field: FieldOf<'lookup'>; choices: Pick<LookupChoices, 'fresh' | 'retry'> }) {
+  return choices.fresh?.status === 'failed' ? (
+    <button type="button" className="sl-small" onClick={choices.retry}>
+      List {field.label.toLowerCase()} choices again
+    </button>
+  ) : null;
+}
+
+/** How many unticked choices are shown at once; a filter narrows the rest (a HubSpot account has hundreds of properties). */
+const SHOWN_CHOICES = 60;
+
+/** A choice's name in the list: its label, and its value where that is what the flow will hold. */
+const choiceName = (option: { value: string; label: string }) => (option.label === option.value ? option.value : `${option.label} (${option.value})`);
+
+/**
+ * A list chosen from what the runtime reads from the system (HubSpot's properties): the items held, ticked, in the
+ * order the document has them; below them the other choices, narrowed by a filter; and a field to add items by name —
+ * one the runtime cannot list (not reachable, not yet created), or several at once, separated by commas.
+ */
+function MultiLookupInput(props: LookupProps) {
+  const { field, label, value, set, error } = props;
+  const choices = useLookupChoices(props);
+  const [filter, setFilter] = useState('');
+  const [draft, setDraft] = useState('');
+  const held = [...new Set(listValue(value))];
+  const listed = choices.fresh?.status === 'ready' ? choices.fresh.options.options : [];
+  const byValue = new Map(listed.map((option) => [option.value, option]));
+  // An emptied list leaves the document (the connector's default applies), unless the field must be filled in.
+  const write = (next: string[] | undefined) => set(next ?? (field.required ? [] : undefined));
+  const toggle = (item: string, on: boolean) => write(withListItem(held, item, on));
+  const add = (text: string) => {
+    const names = [...new Set(listValue(text))].filter((name) => !held.includes(name));
+    if (names.length > 0) write([...held, ...names]);
+    setDraft('');
+  };
+  const needle = filter.trim().toLowerCase();
+  const others = listed.filter((option) => !held.includes(option.value) && (needle === '' || `${option.value} ${option.label} ${option.description ?? ''}`.toLowerCase().includes(needle)));
+  const hint = [field.help, choices.status].filter(Boolean).join(' ');
+  return (
+    <div className="sl-field" role="group" aria-label={label}>
+      <span className="sl-field__label">{label}</span>
+      {held.length === 0 ? <span className="sl-field__hint">None chosen yet.</span> : null}
+      {held.map((item) => {
+        const option = byValue.get(item);
+        return <CheckboxField key={item} label={option ? choiceName(option) : item} checked onChange={(on) => toggle(item, on)} />;
+      })}
+      {listed.length > 0 ? (
+        <>
+          <TextField label={`Find in ${field.label.toLowerCase()}`} value={filter} placeholder="name or label" onChange={setFilter} />
+          <div style={{ maxHeight: '16rem', overflowY: 'auto' }}>
+            {others.slice(0, SHOWN_CHOICES).map((option) => (
+              <CheckboxField key={option.value} label={choiceName(option)} checked={false} onChange={(on) => toggle(option.value, on)} />
+            ))}
+          </div>
+          {others.length > SHOWN_CHOICES ? <span className="sl-field__hint">{others.length - SHOWN_CHOICES} more: narrow them with the filter.</span> : null}
+          {others.length === 0 && needle !== '' ? <span className="sl-field__hint">No other choice matches “{filter.trim()}”.</span> : null}
+        </>
+      ) : null}
+      <TextField
+        label={`Add to ${field.label.toLowerCase()} by name`}
+        value={draft}
+        placeholder={field.placeholder}
+        suggestions={listed.filter((option) => !held.includes(option.value)).map((option) => option.value)}
+        onChange={setDraft}
+        onCommit={add}
+        hint="Press Enter to add; several names may be separated by commas."
+      />
+      {hint ? <span className="sl-field__hint">{hint}</span> : null}
+      {choices.fresh?.status === 'failed' ? <span className="sl-field__error">The choices could not be listed: {choices.fresh.message}</span> : null}
+      {error ? <span className="sl-field__error">{error}</span> : null}
+      <RetryLookup field={field} choices={choices} />
+    </div>
   );
 }

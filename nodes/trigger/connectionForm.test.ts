@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyFieldChange, initialConnection, isFieldShown, lookupReady, valueAt, withValueAt, type ConnectionForm } from './connectionForm';
+import { applyFieldChange, connectionFormSchema, initialConnection, isFieldShown, listValue, lookupReady, valueAt, withListItem, withValueAt, type ConnectionForm } from './connectionForm';
 
 const form: ConnectionForm = {
   fields: [
@@ -52,5 +52,47 @@ describe('connection form values', () => {
     const lookup = form.fields[2] as Extract<ConnectionForm['fields'][number], { kind: 'lookup' }>;
     expect(lookupReady(form, start, lookup)).toBe(false);
     expect(lookupReady(form, { ...start, token: 'gh' }, lookup)).toBe(true);
+  });
+});
+
+describe('list-valued lookups (multiple)', () => {
+  const lists: ConnectionForm = {
+    fields: [
+      { key: 'token', label: 'Token', kind: 'credential', required: true },
+      { key: 'properties', label: 'Properties', kind: 'lookup', dependsOn: ['token'], multiple: true },
+      { key: 'courses', label: 'Courses', kind: 'lookup', dependsOn: ['token'], multiple: true, required: true },
+    ],
+  };
+
+  it('are declared with `multiple`, which only a lookup takes', () => {
+    expect(connectionFormSchema.parse(lists)).toEqual(lists);
+    expect(() => connectionFormSchema.parse({ fields: [{ key: 'repo', label: 'Repository', kind: 'text', multiple: true }] })).toThrow(/multiple/);
+  });
+
+  it('start a required list with no items, not with empty text', () => {
+    expect(initialConnection(lists)).toEqual({ token: '', courses: [] });
+  });
+
+  it('read a list, or text separated by commas as flows already hold it, as the same items', () => {
+    expect(listValue(['email', 'firstname'])).toEqual(['email', 'firstname']);
+    expect(listValue('email, firstname ,lifecyclestage')).toEqual(['email', 'firstname', 'lifecyclestage']);
+    expect(listValue('email;firstname,,')).toEqual(['email', 'firstname']);
+    expect(listValue([12, ' 15 '])).toEqual(['12', '15']);
+    expect(listValue(undefined)).toEqual([]);
+    expect(listValue({ email: true })).toEqual([]);
+    expect(listValue([null, 'email'])).toEqual(['email']);
+  });
+
+  it('tick an item last and untick it where it was, leaving the order of the rest; always writing a list', () => {
+    expect(withListItem(['email', 'firstname'], 'lifecyclestage', true)).toEqual(['email', 'firstname', 'lifecyclestage']);
+    expect(withListItem(['email', 'firstname', 'lastname'], 'firstname', false)).toEqual(['email', 'lastname']);
+    expect(withListItem(['email'], 'email', true)).toEqual(['email']);
+    // A flow written with text keeps its items and their order; what the form writes back is a list.
+    expect(withListItem('email, firstname', 'lastname', true)).toEqual(['email', 'firstname', 'lastname']);
+    expect(withListItem('email, email', 'firstname', true)).toEqual(['email', 'firstname']);
+    // The last item unticked leaves nothing, so an optional setting leaves the document and its default applies.
+    expect(withListItem(['email'], 'email', false)).toBeUndefined();
+    expect(withListItem(undefined, 'email', false)).toBeUndefined();
+    expect(applyFieldChange(lists, { token: 't', properties: ['email'] }, 'properties', withListItem(['email'], 'email', false))).toEqual({ token: 't' });
   });
 });

@@ -64,8 +64,17 @@ export const connectionFieldSchema = z.discriminatedUnion('kind', [
   /**
    * A dropdown the runtime fills from the system itself (`POST /api/connectors/options`, the connector's
    * `connectionOptions`): GitHub repositories the token can see. Asked once the required fields of `dependsOn` are filled.
+   * With `multiple`, the field holds a list (HubSpot's properties to sync): any number of the choices are ticked and
+   * written as a list, and text separated by commas — how such fields were filled before they took lists — is read
+   * as the same list ({@link listValue}).
    */
-  z.strictObject({ ...fieldBase, kind: z.literal('lookup'), dependsOn: z.array(z.string().min(1)), placeholder: z.string().optional() }),
+  z.strictObject({
+    ...fieldBase,
+    kind: z.literal('lookup'),
+    dependsOn: z.array(z.string().min(1)),
+    placeholder: z.string().optional(),
+    multiple: z.boolean().optional(),
+  }),
   /** An object of names to values, edited as rows. */
   z.strictObject({
     ...fieldBase,
@@ -175,14 +184,34 @@ export function applyFieldChange(form: ConnectionForm, connection: Connection, k
   return next;
 }
 
-/** What a newly chosen connector's connection starts as: its required text-like fields, empty, to be filled in. */
+/** What a newly chosen connector's connection starts as: its required text-like fields empty (lists: no items), to be filled in. */
 export function initialConnection(form: ConnectionForm): Connection {
   let connection: Connection = {};
   for (const field of form.fields) {
     const textLike = field.kind === 'text' || field.kind === 'credential' || field.kind === 'lookup';
-    if (field.required && textLike && isFieldShown(form, connection, field)) connection = withValueAt(connection, field.key, '');
+    if (field.required && textLike && isFieldShown(form, connection, field)) connection = withValueAt(connection, field.key, field.kind === 'lookup' && field.multiple ? [] : '');
   }
   return connection;
+}
+
+/**
+ * The items a list-valued field holds, as text: a list's items (numbers too, such as course ids), or text split at
+ * commas and semicolons, trimmed, empty parts dropped. Anything else holds no items.
+ */
+export function listValue(value: unknown): string[] {
+  const items = typeof value === 'string' ? value.split(/[,;]/) : Array.isArray(value) ? value.filter((item) => typeof item === 'string' || typeof item === 'number').map(String) : [];
+  return items.map((item) => item.trim()).filter((item) => item !== '');
+}
+
+/**
+ * A list-valued field after one item is ticked (`on`) or unticked: the items held keep their order and a new one goes
+ * last, so choosing one more leaves the rest of the document as it was. Undefined once no item is left, so an optional
+ * field leaves the document and its default applies. Always a list, even when the field held comma-separated text.
+ */
+export function withListItem(value: unknown, item: string, on: boolean): string[] | undefined {
+  const held = [...new Set(listValue(value))];
+  const next = on ? (held.includes(item) ? held : [...held, item]) : held.filter((candidate) => candidate !== item);
+  return next.length === 0 ? undefined : next;
 }
 
 /** Whether a `lookup` field can be asked for its options: every required field it depends on holds a value. */

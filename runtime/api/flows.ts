@@ -1,6 +1,8 @@
 import { zValidator } from '@hono/zod-validator';
 import { Hono, type Context } from 'hono';
+import { findConnectorType } from '../connectors/index';
 import { credentialReferences } from '../credentials/references';
+import type { TriggerConfig } from '../../nodes/trigger/schema';
 import { deleteDraft } from '../db/flowQueries';
 import { triggerCounts } from '../db/statusQueries';
 import type { CatalogEntry } from '../scheduler/flowCatalog';
@@ -105,7 +107,9 @@ export function flowsApi(deps: AppDeps): Hono {
     if (entry instanceof Response) return entry;
     if (!entry.document) return fail(c, 409, 'flow_invalid', `the stored flow no longer loads (${entry.loadError}): replace it with PUT before deploying`);
     const stored = new Set((await deps.credentials.list()).map((credential) => credential.name));
-    const missing = credentialReferences(entry.document).find((reference) => !stored.has(reference.name));
+    // A system that makes its webhook's signing secret (Zendesk, BambooHR) has it stored when the runtime registers.
+    const secretMadeBySystem = (config: TriggerConfig) => Boolean(scheduler.registrations?.registering && findConnectorType(config.connector, deps.connectors)?.webhook?.generatesSecret);
+    const missing = credentialReferences(entry.document, { secretMadeBySystem }).find((reference) => !stored.has(reference.name));
     if (missing) {
       return fail(c, 409, 'missing_credential', `the flow needs the credential "${missing.name}", which is not stored: add it with POST /api/credentials, then deploy`, missing.path);
     }

@@ -23,13 +23,13 @@ describe('connector registry', () => {
 
   it('registers each connector under its own type name', () => {
     for (const [name, type] of Object.entries(connectorRegistry)) expect(type.type).toBe(name);
-    expect(Object.keys(connectorRegistry)).toEqual(['sqlite', 'memory', 'postgres', 'http', 'github', 'zendesk', 'bamboohr', 'hubspot', 'mailchimp']);
+    expect(Object.keys(connectorRegistry)).toEqual(['sqlite', 'memory', 'postgres', 'http', 'github', 'zendesk', 'bamboohr', 'hubspot', 'mailchimp', 'moodle']);
   });
 
   it('names the known connectors when a trigger asks for another', async () => {
     const error = await openConnector(context({ connector: 'salesforce', connection: {} })).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConnectorError);
-    expect((error as Error).message).toBe('unknown connector "salesforce"; known connectors: sqlite, memory, postgres, http, github, zendesk, bamboohr, hubspot, mailchimp');
+    expect((error as Error).message).toBe('unknown connector "salesforce"; known connectors: sqlite, memory, postgres, http, github, zendesk, bamboohr, hubspot, mailchimp, moodle');
     // Names from Object.prototype are not connectors.
     expect(findConnectorType('toString')).toBeUndefined();
   });
@@ -61,7 +61,7 @@ describe('connector registry', () => {
 
   it('gives flow loading the connection checks and the known names', () => {
     const options = loadOptionsFor();
-    expect(options.knownConnectors).toEqual(['sqlite', 'memory', 'postgres', 'http', 'github', 'zendesk', 'bamboohr', 'hubspot', 'mailchimp']);
+    expect(options.knownConnectors).toEqual(['sqlite', 'memory', 'postgres', 'http', 'github', 'zendesk', 'bamboohr', 'hubspot', 'mailchimp', 'moodle']);
     expect(options.checkConnection('sqlite', { file: 'crm.db' })).toEqual([]);
     expect(options.checkConnection('sqlite', {})).toHaveLength(1);
     expect(options.checkConnection('nope', {})).toBeNull();

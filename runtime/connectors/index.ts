@@ -5,6 +5,7 @@ import { httpConnector } from './http/index';
 import { hubspotConnector } from './hubspot/index';
 import { mailchimpConnector } from './mailchimp/index';
 import { memoryConnector } from './memory/index';
+import { moodleConnector } from './moodle/index';
 import { postgresConnector } from './postgres/index';
 import { sqliteConnector } from './sqlite/index';
 import { zendeskConnector } from './zendesk/index';
@@ -22,6 +23,7 @@ export const connectorRegistry = {
   bamboohr: bambooHrConnector,
   hubspot: hubspotConnector,
   mailchimp: mailchimpConnector,
+  moodle: moodleConnector,
 } satisfies Record<string, ConnectorType>;
 
 export type ConnectorName = keyof typeof connectorRegistry;

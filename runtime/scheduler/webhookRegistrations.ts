@@ -56,6 +56,11 @@ export class WebhookRegistrations {
     },
   ) {}
 
+  /** Whether this runtime registers webhooks at all: only with a public URL the systems can reach. */
+  get registering(): boolean {
+    return this.deps.publicUrl !== null;
+  }
+
   /** Registers, re-registers or removes a flow's hooks to match its stored state. */
   sync(flowId: string): void {
     const entry = this.deps.catalog.get(flowId);

@@ -85,4 +85,25 @@ describe('webhooks whose system makes the signing secret', () => {
     await eventually(async () => expect(await t!.runtime.deps.credentials.resolve('hook-secret')).toBe('made-by-the-system-0123456789'));
     expect(offered).toEqual([SECRET]);
   });
+
+  it('deploys without the secret stored first, and stores the one the system made', async () => {
+    const { registry } = registeringRegistry();
+    const sqlite = registry.sqlite as ConnectorType;
+    const webhook: ConnectorWebhook = { ...(sqlite.webhook as ConnectorWebhook), generatesSecret: true, register: async () => ({ secret: 'made-by-the-system-0123456789' }) };
+    t = await testRuntime({ connectors: { ...registry, sqlite: { ...sqlite, webhook } }, publicUrl: 'https://sync.example.com' });
+    expect((await t.post('/api/flows', peopleFlow())).status).toBe(201);
+    expect((await t.post('/api/flows/people/deploy')).status).toBe(200);
+    await eventually(async () => expect(await t!.runtime.deps.credentials.resolve('hook-secret')).toBe('made-by-the-system-0123456789'));
+  });
+
+  it('still asks for the secret where nothing registers the webhook (no public URL)', async () => {
+    const { registry } = registeringRegistry();
+    const sqlite = registry.sqlite as ConnectorType;
+    const webhook: ConnectorWebhook = { ...(sqlite.webhook as ConnectorWebhook), generatesSecret: true };
+    t = await testRuntime({ connectors: { ...registry, sqlite: { ...sqlite, webhook } } });
+    expect((await t.post('/api/flows', peopleFlow())).status).toBe(201);
+    const refused = await t.post('/api/flows/people/deploy');
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({ error: { code: 'missing_credential' } });
+  });
 });

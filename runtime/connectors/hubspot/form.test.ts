@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyFieldChange, connectionFormSchema, initialConnection, lookupReady } from '../../../nodes/trigger/connectionForm';
+import { applyFieldChange, connectionFormSchema, initialConnection, listValue, lookupReady, valueAt, withListItem } from '../../../nodes/trigger/connectionForm';
 import type { HubSpotFake } from '../../../test/fakes/hubspot/server';
 import { connectorRegistry } from '../index';
 import type { ConnectionContext, ConnectorType } from '../types';
@@ -50,6 +50,24 @@ describe('the form', () => {
     expect(lookupReady(form, connection, properties)).toBe(true);
     connection = applyFieldChange(form, connection, 'properties', 'email, firstname, lifecyclestage');
     expect(hubspot.checkConnection(connection)).toEqual([]);
+  });
+
+  it('holds the properties as a list, ticked one by one; a flow that names them as text keeps them, as a list from the next tick', () => {
+    const properties = form.fields.find((field) => field.key === 'properties');
+    expect(properties).toMatchObject({ kind: 'lookup', multiple: true });
+    let connection = applyFieldChange(form, initialConnection(form), 'auth.credential', 'hubspot-token');
+    for (const name of ['email', 'firstname', 'mailchimp_status']) connection = applyFieldChange(form, connection, 'properties', withListItem(valueAt(connection, 'properties'), name, true));
+    expect(connection).toEqual({ auth: { credential: 'hubspot-token' }, properties: ['email', 'firstname', 'mailchimp_status'] });
+    expect(hubspot.checkConnection(connection)).toEqual([]);
+
+    const written = { auth: { credential: 'hubspot-token' }, properties: 'email, firstname' };
+    expect(hubspot.checkConnection(written)).toEqual([]);
+    expect(listValue(written.properties)).toEqual(['email', 'firstname']);
+    const ticked = applyFieldChange(form, written, 'properties', withListItem(written.properties, 'lifecyclestage', true));
+    expect(ticked.properties).toEqual(['email', 'firstname', 'lifecyclestage']);
+    expect(hubspot.checkConnection(ticked)).toEqual([]);
+    // Every property unticked: the option leaves the connection and the collection's defaults apply.
+    expect(applyFieldChange(form, { auth: { credential: 'hubspot-token' }, properties: ['email'] }, 'properties', withListItem(['email'], 'email', false))).toEqual({ auth: { credential: 'hubspot-token' } });
   });
 
   it('names each problem by its path', () => {

@@ -1,7 +1,8 @@
 /**
  * The `hubspot` connection as a person fills it in (docs/connectors/hubspot.md, Options), beside config.ts's schema:
- * the credential, then the properties to sync, suggested from the account's own (HubSpot's properties API, listed by
- * the connector's `connectionOptions`).
+ * the credential, then the properties to sync, ticked from the account's own (HubSpot's properties API, listed by
+ * the connector's `connectionOptions`) and written as a list; a flow that names them as text separated by commas
+ * shows them ticked all the same.
  */
 import type { ConnectionForm } from '../../../nodes/trigger/connectionForm';
 
@@ -19,9 +20,10 @@ export const hubspotConnectionForm: ConnectionForm = {
       key: 'properties',
       label: 'Properties to sync',
       kind: 'lookup',
+      multiple: true,
       dependsOn: ['auth.credential', 'baseUrl'],
-      placeholder: 'email, firstname, lastname, lifecyclestage',
-      help: 'Internal names, separated by commas; a flow reads each as properties.<name>. Left empty: email, firstname, lastname for contacts; name, domain for companies.',
+      placeholder: 'email, firstname, lifecyclestage',
+      help: 'Tick the properties to sync, or add them by internal name; a flow reads each as properties.<name>. None: email, firstname, lastname for contacts; name, domain for companies.',
     },
     {
       key: 'baseUrl',

@@ -38,9 +38,9 @@ export class HubSpotObjects implements Connector {
     private readonly connection: HubSpotConnection,
     private readonly closing: AbortController,
   ) {
-    this.changes = new HubSpotChanges(client, collection, () => this.catalog());
-    this.feed = new ChangeFeed({ lookbackMs: hubspotLookbackMs, changedSince: (since) => this.changes.changedSince(since) });
     this.writer = new HubSpotWriter(client, collection);
+    this.changes = new HubSpotChanges(client, collection, () => this.catalog(), (ids, properties) => this.writer.batchRead(ids, properties, false));
+    this.feed = new ChangeFeed({ lookbackMs: hubspotLookbackMs, changedSince: (since) => this.changes.changedSince(since) });
   }
 
   listSince(position: ListPosition, limit: number): Promise<ListPage> {
