@@ -9,12 +9,32 @@ import { FlowList } from './panels/FlowList';
 import { FlowPanel } from './panels/FlowPanel';
 import { NodePanel } from './panels/NodePanel';
 import { NoticeBar } from './panels/NoticeBar';
+import { Splitter, useKeptSize, useRenderedSize } from './panels/Splitter';
 import { useKeyboardShortcuts } from './shortcuts';
 import { FlowStoreProvider, useFlowStore, useFlowStoreApi } from './store/context';
 import type { FlowStoreApi } from './store/types';
 import { Toolbar } from './Toolbar';
 
 const STATUS_POLL_MS = 3000;
+
+/** The side panel's width at its narrowest, and what the canvas keeps beside it at its widest (with the palette). */
+const SIDE_PANEL_MIN_WIDTH = 260;
+const CANVAS_MIN_WIDTH = 380;
+const PALETTE_WIDTH = 140;
+
+/** The side panel with the line before it that sizes it; its width is the person's, kept across reloads. */
+function SidePanelFrame({ available }: { available: number }) {
+  const [kept, keep] = useKeptSize('sidePanelWidth');
+  const [rendered, frame] = useRenderedSize('width');
+  const max = Math.max(SIDE_PANEL_MIN_WIDTH, available - PALETTE_WIDTH - CANVAS_MIN_WIDTH);
+  const width = kept === null ? rendered : Math.min(kept, max);
+  return (
+    <div ref={frame} id="sl-sidebar" className="sl-sidebar" style={kept === null ? undefined : { width }}>
+      <Splitter label="Resize the settings panel" controls="sl-sidebar" orientation="vertical" value={width} min={SIDE_PANEL_MIN_WIDTH} max={max} onResize={keep} />
+      <SidePanel />
+    </div>
+  );
+}
 
 /** The side panel: the selected node's settings, or the flow's when zero or several nodes are selected. */
 function SidePanel() {
@@ -63,18 +83,20 @@ function useStatusPolling() {
 function CanvasScreen() {
   const store = useFlowStoreApi();
   useKeyboardShortcuts(store);
+  const [width, main] = useRenderedSize('width');
+  const [height, centre] = useRenderedSize('height');
   return (
     <div className="sl-app">
       <Toolbar />
       <NoticeBar />
-      <main className="sl-main" aria-label="Flow editor">
+      <main ref={main} className="sl-main" aria-label="Flow editor">
         <Palette />
-        <div className="sl-centre">
+        <div ref={centre} className="sl-centre">
           <Canvas />
-          <Drawer />
+          <Drawer available={height} />
           <StatusBar />
         </div>
-        <SidePanel />
+        <SidePanelFrame available={width} />
       </main>
     </div>
   );

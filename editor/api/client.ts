@@ -126,10 +126,25 @@ export interface ConflictRecord {
   createdAt: string;
 }
 
+/** A trigger node's live counts (GET /api/flows/:id/status). */
 export interface TriggerStatus {
   lastPassAt: string | null;
+  /** Records linked and in sync. */
   synced: number;
+  /** Records the passes of the last hour wrote on this side. */
+  changesLastHour: number;
   failing: number;
+  /** Open conflicts that name this side. */
+  openConflicts: number;
+  /** The last pass could not open or list this trigger's system. */
+  problem: { message: string; at: string; status: string } | null;
+}
+
+/** What the canvas shows while the flow runs: per trigger node, and per conflict node its open conflicts. */
+export interface FlowStatus {
+  nodes: Record<string, TriggerStatus>;
+  conflictNodes: Record<string, { openConflicts: number }>;
+  countedAt: string | null;
 }
 
 export interface FieldDescription {
@@ -200,11 +215,13 @@ export interface ApiClient {
   runLog(runId: string): Promise<{ run: RunRecord; log: RunLogEntry[] }>;
   conflicts(flowId: string): Promise<ConflictRecord[]>;
   resolveConflict(id: string, resolution: { side: string } | { value: unknown }): Promise<unknown>;
-  status(flowId: string): Promise<{ nodes: Record<string, TriggerStatus> }>;
+  status(flowId: string): Promise<FlowStatus>;
   /** Connector types, each with its connection form when it declares one. */
   connectors(): Promise<ConnectorSummary[]>;
   /** The choices of a connection form's lookup field (GitHub repositories), read by the runtime from the system. */
   connectionOptions(connector: string, connection: unknown, field: string): Promise<ConnectionOptions>;
+  /** A few records of a trigger's collection (its config as the canvas holds it), read by the runtime from the system. */
+  sample(trigger: unknown, limit?: number): Promise<{ records: Array<{ id: string; fields: Record<string, unknown> }> }>;
   /** The collections and fields a connection holds; `collection` helps connectors that can only describe an open one. */
   describe(connector: string, connection: unknown, collection?: string): Promise<{ collections: CollectionDescription[] }>;
   credentials(): Promise<CredentialSummary[]>;
@@ -319,6 +336,7 @@ export function createApiClient(getToken: () => string | null, fetchImpl: typeof
     status: (flowId) => call('GET', `/api/flows/${enc(flowId)}/status`),
     connectors: () => call('GET', '/api/connectors'),
     connectionOptions: (connector, connection, field) => call('POST', '/api/connectors/options', { connector, connection, field }),
+    sample: (trigger, limit) => call('POST', '/api/connectors/sample', limit === undefined ? { trigger } : { trigger, limit }),
     describe: (connector, connection, collection) =>
       call('POST', '/api/connectors/describe', collection ? { connector, connection, collection } : { connector, connection }),
     credentials: () => call('GET', '/api/credentials'),

@@ -2,7 +2,7 @@ import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { memo, useMemo } from 'react';
 import { isNodeType, nodeRegistry } from '../../nodes';
 import type { CanvasNode } from '../document/canvasDocument';
-import { useFlowStore } from '../store/context';
+import { useFlowStore, useFlowStoreApi } from '../store/context';
 import { NodeIcon } from './nodeIcons';
 import { summarizeNode } from './summarizeNode';
 
@@ -12,14 +12,58 @@ function formatTime(iso: string | null): string {
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleTimeString();
 }
 
-/** Last pass, records synced and failing count of a deployed trigger, from the runtime's status poll. */
-const TriggerStatusLine = memo(function TriggerStatusLine({ nodeId }: { nodeId: string }) {
+const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+
+/**
+ * What the runtime reports of a trigger while it runs (the status poll): records in sync, records written in the last
+ * hour, failing records, open conflicts, and the system being out of reach when the last pass could not use it.
+ */
+const TriggerLive = memo(function TriggerLive({ nodeId }: { nodeId: string }) {
   const status = useFlowStore((state) => state.status[nodeId]);
   if (!status) return null;
+  const { problem } = status;
   return (
-    <div className={`sl-node__status${status.failing > 0 ? ' sl-node__status--failing' : ''}`} data-testid="trigger-status">
-      last pass {formatTime(status.lastPassAt)} · {status.synced} synced
-      {status.failing > 0 ? ` · ${status.failing} failing` : ''}
+    <div className="sl-node__live" data-testid="trigger-status">
+      <div>
+        <span data-testid="live-synced">{status.synced} synced</span> ·{' '}
+        <span data-testid="live-changes">{plural(status.changesLastHour, 'change')} in the last hour</span>
+      </div>
+      <div>
+        <span data-testid="live-failing" className={status.failing > 0 ? 'sl-live--bad' : undefined}>
+          {status.failing} failing
+        </span>{' '}
+        ·{' '}
+        <span data-testid="live-conflicts" className={status.openConflicts > 0 ? 'sl-live--attention' : undefined}>
+          {plural(status.openConflicts, 'open conflict')}
+        </span>
+      </div>
+      {problem ? (
+        <div className="sl-node__problem" data-testid="live-problem" title={problem.message}>
+          {problem.status === 'stopped' ? 'Stopped by its system' : 'Its system could not be reached'}: {fit(problem.message, 90)}
+        </div>
+      ) : null}
+      <div className="sl-node__lastpass">last pass {formatTime(status.lastPassAt)}</div>
+    </div>
+  );
+});
+
+/** The open conflicts waiting where the records meet, opening the inbox. */
+const ConflictLive = memo(function ConflictLive({ nodeId }: { nodeId: string }) {
+  const open = useFlowStore((state) => state.conflictStatus[nodeId]);
+  const store = useFlowStoreApi();
+  if (open === undefined) return null;
+  if (open === 0) {
+    return (
+      <div className="sl-node__live" data-testid="conflict-status">
+        No open conflicts
+      </div>
+    );
+  }
+  return (
+    <div className="sl-node__live" data-testid="conflict-status">
+      <button type="button" className="nodrag sl-node__inbox" onClick={() => store.getState().openDrawer('conflicts')}>
+        {plural(open, 'open conflict')}: open the inbox
+      </button>
     </div>
   );
 });
@@ -55,8 +99,9 @@ const IssueBadge = memo(function IssueBadge({ nodeId }: { nodeId: string }) {
 export const FlowNodeView = memo(function FlowNodeView({ id, data, selected }: NodeProps<CanvasNode>) {
   const summary = useMemo(() => summarizeNode(data.type, data.config), [data.type, data.config]);
   const title = isNodeType(data.type) ? nodeRegistry[data.type].title : data.type;
+  const unreachable = useFlowStore((state) => Boolean(state.status[id]?.problem));
   return (
-    <div className={`sl-node sl-node--${isNodeType(data.type) ? data.type : 'unknown'}${selected ? ' sl-node--selected' : ''}`}>
+    <div className={`sl-node sl-node--${isNodeType(data.type) ? data.type : 'unknown'}${selected ? ' sl-node--selected' : ''}${unreachable ? ' sl-node--unreachable' : ''}`}>
       <Handle type="target" position={Position.Left} aria-label={`Left side of ${id}`} />
       <div className="sl-node__head">
         <NodeIcon type={isNodeType(data.type) ? data.type : 'unknown'} />
@@ -72,7 +117,8 @@ export const FlowNodeView = memo(function FlowNodeView({ id, data, selected }: N
       <div className="sl-node__summary" title={summary}>
         {fit(summary, 52)}
       </div>
-      {data.type === 'trigger' ? <TriggerStatusLine nodeId={id} /> : null}
+      {data.type === 'trigger' ? <TriggerLive nodeId={id} /> : null}
+      {data.type === 'conflict' ? <ConflictLive nodeId={id} /> : null}
       <Handle type="source" position={Position.Right} aria-label={`Right side of ${id}`} />
     </div>
   );

@@ -8,6 +8,9 @@ export interface SideFields {
   described: boolean;
 }
 
+/** A real record to try a node on, as it reaches the node's left side; or why there is none. */
+export type RealSample = { ok: true; record: Record<string, unknown>; triggerId: string; recordId: string } | { ok: false; message: string };
+
 /** What a node form may know about the rest of the flow and the runtime. */
 export interface FormEnvironment {
   /** Connector types to choose from, with their connection forms: the runtime's list, or the built-in one when it is not reachable. */
@@ -23,6 +26,8 @@ export interface FormEnvironment {
   triggers: { id: string; label: string }[];
   /** Fields on the node's left and right sides (SPEC §2). */
   fields: { left: SideFields; right: SideFields };
+  /** Reads a real record of the trigger whose records reach this node; absent where the runtime cannot be asked. */
+  realSample?: () => Promise<RealSample>;
 }
 
 /** Props of every node form (nodes/<type>/Form.tsx). */

@@ -9,6 +9,7 @@ import { TextField } from '../forms/kit';
 import type { FormEnvironment } from '../forms/types';
 import { useFlowStore, useFlowStoreApi } from '../store/context';
 import type { FlowIssue } from '../store/types';
+import { NodeConnections } from './NodeConnections';
 
 /** Connectors offered when the runtime cannot be asked: the ones SPEC §9 and the built-in registry name. */
 export const FALLBACK_CONNECTORS = [
@@ -88,8 +89,9 @@ export function NodePanel({ nodeId }: { nodeId: string }) {
         left: needsFields ? fieldsOnSide(graph.nodes, graph.edges, described, nodeId, 'left') : { names: [], described: false },
         right: needsFields ? fieldsOnSide(graph.nodes, graph.edges, described, nodeId, 'right') : { names: [], described: false },
       },
+      ...(server.reachable === false ? {} : { realSample: () => store.getState().sampleRecord(nodeId) }),
     };
-  }, [type, graph, server, described, nodeId]);
+  }, [type, graph, server, described, nodeId, store]);
 
   if (!data) return null;
   const known = isNodeType(type);
@@ -119,6 +121,7 @@ export function NodePanel({ nodeId }: { nodeId: string }) {
       />
       <TextField label="Label" value={data.label ?? ''} placeholder={nodeId} onChange={(value) => store.getState().setLabel(nodeId, value)} />
       <IssueList issues={issues} label={`Issues of node ${nodeId}`} />
+      <NodeConnections nodeId={nodeId} />
       {Form ? (
         <Form nodeId={nodeId} config={config} onChange={(next) => store.getState().updateConfig(nodeId, next)} issues={issues} env={env} />
       ) : (

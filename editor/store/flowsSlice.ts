@@ -124,6 +124,10 @@ export function createFlowsSlice({ set, get, deps }: SliceContext): FlowsSliceSt
     const runtime = runtimeState(state);
     set({
       ...runtime,
+      // The counts of the flow shown before belong to its nodes, not to these.
+      status: {},
+      conflictStatus: {},
+      statusOf: null,
       screen: 'canvas',
       dialog: null,
       draft: { status: unsaved ? 'pending' : state?.draft ? 'saved' : 'idle', savedAt: state?.draft?.savedAt ?? null, error: null },

@@ -1,5 +1,6 @@
 import { ApiError } from '../api/client';
 import { documentFromCanvas } from '../document/canvasDocument';
+import { projectSample, sampleRoute } from '../forms/sampleRecord';
 import type { Busy, RunsSliceActions, RunsSliceState, SliceContext } from './types';
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -57,6 +58,8 @@ export function createRunsSlice({ set, get, deps }: SliceContext): RunsSliceStat
   }
 
   const RUNS_PAGE = 50;
+  /** Records read for a sample: the first that reaches the node is the one tried (a filter on the way may drop some). */
+  const SAMPLE_RECORDS = 5;
 
   return {
     server: { reachable: null, connectors: null, credentials: null },
@@ -74,6 +77,8 @@ export function createRunsSlice({ set, get, deps }: SliceContext): RunsSliceStat
     openRun: null,
     conflicts: null,
     status: {},
+    conflictStatus: {},
+    statusOf: null,
     described: {},
 
     probeServer: async () => {
@@ -192,21 +197,48 @@ export function createRunsSlice({ set, get, deps }: SliceContext): RunsSliceStat
 
     pollStatus: async () => {
       const flowId = get().savedId;
-      if (!flowId) return;
+      if (!flowId) {
+        if (get().statusOf !== null) set({ status: {}, conflictStatus: {}, statusOf: null });
+        return;
+      }
       try {
-        const { nodes } = await api.status(flowId);
-        const previous = get().status;
+        const answer = await api.status(flowId);
+        // An answer about a flow no longer open says nothing about this canvas's nodes (they may share ids).
+        if (get().savedId !== flowId) return;
+        const previous = get().statusOf === flowId ? get().status : {};
         const status: RunsSliceState['status'] = {};
-        // Keep unchanged entries by reference so only the trigger whose status moved re-renders.
-        for (const [nodeId, entry] of Object.entries(isRecord(nodes) ? nodes : {})) {
+        // Keep unchanged entries by reference so only the node whose counts moved re-renders.
+        for (const [nodeId, entry] of Object.entries(isRecord(answer.nodes) ? answer.nodes : {})) {
           const before = previous[nodeId];
-          status[nodeId] =
-            before && before.lastPassAt === entry.lastPassAt && before.synced === entry.synced && before.failing === entry.failing ? before : entry;
+          status[nodeId] = before && JSON.stringify(before) === JSON.stringify(entry) ? before : entry;
         }
-        set({ status });
+        const conflictStatus: RunsSliceState['conflictStatus'] = {};
+        for (const [nodeId, entry] of Object.entries(isRecord(answer.conflictNodes) ? answer.conflictNodes : {})) conflictStatus[nodeId] = entry.openConflicts;
+        set({ status, conflictStatus, statusOf: flowId });
       } catch {
         // A missed poll is not worth a notice: the next one tries again, and explicit actions report errors.
       }
+    },
+
+    sampleRecord: async (nodeId) => {
+      const { nodes, edges } = get();
+      const route = sampleRoute(nodes, edges, nodeId);
+      if (!route) return { ok: false, message: 'No trigger is connected to this node yet: connect one to try it on a real record.' };
+      const trigger = nodes.find((node) => node.id === route.triggerId);
+      let records;
+      try {
+        ({ records } = await api.sample(trigger?.data.config, SAMPLE_RECORDS));
+      } catch (error) {
+        return { ok: false, message: `Could not read a record of "${route.triggerId}": ${error instanceof Error ? error.message : String(error)}` };
+      }
+      if (records.length === 0) return { ok: false, message: `"${route.triggerId}" holds no records yet to try this on.` };
+      let why = '';
+      for (const record of records) {
+        const projected = await projectSample(get().nodes, route, record.fields);
+        if (projected.kind === 'pass') return { ok: true, record: projected.record, triggerId: route.triggerId, recordId: record.id };
+        why = projected.kind === 'drop' ? `"${projected.nodeId}" let none of them through (${projected.reason})` : projected.message;
+      }
+      return { ok: false, message: `The first ${records.length} records of "${route.triggerId}" do not reach this node: ${why}.` };
     },
 
     describeTrigger: async (nodeId) => {

@@ -17,6 +17,7 @@ import type {
   VersionSummary,
 } from '../api/client';
 import type { CanvasEdge, CanvasFlow, CanvasNode, FlowMeta } from '../document/canvasDocument';
+import type { RealSample } from '../forms/types';
 import type { NodeType } from '../../nodes';
 
 /** An issue as the validator reports it (nodes/document.ts `FlowIssue`, the same shape the API sends). */
@@ -127,7 +128,12 @@ export interface RunsSliceState {
   runsComplete: boolean;
   openRun: { run: RunRecord; log: RunLogEntry[] } | null;
   conflicts: ConflictRecord[] | null;
+  /** Live counts of the open flow's trigger nodes, by node id, polled while the canvas shows it. */
   status: Record<string, TriggerStatus>;
+  /** Open conflicts per conflict node of the open flow. */
+  conflictStatus: Record<string, number>;
+  /** The flow `status` and `conflictStatus` describe; null when none. */
+  statusOf: string | null;
   described: Record<string, DescribeResult>;
 }
 
@@ -145,6 +151,8 @@ export interface RunsSliceActions {
   resolveConflict(id: string, resolution: { side: string } | { value: unknown }): Promise<void>;
   pollStatus(): Promise<void>;
   describeTrigger(nodeId: string): Promise<void>;
+  /** A real record of the trigger whose records reach the node, carried to its left side (the transform's "Try it"). */
+  sampleRecord(nodeId: string): Promise<RealSample>;
 }
 
 // ---- flows slice: which flow is open, its draft and deployed version, the flow list ------------------------------

@@ -1,7 +1,7 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { asRecord, isRecord, useConfigIssues, withKey, type ConfigIssues } from '../../editor/forms/configIssues';
 import { NumberField, Section, SelectField, TextArea, TextField, textToValue, valueToText } from '../../editor/forms/kit';
-import type { NodeFormProps } from '../../editor/forms/types';
+import type { NodeFormProps, RealSample } from '../../editor/forms/types';
 import { defaultExpressionLimits, type FlowRecord, type RoundTripIssue } from '../types';
 import { transformBehaviour } from './behaviour';
 import { evaluateExpression } from './expression';
@@ -47,8 +47,10 @@ function newOp(kind: string): Op {
   }
 }
 
-// Samples are per node and only for previews: they live here, not in the flow, and survive switching panels.
+// Samples are per node and only for previews: they live here, not in the flow, and survive switching panels, with
+// where each came from when it is a real record.
 const samples = new Map<string, string>();
+const sampleSources = new Map<string, string>();
 
 /** A sample record built from the field names the ops read, one word per value so splits on spaces round-trip. */
 function defaultSample(ops: Op[]): string {
@@ -157,16 +159,21 @@ function useRoundTrip(nodeId: string, config: unknown, sample: FlowRecord | null
 }
 
 /** The transform form: a list of ops, and for expressions a JSONata box per direction previewed on a sample record. */
-export default function TransformForm({ nodeId, config, onChange, issues }: NodeFormProps) {
+export default function TransformForm({ nodeId, config, onChange, issues, env }: NodeFormProps) {
   const c = asRecord(config);
   const problems = useConfigIssues(transformConfigSchema, config, issues);
   const ops: Op[] = Array.isArray(c.ops) ? c.ops.map(asRecord) : [];
   const [addKind, setAddKind] = useState('rename');
   const [sampleText, setSampleTextState] = useState(() => samples.get(nodeId) ?? defaultSample(ops));
-  const setSampleText = (text: string) => {
+  const [source, setSource] = useState<string | null>(() => sampleSources.get(nodeId) ?? null);
+  const setSampleText = (text: string, from: string | null = null) => {
     samples.set(nodeId, text);
+    if (from === null) sampleSources.delete(nodeId);
+    else sampleSources.set(nodeId, from);
     setSampleTextState(text);
+    setSource(from);
   };
+  const real = useRealSample(nodeId, env.realSample, (record, from) => setSampleText(JSON.stringify(record, null, 2), from));
   // Parsed once per text change, so previews do not re-run on every render.
   const { record: sample, error: sampleError } = useMemo(() => parseSample(sampleText), [sampleText]);
   const roundTrip = useRoundTrip(nodeId, config, sample);
@@ -214,7 +221,17 @@ export default function TransformForm({ nodeId, config, onChange, issues }: Node
         </div>
       </Section>
       <Section title="Try it">
-        <TextArea label="Sample record" value={sampleText} rows={4} onChange={setSampleText} error={sampleError} />
+        {env.realSample ? (
+          <div className="sl-sample">
+            <button type="button" disabled={real.loading} onClick={() => void real.fill()}>
+              {real.loading ? 'Reading a record…' : 'Fill from a real record'}
+            </button>
+            <span className={real.problem?.asked ? 'sl-field__error' : 'sl-muted'} role="status" data-testid="sample-source">
+              {real.problem ? (real.problem.asked ? real.problem.message : `A made-up sample: ${real.problem.message}`) : (source ?? '')}
+            </span>
+          </div>
+        ) : null}
+        <TextArea label="Sample record" value={sampleText} rows={6} onChange={(text) => setSampleText(text)} error={sampleError} hint="Edit it freely: the previews follow." />
         {roundTrip && roundTrip.length > 0 ? (
           <div className="sl-warning" role="status">
             Backward does not invert forward on this sample, so these fields would flap between systems:
@@ -230,6 +247,40 @@ export default function TransformForm({ nodeId, config, onChange, issues }: Node
       </Section>
     </div>
   );
+}
+
+/**
+ * Fills the sample from a real record of the trigger whose records reach this node: once when the form opens on a
+ * sample nobody has touched, and again whenever the person asks.
+ */
+function useRealSample(nodeId: string, read: (() => Promise<RealSample>) | undefined, use: (record: Record<string, unknown>, from: string) => void) {
+  const [loading, setLoading] = useState(false);
+  // Why no real record came; `asked` when the person asked for one (an attempt on opening the form only informs).
+  const [problem, setProblem] = useState<{ message: string; asked: boolean } | null>(null);
+  // The latest callbacks, so a read that answers after a re-render (the environment is rebuilt on every edit) uses them.
+  const latest = useRef({ read, use });
+  latest.current = { read, use };
+  const fill = async (onlyIfUntouched = false) => {
+    const reader = latest.current.read;
+    if (!reader) return;
+    setLoading(true);
+    setProblem(null);
+    const result = await reader();
+    setLoading(false);
+    // A sample the person typed while the record was on its way is theirs.
+    if (onlyIfUntouched && samples.has(nodeId)) return;
+    if (result.ok) latest.current.use(result.record, `From record ${result.recordId} of ${result.triggerId}, as it reaches this node.`);
+    else setProblem({ message: result.message, asked: !onlyIfUntouched });
+  };
+  const opened = useRef(false);
+  useEffect(() => {
+    if (opened.current || samples.has(nodeId) || !latest.current.read) return;
+    opened.current = true;
+    void fill(true);
+    // Once per form opened on this node: `fill` reads its callbacks through `latest`.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [nodeId]);
+  return { loading, problem, fill: () => fill(false) };
 }
 
 function OpEditor({

@@ -3,16 +3,19 @@ import { Hono, type Context } from 'hono';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { connectionOptionsSchema, connectorSummarySchema, type ConnectorSummary } from '../../nodes/trigger/connectionForm';
-import type { TriggerConfig } from '../../nodes/trigger/schema';
+import { triggerConfigSchema, type TriggerConfig } from '../../nodes/trigger/schema';
 import { accessRefusalOf } from '../connectors/network';
-import { ConnectorError, RateLimitedError, type ConnectionContext, type ConnectorType } from '../connectors/types';
+import { ConnectorError, RateLimitedError, type ConnectionContext, type ConnectorType, type ListPosition } from '../connectors/types';
 import { MissingCredentialError } from '../credentials/store';
 import type { AppDeps } from './deps';
 import { fail, formatPath, requireJson, validationHook } from './errors';
 import type { RouteDoc } from './routeDoc';
-import { describeBodySchema, describeResultSchema, errorSchema } from './schemas';
+import { describeBodySchema, describeResultSchema, errorSchema, sampleBodySchema, sampleResultSchema } from './schemas';
 
 export const connectorListSchema = z.array(connectorSummarySchema);
+
+/** Pages a sample reads at most, looking for records that are not deleted. */
+const SAMPLE_PAGES = 5;
 
 export const connectionOptionsBodySchema = z.strictObject({
   connector: z.string({ error: 'must name a connector, e.g. github' }).min(1, 'must name a connector, e.g. github'),
@@ -107,6 +110,45 @@ export function connectorsApi(deps: AppDeps): Hono {
     }
   });
 
+  app.post('/sample', requireJson, zValidator('json', sampleBodySchema, validationHook), async (c) => {
+    const body = c.req.valid('json');
+    const parsed = triggerConfigSchema.safeParse(body.trigger);
+    if (!parsed.success) {
+      const [issue] = parsed.error.issues;
+      const path = formatPath(['trigger', ...(issue?.path ?? [])].map((part) => (typeof part === 'symbol' ? String(part) : part)));
+      return fail(c, 422, 'invalid_trigger', `${path}: ${issue?.message ?? 'not a trigger config'}`, path);
+    }
+    const type = findType(parsed.data.connector);
+    if (!type) return unknownConnector(c, parsed.data.connector);
+    const [problem] = type.checkConnection(parsed.data.connection);
+    if (problem) {
+      const path = formatPath(['trigger', 'connection', ...problem.path]);
+      return fail(c, 422, 'invalid_connection', `${path}: ${problem.message}`, path);
+    }
+    // Reading is all a sample does: the connector is opened as a trigger that may write nothing and never polls.
+    const config = { ...parsed.data, detect: { mode: 'manual' }, write: { create: false, update: false, delete: false } } satisfies TriggerConfig;
+    const limit = body.limit ?? 3;
+    try {
+      const connector = await type.open({ ...connectionContext(parsed.data.connection, body.baseDir), config });
+      try {
+        const records = [];
+        let position: ListPosition | null = { since: null, afterId: null };
+        // A listing may hold deleted records (soft deletes, tombstones): they name nothing to try a transform on. A few
+        // pages at most: a collection of deleted records is not read to its end for a sample.
+        for (let pages = 0; position && records.length < limit && pages < SAMPLE_PAGES; pages += 1) {
+          const page = await connector.listSince(position, limit);
+          for (const record of page.records) if (!record.deleted && records.length < limit) records.push({ id: record.id, fields: record.fields });
+          position = page.records.length > 0 ? page.next : null;
+        }
+        return c.json({ records });
+      } finally {
+        await connector.close();
+      }
+    } catch (error) {
+      return connectionFailure(c, deps, error, `read records of "${parsed.data.collection}"`, parsed.data.connector);
+    }
+  });
+
   app.post('/options', requireJson, zValidator('json', connectionOptionsBodySchema, validationHook), async (c) => {
     const body = c.req.valid('json');
     const type = findType(body.connector);
@@ -139,6 +181,24 @@ export const connectorRouteDocs: RouteDoc[] = [
       200: { description: 'Collections and fields', schema: describeResultSchema },
       400: { description: 'Bad body', schema: errorSchema },
       422: { description: 'Unknown connector, bad connection, a file or host the operator does not allow (access_refused), or it could not be reached', schema: errorSchema },
+      429: { description: 'The system’s rate limit: try again after Retry-After', schema: errorSchema },
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/connectors/sample',
+    tag: 'connectors',
+    auth: 'bearer',
+    summary:
+      'A few records of a trigger’s collection, read with the stored credentials under the operator’s access policy: what the editor tries a transform on',
+    body: sampleBodySchema,
+    responses: {
+      200: { description: 'The records (up to `limit`), oldest change first, with their data fields only', schema: sampleResultSchema },
+      400: { description: 'Bad body', schema: errorSchema },
+      422: {
+        description: 'Not a trigger config, unknown connector, bad connection, a missing credential, a file or host the operator does not allow (access_refused), or the system could not be read',
+        schema: errorSchema,
+      },
       429: { description: 'The system’s rate limit: try again after Retry-After', schema: errorSchema },
     },
   },

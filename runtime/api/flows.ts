@@ -4,10 +4,10 @@ import { findConnectorType } from '../connectors/index';
 import { credentialReferences } from '../credentials/references';
 import type { TriggerConfig } from '../../nodes/trigger/schema';
 import { deleteDraft } from '../db/flowQueries';
-import { triggerCounts } from '../db/statusQueries';
 import type { CatalogEntry } from '../scheduler/flowCatalog';
 import { describeIssue, type FlowIssue } from '../scheduler/flowLoader';
 import type { AppDeps } from './deps';
+import { LiveStatus } from './liveStatus';
 import { errorBody, fail, parseJsonText, requireJson, validationHook } from './errors';
 import type { RouteDoc } from './routeDoc';
 import {
@@ -50,6 +50,7 @@ const flowParam = zValidator('param', flowIdParams, validationHook);
 /** Flows: import, list, export, replace, remove, deploy, pause, alert webhook, per-trigger status. */
 export function flowsApi(deps: AppDeps): Hono {
   const { catalog, scheduler, worker, runner, engine, logger } = deps;
+  const live = new LiveStatus(deps.db);
   const app = new Hono();
 
   app.get('/', (c) => c.json(catalog.list().map((entry) => ({ id: entry.id, name: entry.name, deployed: entry.deployed }))));
@@ -97,6 +98,7 @@ export function flowsApi(deps: AppDeps): Hono {
       await engine.forgetFlow(id);
       await catalog.remove(id);
     });
+    live.forget(id);
     logger.info({ flowId: id }, 'flow removed');
     return c.body(null, 204);
   });
@@ -151,8 +153,7 @@ export function flowsApi(deps: AppDeps): Hono {
   app.get('/:id/status', flowParam, async (c) => {
     const entry = findFlow(c, deps, c.req.valid('param').id);
     if (entry instanceof Response) return entry;
-    const triggers = entry.document?.nodes.filter((node) => node.type === 'trigger').map((node) => node.id) ?? [];
-    return c.json({ nodes: await triggerCounts(deps.db, entry.id, triggers) });
+    return c.json(await live.of(entry.id, entry.document));
   });
 
   return app;
@@ -256,7 +257,8 @@ export const flowRouteDocs: RouteDoc[] = [
     path: '/api/flows/:id/status',
     tag: 'flows',
     auth: 'bearer',
-    summary: 'Per trigger: last pass, records linked, records failing',
+    summary:
+      'What the canvas shows while the flow runs. Per trigger: last pass, records in sync, records written in the last hour, failing records, open conflicts, and the problem when the last pass could not reach its system; per conflict node: open conflicts',
     params: flowIdParams,
     responses: { 200: { description: 'Status', schema: flowStatusSchema }, 404: notFound },
   },

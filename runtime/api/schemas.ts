@@ -173,11 +173,26 @@ export const failingRecordSchema = z.strictObject({
   lastFailedAt: z.string(),
 });
 
+/**
+ * What the canvas shows while a flow runs. Per trigger: when it last took part in a pass, its records in sync (linked,
+ * not tombstoned), the records passes of the last hour wrote on its side, its failing records, the open conflicts that
+ * name it, and `problem` when the last pass that finished could not open or list its system. Per conflict node: the
+ * open conflicts of its part. `countedAt`: when the records in sync were counted.
+ */
 export const flowStatusSchema = z.strictObject({
   nodes: z.record(
     z.string(),
-    z.strictObject({ lastPassAt: z.string().nullable(), synced: z.number().int(), failing: z.number().int() }),
+    z.strictObject({
+      lastPassAt: z.string().nullable(),
+      synced: z.number().int(),
+      changesLastHour: z.number().int(),
+      failing: z.number().int(),
+      openConflicts: z.number().int(),
+      problem: z.strictObject({ message: z.string(), at: z.string(), status: z.string() }).nullable(),
+    }),
   ),
+  conflictNodes: z.record(z.string(), z.strictObject({ openConflicts: z.number().int() })),
+  countedAt: z.string().nullable(),
 });
 
 /**
@@ -262,6 +277,22 @@ export const describeBodySchema = z.strictObject({
   /** For connectors that describe through one open collection: which one, and its key. */
   collection: z.string().min(1).max(500).optional(),
   key: z.string().min(1).max(500).optional(),
+});
+
+/**
+ * `POST /api/connectors/sample`: a trigger's config as the editor holds it (validated as a trigger node's config), and
+ * how many records to read (1 to 10, default 3).
+ */
+export const sampleBodySchema = z.strictObject({
+  trigger: z.record(z.string(), z.unknown(), { error: 'must be a trigger node\'s config: connector, connection, collection, key' }),
+  limit: z.number({ error: 'must be a number of records, 1 to 10' }).int('must be a whole number of records').min(1, 'must be at least 1').max(10, 'must be at most 10').optional(),
+  /** Relative paths in the connection resolve against this folder; the data folder when left out. */
+  baseDir: z.string().min(1).max(4096).optional(),
+});
+
+/** The first records of the trigger's collection, oldest change first: each record's id and data fields (SPEC §3). */
+export const sampleResultSchema = z.strictObject({
+  records: z.array(z.strictObject({ id: z.string(), fields: z.record(z.string(), z.unknown()) })),
 });
 
 export const describeResultSchema = z.strictObject({
