@@ -14,6 +14,8 @@
 import { responseExcerpt } from '../excerpt';
 import { accessRefusalOf } from '../network';
 import { ConnectorError } from '../types';
+import { sleep } from '../http/rateLimit';
+export { sleep };
 
 /** A web-service parameter: scalars, lists (`name[0]`) and structures (`name[key]`). */
 export type WsParam = string | number | boolean | readonly WsParam[] | { readonly [key: string]: WsParam };
@@ -222,21 +224,3 @@ function networkReason(caught: unknown): string {
   return code ? `${text} (${code})` : text;
 }
 
-/** Waits, or rejects with the signal's reason when it aborts first. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}

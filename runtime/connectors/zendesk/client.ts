@@ -12,6 +12,11 @@
 import { responseExcerpt } from '../excerpt';
 import { accessRefusalOf } from '../network';
 import { ConnectorError, RateLimitedError } from '../types';
+// The http connector's readings of Retry-After and its abortable wait, shared by every SaaS client.
+export { parseRetryAfter as retryAfterMs } from '../http/client';
+import { parseRetryAfter as retryAfterMs } from '../http/client';
+import { sleep } from '../http/rateLimit';
+export { sleep };
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -211,14 +216,6 @@ function limitName(url: URL): string {
   return "the account's API rate limit";
 }
 
-/** Retry-After as milliseconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
-export function retryAfterMs(value: string | null, now: number): number | undefined {
-  if (value === null) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
 
 function backoffMs(attempt: number): number {
   return 500 * 2 ** attempt;
@@ -233,21 +230,3 @@ function describeNetworkError(caught: unknown): string {
   return code ? `${text} (${code})` : text;
 }
 
-/** Waits, or rejects with the signal's reason when it aborts first. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
