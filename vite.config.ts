@@ -9,7 +9,7 @@ export default defineConfig({
   build: { outDir: '../dist/editor', emptyOutDir: true, chunkSizeWarningLimit: 1500 },
   test: {
     root: '.',
-    include: ['nodes/**/*.test.ts', 'runtime/**/*.test.ts', 'editor/**/*.test.{ts,tsx}', 'test/**/*.test.ts'],
+    include: ['nodes/**/*.test.ts', 'runtime/**/*.test.ts', 'editor/**/*.test.{ts,tsx}', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
     pool: 'forks',
     // CI reads the JSON report for its closing line; people read the default one.
     reporters: ['default', 'json'],

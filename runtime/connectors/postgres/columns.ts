@@ -123,6 +123,14 @@ export function castTo(column: ColumnInfo, value: unknown): RawBuilder<unknown> 
   return column.kind === 'text' ? sql`${cast} COLLATE "C"` : cast;
 }
 
+/**
+ * Values as one array parameter of the column's type, for `= ANY(…)`. Equality under the column's own collation is the
+ * one a key lookup wants (deterministic collations compare bytes for equality), so unlike {@link castTo} no COLLATE.
+ */
+export function castToArray(column: ColumnInfo, values: readonly unknown[]): RawBuilder<unknown> {
+  return sql`CAST(${values} AS ${sql.id(column.udtSchema, column.udtName)}[])`;
+}
+
 /** A value as a parameter for writing into the column. */
 export function writeParameter(column: ColumnInfo, value: unknown): RawBuilder<unknown> {
   // pg would turn a JS array into a PostgreSQL array literal, which is not JSON.

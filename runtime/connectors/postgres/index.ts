@@ -34,6 +34,7 @@ import {
 } from '../types';
 import {
   castTo,
+  castToArray,
   columnFromRow,
   deletedValue,
   isDeletedValue,
@@ -72,7 +73,7 @@ type Row = Record<string, unknown>;
 
 const versionAlias = '__syncline_version';
 const idAlias = '__syncline_id';
-const idsPerQuery = 1000;
+const idsPerQuery = 5000;
 /** Most rows one write statement carries: past a few hundred a statement saves no more round trips worth having. */
 const rowsPerStatement = 500;
 /** PostgreSQL takes at most 65,535 parameters a statement; wide tables get fewer rows a statement. */
@@ -309,7 +310,9 @@ class PostgresCollection implements Connector, ChangeSubscriber {
     const wanted = [...new Set(ids)].filter((id) => keyAccepts(this.key, id));
     for (let start = 0; start < wanted.length; start += idsPerQuery) {
       const chunk = wanted.slice(start, start + idsPerQuery);
-      const records = await this.guard(() => this.select(sql`${ref(this.key)} IN (${sql.join(chunk.map((id) => castTo(this.key, id)))})`, sql`1`, chunk.length));
+      // One array parameter rather than one per id: the statement text stays the same whatever the chunk's length, so
+      // the server plans it once, and the message carries no per-id cast.
+      const records = await this.guard(() => this.select(sql`${ref(this.key)} = ANY(${castToArray(this.key, chunk)})`, sql`1`, chunk.length));
       for (const record of records) found.set(record.id, record);
     }
     return found;
