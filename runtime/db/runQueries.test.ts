@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openStateDb } from './index';
-import { listRunPage, pruneRunHistory } from './runQueries';
+import { appendRunLog, finishRun, getRun, listRunPage, listRuns, pruneRunHistory, startRun } from './runQueries';
 
 describe('pruneRunHistory', () => {
   it('keeps the newest runs of a flow with their logs, and leaves other flows alone', async () => {
@@ -59,6 +59,30 @@ describe('listRunPage', () => {
     expect(await ids({ filter: 'failed', before: null, limit: 10 })).toEqual(['r3']);
     expect(await ids({ filter: 'conflicts', before: null, limit: 10 })).toEqual(['r4']);
     expect(await listRunPage(db, 'b', { filter: 'all', before: 'r1', limit: 10 })).toBeNull();
+    await db.destroy();
+  });
+});
+
+describe('a run from start to finish', () => {
+  it('shows running until it ends, then its outcome, summary and log in order; the newest run first', async () => {
+    const db = await openStateDb(':memory:');
+    const summary = { created: 1, updated: 0, deleted: 0, echoes: 2, conflicts: 0, failed: 0 };
+    await startRun(db, { id: 'r1', flowId: 'a', startedAt: '2026-01-01T00:00:00.000Z', reason: 'schedule' });
+    await startRun(db, { id: 'r2', flowId: 'a', startedAt: '2026-01-02T00:00:00.000Z', reason: 'webhook' });
+    expect((await getRun(db, 'r1'))?.run).toMatchObject({ id: 'r1', flowId: 'a', status: 'running', reason: 'schedule', dryRun: false, summary: null, finishedAt: null });
+    await appendRunLog(db, 'r1', [{ nodeId: 'n', recordId: '1', entityId: 'e', outcome: 'created', fields: [{ field: 'x', before: null, after: 1 }], message: null, at: 't1' }]);
+    await appendRunLog(db, 'r1', [{ nodeId: 'n', recordId: '2', entityId: null, outcome: 'echo', fields: [], message: 'own write', at: 't2' }]);
+    await finishRun(db, 'r1', { finishedAt: '2026-01-01T00:00:01.000Z', status: 'ok', summary, error: null });
+    expect(await getRun(db, 'r1')).toEqual({
+      run: { id: 'r1', flowId: 'a', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z', status: 'ok', reason: 'schedule', dryRun: false, summary, error: null },
+      log: [
+        { nodeId: 'n', recordId: '1', entityId: 'e', outcome: 'created', fields: [{ field: 'x', before: null, after: 1 }], message: null, at: 't1' },
+        { nodeId: 'n', recordId: '2', entityId: null, outcome: 'echo', fields: [], message: 'own write', at: 't2' },
+      ],
+    });
+    expect(await getRun(db, 'none')).toBeNull();
+    expect((await listRuns(db, 'a')).map((run) => run.id)).toEqual(['r2', 'r1']);
+    expect((await listRuns(db, 'a', 1)).map((run) => run.id)).toEqual(['r2']);
     await db.destroy();
   });
 });

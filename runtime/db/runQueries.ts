@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import { deleteInChunks } from './bulk';
-import type { Db } from './queries';
+import { insertMany, type Db } from './queries';
 import type { RunRow } from './schema';
-import type { RunView } from '../engine/types';
+import type { FieldChange, PassSummary, RecordOutcome, RunLogEntry, RunReason, RunStatus, RunView } from '../engine/types';
 
 /** How many passes of a flow the run history keeps; a flow polled every 5 s makes 17,280 a day. */
 export const RUN_HISTORY_KEPT = 1000;
@@ -61,7 +61,7 @@ function matches(filter: RunFilter, run: RunView): boolean {
   return (run.summary?.conflicts ?? 0) > 0;
 }
 
-/** A runs row as the API shows it (the engine's listRuns gives the same shape). */
+/** A runs row as the API shows it. */
 function runViewOf(row: RunRow): RunView {
   return {
     id: row.id,
@@ -112,4 +112,65 @@ export async function listRunPage(
     if (rows.length < SCAN_ROWS || !last) return page;
     cursor = { startedAt: last.started_at, id: last.id };
   }
+}
+
+/** Records that a pass of the flow began: its run shows `running` until {@link finishRun}. */
+export async function startRun(db: Db, run: { id: string; flowId: string; startedAt: string; reason: RunReason }): Promise<void> {
+  await db
+    .insertInto('runs')
+    .values({ id: run.id, flow_id: run.flowId, started_at: run.startedAt, finished_at: null, status: 'running', reason: run.reason, dry_run: 0, summary: null, error: null })
+    .execute();
+}
+
+/** Records how a run ended. */
+export async function finishRun(db: Db, runId: string, end: { finishedAt: string; status: RunStatus; summary: PassSummary; error: string | null }): Promise<void> {
+  await db
+    .updateTable('runs')
+    .set({ finished_at: end.finishedAt, status: end.status, summary: JSON.stringify(end.summary), error: end.error })
+    .where('id', '=', runId)
+    .execute();
+}
+
+/** Appends lines to a run's per-record log. */
+export async function appendRunLog(db: Db, runId: string, log: readonly RunLogEntry[]): Promise<void> {
+  await insertMany(
+    db,
+    'run_log',
+    log.map((entry) => ({
+      id: null,
+      run_id: runId,
+      node_id: entry.nodeId,
+      record_id: entry.recordId,
+      entity_id: entry.entityId,
+      outcome: entry.outcome,
+      fields: entry.fields.length ? JSON.stringify(entry.fields) : null,
+      message: entry.message,
+      at: entry.at,
+    })),
+  );
+}
+
+/** A flow's newest runs, newest first. */
+export async function listRuns(db: Db, flowId: string, limit = 50): Promise<RunView[]> {
+  const rows = await db.selectFrom('runs').selectAll().where('flow_id', '=', flowId).orderBy('started_at', 'desc').limit(limit).execute();
+  return rows.map(runViewOf);
+}
+
+/** A run with its per-record log, or null when there is no such run. */
+export async function getRun(db: Db, runId: string): Promise<{ run: RunView; log: RunLogEntry[] } | null> {
+  const row = await db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+  if (!row) return null;
+  const log = await db.selectFrom('run_log').selectAll().where('run_id', '=', runId).orderBy('id').execute();
+  return {
+    run: runViewOf(row),
+    log: log.map((entry) => ({
+      nodeId: entry.node_id,
+      recordId: entry.record_id,
+      entityId: entry.entity_id,
+      outcome: entry.outcome as RecordOutcome,
+      fields: entry.fields ? (JSON.parse(entry.fields) as FieldChange[]) : [],
+      message: entry.message,
+      at: entry.at,
+    })),
+  };
 }

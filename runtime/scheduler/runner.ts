@@ -22,10 +22,14 @@ import { pruneRunHistory } from '../db/runQueries';
 /** What the server needs of the sync engine (runtime/engine's SyncEngine satisfies it). */
 export interface FlowEngine {
   runPass(flow: FlowDocument, options: PassOptions): Promise<PassResult>;
+  /** @deprecated the API moves to runtime/db/runQueries.ts `listRuns` */
   listRuns(flowId: string, limit?: number): Promise<RunView[]>;
+  /** @deprecated the API moves to runtime/db/runQueries.ts `getRun` */
   getRun(runId: string): Promise<{ run: RunView; log: RunLogEntry[] } | null>;
+  /** @deprecated the API moves to runtime/db/conflictQueries.ts `listConflicts` */
   listConflicts(filter: { flowId?: string; status?: ConflictStatus }): Promise<ConflictView[]>;
   resolveConflict(conflictId: string, resolution: ConflictResolution): Promise<ConflictView>;
+  /** @deprecated the API moves to runtime/db/failingQueries.ts `listFailing` */
   listFailing(flowId: string): Promise<FailingRecordView[]>;
   retryFailing(flowId: string): Promise<void>;
   forgetFlow(flowId: string): Promise<void>;

@@ -3,8 +3,11 @@ import type { Logger } from 'pino';
 import type { FlowDocument } from '../../nodes';
 import type { ConnectorAccess } from '../connectors/access';
 import type { StateDb } from '../db';
+import { listConflicts } from '../db/conflictQueries';
+import { listFailing } from '../db/failingQueries';
+import { getRun, listRuns } from '../db/runQueries';
 import { conflictFlowId, failInterruptedRuns } from '../db/statusQueries';
-import { EngineInputError, SyncEngine, type PassOptions, type PassProgress, type PassResult } from '../engine';
+import { EngineInputError, noSuchConflict, type PassOptions, type PassProgress, type PassResult, type SyncEngine } from '../engine';
 import type { FlowEngine } from './runner';
 
 /** The calls that change links or void what the engine learned about a flow: they all go to the one worker engine. */
@@ -154,7 +157,6 @@ const WARM_WORKERS = 1;
  * Idle workers are kept for the next call, beyond the first only for `idleWorkerMs`.
  */
 export class ThreadedEngine implements FlowEngine {
-  private readonly reader: SyncEngine;
   /** The worker running each flow's calls. */
   private readonly busy = new Map<string, WorkerHandle>();
   /** Workers with nothing to do, the most recently used last. */
@@ -162,10 +164,7 @@ export class ThreadedEngine implements FlowEngine {
   private nextId = 1;
   private closed = false;
 
-  constructor(private readonly options: ThreadedEngineOptions) {
-    // Reads need no connectors and no credentials.
-    this.reader = new SyncEngine({ db: options.db, connectors: {} });
-  }
+  constructor(private readonly options: ThreadedEngineOptions) {}
 
   /** The thread running a flow's calls now, if any: for tests and diagnostics. */
   workerOf(flowId: string): Worker | null {
@@ -186,7 +185,7 @@ export class ThreadedEngine implements FlowEngine {
   async resolveConflict(...args: Parameters<WorkerMethods['resolveConflict']>): ReturnType<WorkerMethods['resolveConflict']> {
     const flowId = await conflictFlowId(this.options.db, args[0]);
     // An unknown conflict is refused as the engine refuses it, without a worker.
-    if (flowId === undefined) return this.reader.resolveConflict(...args);
+    if (flowId === undefined) throw noSuchConflict(args[0]);
     return (await this.call(flowId, 'resolveConflict', args)) as Awaited<ReturnType<WorkerMethods['resolveConflict']>>;
   }
 
@@ -198,20 +197,24 @@ export class ThreadedEngine implements FlowEngine {
     return this.call(flowId, 'forgetFlow', [flowId]) as Promise<void>;
   }
 
-  listRuns(...args: Parameters<SyncEngine['listRuns']>): ReturnType<SyncEngine['listRuns']> {
-    return this.reader.listRuns(...args);
+  /** @deprecated the API moves to runtime/db/runQueries.ts `listRuns` */
+  listRuns(flowId: string, limit?: number): ReturnType<typeof listRuns> {
+    return listRuns(this.options.db, flowId, limit);
   }
 
-  getRun(...args: Parameters<SyncEngine['getRun']>): ReturnType<SyncEngine['getRun']> {
-    return this.reader.getRun(...args);
+  /** @deprecated the API moves to runtime/db/runQueries.ts `getRun` */
+  getRun(runId: string): ReturnType<typeof getRun> {
+    return getRun(this.options.db, runId);
   }
 
-  listConflicts(...args: Parameters<SyncEngine['listConflicts']>): ReturnType<SyncEngine['listConflicts']> {
-    return this.reader.listConflicts(...args);
+  /** @deprecated the API moves to runtime/db/conflictQueries.ts `listConflicts` */
+  listConflicts(filter: Parameters<typeof listConflicts>[1]): ReturnType<typeof listConflicts> {
+    return listConflicts(this.options.db, filter);
   }
 
-  listFailing(...args: Parameters<SyncEngine['listFailing']>): ReturnType<SyncEngine['listFailing']> {
-    return this.reader.listFailing(...args);
+  /** @deprecated the API moves to runtime/db/failingQueries.ts `listFailing` */
+  listFailing(flowId: string): ReturnType<typeof listFailing> {
+    return listFailing(this.options.db, flowId);
   }
 
   /**

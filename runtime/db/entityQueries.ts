@@ -1,0 +1,31 @@
+import type { Db } from './queries';
+
+/** An entity's golden record as stored (JSON), if the entity exists. */
+export async function entityGolden(db: Db, entityId: string): Promise<string | undefined> {
+  return (await db.selectFrom('entities').select(['golden']).where('id', '=', entityId).executeTakeFirst())?.golden;
+}
+
+/** Replaces an entity's golden record (JSON). */
+export async function setEntityGolden(db: Db, entityId: string, golden: string, at: string): Promise<void> {
+  await db.updateTable('entities').set({ golden, updated_at: at }).where('id', '=', entityId).execute();
+}
+
+/** Marks an entity deleted: what is still linked to it is deleted by the next pass, and nothing recreates it. */
+export async function markEntityDeleted(db: Db, entityId: string): Promise<void> {
+  await db.updateTable('entities').set({ deleted: 1 }).where('id', '=', entityId).execute();
+}
+
+/** Takes an entity out of the sync: the breaker tripped on it. */
+export async function quarantineEntity(db: Db, entityId: string): Promise<void> {
+  await db.updateTable('entities').set({ quarantined: 1 }).where('id', '=', entityId).execute();
+}
+
+/** Puts a quarantined entity back into the sync with its breaker count reset. */
+export async function releaseEntity(db: Db, entityId: string): Promise<void> {
+  await db.updateTable('entities').set({ quarantined: 0, breaker_writes: 0, breaker_window_start: null }).where('id', '=', entityId).execute();
+}
+
+/** Forgets an entity's link on one side, tombstone included. */
+export async function deleteEntityLink(db: Db, entityId: string, nodeId: string): Promise<void> {
+  await db.deleteFrom('links').where('entity_id', '=', entityId).where('node_id', '=', nodeId).execute();
+}

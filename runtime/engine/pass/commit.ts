@@ -1,0 +1,278 @@
+/**
+ * Committing a page (SPEC §6): first the write-ahead (golden records, the links of records just linked, and a journal
+ * entry per intended write, in one transaction), then the writes, side by side, then one transaction that records
+ * what they did: journal entries completed, shadows and links saved, failures filed, the run's log appended. A process
+ * that dies between the two leaves pending journal entries for the next pass's recovery (recovery.ts).
+ */
+import type { FlowRecord } from '../../../nodes/types';
+import type { Connector, Version, WriteResult } from '../../connectors/types';
+import { sameVersion } from '../../connectors/versions';
+import { clearFailing, completeJournal, deleteJournalTags, deleteOlderJournal, insertMany, saveEntityRows, type Db } from '../../db/queries';
+import { appendRunLog } from '../../db/runQueries';
+import type { EntityRow, JournalRow, LinkRow } from '../../db/schema';
+import { projectIn } from '../projection';
+import { withRetries } from '../retry';
+import { sameValue, sameWrittenContent, writtenContentHash } from '../values';
+import { failRecord, fileBreaker, fileDeleteConflict, fileFieldConflict } from './conflicts';
+import type { EngineContext } from './context';
+import { LinkChanges, linkRow, sameStoredVersion } from './linkChanges';
+import { MAX_REMERGES, type EntityWork, type PassState, type PlannedWrite, type SideWork } from './passState';
+import { deleteMeaning, type PagePlan } from './plan';
+
+type CommitContext = Pick<EngineContext, 'db' | 'now' | 'limits' | 'retry' | 'afterSideWrites'>;
+
+/** Journals, makes and commits a planned page's writes (see the top of this file). */
+export async function commitPage(ctx: CommitContext, connectors: Map<string, Connector>, work: EntityWork[], plan: PagePlan, pass: PassState): Promise<void> {
+  const journal = await writeAhead(ctx, connectors, plan, pass);
+  const sent = new Map<PlannedWrite, FlowRecord>();
+  for (const write of plan.writes) sent.set(write, write.after);
+  const results = await executeWrites(ctx, connectors, plan.writes);
+  await readBackCreated(connectors, plan.writes, results);
+  await ctx.db.transaction().execute(async (tx) => {
+    const stamp = ctx.now().toISOString();
+    // What happens to each link, in the order it was decided; a later decision about the same link replaces an
+    // earlier one, as running the statements one by one would.
+    const linkChanges = new LinkChanges(pass.flowId);
+    const outcome = new WriteOutcomes(tx, connectors, pass, linkChanges);
+    for (const write of plan.writes) await outcome.settle(write, results.get(write) as WriteResult, journal.get(write), sent.get(write) as FlowRecord);
+    await outcome.commitJournal();
+    // Only once a pass has failing records is there anything to clear (PassState.mayHaveFailing).
+    if (pass.mayHaveFailing) await clearRecovered(tx, pass, work, plan, outcome.cleared);
+    // Shadows: what each side now holds, projected in. Sides not written keep the projection just read.
+    for (const entry of outcome.shadows) {
+      const projected = projectIn(entry.side.trigger, entry.after, ctx.limits);
+      const projection = projected instanceof Promise ? await projected : projected;
+      linkChanges.save(linkRow(pass, entry.side.trigger.nodeId, entry.recordId, entry.entity.id, projection.kind === 'pass' ? projection.record : null, entry.version, stamp));
+    }
+    const written = new Set(outcome.shadows.map((entry) => entry.side));
+    for (const item of work) {
+      if (plan.skipped.has(item) || plan.breakerTripped.has(item)) continue;
+      for (const side of item.sides.values()) if (!written.has(side)) saveUnwrittenLink(linkChanges, pass, plan, item, side, stamp);
+    }
+    await linkChanges.apply(tx, pass.linkDelta);
+    await appendRunLog(tx, pass.runId as string, pass.log.splice(0));
+  });
+}
+
+/** Write-ahead: golden records, links of the records read and the journal of intended writes, before any write. */
+async function writeAhead(ctx: Pick<EngineContext, 'db' | 'now'>, connectors: Map<string, Connector>, plan: PagePlan, pass: PassState): Promise<Map<PlannedWrite, JournalRow>> {
+  const tags = new Map<PlannedWrite, JournalRow>();
+  await ctx.db.transaction().execute(async (tx) => {
+    const stamp = ctx.now().toISOString();
+    const rows = entityRows(plan, pass, stamp);
+    await insertMany(tx, 'entities', rows.created);
+    await saveEntityRows(tx, rows.saved);
+    const linkChanges = new LinkChanges(pass.flowId);
+    for (const row of rows.links) linkChanges.save(row);
+    await linkChanges.apply(tx, pass.linkDelta);
+    const journal: JournalRow[] = [];
+    for (const write of plan.writes) {
+      if (write.op.kind === 'delete') continue;
+      const row = journalRow(connectors, pass, write, write.op.tag, write.op.kind === 'update' ? write.op.id : null, stamp);
+      tags.set(write, row);
+      journal.push(row);
+    }
+    await insertMany(tx, 'write_journal', journal);
+    for (const item of plan.breakerTripped) await fileBreaker(tx, pass, item);
+    for (const item of plan.deleteConflicts) await fileDeleteConflict(tx, pass, item);
+    for (const { entity, conflict } of plan.newConflicts) await fileFieldConflict(tx, pass, entity, conflict);
+  });
+  return tags;
+}
+
+/** The entity rows a page changes (new ones are given their row), and the links of the records it newly linked. */
+function entityRows(plan: PagePlan, pass: PassState, stamp: string): { created: EntityRow[]; saved: EntityRow[]; links: LinkRow[] } {
+  const created: EntityRow[] = [];
+  const saved: EntityRow[] = [];
+  const links: LinkRow[] = [];
+  const save = (item: EntityWork, deleted: boolean) => {
+    const golden = JSON.stringify(item.golden);
+    if (item.row) {
+      saved.push({ ...item.row, golden, deleted: deleted ? 1 : 0, updated_at: stamp });
+      return;
+    }
+    created.push({ id: item.id, flow_id: pass.flowId, golden, match_key: item.matchKey, deleted: deleted ? 1 : 0, breaker_window_start: stamp, breaker_writes: 0, quarantined: 0, created_at: stamp, updated_at: stamp });
+    item.row = { id: item.id, flow_id: pass.flowId, golden, match_key: item.matchKey, deleted: 0, breaker_window_start: stamp, breaker_writes: 0, quarantined: 0, created_at: stamp, updated_at: stamp };
+  };
+  const updated = new Set<EntityWork>();
+  for (const item of plan.entityUpdates) {
+    if (plan.skipped.has(item)) continue;
+    updated.add(item);
+    save(item, plan.deletedEntities.has(item));
+    // Newly linked records are linked before anything is written, without a shadow: if the process dies
+    // mid-write, the next pass finds them linked and merges them as just linked instead of creating twice.
+    for (const side of item.sides.values()) {
+      if (side.newlyLinked && side.record && !side.link) links.push(linkRow(pass, side.trigger.nodeId, side.record.id, item.id, null, side.record.version, stamp));
+    }
+  }
+  for (const item of plan.deletedEntities) if (!updated.has(item)) save(item, true);
+  return { created, saved, links };
+}
+
+/** The journal entry of a create or update, pending until the commit after the write completes it. */
+function journalRow(connectors: Map<string, Connector>, pass: PassState, write: PlannedWrite, tag: string, recordId: string | null, stamp: string): JournalRow {
+  return {
+    tag,
+    flow_id: pass.flowId,
+    node_id: write.side.trigger.nodeId,
+    entity_id: write.entity.id,
+    record_id: recordId,
+    hash: writtenContentHash(write.after),
+    status: 'pending',
+    created_at: stamp,
+    // What an interrupted write left is measured against what it sent: an update is found by its tag (only on
+    // sides that store one, adoptInterruptedWrites), a create on any side (adoptInterruptedCreates).
+    written: write.op.kind === 'create' || (connectors.get(write.side.trigger.nodeId) as Connector).capabilities.tags ? JSON.stringify(write.after) : null,
+  };
+}
+
+/** Makes the writes, side by side, each side's in one batch (retried as the retry policy says). */
+async function executeWrites(ctx: Pick<EngineContext, 'retry' | 'afterSideWrites'>, connectors: Map<string, Connector>, writes: PlannedWrite[]): Promise<Map<PlannedWrite, WriteResult>> {
+  const results = new Map<PlannedWrite, WriteResult>();
+  const bySide = new Map<string, PlannedWrite[]>();
+  for (const write of writes) {
+    const list = bySide.get(write.side.trigger.nodeId) ?? [];
+    list.push(write);
+    bySide.set(write.side.trigger.nodeId, list);
+  }
+  for (const [nodeId, sideWrites] of bySide) {
+    const connector = connectors.get(nodeId) as Connector;
+    const outcomes = await withRetries(ctx.retry, sideWrites.map((write) => write.op), (ops) => connector.write(ops));
+    sideWrites.forEach((write, index) => results.set(write, outcomes[index] as WriteResult));
+    ctx.afterSideWrites?.(nodeId);
+  }
+  return results;
+}
+
+/**
+ * A created record holds what the system filled in besides what was written (defaults, nulls): read it back, so
+ * its shadow and its echo are what the system will report.
+ */
+async function readBackCreated(connectors: Map<string, Connector>, writes: PlannedWrite[], results: Map<PlannedWrite, WriteResult>): Promise<void> {
+  const bySide = new Map<string, Map<string, PlannedWrite>>();
+  for (const write of writes) {
+    const result = results.get(write);
+    if (write.op.kind !== 'create' || !result?.ok) continue;
+    const created = bySide.get(write.side.trigger.nodeId) ?? new Map<string, PlannedWrite>();
+    created.set(result.id, write);
+    bySide.set(write.side.trigger.nodeId, created);
+  }
+  for (const [nodeId, created] of bySide) {
+    const found = await (connectors.get(nodeId) as Connector).getMany([...created.keys()]);
+    for (const [id, write] of created) {
+      const record = found.get(id);
+      const result = results.get(write) as Extract<WriteResult, { ok: true }>;
+      // Only the record as created: one a person edited since (a later version) keeps that edit as its own change.
+      if (record && !record.deleted && (result.version === null || record.version === null || sameVersion(record.version, result.version))) write.after = record.fields;
+    }
+  }
+}
+
+/** What the writes of a page did, gathered for one commit. */
+class WriteOutcomes {
+  readonly completed: JournalRow[] = [];
+  /** Per side: the records written and the tag each was written with. */
+  readonly completedBySide = new Map<string, Map<string, string>>();
+  readonly dropTags: string[] = [];
+  /** Per side: records (or `entity:<id>`) no longer failing. */
+  readonly cleared = new Map<string, string[]>();
+  readonly shadows: Array<{ side: SideWork; entity: EntityWork; recordId: string; after: FlowRecord; version: Version | null }> = [];
+
+  constructor(
+    private readonly tx: Db,
+    private readonly connectors: Map<string, Connector>,
+    private readonly pass: PassState,
+    private readonly linkChanges: LinkChanges,
+  ) {}
+
+  /**
+   * Counts, logs and records the outcome of one write (`sent`: what it was to write, before any read back); a side
+   * that changed meanwhile is merged again (SPEC §5.5).
+   */
+  async settle(write: PlannedWrite, result: WriteResult, journal: JournalRow | undefined, sent: FlowRecord): Promise<void> {
+    const { pass, linkChanges } = this;
+    const nodeId = write.side.trigger.nodeId;
+    const recordId = write.op.kind === 'create' ? null : write.op.id;
+    if (result.ok) {
+      if (write.op.kind === 'delete') {
+        pass.summary.deleted++;
+        pass.record(nodeId, recordId, write.entity.id, 'deleted');
+        // A closed or archived record is still listed: its tombstone link keeps it from coming back as new.
+        if (deleteMeaning(this.connectors.get(nodeId) as Connector) === 'remove') linkChanges.remove(nodeId, write.op.id);
+        else linkChanges.tombstone(nodeId, write.op.id);
+      } else {
+        this.written(pass, write, result, journal as JournalRow, sent);
+      }
+      if (pass.mayHaveFailing) this.clear(nodeId, recordId ?? `entity:${write.entity.id}`, `entity:${write.entity.id}`);
+    } else if (result.reason === 'changed' && write.entity.remerges < MAX_REMERGES) {
+      // The side changed between our read and our write: read it again and merge again (SPEC §5.5).
+      pass.revisit.add(write.entity.id);
+      write.side.read = false;
+      if (journal) this.dropTags.push(journal.tag);
+    } else {
+      const message = result.reason === 'failed' ? result.message : result.reason === 'changed' ? 'the record kept changing during the pass' : 'the record no longer exists';
+      if (journal) this.dropTags.push(journal.tag);
+      await failRecord(this.tx, pass, nodeId, recordId ?? `entity:${write.entity.id}`, write.entity.id, `${write.op.kind} failed: ${message}`);
+    }
+  }
+
+  /** A create or update made: counted and logged, its journal entry completed, its side's shadow to be saved. */
+  private written(pass: PassState, write: PlannedWrite, result: Extract<WriteResult, { ok: true }>, journal: JournalRow, sent: FlowRecord): void {
+    const nodeId = write.side.trigger.nodeId;
+    if (write.op.kind === 'create') pass.summary.created++;
+    else pass.summary.updated++;
+    pass.record(nodeId, result.id, write.entity.id, write.op.kind === 'create' ? 'created' : 'updated', write.changes);
+    // The hash taken before the write still holds unless the created record, read back, holds something else.
+    const hash = sent === write.after || sameWrittenContent(sent, write.after) ? journal.hash : writtenContentHash(write.after);
+    this.completed.push({ ...journal, status: 'done', record_id: result.id, hash, written: null });
+    const bySide = this.completedBySide.get(nodeId) ?? new Map<string, string>();
+    bySide.set(result.id, journal.tag);
+    this.completedBySide.set(nodeId, bySide);
+    this.shadows.push({ side: write.side, entity: write.entity, recordId: result.id, after: write.after, version: result.version });
+  }
+
+  private clear(nodeId: string, ...ids: string[]): void {
+    const list = this.cleared.get(nodeId) ?? [];
+    list.push(...ids);
+    this.cleared.set(nodeId, list);
+  }
+
+  /** Completes the journal entries of the writes made and drops the older entries of their records and the abandoned ones. */
+  async commitJournal(): Promise<void> {
+    await completeJournal(this.tx, this.completed);
+    for (const [nodeId, bySide] of this.completedBySide) await deleteOlderJournal(this.tx, this.pass.flowId, nodeId, [...bySide.keys()], new Set(bySide.values()));
+    await deleteJournalTags(this.tx, this.dropTags);
+  }
+}
+
+/** A record that failed before and went through this time is no longer failing. */
+async function clearRecovered(tx: Db, pass: PassState, work: EntityWork[], plan: PagePlan, cleared: Map<string, string[]>): Promise<void> {
+  for (const item of work) {
+    if (plan.skipped.has(item) || plan.breakerTripped.has(item)) continue;
+    for (const side of item.sides.values()) {
+      if (!side.staged || !side.record || pass.failedRecords.has(`${side.trigger.nodeId}\u0000${side.record.id}`)) continue;
+      const ids = cleared.get(side.trigger.nodeId) ?? [];
+      ids.push(side.record.id);
+      cleared.set(side.trigger.nodeId, ids);
+    }
+  }
+  for (const [nodeId, ids] of cleared) await clearFailing(tx, pass.flowId, nodeId, ids);
+}
+
+/** The link of a side this page did not write: retired, unlinked, or synced as read (unless it is as its link says). */
+function saveUnwrittenLink(linkChanges: LinkChanges, pass: PassState, plan: PagePlan, item: EntityWork, side: SideWork, stamp: string): void {
+  if (!side.link && !side.newlyLinked) return;
+  if (plan.retired.has(side) && side.record) {
+    linkChanges.save({ ...linkRow(pass, side.trigger.nodeId, side.record.id, item.id, side.projection, side.record.version, stamp), deleted: 1 });
+    return;
+  }
+  if (plan.unlinkDeleted.has(side)) {
+    if (plan.deletedEntities.has(item)) linkChanges.remove(side.trigger.nodeId, side.link?.record_id ?? '');
+    else linkChanges.tombstone(side.trigger.nodeId, side.link?.record_id ?? '');
+    return;
+  }
+  if (!side.record || side.record.deleted || !side.projection) return;
+  const unchanged = side.link && side.shadow && sameValue(side.shadow, side.projection) && sameStoredVersion(side.link.version, side.record.version);
+  if (unchanged && !side.newlyLinked) return;
+  linkChanges.save(linkRow(pass, side.trigger.nodeId, side.record.id, item.id, side.projection, side.record.version, stamp));
+}

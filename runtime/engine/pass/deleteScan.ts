@@ -1,0 +1,76 @@
+/**
+ * Hard deletes on sides with a change feed (SPEC §7): a linked record that is gone says nothing in a listing of
+ * changes, so a full scan of the side's ids finds it, unless counting the side's records proves that nothing linked
+ * is gone (sideKnowledge.ts). Sides listed whole find theirs in the listing (snapshot.ts).
+ */
+import type { Connector } from '../../connectors/types';
+import { liveLinkIdsAfter } from '../../db/snapshotQueries';
+import type { CompiledPart, CompiledTrigger } from '../graph';
+import { hardDeletesFrom } from '../snapshot';
+import type { ChangeStaging } from '../staging';
+import type { EngineContext } from './context';
+import type { PassState } from './passState';
+import type { SideSurvey } from './sideKnowledge';
+
+/** Stages the linked records gone from each side that is scanned for them, unless counting proves none is. */
+export async function stageHardDeletes(ctx: Pick<EngineContext, 'db'>, part: CompiledPart, connectors: Map<string, Connector>, staging: ChangeStaging, pass: PassState, pageSize: number): Promise<void> {
+  for (const trigger of part.triggers) {
+    const connector = connectors.get(trigger.nodeId) as Connector;
+    if (hardDeletesFrom(connector.capabilities, trigger.config) !== 'scan') continue;
+    const survey = pass.surveys.get(trigger.nodeId) as SideSurvey;
+    const linked = survey.liveLinks ?? 0;
+    if (linked === 0) {
+      // Nothing linked, nothing to lose; the side is clean after this pass if the pass listed all of it.
+      survey.cleanBefore = survey.unlinkedListed !== null && connector.count !== undefined && (await connector.count()) === survey.unlinkedListed.length;
+      continue;
+    }
+    if (survey.cleanBefore && survey.unlinkedListed && connector.count && (await connector.count()) === linked + survey.unlinkedListed.length) continue;
+    await scanSide(ctx, trigger, connector, staging, pass, survey, pageSize);
+  }
+}
+
+/** Scans one side's ids, stages its linked records that are gone, and updates what the pass knows of the side. */
+async function scanSide(
+  ctx: Pick<EngineContext, 'db'>,
+  trigger: CompiledTrigger,
+  connector: Connector,
+  staging: ChangeStaging,
+  pass: PassState,
+  survey: SideSurvey,
+  pageSize: number,
+): Promise<void> {
+  let scanned = 0;
+  for await (const ids of connector.scanIds(pageSize * 4)) {
+    staging.addScanned(trigger.nodeId, ids);
+    scanned += ids.length;
+  }
+  // Every record id sorts after the empty one.
+  let after = '';
+  let missing = 0;
+  let linkedNow = 0;
+  for (;;) {
+    const links = await liveLinkIdsAfter(ctx.db, pass.flowId, trigger.nodeId, after, pageSize * 4);
+    if (links.length === 0) break;
+    after = links[links.length - 1] as string;
+    linkedNow += links.length;
+    const notScanned = staging.missingFromScan(trigger.nodeId, links);
+    missing += notScanned.length;
+    const gone = notScanned.filter((id) => !staging.get(trigger.nodeId, id));
+    staging.add(
+      trigger.nodeId,
+      gone.map((id) => ({ record: { id, version: null, tag: null, deleted: true, fields: {} }, projection: null, problem: null, dropped: false, matchKey: null })),
+    );
+  }
+  // The scan counted the live links afresh; what the previous pass handed on should agree.
+  survey.liveLinks = linkedNow;
+  // Present but not linked: fine if each was listed by this pass (it is being linked now), a stray otherwise.
+  const stray = scanned - (linkedNow - missing);
+  const listedPresent = survey.unlinkedListed === null ? null : survey.unlinkedListed.length - staging.missingFromScan(trigger.nodeId, survey.unlinkedListed).length;
+  if (stray === 0) {
+    // Every record present was linked: whatever this pass listed unlinked is gone already.
+    survey.unlinkedListed = [];
+    survey.cleanBefore = true;
+  } else {
+    survey.cleanBefore = stray === listedPresent;
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * Linking: which entity each staged change belongs to. A linked record joins its entity; an unlinked one joins the
+ * entity with its match values, or starts a new one, unless that would mean guessing (an ambiguous match, filed as a
+ * conflict). Then every side an entity has that brought no change is read as it is now (SPEC §5.1).
+ */
+import type { Connector } from '../../connectors/types';
+import { entitiesById, entitiesByMatchKey, linksByEntity, linksByRecord } from '../../db/queries';
+import type { EntityRow, LinkRow } from '../../db/schema';
+import type { FlowRecord } from '../../../nodes/types';
+import type { CompiledPart } from '../graph';
+import { projectIn, type Projection } from '../projection';
+import type { ChangeStaging, StagedChange } from '../staging';
+import { failRecord, fileMatchConflict } from './conflicts';
+import type { EngineContext } from './context';
+import { newEntityWork, type EntityWork, type PassState, type SideWork } from './passState';
+
+type LinkContext = Pick<EngineContext, 'db'>;
+
+/** The entities a page of staged changes makes up, each with the staged changes of all its sides. */
+export async function buildWork(ctx: LinkContext, part: CompiledPart, page: StagedChange[], staging: ChangeStaging, pass: PassState): Promise<EntityWork[]> {
+  const linking = new PageLinking(ctx, part, staging, pass);
+  await linking.joinLinked(page);
+  await linking.placeUnlinked(page);
+  // Changes pulled in from later pages are merged now, not again when their page comes.
+  staging.markDone([...linking.taken]);
+  return linking.work;
+}
+
+/** One page's linking: which staged changes are spoken for, and the entities they joined so far. */
+class PageLinking {
+  /** Staged changes attached to an entity (or settled otherwise), by seq. */
+  readonly taken = new Set<number>();
+  readonly work: EntityWork[] = [];
+  private readonly byEntity = new Map<string, EntityWork>();
+  /** The links of the page's records, by side and record (`node\u0000record`). */
+  private readonly linkOf = new Map<string, LinkRow>();
+
+  constructor(
+    private readonly ctx: LinkContext,
+    private readonly part: CompiledPart,
+    private readonly staging: ChangeStaging,
+    private readonly pass: PassState,
+  ) {}
+
+  /** Linked records join their entity, with the staged changes of the entity's other sides, so one merge sees them all. */
+  async joinLinked(page: StagedChange[]): Promise<void> {
+    for (const trigger of this.part.triggers) {
+      const ids = page.filter((change) => change.nodeId === trigger.nodeId).map((change) => change.recordId);
+      for (const link of await linksByRecord(this.ctx.db, this.pass.flowId, trigger.nodeId, ids)) this.linkOf.set(`${link.node_id}\u0000${link.record_id}`, link);
+    }
+    const linkedEntityIds = [...new Set([...this.linkOf.values()].map((link) => link.entity_id))];
+    const linked = await loadEntities(this.ctx, this.part, linkedEntityIds);
+    const stagedOf = new Map<string, Map<string, StagedChange>>();
+    for (const trigger of this.part.triggers) {
+      const ids: string[] = [];
+      for (const item of linked) {
+        const link = item.sides.get(trigger.nodeId)?.link;
+        if (link) ids.push(link.record_id);
+      }
+      stagedOf.set(trigger.nodeId, this.staging.getMany(trigger.nodeId, ids));
+    }
+    for (const item of linked) {
+      this.add(item);
+      for (const side of item.sides.values()) {
+        if (!side.link) continue;
+        const staged = stagedOf.get(side.trigger.nodeId)?.get(side.link.record_id);
+        if (staged) attachStaged(side, staged, this.taken);
+      }
+    }
+  }
+
+  /** Every change of the page not taken yet: settled, or placed in its entity by link or by match values. */
+  async placeUnlinked(page: StagedChange[]): Promise<void> {
+    const keys = [...new Set(page.map((change) => change.matchKey).filter((key): key is string => key !== null))];
+    // Every pending change sharing a match key with this page, fetched at once; `taken` says which are spoken for.
+    const groups = this.staging.byMatchKeys(
+      page.filter((change) => change.matchKey !== null && !this.linkOf.has(`${change.nodeId}\u0000${change.recordId}`)).map((change) => change.matchKey as string),
+      page,
+    );
+    const entitiesByKey = new Map<string, EntityRow[]>();
+    for (const row of await entitiesByMatchKey(this.ctx.db, this.pass.flowId, keys)) {
+      const list = entitiesByKey.get(row.match_key as string) ?? [];
+      list.push(row);
+      entitiesByKey.set(row.match_key as string, list);
+    }
+    for (const change of page) {
+      if (this.taken.has(change.seq)) continue;
+      const link = this.linkOf.get(`${change.nodeId}\u0000${change.recordId}`);
+      if (link) {
+        const side = this.byEntity.get(link.entity_id)?.sides.get(change.nodeId);
+        if (side) attachStaged(side, change, this.taken);
+        continue;
+      }
+      if (await this.settled(change)) continue;
+      const group = change.matchKey ? (groups.get(change.matchKey) ?? []).filter((other) => !this.taken.has(other.seq)) : [change];
+      if (!group.some((other) => other.seq === change.seq)) group.unshift(change);
+      await this.placeGroup(change, group, change.matchKey ? (entitiesByKey.get(change.matchKey) ?? []) : []);
+    }
+  }
+
+  /** Settles a change that links nothing: a delete or a filtered record of an unlinked record, or a failed projection. */
+  private async settled(change: StagedChange): Promise<boolean> {
+    const linksNothing = change.record.deleted || change.dropped;
+    const problem = linksNothing ? null : change.problem;
+    if (!linksNothing && !problem) return false;
+    this.taken.add(change.seq);
+    this.staging.markDone([change.seq]);
+    if (problem) await failRecord(this.ctx.db, this.pass, change.nodeId, change.recordId, null, problem);
+    return true;
+  }
+
+  /** Links a group of unlinked records with the same match values to their entity, new or existing, or files why not. */
+  private async placeGroup(change: StagedChange, group: StagedChange[], existing: EntityRow[]): Promise<void> {
+    const why = await ambiguity(this.part, group, existing, (id) => this.entity(id));
+    if (why) {
+      for (const other of group) this.taken.add(other.seq);
+      this.staging.markDone(group.map((other) => other.seq));
+      await fileMatchConflict(this.ctx.db, this.pass, change.matchKey as string, group, existing, why);
+      return;
+    }
+    const target = existing[0];
+    let item = target ? await this.entity(target.id) : undefined;
+    if (item && !this.byEntity.has(item.id)) this.add(item);
+    if (!item) {
+      item = newEntityWork(this.part, change.matchKey);
+      this.add(item);
+    }
+    for (const other of group) {
+      const side = item.sides.get(other.nodeId) as SideWork;
+      side.newlyLinked = true;
+      attachStaged(side, other, this.taken);
+    }
+  }
+
+  /** An entity of this page, or loaded from the state (not added to the page). */
+  private async entity(id: string): Promise<EntityWork | undefined> {
+    return this.byEntity.get(id) ?? (await loadEntities(this.ctx, this.part, [id]))[0];
+  }
+
+  private add(item: EntityWork): void {
+    this.byEntity.set(item.id, item);
+    this.work.push(item);
+  }
+}
+
+/** Why a match group cannot be linked without guessing, or null when it can. */
+async function ambiguity(
+  part: CompiledPart,
+  group: StagedChange[],
+  existing: EntityRow[],
+  entity: (id: string) => Promise<EntityWork | undefined>,
+): Promise<string | null> {
+  if (existing.length > 1) return `${existing.length} linked entities already have these match values`;
+  for (const trigger of part.triggers) {
+    const mine = group.filter((change) => change.nodeId === trigger.nodeId);
+    if (mine.length > 1) return `${mine.length} records on "${trigger.nodeId}" have the same match values (${mine.map((change) => change.recordId).join(', ')})`;
+  }
+  const target = existing[0];
+  if (!target) return null;
+  const item = await entity(target.id);
+  for (const change of group) {
+    const side = item?.sides.get(change.nodeId);
+    if (side?.link && side.link.record_id !== change.recordId) {
+      return `record ${change.recordId} on "${change.nodeId}" matches an entity already linked there to record ${side.link.record_id}`;
+    }
+  }
+  return null;
+}
+
+/** Entities with their golden record and every side's link (records not read yet). */
+export async function loadEntities(ctx: LinkContext, part: CompiledPart, entityIds: readonly string[]): Promise<EntityWork[]> {
+  if (entityIds.length === 0) return [];
+  const rows = await entitiesById(ctx.db, entityIds);
+  const links = await linksByEntity(ctx.db, entityIds);
+  const linksByEntityId = new Map<string, LinkRow[]>();
+  for (const link of links) {
+    const list = linksByEntityId.get(link.entity_id) ?? [];
+    list.push(link);
+    linksByEntityId.set(link.entity_id, list);
+  }
+  return rows.map((row) => {
+    const item = newEntityWork(part, row.match_key, row);
+    for (const link of linksByEntityId.get(row.id) ?? []) {
+      const side = item.sides.get(link.node_id);
+      if (!side) continue;
+      side.link = link;
+      side.shadow = link.shadow === null ? null : (JSON.parse(link.shadow) as FlowRecord);
+    }
+    return item;
+  });
+}
+
+function attachStaged(side: SideWork, change: StagedChange, taken: Set<number>): void {
+  taken.add(change.seq);
+  side.read = true;
+  side.staged = true;
+  side.record = change.record;
+  side.projection = change.projection;
+  side.problem = change.dropped ? null : change.problem;
+}
+
+/** Reads the current record of every linked side that has no staged change (SPEC §5.1). */
+export async function readUnreadSides(ctx: Pick<EngineContext, 'limits'>, part: CompiledPart, connectors: Map<string, Connector>, work: EntityWork[]): Promise<void> {
+  for (const trigger of part.triggers) {
+    const wanted = new Map<string, SideWork>();
+    for (const item of work) {
+      const side = item.sides.get(trigger.nodeId) as SideWork;
+      if (!side.read && side.link && !side.link.deleted) wanted.set(side.link.record_id, side);
+    }
+    if (wanted.size === 0) continue;
+    const connector = connectors.get(trigger.nodeId) as Connector;
+    const found = await connector.getMany([...wanted.keys()]);
+    for (const [id, side] of wanted) {
+      side.read = true;
+      side.record = found.get(id) ?? null;
+      if (side.record && !side.record.deleted) setProjection(side, await projectIn(trigger, side.record.fields, ctx.limits));
+    }
+  }
+  for (const item of work) for (const side of item.sides.values()) if (!side.link && !side.newlyLinked) side.read = true;
+}
+
+function setProjection(side: SideWork, projection: Projection): void {
+  if (projection.kind === 'pass') side.projection = projection.record;
+  else if (projection.kind === 'error') side.problem = `node "${projection.error.nodeId}": ${projection.error.message}`;
+  else side.projection = null;
+}

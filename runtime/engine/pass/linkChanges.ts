@@ -1,0 +1,109 @@
+/**
+ * How a commit stores what it decided about links: each link's row (its entity, shadow and the version it was synced
+ * at), removed, or kept as a tombstone.
+ */
+import type { FlowRecord } from '../../../nodes/types';
+import type { Version } from '../../connectors/types';
+import { deleteLinks, liveLinkedIds, markLinksDeleted, upsertLinks, type Db } from '../../db/queries';
+import type { LinkRow } from '../../db/schema';
+import { shadowHash } from '../snapshot';
+import type { PassState } from './passState';
+
+/** A version as a link stores it: JSON, so the number 5 and the text "5" stay apart as `sameVersion` keeps them. */
+function storedVersion(version: Version | null): string | null {
+  return version === null ? null : JSON.stringify(version);
+}
+
+/** Whether a link was synced at this version (`sameVersion`, on the stored form). */
+export function sameStoredVersion(stored: string | null, version: Version | null): boolean {
+  return stored === storedVersion(version);
+}
+
+/** A live link of a record to its entity, with the side's shadow (null until the side is synced) and version. */
+export function linkRow(pass: PassState, nodeId: string, recordId: string, entityId: string, shadow: FlowRecord | null, version: Version | null, stamp: string): LinkRow {
+  return {
+    flow_id: pass.flowId,
+    node_id: nodeId,
+    record_id: recordId,
+    entity_id: entityId,
+    shadow: shadow === null ? null : JSON.stringify(shadow),
+    // Taken where a listing will compare it (snapshot.ts); elsewhere it would be paid for on every write and never read.
+    shadow_hash: shadow !== null && pass.listedWhole.has(nodeId) ? shadowHash(shadow) : null,
+    version: storedVersion(version),
+    deleted: 0,
+    updated_at: stamp,
+  };
+}
+
+type LinkChange = { nodeId: string; recordId: string; kind: 'save'; row: LinkRow } | { nodeId: string; recordId: string; kind: 'remove' | 'tombstone' };
+
+/**
+ * The link changes of one commit, applied as a few statements instead of one per link. Each link keeps the outcome
+ * of the last decision about it, which is what the decisions would leave if each ran as its own statement.
+ */
+export class LinkChanges {
+  private readonly changes = new Map<string, LinkChange>();
+  constructor(private readonly flowId: string) {}
+
+  save(row: LinkRow): void {
+    this.set(row.node_id, row.record_id, { nodeId: row.node_id, recordId: row.record_id, kind: 'save', row });
+  }
+
+  remove(nodeId: string, recordId: string): void {
+    this.set(nodeId, recordId, { nodeId, recordId, kind: 'remove' });
+  }
+
+  /** Marks the link deleted, keeping what else it says. */
+  tombstone(nodeId: string, recordId: string): void {
+    const key = `${nodeId}\u0000${recordId}`;
+    const earlier = this.changes.get(key);
+    // A tombstone over a saved row is that row, deleted; over a removed link there is nothing left to mark.
+    if (earlier?.kind === 'save') this.set(nodeId, recordId, { ...earlier, row: { ...earlier.row, deleted: 1 } });
+    else if (earlier?.kind !== 'remove') this.set(nodeId, recordId, { nodeId, recordId, kind: 'tombstone' });
+  }
+
+  private set(nodeId: string, recordId: string, change: LinkChange): void {
+    const key = `${nodeId}\u0000${recordId}`;
+    this.changes.delete(key);
+    this.changes.set(key, change);
+  }
+
+  /** Applies the changes; with `delta`, first adds to it how many live links each side gains (or loses). */
+  async apply(tx: Db, delta: Map<string, number> | null): Promise<void> {
+    if (delta) await this.countLiveChanges(tx, delta);
+    const removed = new Map<string, string[]>();
+    const tombstoned = new Map<string, string[]>();
+    const saved: LinkRow[] = [];
+    for (const change of this.changes.values()) {
+      if (change.kind === 'save') saved.push(change.row);
+      else {
+        const target = change.kind === 'remove' ? removed : tombstoned;
+        const ids = target.get(change.nodeId) ?? [];
+        ids.push(change.recordId);
+        target.set(change.nodeId, ids);
+      }
+    }
+    for (const [nodeId, ids] of removed) await deleteLinks(tx, this.flowId, nodeId, ids);
+    for (const [nodeId, ids] of tombstoned) await markLinksDeleted(tx, this.flowId, nodeId, ids);
+    await upsertLinks(tx, saved);
+  }
+
+  private async countLiveChanges(tx: Db, delta: Map<string, number>): Promise<void> {
+    const byNode = new Map<string, LinkChange[]>();
+    for (const change of this.changes.values()) {
+      const list = byNode.get(change.nodeId) ?? [];
+      list.push(change);
+      byNode.set(change.nodeId, list);
+    }
+    for (const [nodeId, changes] of byNode) {
+      const liveBefore = await liveLinkedIds(tx, this.flowId, nodeId, changes.map((change) => change.recordId));
+      let gained = 0;
+      for (const change of changes) {
+        const wasLive = liveBefore.has(change.recordId);
+        const isLive = change.kind === 'save' && change.row.deleted === 0;
+        gained += Number(isLive) - Number(wasLive);
+      }
+      delta.set(nodeId, (delta.get(nodeId) ?? 0) + gained);
+    }
+  }
+}

@@ -1,0 +1,154 @@
+/** What one pass holds while it runs: its tallies and log, and the entities and writes of the page at hand. */
+import type { FlowRecord } from '../../../nodes/types';
+import type { SourceRecord, WriteOp } from '../../connectors/types';
+import type { EntityRow, LinkRow } from '../../db/schema';
+import type { CompiledPart, CompiledTrigger } from '../graph';
+import { timeOrderedUuid } from '../ids';
+import type { SnapshotOutcome } from '../snapshot';
+import type { FieldChange, PassSummary, PlannedSide, RecordOutcome, RunLogEntry } from '../types';
+import type { CursorState } from './cursor';
+import type { SideSurvey } from './sideKnowledge';
+
+/** Staged changes a pass merges per page, unless its options say otherwise. */
+export const DEFAULT_PAGE_SIZE = 500;
+
+/** How often one pass re-reads and re-merges an entity whose side changed between read and write. */
+export const MAX_REMERGES = 3;
+
+/** A pass stopped on purpose (the mass-delete guard): reported as `stopped`, not `failed`. */
+export class PassStopped extends Error {}
+
+/** One side of one entity during a pass. */
+export interface SideWork {
+  trigger: CompiledTrigger;
+  link: LinkRow | null;
+  /** Linked in this pass: it has no shadow yet (SPEC §5.4). */
+  newlyLinked: boolean;
+  record: SourceRecord | null;
+  /** Whether `record` is known; false until the side is read. */
+  read: boolean;
+  /** The record came from this pass's listing or hints, not from reading the side for the merge. */
+  staged: boolean;
+  projection: FlowRecord | null;
+  problem: string | null;
+  shadow: FlowRecord | null;
+}
+
+/** One entity during a pass: its row (null until first saved), golden record and sides. */
+export interface EntityWork {
+  id: string;
+  row: EntityRow | null;
+  golden: FlowRecord;
+  matchKey: string | null;
+  sides: Map<string, SideWork>;
+  remerges: number;
+}
+
+/** A write the pass means to make to one side of one entity. */
+export interface PlannedWrite {
+  entity: EntityWork;
+  side: SideWork;
+  op: WriteOp;
+  /** The side's fields after the write, for its shadow and the journal hash. */
+  after: FlowRecord;
+  changes: FieldChange[];
+}
+
+/** An entity of the part with every side unlinked and unread: a new one, or one whose row is given. */
+export function newEntityWork(part: CompiledPart, key: string | null, row: EntityRow | null = null): EntityWork {
+  const sides = new Map<string, SideWork>();
+  for (const trigger of part.triggers) {
+    sides.set(trigger.nodeId, { trigger, link: null, newlyLinked: false, record: null, read: false, staged: false, projection: null, problem: null, shadow: null });
+  }
+  return {
+    id: row?.id ?? timeOrderedUuid(),
+    row,
+    golden: row ? (JSON.parse(row.golden) as FlowRecord) : {},
+    matchKey: key,
+    sides,
+    remerges: 0,
+  };
+}
+
+/** Everything one pass accumulates before it is committed. */
+export class PassState {
+  readonly summary: PassSummary = { created: 0, updated: 0, deleted: 0, echoes: 0, conflicts: 0, failed: 0 };
+  readonly log: RunLogEntry[] = [];
+  readonly planned = new Map<string, PlannedSide>();
+  readonly failedRecords = new Set<string>();
+  readonly revisit = new Set<string>();
+  /** Per side: what this pass learns about links and unlinked records, for the next pass's delete scan. */
+  readonly surveys = new Map<string, SideSurvey>();
+  /**
+   * Whether the flow may have failing records: some were listed when the pass began, or the pass failed one. Only a
+   * pass files them, so until then a successful write has nothing to clear.
+   */
+  mayHaveFailing = false;
+  /** Another pass of the same flow ran at the same time in this engine: what either learned is unreliable. */
+  overlapped = false;
+  /** Live links gained (or lost) per side in this pass, while they are counted; null when they are not. */
+  linkDelta: Map<string, number> | null = null;
+  /** Cursors of the parts whose changes were all processed, committed with the run's end. */
+  readonly cursors = new Map<string, CursorState>();
+  /** Sides whose changes this pass listed since their cursor: a record a dead pass wrote there is among them. */
+  readonly listed = new Set<string>();
+  /**
+   * Entity and side (`entity\u0000node`) of creates a dead pass may have made that this pass cannot tell (it did not
+   * list the side): nothing is created there until a pass that lists the side settles it.
+   */
+  readonly unsettledCreates = new Set<string>();
+  /** Sides listed whole (snapshot.ts): their links keep a hash of the shadow, which their listing is compared by. */
+  readonly listedWhole = new Set<string>();
+  /** What this pass's whole listings found, by side (snapshot.ts). */
+  readonly wholeListings = new Map<string, SnapshotOutcome>();
+  /**
+   * Journal tags of interrupted creates that made nothing, whose entities this pass merges again: dropped once that
+   * merge is done, so a pass that dies first leaves them for the next to settle instead of stranding the entity.
+   */
+  readonly forgottenCreates: string[] = [];
+  constructor(
+    readonly flowId: string,
+    readonly runId: string | null,
+    readonly dryRun: boolean,
+    readonly now: () => Date,
+  ) {}
+
+  record(nodeId: string, recordId: string | null, entityId: string | null, outcome: RecordOutcome, fields: FieldChange[] = [], message: string | null = null): void {
+    this.log.push({ nodeId, recordId, entityId, outcome, fields, message, at: this.now().toISOString() });
+  }
+
+  plannedFor(nodeId: string): PlannedSide {
+    let side = this.planned.get(nodeId);
+    if (!side) {
+      side = { nodeId, creates: [], updates: [], deletes: [] };
+      this.planned.set(nodeId, side);
+    }
+    return side;
+  }
+}
+
+/** Passes running now, per flow: passes that overlap cannot tell whose link changes they counted. */
+export class RunningPasses {
+  private readonly byFlow = new Map<string, Set<PassState>>();
+
+  /** Registers a pass: it and every pass of its flow already running overlap. */
+  begin(pass: PassState): void {
+    const running = this.byFlow.get(pass.flowId) ?? new Set<PassState>();
+    this.byFlow.set(pass.flowId, running);
+    for (const other of running) other.overlapped = true;
+    pass.overlapped = running.size > 0;
+    running.add(pass);
+  }
+
+  end(pass: PassState): void {
+    const running = this.byFlow.get(pass.flowId);
+    if (!running) return;
+    running.delete(pass);
+    if (running.size === 0) this.byFlow.delete(pass.flowId);
+  }
+
+  /** The flow's links changed outside its passes: what the ones running now are learning no longer holds. */
+  overlapAll(flowId: string): void {
+    for (const pass of this.byFlow.get(flowId) ?? []) pass.overlapped = true;
+  }
+}

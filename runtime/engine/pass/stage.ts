@@ -1,0 +1,228 @@
+/**
+ * Staging: what changed on each side since the last pass (its listing since the cursor, a whole listing, webhook
+ * hints, the records that failed before), projected into the conflict node's vocabulary and kept in the pass's
+ * staging until their entities are merged. The runtime's own writes and records exactly as the last pass left them
+ * are dropped here, before they cost a merge.
+ */
+import type { FlowRecord } from '../../../nodes/types';
+import type { Connector, SourceRecord } from '../../connectors/types';
+import { resolvedConflictEntityIds } from '../../db/conflictQueries';
+import { failingOfFlow } from '../../db/failingQueries';
+import { linksByRecord } from '../../db/queries';
+import type { LinkRow } from '../../db/schema';
+import type { CompiledPart, CompiledTrigger } from '../graph';
+import { projectIn, type Projection } from '../projection';
+import { hardDeletesFrom, hintsMayCreate, listsWhole, stageSnapshot } from '../snapshot';
+import type { ChangeStaging, StagedProjection } from '../staging';
+import type { ChangeHint, PassOptions } from '../types';
+import { matchKey, sameValue } from '../values';
+import type { EngineContext } from './context';
+import { advanceCursor, loadCursor, seenAtCursor, type CursorState } from './cursor';
+import { countJournaledEchoes, dropTaggedEchoes } from './echoes';
+import { sameStoredVersion } from './linkChanges';
+import type { PassState } from './passState';
+
+type StageContext = Pick<EngineContext, 'db' | 'limits'>;
+type StagedEntry = { record: SourceRecord } & StagedProjection;
+
+/** Lists every trigger since its cursor, drops echoes, projects the rest in and stages them; returns the cursors moved on. */
+export async function stageChanges(
+  ctx: StageContext & Pick<EngineContext, 'logger'>,
+  part: CompiledPart,
+  connectors: Map<string, Connector>,
+  staging: ChangeStaging,
+  pass: PassState,
+  pageSize: number,
+  options: PassOptions,
+): Promise<Map<string, CursorState>> {
+  const cursors = new Map<string, CursorState>();
+  for (const trigger of part.triggers) {
+    const connector = connectors.get(trigger.nodeId) as Connector;
+    if (listsWhole(connector.capabilities)) {
+      // A hint pass lists such a side only when it may create records there (listWholeBeforeCreating).
+      if (!options.hints) await stageWhole(ctx, part, trigger, connector, staging, pass, pageSize, options);
+      continue;
+    }
+    cursors.set(trigger.nodeId, await stageSinceCursor(ctx, part, trigger, connector, staging, pass, pageSize, options));
+    pass.listed.add(trigger.nodeId);
+  }
+  return cursors;
+}
+
+/** Lists one side from its cursor to its end and stages what changed; returns where the next pass resumes. */
+async function stageSinceCursor(
+  ctx: StageContext,
+  part: CompiledPart,
+  trigger: CompiledTrigger,
+  connector: Connector,
+  staging: ChangeStaging,
+  pass: PassState,
+  pageSize: number,
+  options: PassOptions,
+): Promise<CursorState> {
+  const cursor = await loadCursor(ctx.db, pass.flowId, trigger.nodeId);
+  const seenAtStart = new Set(cursor.seen);
+  let position = { since: connector.capabilities.incremental ? cursor.since : null, afterId: null as string | null };
+  const next: CursorState = { since: cursor.since, seen: [...cursor.seen] };
+  let read = 0;
+  for (;;) {
+    let page;
+    try {
+      page = await connector.listSince(position, pageSize);
+    } catch (caught) {
+      throw new Error(`trigger "${trigger.nodeId}": cannot list changes: ${caught instanceof Error ? caught.message : String(caught)}`, { cause: caught });
+    }
+    // A record seen at the cursor's exact version is dropped unread (SPEC §7), except from systems whose versions
+    // are coarse and whose feeds are re-read with a lookback: there a person's edit in the same second as the
+    // runtime's write has the same version, and only the comparison with the shadow tells it apart.
+    const fresh = connector.capabilities.lookbackMs ? page.records : page.records.filter((record) => !seenAtCursor(cursor, seenAtStart, record));
+    await stageRecords(ctx, part, trigger, fresh, staging, pass, { dropUnchanged: true });
+    for (const record of page.records) advanceCursor(next, record);
+    read += page.records.length;
+    options.onProgress?.({ nodeId: trigger.nodeId, read, written: 0 });
+    if (!page.next) break;
+    position = page.next;
+  }
+  return next;
+}
+
+/**
+ * A side without a change feed (or without an incremental listing) is listed whole, and only the records that differ
+ * from their shadows are staged; the listing finds its hard deletes too (snapshot.ts).
+ */
+async function stageWhole(
+  ctx: StageContext & Pick<EngineContext, 'logger'>,
+  part: CompiledPart,
+  trigger: CompiledTrigger,
+  connector: Connector,
+  staging: ChangeStaging,
+  pass: PassState,
+  pageSize: number,
+  options: PassOptions,
+): Promise<void> {
+  const nodeId = trigger.nodeId;
+  const outcome = await stageSnapshot({
+    db: ctx.db,
+    flowId: pass.flowId,
+    nodeId,
+    connector,
+    staging,
+    pageSize,
+    dryRun: pass.dryRun,
+    findDeletes: hardDeletesFrom(connector.capabilities, trigger.config) === 'listing',
+    project: (record) => stagedProjection(ctx, part, trigger, record),
+    echo: (recordId, entityId) => {
+      pass.summary.echoes++;
+      pass.record(nodeId, recordId, entityId, 'echo', [], 'own write, equal to its shadow');
+    },
+    progress: (read) => options.onProgress?.({ nodeId, read, written: 0 }),
+  });
+  pass.listed.add(nodeId);
+  pass.wholeListings.set(nodeId, outcome);
+  ctx.logger?.info({ flowId: pass.flowId, runId: pass.runId, nodeId, ...outcome }, 'listed whole');
+}
+
+/** In a hint pass, lists the sides listed whole that it left out, when it may create records there (snapshot.ts). */
+export async function listWholeBeforeCreating(
+  ctx: StageContext & Pick<EngineContext, 'logger'>,
+  part: CompiledPart,
+  connectors: Map<string, Connector>,
+  staging: ChangeStaging,
+  pass: PassState,
+  pageSize: number,
+  options: PassOptions,
+): Promise<void> {
+  const unlisted = part.triggers.filter((trigger) => pass.listedWhole.has(trigger.nodeId) && !pass.listed.has(trigger.nodeId));
+  const nodeIds = unlisted.map((trigger) => trigger.nodeId);
+  if (!(await hintsMayCreate(ctx.db, pass.flowId, staging, part.conflict.match, nodeIds, pass.revisit))) return;
+  for (const trigger of unlisted) await stageWhole(ctx, part, trigger, connectors.get(trigger.nodeId) as Connector, staging, pass, pageSize, options);
+}
+
+/** Stages records of one side after dropping the runtime's own writes (SPEC §6, tags). */
+async function stageRecords(
+  ctx: StageContext,
+  part: CompiledPart,
+  trigger: CompiledTrigger,
+  records: SourceRecord[],
+  staging: ChangeStaging,
+  pass: PassState,
+  options: { dropUnchanged: boolean },
+): Promise<void> {
+  if (records.length === 0) return;
+  let entries: StagedEntry[] = [];
+  for (const record of await dropTaggedEchoes(ctx, pass, trigger.nodeId, records)) {
+    const staged = stagedProjection(ctx, part, trigger, record);
+    entries.push({ record, ...(staged instanceof Promise ? await staged : staged) });
+  }
+  if (options.dropUnchanged) entries = await dropUnchanged(ctx, trigger, entries, pass);
+  staging.add(trigger.nodeId, entries);
+}
+
+/**
+ * Drops listed records that are exactly as the last pass left them: the same version as their link and a projection
+ * equal to its shadow. Merging such a record changes nothing, and on a side that cannot store tags every record the
+ * runtime writes comes back like this once (an untagged echo, SPEC §6): recognising it here spares it the entity
+ * load, the read of the other sides and the merge. Records retried after a failure are never dropped this way.
+ */
+async function dropUnchanged(ctx: StageContext, trigger: CompiledTrigger, entries: StagedEntry[], pass: PassState): Promise<StagedEntry[]> {
+  const candidates = entries.filter((entry) => !entry.record.deleted && entry.record.version !== null && entry.projection !== null);
+  if (candidates.length === 0) return entries;
+  const links = new Map<string, LinkRow>();
+  for (const link of await linksByRecord(ctx.db, pass.flowId, trigger.nodeId, candidates.map((entry) => entry.record.id))) links.set(link.record_id, link);
+  const unchanged = new Set<StagedEntry>();
+  for (const entry of candidates) {
+    const link = links.get(entry.record.id);
+    if (!link || link.deleted || link.shadow === null || !sameStoredVersion(link.version, entry.record.version)) continue;
+    if (sameValue(JSON.parse(link.shadow) as FlowRecord, entry.projection)) unchanged.add(entry);
+  }
+  if (unchanged.size === 0) return entries;
+  await countJournaledEchoes(ctx, pass, trigger.nodeId, [...unchanged].map((entry) => entry.record));
+  return entries.filter((entry) => !unchanged.has(entry));
+}
+
+/** A record projected into the conflict node's vocabulary, as staging keeps it; synchronous while the path is (no promise per record). */
+function stagedProjection(ctx: Pick<EngineContext, 'limits'>, part: CompiledPart, trigger: CompiledTrigger, record: SourceRecord): StagedProjection | Promise<StagedProjection> {
+  if (record.deleted) return { projection: null, problem: null, dropped: false, matchKey: null };
+  const projection = projectIn(trigger, record.fields, ctx.limits);
+  return projection instanceof Promise ? projection.then((settled) => stagedFrom(part, settled)) : stagedFrom(part, projection);
+}
+
+function stagedFrom(part: CompiledPart, projection: Projection): StagedProjection {
+  if (projection.kind === 'pass') return { projection: projection.record, problem: null, dropped: false, matchKey: matchKey(projection.record, part.conflict.match) };
+  if (projection.kind === 'drop') return { projection: null, problem: projection.reason, dropped: true, matchKey: null };
+  return { projection: null, problem: `node "${projection.error.nodeId}": ${projection.error.message}`, dropped: false, matchKey: null };
+}
+
+/**
+ * Webhook hints: read each hinted record now, so late or reordered deliveries cannot bring back old values. A record
+ * this pass has just listed and staged is not read again: every hint was received before the pass began, so the
+ * listing already saw the change it stands for.
+ */
+export async function stageHints(ctx: StageContext, part: CompiledPart, connectors: Map<string, Connector>, staging: ChangeStaging, pass: PassState, hints: ChangeHint[]): Promise<void> {
+  for (const trigger of part.triggers) {
+    const ids = [...new Set(hints.filter((hint) => hint.nodeId === trigger.nodeId && !staging.get(trigger.nodeId, hint.recordId)).map((hint) => hint.recordId))];
+    if (ids.length === 0) continue;
+    const connector = connectors.get(trigger.nodeId) as Connector;
+    const found = await connector.getMany(ids);
+    const records = ids.map((id) => found.get(id) ?? { id, version: null, tag: null, deleted: true, fields: {} });
+    await stageRecords(ctx, part, trigger, records, staging, pass, { dropUnchanged: true });
+  }
+}
+
+/** Records that failed before are read again on every pass (SPEC §7); failing entities are revisited. */
+export async function stageRetries(ctx: StageContext, part: CompiledPart, connectors: Map<string, Connector>, staging: ChangeStaging, pass: PassState): Promise<void> {
+  const failing = await failingOfFlow(ctx.db, pass.flowId);
+  if (failing.length > 0) pass.mayHaveFailing = true;
+  for (const entityId of await resolvedConflictEntityIds(ctx.db, pass.flowId)) pass.revisit.add(entityId);
+  for (const trigger of part.triggers) {
+    const ids: string[] = [];
+    for (const row of failing) {
+      if (row.node_id !== trigger.nodeId) continue;
+      if (row.entity_id) pass.revisit.add(row.entity_id);
+      else if (!staging.get(trigger.nodeId, row.record_id)) ids.push(row.record_id);
+    }
+    if (ids.length === 0) continue;
+    const found = await (connectors.get(trigger.nodeId) as Connector).getMany(ids);
+    await stageRecords(ctx, part, trigger, [...found.values()], staging, pass, { dropUnchanged: false });
+  }
+}
