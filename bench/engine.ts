@@ -18,11 +18,12 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { loadFlow } from '../nodes/document';
+import { loadFlow } from '../nodes/flow/load';
 import type { FlowDocument } from '../nodes/index';
 import { connectorRegistry } from '../runtime/connectors/index';
 import { openStateDb } from '../runtime/db/index';
 import { SyncEngine, type PassResult, type PassSummary } from '../runtime/engine/index';
+import { seededRandom } from '../runtime/seededRandom';
 import { childSnapshotPass, measureSnapshot } from './snapshotPass';
 
 /** One figure measured several times; bin/bench.mjs reports its median, min and max and checks the target. */
@@ -49,18 +50,6 @@ const STATUSES = [
 ];
 const BASE_TIME = Date.parse('2026-01-01T00:00:00.000Z');
 
-/** mulberry32: a small deterministic generator, so every run of the bench syncs the same records. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Datasets and flows. The tables carry the index on updatedAt the sqlite connector asks its owner for.
 
@@ -74,7 +63,7 @@ export function generateSource(file: string, count: number): void {
   const db = new Sqlite(file);
   db.pragma('journal_mode = WAL');
   db.exec(SOURCE_TABLE);
-  const next = random(SEED);
+  const next = seededRandom(SEED);
   const insert = db.prepare('insert into people (id, first_name, last_name, email, status, amount, updated_at) values (?, ?, ?, ?, ?, ?, ?)');
   db.transaction(() => {
     for (let id = 1; id <= count; id++) {
@@ -282,7 +271,7 @@ async function measureInitial(work: string, source: string, records: number, run
 /** Changes `count` records of A (a different set each round), as a user of that system would. */
 export function editSource(dir: string, total: number, count: number, round: number): void {
   const db = new Sqlite(join(dir, 'a.db'));
-  const next = random(SEED + round);
+  const next = seededRandom(SEED + round);
   const ids = new Set<number>();
   while (ids.size < Math.min(count, total)) ids.add(1 + Math.floor(next() * total));
   const update = db.prepare('update people set last_name = ?, updated_at = ? where id = ?');

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { loadFlow } from '../nodes/document';
+import { loadFlow } from '../nodes/flow/load';
 import { loadOptionsFor } from '../runtime/connectors/index';
 import { peakRssMb, treeCpuSeconds } from './postgresCluster';
 

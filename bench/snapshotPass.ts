@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Kysely, type SqliteDatabase } from 'kysely';
-import { loadFlow } from '../nodes/document';
+import { loadFlow } from '../nodes/flow/load';
 import type { FlowDocument } from '../nodes/index';
 import { connectorRegistry } from '../runtime/connectors/index';
 import type { Connector, ConnectorType } from '../runtime/connectors/types';

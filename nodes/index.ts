@@ -6,7 +6,10 @@ import { transform } from './transform';
 import { trigger } from './trigger';
 import type { NodeDefinition } from './types';
 
-/** Every node type Syncline knows. Adding a node type is adding its folder and one line here. */
+/**
+ * Every node type Syncline knows, one line per node folder; the flow document schema below derives from it. The
+ * editor's forms and glyphs are in ./ui.ts, which the runtime never loads; its `satisfies` keeps the same types.
+ */
 export const nodeRegistry = { trigger, transform, mapping, conflict, filter } satisfies Record<string, NodeDefinition>;
 
 export type NodeType = keyof typeof nodeRegistry;
@@ -33,25 +36,37 @@ export const nodeIdSchema = z.string().regex(NODE_ID_PATTERN, {
   error: `must match ${NODE_ID_PATTERN.source} (1 to 64 letters, digits, "-", "_" and ".", starting with a letter, digit or "_"), as it goes into webhook URLs: rename the node`,
 });
 
-function nodeSchemaFor<T extends NodeType>(type: T) {
-  return z.strictObject({
-    id: nodeIdSchema,
-    type: z.literal(type),
-    typeVersion: z.number().int().min(1),
-    position: positionSchema,
-    label: z.string().optional(),
-    config: nodeRegistry[type].schema as (typeof nodeRegistry)[T]['schema'],
-  });
+/** A node's keys in document order, with the schemas of its `type` and `config`. */
+type NodeShape<Type extends z.ZodType, Config extends z.ZodType> = {
+  id: typeof nodeIdSchema;
+  type: Type;
+  typeVersion: z.ZodNumber;
+  position: typeof positionSchema;
+  label: z.ZodOptional<z.ZodString>;
+  config: Config;
+};
+
+function nodeShape<Type extends z.ZodType, Config extends z.ZodType>(type: Type, config: Config): NodeShape<Type, Config> {
+  return { id: nodeIdSchema, type, typeVersion: z.number().int().min(1), position: positionSchema, label: z.string().optional(), config };
 }
 
-/** A node of the flow document, one member per node type (discriminated by `type`). */
-export const flowNodeSchema = z.discriminatedUnion('type', [
-  nodeSchemaFor('trigger'),
-  nodeSchemaFor('transform'),
-  nodeSchemaFor('mapping'),
-  nodeSchemaFor('conflict'),
-  nodeSchemaFor('filter'),
-]);
+/** The schema of a node of type `type` whose config `config` checks; the loader builds one per injected node type too. */
+export function nodeSchemaFor<Type extends string, Config extends z.ZodType>(type: Type, config: Config) {
+  return z.strictObject(nodeShape(z.literal(type), config));
+}
+
+/** A node whose type is unknown (or whose config cannot be read yet): everything but its config is checked. */
+export const unknownNodeSchema = z.strictObject(nodeShape(z.string(), z.unknown().optional()));
+
+type AnyNodeSchema = {
+  [T in NodeType]: (typeof nodeRegistry)[T]['schema'] extends infer Config extends z.ZodType ? z.ZodObject<NodeShape<z.ZodLiteral<T>, Config>, z.core.$strict> : never;
+}[NodeType];
+
+/** A node of the flow document, one member per registered node type (discriminated by `type`). */
+export const flowNodeSchema = z.discriminatedUnion(
+  'type',
+  nodeTypes.map((type) => nodeSchemaFor(type, nodeRegistry[type].schema)) as [AnyNodeSchema, ...AnyNodeSchema[]],
+);
 
 export const flowEdgeSchema = z.strictObject({
   id: z.string().min(1),
@@ -62,7 +77,7 @@ export const flowEdgeSchema = z.strictObject({
 export const FLOW_FORMAT = 'syncline.flow';
 export const FLOW_VERSION = 1;
 
-/** The flow document of SPEC §1, derived from the registry. Graph rules are checked by `validateFlow`. */
+/** The flow document of SPEC §1, derived from the registry. Graph rules are checked by `loadFlow` (flow/graphRules.ts). */
 export const flowDocumentSchema = z.strictObject({
   format: z.literal(FLOW_FORMAT),
   version: z.literal(FLOW_VERSION),

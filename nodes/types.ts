@@ -60,7 +60,17 @@ export interface NodeBehaviour<Config> {
 /** Upgrades a node's config from one typeVersion to the next; `migrations[i]` takes version i+1 to i+2. */
 export type ConfigMigration = (config: unknown) => unknown;
 
-/** Everything that says what a node type is. Adding a node type is one folder and one line in the registry. */
+/** A warning about a valid config, at `path` inside it. */
+export interface ConfigAdvice {
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * Everything the runtime and validation know of a node type, exported by its folder's index.ts. Adding a node type is
+ * one folder, one line in the registry (nodes/index.ts) and, for its editor form and glyph (its ui.ts), one line in
+ * nodes/ui.ts, which the type checker holds to the same types.
+ */
 export interface NodeDefinition<Schema extends z.ZodType = z.ZodType> {
   type: string;
   /** The current version; documents at older versions are migrated on load. */
@@ -74,6 +84,11 @@ export interface NodeDefinition<Schema extends z.ZodType = z.ZodType> {
   defaults(): unknown;
   /** One line for the canvas, e.g. `sqlite · leads`. */
   summarize(config: z.infer<Schema>): string;
+  /**
+   * Warnings about a config that is valid but likely not what its author meant (a mapping that passes no field), with
+   * paths inside the config. The loader reports them beside the node.
+   */
+  advise?(config: z.infer<Schema>): ConfigAdvice[];
   /** Triggers have no behaviour: they are where records enter and leave the flow. */
   behaviour: NodeBehaviour<z.infer<Schema>> | null;
 }

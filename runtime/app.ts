@@ -1,5 +1,7 @@
 import { serveStatic } from '@hono/node-server/serve-static';
-import { Hono } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Hono } from 'hono';
+import type { BlankEnv } from 'hono/types';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
@@ -50,7 +52,8 @@ const API_BODY_LIMIT = 1024 * 1024;
 
 /** Builds the Hono app: one sub-app per resource, mounted under the auth, CORS and size limits that apply to it. */
 export function createApp(deps: AppDeps): Hono {
-  const app = new Hono();
+  // An OpenAPIHono, so that mounting a sub-app gathers its route definitions for /api/openapi.json.
+  const app = new OpenAPIHono<BlankEnv>();
 
   app.onError((error, c) => {
     if (error instanceof HTTPException) {
@@ -99,7 +102,7 @@ export function createApp(deps: AppDeps): Hono {
   app.use('*', (c, next) => (c.req.path.startsWith('/api/') || c.req.path.startsWith('/hooks/') ? next() : otherLimit(c, next)));
 
   app.route('/', runtimeApi(deps));
-  app.route('/api', openApiApi());
+  app.route('/api', openApiApi(app));
   app.route('/api/flows', flowsApi(deps));
   app.route('/api/flows', failingApi(deps));
   app.route('/api', runsApi(deps));

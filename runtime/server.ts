@@ -2,11 +2,10 @@ import { getRequestListener, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AppDeps } from './api/deps';
-import { internalErrorBody } from './api/errors';
 import { WEBHOOK_BODY_LIMIT } from './api/hooks';
 import { hookParams } from './api/schemas';
-import { receiveWebhook } from './webhooks/receive';
+import { internalErrorBody } from './http/errorBody';
+import { receiveWebhook, type WebhookReceiverDeps } from './webhooks/receive';
 
 export interface ListeningServer {
   server: ServerType;
@@ -28,7 +27,7 @@ const HOOK_PATH = /^\/hooks\/([^/?#]+)\/([^/?#]+)(?:\?.*)?$/;
  * within the limit; anything else (a chunked body, an oversized one, a malformed id) goes to the app, which answers it
  * with its usual errors.
  */
-export function directWebhooks(deps: Pick<AppDeps, 'catalog' | 'credentials' | 'intake' | 'metrics' | 'logger' | 'connectors'>, fallback: Listener): Listener {
+export function directWebhooks(deps: WebhookReceiverDeps, fallback: Listener): Listener {
   const send = (response: ServerResponse, status: number, body: unknown) => {
     const json = JSON.stringify(body);
     response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { loadFlow } from '../nodes/document';
+import { loadFlow } from '../nodes/flow/load';
 import { validateCommand } from '../runtime/commands/validate';
 import { connectorRegistry, loadOptionsFor } from '../runtime/connectors/index';
 

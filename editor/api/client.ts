@@ -1,36 +1,20 @@
 /** Types and calls for the runtime's HTTP API (SPEC §10); the editor is served by the runtime, so URLs are relative. */
 import type { ConnectionOptions, ConnectorSummary } from '../../nodes/trigger/connectionForm';
+// The wire shapes as the runtime's route schemas define them (the editor imports them from there, as types only, so
+// no runtime code reaches the bundle); what follows here is the editor's own, looser view of the rest.
+import type {
+  ApiIssue,
+  CollectionDescription,
+  FieldChange,
+  FlowDraftState,
+  FlowListEntry,
+  FlowOverview,
+  FlowStatus,
+  RunSummary,
+  VersionSummary,
+} from '../../runtime/api/schemas';
 
 export type { ConnectionOptions, ConnectorSummary };
-
-export interface ApiIssue {
-  path: string;
-  nodeId?: string;
-  edgeId?: string;
-  message: string;
-  severity: 'error' | 'warning';
-}
-
-export interface FieldChange {
-  field: string;
-  before: unknown;
-  after: unknown;
-}
-
-export interface RunSummary {
-  created: number;
-  updated: number;
-  deleted: number;
-  echoes: number;
-  conflicts: number;
-  failed: number;
-}
-
-export interface FlowListEntry {
-  id: string;
-  name: string;
-  deployed: boolean;
-}
 
 export interface DryRunSide {
   nodeId: string;
@@ -38,42 +22,6 @@ export interface DryRunSide {
   /** `recordName`: what names the record to a person (the trigger's display field), or null. */
   updates: { id: string; recordName?: string | null; fields: FieldChange[] }[];
   deletes: { id: string; recordName?: string | null }[];
-}
-
-/** A flow's health, for the flow list: last pass, records in sync, changes in the last hour, what needs a person. */
-export interface FlowHealth {
-  lastRun: { id: string; status: string; startedAt: string; finishedAt: string | null } | null;
-  synced: number;
-  changesLastHour: number;
-  failing: number;
-  openConflicts: number;
-}
-
-/** One flow or draft as the flow list shows it (GET /api/overview). */
-export interface FlowOverview {
-  id: string;
-  name: string;
-  /** False for a flow that is only a draft so far. */
-  stored: boolean;
-  /** Its triggers run. */
-  deployed: boolean;
-  version: { version: number; deployedAt: string } | null;
-  draft: { savedAt: string; changed: boolean } | null;
-  health: FlowHealth | null;
-}
-
-/** A flow's draft, stored document and last deployed version (GET /api/flows/:id/draft). */
-export interface FlowDraftState {
-  id: string;
-  deployed: boolean;
-  stored: unknown;
-  draft: { document: unknown; savedAt: string } | null;
-  version: { version: number; deployedAt: string; document: unknown } | null;
-}
-
-export interface VersionSummary {
-  version: number;
-  deployedAt: string;
 }
 
 /** Which runs the history lists: all, those that wrote records, failed ones, those that filed conflicts. */
@@ -124,38 +72,6 @@ export interface ConflictRecord {
   sides: Record<string, unknown>;
   status: 'open' | 'resolved' | string;
   createdAt: string;
-}
-
-/** A trigger node's live counts (GET /api/flows/:id/status). */
-export interface TriggerStatus {
-  lastPassAt: string | null;
-  /** Records linked and in sync. */
-  synced: number;
-  /** Records the passes of the last hour wrote on this side. */
-  changesLastHour: number;
-  failing: number;
-  /** Open conflicts that name this side. */
-  openConflicts: number;
-  /** The last pass could not open or list this trigger's system. */
-  problem: { message: string; at: string; status: string } | null;
-}
-
-/** What the canvas shows while the flow runs: per trigger node, and per conflict node its open conflicts. */
-export interface FlowStatus {
-  nodes: Record<string, TriggerStatus>;
-  conflictNodes: Record<string, { openConflicts: number }>;
-  countedAt: string | null;
-}
-
-export interface FieldDescription {
-  name: string;
-  type: string;
-  nullable: boolean;
-}
-
-export interface CollectionDescription {
-  name: string;
-  fields: FieldDescription[];
 }
 
 /** A stored credential as the runtime lists it: never a value. An OAuth2 one says whether it is usable. */

@@ -1,8 +1,9 @@
 import { useReactFlow } from '@xyflow/react';
 import type { DragEvent } from 'react';
-import { nodeRegistry, nodeTypes, type NodeType } from '../../nodes';
+import { nodeRegistry, type NodeType } from '../../nodes';
 import { useFlowStore, useFlowStoreApi } from '../store/context';
 import { NodeIcon } from './nodeIcons';
+import { paletteEntries } from './paletteEntries';
 
 /** The drag-and-drop payload type, so a drop of anything else (a file, text) is ignored by the canvas. */
 export const PALETTE_MIME = 'application/x-syncline-node';
@@ -12,11 +13,7 @@ export function Palette() {
   const query = useFlowStore((state) => state.paletteQuery);
   const store = useFlowStoreApi();
   const { screenToFlowPosition } = useReactFlow();
-  const needle = query.trim().toLowerCase();
-  const shown = nodeTypes.filter((type) => {
-    const definition = nodeRegistry[type];
-    return needle === '' || `${definition.title} ${definition.type} ${definition.description}`.toLowerCase().includes(needle);
-  });
+  const shown = paletteEntries(nodeRegistry, query);
 
   const addAtCentre = (type: NodeType) => {
     const pane = document.querySelector('.react-flow')?.getBoundingClientRect();
@@ -52,7 +49,7 @@ export function Palette() {
         onChange={(event) => store.getState().setPaletteQuery(event.target.value)}
       />
       <ul>
-        {shown.map((type) => (
+        {shown.map(({ type, title, description }) => (
           <li key={type}>
             <button
               type="button"
@@ -60,10 +57,10 @@ export function Palette() {
               draggable
               onDragStart={(event) => onDragStart(event, type)}
               onClick={() => addAtCentre(type)}
-              title={`${nodeRegistry[type].description} Drag onto the canvas, or click to add.`}
+              title={`${description} Drag onto the canvas, or click to add.`}
             >
               <NodeIcon type={type} />
-              {nodeRegistry[type].title}
+              {title}
             </button>
           </li>
         ))}

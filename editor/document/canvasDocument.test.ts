@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { serializeFlow } from '../../nodes/document';
+import { serializeFlow } from '../../nodes/flow/jsonText';
 import { canvasFromDocument, documentFromCanvas, documentNode } from './canvasDocument';
 
 const fixtures = join(import.meta.dirname, '../../test/fixtures/flows');

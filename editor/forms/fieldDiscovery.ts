@@ -1,7 +1,7 @@
 import type { CanvasEdge, CanvasNode } from '../document/canvasDocument';
 import type { DescribeResult } from '../store/types';
-import { asRecord, isRecord } from './configIssues';
-import type { SideFields } from './types';
+import { asRecord, isRecord } from '../../nodes/forms/configIssues';
+import type { SideFields } from '../../nodes/forms/types';
 
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
 

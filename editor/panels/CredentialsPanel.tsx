@@ -1,8 +1,8 @@
-import { useEffect, useId, useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { z } from 'zod';
+import { SelectField, TextField } from '../../nodes/forms/kit';
 import { authorizationCodeSettingsSchema, credentialInputSchema, credentialNameSchema } from '../../runtime/credentials/types';
 import type { CredentialSummary } from '../api/client';
-import { SelectField, TextField } from '../forms/kit';
 import { useFlowStore, useFlowStoreApi } from '../store/context';
 import type { CredentialProblem } from '../store/types';
 import { Modal } from './Dialogs';
@@ -22,32 +22,6 @@ const isConsentMessage = (data: unknown): data is ConsentMessage => typeof data 
 
 /** How often the list is read again while a consent is open, for a browser where the callback page cannot tell us. */
 const CONSENT_POLL_MS = 2000;
-
-/** A labelled input whose value is not shown: a token, a password, a client secret. */
-function SecretField({ label, value, onChange, error, hint }: { label: string; value: string; onChange(value: string): void; error?: string | undefined; hint?: string }) {
-  const id = useId();
-  return (
-    <div className={`sl-field${error ? ' sl-field--invalid' : ''}`}>
-      <label htmlFor={id}>{label}</label>
-      <input
-        id={id}
-        type="password"
-        value={value}
-        autoComplete="new-password"
-        spellCheck={false}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={error ? `${id}-error` : undefined}
-        onChange={(event) => onChange(event.target.value)}
-      />
-      {hint ? <span className="sl-field__hint">{hint}</span> : null}
-      {error ? (
-        <span className="sl-field__error" id={`${id}-error`}>
-          {error}
-        </span>
-      ) : null}
-    </div>
-  );
-}
 
 /** A credential's kind in words. */
 function describeKind(credential: CredentialSummary): string {
@@ -172,11 +146,11 @@ function AddCredentialForm({ connect, busy }: { connect(name: string, settings: 
           setErrors({});
         }}
       />
-      {kind === 'token' ? <SecretField label="Token" value={token} onChange={setToken} error={errors.token} hint="Sent as a bearer token, or where the connector puts its API key." /> : null}
+      {kind === 'token' ? <TextField secret label="Token" value={token} onChange={setToken} error={errors.token} hint="Sent as a bearer token, or where the connector puts its API key." /> : null}
       {kind === 'basic' ? (
         <>
           <TextField label="Username" value={username} onChange={setUsername} error={errors.username} hint="For a Zendesk API token: you@example.com/token" />
-          <SecretField label="Password" value={password} onChange={setPassword} error={errors.password} hint="Or the API token that goes with the username." />
+          <TextField secret label="Password" value={password} onChange={setPassword} error={errors.password} hint="Or the API token that goes with the username." />
         </>
       ) : null}
       {kind === 'oauth2' ? (
@@ -197,7 +171,7 @@ function AddCredentialForm({ connect, busy }: { connect(name: string, settings: 
           {oauthCode ? <TextField label="Authorization URL" value={authorizationEndpoint} onChange={setAuthorizationEndpoint} error={errors.authorizationEndpoint} placeholder="https://example.com/oauth/authorize" /> : null}
           <TextField label="Token URL" value={tokenEndpoint} onChange={setTokenEndpoint} error={errors.tokenEndpoint} placeholder="https://example.com/oauth/token" />
           <TextField label="Client ID" value={clientId} onChange={setClientId} error={errors.clientId} />
-          <SecretField label="Client secret" value={clientSecret} onChange={setClientSecret} error={errors.clientSecret} hint={oauthCode ? 'Leave empty for a public app (PKCE only).' : undefined} />
+          <TextField secret label="Client secret" value={clientSecret} onChange={setClientSecret} error={errors.clientSecret} hint={oauthCode ? 'Leave empty for a public app (PKCE only).' : undefined} />
           <TextField label="Scopes" value={scopes} onChange={setScopes} error={errors.scopes} placeholder="read write" hint="Separated by spaces." />
           {oauthCode ? (
             <p className="sl-muted">

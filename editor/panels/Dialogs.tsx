@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
-import { loadFlow, parseFlowText } from '../../nodes/document';
+import { parseFlowText } from '../../nodes/flow/jsonText';
+import { loadFlow } from '../../nodes/flow/load';
 import { storedToken, storeToken } from '../api/client';
 import { documentFromCanvas, emptyFlow } from '../document/canvasDocument';
 import { useFlowStore, useFlowStoreApi } from '../store/context';

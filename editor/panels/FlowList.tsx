@@ -1,4 +1,4 @@
-import type { FlowOverview } from '../api/client';
+import type { FlowOverview } from '../../runtime/api/schemas';
 import { useFlowStore, useFlowStoreApi } from '../store/context';
 import { NoticeBar } from './NoticeBar';
 

@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import { TextField } from '../forms/kit';
+import { TextField } from '../../nodes/forms/kit';
 import { useFlowStore, useFlowStoreApi } from '../store/context';
 
 /** The versions this flow was deployed with, newest first, each restorable onto the canvas as the draft. */

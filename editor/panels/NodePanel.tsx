@@ -1,12 +1,13 @@
 import { useEffect, useMemo, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { isNodeType, nodeRegistry } from '../../nodes';
+import { TextField } from '../../nodes/forms/kit';
+import type { FormEnvironment } from '../../nodes/forms/types';
+import { nodeUi } from '../../nodes/ui';
 import { NodeIcon } from '../canvas/nodeIcons';
 import type { CanvasNode } from '../document/canvasDocument';
+import { connectorEnvironment } from '../forms/connectorForms';
 import { fieldsOnSide } from '../forms/fieldDiscovery';
-import { nodeForms } from '../forms/formRegistry';
-import { TextField } from '../forms/kit';
-import type { FormEnvironment } from '../forms/types';
 import { useFlowStore, useFlowStoreApi } from '../store/context';
 import type { FlowIssue } from '../store/types';
 import { NodeConnections } from './NodeConnections';
@@ -80,7 +81,7 @@ export function NodePanel({ nodeId }: { nodeId: string }) {
       .filter((candidate) => candidate.data.type === 'trigger')
       .map((candidate) => ({ id: candidate.id, label: candidate.data.label ? `${candidate.data.label} (${candidate.id})` : candidate.id }));
     return {
-      connectors: server.connectors ?? FALLBACK_CONNECTORS,
+      ...connectorEnvironment(server.connectors ?? FALLBACK_CONNECTORS, server.credentials),
       credentials: server.credentials,
       collections: described[nodeId]?.collections ?? null,
       describeError: described[nodeId]?.error ?? null,
@@ -95,7 +96,7 @@ export function NodePanel({ nodeId }: { nodeId: string }) {
 
   if (!data) return null;
   const known = isNodeType(type);
-  const Form = known ? nodeForms[type] : null;
+  const Form = known ? nodeUi[type].Form : null;
 
   const commitId = (value: string) => {
     const reason = store.getState().renameNode(nodeId, value.trim());

@@ -1,4 +1,4 @@
-import type { FieldChange } from '../api/client';
+import type { FieldChange } from '../../runtime/api/schemas';
 
 /** A field value as a person reads it: text plainly, absence as a dash, everything else as JSON. */
 export function ShowValue({ value }: { value: unknown }) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadFlow, serializeFlow } from '../../nodes/document';
+import { serializeFlow } from '../../nodes/flow/jsonText';
+import { loadFlow } from '../../nodes/flow/load';
 import { createApiClient } from '../api/client';
 import { createFlowStore } from './createFlowStore';
 import { memoryDraftBackup } from './draftBackup';

@@ -1,5 +1,6 @@
 import { FLOW_ID_PATTERN } from '../../nodes';
-import { ApiError, type FlowDraftState, type FlowOverview } from '../api/client';
+import type { FlowDraftState, FlowOverview } from '../../runtime/api/schemas';
+import { ApiError } from '../api/client';
 import { canvasFromDocument, documentFromCanvas } from '../document/canvasDocument';
 import type { FlowsSliceActions, FlowsSliceState, SliceContext } from './types';
 

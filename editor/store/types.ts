@@ -1,26 +1,13 @@
 import type { Connection, EdgeChange, NodeChange } from '@xyflow/react';
 import type { StoreApi } from 'zustand';
 import type { TemporalState } from 'zundo';
-import type {
-  ApiClient,
-  ApiIssue,
-  CollectionDescription,
-  ConflictRecord,
-  CredentialSummary,
-  DryRunSide,
-  FlowOverview,
-  RunFilter,
-  PassResult,
-  RunLogEntry,
-  RunRecord,
-  TriggerStatus,
-  VersionSummary,
-} from '../api/client';
+import type { ApiClient, ConflictRecord, CredentialSummary, DryRunSide, RunFilter, PassResult, RunLogEntry, RunRecord } from '../api/client';
+import type { ApiIssue, CollectionDescription, FlowOverview, TriggerStatus, VersionSummary } from '../../runtime/api/schemas';
 import type { CanvasEdge, CanvasFlow, CanvasNode, FlowMeta } from '../document/canvasDocument';
-import type { RealSample } from '../forms/types';
+import type { RealSample } from '../../nodes/forms/types';
 import type { NodeType } from '../../nodes';
 
-/** An issue as the validator reports it (nodes/document.ts `FlowIssue`, the same shape the API sends). */
+/** An issue as the validator reports it (nodes/flow/issues.ts `FlowIssue`, the same shape the API sends). */
 export type FlowIssue = ApiIssue;
 
 // ---- flow slice: the document being edited -------------------------------------------------------------------
@@ -254,7 +241,7 @@ export type HistoryState = Pick<FlowSliceState, 'nodes' | 'edges'>;
 
 export type FlowStoreApi = StoreApi<FlowStoreState> & { temporal: StoreApi<TemporalState<HistoryState>> };
 
-/** What the store needs from outside: the API, and the document functions of nodes/document.ts. */
+/** What the store needs from outside: the API, and the document functions of nodes/flow/. */
 export interface StoreDeps {
   api: ApiClient;
   /** Every issue the runtime's validator finds in a document (unknown connectors only when the list is known). */

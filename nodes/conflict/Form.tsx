@@ -1,6 +1,6 @@
-import { asRecord, isRecord, schemaDefault, useConfigIssues, withKey } from '../../editor/forms/configIssues';
-import { NumberField, Section, SelectField, TextField } from '../../editor/forms/kit';
-import type { NodeFormProps } from '../../editor/forms/types';
+import { asRecord, isRecord, schemaDefault, useConfigIssues, withKey } from '../forms/configIssues';
+import { NumberField, Section, SelectField, TextField } from '../forms/kit';
+import type { NodeFormProps } from '../forms/types';
 import { conflictConfigSchema } from './schema';
 
 const deleteOptions = conflictConfigSchema.shape.deletes.unwrap().options;

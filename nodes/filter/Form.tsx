@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
-import { asRecord, useConfigIssues } from '../../editor/forms/configIssues';
-import { Section, SelectField, TextArea } from '../../editor/forms/kit';
-import type { NodeFormProps } from '../../editor/forms/types';
+import { asRecord, useConfigIssues } from '../forms/configIssues';
+import { Section, SelectField, TextArea } from '../forms/kit';
+import type { NodeFormProps } from '../forms/types';
 import { evaluateExpression } from '../transform/expression';
 import { defaultExpressionLimits } from '../types';
 import { filterConfigSchema } from './schema';

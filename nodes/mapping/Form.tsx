@@ -1,7 +1,7 @@
 import { useState } from 'react';
-import { asRecord, useConfigIssues } from '../../editor/forms/configIssues';
-import { Section, SelectField, TextField, textToValue, valueToText } from '../../editor/forms/kit';
-import type { NodeFormProps } from '../../editor/forms/types';
+import { asRecord, useConfigIssues } from '../forms/configIssues';
+import { Section, SelectField, TextField, textToValue, valueToText } from '../forms/kit';
+import type { NodeFormProps } from '../forms/types';
 import { mappingConfigSchema, pairDirectionSchema } from './schema';
 
 const directionLabels: Record<string, { symbol: string; name: string }> = {

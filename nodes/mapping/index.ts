@@ -11,5 +11,7 @@ export const mapping = {
   schema: mappingConfigSchema,
   defaults: () => ({ fields: [] }),
   summarize: (config) => `${config.fields.length} field${config.fields.length === 1 ? '' : 's'}`,
+  advise: (config) =>
+    config.fields.length === 0 ? [{ path: ['fields'], message: 'has no field pairs, so no field passes this mapping: add a pair for each field to sync' }] : [],
   behaviour: mappingBehaviour,
 } satisfies NodeDefinition<typeof mappingConfigSchema>;

@@ -1,10 +1,10 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { asRecord, isRecord, useConfigIssues, withKey, type ConfigIssues } from '../../editor/forms/configIssues';
-import { NumberField, Section, SelectField, TextArea, TextField, textToValue, valueToText } from '../../editor/forms/kit';
-import type { NodeFormProps, RealSample } from '../../editor/forms/types';
+import { asRecord, isRecord, useConfigIssues, withKey, type ConfigIssues } from '../forms/configIssues';
+import { NumberField, Section, SelectField, TextArea, TextField, textToValue, valueToText } from '../forms/kit';
+import type { NodeFormProps, RealSample } from '../forms/types';
 import { defaultExpressionLimits, type FlowRecord, type RoundTripIssue } from '../types';
 import { transformBehaviour } from './behaviour';
-import { evaluateExpression } from './expression';
+import { previewExpressionOp, type ExpressionPreview } from './preview';
 import { transformConfigSchema, transformOpSchema, type TransformConfig } from './schema';
 
 type Op = Record<string, unknown>;
@@ -73,27 +73,7 @@ function parseSample(text: string): { record: FlowRecord | null; error: string |
   }
 }
 
-/**
- * Evaluates a JSONata expression on a record for a preview, as a pass would (same limits, same regular-expression
- * engine); a failure is a message, never an exception.
- */
-async function evaluate(source: string, input: unknown): Promise<{ value: unknown } | { error: string }> {
-  try {
-    return { value: await evaluateExpression(source, input, defaultExpressionLimits, 'preview') };
-  } catch (error) {
-    return { error: (error as { message?: string }).message ?? String(error) };
-  }
-}
-
-const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 const show = (value: unknown) => (value === undefined ? '(nothing)' : JSON.stringify(value));
-
-interface ExpressionPreview {
-  forward: { value: unknown } | { error: string } | null;
-  backward: Record<string, { value: unknown } | { error: string }> | { error: string } | null;
-  /** Fields where backward(forward(sample)) is not the sample's value. */
-  lossy: { field: string; before: unknown; after: unknown }[];
-}
 
 /** Runs an expression op on the sample as the person types: forward, then backward on forward's result. */
 function useExpressionPreview(op: Op, sample: FlowRecord | null): ExpressionPreview | null {
@@ -104,31 +84,8 @@ function useExpressionPreview(op: Op, sample: FlowRecord | null): ExpressionPrev
   useEffect(() => {
     let cancelled = false;
     void (async () => {
-      if (!sample || forward === '') {
-        if (!cancelled) setPreview(null);
-        return;
-      }
-      const forwardResult = await evaluate(forward, sample);
-      let backward: ExpressionPreview['backward'] = null;
-      const lossy: ExpressionPreview['lossy'] = [];
-      const spec: unknown = JSON.parse(backwardKey);
-      if ('value' in forwardResult && spec !== null) {
-        const moved = { ...sample, [target]: forwardResult.value };
-        if (typeof spec === 'string') {
-          const result = await evaluate(spec, moved);
-          backward = 'error' in result ? result : Object.fromEntries(Object.entries(asRecord(result.value)).map(([k, v]) => [k, { value: v }]));
-        } else if (isRecord(spec)) {
-          const entries = await Promise.all(Object.entries(spec).map(async ([field, source]) => [field, await evaluate(String(source), moved)] as const));
-          backward = Object.fromEntries(entries);
-        }
-        if (backward && !('error' in backward)) {
-          for (const [field, result] of Object.entries(backward)) {
-            const after = (result as { value?: unknown }).value;
-            if ('value' in result && field in sample && !sameJson(sample[field], after)) lossy.push({ field, before: sample[field], after });
-          }
-        }
-      }
-      if (!cancelled) setPreview({ forward: forwardResult, backward, lossy });
+      const next = !sample || forward === '' ? null : await previewExpressionOp({ forward, target, backward: JSON.parse(backwardKey) }, sample);
+      if (!cancelled) setPreview(next);
     })();
     return () => {
       cancelled = true;

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatIssue, loadFlow } from '../document';
+import { formatIssue } from '../flow/issues';
+import { loadFlow } from '../flow/load';
 import { defaultExpressionLimits, RecordError, type ExpressionLimits } from '../types';
 import { compiledExpressionCount, evaluateExpression, expressionProblem, MAX_CACHED_EXPRESSIONS, MAX_LIST_LENGTH, MAX_TEXT_LENGTH } from './expression';
 

@@ -1,6 +1,6 @@
 import { Fragment, useEffect, useState } from 'react';
-import type { ConfigIssues } from '../../editor/forms/configIssues';
-import { CheckboxField, NumberField, Section, SelectField, TextArea, TextField, valueToText } from '../../editor/forms/kit';
+import type { ConfigIssues } from '../forms/configIssues';
+import { CheckboxField, NumberField, Section, SelectField, TextArea, TextField, valueToText } from '../forms/kit';
 import {
   applyFieldChange,
   credentialKindOf,

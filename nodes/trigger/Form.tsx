@@ -1,6 +1,6 @@
-import { asRecord, isRecord, schemaDefault, useConfigIssues, withKey } from '../../editor/forms/configIssues';
-import { CheckboxField, NumberField, Section, SelectField, TextField } from '../../editor/forms/kit';
-import type { NodeFormProps } from '../../editor/forms/types';
+import { asRecord, isRecord, schemaDefault, useConfigIssues, withKey } from '../forms/configIssues';
+import { CheckboxField, NumberField, Section, SelectField, TextField } from '../forms/kit';
+import type { NodeFormProps } from '../forms/types';
 import { ConnectionFields, CredentialField } from './ConnectionFields';
 import { initialConnection } from './connectionForm';
 import { DEFAULT_DISPLAY_FIELDS } from './display';

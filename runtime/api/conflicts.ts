@@ -1,19 +1,18 @@
-import { zValidator } from '@hono/zod-validator';
-import { Hono } from 'hono';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { conflictFlowId } from '../db/statusQueries';
 import { EngineInputError, type ConflictResolution, type ConflictView } from '../engine/types';
+import { groupInto } from '../util/collections';
 import type { AppDeps } from './deps';
-import { fail, requireJson, validationHook } from './errors';
+import { fail, requireJson } from './errors';
 import { RecordNamer } from './recordNames';
-import type { RouteDoc } from './routeDoc';
-import { conflictIdParams, conflictResolutionSchema, conflictsQuerySchema, conflictViewSchema, errorSchema } from './schemas';
+import { apiApp, bearer, errorResponse, jsonBody, jsonResponse } from './routes';
+import { conflictIdParams, conflictResolutionSchema, conflictsQuerySchema, conflictViewSchema } from './schemas';
 
 /** Each conflict with the name of the record it is about, through the triggers that take part in it. */
 async function withRecordNames(deps: AppDeps, conflicts: ConflictView[]): Promise<Array<ConflictView & { recordName: string | null }>> {
   const byFlow = new Map<string, ConflictView[]>();
-  for (const conflict of conflicts) byFlow.set(conflict.flowId, [...(byFlow.get(conflict.flowId) ?? []), conflict]);
+  for (const conflict of conflicts) groupInto(byFlow, conflict.flowId, conflict);
   const names = new Map<string, string>();
   for (const [flowId, ofFlow] of byFlow) {
     const namer = new RecordNamer(deps.db, deps.catalog.get(flowId)?.document ?? null);
@@ -23,14 +22,45 @@ async function withRecordNames(deps: AppDeps, conflicts: ConflictView[]): Promis
   return conflicts.map((conflict) => ({ ...conflict, recordName: conflict.entityId ? (names.get(conflict.entityId) ?? null) : null }));
 }
 
-const inputStatus: Record<string, ContentfulStatusCode> = { not_found: 404, already_resolved: 409 };
+const inputStatus: Record<string, 404 | 409> = { not_found: 404, already_resolved: 409 };
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/',
+  tags: ['conflicts'],
+  security: bearer,
+  summary: 'Conflicts with base and each side’s value; open ones unless status says otherwise',
+  request: { query: conflictsQuerySchema },
+  responses: {
+    200: jsonResponse('Conflicts', z.array(conflictViewSchema)),
+    400: errorResponse('Bad status'),
+    404: errorResponse('No such flow'),
+  },
+});
+
+const resolveRoute = createRoute({
+  method: 'post',
+  path: '/{id}/resolve',
+  tags: ['conflicts'],
+  security: bearer,
+  middleware: requireJson,
+  summary: 'Resolve with {"side":"<trigger id>"} or {"value":...}; a deployed flow applies it at once',
+  request: { params: conflictIdParams, body: jsonBody(conflictResolutionSchema) },
+  responses: {
+    200: jsonResponse('Resolved', conflictViewSchema),
+    400: errorResponse('Not a resolution'),
+    404: errorResponse('No such conflict'),
+    409: errorResponse('Already resolved'),
+    422: errorResponse('The resolution does not fit this conflict (unknown side, a kind that needs a side)'),
+  },
+});
 
 /** The conflict inbox: list a flow's conflicts with base and each side's value, resolve one. Mounted at /api/conflicts. */
-export function conflictsApi(deps: AppDeps): Hono {
+export function conflictsApi(deps: AppDeps): OpenAPIHono {
   const { engine, runner, catalog, db, logger } = deps;
-  const app = new Hono();
+  const app = apiApp();
 
-  app.get('/', zValidator('query', conflictsQuerySchema, validationHook), async (c) => {
+  app.openapi(listRoute, async (c) => {
     const query = c.req.valid('query');
     if (query.flow !== undefined && !catalog.get(query.flow)) {
       return fail(c, 404, 'not_found', `no flow "${query.flow}": list the flows with GET /api/flows`, 'flow');
@@ -38,70 +68,32 @@ export function conflictsApi(deps: AppDeps): Hono {
     // The inbox is what needs a decision, so open conflicts unless asked otherwise.
     const status = query.status ?? 'open';
     const conflicts = await engine.listConflicts({ ...(query.flow !== undefined ? { flowId: query.flow } : {}), ...(status === 'all' ? {} : { status }) });
-    return c.json(await withRecordNames(deps, conflicts));
+    return c.json(await withRecordNames(deps, conflicts), 200);
   });
 
-  app.post(
-    '/:id/resolve',
-    zValidator('param', conflictIdParams, validationHook),
-    requireJson,
-    zValidator('json', conflictResolutionSchema, validationHook),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const flowId = await conflictFlowId(db, id);
-      if (flowId === undefined) return fail(c, 404, 'not_found', `no conflict "${id}": list them with GET /api/conflicts?flow=ID`, 'id');
-      const resolution = c.req.valid('json') as ConflictResolution;
-      try {
-        // Under the flow's lock, so a pass in progress cannot merge the entity while the decision lands.
-        const conflict = await runner.exclusive(flowId, () => engine.resolveConflict(id, resolution));
-        logger.info({ flowId, conflictId: id }, 'conflict resolved');
-        const entry = catalog.get(flowId);
-        if (entry?.deployed && entry.document) {
-          // The decision is written out by the next pass; a deployed flow gets it now rather than at its next tick.
-          runner.runPass(flowId, { reason: 'manual' }).catch((error: unknown) => logger.error({ flowId, err: error }, 'pass after a resolution failed'));
-        }
-        const [named] = await withRecordNames(deps, [conflict]);
-        return c.json(named);
-      } catch (error) {
-        if (error instanceof EngineInputError) {
-          return fail(c, inputStatus[error.code] ?? 422, error.code, error.message, error.code === 'unknown_side' ? 'side' : '');
-        }
-        throw error;
+  app.openapi(resolveRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const flowId = await conflictFlowId(db, id);
+    if (flowId === undefined) return fail(c, 404, 'not_found', `no conflict "${id}": list them with GET /api/conflicts?flow=ID`, 'id');
+    const resolution = c.req.valid('json') as ConflictResolution;
+    try {
+      // Under the flow's lock, so a pass in progress cannot merge the entity while the decision lands.
+      const conflict = await runner.exclusive(flowId, () => engine.resolveConflict(id, resolution));
+      logger.info({ flowId, conflictId: id }, 'conflict resolved');
+      const entry = catalog.get(flowId);
+      if (entry?.deployed && entry.document) {
+        // The decision is written out by the next pass; a deployed flow gets it now rather than at its next tick.
+        runner.runPass(flowId, { reason: 'manual' }).catch((error: unknown) => logger.error({ flowId, err: error }, 'pass after a resolution failed'));
       }
-    },
-  );
+      const [named] = await withRecordNames(deps, [conflict]);
+      return c.json(named, 200);
+    } catch (error) {
+      if (error instanceof EngineInputError) {
+        return fail(c, inputStatus[error.code] ?? 422, error.code, error.message, error.code === 'unknown_side' ? 'side' : '');
+      }
+      throw error;
+    }
+  });
 
   return app;
 }
-
-export const conflictRouteDocs: RouteDoc[] = [
-  {
-    method: 'get',
-    path: '/api/conflicts',
-    tag: 'conflicts',
-    auth: 'bearer',
-    summary: 'Conflicts with base and each side’s value; open ones unless status says otherwise',
-    query: conflictsQuerySchema,
-    responses: {
-      200: { description: 'Conflicts', schema: z.array(conflictViewSchema) },
-      400: { description: 'Bad status', schema: errorSchema },
-      404: { description: 'No such flow', schema: errorSchema },
-    },
-  },
-  {
-    method: 'post',
-    path: '/api/conflicts/:id/resolve',
-    tag: 'conflicts',
-    auth: 'bearer',
-    summary: 'Resolve with {"side":"<trigger id>"} or {"value":...}; a deployed flow applies it at once',
-    params: conflictIdParams,
-    body: conflictResolutionSchema,
-    responses: {
-      200: { description: 'Resolved', schema: conflictViewSchema },
-      400: { description: 'Not a resolution', schema: errorSchema },
-      404: { description: 'No such conflict', schema: errorSchema },
-      409: { description: 'Already resolved', schema: errorSchema },
-      422: { description: 'The resolution does not fit this conflict (unknown side, a kind that needs a side)', schema: errorSchema },
-    },
-  },
-];

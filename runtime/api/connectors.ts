@@ -1,30 +1,18 @@
-import { zValidator } from '@hono/zod-validator';
-import { Hono, type Context } from 'hono';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { resolve } from 'node:path';
-import { z } from 'zod';
-import { connectionOptionsSchema, connectorSummarySchema, type ConnectorSummary } from '../../nodes/trigger/connectionForm';
+import { connectionOptionsSchema, type ConnectorSummary } from '../../nodes/trigger/connectionForm';
 import { triggerConfigSchema, type TriggerConfig } from '../../nodes/trigger/schema';
 import { accessRefusalOf } from '../connectors/network';
 import { ConnectorError, RateLimitedError, type ConnectionContext, type ConnectorType, type ListPosition } from '../connectors/types';
 import { MissingCredentialError } from '../credentials/store';
 import type { AppDeps } from './deps';
-import { fail, formatPath, requireJson, validationHook } from './errors';
-import type { RouteDoc } from './routeDoc';
-import { describeBodySchema, describeResultSchema, errorSchema, sampleBodySchema, sampleResultSchema } from './schemas';
-
-export const connectorListSchema = z.array(connectorSummarySchema);
+import { fail, formatPath, requireJson, type ErrorResponse } from './errors';
+import { apiApp, bearer, errorResponse, jsonBody, jsonResponse } from './routes';
+import { connectionOptionsBodySchema, connectorListSchema, describeBodySchema, describeResultSchema, sampleBodySchema, sampleResultSchema } from './schemas';
 
 /** Pages a sample reads at most, looking for records that are not deleted. */
 const SAMPLE_PAGES = 5;
-
-export const connectionOptionsBodySchema = z.strictObject({
-  connector: z.string({ error: 'must name a connector, e.g. github' }).min(1, 'must name a connector, e.g. github'),
-  /** The connection as filled in so far: it need not be complete, only hold what the field depends on. */
-  connection: z.record(z.string(), z.unknown(), { error: 'must be an object describing the connection' }),
-  /** The key of a `lookup` field of the connector's form, e.g. `repo`. */
-  field: z.string({ error: 'must name a field of the connection form, e.g. repo' }).min(1, 'must name a field of the connection form, e.g. repo'),
-  baseDir: z.string().min(1).max(4096).optional(),
-});
 
 /** The summary `GET /api/connectors` lists for one connector type. */
 export function connectorSummary(connector: ConnectorType): ConnectorSummary {
@@ -44,7 +32,7 @@ function causes(error: unknown): unknown[] {
 }
 
 /** A connector's failure to reach its system, as a 4xx the editor shows beside the connection. */
-function connectionFailure(c: Context, deps: AppDeps, error: unknown, what: string, connector: string): Response {
+function connectionFailure(c: Context, deps: AppDeps, error: unknown, what: string, connector: string): ErrorResponse<422 | 429> {
   const refusal = accessRefusalOf(error);
   if (refusal) return fail(c, 422, 'access_refused', `could not ${what}: ${refusal.message}`, 'connection');
   // Connectors wrap a failed credential lookup in words of their own; a credential that is not stored is still that.
@@ -59,10 +47,67 @@ function connectionFailure(c: Context, deps: AppDeps, error: unknown, what: stri
   return fail(c, 422, 'connection_failed', `could not ${what}: ${error instanceof Error ? error.message : String(error)}`, 'connection');
 }
 
+const tag = { tags: ['connectors'], security: bearer, middleware: requireJson };
+const badBody = errorResponse('Bad body');
+const rateLimited = errorResponse('The system’s rate limit: try again after Retry-After');
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/',
+  tags: ['connectors'],
+  security: bearer,
+  summary: 'Connector types and their connection forms',
+  responses: { 200: jsonResponse('Connectors', connectorListSchema) },
+});
+
+const describeRoute = createRoute({
+  ...tag,
+  method: 'post',
+  path: '/describe',
+  summary: 'The collections of a connection and their fields',
+  request: { body: jsonBody(describeBodySchema) },
+  responses: {
+    200: jsonResponse('Collections and fields', describeResultSchema),
+    400: badBody,
+    422: errorResponse('Unknown connector, bad connection, a file or host the operator does not allow (access_refused), or it could not be reached'),
+    429: rateLimited,
+  },
+});
+
+const sampleRoute = createRoute({
+  ...tag,
+  method: 'post',
+  path: '/sample',
+  summary: 'A few records of a trigger’s collection, read with the stored credentials under the operator’s access policy: what the editor tries a transform on',
+  request: { body: jsonBody(sampleBodySchema) },
+  responses: {
+    200: jsonResponse('The records (up to `limit`), oldest change first, with their data fields only', sampleResultSchema),
+    400: badBody,
+    422: errorResponse(
+      'Not a trigger config, unknown connector, bad connection, a missing credential, a file or host the operator does not allow (access_refused), or the system could not be read',
+    ),
+    429: rateLimited,
+  },
+});
+
+const optionsRoute = createRoute({
+  ...tag,
+  method: 'post',
+  path: '/options',
+  summary: 'The choices of a lookup field of a connection form, read from the system (GitHub: the repositories the token can see)',
+  request: { body: jsonBody(connectionOptionsBodySchema) },
+  responses: {
+    200: jsonResponse('The choices; complete is false when the system holds more than are listed', connectionOptionsSchema),
+    400: badBody,
+    422: errorResponse('Unknown connector or field, a missing credential, a host the operator does not allow (access_refused), or the system refused'),
+    429: rateLimited,
+  },
+});
+
 /** Connector types, and what a connection holds (collections and fields) for the editor's dropdowns. Mounted at /api/connectors. */
-export function connectorsApi(deps: AppDeps): Hono {
+export function connectorsApi(deps: AppDeps): OpenAPIHono {
   const { connectors, credentials } = deps;
-  const app = new Hono();
+  const app = apiApp();
   const findType = (name: string): ConnectorType | undefined => (Object.hasOwn(connectors, name) ? connectors[name] : undefined);
   const unknownConnector = (c: Context, name: string) =>
     fail(c, 422, 'unknown_connector', `no connector "${name}": use one of ${Object.keys(connectors).join(', ')}`, 'connector');
@@ -75,9 +120,9 @@ export function connectorsApi(deps: AppDeps): Hono {
     access: deps.access,
   });
 
-  app.get('/', (c) => c.json(Object.values(connectors).map(connectorSummary)));
+  app.openapi(listRoute, (c) => c.json(Object.values(connectors).map(connectorSummary), 200));
 
-  app.post('/describe', requireJson, zValidator('json', describeBodySchema, validationHook), async (c) => {
+  app.openapi(describeRoute, async (c) => {
     const body = c.req.valid('json');
     const type = findType(body.connector);
     if (!type) return unknownConnector(c, body.connector);
@@ -98,10 +143,10 @@ export function connectorsApi(deps: AppDeps): Hono {
       write: { create: false, update: false, delete: false },
     } satisfies TriggerConfig;
     try {
-      if (type.describeConnection) return c.json({ collections: await type.describeConnection(context) });
+      if (type.describeConnection) return c.json({ collections: await type.describeConnection(context) }, 200);
       const connector = await type.open({ ...context, config });
       try {
-        return c.json({ collections: await connector.describe() });
+        return c.json({ collections: await connector.describe() }, 200);
       } finally {
         await connector.close();
       }
@@ -110,7 +155,7 @@ export function connectorsApi(deps: AppDeps): Hono {
     }
   });
 
-  app.post('/sample', requireJson, zValidator('json', sampleBodySchema, validationHook), async (c) => {
+  app.openapi(sampleRoute, async (c) => {
     const body = c.req.valid('json');
     const parsed = triggerConfigSchema.safeParse(body.trigger);
     if (!parsed.success) {
@@ -140,7 +185,7 @@ export function connectorsApi(deps: AppDeps): Hono {
           for (const record of page.records) if (!record.deleted && records.length < limit) records.push({ id: record.id, fields: record.fields });
           position = page.records.length > 0 ? page.next : null;
         }
-        return c.json({ records });
+        return c.json({ records }, 200);
       } finally {
         await connector.close();
       }
@@ -149,7 +194,7 @@ export function connectorsApi(deps: AppDeps): Hono {
     }
   });
 
-  app.post('/options', requireJson, zValidator('json', connectionOptionsBodySchema, validationHook), async (c) => {
+  app.openapi(optionsRoute, async (c) => {
     const body = c.req.valid('json');
     const type = findType(body.connector);
     if (!type) return unknownConnector(c, body.connector);
@@ -159,7 +204,7 @@ export function connectorsApi(deps: AppDeps): Hono {
       return fail(c, 422, 'unknown_field', `connector "${body.connector}" has no field "${body.field}" whose choices the runtime lists${known}`, 'field');
     }
     try {
-      return c.json(await type.connectionOptions(connectionContext(body.connection, body.baseDir), body.field));
+      return c.json(await type.connectionOptions(connectionContext(body.connection, body.baseDir), body.field), 200);
     } catch (error) {
       return connectionFailure(c, deps, error, `list the choices for connection.${body.field}`, body.connector);
     }
@@ -167,53 +212,3 @@ export function connectorsApi(deps: AppDeps): Hono {
 
   return app;
 }
-
-export const connectorRouteDocs: RouteDoc[] = [
-  { method: 'get', path: '/api/connectors', tag: 'connectors', auth: 'bearer', summary: 'Connector types and their connection forms', responses: { 200: { description: 'Connectors', schema: connectorListSchema } } },
-  {
-    method: 'post',
-    path: '/api/connectors/describe',
-    tag: 'connectors',
-    auth: 'bearer',
-    summary: 'The collections of a connection and their fields',
-    body: describeBodySchema,
-    responses: {
-      200: { description: 'Collections and fields', schema: describeResultSchema },
-      400: { description: 'Bad body', schema: errorSchema },
-      422: { description: 'Unknown connector, bad connection, a file or host the operator does not allow (access_refused), or it could not be reached', schema: errorSchema },
-      429: { description: 'The system’s rate limit: try again after Retry-After', schema: errorSchema },
-    },
-  },
-  {
-    method: 'post',
-    path: '/api/connectors/sample',
-    tag: 'connectors',
-    auth: 'bearer',
-    summary:
-      'A few records of a trigger’s collection, read with the stored credentials under the operator’s access policy: what the editor tries a transform on',
-    body: sampleBodySchema,
-    responses: {
-      200: { description: 'The records (up to `limit`), oldest change first, with their data fields only', schema: sampleResultSchema },
-      400: { description: 'Bad body', schema: errorSchema },
-      422: {
-        description: 'Not a trigger config, unknown connector, bad connection, a missing credential, a file or host the operator does not allow (access_refused), or the system could not be read',
-        schema: errorSchema,
-      },
-      429: { description: 'The system’s rate limit: try again after Retry-After', schema: errorSchema },
-    },
-  },
-  {
-    method: 'post',
-    path: '/api/connectors/options',
-    tag: 'connectors',
-    auth: 'bearer',
-    summary: 'The choices of a lookup field of a connection form, read from the system (GitHub: the repositories the token can see)',
-    body: connectionOptionsBodySchema,
-    responses: {
-      200: { description: 'The choices; complete is false when the system holds more than are listed', schema: connectionOptionsSchema },
-      400: { description: 'Bad body', schema: errorSchema },
-      422: { description: 'Unknown connector or field, a missing credential, a host the operator does not allow (access_refused), or the system refused', schema: errorSchema },
-      429: { description: 'The system’s rate limit: try again after Retry-After', schema: errorSchema },
-    },
-  },
-];

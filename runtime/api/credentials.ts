@@ -1,23 +1,57 @@
-import { zValidator } from '@hono/zod-validator';
-import { Hono } from 'hono';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { AppDeps } from './deps';
-import { fail, requireJson, validationHook } from './errors';
-import { oauthFailure, oauthRouteDocs } from './oauth';
-import type { RouteDoc } from './routeDoc';
-import { createdCredentialSchema, credentialBodySchema, credentialNameParams, credentialSummarySchema, errorSchema } from './schemas';
+import { fail, requireJson } from './errors';
+import { oauthFailure } from './oauth';
+import { apiApp, bearer, errorResponse, jsonBody, jsonResponse } from './routes';
+import { createdCredentialSchema, credentialBodySchema, credentialNameParams, credentialSummarySchema } from './schemas';
+
+const tag = { tags: ['credentials'], security: bearer };
+
+const listRoute = createRoute({
+  ...tag,
+  method: 'get',
+  path: '/',
+  summary: 'Names and types of the stored credentials, never values',
+  responses: { 200: jsonResponse('Credentials', z.array(credentialSummarySchema)) },
+});
+
+const storeRoute = createRoute({
+  ...tag,
+  method: 'post',
+  path: '/',
+  middleware: requireJson,
+  summary: 'Store a credential (token, basic, or oauth2 client credentials, whose first token is fetched at once), encrypted with AES-256-GCM',
+  request: { body: jsonBody(credentialBodySchema) },
+  responses: {
+    201: jsonResponse('Stored', createdCredentialSchema),
+    400: errorResponse('Bad body'),
+    409: errorResponse('The name is taken'),
+    415: errorResponse('Not JSON'),
+    422: errorResponse('The authorization server refused the client, or could not be reached'),
+  },
+});
+
+const removeRoute = createRoute({
+  ...tag,
+  method: 'delete',
+  path: '/{name}',
+  summary: 'Remove a credential',
+  request: { params: credentialNameParams },
+  responses: { 204: { description: 'Removed' }, 404: errorResponse('No such credential') },
+});
 
 /**
  * Stored secrets: create, list names and types, remove. Values go in and never come out. Mounted at /api/credentials;
  * connecting an OAuth2 credential by consent is in oauth.ts.
  */
-export function credentialsApi(deps: AppDeps): Hono {
+export function credentialsApi(deps: AppDeps): OpenAPIHono {
   const { credentials, logger } = deps;
-  const app = new Hono();
+  const app = apiApp();
 
-  app.get('/', async (c) => c.json(await credentials.list()));
+  app.openapi(listRoute, async (c) => c.json(await credentials.list(), 200));
 
-  app.post('/', requireJson, zValidator('json', credentialBodySchema, validationHook), async (c) => {
+  app.openapi(storeRoute, async (c) => {
     const { name, type, value } = c.req.valid('json');
     let created;
     try {
@@ -35,7 +69,7 @@ export function credentialsApi(deps: AppDeps): Hono {
     return c.json({ name, type }, 201);
   });
 
-  app.delete('/:name', zValidator('param', credentialNameParams, validationHook), async (c) => {
+  app.openapi(removeRoute, async (c) => {
     const { name } = c.req.valid('param');
     if (!(await credentials.remove(name))) return fail(c, 404, 'not_found', `no credential "${name}"`, 'name');
     logger.info({ credential: name }, 'credential removed');
@@ -44,39 +78,3 @@ export function credentialsApi(deps: AppDeps): Hono {
 
   return app;
 }
-
-export const credentialRouteDocs: RouteDoc[] = [
-  {
-    method: 'get',
-    path: '/api/credentials',
-    tag: 'credentials',
-    auth: 'bearer',
-    summary: 'Names and types of the stored credentials, never values',
-    responses: { 200: { description: 'Credentials', schema: z.array(credentialSummarySchema) } },
-  },
-  {
-    method: 'post',
-    path: '/api/credentials',
-    tag: 'credentials',
-    auth: 'bearer',
-    summary: 'Store a credential (token, basic, or oauth2 client credentials, whose first token is fetched at once), encrypted with AES-256-GCM',
-    body: credentialBodySchema,
-    responses: {
-      201: { description: 'Stored', schema: createdCredentialSchema },
-      400: { description: 'Bad body', schema: errorSchema },
-      409: { description: 'The name is taken', schema: errorSchema },
-      415: { description: 'Not JSON', schema: errorSchema },
-      422: { description: 'The authorization server refused the client, or could not be reached', schema: errorSchema },
-    },
-  },
-  {
-    method: 'delete',
-    path: '/api/credentials/:name',
-    tag: 'credentials',
-    auth: 'bearer',
-    summary: 'Remove a credential',
-    params: credentialNameParams,
-    responses: { 204: { description: 'Removed' }, 404: { description: 'No such credential', schema: errorSchema } },
-  },
-  ...oauthRouteDocs,
-];

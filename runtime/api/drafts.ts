@@ -1,18 +1,18 @@
-import { zValidator } from '@hono/zod-validator';
-import { Hono, type Context } from 'hono';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { z } from 'zod';
 import { FLOW_ID_PATTERN } from '../../nodes';
-import { loadFlow, serializeFlow } from '../../nodes/document';
+import { serializeFlow } from '../../nodes/flow/jsonText';
+import { loadFlow } from '../../nodes/flow/load';
 import { deleteDraft, getDraft, getVersion, latestVersions, listDrafts, listVersions, saveDraft } from '../db/flowQueries';
 import { flowHealth, type DeletedCounts } from '../db/overviewQueries';
 import type { AppDeps } from './deps';
-import { fail, parseJsonText, validationHook } from './errors';
+import { fail, parseJsonText, type ErrorResponse } from './errors';
 import { findFlow } from './flows';
-import type { RouteDoc } from './routeDoc';
+import { apiApp, bearer, documentedJsonBody, errorResponse, jsonResponse } from './routes';
 import {
   draftBodySchema,
   draftSavedSchema,
-  errorSchema,
   flowDraftStateSchema,
   flowIdParams,
   overviewSchema,
@@ -36,19 +36,77 @@ function draftName(bytes: string): string | null {
   return typeof document?.name === 'string' ? document.name : null;
 }
 
-const flowParam = zValidator('param', flowIdParams, validationHook);
+const tag = { tags: ['flows'], security: bearer };
+const notFound = errorResponse('No such flow');
+
+const overviewRoute = createRoute({
+  ...tag,
+  method: 'get',
+  path: '/overview',
+  summary: 'Every flow and draft with its state (draft, deployed, paused, changed since deploy) and health (last pass, records in sync, changes in the last hour, failing records, open conflicts)',
+  responses: { 200: jsonResponse('The flows', overviewSchema) },
+});
+
+const getDraftRoute = createRoute({
+  ...tag,
+  method: 'get',
+  path: '/flows/{id}/draft',
+  summary: 'A flow’s draft, its stored document and its last deployed version',
+  request: { params: flowIdParams },
+  responses: { 200: jsonResponse('The draft state', flowDraftStateSchema), 404: errorResponse('No flow and no draft with this id') },
+});
+
+const saveDraftRoute = createRoute({
+  ...tag,
+  method: 'put',
+  path: '/flows/{id}/draft',
+  summary: 'Save the editor’s work in progress (any flow document, valid or not); it does not run until deployed',
+  request: { params: flowIdParams, body: documentedJsonBody(draftBodySchema) },
+  responses: {
+    200: jsonResponse('Saved', draftSavedSchema),
+    400: errorResponse('Not a JSON object with an id'),
+    422: errorResponse('The id is not a flow id, or not the one in the address'),
+  },
+});
+
+const discardDraftRoute = createRoute({
+  ...tag,
+  method: 'delete',
+  path: '/flows/{id}/draft',
+  summary: 'Discard a flow’s draft',
+  request: { params: flowIdParams },
+  responses: { 204: { description: 'Discarded' }, 404: errorResponse('No draft') },
+});
+
+const versionsRoute = createRoute({
+  ...tag,
+  method: 'get',
+  path: '/flows/{id}/versions',
+  summary: 'The versions a flow was deployed with, newest first',
+  request: { params: flowIdParams },
+  responses: { 200: jsonResponse('Versions', z.array(versionSummarySchema)), 404: notFound },
+});
+
+const versionRoute = createRoute({
+  ...tag,
+  method: 'get',
+  path: '/flows/{id}/versions/{version}',
+  summary: 'One deployed version’s document',
+  request: { params: versionNumberParams },
+  responses: { 200: jsonResponse('The version', versionSchema), 404: errorResponse('No such flow or version') },
+});
 
 /**
  * Drafts, deployed versions and the flow list (mounted at /api). A draft is the editor's work in progress, saved as
  * it is made; it never runs: what runs changes on deploy, which records it as the flow's next version.
  */
-export function draftsApi(deps: AppDeps): Hono {
+export function draftsApi(deps: AppDeps): OpenAPIHono {
   const { db, catalog, logger } = deps;
   const now = () => new Date().toISOString();
   const deletedCounts: DeletedCounts = new Map();
-  const app = new Hono();
+  const app = apiApp();
 
-  app.get('/overview', async (c) => {
+  app.openapi(overviewRoute, async (c) => {
     const entries = catalog.list();
     const [drafts, versions, health] = await Promise.all([
       listDrafts(db),
@@ -86,10 +144,10 @@ export function draftsApi(deps: AppDeps): Hono {
         health: null,
       });
     }
-    return c.json({ flows });
+    return c.json({ flows }, 200);
   });
 
-  app.get('/flows/:id/draft', flowParam, async (c) => {
+  app.openapi(getDraftRoute, async (c) => {
     const { id } = c.req.valid('param');
     const entry = catalog.get(id);
     const [draft, version] = await Promise.all([getDraft(db, id), entry ? getVersion(db, id) : undefined]);
@@ -100,10 +158,10 @@ export function draftsApi(deps: AppDeps): Hono {
       stored: entry ? parsed(entry.bytes) : null,
       draft: draft ? { document: parsed(draft.document), savedAt: draft.savedAt } : null,
       version: version ? { version: version.version, deployedAt: version.deployedAt, document: parsed(version.document) } : null,
-    });
+    }, 200);
   });
 
-  app.put('/flows/:id/draft', flowParam, async (c) => {
+  app.openapi(saveDraftRoute, async (c) => {
     const { id } = c.req.valid('param');
     if (!FLOW_ID_PATTERN.test(id)) {
       return fail(c, 422, 'invalid_id', `a draft is kept under its flow's id, and "${id}" is not one: 1 to 64 letters, digits, "-" and "_", starting with a letter or digit`, 'id');
@@ -120,95 +178,32 @@ export function draftsApi(deps: AppDeps): Hono {
     const savedAt = now();
     await saveDraft(db, id, bytes, savedAt);
     logger.debug({ flowId: id }, 'draft saved');
-    return c.json({ id, savedAt });
+    return c.json({ id, savedAt }, 200);
   });
 
-  app.delete('/flows/:id/draft', flowParam, async (c) => {
+  app.openapi(discardDraftRoute, async (c) => {
     const { id } = c.req.valid('param');
     if (!(await deleteDraft(db, id))) return fail(c, 404, 'not_found', `flow "${id}" has no draft`, 'id');
     logger.info({ flowId: id }, 'draft discarded');
     return c.body(null, 204);
   });
 
-  app.get('/flows/:id/versions', flowParam, async (c) => {
+  app.openapi(versionsRoute, async (c) => {
     const entry = findFlow(c, deps, c.req.valid('param').id);
     if (entry instanceof Response) return entry;
-    return c.json((await listVersions(db, entry.id)).map(({ version, deployedAt }) => ({ version, deployedAt })));
+    return c.json((await listVersions(db, entry.id)).map(({ version, deployedAt }) => ({ version, deployedAt })), 200);
   });
 
-  app.get('/flows/:id/versions/:version', zValidator('param', versionNumberParams, validationHook), async (c) => {
+  app.openapi(versionRoute, async (c) => {
     const { id, version } = c.req.valid('param');
     const found = await getVersion(db, id, version);
     if (!found) return versionNotFound(c, id, version);
-    return c.json({ version: found.version, deployedAt: found.deployedAt, document: parsed(found.document) });
+    return c.json({ version: found.version, deployedAt: found.deployedAt, document: parsed(found.document) }, 200);
   });
 
   return app;
 }
 
-function versionNotFound(c: Context, id: string, version: number): Response {
+function versionNotFound(c: Context, id: string, version: number): ErrorResponse<404> {
   return fail(c, 404, 'not_found', `flow "${id}" has no version ${version}: list them with GET /api/flows/${encodeURIComponent(id)}/versions`, 'version');
 }
-
-const notFound = { description: 'No such flow', schema: errorSchema };
-
-export const draftRouteDocs: RouteDoc[] = [
-  {
-    method: 'get',
-    path: '/api/overview',
-    tag: 'flows',
-    auth: 'bearer',
-    summary: 'Every flow and draft with its state (draft, deployed, paused, changed since deploy) and health (last pass, records in sync, changes in the last hour, failing records, open conflicts)',
-    responses: { 200: { description: 'The flows', schema: overviewSchema } },
-  },
-  {
-    method: 'get',
-    path: '/api/flows/:id/draft',
-    tag: 'flows',
-    auth: 'bearer',
-    summary: 'A flow’s draft, its stored document and its last deployed version',
-    params: flowIdParams,
-    responses: { 200: { description: 'The draft state', schema: flowDraftStateSchema }, 404: { description: 'No flow and no draft with this id', schema: errorSchema } },
-  },
-  {
-    method: 'put',
-    path: '/api/flows/:id/draft',
-    tag: 'flows',
-    auth: 'bearer',
-    summary: 'Save the editor’s work in progress (any flow document, valid or not); it does not run until deployed',
-    params: flowIdParams,
-    body: draftBodySchema,
-    responses: {
-      200: { description: 'Saved', schema: draftSavedSchema },
-      400: { description: 'Not a JSON object with an id', schema: errorSchema },
-      422: { description: 'The id is not a flow id, or not the one in the address', schema: errorSchema },
-    },
-  },
-  {
-    method: 'delete',
-    path: '/api/flows/:id/draft',
-    tag: 'flows',
-    auth: 'bearer',
-    summary: 'Discard a flow’s draft',
-    params: flowIdParams,
-    responses: { 204: { description: 'Discarded' }, 404: { description: 'No draft', schema: errorSchema } },
-  },
-  {
-    method: 'get',
-    path: '/api/flows/:id/versions',
-    tag: 'flows',
-    auth: 'bearer',
-    summary: 'The versions a flow was deployed with, newest first',
-    params: flowIdParams,
-    responses: { 200: { description: 'Versions', schema: z.array(versionSummarySchema) }, 404: notFound },
-  },
-  {
-    method: 'get',
-    path: '/api/flows/:id/versions/:version',
-    tag: 'flows',
-    auth: 'bearer',
-    summary: 'One deployed version’s document',
-    params: versionNumberParams,
-    responses: { 200: { description: 'The version', schema: versionSchema }, 404: { description: 'No such flow or version', schema: errorSchema } },
-  },
-];

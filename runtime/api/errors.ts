@@ -1,17 +1,15 @@
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler, TypedResponse } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
+import { errorBody, type ErrorBody } from '../http/errorBody';
 
-/** The error body of every failed request (SPEC §10). */
-export function errorBody(code: string, message: string, path = ''): { error: { code: string; message: string; path: string } } {
-  return { error: { code, message, path } };
-}
+export { errorBody, internalErrorBody, type ErrorBody } from '../http/errorBody';
 
-/** What a request that failed on the runtime's side is told; the details go to the log. */
-export const internalErrorBody = errorBody('internal', 'the runtime failed on this request; the details are in its log');
+/** An error answer with its status, typed so that a route's handler is checked against the statuses it documents. */
+export type ErrorResponse<S extends ContentfulStatusCode = ContentfulStatusCode> = Response & TypedResponse<ErrorBody, S, 'json'>;
 
 /** A JSON error response. */
-export function fail(c: Context, status: ContentfulStatusCode, code: string, message: string, path = ''): Response {
+export function fail<S extends ContentfulStatusCode>(c: Context, status: S, code: string, message: string, path = ''): ErrorResponse<S> {
   return c.json(errorBody(code, message, path), status);
 }
 
@@ -33,7 +31,7 @@ type Target = 'json' | 'query' | 'param';
 
 const codes: Record<Target, string> = { json: 'invalid_body', query: 'invalid_query', param: 'invalid_path' };
 
-/** The @hono/zod-validator hook that answers a failed validation with the SPEC §10 error body. */
+/** The validation hook of every route (OpenAPIHono's `defaultHook`): a failed validation gets the SPEC §10 error body. */
 export function validationHook(
   result: { success: true } | { success: false; error: z.core.$ZodError; target?: string },
   c: Context,
@@ -56,7 +54,7 @@ export const requireJson: MiddlewareHandler = async (c, next) => {
 };
 
 /** Parses a JSON text, or returns a 400 response that says where it broke. */
-export function parseJsonText(c: Context, text: string): { ok: true; value: unknown } | { ok: false; response: Response } {
+export function parseJsonText(c: Context, text: string): { ok: true; value: unknown } | { ok: false; response: ErrorResponse<400> } {
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (error) {

@@ -1,5 +1,6 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { zValidator } from '@hono/zod-validator';
-import { Hono, type Context } from 'hono';
+import type { Context } from 'hono';
 import { findConnectorType } from '../connectors/index';
 import { credentialReferences } from '../credentials/references';
 import type { TriggerConfig } from '../../nodes/trigger/schema';
@@ -8,27 +9,28 @@ import type { CatalogEntry } from '../scheduler/flowCatalog';
 import { describeIssue, type FlowIssue } from '../scheduler/flowLoader';
 import type { AppDeps } from './deps';
 import { LiveStatus } from './liveStatus';
-import { errorBody, fail, parseJsonText, requireJson, validationHook } from './errors';
-import type { RouteDoc } from './routeDoc';
+import { errorBody, fail, parseJsonText, requireJson, validationHook, type ErrorResponse } from './errors';
+import { apiApp, bearer, documentedJsonBody, errorResponse, jsonBody, jsonResponse, serveRaw } from './routes';
 import {
   alertBodySchema,
+  alertSchema,
   createdFlowSchema,
-  errorSchema,
   flowDocumentBodySchema,
   flowIdParams,
   flowListEntrySchema,
   flowStateSchema,
   flowStatusSchema,
   invalidFlowSchema,
+  refusedFlowSchema,
 } from './schemas';
 import { z } from 'zod';
 
 /** The stored flow, or a 404 response. */
-export function findFlow(c: Context, deps: AppDeps, id: string): CatalogEntry | Response {
+export function findFlow(c: Context, deps: AppDeps, id: string): CatalogEntry | ErrorResponse<404> {
   return deps.catalog.get(id) ?? fail(c, 404, 'not_found', `no flow "${id}": list the flows with GET /api/flows`, 'id');
 }
 
-function invalidFlow(c: Context, issues: FlowIssue[]): Response {
+function invalidFlow(c: Context, issues: FlowIssue[]) {
   const errors = issues.filter((issue) => issue.severity === 'error');
   const first = errors[0] ?? issues[0];
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more problem${errors.length === 2 ? '' : 's'}, listed in "issues")` : '';
@@ -37,7 +39,10 @@ function invalidFlow(c: Context, issues: FlowIssue[]): Response {
 }
 
 /** Reads and validates a flow document body; a Response when it is not JSON or not a valid flow. */
-export async function readFlow(c: Context, deps: AppDeps): Promise<{ document: NonNullable<CatalogEntry['document']>; bytes: string } | Response> {
+export async function readFlow(
+  c: Context,
+  deps: AppDeps,
+): Promise<{ document: NonNullable<CatalogEntry['document']>; bytes: string } | ErrorResponse<400> | ReturnType<typeof invalidFlow>> {
   const parsed = parseJsonText(c, await c.req.text());
   if (!parsed.ok) return parsed.response;
   const loaded = deps.loadFlow(parsed.value);
@@ -45,17 +50,125 @@ export async function readFlow(c: Context, deps: AppDeps): Promise<{ document: N
   return { document: loaded.document, bytes: loaded.bytes };
 }
 
-const flowParam = zValidator('param', flowIdParams, validationHook);
+const tag = { tags: ['flows'], security: bearer };
+const notFound = errorResponse('No flow with this id');
+const notJson = errorResponse('The body is not JSON');
+
+const listRoute = createRoute({
+  ...tag,
+  method: 'get',
+  path: '/',
+  summary: 'List the stored flows',
+  responses: { 200: jsonResponse('Flows', z.array(flowListEntrySchema)) },
+});
+
+const importRoute = createRoute({
+  ...tag,
+  method: 'post',
+  path: '/',
+  summary: 'Import a flow document (validated, migrated)',
+  request: { body: documentedJsonBody(flowDocumentBodySchema) },
+  responses: {
+    201: jsonResponse('Imported', createdFlowSchema),
+    400: notJson,
+    409: errorResponse('A flow with this id exists'),
+    422: jsonResponse('The flow is not valid: every problem, with its path', invalidFlowSchema),
+  },
+});
+
+/** Answered with the stored bytes exactly, not a re-serialisation: export must give back what was imported. */
+const exportRoute = createRoute({
+  ...tag,
+  method: 'get',
+  path: '/{id}',
+  summary: 'The flow document exactly as exported',
+  request: { params: flowIdParams },
+  responses: { 200: jsonResponse('The document', flowDocumentBodySchema), 404: notFound },
+});
+
+const replaceRoute = createRoute({
+  ...tag,
+  method: 'put',
+  path: '/{id}',
+  summary: 'Replace a flow (validated; the id must not change)',
+  request: { params: flowIdParams, body: documentedJsonBody(flowDocumentBodySchema) },
+  responses: {
+    200: jsonResponse('Replaced', flowStateSchema),
+    400: notJson,
+    404: notFound,
+    422: jsonResponse('The flow is not valid, or its id differs', refusedFlowSchema),
+  },
+});
+
+const removeRoute = createRoute({
+  ...tag,
+  method: 'delete',
+  path: '/{id}',
+  summary: 'Remove a flow and its sync state',
+  request: { params: flowIdParams },
+  responses: { 204: { description: 'Removed' }, 404: notFound },
+});
+
+const deployRoute = createRoute({
+  ...tag,
+  method: 'post',
+  path: '/{id}/deploy',
+  summary: 'Start the flow: poll on schedule and accept its webhooks. Records its document as the next version, and discards a draft equal to it',
+  request: { params: flowIdParams },
+  responses: {
+    200: jsonResponse('Deployed', flowStateSchema),
+    404: notFound,
+    409: errorResponse('A credential it names is missing, or the stored flow no longer loads'),
+  },
+});
+
+const pauseRoute = createRoute({
+  ...tag,
+  method: 'post',
+  path: '/{id}/pause',
+  summary: 'Stop the flow’s triggers',
+  request: { params: flowIdParams },
+  responses: { 200: jsonResponse('Paused', flowStateSchema), 404: notFound },
+});
+
+const getAlertRoute = createRoute({
+  ...tag,
+  method: 'get',
+  path: '/{id}/alert',
+  summary: 'The alert webhook URL of a flow',
+  request: { params: flowIdParams },
+  responses: { 200: jsonResponse('The URL, or null', alertSchema), 404: notFound },
+});
+
+const setAlertRoute = createRoute({
+  ...tag,
+  method: 'put',
+  path: '/{id}/alert',
+  middleware: requireJson,
+  summary: 'Set (or clear with null) the URL that receives a JSON notice when a pass fails, stops, or files conflicts',
+  request: { params: flowIdParams, body: jsonBody(alertBodySchema) },
+  responses: { 200: jsonResponse('Set', alertSchema), 400: errorResponse('Not an http(s) URL or null'), 404: notFound },
+});
+
+const statusRoute = createRoute({
+  ...tag,
+  method: 'get',
+  path: '/{id}/status',
+  summary:
+    'What the canvas shows while the flow runs. Per trigger: last pass, records in sync, records written in the last hour, failing records, open conflicts, and the problem when the last pass could not reach its system; per conflict node: open conflicts',
+  request: { params: flowIdParams },
+  responses: { 200: jsonResponse('Status', flowStatusSchema), 404: notFound },
+});
 
 /** Flows: import, list, export, replace, remove, deploy, pause, alert webhook, per-trigger status. */
-export function flowsApi(deps: AppDeps): Hono {
+export function flowsApi(deps: AppDeps): OpenAPIHono {
   const { catalog, scheduler, worker, runner, engine, logger } = deps;
   const live = new LiveStatus(deps.db);
-  const app = new Hono();
+  const app = apiApp();
 
-  app.get('/', (c) => c.json(catalog.list().map((entry) => ({ id: entry.id, name: entry.name, deployed: entry.deployed }))));
+  app.openapi(listRoute, (c) => c.json(catalog.list().map((entry) => ({ id: entry.id, name: entry.name, deployed: entry.deployed })), 200));
 
-  app.post('/', async (c) => {
+  app.openapi(importRoute, async (c) => {
     const flow = await readFlow(c, deps);
     if (flow instanceof Response) return flow;
     const { document, bytes } = flow;
@@ -66,14 +179,14 @@ export function flowsApi(deps: AppDeps): Hono {
     return c.json({ id: document.id }, 201);
   });
 
-  app.get('/:id', flowParam, (c) => {
-    const entry = findFlow(c, deps, c.req.valid('param').id);
+  serveRaw(app, exportRoute, zValidator('param', flowIdParams, validationHook), (c) => {
+    const entry = findFlow(c, deps, c.req.param('id') as string);
     if (entry instanceof Response) return entry;
     // The stored bytes exactly, not a re-serialisation: export must give back what was imported.
     return c.body(entry.bytes, 200, { 'content-type': 'application/json; charset=utf-8' });
   });
 
-  app.put('/:id', flowParam, async (c) => {
+  app.openapi(replaceRoute, async (c) => {
     const { id } = c.req.valid('param');
     const entry = findFlow(c, deps, id);
     if (entry instanceof Response) return entry;
@@ -85,10 +198,10 @@ export function flowsApi(deps: AppDeps): Hono {
     await catalog.replace(flow.document, flow.bytes);
     scheduler.sync(id);
     logger.info({ flowId: id }, 'flow replaced');
-    return c.json({ id, deployed: entry.deployed });
+    return c.json({ id, deployed: entry.deployed }, 200);
   });
 
-  app.delete('/:id', flowParam, async (c) => {
+  app.openapi(removeRoute, async (c) => {
     const { id } = c.req.valid('param');
     const entry = findFlow(c, deps, id);
     if (entry instanceof Response) return entry;
@@ -103,7 +216,7 @@ export function flowsApi(deps: AppDeps): Hono {
     return c.body(null, 204);
   });
 
-  app.post('/:id/deploy', flowParam, async (c) => {
+  app.openapi(deployRoute, async (c) => {
     const { id } = c.req.valid('param');
     const entry = findFlow(c, deps, id);
     if (entry instanceof Response) return entry;
@@ -121,145 +234,40 @@ export function flowsApi(deps: AppDeps): Hono {
     scheduler.sync(id);
     worker.kick(id);
     logger.info({ flowId: id }, 'flow deployed');
-    return c.json({ id, deployed: true });
+    return c.json({ id, deployed: true }, 200);
   });
 
-  app.post('/:id/pause', flowParam, async (c) => {
+  app.openapi(pauseRoute, async (c) => {
     const { id } = c.req.valid('param');
     const entry = findFlow(c, deps, id);
     if (entry instanceof Response) return entry;
     await catalog.setDeployed(id, false);
     scheduler.sync(id);
     logger.info({ flowId: id }, 'flow paused');
-    return c.json({ id, deployed: false });
+    return c.json({ id, deployed: false }, 200);
   });
 
-  app.get('/:id/alert', flowParam, (c) => {
+  app.openapi(getAlertRoute, (c) => {
     const entry = findFlow(c, deps, c.req.valid('param').id);
     if (entry instanceof Response) return entry;
-    return c.json({ url: entry.alertUrl });
+    return c.json({ url: entry.alertUrl }, 200);
   });
 
-  app.put('/:id/alert', flowParam, requireJson, zValidator('json', alertBodySchema, validationHook), async (c) => {
+  app.openapi(setAlertRoute, async (c) => {
     const { id } = c.req.valid('param');
     const entry = findFlow(c, deps, id);
     if (entry instanceof Response) return entry;
     const { url } = c.req.valid('json');
     await catalog.setAlertUrl(id, url);
     logger.info({ flowId: id, alerts: url !== null }, 'alert webhook set');
-    return c.json({ url });
+    return c.json({ url }, 200);
   });
 
-  app.get('/:id/status', flowParam, async (c) => {
+  app.openapi(statusRoute, async (c) => {
     const entry = findFlow(c, deps, c.req.valid('param').id);
     if (entry instanceof Response) return entry;
-    return c.json(await live.of(entry.id, entry.document));
+    return c.json(await live.of(entry.id, entry.document), 200);
   });
 
   return app;
 }
-
-const notFound = { description: 'No flow with this id', schema: errorSchema };
-const alertSchema = z.strictObject({ url: z.string().nullable() });
-
-export const flowRouteDocs: RouteDoc[] = [
-  { method: 'get', path: '/api/flows', tag: 'flows', auth: 'bearer', summary: 'List the stored flows', responses: { 200: { description: 'Flows', schema: z.array(flowListEntrySchema) } } },
-  {
-    method: 'post',
-    path: '/api/flows',
-    tag: 'flows',
-    auth: 'bearer',
-    summary: 'Import a flow document (validated, migrated)',
-    body: flowDocumentBodySchema,
-    responses: {
-      201: { description: 'Imported', schema: createdFlowSchema },
-      400: { description: 'The body is not JSON', schema: errorSchema },
-      409: { description: 'A flow with this id exists', schema: errorSchema },
-      422: { description: 'The flow is not valid: every problem, with its path', schema: invalidFlowSchema },
-    },
-  },
-  {
-    method: 'get',
-    path: '/api/flows/:id',
-    tag: 'flows',
-    auth: 'bearer',
-    summary: 'The flow document exactly as exported',
-    params: flowIdParams,
-    responses: { 200: { description: 'The document', schema: flowDocumentBodySchema }, 404: notFound },
-  },
-  {
-    method: 'put',
-    path: '/api/flows/:id',
-    tag: 'flows',
-    auth: 'bearer',
-    summary: 'Replace a flow (validated; the id must not change)',
-    params: flowIdParams,
-    body: flowDocumentBodySchema,
-    responses: {
-      200: { description: 'Replaced', schema: flowStateSchema },
-      400: { description: 'The body is not JSON', schema: errorSchema },
-      404: notFound,
-      422: { description: 'The flow is not valid, or its id differs', schema: invalidFlowSchema },
-    },
-  },
-  {
-    method: 'delete',
-    path: '/api/flows/:id',
-    tag: 'flows',
-    auth: 'bearer',
-    summary: 'Remove a flow and its sync state',
-    params: flowIdParams,
-    responses: { 204: { description: 'Removed' }, 404: notFound },
-  },
-  {
-    method: 'post',
-    path: '/api/flows/:id/deploy',
-    tag: 'flows',
-    auth: 'bearer',
-    summary: 'Start the flow: poll on schedule and accept its webhooks. Records its document as the next version, and discards a draft equal to it',
-    params: flowIdParams,
-    responses: {
-      200: { description: 'Deployed', schema: flowStateSchema },
-      404: notFound,
-      409: { description: 'A credential it names is missing, or the stored flow no longer loads', schema: errorSchema },
-    },
-  },
-  {
-    method: 'post',
-    path: '/api/flows/:id/pause',
-    tag: 'flows',
-    auth: 'bearer',
-    summary: 'Stop the flow’s triggers',
-    params: flowIdParams,
-    responses: { 200: { description: 'Paused', schema: flowStateSchema }, 404: notFound },
-  },
-  {
-    method: 'get',
-    path: '/api/flows/:id/alert',
-    tag: 'flows',
-    auth: 'bearer',
-    summary: 'The alert webhook URL of a flow',
-    params: flowIdParams,
-    responses: { 200: { description: 'The URL, or null', schema: alertSchema }, 404: notFound },
-  },
-  {
-    method: 'put',
-    path: '/api/flows/:id/alert',
-    tag: 'flows',
-    auth: 'bearer',
-    summary: 'Set (or clear with null) the URL that receives a JSON notice when a pass fails, stops, or files conflicts',
-    params: flowIdParams,
-    body: alertBodySchema,
-    responses: { 200: { description: 'Set', schema: alertSchema }, 400: { description: 'Not an http(s) URL or null', schema: errorSchema }, 404: notFound },
-  },
-  {
-    method: 'get',
-    path: '/api/flows/:id/status',
-    tag: 'flows',
-    auth: 'bearer',
-    summary:
-      'What the canvas shows while the flow runs. Per trigger: last pass, records in sync, records written in the last hour, failing records, open conflicts, and the problem when the last pass could not reach its system; per conflict node: open conflicts',
-    params: flowIdParams,
-    responses: { 200: { description: 'Status', schema: flowStatusSchema }, 404: notFound },
-  },
-];

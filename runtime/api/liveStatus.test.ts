@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FlowDocument } from '../../nodes';
-import { loadFlow } from '../../nodes/document';
+import { loadFlow } from '../../nodes/flow/load';
 import { openStateDb, type StateDb } from '../db';
 import { demoFlow } from '../demo/install';
 import { LiveStatus, unreachableTrigger } from './liveStatus';

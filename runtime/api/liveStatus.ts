@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import type { FlowDocument } from '../../nodes';
 import type { Db } from '../db/queries';
 import { changeCount, parseSummary } from '../db/runQueries';
@@ -16,12 +15,7 @@ import {
   type RecentRun,
 } from '../db/statusQueries';
 import { compileFlow } from '../engine/graph';
-import type { flowStatusSchema } from './schemas';
-
-/** What the canvas shows of a flow while the runtime runs: its wire shape, GET /api/flows/:id/status. */
-export type FlowLive = z.infer<typeof flowStatusSchema>;
-/** One trigger node's live counts, and why its system could not be used by the last pass, if it could not. */
-export type TriggerLive = FlowLive['nodes'][string];
+import type { FlowStatus, TriggerStatus } from './schemas';
 
 /**
  * A pass that fails or stops on one trigger's system says so first: the engine words every failure to open a
@@ -54,7 +48,7 @@ interface OpenConflicts {
   /** The number of open conflicts, the flow's passes and its nodes when they were told apart. */
   key: string;
   bySide: Map<string, number>;
-  byConflictNode: FlowLive['conflictNodes'];
+  byConflictNode: FlowStatus['conflictNodes'];
 }
 
 interface SyncedCount {
@@ -86,7 +80,7 @@ export class LiveStatus {
   ) {}
 
   /** The live counts of a stored flow's triggers and conflict nodes (none for a flow that no longer loads). */
-  async of(flowId: string, document: FlowDocument | null): Promise<FlowLive> {
+  async of(flowId: string, document: FlowDocument | null): Promise<FlowStatus> {
     const triggers = document?.nodes.filter((node) => node.type === 'trigger').map((node) => node.id) ?? [];
     const now = this.now();
     const { recent, newest, lastFinished } = await recentRuns(this.db, flowId, new Date(now.getTime() - HOUR_MS).toISOString());
@@ -99,7 +93,7 @@ export class LiveStatus {
       this.changesLastHour(flowId, recent),
     ]);
     const unreachable = unreachableTrigger(lastFinished);
-    const nodes: Record<string, TriggerLive> = {};
+    const nodes: Record<string, TriggerStatus> = {};
     for (const nodeId of triggers) {
       nodes[nodeId] = {
         lastPassAt: passes.get(nodeId) ?? null,
@@ -134,7 +128,7 @@ export class LiveStatus {
     const kept = this.conflicts.get(flowId);
     if (kept?.key === key) return kept;
     const bySide = total === 0 ? new Map<string, number>() : await openConflictsBySide(this.db, flowId);
-    const byConflictNode: FlowLive['conflictNodes'] = {};
+    const byConflictNode: FlowStatus['conflictNodes'] = {};
     let parts: ReturnType<typeof compileFlow>['parts'] = [];
     try {
       if (document) parts = compileFlow(document).parts;

@@ -1,21 +1,51 @@
-import { zValidator } from '@hono/zod-validator';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { Hono } from 'hono';
 import { randomBytes } from 'node:crypto';
 import { AccessRefusedError } from '../connectors/access';
 import { ConsentError, OAuthConsents } from '../credentials/consents';
 import { OAuthRefusedError, OAuthUnavailableError } from '../credentials/oauth2';
 import { OAuthSettingsError } from '../credentials/store';
 import type { AppDeps } from './deps';
-import { fail, requireJson, validationHook } from './errors';
-import type { RouteDoc } from './routeDoc';
-import { errorSchema, oauthCallbackQuery, oauthStartBodySchema, oauthStartParams, oauthStartResultSchema } from './schemas';
+import { fail, requireJson, type ErrorResponse } from './errors';
+import { apiApp, bearer, errorResponse, jsonBody, jsonResponse, noToken, serveRaw } from './routes';
+import { oauthCallbackQuery, oauthStartBodySchema, oauthStartParams, oauthStartResultSchema } from './schemas';
 
 /** Where the authorization server sends the browser back to, under the runtime's own address. */
 export const OAUTH_CALLBACK_PATH = '/api/oauth/callback';
 
+const startRoute = createRoute({
+  method: 'post',
+  path: '/{name}/oauth/start',
+  tags: ['credentials'],
+  security: bearer,
+  middleware: requireJson,
+  summary: 'Start connecting an OAuth2 authorization-code credential: the URL of the server’s consent page (PKCE, one-time state)',
+  request: { params: oauthStartParams, body: jsonBody(oauthStartBodySchema) },
+  responses: {
+    200: jsonResponse('Open authorizationUrl in the browser', oauthStartResultSchema),
+    400: errorResponse('Bad body'),
+    409: errorResponse('The name holds a credential of another kind'),
+    422: errorResponse('The server could not be reached or its metadata read'),
+  },
+});
+
+/** Answered with a page, not JSON, and read from the redirect's own parameters (RFC 6749 §4.1.2), so served raw. */
+const callbackRoute = createRoute({
+  method: 'get',
+  path: '/callback',
+  tags: ['credentials'],
+  security: noToken,
+  summary: 'Where the authorization server sends the browser back: exchanges the code, stores the tokens encrypted (authenticated by the one-time state)',
+  request: { query: oauthCallbackQuery },
+  responses: {
+    200: { description: 'Connected: a page that tells the editor and closes itself', content: { 'text/html': {} } },
+    400: { description: 'Unknown, expired or used state', content: { 'text/html': {} } },
+    422: { description: 'Declined, or the server refused the code', content: { 'text/html': {} } },
+  },
+});
+
 /** The answer for a failed exchange with an authorization server, or null when `error` is not one. */
-export function oauthFailure(c: Context, error: unknown, path = 'value'): Response | null {
+export function oauthFailure(c: Context, error: unknown, path = 'value'): ErrorResponse<400 | 422> | null {
   if (error instanceof OAuthRefusedError) return fail(c, 422, 'oauth_refused', error.message, path);
   if (error instanceof OAuthUnavailableError) return fail(c, 422, 'oauth_server_unavailable', error.message, path);
   if (error instanceof AccessRefusedError) return fail(c, 422, 'access_refused', error.message, path);
@@ -28,33 +58,28 @@ export function oauthFailure(c: Context, error: unknown, path = 'value'): Respon
  * `callback` (mounted at /api/oauth before the token check, since a browser redirect cannot carry the token) finishes
  * it, authenticated by the one-time state (runtime/credentials/consents.ts).
  */
-export function oauthApis(deps: AppDeps): { consent: Hono; callback: Hono } {
+export function oauthApis(deps: AppDeps): { consent: OpenAPIHono; callback: OpenAPIHono } {
   const { credentials, logger } = deps;
   const consents = new OAuthConsents(credentials);
 
-  const consent = new Hono();
-  consent.post(
-    '/:name/oauth/start',
-    zValidator('param', oauthStartParams, validationHook),
-    requireJson,
-    zValidator('json', oauthStartBodySchema, validationHook),
-    async (c) => {
-      const { name } = c.req.valid('param');
-      try {
-        const started = await consents.start(name, c.req.valid('json'), new URL(OAUTH_CALLBACK_PATH, c.req.url).href);
-        logger.info({ credential: name }, 'oauth consent started');
-        return c.json(started);
-      } catch (error) {
-        if (error instanceof ConsentError) return fail(c, error.status, error.code, error.message, error.path);
-        const answer = oauthFailure(c, error, '');
-        if (answer) return answer;
-        throw error;
-      }
-    },
-  );
+  const consent = apiApp();
+  consent.openapi(startRoute, async (c) => {
+    const { name } = c.req.valid('param');
+    try {
+      const started = await consents.start(name, c.req.valid('json'), new URL(OAUTH_CALLBACK_PATH, c.req.url).href);
+      logger.info({ credential: name }, 'oauth consent started');
+      return c.json(started, 200);
+    } catch (error) {
+      // Starting refuses with 400 or 409 only; a consent's other statuses are the callback's.
+      if (error instanceof ConsentError) return fail(c, error.status as 400 | 409, error.code, error.message, error.path);
+      const answer = oauthFailure(c, error, '');
+      if (answer) return answer;
+      throw error;
+    }
+  });
 
-  const callback = new Hono();
-  callback.get('/callback', async (c) => {
+  const callback = apiApp();
+  serveRaw(callback, callbackRoute, async (c) => {
     const parameters = new URL(c.req.url).searchParams;
     try {
       const { name } = await consents.finish(parameters);
@@ -97,34 +122,3 @@ if (message.ok) window.close();
     status,
   );
 }
-
-export const oauthRouteDocs: RouteDoc[] = [
-  {
-    method: 'post',
-    path: '/api/credentials/:name/oauth/start',
-    tag: 'credentials',
-    auth: 'bearer',
-    summary: 'Start connecting an OAuth2 authorization-code credential: the URL of the server’s consent page (PKCE, one-time state)',
-    params: oauthStartParams,
-    body: oauthStartBodySchema,
-    responses: {
-      200: { description: 'Open authorizationUrl in the browser', schema: oauthStartResultSchema },
-      400: { description: 'Bad body', schema: errorSchema },
-      409: { description: 'The name holds a credential of another kind', schema: errorSchema },
-      422: { description: 'The server could not be reached or its metadata read', schema: errorSchema },
-    },
-  },
-  {
-    method: 'get',
-    path: OAUTH_CALLBACK_PATH,
-    tag: 'credentials',
-    auth: 'none',
-    summary: 'Where the authorization server sends the browser back: exchanges the code, stores the tokens encrypted (authenticated by the one-time state)',
-    query: oauthCallbackQuery,
-    responses: {
-      200: { description: 'Connected: a page that tells the editor and closes itself', mediaType: 'text/html' },
-      400: { description: 'Unknown, expired or used state', mediaType: 'text/html' },
-      422: { description: 'Declined, or the server refused the code', mediaType: 'text/html' },
-    },
-  },
-];

@@ -1,59 +1,12 @@
-import { Hono } from 'hono';
-import { z } from 'zod';
-import { conflictRouteDocs } from './conflicts';
-import { connectorRouteDocs } from './connectors';
-import { credentialRouteDocs } from './credentials';
-import { draftRouteDocs } from './drafts';
-import { failingRouteDocs } from './failing';
-import { flowRouteDocs } from './flows';
-import { hookRouteDocs } from './hooks';
-import type { RouteDoc } from './routeDoc';
-import { runRouteDocs } from './runs';
-import { errorSchema, okSchema } from './schemas';
+import { createRoute, type OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
+import { errorSchema } from '../http/errorBody';
+import { apiApp, bearer, jsonSchema, serveRaw, type SchemaLike } from './routes';
 
-export const miscRouteDocs: RouteDoc[] = [
-  { method: 'get', path: '/health', tag: 'runtime', auth: 'none', summary: 'Liveness', responses: { 200: { description: 'Alive', schema: okSchema } } },
-  {
-    method: 'get',
-    path: '/metrics',
-    tag: 'runtime',
-    auth: 'bearer',
-    summary: 'Prometheus metrics: records synced, echoes dropped, conflicts, failures, pass duration (public with --metrics-public)',
-    responses: { 200: { description: 'Prometheus text format', mediaType: 'text/plain; version=0.0.4' }, 401: { description: 'Missing or wrong token', schema: errorSchema } },
-  },
-  {
-    method: 'get',
-    path: '/api/openapi.json',
-    tag: 'runtime',
-    auth: 'bearer',
-    summary: 'This document',
-    responses: { 200: { description: 'OpenAPI 3.1', mediaType: 'application/json' } },
-  },
-];
-
-/** Every documented route of the API. */
-export const allRouteDocs: RouteDoc[] = [
-  ...miscRouteDocs,
-  ...flowRouteDocs,
-  ...draftRouteDocs,
-  ...runRouteDocs,
-  ...failingRouteDocs,
-  ...conflictRouteDocs,
-  ...credentialRouteDocs,
-  ...connectorRouteDocs,
-  ...hookRouteDocs,
-];
-
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
-  return rest;
-}
-
-function parameters(route: RouteDoc): Array<Record<string, unknown>> {
+function parameters(route: RouteConfig): Array<Record<string, unknown>> {
   const list: Array<Record<string, unknown>> = [];
   for (const [where, schema] of [
-    ['path', route.params],
-    ['query', route.query],
+    ['path', route.request?.params],
+    ['query', route.request?.query],
   ] as const) {
     if (!schema) continue;
     const shape = jsonSchema(schema, 'input') as { properties?: Record<string, unknown>; required?: string[] };
@@ -64,31 +17,32 @@ function parameters(route: RouteDoc): Array<Record<string, unknown>> {
   return list;
 }
 
-/** The OpenAPI 3.1 document of the whole API, generated from the zod schemas the routes validate with. */
-export function buildOpenApi(routes: readonly RouteDoc[] = allRouteDocs, version = '0.1.0'): Record<string, unknown> {
+/** A `content` map with each media type's schema converted; a media type without one stays `{}`. */
+function content(map: object, io: 'input' | 'output'): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(map).map(([mediaType, media]: [string, { schema?: SchemaLike } | undefined]) => [mediaType, media?.schema ? { schema: jsonSchema(media.schema, io) } : {}]),
+  );
+}
+
+const requiresToken = (route: RouteConfig) => (route.security ?? []).some((requirement) => 'bearer' in requirement);
+
+/** The OpenAPI 3.1 document of `routes`: the `createRoute` definitions the app serves, with their full paths. */
+export function buildOpenApi(routes: readonly RouteConfig[], version = '0.1.0'): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
-    const path = route.path.replace(/:([A-Za-z]+)/g, '{$1}');
     const responses: Record<string, unknown> = {};
     for (const [status, response] of Object.entries(route.responses)) {
-      responses[status] = {
-        description: response.description,
-        ...(response.schema
-          ? { content: { [response.mediaType ?? 'application/json']: { schema: jsonSchema(response.schema, 'output') } } }
-          : response.mediaType
-            ? { content: { [response.mediaType]: {} } }
-            : {}),
-      };
+      if ('$ref' in response) throw new Error(`${route.method} ${route.path}: a response must be given, not referenced`);
+      responses[status] = { description: response.description, ...(response.content ? { content: content(response.content, 'output') } : {}) };
     }
-    if (route.auth === 'bearer') responses['401'] ??= { description: 'Missing or wrong token', content: { 'application/json': { schema: jsonSchema(errorSchema, 'output') } } };
-    (paths[path] ??= {})[route.method] = {
+    if (requiresToken(route)) responses['401'] ??= { description: 'Missing or wrong token', content: { 'application/json': { schema: jsonSchema(errorSchema, 'output') } } };
+    const body = route.request?.body;
+    (paths[route.path] ??= {})[route.method] = {
       summary: route.summary,
-      tags: [route.tag],
-      security: route.auth === 'bearer' ? [{ bearer: [] }] : [],
-      ...(route.params || route.query ? { parameters: parameters(route) } : {}),
-      ...(route.body
-        ? { requestBody: { required: true, content: { [route.bodyMediaType ?? 'application/json']: { schema: jsonSchema(route.body, 'input') } } } }
-        : {}),
+      tags: route.tags,
+      security: route.security ?? [],
+      ...(route.request?.params || route.request?.query ? { parameters: parameters(route) } : {}),
+      ...(body ? { requestBody: { required: body.required ?? false, content: content(body.content, 'input') } } : {}),
       responses,
     };
   }
@@ -104,10 +58,24 @@ export function buildOpenApi(routes: readonly RouteDoc[] = allRouteDocs, version
   };
 }
 
-/** Serves the OpenAPI document. Mounted at /api. */
-export function openApiApi(): Hono {
-  const app = new Hono();
+/** The routes an app serves, as its `createRoute` definitions (those of sub-apps it mounted included). */
+export function routesOf(app: OpenAPIHono): RouteConfig[] {
+  return app.openAPIRegistry.definitions.flatMap((definition) => (definition.type === 'route' ? [definition.route] : []));
+}
+
+const openApiRoute = createRoute({
+  method: 'get',
+  path: '/openapi.json',
+  tags: ['runtime'],
+  security: bearer,
+  summary: 'This document',
+  responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': {} } } },
+});
+
+/** Serves the OpenAPI document of `root`, built the first time it is asked for, when every sub-app is mounted. Mounted at /api. */
+export function openApiApi(root: OpenAPIHono): OpenAPIHono {
+  const app = apiApp();
   let document: Record<string, unknown> | null = null;
-  app.get('/openapi.json', (c) => c.json((document ??= buildOpenApi())));
+  serveRaw(app, openApiRoute, (c) => c.json((document ??= buildOpenApi(routesOf(root)))));
   return app;
 }

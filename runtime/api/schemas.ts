@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { FlowIssue } from '../../nodes/flow/issues';
+import { connectorSummarySchema } from '../../nodes/trigger/connectionForm';
 import {
   authorizationCodeSettingsSchema,
   credentialKind,
@@ -7,20 +9,14 @@ import {
   oauth2StatusSchema,
   oauth2StoredSchema,
 } from '../credentials/types';
+import { errorSchema } from '../http/errorBody';
 
 /**
- * The request and response shapes of the HTTP API. Request schemas validate bodies, queries and params; response
- * schemas describe what the engine returns. Both feed `/api/openapi.json`, so the document cannot drift from the
- * validators.
+ * The wire shapes of the HTTP API, and the one module the editor takes its API types from (as types only: zod and the
+ * shared `nodes/` and credential schemas are all this imports). Request schemas validate bodies, queries and params;
+ * response schemas type what the handlers answer. The routes' `createRoute` definitions (runtime/api/*.ts) use both,
+ * so /api/openapi.json, the validation, the handlers and the editor's types cannot drift apart.
  */
-
-export const errorSchema = z.strictObject({
-  error: z.strictObject({
-    code: z.string(),
-    message: z.string(),
-    path: z.string(),
-  }),
-});
 
 export const flowIssueSchema = z.object({
   path: z.string(),
@@ -31,6 +27,11 @@ export const flowIssueSchema = z.object({
 });
 
 export const invalidFlowSchema = errorSchema.extend({ issues: z.array(flowIssueSchema) });
+/** A flow document refused: not valid (every problem in `issues`), or not the flow the address names (no `issues`). */
+export const refusedFlowSchema = z.union([invalidFlowSchema, errorSchema]);
+
+/** A problem in a flow document, as the API reports it (nodes/document.ts `FlowIssue`). */
+export type ApiIssue = FlowIssue;
 
 export const okSchema = z.strictObject({ ok: z.literal(true) });
 
@@ -43,8 +44,10 @@ export const conflictIdParams = z.strictObject({ id: idParam });
 export const hookParams = z.strictObject({ flowId: idParam, nodeId: idParam });
 
 export const flowListEntrySchema = z.strictObject({ id: z.string(), name: z.string(), deployed: z.boolean() });
+export type FlowListEntry = z.infer<typeof flowListEntrySchema>;
 export const createdFlowSchema = z.strictObject({ id: z.string() });
 export const flowStateSchema = z.strictObject({ id: z.string(), deployed: z.boolean() });
+export const alertSchema = z.strictObject({ url: z.string().nullable() });
 
 /** A flow document as sent; its real validation is the flow loader's, which reports every problem with its path. */
 export const flowDocumentBodySchema = z.looseObject({
@@ -63,6 +66,7 @@ export const alertBodySchema = z.strictObject({
     .nullable(),
 });
 
+/** SPEC §8: what a pass did (or, dry, would do); the engine's `PassSummary`. */
 export const summarySchema = z.strictObject({
   created: z.number().int(),
   updated: z.number().int(),
@@ -71,6 +75,7 @@ export const summarySchema = z.strictObject({
   conflicts: z.number().int(),
   failed: z.number().int(),
 });
+export type RunSummary = z.infer<typeof summarySchema>;
 
 const runStatusSchema = z.enum(['running', 'ok', 'failed', 'stopped']);
 
@@ -85,6 +90,7 @@ export const runResultSchema = z.strictObject({
 const recordNameSchema = z.string().nullable();
 
 const fieldChangeSchema = z.strictObject({ field: z.string(), before: z.unknown(), after: z.unknown() });
+export type FieldChange = z.infer<typeof fieldChangeSchema>;
 
 export const plannedSideSchema = z.strictObject({
   nodeId: z.string(),
@@ -94,6 +100,8 @@ export const plannedSideSchema = z.strictObject({
 });
 
 export const dryRunSchema = z.strictObject({ summary: summarySchema, sides: z.array(plannedSideSchema) });
+/** A dry run's answer: the plan, and whether the pass that planned it ran. */
+export const dryRunResultSchema = dryRunSchema.extend({ status: runResultSchema.shape.status, error: z.string().nullable() });
 
 export const runViewSchema = z.strictObject({
   id: z.string(),
@@ -194,6 +202,9 @@ export const flowStatusSchema = z.strictObject({
   conflictNodes: z.record(z.string(), z.strictObject({ openConflicts: z.number().int() })),
   countedAt: z.string().nullable(),
 });
+export type FlowStatus = z.infer<typeof flowStatusSchema>;
+/** A trigger node's live counts, and the problem when the last pass could not reach its system. */
+export type TriggerStatus = FlowStatus['nodes'][string];
 
 /**
  * `{"name", "type", "value"}` (SPEC §10): `value` is read by the type's schema (runtime/credentials/types.ts): the
@@ -267,7 +278,7 @@ export const oauthCallbackQuery = z.object({
   iss: z.string().optional(),
 });
 
-export const connectorListSchema = z.array(z.strictObject({ type: z.string(), title: z.string() }));
+export const connectorListSchema = z.array(connectorSummarySchema);
 
 export const describeBodySchema = z.strictObject({
   connector: z.string({ error: 'must name a connector, e.g. sqlite' }).min(1, 'must name a connector, e.g. sqlite'),
@@ -277,6 +288,15 @@ export const describeBodySchema = z.strictObject({
   /** For connectors that describe through one open collection: which one, and its key. */
   collection: z.string().min(1).max(500).optional(),
   key: z.string().min(1).max(500).optional(),
+});
+
+export const connectionOptionsBodySchema = z.strictObject({
+  connector: z.string({ error: 'must name a connector, e.g. github' }).min(1, 'must name a connector, e.g. github'),
+  /** The connection as filled in so far: it need not be complete, only hold what the field depends on. */
+  connection: z.record(z.string(), z.unknown(), { error: 'must be an object describing the connection' }),
+  /** The key of a `lookup` field of the connector's form, e.g. `repo`. */
+  field: z.string({ error: 'must name a field of the connection form, e.g. repo' }).min(1, 'must name a field of the connection form, e.g. repo'),
+  baseDir: z.string().min(1).max(4096).optional(),
 });
 
 /**
@@ -295,14 +315,13 @@ export const sampleResultSchema = z.strictObject({
   records: z.array(z.strictObject({ id: z.string(), fields: z.record(z.string(), z.unknown()) })),
 });
 
-export const describeResultSchema = z.strictObject({
-  collections: z.array(
-    z.strictObject({
-      name: z.string(),
-      fields: z.array(z.strictObject({ name: z.string(), type: z.string(), nullable: z.boolean() })),
-    }),
-  ),
-});
+/** A field of a collection as a connector describes it (runtime/connectors/types.ts `FieldDescription`). */
+export const fieldDescriptionSchema = z.strictObject({ name: z.string(), type: z.string(), nullable: z.boolean() });
+export type FieldDescription = z.infer<typeof fieldDescriptionSchema>;
+export const collectionDescriptionSchema = z.strictObject({ name: z.string(), fields: z.array(fieldDescriptionSchema) });
+export type CollectionDescription = z.infer<typeof collectionDescriptionSchema>;
+
+export const describeResultSchema = z.strictObject({ collections: z.array(collectionDescriptionSchema) });
 
 /** A webhook body as SPEC §10 fixes it (a trigger with idPath/typePath may accept other shapes). */
 export const webhookEventSchema = z.strictObject({ type: z.enum(['upsert', 'delete']), id: z.union([z.string(), z.number()]) });
@@ -322,6 +341,7 @@ export const versionNumberParams = z.strictObject({
 });
 
 export const versionSummarySchema = z.strictObject({ version: z.number().int(), deployedAt: z.string() });
+export type VersionSummary = z.infer<typeof versionSummarySchema>;
 export const versionSchema = versionSummarySchema.extend({ document: z.unknown() });
 
 export const flowDraftStateSchema = z.strictObject({
@@ -334,6 +354,7 @@ export const flowDraftStateSchema = z.strictObject({
   /** The last deployed version, or null when the flow was never deployed. */
   version: versionSchema.nullable(),
 });
+export type FlowDraftState = z.infer<typeof flowDraftStateSchema>;
 
 export const flowHealthSchema = z.strictObject({
   lastRun: z.strictObject({ id: z.string(), status: z.string(), startedAt: z.string(), finishedAt: z.string().nullable() }).nullable(),
@@ -342,6 +363,7 @@ export const flowHealthSchema = z.strictObject({
   failing: z.number().int(),
   openConflicts: z.number().int(),
 });
+export type FlowHealth = z.infer<typeof flowHealthSchema>;
 
 export const overviewSchema = z.strictObject({
   flows: z.array(
@@ -358,3 +380,5 @@ export const overviewSchema = z.strictObject({
     }),
   ),
 });
+/** One flow or draft as the flow list shows it. */
+export type FlowOverview = z.infer<typeof overviewSchema>['flows'][number];

@@ -1,7 +1,9 @@
 import Sqlite from 'better-sqlite3';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { formatIssue, loadFlow, parseFlowText } from '../../nodes/document';
+import { formatIssue } from '../../nodes/flow/issues';
+import { parseFlowText } from '../../nodes/flow/jsonText';
+import { loadFlow } from '../../nodes/flow/load';
 import type { FlowDocument } from '../../nodes/index';
 import { buildConnectorAccess, readAccessOption, runtimeFilesIn, type ConnectorAccess } from '../connectors/access';
 import { connectorRegistry, loadOptionsFor } from '../connectors/index';

@@ -1,5 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
-import { checkRoundTrip, formatIssue, formatRoundTripIssue, loadFlow, parseFlowText } from '../../nodes/document';
+import { formatIssue } from '../../nodes/flow/issues';
+import { parseFlowText } from '../../nodes/flow/jsonText';
+import { loadFlow } from '../../nodes/flow/load';
+import { checkRoundTrip, formatRoundTripIssue } from '../../nodes/flow/roundTrip';
 import type { FlowRecord } from '../../nodes/types';
 import { connectorRegistry, loadOptionsFor } from '../connectors/index';
 

@@ -21,6 +21,7 @@ import { httpConnectionSchema } from './http/config';
 import { connectorRegistry } from './index';
 import { postgresConnectionSchema } from './postgres/connection';
 import type { ConnectorType } from './types';
+import { groupInto } from '../util/collections';
 
 /** One option of a connection schema, as far as a form cares. */
 interface SchemaOption {
@@ -86,7 +87,7 @@ function schemaOptions(schema: z.ZodType, prefix = '', required = true, inherite
           if (key === discriminator) continue;
           // A setting of one variant is required as soon as that variant is chosen: the form shows it only then.
           for (const found of schemaOptions(child, at(key), true, undefined, { key: at(discriminator), is: [value] })) {
-            byKey.set(found.key, [...(byKey.get(found.key) ?? []), found]);
+            groupInto(byKey, found.key, found);
           }
         }
       }

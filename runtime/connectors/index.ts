@@ -1,4 +1,4 @@
-import type { LoadOptions } from '../../nodes/document';
+import type { LoadOptions } from '../../nodes/flow/load';
 import { bambooHrConnector } from './bamboohr/index';
 import { githubConnector } from './github/index';
 import { httpConnector } from './http/index';

@@ -2,6 +2,7 @@ import { oneOf } from './bulk';
 import type { Db } from './queries';
 import { changeCount, parseSummary } from './runQueries';
 import type { FlowRecord } from '../../nodes/types';
+import { sideRecordKey } from '../util/keys';
 
 /** How a flow is doing, for the flow list: its last pass, records in sync, changes, and what needs a person. */
 export interface FlowHealth {
@@ -131,7 +132,7 @@ export async function entityRecords(db: Db, entityIds: readonly string[]): Promi
   return found;
 }
 
-/** The entity each `(node, record)` of a flow is linked to, keyed `node\u0000record`. */
+/** The entity each `(node, record)` of a flow is linked to, keyed by `sideRecordKey`. */
 export async function linkedEntities(db: Db, flowId: string, records: readonly { nodeId: string; recordId: string }[]): Promise<Map<string, string>> {
   const entities = new Map<string, string>();
   const byNode = new Map<string, Set<string>>();
@@ -148,7 +149,7 @@ export async function linkedEntities(db: Db, flowId: string, records: readonly {
       .where('node_id', '=', nodeId)
       .where('record_id', 'in', oneOf([...recordIds]))
       .execute();
-    for (const row of rows) entities.set(`${nodeId}\u0000${row.record_id}`, row.entity_id);
+    for (const row of rows) entities.set(sideRecordKey(nodeId, row.record_id), row.entity_id);
   }
   return entities;
 }

@@ -1,5 +1,5 @@
 import Sqlite from 'better-sqlite3';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Runtime } from '../app';
@@ -12,88 +12,19 @@ const MARKER = 'demo-installed';
 
 const firstNames = ['Ada', 'Ben', 'Chloe', 'Dmitri', 'Elena', 'Farid', 'Grace', 'Hiro', 'Ines', 'Jonas', 'Kemi', 'Luca', 'Maya', 'Noah', 'Olga', 'Priya', 'Quinn', 'Rosa', 'Sami', 'Tara', 'Umar', 'Vera', 'Wen', 'Yusuf', 'Zoe'];
 const lastNames = ['Abbott', 'Becker', 'Costa', 'Dubois', 'Evans', 'Fischer', 'Garcia', 'Haddad', 'Ito', 'Jensen', 'Kowalski', 'Larsen', 'Moreau', 'Nakamura', 'Okafor', 'Petrov', 'Quispe', 'Rossi', 'Singh', 'Tanaka'];
-const statuses = [
-  { crm: 'open', marketing: 'Open' },
-  { crm: 'qualified', marketing: 'Qualified' },
-  { crm: 'closed-won', marketing: 'Closed Won' },
-  { crm: 'closed-lost', marketing: 'Closed Lost' },
-];
-
-/** The SPEC §1 leads flow over the demo databases, with `name` left to a person so the inbox has a conflict. */
+/**
+ * The SPEC §1 leads flow over the demo databases, with `name` left to a person so the inbox has a conflict. A flow
+ * document like any other (leads.flow.json beside this file), read afresh on each call so callers may change theirs.
+ */
 export function demoFlow(): Record<string, unknown> {
-  const trigger = (id: string, x: number, file: string, collection: string, updatedAt: string) => ({
-    id,
-    type: 'trigger',
-    typeVersion: 1,
-    position: { x, y: 0 },
-    config: {
-      connector: 'sqlite',
-      connection: { file },
-      collection,
-      key: 'id',
-      updatedAt,
-      detect: { mode: 'poll', intervalMs: 5000 },
-      tagColumn: 'sync_tag',
-    },
-  });
-  return {
-    format: 'syncline.flow',
-    version: 1,
-    id: DEMO_FLOW_ID,
-    name: 'Leads: CRM <-> Marketing',
-    nodes: [
-      trigger('crm', 0, 'crm.db', 'leads', 'updated_at'),
-      {
-        id: 'names',
-        type: 'transform',
-        typeVersion: 1,
-        position: { x: 240, y: 0 },
-        config: {
-          ops: [
-            {
-              op: 'expression',
-              target: 'full_name',
-              forward: "first_name & ' ' & last_name",
-              backward: { first_name: "$substringBefore(full_name, ' ')", last_name: "$substringAfter(full_name, ' ')" },
-            },
-          ],
-        },
-      },
-      {
-        id: 'map',
-        type: 'mapping',
-        typeVersion: 1,
-        position: { x: 480, y: 0 },
-        config: {
-          fields: [
-            { left: 'email', right: 'email', direction: 'both' },
-            { left: 'full_name', right: 'name', direction: 'both' },
-            { left: 'status', right: 'stage', direction: 'both', values: statuses.map((status) => ({ left: status.crm, right: status.marketing })) },
-            { left: 'amount', right: 'deal_value', direction: 'forward' },
-          ],
-        },
-      },
-      {
-        id: 'resolve',
-        type: 'conflict',
-        typeVersion: 1,
-        position: { x: 720, y: 0 },
-        config: {
-          policy: 'last-write-wins',
-          fields: { stage: { prefer: 'crm' }, name: 'manual' },
-          match: ['email'],
-          deletes: 'propagate',
-        },
-      },
-      trigger('mkt', 960, 'marketing.db', 'contacts', 'modified_at'),
-    ],
-    edges: [
-      { id: 'e1', source: 'crm', target: 'names' },
-      { id: 'e2', source: 'names', target: 'map' },
-      { id: 'e3', source: 'map', target: 'resolve' },
-      { id: 'e4', source: 'resolve', target: 'mkt' },
-    ],
-  };
+  return JSON.parse(readFileSync(new URL('./leads.flow.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+}
+
+/** The lead statuses the demo data uses: the values the flow maps between the CRM's `status` and marketing's `stage`. */
+function demoStatuses(): Array<{ crm: string; marketing: string }> {
+  const flow = demoFlow() as { nodes: Array<{ type: string; config: { fields?: Array<{ left: string; values?: Array<{ left: string; right: string }> }> } }> };
+  const status = flow.nodes.flatMap((node) => (node.type === 'mapping' ? (node.config.fields ?? []) : [])).find((field) => field.left === 'status');
+  return (status?.values ?? []).map((value) => ({ crm: value.left, marketing: value.right }));
 }
 
 export interface DemoData {
@@ -107,6 +38,7 @@ export interface DemoData {
  * different case), one of those with a differently spelled name — the conflict waiting in the inbox.
  */
 export function writeDemoDatabases(dataDir: string, now = new Date()): DemoData {
+  const statuses = demoStatuses();
   const random = seededRandom(20261126);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const stamp = (daysAgo: number) => new Date(now.getTime() - daysAgo * 86_400_000).toISOString();
@@ -130,7 +62,7 @@ export function writeDemoDatabases(dataDir: string, now = new Date()): DemoData 
     const crmLeads = 300;
     const marketingOnly = 140;
     const overlapping = 60;
-    const people: Array<{ first: string; last: string; email: string; status: (typeof statuses)[number]; amount: number }> = [];
+    const people: Array<{ first: string; last: string; email: string; status: { crm: string; marketing: string }; amount: number }> = [];
     for (let index = 0; index < crmLeads + marketingOnly; index += 1) {
       const first = pick(firstNames);
       const last = pick(lastNames);

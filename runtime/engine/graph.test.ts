@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadFlow } from '../../nodes/document';
+import { loadFlow } from '../../nodes/flow/load';
 import { compileFlow } from './graph';
 import { projectIn, projectOut } from './projection';
 import { defaultExpressionLimits } from '../../nodes/types';

@@ -1,7 +1,8 @@
-import { nodeRegistry, type FlowDocument, type FlowNode } from '../../nodes/index';
 import type { ConflictConfig } from '../../nodes/conflict/schema';
+import { CONFLICT, flowParts, TRIGGER } from '../../nodes/flow/graphRules';
+import { nodeRegistry, type FlowDocument, type FlowNode } from '../../nodes/index';
 import type { TriggerConfig } from '../../nodes/trigger/schema';
-import type { Direction, NodeBehaviour } from '../../nodes/types';
+import type { Direction, NodeBehaviour, NodeDefinition } from '../../nodes/types';
 
 /** One node a record passes between a trigger and its conflict node, applied in `direction` on the way in. */
 export interface PathStep {
@@ -33,9 +34,10 @@ export interface CompiledFlow {
 
 /**
  * Works out, for every trigger, the path to its conflict node and the direction of travel at each node
- * (SPEC §2). Expects a document that passed `loadFlow`, so the graph is a forest with one conflict node per part.
+ * (SPEC §2). Expects a document that passed `loadFlow`, so each part of the graph (nodes/flow/graphRules.ts) is a
+ * tree with one conflict node and triggers at its leaves. Node behaviours come from `registry` (default: the registry).
  */
-export function compileFlow(document: FlowDocument): CompiledFlow {
+export function compileFlow(document: FlowDocument, registry: Readonly<Record<string, NodeDefinition>> = nodeRegistry): CompiledFlow {
   const nodesById = new Map(document.nodes.map((node) => [node.id, node]));
   const neighbours = new Map<string, Array<{ other: string; direction: Direction }>>();
   for (const node of document.nodes) neighbours.set(node.id, []);
@@ -43,10 +45,12 @@ export function compileFlow(document: FlowDocument): CompiledFlow {
     neighbours.get(edge.source)?.push({ other: edge.target, direction: 'forward' });
     neighbours.get(edge.target)?.push({ other: edge.source, direction: 'backward' });
   }
+  const partOf = new Map<string, { triggers: string[] }>();
+  for (const part of flowParts(document.nodes, document.edges)) for (const conflictId of part.conflicts) partOf.set(conflictId, part);
 
   const parts: CompiledPart[] = [];
   for (const conflictNode of document.nodes) {
-    if (conflictNode.type !== 'conflict') continue;
+    if (conflictNode.type !== CONFLICT) continue;
     // Walk outward from the conflict node; each node remembers how it was reached, which is the reverse of the way in.
     const reachedFrom = new Map<string, { previous: string; outward: Direction }>();
     const queue = [conflictNode.id];
@@ -57,13 +61,14 @@ export function compileFlow(document: FlowDocument): CompiledFlow {
         if (visited.has(other)) continue;
         visited.add(other);
         reachedFrom.set(other, { previous: current, outward: direction });
-        if (nodesById.get(other)?.type !== 'trigger') queue.push(other);
+        if (nodesById.get(other)?.type !== TRIGGER) queue.push(other);
       }
     }
     const triggers: CompiledTrigger[] = [];
-    for (const node of document.nodes) {
-      if (node.type !== 'trigger' || !reachedFrom.has(node.id)) continue;
-      triggers.push({ nodeId: node.id, config: node.config, path: pathInward(node.id, conflictNode.id, reachedFrom, nodesById) });
+    for (const triggerId of partOf.get(conflictNode.id)?.triggers ?? []) {
+      const node = nodesById.get(triggerId);
+      if (node?.type !== TRIGGER) continue;
+      triggers.push({ nodeId: node.id, config: node.config, path: pathInward(node.id, conflictNode.id, reachedFrom, nodesById, registry) });
     }
     parts.push({ conflictNodeId: conflictNode.id, conflict: conflictNode.config, triggers });
   }
@@ -75,6 +80,7 @@ function pathInward(
   conflictId: string,
   reachedFrom: Map<string, { previous: string; outward: Direction }>,
   nodesById: Map<string, FlowNode>,
+  registry: Readonly<Record<string, NodeDefinition>>,
 ): PathStep[] {
   const steps: PathStep[] = [];
   let current = triggerId;
@@ -86,7 +92,7 @@ function pathInward(
     if (link.previous === conflictId) break;
     const node = nodesById.get(link.previous);
     if (!node) throw new Error(`node "${link.previous}" is missing`);
-    const behaviour = nodeRegistry[node.type].behaviour as NodeBehaviour<unknown> | null;
+    const behaviour = (registry[node.type]?.behaviour ?? null) as NodeBehaviour<unknown> | null;
     if (behaviour) {
       steps.push({ nodeId: node.id, behaviour, config: node.config, inward: link.outward === 'forward' ? 'backward' : 'forward' });
     }

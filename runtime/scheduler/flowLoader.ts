@@ -1,8 +1,10 @@
 import type { FlowDocument } from '../../nodes';
-import { formatIssue, loadFlow, serializeFlow, type FlowIssue } from '../../nodes/document';
+import { formatIssue, type FlowIssue } from '../../nodes/flow/issues';
+import { serializeFlow } from '../../nodes/flow/jsonText';
+import { loadFlow } from '../../nodes/flow/load';
 import type { ConnectorType } from '../connectors/types';
 
-export type { FlowIssue } from '../../nodes/document';
+export type { FlowIssue } from '../../nodes/flow/issues';
 
 export type LoadedFlow =
   | { ok: true; document: FlowDocument; bytes: string; warnings: FlowIssue[] }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadFlow } from '../../nodes/document';
+import { loadFlow } from '../../nodes/flow/load';
 import type { FlowDocument } from '../../nodes/index';
 import { overrunningFlow } from '../../test/server/overrunningFlow';
 import { addContact, auth, contacts, createSides, eventually, jsonHeaders, peopleFlow, TOKEN, upsertPerson } from '../../test/server/support';

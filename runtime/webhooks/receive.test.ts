@@ -1,8 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { AppDeps } from '../api/deps';
 import type { ConnectorType, ConnectorWebhook } from '../connectors/types';
-import { receiveWebhook } from './receive';
+import { receiveWebhook, type WebhookReceiverDeps } from './receive';
 
 // A system with a webhook scheme of its own, as SaaS connectors declare one: signature over timestamp + body,
 // a delivery id header, a handshake and events about other things.
@@ -39,7 +38,7 @@ function harness() {
     metrics: { webhookEvents: { inc: () => undefined } },
     logger: { error: () => undefined },
     connectors: { toy: { type: 'toy', title: 'Toy', webhook: toyWebhook } as unknown as ConnectorType },
-  } as unknown as Pick<AppDeps, 'catalog' | 'credentials' | 'intake' | 'metrics' | 'logger' | 'connectors'>;
+  } as unknown as WebhookReceiverDeps;
   const send = (event: object, headers: Record<string, string> = {}, secret = 'shh') => {
     const body = Buffer.from(JSON.stringify(event));
     const all: Record<string, string> = { 'x-toy-timestamp': '1700000000', ...headers };

@@ -1,7 +1,10 @@
-import type { AppDeps } from '../api/deps';
-import { errorBody } from '../api/errors';
-import type { WebhookDelivery } from '../connectors/types';
-import { MissingCredentialError } from '../credentials/store';
+import type { Logger } from 'pino';
+import type { ConnectorType, WebhookDelivery } from '../connectors/types';
+import { MissingCredentialError, type CredentialStore } from '../credentials/store';
+import { errorBody } from '../http/errorBody';
+import type { RuntimeMetrics } from '../observability/metrics';
+import type { FlowCatalog } from '../scheduler/flowCatalog';
+import type { WebhookIntake } from './intake';
 import { parseEvents } from './events';
 import { webhookScheme, type WebhookScheme } from './scheme';
 
@@ -11,6 +14,16 @@ const MAX_DELIVERY_ID = 200;
 export interface IncomingWebhook extends WebhookDelivery {
   flowId: string;
   nodeId: string;
+}
+
+/** What receiving a webhook needs of the runtime: the API's dependencies have it all. */
+export interface WebhookReceiverDeps {
+  catalog: Pick<FlowCatalog, 'get'>;
+  credentials: Pick<CredentialStore, 'resolve'>;
+  intake: Pick<WebhookIntake, 'submit'>;
+  metrics: Pick<RuntimeMetrics, 'webhookEvents'>;
+  logger: Logger;
+  connectors: Readonly<Record<string, ConnectorType>>;
 }
 
 export interface WebhookAnswer {
@@ -23,7 +36,7 @@ export interface WebhookAnswer {
  * the signature and the events, store them durably, and say so. Shared by the Hono route and the server's direct path
  * for webhooks (runtime/server.ts), so both answer alike.
  */
-export async function receiveWebhook(deps: Pick<AppDeps, 'catalog' | 'credentials' | 'intake' | 'metrics' | 'logger' | 'connectors'>, incoming: IncomingWebhook): Promise<WebhookAnswer> {
+export async function receiveWebhook(deps: WebhookReceiverDeps, incoming: IncomingWebhook): Promise<WebhookAnswer> {
   const { catalog, credentials, intake, metrics, logger } = deps;
   const { flowId, nodeId } = incoming;
   const fail = (status: WebhookAnswer['status'], code: string, message: string, path = ''): WebhookAnswer => ({ status, body: errorBody(code, message, path) });

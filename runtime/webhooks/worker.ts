@@ -6,6 +6,7 @@ import type { ChangeHint } from '../engine/types';
 import type { FlowCatalog } from '../scheduler/flowCatalog';
 import { FlowPausedError, type FlowRunner } from '../scheduler/runner';
 import { RATE_LIMIT_RECHECK_MS } from '../scheduler/scheduler';
+import { sideRecordKey } from '../util/keys';
 
 /**
  * Folds a batch of events into hints: one per record, with the type of its latest event. A webhook is only a hint
@@ -14,7 +15,7 @@ import { RATE_LIMIT_RECHECK_MS } from '../scheduler/scheduler';
 export function mergeHints(events: readonly Pick<WebhookEventRow, 'node_id' | 'record_id' | 'type'>[]): ChangeHint[] {
   const latest = new Map<string, ChangeHint>();
   for (const event of events) {
-    const key = `${event.node_id}\u0000${event.record_id}`;
+    const key = sideRecordKey(event.node_id, event.record_id);
     // Re-inserting moves the record to its latest position, so hints keep the order of the events they stand for.
     latest.delete(key);
     latest.set(key, { nodeId: event.node_id, recordId: event.record_id, type: event.type === 'delete' ? 'delete' : 'upsert' });

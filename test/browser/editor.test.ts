@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadFlow } from '../../nodes/document';
+import { loadFlow } from '../../nodes/flow/load';
 import { chromiumRequirement, skipUnless } from '../support/requirements';
 import { buildEditor, launchBrowser, repoRoot, serveEditor, startEmptyFlow, type Browser, type StaticServer } from './harness';
 

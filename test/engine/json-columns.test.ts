@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadFlow } from '../../nodes/document';
+import { loadFlow } from '../../nodes/flow/load';
 import { connectorRegistry } from '../../runtime/connectors/index';
 import { openStateDb, type StateDb } from '../../runtime/db/index';
 import { SyncEngine } from '../../runtime/engine/index';

@@ -1,4 +1,4 @@
-import { loadFlow } from '../../nodes/document';
+import { loadFlow } from '../../nodes/flow/load';
 import type { FlowDocument } from '../../nodes/index';
 import type { ConflictPolicy } from '../../nodes/conflict/schema';
 import { createMemoryStore, type MemoryCollection, type MemoryCollectionOptions, type MemoryStore } from '../../runtime/connectors/memory/index';

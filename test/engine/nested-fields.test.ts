@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadFlow } from '../../nodes/document';
+import { loadFlow } from '../../nodes/flow/load';
 import type { FlowDocument } from '../../nodes/index';
 import { connectorRegistry } from '../../runtime/connectors/index';
 import { createMemoryStore, deleteMemoryStore, type MemoryCollection, type MemoryStore } from '../../runtime/connectors/memory/index';

@@ -2,7 +2,7 @@ import Sqlite from 'better-sqlite3';
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadFlow } from '../../nodes/document';
+import { loadFlow } from '../../nodes/flow/load';
 import type { FlowDocument } from '../../nodes/index';
 
 /** A fresh folder with the leads flow of SPEC §1 and its two SQLite databases, as a user would have them. */

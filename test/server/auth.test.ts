@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TOKEN, testRuntime, type TestRuntime } from './support';
+import { auth, TOKEN, testRuntime, type TestRuntime } from './support';
 
 let t: TestRuntime;
 afterEach(async () => t?.close());
@@ -82,7 +82,7 @@ describe('auth, CORS and the editor', () => {
     expect(await page.text()).toContain('<title>Syncline</title>');
     expect((await t.request('/app.js')).headers.get('content-type')).toMatch(/javascript/);
     expect(await (await t.request('/flows/leads')).text()).toContain('<title>Syncline</title>');
-    const missing = await t.request('/api/nothing', { headers: { authorization: `Bearer ${TOKEN}` } });
+    const missing = await t.request('/api/nothing', { headers: auth });
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');
   });

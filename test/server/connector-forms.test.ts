@@ -3,9 +3,10 @@
  * system (`POST /api/connectors/options`): GitHub's repositories, from the GitHub fake (test/fakes/github).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectorListSchema } from '../../runtime/api/connectors';
+import { connectorListSchema } from '../../runtime/api/schemas';
 import { startGitHubFake, type GitHubFake } from '../fakes/github/server';
 import { auth, testRuntime, type TestRuntime } from './support';
+import { errorOf } from '../support/httpErrors';
 
 let t: TestRuntime | undefined;
 let fake: GitHubFake | undefined;
@@ -15,13 +16,6 @@ afterEach(async () => {
   t = undefined;
   fake = undefined;
 });
-
-type ErrorBody = { error: { code: string; message: string; path: string } };
-
-async function errorOf(response: Response): Promise<{ status: number; code: string; message: string; path: string }> {
-  const body = (await response.json()) as ErrorBody;
-  return { status: response.status, ...body.error };
-}
 
 describe('GET /api/connectors', () => {
   it('lists each connector with its connection form, and whether it reads its system’s own webhooks', async () => {

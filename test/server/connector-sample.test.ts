@@ -9,18 +9,13 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sampleResultSchema } from '../../runtime/api/schemas';
 import { testRuntime, upsertPerson, type TestRuntime } from './support';
+import { errorOf } from '../support/httpErrors';
 
 let t: TestRuntime;
 afterEach(async () => t?.close());
 
-type ErrorBody = { error: { code: string; message: string; path: string } };
 const sample = (body: unknown) => t.post('/api/connectors/sample', body);
 const people = { connector: 'sqlite', connection: { file: 'a.db' }, collection: 'people', key: 'id', updatedAt: 'updated_at' };
-
-async function failure(response: Response): Promise<{ status: number; code: string; message: string; path: string }> {
-  const body = (await response.json()) as ErrorBody;
-  return { status: response.status, ...body.error };
-}
 
 describe('a sample of a trigger’s records', () => {
   it('reads the first records of the collection, oldest change first, with their data fields only', async () => {
@@ -57,14 +52,14 @@ describe('a sample of a trigger’s records', () => {
   it('refuses what is not a trigger, what it may not open, and what is not there, with a 4xx that says where', async () => {
     t = await testRuntime();
     const before = await t.snapshot();
-    expect(await failure(await sample({ trigger: { ...people, collection: '' } }))).toMatchObject({ status: 422, code: 'invalid_trigger', path: 'trigger.collection' });
-    expect(await failure(await sample({ trigger: { ...people, connector: 'oracle' } }))).toMatchObject({ status: 422, code: 'unknown_connector' });
-    expect(await failure(await sample({ trigger: { ...people, connection: {} } }))).toMatchObject({ status: 422, code: 'invalid_connection', path: 'trigger.connection.file' });
-    expect(await failure(await sample({ trigger: { ...people, collection: 'nowhere' } }))).toMatchObject({ status: 422, code: 'connection_failed', message: expect.stringMatching(/nowhere/) });
-    const refused = await failure(await sample({ trigger: { ...people, connection: { file: '/etc/hosts.db' } } }));
+    expect(await errorOf(await sample({ trigger: { ...people, collection: '' } }))).toMatchObject({ status: 422, code: 'invalid_trigger', path: 'trigger.collection' });
+    expect(await errorOf(await sample({ trigger: { ...people, connector: 'oracle' } }))).toMatchObject({ status: 422, code: 'unknown_connector' });
+    expect(await errorOf(await sample({ trigger: { ...people, connection: {} } }))).toMatchObject({ status: 422, code: 'invalid_connection', path: 'trigger.connection.file' });
+    expect(await errorOf(await sample({ trigger: { ...people, collection: 'nowhere' } }))).toMatchObject({ status: 422, code: 'connection_failed', message: expect.stringMatching(/nowhere/) });
+    const refused = await errorOf(await sample({ trigger: { ...people, connection: { file: '/etc/hosts.db' } } }));
     expect(refused).toMatchObject({ status: 422, code: 'access_refused', message: expect.stringMatching(/--allow-files/) });
-    expect(await failure(await sample({ trigger: people, limit: 11 }))).toMatchObject({ status: 400, code: 'invalid_body' });
-    expect(await failure(await sample({ connector: 'sqlite' }))).toMatchObject({ status: 400, code: 'invalid_body' });
+    expect(await errorOf(await sample({ trigger: people, limit: 11 }))).toMatchObject({ status: 400, code: 'invalid_body' });
+    expect(await errorOf(await sample({ connector: 'sqlite' }))).toMatchObject({ status: 400, code: 'invalid_body' });
     expect((await t.request('/api/connectors/sample', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ trigger: people }) })).status).toBe(401);
     expect(await t.snapshot()).toBe(before);
   });
@@ -96,12 +91,12 @@ describe('a sample of a trigger’s records', () => {
     it('reads with the stored credential, and only from hosts the operator allows', async () => {
       t = await testRuntime();
       expect((await t.post('/api/credentials', { name: 'crm-api', type: 'token', value: 'sekret-token' })).status).toBe(201);
-      expect(await failure(await sample({ trigger: contacts() }))).toMatchObject({ status: 422, code: 'access_refused', message: expect.stringMatching(/--allow-hosts/) });
+      expect(await errorOf(await sample({ trigger: contacts() }))).toMatchObject({ status: 422, code: 'access_refused', message: expect.stringMatching(/--allow-hosts/) });
       expect(seen).toEqual([]);
       await t.close();
 
       t = await testRuntime({ allowHosts: [`127.0.0.1:${port}`] });
-      expect(await failure(await sample({ trigger: contacts() }))).toMatchObject({ status: 422, code: 'missing_credential', message: expect.stringMatching(/crm-api/) });
+      expect(await errorOf(await sample({ trigger: contacts() }))).toMatchObject({ status: 422, code: 'missing_credential', message: expect.stringMatching(/crm-api/) });
       expect((await t.post('/api/credentials', { name: 'crm-api', type: 'token', value: 'sekret-token' })).status).toBe(201);
       const response = await sample({ trigger: contacts() });
       expect(response.status).toBe(200);

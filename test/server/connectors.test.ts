@@ -6,17 +6,10 @@ import { tmpdir } from 'node:os';
 import { join, relative as relativePath } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { auth, testRuntime, type TestRuntime } from './support';
+import { errorOf, expectError } from '../support/httpErrors';
 
 let t: TestRuntime;
 afterEach(async () => t?.close());
-
-type ErrorBody = { error: { code: string; message: string; path: string } };
-
-async function expectError(response: Response, status: number, code: string, message?: RegExp): Promise<void> {
-  const body = (await response.json()) as ErrorBody;
-  expect({ status: response.status, code: body.error?.code }).toEqual({ status, code });
-  if (message) expect(body.error.message).toMatch(message);
-}
 
 describe('connectors', () => {
   it('lists connector types', async () => {
@@ -50,11 +43,6 @@ describe('connectors', () => {
 });
 
 describe('what describe may reach', () => {
-  type Refused = { status: number; code: string; message: string };
-  const refusedAs = async (response: Response): Promise<Refused> => {
-    const body = (await response.json()) as ErrorBody;
-    return { status: response.status, code: body.error?.code, message: body.error?.message };
-  };
   const describeFile = (file: string, extra: Record<string, unknown> = {}) => t.post('/api/connectors/describe', { connector: 'sqlite', connection: { file }, ...extra });
 
   /** A SQLite file outside the data folder, with a table a flow could write into. */
@@ -79,16 +67,16 @@ describe('what describe may reach', () => {
         await describeFile('other.db', { baseDir: outside.dir }),
         await describeFile('innocent.db'),
       ]) {
-        const refused = await refusedAs(response);
+        const refused = await errorOf(response);
         expect(refused).toMatchObject({ status: 422, code: 'access_refused' });
         expect(refused.message).toMatch(/is outside the folders a flow may open .*--allow-files DIR .*SYNCLINE_ALLOW_FILES/);
         expect(refused.message).not.toContain('secrets');
       }
       // Whether the refused file exists or not, the answer is the same.
-      const missing = await refusedAs(await describeFile(join(outside.dir, 'absent.db')));
-      const present = await refusedAs(await describeFile(outside.path));
+      const missing = await errorOf(await describeFile(join(outside.dir, 'absent.db')));
+      const present = await errorOf(await describeFile(outside.path));
       expect(missing.message.replace('absent.db', 'other.db')).toBe(present.message);
-      const notThere = await refusedAs(await describeFile('/no/such/folder/x.db'));
+      const notThere = await errorOf(await describeFile('/no/such/folder/x.db'));
       expect(notThere.message.replace('/no/such/folder/x.db', outside.path)).toBe(present.message);
       // Nothing was changed in the refused file: not even its journal mode.
       const db = new Sqlite(outside.path, { readonly: true });
@@ -105,7 +93,7 @@ describe('what describe may reach', () => {
     state.exec('CREATE TABLE credentials (name TEXT PRIMARY KEY, type TEXT, value BLOB)');
     state.close();
     for (const file of ['state.db', './state.db', join(t.dir, 'state.db'), 'webhooks.db', 'credentials.key', 'token']) {
-      const refused = await refusedAs(await describeFile(file, { collection: 'credentials' }));
+      const refused = await errorOf(await describeFile(file, { collection: 'credentials' }));
       expect(refused, file).toMatchObject({ status: 422, code: 'access_refused', message: expect.stringContaining("Syncline's own files") });
     }
   });
@@ -147,26 +135,26 @@ describe('what describe may reach', () => {
     it('refuses loopback hosts, by address, name or numeric spelling, until the operator allows them', async () => {
       t = await testRuntime();
       for (const host of ['127.0.0.1', 'localhost', '2130706433', '0x7f.1', '[::ffff:127.0.0.1]']) {
-        const refused = await refusedAs(await describeApi(`http://${host}:${port}`));
+        const refused = await errorOf(await describeApi(`http://${host}:${port}`));
         expect(refused, host).toMatchObject({ status: 422, code: 'access_refused', message: expect.stringMatching(/--allow-hosts .*SYNCLINE_ALLOW_HOSTS/) });
       }
       await t.close();
       t = await testRuntime({ allowHosts: ['localhost'] });
       expect((await describeApi(`http://localhost:${port}`)).status).toBe(200);
-      expect((await refusedAs(await describeApi(`http://127.0.0.1:${port}`))).code).toBe('access_refused');
+      expect((await errorOf(await describeApi(`http://127.0.0.1:${port}`))).code).toBe('access_refused');
     });
 
     it('never reaches the cloud metadata address, even with every private host allowed', async () => {
       t = await testRuntime({ allowHosts: ['private'] });
       expect((await describeApi(`http://127.0.0.1:${port}`)).status).toBe(200);
       for (const baseUrl of ['http://169.254.169.254', 'http://[::ffff:a9fe:a9fe]', 'http://2852039166']) {
-        expect(await refusedAs(await describeApi(baseUrl)), baseUrl).toMatchObject({ status: 422, code: 'access_refused', message: expect.stringContaining('cloud metadata') });
+        expect(await errorOf(await describeApi(baseUrl)), baseUrl).toMatchObject({ status: 422, code: 'access_refused', message: expect.stringContaining('cloud metadata') });
       }
     });
 
     it('quotes only a short plain excerpt of an answer that is not JSON', async () => {
       t = await testRuntime({ allowHosts: [`127.0.0.1:${port}`] });
-      const refused = await refusedAs(await describeApi(`http://127.0.0.1:${port}`, 'html'));
+      const refused = await errorOf(await describeApi(`http://127.0.0.1:${port}`, 'html'));
       expect(refused).toMatchObject({ status: 422, code: 'connection_failed' });
       expect(refused.message).toContain('the response is not JSON (status 200, text/html): "Internal admin xxx');
       expect(refused.message).not.toMatch(/[<>\p{Cc}]|leak/u);

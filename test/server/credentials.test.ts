@@ -2,17 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../runtime/observability/logger';
 import { auth, jsonHeaders, testRuntime, type TestRuntime } from './support';
+import { expectError } from '../support/httpErrors';
 
 let t: TestRuntime;
 afterEach(async () => t?.close());
-
-type ErrorBody = { error: { code: string; message: string; path: string } };
-
-async function expectError(response: Response, status: number, code: string, path?: string): Promise<void> {
-  const body = (await response.json()) as ErrorBody;
-  expect({ status: response.status, code: body.error?.code }).toEqual({ status, code });
-  if (path !== undefined) expect(body.error.path).toBe(path);
-}
 
 const SECRET_VALUE = 'postgres://admin:hunter2-very-secret@db.example/crm';
 
@@ -54,17 +47,17 @@ describe('credentials', () => {
     await t.post('/api/credentials', { name: 'taken', type: 'webhook-secret', value: 's' });
     const before = await t.snapshot();
     const post = (body: string, headers: Record<string, string> = jsonHeaders) => t.request('/api/credentials', { method: 'POST', headers, body });
-    await expectError(await post('{"name":"taken","type":"x","value":"other"}'), 409, 'credential_exists', 'name');
-    await expectError(await post('{"name":"","type":"x","value":"v"}'), 400, 'invalid_body', 'name');
-    await expectError(await post('{"name":"has space","type":"x","value":"v"}'), 400, 'invalid_body', 'name');
-    await expectError(await post('{"name":"n","type":5,"value":"v"}'), 400, 'invalid_body', 'type');
-    await expectError(await post('{"name":"n","type":"x","value":{"a":1}}'), 400, 'invalid_body', 'value');
-    await expectError(await post('{"name":"n","type":"x"}'), 400, 'invalid_body', 'value');
+    await expectError(await post('{"name":"taken","type":"x","value":"other"}'), 409, 'credential_exists', { path: 'name' });
+    await expectError(await post('{"name":"","type":"x","value":"v"}'), 400, 'invalid_body', { path: 'name' });
+    await expectError(await post('{"name":"has space","type":"x","value":"v"}'), 400, 'invalid_body', { path: 'name' });
+    await expectError(await post('{"name":"n","type":5,"value":"v"}'), 400, 'invalid_body', { path: 'type' });
+    await expectError(await post('{"name":"n","type":"x","value":{"a":1}}'), 400, 'invalid_body', { path: 'value' });
+    await expectError(await post('{"name":"n","type":"x"}'), 400, 'invalid_body', { path: 'value' });
     await expectError(await post('{"name":"n","type":"x","value":"v","extra":true}'), 400, 'invalid_body');
     await expectError(await post('[]'), 400, 'invalid_body');
     await expectError(await post('{"name":'), 400, 'bad_request');
     await expectError(await post('name=n&type=x&value=v', { ...auth, 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported_media_type');
-    await expectError(await t.request('/api/credentials/nope', { method: 'DELETE', headers: auth }), 404, 'not_found', 'name');
+    await expectError(await t.request('/api/credentials/nope', { method: 'DELETE', headers: auth }), 404, 'not_found', { path: 'name' });
     expect(await t.snapshot()).toBe(before);
   });
 });

@@ -1,13 +1,12 @@
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it, vi, type MockInstance } from 'vitest';
-import { listen, type ListeningServer } from '../../runtime/server';
 import { signBody } from '../../runtime/webhooks/signature';
-import { contacts, deployPeople, eventually, SECRET, testRuntime, upsertPerson, type TestRuntime } from './support';
+import { contacts, deployPeople, eventually, listenOnLoopback, SECRET, testRuntime, upsertPerson, type TestRuntime } from './support';
 
 // The server takes webhooks straight to receiveWebhook, around the Hono app; these check that it answers exactly as
 // the app does, and leaves to the app what only the app handles.
 let t: TestRuntime;
-let server: ListeningServer;
+let server: Awaited<ReturnType<typeof listenOnLoopback>>;
 let viaApp: MockInstance;
 afterEach(async () => {
   await server?.close();
@@ -18,8 +17,8 @@ async function start(): Promise<string> {
   t = await testRuntime();
   await deployPeople(t);
   viaApp = vi.spyOn(t.runtime.app, 'fetch');
-  server = await listen(t.runtime.app, { host: '127.0.0.1', port: 0, webhooks: t.runtime.deps });
-  return `http://127.0.0.1:${server.port}`;
+  server = await listenOnLoopback(t);
+  return server.base;
 }
 
 /** The same request through the listening server and through the app, as status and parsed body. */

@@ -1,13 +1,12 @@
 import Sqlite from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { serializeFlow } from '../../nodes/document';
-import { auth, contacts, jsonHeaders, peopleFlow, testRuntime, upsertPerson, type TestRuntime } from './support';
+import { serializeFlow } from '../../nodes/flow/jsonText';
+import { auth, contacts, jsonHeaders, polledPeopleFlow, testRuntime, upsertPerson, type TestRuntime } from './support';
 
 let t: TestRuntime;
 afterEach(async () => t?.close());
 
-const pollFlow = (options: { namePolicy?: 'manual'; id?: string } = {}) => peopleFlow({ detect: { mode: 'poll', intervalMs: 60_000 }, ...options });
 const get = async <T>(path: string): Promise<T> => (await (await t.request(path, { headers: auth })).json()) as T;
 const put = (path: string, body: unknown) => t.request(path, { method: 'PUT', headers: jsonHeaders, body: typeof body === 'string' ? body : JSON.stringify(body) });
 
@@ -59,7 +58,7 @@ describe('drafts and deployed versions', () => {
 
   it('leaves the deployed flow running while its draft changes, and versions each deploy', async () => {
     t = await testRuntime();
-    const flow = pollFlow();
+    const flow = polledPeopleFlow();
     await t.post('/api/flows', flow);
     expect((await overview())[0]).toMatchObject({ id: 'people', stored: true, deployed: false, version: null, draft: null });
     expect((await t.post('/api/flows/people/deploy')).status).toBe(200);
@@ -106,7 +105,7 @@ describe('drafts and deployed versions', () => {
   it('dry-runs a draft against the flow state without changing what is stored', async () => {
     t = await testRuntime();
     upsertPerson(t.dir, { name: 'Ada', email: 'ada@example.com' });
-    const flow = pollFlow();
+    const flow = polledPeopleFlow();
     await t.post('/api/flows', flow);
     // The draft no longer maps the name.
     const draft = structuredClone(flow) as { nodes: Array<{ id: string; config: { fields?: unknown[] } }> };
@@ -125,7 +124,7 @@ describe('drafts and deployed versions', () => {
 describe('what the editor shows of records and runs', () => {
   it('names a conflict and run rows by the display field, and counts the flow health', async () => {
     t = await testRuntime();
-    const flow = pollFlow({ namePolicy: 'manual' });
+    const flow = polledPeopleFlow({ namePolicy: 'manual' });
     const id = upsertPerson(t.dir, { name: 'Ada', email: 'ada@example.com' });
     await t.post('/api/flows', flow);
     const first = (await (await t.post('/api/flows/people/run')).json()) as { runId: string };
@@ -155,7 +154,7 @@ describe('what the editor shows of records and runs', () => {
 
   it('pages the run history with filters, older than a cursor', async () => {
     t = await testRuntime();
-    await t.post('/api/flows', pollFlow());
+    await t.post('/api/flows', polledPeopleFlow());
     const ids: string[] = [];
     for (let pass = 0; pass < 7; pass += 1) {
       if (pass === 2 || pass === 5) upsertPerson(t.dir, { name: `P${pass}`, email: `p${pass}@example.com` });

@@ -1,20 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { serializeFlow } from '../../nodes/document';
+import { serializeFlow } from '../../nodes/flow/jsonText';
 import { auth, jsonHeaders, peopleFlow, SECRET, testRuntime, type TestRuntime } from './support';
+import { expectError } from '../support/httpErrors';
 
 let t: TestRuntime;
 afterEach(async () => t?.close());
-
-type ErrorBody = { error: { code: string; message: string; path: string }; issues?: Array<{ path: string; message: string }> };
-
-async function expectError(response: Response, status: number, code: string, message?: RegExp): Promise<ErrorBody> {
-  const body = (await response.json()) as ErrorBody;
-  expect({ status: response.status, code: body.error?.code }).toEqual({ status, code });
-  expect(typeof body.error.message).toBe('string');
-  expect(typeof body.error.path).toBe('string');
-  if (message) expect(body.error.message).toMatch(message);
-  return body;
-}
 
 const put = (t: TestRuntime, path: string, body: string) => t.request(path, { method: 'PUT', headers: jsonHeaders, body });
 

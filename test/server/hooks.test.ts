@@ -1,39 +1,14 @@
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ChangeHint, PassOptions } from '../../runtime/engine/types';
 import { signBody } from '../../runtime/webhooks/signature';
-import { auth, contacts, deployPeople, eventually, peopleFlow, SECRET, testRuntime, upsertPerson, type TestRuntime } from './support';
+import { auth, contacts, deployPeople, eventually, peopleFlow, recordPasses, SECRET, testRuntime, unprocessedEvents, upsertPerson, type TestRuntime } from './support';
+import { expectError } from '../support/httpErrors';
 
 let t: TestRuntime;
 afterEach(async () => t?.close());
 
-type ErrorBody = { error: { code: string; message: string; path: string } };
-
-async function expectError(response: Response, status: number, code: string, message?: RegExp): Promise<void> {
-  const body = (await response.json()) as ErrorBody;
-  expect({ status: response.status, code: body.error?.code }).toEqual({ status, code });
-  if (message) expect(body.error.message).toMatch(message);
-}
-
 const event = (id: number | string, type = 'upsert') => JSON.stringify({ type, id: String(id) });
-
-async function pending(t: TestRuntime): Promise<number> {
-  const rows = await t.inbox.selectFrom('webhook_events').select('id').where('processed_at', 'is', null).execute();
-  return rows.length;
-}
-
-/** Records the hints of every pass. */
-function recordHints(t: TestRuntime): Array<ChangeHint[] | undefined> {
-  const engine = t.runtime.deps.engine;
-  const original = engine.runPass.bind(engine);
-  const seen: Array<ChangeHint[] | undefined> = [];
-  engine.runPass = async (flow, options: PassOptions) => {
-    seen.push(options.hints);
-    return original(flow, options);
-  };
-  return seen;
-}
 
 describe('webhooks', () => {
   it('stores a signed event, answers 202, and syncs the record to the other side', async () => {
@@ -45,7 +20,7 @@ describe('webhooks', () => {
     expect(await response.json()).toEqual({ accepted: 1, duplicate: false });
     await eventually(() => expect(contacts(t.dir)).toEqual([expect.objectContaining({ full_name: 'Ada Lovelace', email: 'ada@example.com' })]));
     await t.runtime.deps.worker.idle();
-    expect(await pending(t)).toBe(0);
+    expect(await unprocessedEvents(t)).toBe(0);
 
     upsertPerson(t.dir, { id, name: 'Ada King', email: 'ada@example.com' });
     const second = await t.hook('people', 'a', JSON.stringify([{ type: 'upsert', id }]));
@@ -77,7 +52,7 @@ describe('webhooks', () => {
     t = await testRuntime();
     await deployPeople(t);
     const ids = [1, 2, 3].map((n) => upsertPerson(t.dir, { name: `Person ${n}`, email: `p${n}@example.com` }));
-    const hints = recordHints(t);
+    const passes = recordPasses(t);
     const kick = vi.spyOn(t.runtime.deps.worker, 'kick');
     // Hold the flow's lock so every event is stored before the worker can take a batch.
     let release!: () => void;
@@ -85,14 +60,14 @@ describe('webhooks', () => {
     const bodies = [...Array.from({ length: 30 }, () => event(ids[0]!)), event(ids[1]!), event(ids[2]!), event(ids[1]!, 'delete'), event(ids[1]!)];
     const responses = await Promise.all(bodies.map((body) => t.hook('people', 'a', body)));
     expect(responses.map((response) => response.status)).toEqual(bodies.map(() => 202));
-    expect(await pending(t)).toBe(bodies.length);
+    expect(await unprocessedEvents(t)).toBe(bodies.length);
     // One flush per tick, not one per request.
     expect(kick.mock.calls.length).toBeLessThan(5);
     release();
     await held;
-    await eventually(async () => expect(await pending(t)).toBe(0));
+    await eventually(async () => expect(await unprocessedEvents(t)).toBe(0));
     await t.runtime.deps.worker.idle();
-    const batch = hints.find((list) => list !== undefined && list.length > 0)!;
+    const batch = passes.map((pass) => pass.hints).find((list) => list !== undefined && list.length > 0)!;
     expect(batch).toHaveLength(3);
     expect(batch).toEqual(
       expect.arrayContaining([
@@ -167,10 +142,10 @@ describe('webhooks', () => {
       const runs = await t.db.selectFrom('runs').select('status').execute();
       expect(runs.map((run) => run.status)).toContain('failed');
     });
-    expect(await pending(t)).toBe(1);
+    expect(await unprocessedEvents(t)).toBe(1);
     renameSync(join(t.dir, 'b.moved'), join(t.dir, 'b.db'));
     await eventually(() => expect(contacts(t.dir)).toHaveLength(1));
-    await eventually(async () => expect(await pending(t)).toBe(0));
+    await eventually(async () => expect(await unprocessedEvents(t)).toBe(0));
   });
 
   it('picks up events left unprocessed by an earlier process', async () => {
@@ -183,7 +158,7 @@ describe('webhooks', () => {
       .execute();
     await t.runtime.start();
     await eventually(() => expect(contacts(t.dir)).toHaveLength(1));
-    await eventually(async () => expect(await pending(t)).toBe(0));
+    await eventually(async () => expect(await unprocessedEvents(t)).toBe(0));
   });
 
   it('deletes a removed flow’s events and delivery ids from the inbox, and no other flow’s', async () => {
@@ -226,7 +201,7 @@ describe('webhooks', () => {
     await held;
     await t.runtime.deps.worker.idle();
     expect(contacts(t.dir)).toEqual([]);
-    expect(await pending(t)).toBe(1);
+    expect(await unprocessedEvents(t)).toBe(1);
     await t.post('/api/flows/people/deploy');
     await eventually(() => expect(contacts(t.dir)).toHaveLength(1));
   });

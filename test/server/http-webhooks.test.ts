@@ -4,6 +4,7 @@ import { signWebhookBody } from '../../runtime/connectors/http/webhook';
 import { signBody } from '../../runtime/webhooks/signature';
 import { jsonRequest, laterStamp, startJsonServer, type JsonServer } from '../connectors/support/jsonServer';
 import { contacts, deployPeople, eventually, peopleFlow, SECRET, testRuntime, type TestRuntime } from './support';
+import { expectError } from '../support/httpErrors';
 
 /**
  * Webhooks for an `http` trigger are checked and read with the scheme its `connection.webhook` configures (here a
@@ -49,15 +50,6 @@ function apiPeopleFlow(options: { detect?: Record<string, unknown>; webhook?: un
   return flow;
 }
 
-type ErrorBody = { error: { code: string; message: string; path: string } };
-
-async function expectError(response: Response, status: number, code: string, message?: RegExp): Promise<ErrorBody['error']> {
-  const body = (await response.json()) as ErrorBody;
-  expect({ status: response.status, code: body.error?.code }).toEqual({ status, code });
-  if (message) expect(body.error.message).toMatch(message);
-  return body.error;
-}
-
 function post(t: TestRuntime, body: string, headers: Record<string, string>): Promise<Response> {
   return t.request('/hooks/people/a', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 }
@@ -91,7 +83,7 @@ describe('webhooks for an http trigger with its own signature scheme', () => {
     const body = JSON.stringify({ type: 'person.updated', data: { object: { id: 7 } } });
 
     const refused = await expectError(await post(t, body, { 'x-example-signature': sign(body, 'wrong secret') }), 401, 'bad_signature');
-    expect(refused.message).toBe("X-Example-Signature must be v1,<base64 HMAC-SHA512 of the raw body with the trigger's secret>");
+    expect(refused.error.message).toBe("X-Example-Signature must be v1,<base64 HMAC-SHA512 of the raw body with the trigger's secret>");
     await expectError(await post(t, body, {}), 401, 'bad_signature');
     await expectError(await post(t, body, { 'x-example-signature': sign(body).slice(3) }), 401, 'bad_signature');
     await expectError(await post(t, body, { 'x-example-signature': sign(`${body} `) }), 401, 'bad_signature');
@@ -101,7 +93,7 @@ describe('webhooks for an http trigger with its own signature scheme', () => {
 
     const flat = JSON.stringify({ type: 'person.updated', id: 7 });
     const malformed = await expectError(await post(t, flat, { 'x-example-signature': sign(flat) }), 400, 'invalid_event');
-    expect(malformed.path).toBe('data.object.id');
+    expect(malformed.error.path).toBe('data.object.id');
     const huge = JSON.stringify({ type: 'person.updated', data: { object: { id: 'x'.repeat(1024 * 1024) } } });
     await expectError(await post(t, huge, { 'x-example-signature': sign(huge) }), 413, 'payload_too_large');
     expect(await t.snapshot()).toBe(before);

@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { channelFor } from '../../runtime/connectors/postgres/index';
-import type { ChangeHint, PassOptions } from '../../runtime/engine/types';
 import type { ChangeListeners } from '../../runtime/scheduler/changeListeners';
 import { createTestSchema, databaseUrl, skipPostgres, type TestSchema } from '../connectors/support/postgres';
-import { addContact, auth, contacts, deployPeople, eventually, peopleFlow, testRuntime, type TestRuntime } from './support';
+import { addContact, auth, contacts, deployPeople, eventually, peopleFlow, recordPasses, testRuntime, unprocessedEvents, type TestRuntime } from './support';
 
 /**
  * Real-time changes from PostgreSQL (`notify: true`) on a deployed flow: the runtime listens, and a row written in
@@ -60,22 +59,6 @@ async function insertPerson(schema: TestSchema, table: string, name: string, ema
 
 const names = (t: TestRuntime) => contacts(t.dir).map((contact) => contact.full_name);
 
-/** Records the reason and hints of every pass. */
-function recordPasses(t: TestRuntime): Array<{ reason: string | undefined; hints: ChangeHint[] | undefined }> {
-  const engine = t.runtime.deps.engine;
-  const original = engine.runPass.bind(engine);
-  const seen: Array<{ reason: string | undefined; hints: ChangeHint[] | undefined }> = [];
-  engine.runPass = async (flow, options: PassOptions) => {
-    seen.push({ reason: options.reason, hints: options.hints });
-    return original(flow, options);
-  };
-  return seen;
-}
-
-async function pending(t: TestRuntime): Promise<number> {
-  return (await t.inbox.selectFrom('webhook_events').select('id').where('processed_at', 'is', null).execute()).length;
-}
-
 /** Every change event stored in the inbox so far, processed or not. */
 async function storedEvents(t: TestRuntime): Promise<number> {
   return (await t.inbox.selectFrom('webhook_events').select('id').execute()).length;
@@ -98,7 +81,7 @@ describe.skipIf(skipPostgres())('real-time changes from PostgreSQL (notify)', ()
     await schema.query(`DELETE FROM ${table} WHERE id = $1`, [id]);
     await eventually(() => expect(contacts(t.dir)).toEqual([]));
     await t.runtime.deps.worker.idle();
-    await eventually(async () => expect(await pending(t)).toBe(0));
+    await eventually(async () => expect(await unprocessedEvents(t)).toBe(0));
     await t.runtime.deps.runner.idle();
     expect(passes.map((pass) => pass.reason)).toEqual(passes.map(() => 'webhook'));
     expect(passes.flatMap((pass) => pass.hints ?? []).map((hint) => hint.type)).toEqual(['upsert', 'upsert', 'delete']);
@@ -131,7 +114,7 @@ describe.skipIf(skipPostgres())('real-time changes from PostgreSQL (notify)', ()
     const others: number[] = [];
     for (const n of [1, 2, 3]) others.push(await insertPerson(schema, table, `Person ${n}`, `p${n}@example.com`));
     await schema.query(`DELETE FROM ${table} WHERE id = $1`, [others[2]]);
-    await eventually(async () => expect(await pending(t)).toBe(25));
+    await eventually(async () => expect(await unprocessedEvents(t)).toBe(25));
     const stored = await t.inbox.selectFrom('webhook_events').select(['record_id', 'type']).where('record_id', 'in', [String(ada), String(others[2])]).orderBy('id').execute();
     expect(stored.filter((event) => event.record_id === String(others[2])).map((event) => event.type)).toEqual(['upsert', 'delete']);
     expect(stored.filter((event) => event.record_id === String(ada))).toHaveLength(21);
@@ -149,7 +132,7 @@ describe.skipIf(skipPostgres())('real-time changes from PostgreSQL (notify)', ()
         { nodeId: 'a', recordId: String(others[2]), type: 'delete' },
       ]),
     );
-    expect(await pending(t)).toBe(0);
+    expect(await unprocessedEvents(t)).toBe(0);
 
     // Live, changes that arrive while a pass runs are merged into the one pass that follows it, never run beside it.
     // The first live pass is held open until the whole burst is stored, so how much merges does not depend on timing.
@@ -184,7 +167,7 @@ describe.skipIf(skipPostgres())('real-time changes from PostgreSQL (notify)', ()
     expect(live).toHaveLength(2);
     expect(live.map((pass) => pass.hints)).toEqual([[expect.objectContaining({ recordId: String(ada) })], [expect.objectContaining({ recordId: String(ada) })]]);
     expect(most).toBe(1);
-    expect(await pending(t)).toBe(0);
+    expect(await unprocessedEvents(t)).toBe(0);
   });
 
   it('listens once per deployed flow and trigger, stops on pause and removal, and catches up when it listens again', async () => {

@@ -2,27 +2,18 @@ import Sqlite from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { addContact, auth, contacts, jsonHeaders, peopleFlow, testRuntime, upsertPerson, type TestRuntime } from './support';
+import { addContact, auth, contacts, jsonHeaders, polledPeopleFlow, testRuntime, upsertPerson, type TestRuntime } from './support';
+import { expectError } from '../support/httpErrors';
 
 let t: TestRuntime;
 afterEach(async () => t?.close());
-
-type ErrorBody = { error: { code: string; message: string; path: string } };
-
-async function expectError(response: Response, status: number, code: string, message?: RegExp): Promise<void> {
-  const body = (await response.json()) as ErrorBody;
-  expect({ status: response.status, code: body.error?.code }).toEqual({ status, code });
-  if (message) expect(body.error.message).toMatch(message);
-}
-
-const pollFlow = (options: { namePolicy?: 'manual' } = {}) => peopleFlow({ detect: { mode: 'poll', intervalMs: 60_000 }, ...options });
 
 describe('runs', () => {
   it('dry-runs without writing, then runs a pass and keeps its history and per-record log', async () => {
     t = await testRuntime();
     upsertPerson(t.dir, { name: 'Ada Lovelace', email: 'ada@example.com' });
     upsertPerson(t.dir, { name: 'Alan Turing', email: 'alan@example.com' });
-    await t.post('/api/flows', pollFlow());
+    await t.post('/api/flows', polledPeopleFlow());
 
     const dry = await t.post('/api/flows/people/dry-run');
     expect(dry.status).toBe(200);
@@ -55,7 +46,7 @@ describe('runs', () => {
 
   it('answers 4xx for unknown ids and bad queries, changing nothing', async () => {
     t = await testRuntime();
-    await t.post('/api/flows', pollFlow());
+    await t.post('/api/flows', polledPeopleFlow());
     const before = await t.snapshot();
     await expectError(await t.post('/api/flows/ghost/run'), 404, 'not_found', /ghost/);
     await expectError(await t.post('/api/flows/ghost/dry-run'), 404, 'not_found');
@@ -71,7 +62,7 @@ describe('runs', () => {
 
   it('reports a pass that cannot run as failed, and alerts', async () => {
     t = await testRuntime();
-    await t.post('/api/flows', pollFlow());
+    await t.post('/api/flows', polledPeopleFlow());
     await t.request('/api/flows/people/alert', { method: 'PUT', headers: jsonHeaders, body: '{"url":"http://127.0.0.1:9/alert"}' });
     rmSync(join(t.dir, 'b.db'));
     const result = (await (await t.post('/api/flows/people/run')).json()) as { status: string; error: string };
@@ -88,7 +79,7 @@ describe('runs', () => {
     b.exec('DROP TABLE contacts; CREATE TABLE contacts (id INTEGER PRIMARY KEY, full_name TEXT, email TEXT, company TEXT NOT NULL, modified_at TEXT NOT NULL)');
     b.close();
     upsertPerson(t.dir, { name: 'Ada Lovelace', email: 'ada@example.com' });
-    await t.post('/api/flows', pollFlow());
+    await t.post('/api/flows', polledPeopleFlow());
     expect(await (await t.request('/api/flows/people/failing', { headers: auth })).json()).toEqual([]);
     const run = (await (await t.post('/api/flows/people/run')).json()) as { status: string; summary: { failed: number } };
     expect(run.summary.failed).toBe(1);
@@ -104,7 +95,7 @@ describe('conflicts', () => {
   async function withConflict(): Promise<{ id: string; sides: Record<string, unknown> }> {
     upsertPerson(t.dir, { name: 'Grace Hopper', email: 'grace@example.com' });
     addContact(t.dir, { full_name: 'Grace B. Hopper', email: 'GRACE@example.com' });
-    await t.post('/api/flows', pollFlow({ namePolicy: 'manual' }));
+    await t.post('/api/flows', polledPeopleFlow({ namePolicy: 'manual' }));
     await t.request('/api/flows/people/alert', { method: 'PUT', headers: jsonHeaders, body: '{"url":"http://127.0.0.1:9/alert"}' });
     const run = (await (await t.post('/api/flows/people/run')).json()) as { summary: { conflicts: number } };
     expect(run.summary.conflicts).toBe(1);

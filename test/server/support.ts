@@ -5,6 +5,8 @@ import { vi } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../runtime/app';
+import type { ChangeHint, PassOptions } from '../../runtime/engine/types';
+import { listen, type ListeningServer } from '../../runtime/server';
 import { folderAccess, runtimeFilesIn } from '../../runtime/connectors/access';
 import { connectorRegistry } from '../../runtime/connectors/index';
 import { openInboxDb, type InboxDb } from '../../runtime/db/inbox';
@@ -127,6 +129,11 @@ export function peopleFlow(options: { id?: string; detect?: unknown; namePolicy?
   };
 }
 
+/** The people flow, polled once a minute: it runs when a test asks it to, and its webhooks are refused. */
+export function polledPeopleFlow(options: { id?: string; namePolicy?: 'manual' } = {}): Record<string, unknown> {
+  return peopleFlow({ detect: { mode: 'poll', intervalMs: 60_000 }, ...options });
+}
+
 export interface TestRuntime {
   runtime: Runtime;
   db: StateDb;
@@ -232,6 +239,29 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 60_
 export function recordPassRequests(t: TestRuntime): () => Array<[string, string]> {
   const spy = vi.spyOn(t.runtime.deps.runner, 'runPass');
   return () => spy.mock.calls.map(([flowId, request]) => [flowId, request.reason]);
+}
+
+/** From now on, the reason and change hints of every pass the engine runs. */
+export function recordPasses(t: TestRuntime): Array<{ reason: string | undefined; hints: ChangeHint[] | undefined }> {
+  const engine = t.runtime.deps.engine;
+  const original = engine.runPass.bind(engine);
+  const seen: Array<{ reason: string | undefined; hints: ChangeHint[] | undefined }> = [];
+  engine.runPass = async (flow, options: PassOptions) => {
+    seen.push({ reason: options.reason, hints: options.hints });
+    return original(flow, options);
+  };
+  return seen;
+}
+
+/** Webhook events stored in the inbox and not yet merged by a pass. */
+export async function unprocessedEvents(t: TestRuntime): Promise<number> {
+  return (await t.inbox.selectFrom('webhook_events').select('id').where('processed_at', 'is', null).execute()).length;
+}
+
+/** The runtime listening on a free loopback port as `serve` runs it, webhooks taking the server's direct path. */
+export async function listenOnLoopback(t: TestRuntime): Promise<ListeningServer & { base: string }> {
+  const server = await listen(t.runtime.app, { host: '127.0.0.1', port: 0, webhooks: t.runtime.deps });
+  return Object.assign(server, { base: `http://127.0.0.1:${server.port}` });
 }
 
 /** The people flow on its own pair of databases in `folder` (under the runtime's data folder), polled every `intervalMs`. */

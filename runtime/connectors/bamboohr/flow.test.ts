@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadFlow } from '../../../nodes/document';
+import { loadFlow } from '../../../nodes/flow/load';
 import type { FlowDocument } from '../../../nodes/index';
 import type { BambooHrFake } from '../../../test/fakes/bamboohr/server';
 import { openStateDb, type StateDb } from '../../db/index';

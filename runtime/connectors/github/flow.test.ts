@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadFlow } from '../../../nodes/document';
+import { loadFlow } from '../../../nodes/flow/load';
 import type { FlowDocument } from '../../../nodes/index';
 import { loopbackAccess } from '../../../test/support/access';
 import { openStateDb, type StateDb } from '../../db/index';

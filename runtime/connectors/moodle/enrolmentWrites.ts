@@ -11,6 +11,7 @@ import type { MoodleConnection } from './config';
 import type { CourseEnrolment } from './enrolmentReads';
 import { enrolmentFieldDescriptions, moodleId, preview } from './shape';
 import type { SiteInfo } from './site';
+import { groupInto } from '../../util/collections';
 
 /** A user named by an enrolment's fields. */
 export type UserRef = { kind: 'userid'; value: number } | { kind: 'username' | 'email'; value: string };
@@ -89,7 +90,7 @@ export async function resolveUsers(client: MoodleClient, site: SiteInfo, refs: r
       for (const user of Array.isArray(answer) ? (answer as Array<Record<string, unknown>>) : []) {
         if (typeof user.id !== 'number' || user.id === site.userid) continue;
         const key = String(user[field]);
-        found[field].set(key, [...(found[field].get(key) ?? []), user.id]);
+        groupInto(found[field], key, user.id);
       }
     }
   }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadFlow } from '../../../nodes/document';
+import { loadFlow } from '../../../nodes/flow/load';
 import type { MoodleFake } from '../../../test/fakes/moodle/server';
 import type { Course, MoodleUser } from '../../../test/fakes/moodle/site';
 import { openStateDb } from '../../db/index';

@@ -40,6 +40,7 @@ import {
 } from './enrolmentWrites';
 import { describeMoodle, moodleId, preview } from './shape';
 import { missingFunction, type SiteInfo } from './site';
+import { groupInto } from '../../util/collections';
 
 /** One user's enrolments among the connection's courses, in course order; never empty. */
 type UserEnrolments = readonly CourseEnrolment[];
@@ -101,7 +102,7 @@ export class MoodleUserEnrolments implements Connector {
     for (const course of courses) {
       for (const enrolment of (pages.get(course) as { enrolments: CourseEnrolment[] }).enrolments) {
         if (enrolment.userid > boundary || (after !== null && enrolment.userid <= after)) continue;
-        byUser.set(enrolment.userid, [...(byUser.get(enrolment.userid) ?? []), enrolment]);
+        groupInto(byUser, enrolment.userid, enrolment);
       }
     }
     const ids = [...byUser.keys()].sort((a, b) => a - b);
@@ -160,7 +161,7 @@ export class MoodleUserEnrolments implements Connector {
     const found = new Map<number, CourseEnrolment[]>();
     if (users.size === 0) return found;
     for (const enrolment of await this.reads.current(new Map(this.connection.courses.map((course) => [course, users])))) {
-      found.set(enrolment.userid, [...(found.get(enrolment.userid) ?? []), enrolment]);
+      groupInto(found, enrolment.userid, enrolment);
     }
     for (const enrolments of found.values()) enrolments.sort((a, b) => a.courseid - b.courseid);
     return found;

@@ -17,7 +17,7 @@ import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type pg from 'pg';
 import type { FlowRecord } from '../../../nodes/types';
 import type { TriggerConfig } from '../../../nodes/trigger/schema';
-import { detectTimestampFormat, formatTimestamp, nextStampMs, resolutionMs, type TimestampFormat } from '../sqlite/timestamps';
+import { detectTimestampFormat, formatTimestamp, nextStampMs, resolutionMs, type TimestampFormat } from '../sql/timestamps';
 import {
   ConnectorError,
   type CollectionDescription,
@@ -62,6 +62,7 @@ import {
 import { channelFor, installChangeNotifications, listenForChanges, removeChangeNotifications, type TableChange } from './notify';
 import { throwIfConnectionProblems } from '../connection';
 import { postgresConnectionForm } from './form';
+import { groupInto } from '../../util/collections';
 
 export { checkPostgresConnection } from './connection';
 export { channelFor, notifyFunctionName, notifyTriggerName, type TableChange } from './notify';
@@ -390,7 +391,7 @@ class PostgresCollection implements Connector, ChangeSubscriber {
       }
       const signature = this.batchSignature(op);
       if (signature === null) alone.push([index]);
-      else groups.set(signature, [...(groups.get(signature) ?? []), index]);
+      else groupInto(groups, signature, index);
     }
     const batches: number[][] = [];
     for (const [signature, indices] of groups) {

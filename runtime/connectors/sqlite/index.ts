@@ -30,7 +30,7 @@ import {
   type WriteOp,
   type WriteResult,
 } from '../types';
-import { detectTimestampFormat, formatTimestamp, nextStampMs, parseTimestampMs, resolutionMs, type TimestampFormat } from './timestamps';
+import { detectTimestampFormat, formatTimestamp, nextStampMs, parseTimestampMs, resolutionMs, type TimestampFormat } from '../sql/timestamps';
 import {
   columnAffinity,
   columnDecoder,

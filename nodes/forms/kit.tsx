@@ -16,7 +16,10 @@ interface BaseFieldProps {
   hint?: ReactNode;
 }
 
-/** A labelled single-line text input; `suggestions` offer known values (described fields) without forbidding others. */
+/**
+ * A labelled single-line text input; `suggestions` offer known values (described fields) without forbidding others.
+ * A `secret` is not shown, and `new-password` keeps a browser from filling it with a saved password.
+ */
 export function TextField({
   label,
   value,
@@ -26,6 +29,7 @@ export function TextField({
   placeholder,
   suggestions,
   onCommit,
+  secret = false,
 }: BaseFieldProps & {
   value: string;
   onChange(value: string): void;
@@ -33,6 +37,8 @@ export function TextField({
   suggestions?: readonly string[];
   /** Called on blur and Enter, for values applied only when complete (a node id). */
   onCommit?: (value: string) => void;
+  /** A value not to show: a token, a password, a client secret. */
+  secret?: boolean;
 }) {
   const id = useId();
   return (
@@ -40,7 +46,7 @@ export function TextField({
       <label htmlFor={id}>{label}</label>
       <input
         id={id}
-        type="text"
+        type={secret ? 'password' : 'text'}
         value={value}
         placeholder={placeholder}
         list={suggestions && suggestions.length > 0 ? `${id}-list` : undefined}
@@ -50,7 +56,7 @@ export function TextField({
         onBlur={onCommit ? (event) => onCommit(event.target.value) : undefined}
         onKeyDown={onCommit ? (event) => event.key === 'Enter' && onCommit(event.currentTarget.value) : undefined}
         spellCheck={false}
-        autoComplete="off"
+        autoComplete={secret ? 'new-password' : 'off'}
       />
       {suggestions && suggestions.length > 0 ? (
         <datalist id={`${id}-list`}>

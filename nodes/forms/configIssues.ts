@@ -1,6 +1,7 @@
 import { useMemo } from 'react';
 import type { z } from 'zod';
-import type { FlowIssue } from '../store/types';
+import type { FlowIssue } from '../flow/issues';
+import { isRecord } from '../flow/values';
 
 export type PathKey = string | number;
 
@@ -63,8 +64,7 @@ export function schemaDefault(schema: z.ZodType): unknown {
   return parsed.success ? parsed.data : undefined;
 }
 
-export const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+export { isRecord };
 
 /** The config as an object to read from, whatever shape it is in. */
 export const asRecord = (value: unknown): Record<string, unknown> => (isRecord(value) ? value : {});

@@ -2,7 +2,8 @@
  * The runtime stamps `updatedAt` on every write. The stamp must sort among the values other programs write into the
  * same column — a poll cursor compares them with `>=` — so it copies the column's representation rather than imposing
  * ISO-8601: epoch milliseconds stay milliseconds, `2024-05-01 10:00:00` (SQLite's CURRENT_TIMESTAMP) keeps its space
- * separator, an offset suffix keeps its offset.
+ * separator, an offset suffix keeps its offset. Shared by the SQL connectors (sqlite, postgres), whose columns hold
+ * time in any of these ways.
  */
 export type TimestampFormat =
   | { kind: 'epochMs' }

@@ -1,4 +1,4 @@
-import { useMemo, type ComponentType } from 'react';
+import type { FormEnvironment } from '../../nodes/forms/types';
 import type { ConnectionForm, ConnectorSummary } from '../../nodes/trigger/connectionForm';
 import { githubConnectionForm } from '../../runtime/connectors/github/form';
 import { httpConnectionForm } from '../../runtime/connectors/http/form';
@@ -6,7 +6,6 @@ import { postgresConnectionForm } from '../../runtime/connectors/postgres/form';
 import { sqliteConnectionForm } from '../../runtime/connectors/sqlite/form';
 import { zendeskConnectionForm } from '../../runtime/connectors/zendesk/form';
 import { createApiClient, storedToken } from '../api/client';
-import type { FormEnvironment, NodeFormProps } from './types';
 
 /**
  * The connection forms of the connectors Syncline ships, for an editor that cannot ask a runtime (opened from files,
@@ -34,23 +33,16 @@ const runtime = createApiClient(() => storedToken(localStorage));
 const askRuntime: NonNullable<FormEnvironment['connectionOptions']> = (connector, connection, field) => runtime.connectionOptions(connector, connection, field);
 
 /**
- * A node form given what connection forms need: every connector's form (built-in ones when the runtime does not list
- * them) and a way to ask the runtime for lookup choices.
+ * What connection forms need in a node form's environment: every connector's form (built-in ones when the runtime
+ * does not list them) and a way to ask the runtime for lookup choices.
  */
-export function withConnectorEnvironment(Form: ComponentType<NodeFormProps>): ComponentType<NodeFormProps> {
-  function FormWithConnectors(props: NodeFormProps) {
-    const { env } = props;
-    const enriched = useMemo(
-      (): FormEnvironment => ({
-        ...env,
-        connectors: withConnectionForms(env.connectors),
-        // Credentials are listed once the runtime has answered; before that, or without one, there is nobody to ask.
-        connectionOptions: env.connectionOptions ?? (env.credentials !== null ? askRuntime : undefined),
-      }),
-      [env],
-    );
-    return <Form {...props} env={enriched} />;
-  }
-  FormWithConnectors.displayName = `WithConnectors(${Form.displayName ?? Form.name})`;
-  return FormWithConnectors;
+export function connectorEnvironment(
+  connectors: readonly ConnectorSummary[],
+  credentials: FormEnvironment['credentials'],
+): Pick<FormEnvironment, 'connectors' | 'connectionOptions'> {
+  return {
+    connectors: withConnectionForms(connectors),
+    // Credentials are listed once the runtime has answered; before that, or without one, there is nobody to ask.
+    connectionOptions: credentials !== null ? askRuntime : undefined,
+  };
 }

@@ -1,0 +1,7 @@
+/**
+ * One key for a record on one side of a flow, for maps keyed by both: the node id and the record id joined by a
+ * character neither holds in practice (NUL), so that no two pairs give the same key.
+ */
+export function sideRecordKey(nodeId: string, recordId: string): string {
+  return `${nodeId}\u0000${recordId}`;
+}
