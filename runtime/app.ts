@@ -15,6 +15,7 @@ import { conflictsApi } from './api/conflicts';
 import { connectorsApi } from './api/connectors';
 import { credentialsApi } from './api/credentials';
 import { draftsApi } from './api/drafts';
+import { entitiesApi } from './api/entities';
 import type { AppDeps } from './api/deps';
 import { fail, internalErrorBody } from './api/errors';
 import { failingApi } from './api/failing';
@@ -105,6 +106,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/api', openApiApi(app));
   app.route('/api/flows', flowsApi(deps));
   app.route('/api/flows', failingApi(deps));
+  app.route('/api/flows', entitiesApi(deps));
   app.route('/api', runsApi(deps));
   app.route('/api', draftsApi(deps));
   app.route('/api/conflicts', conflictsApi(deps));

@@ -13,6 +13,10 @@
  * ids that stay the same from listing to listing and that reads by id accept; listed records that are the records a
  * read by id gives; edits and deletes made elsewhere showing in the next listing. Nothing is asked of `since`.
  *
+ * A connector that can create a record under a given key (`capabilities.givenKeys`, for triggers with `keys:
+ * "shared"`) is held to it: the record takes that key, and a key another record holds is never overwritten but
+ * reported `taken`.
+ *
  * A system with fields of its own (a SaaS API: an issue has a title and a body, not an email) names which of its
  * fields play `email`, `name` and `score` (`fieldNames`); the suite renames on the way in and out, so the tests read
  * the same for every connector. A system with no free numeric field plays `score` with none.
@@ -50,6 +54,8 @@ export interface ContractFixture {
   compareIds?: (a: string, b: string) => number;
   /** The system's fields that play the contract's `email` and `name` (text) and `score` (a number; null: none). */
   fieldNames?: { email: string; name: string; score: string | null };
+  /** With `givenKeys`: a key the collection's key column can hold that no record has, different for each `n`. */
+  newKey?: (n: number) => string;
   /** Where the delete meaning is `close` or `archive`: whether a record read back is in that state. */
   isClosed?: (record: SourceRecord) => boolean;
   /** Closes the connector (twice is fine) and removes what setup made. */
@@ -272,6 +278,73 @@ export function runConnectorContract(name: string, setup: () => Promise<Contract
         });
         expect(new Set(ids).size).toBe(5);
         expect((await connector().getMany(ids)).size).toBe(5);
+      });
+    });
+
+    describe('write: create under a given key (givenKeys)', () => {
+      // Connectors without the capability are never given a key: a trigger with keys "shared" refuses them.
+      const givenKeys = (): boolean => {
+        if (connector().capabilities.givenKeys) return true;
+        expect(connector().capabilities.givenKeys ?? false).toBe(false);
+        return false;
+      };
+      const key = (n: number): string => (fixture().newKey ?? defaultNewKey)(n);
+      const createUnder = (id: string, fields: FlowRecord, tag: string): WriteOp => ({ kind: 'create', fields, tag, id });
+
+      it('creates the record under the key it is given; it reads back and is listed under that key', async () => {
+        if (!givenKeys()) return;
+        await seed(2);
+        const fields = person(80);
+        const [result] = await connector().write([createUnder(key(1), fields, 'syncline:contract:g1')]);
+        expectOk(result);
+        expect(result.id).toBe(key(1));
+        const record = (await readOne(key(1))) as SourceRecord;
+        expect(record.fields).toMatchObject(fields);
+        expect(record.version).toEqual(result.version);
+        expect(record.tag).toBe(connector().capabilities.tags ? 'syncline:contract:g1' : null);
+        expect((await listAll(connector(), start, 100)).records.map((listed) => listed.id)).toContain(key(1));
+      });
+
+      it('never overwrites: a key another record holds comes back taken, and that record stays as it was', async () => {
+        if (!givenKeys()) return;
+        const [held] = await seed(2);
+        const before = await readOne(held as string);
+        expect(await connector().write([createUnder(held as string, person(81), 'syncline:contract:g2')])).toEqual([{ ok: false, reason: 'taken' }]);
+        expect(await readOne(held as string)).toEqual(before);
+        expect((await listAll(connector(), start, 100)).records).toHaveLength(2);
+      });
+
+      it('writes a batch of given keys with a taken one among them: one result per op, in order', async () => {
+        if (!givenKeys()) return;
+        const [held] = await seed(1);
+        const before = await readOne(held as string);
+        const results = await connector().write([
+          createUnder(key(2), person(82), 'syncline:contract:g3'),
+          createUnder(held as string, person(83), 'syncline:contract:g4'),
+          createUnder(key(3), person(84), 'syncline:contract:g5'),
+          createUnder(key(4), person(85), 'syncline:contract:g6'),
+        ]);
+        expect(results.map((result) => (result.ok ? result.id : result.reason))).toEqual([key(2), 'taken', key(3), key(4)]);
+        const read = await connector().getMany([key(2), key(3), key(4)]);
+        expect(read.get(key(2))?.fields).toMatchObject(person(82));
+        expect(read.get(key(3))?.fields).toMatchObject(person(84));
+        expect(read.get(key(4))?.fields).toMatchObject(person(85));
+        expect(await readOne(held as string)).toEqual(before);
+      });
+
+      it('a key freed by a delete can be taken again; one kept by a record marked deleted cannot', async () => {
+        if (!givenKeys()) return;
+        const [gone] = await seed(2);
+        const [deleted] = await connector().write([{ kind: 'delete', id: gone as string, expectedVersion: null }]);
+        expectOk(deleted);
+        const [again] = await connector().write([createUnder(gone as string, person(86), 'syncline:contract:g7')]);
+        if (fixture().softDeletes) {
+          expect(again).toEqual({ ok: false, reason: 'taken' });
+          expect((await readOne(gone as string))?.deleted).toBe(true);
+        } else {
+          expectOk(again);
+          expect((await readOne(gone as string))?.fields).toMatchObject(person(86));
+        }
       });
     });
 
@@ -687,6 +760,11 @@ function expectListingOrder(records: readonly SourceRecord[], compareIds: (a: st
 function expectOk(result: WriteResult | undefined): asserts result is Extract<WriteResult, { ok: true }> {
   expect(result, 'missing write result').toBeDefined();
   if (!result?.ok) throw new Error(`expected the write to succeed, got ${JSON.stringify(result)}`);
+}
+
+/** A key of a number, text or integer key column that the suite's records never get on their own. */
+function defaultNewKey(n: number): string {
+  return String(900_000 + n);
 }
 
 function defaultCompareIds(a: string, b: string): number {

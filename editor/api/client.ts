@@ -5,6 +5,7 @@ import type { ConnectionOptions, ConnectorSummary } from '../../nodes/trigger/co
 import type {
   ApiIssue,
   CollectionDescription,
+  EntityInspectionView,
   FieldChange,
   FlowDraftState,
   FlowListEntry,
@@ -22,7 +23,11 @@ export interface DryRunSide {
   /** `recordName`: what names the record to a person (the trigger's display field), or null. */
   updates: { id: string; recordName?: string | null; fields: FieldChange[] }[];
   deletes: { id: string; recordName?: string | null }[];
+  /** Changes of this side's records the pass would not carry, and why (creates off, filtered out, …). */
+  skipped?: { id: string | null; recordName?: string | null; reason: string }[];
 }
+
+export type { EntityInspectionView };
 
 /** Which runs the history lists: all, those that wrote records, failed ones, those that filed conflicts. */
 export type RunFilter = 'all' | 'changes' | 'failed' | 'conflicts';
@@ -131,6 +136,8 @@ export interface ApiClient {
   runLog(runId: string): Promise<{ run: RunRecord; log: RunLogEntry[] }>;
   conflicts(flowId: string): Promise<ConflictRecord[]>;
   resolveConflict(id: string, resolution: { side: string } | { value: unknown }): Promise<unknown>;
+  /** One linked record explained: where each field's value came from, each side's record, its conflicts and log. */
+  inspectEntity(flowId: string, entityId: string): Promise<EntityInspectionView>;
   status(flowId: string): Promise<FlowStatus>;
   /** Connector types, each with its connection form when it declares one. */
   connectors(): Promise<ConnectorSummary[]>;
@@ -249,6 +256,7 @@ export function createApiClient(getToken: () => string | null, fetchImpl: typeof
     runLog: (runId) => call('GET', `/api/runs/${enc(runId)}`),
     conflicts: (flowId) => call('GET', `/api/conflicts?flow=${enc(flowId)}`),
     resolveConflict: (id, resolution) => call('POST', `/api/conflicts/${enc(id)}/resolve`, resolution),
+    inspectEntity: (flowId, entityId) => call('GET', `/api/flows/${enc(flowId)}/entities/${enc(entityId)}`),
     status: (flowId) => call('GET', `/api/flows/${enc(flowId)}/status`),
     connectors: () => call('GET', '/api/connectors'),
     connectionOptions: (connector, connection, field) => call('POST', '/api/connectors/options', { connector, connection, field }),

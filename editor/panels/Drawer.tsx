@@ -1,10 +1,11 @@
 import { useFlowStore, useFlowStoreApi } from '../store/context';
 import type { Drawer as DrawerKind } from '../store/types';
 import { IssuesPanel } from './IssuesPanel';
+import { RecordInspector } from './RecordInspector';
 import { ConflictsPanel, DryRunPanel, RunsPanel } from './RunPanels';
 import { Splitter, useKeptSize, useRenderedSize } from './Splitter';
 
-const titles: Record<DrawerKind, string> = { issues: 'Issues', 'dry-run': 'Dry run', runs: 'Run history', conflicts: 'Conflicts inbox' };
+const titles: Record<DrawerKind, string> = { issues: 'Issues', 'dry-run': 'Dry run', runs: 'Run history', conflicts: 'Conflicts inbox', record: 'Record inspector' };
 
 const DRAWER_MIN_HEIGHT = 120;
 /**
@@ -56,6 +57,7 @@ export function Drawer({ available }: { available: number }) {
           {drawer === 'dry-run' ? <DryRunPanel /> : null}
           {drawer === 'runs' ? <RunsPanel /> : null}
           {drawer === 'conflicts' ? <ConflictsPanel /> : null}
+          {drawer === 'record' ? <RecordInspector /> : null}
         </div>
       </section>
     </>

@@ -31,6 +31,7 @@ export function DryRunPanel() {
         <section key={side.nodeId} className="sl-side" aria-label={`Dry run for ${names[side.nodeId] ?? side.nodeId}`}>
           <h3>
             {names[side.nodeId] ?? side.nodeId}: {side.creates.length} to create, {side.updates.length} to update, {side.deletes.length} to delete
+            {side.skipped?.length ? `, ${side.skipped.length} not carried` : ''}
           </h3>
           {side.creates.map((create, index) => (
             <details key={`c${index}`} open={index < 3}>
@@ -47,13 +48,23 @@ export function DryRunPanel() {
           {side.deletes.map((removal) => (
             <p key={`d${removal.id}`}>Delete {recordLabel(removal.recordName, removal.id)}</p>
           ))}
+          {side.skipped?.length ? (
+            <ul className="sl-list" aria-label={`Not carried from ${names[side.nodeId] ?? side.nodeId}`}>
+              {side.skipped.map((skip, index) => (
+                <li key={`s${index}`}>
+                  <span className="sl-outcome sl-outcome--skipped">{outcomeLabels.skipped}</span> {recordLabel(skip.recordName, skip.id)} — {skip.reason}
+                </li>
+              ))}
+            </ul>
+          ) : null}
         </section>
       ))}
     </div>
   );
 }
 
-const outcomeLabels: Record<string, string> = {
+/** A run log line's outcome as a person reads it. */
+export const outcomeLabels: Record<string, string> = {
   created: 'created',
   updated: 'updated',
   deleted: 'deleted',
@@ -64,6 +75,15 @@ const outcomeLabels: Record<string, string> = {
   skipped: 'skipped',
   adopted: 'adopted',
 };
+
+/** Opens the record inspector on a record; its accessible name says which record (`name`). */
+function InspectButton({ name, onClick }: { name: string; onClick(): void }) {
+  return (
+    <button type="button" aria-label={`Inspect record ${name}`} onClick={onClick}>
+      Inspect record
+    </button>
+  );
+}
 
 /** A record as a person knows it: by its display field when it has one, else by its id. */
 export function recordLabel(name: string | null | undefined, id: string | null): string {
@@ -237,7 +257,7 @@ export function RunsPanel() {
           {openRun.log.length === 0 ? <p>No records were touched in this run.</p> : null}
           <ul className="sl-list">
             {openRun.log.map((entry, index) => (
-              <li key={index}>
+              <li key={index} className="sl-logline">
                 <details>
                   <summary>
                     <span className={`sl-outcome sl-outcome--${entry.outcome}`}>{outcomeLabels[entry.outcome] ?? entry.outcome}</span>{' '}
@@ -246,6 +266,12 @@ export function RunsPanel() {
                   </summary>
                   <FieldChanges fields={entry.fields} caption={`Fields of ${recordLabel(entry.recordName, entry.recordId ?? String(index))}`} />
                 </details>
+                {entry.entityId ? (
+                  <InspectButton
+                    name={`${recordLabel(entry.recordName, entry.recordId)} on ${names[entry.nodeId] ?? entry.nodeId}`}
+                    onClick={() => void store.getState().inspectRecord(entry.entityId as string, 'runs')}
+                  />
+                ) : null}
               </li>
             ))}
           </ul>
@@ -261,6 +287,7 @@ const conflictKinds: Record<string, string> = {
   delete: 'Deleted on one side',
   'mass-delete': 'Many deletes held for review',
   breaker: 'Rewritten too often (quarantined)',
+  key: 'Key held by another record',
 };
 
 /** Open conflicts with the base and every side's value, each resolved with one click or a typed value. */
@@ -284,7 +311,9 @@ export function ConflictsPanel() {
       {open && open.length === 0 ? <p>No open conflicts.</p> : null}
       {open?.map((conflict) => {
         const record = conflict.recordName ? `“${conflict.recordName}”` : `record ${conflict.entityId}`;
-        const subject = conflict.field ? `${conflict.field} of ${record}` : record;
+        // A key conflict's field is the side where another record holds the key.
+        const keySide = conflict.kind === 'key' && conflict.field ? (names[conflict.field] ?? conflict.field) : null;
+        const subject = keySide ? `${keySide}, for ${record}` : conflict.field ? `${conflict.field} of ${record}` : record;
         const parseTyped = () => {
           const text = typed[conflict.id] ?? '';
           try {
@@ -298,6 +327,7 @@ export function ConflictsPanel() {
             <h3>
               {conflictKinds[conflict.kind] ?? `${conflict.kind} conflict`} on {subject}
             </h3>
+            {conflict.entityId ? <InspectButton name={record} onClick={() => void store.getState().inspectRecord(conflict.entityId, 'conflicts')} /> : null}
             <table className="sl-table sl-table--compact">
               <tbody>
                 <tr>
@@ -314,14 +344,17 @@ export function ConflictsPanel() {
                       <ShowValue value={value} />
                     </td>
                     <td>
-                      <button type="button" onClick={() => void store.getState().resolveConflict(conflict.id, { side })}>
-                        Keep {names[side] ?? side}
-                      </button>
+                      {keySide ? null : (
+                        <button type="button" onClick={() => void store.getState().resolveConflict(conflict.id, { side })}>
+                          Keep {names[side] ?? side}
+                        </button>
+                      )}
                     </td>
                   </tr>
                 ))}
               </tbody>
             </table>
+            {keySide ? <p>Free the key on {keySide} (remove the record that holds it, or give that record another key): the next run creates this record there.</p> : null}
             {conflict.kind === 'field' ? (
               <div className="sl-pair__row">
                 <div className="sl-field">

@@ -4,6 +4,7 @@ import { documentFromCanvas, emptyFlow, type CanvasFlow } from '../document/canv
 import { createCredentialsSlice } from './credentialsSlice';
 import { createFlowSlice } from './flowSlice';
 import { createFlowsSlice } from './flowsSlice';
+import { createInspectorSlice } from './inspectorSlice';
 import { createRunsSlice } from './runsSlice';
 import type { FlowStoreApi, FlowStoreState, HistoryControl, HistoryState, SliceContext, StoreDeps } from './types';
 import { createUiSlice } from './uiSlice';
@@ -90,6 +91,7 @@ export function createFlowStore(initial: CanvasFlow = emptyFlow(), deps: StoreDe
           ...createRunsSlice(context),
           ...createCredentialsSlice(context),
           ...createFlowsSlice(context),
+          ...createInspectorSlice(context),
         };
       },
       {

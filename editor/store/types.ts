@@ -1,7 +1,7 @@
 import type { Connection, EdgeChange, NodeChange } from '@xyflow/react';
 import type { StoreApi } from 'zustand';
 import type { TemporalState } from 'zundo';
-import type { ApiClient, ConflictRecord, CredentialSummary, DryRunSide, RunFilter, PassResult, RunLogEntry, RunRecord } from '../api/client';
+import type { ApiClient, ConflictRecord, CredentialSummary, DryRunSide, EntityInspectionView, RunFilter, PassResult, RunLogEntry, RunRecord } from '../api/client';
 import type { ApiIssue, CollectionDescription, FlowOverview, TriggerStatus, VersionSummary } from '../../runtime/api/schemas';
 import type { CanvasEdge, CanvasFlow, CanvasNode, FlowMeta } from '../document/canvasDocument';
 import type { RealSample } from '../../nodes/forms/types';
@@ -46,7 +46,7 @@ export interface FlowSliceActions {
 
 // ---- ui slice: what the person is looking at -------------------------------------------------------------------
 
-export type Drawer = 'issues' | 'runs' | 'dry-run' | 'conflicts';
+export type Drawer = 'issues' | 'runs' | 'dry-run' | 'conflicts' | 'record';
 export type Dialog = 'import' | 'templates' | 'token' | 'credentials';
 
 export interface Notice {
@@ -142,6 +142,27 @@ export interface RunsSliceActions {
   sampleRecord(nodeId: string): Promise<RealSample>;
 }
 
+// ---- inspector slice: one linked record of the open flow, explained ---------------------------------------------
+
+export interface InspectorSliceState {
+  /**
+   * The record the inspector shows (drawer `record`): its flow and entity, the panel it was opened from (Back returns
+   * there), and what the runtime answered (null while it loads), or why it could not.
+   */
+  inspected: { flowId: string; entityId: string; from: Drawer | null; view: EntityInspectionView | null; error: string | null } | null;
+}
+
+export interface InspectorSliceActions {
+  /** Opens the record inspector on an entity of the open flow, from the panel `from`. */
+  inspectRecord(entityId: string, from: Drawer | null): Promise<void>;
+  /** Reads the inspected record again. */
+  reloadInspection(): Promise<void>;
+  /** Back to the panel the inspector was opened from. */
+  closeInspection(): void;
+  /** Resolves one of the inspected record's conflicts, then shows the record again. */
+  resolveInspected(conflictId: string, resolution: { side: string } | { value: unknown }): Promise<void>;
+}
+
 // ---- flows slice: which flow is open, its draft and deployed version, the flow list ------------------------------
 export type Screen = 'flows' | 'canvas';
 
@@ -232,8 +253,8 @@ export interface CredentialsSliceActions {
   startOAuth(name: string, settings: Record<string, unknown>): Promise<{ authorizationUrl: string; redirectUri: string } | CredentialProblem>;
 }
 
-export type State = FlowSliceState & UiSliceState & RunsSliceState & FlowsSliceState;
-export type Actions = FlowSliceActions & UiSliceActions & RunsSliceActions & CredentialsSliceActions & FlowsSliceActions;
+export type State = FlowSliceState & UiSliceState & RunsSliceState & FlowsSliceState & InspectorSliceState;
+export type Actions = FlowSliceActions & UiSliceActions & RunsSliceActions & CredentialsSliceActions & FlowsSliceActions & InspectorSliceActions;
 export type FlowStoreState = State & Actions;
 
 /** What undo and redo restore: the graph only, never the UI or run state. */

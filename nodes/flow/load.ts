@@ -16,6 +16,8 @@ export type ConnectionProblem = { path: (string | number)[]; message: string };
 export interface LoadOptions {
   /** The connector registry's check of a trigger's `connection`; null when it knows no such connector. */
   checkConnection?(connector: string, connection: Record<string, unknown>): ConnectionProblem[] | null;
+  /** The registry's check of a trigger's options that depend on its connector (`keys`); paths inside `config`. */
+  checkTriggerOptions?(config: Record<string, unknown>): ConnectionProblem[];
   /** The connector names this Syncline has, for "unknown connector" errors. */
   knownConnectors?: readonly string[];
   /** Node types to load against (default: the registry). Tests inject node types with migrations here. */
@@ -233,7 +235,7 @@ function loadNode(
   return { node, parsed: parsed.ok ? parsed.data : undefined };
 }
 
-/** A trigger's connector must be one this Syncline has, and its connection what that connector reads. */
+/** A trigger's connector must be one this Syncline has, its connection what that connector reads, and its options ones it can serve (`keys`). */
 function checkConnector(config: unknown, at: PathSegment[], owner: Owner, options: LoadOptions, issues: IssueList): void {
   if (!isRecord(config)) return;
   const connector = config.connector;
@@ -255,4 +257,5 @@ function checkConnector(config: unknown, at: PathSegment[], owner: Owner, option
   } else if (known && !known.includes(connector)) {
     unknownConnector();
   }
+  for (const problem of options.checkTriggerOptions?.(config) ?? []) issues.add([...at, ...problem.path], problem.message, owner);
 }

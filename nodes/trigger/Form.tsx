@@ -4,12 +4,13 @@ import type { NodeFormProps } from '../forms/types';
 import { ConnectionFields, CredentialField } from './ConnectionFields';
 import { initialConnection } from './connectionForm';
 import { DEFAULT_DISPLAY_FIELDS } from './display';
-import { detectSchema, triggerConfigSchema, writePermissionsSchema } from './schema';
+import { detectSchema, triggerConfigSchema, triggerKeyModes, writePermissionLabels, writePermissionsSchema, type TriggerKeyMode } from './schema';
 
 const detectModes = detectSchema.options.map((option) => option.shape.mode.value);
 const detectModeLabels: Record<string, string> = { poll: 'Poll on an interval', webhook: 'Webhook', manual: 'Manual runs only' };
 const writeDefaults = schemaDefault(triggerConfigSchema.shape.write) as { create: boolean; update: boolean; delete: boolean };
 const writeKinds = Object.keys(writePermissionsSchema.shape) as ('create' | 'update' | 'delete')[];
+const keyModeLabels: Record<TriggerKeyMode, string> = { own: "this system's own", shared: 'the same key on every side' };
 
 /** What a new detect mode starts with: the schema's defaults, plus an empty credential for webhooks. */
 function detectFor(mode: string): Record<string, unknown> {
@@ -69,6 +70,15 @@ export default function TriggerForm({ config, onChange, issues, env }: NodeFormP
           error={problems.at('collection')}
         />
         <TextField label="Key field" value={text(c.key)} suggestions={fieldNames} onChange={(value) => set('key', value)} error={problems.at('key')} />
+        <SelectField
+          label="Record keys"
+          value={text(c.keys) || 'own'}
+          options={triggerKeyModes.map((mode) => ({ value: mode, label: keyModeLabels[mode] }))}
+          // `own` is the default: left out, so a flow that never chose stays as it was.
+          onChange={(value) => set('keys', value === 'own' ? undefined : value)}
+          error={problems.at('keys')}
+          hint="The same key on every side: a record created here takes the key of the record it comes from (SQLite, PostgreSQL)."
+        />
         <TextField
           label="Display field"
           value={text(c.display)}
@@ -158,7 +168,7 @@ export default function TriggerForm({ config, onChange, issues, env }: NodeFormP
         {writeKinds.map((kind) => (
           <CheckboxField
             key={kind}
-            label={`${kind[0]?.toUpperCase()}${kind.slice(1)} records`}
+            label={writePermissionLabels[kind]}
             checked={write[kind] !== false}
             onChange={(checked) => set('write', { ...writeDefaults, ...asRecord(c.write), [kind]: checked })}
             error={problems.at('write', kind)}

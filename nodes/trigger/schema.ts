@@ -36,6 +36,17 @@ export const writePermissionsSchema = z.strictObject({
   delete: z.boolean().default(true),
 });
 
+/** What each write permission is called where a person meets it: the trigger form, and a run's log when it skips a record. */
+export const writePermissionLabels: Record<keyof z.infer<typeof writePermissionsSchema>, string> = {
+  create: 'Create records',
+  update: 'Update records',
+  delete: 'Delete records',
+};
+
+/** Whose key a created record gets (`keys`): this system's own, or the same key on every side. */
+export const triggerKeyModes = ['own', 'shared'] as const;
+export type TriggerKeyMode = (typeof triggerKeyModes)[number];
+
 export const triggerConfigSchema = z.strictObject({
   connector: z.string({ error: 'must name a connector, e.g. sqlite' }).min(1, 'must name a connector, e.g. sqlite'),
   /** Connector-specific; each connector validates its own shape. Secrets only through `{ "credential": ... }`. */
@@ -49,6 +60,12 @@ export const triggerConfigSchema = z.strictObject({
   write: writePermissionsSchema.default({ create: true, update: true, delete: true }),
   /** The field that names a record to a person (conflicts, run history); default: nodes/trigger/display.ts. */
   display: fieldPathSchema('must name a field, or be left out').optional(),
+  /**
+   * Whose key a record created here gets: `own` (the default), the key this system makes; `shared`, the key of the
+   * record it is created from, on a side that shares keys too (the same row, the same key). Only connectors that can
+   * create a record under a given key take `shared` (capabilities.givenKeys).
+   */
+  keys: z.enum(triggerKeyModes, { error: 'must be one of own, shared' }).optional(),
 });
 
 export type TriggerConfig = z.infer<typeof triggerConfigSchema>;

@@ -8,6 +8,7 @@ import { fail, requireJson } from './errors';
 import { RecordNamer } from './recordNames';
 import { apiApp, bearer, errorResponse, jsonBody, jsonResponse } from './routes';
 import { conflictIdParams, conflictResolutionSchema, conflictsQuerySchema, conflictViewSchema } from './schemas';
+import { listConflicts } from '../db/conflictQueries';
 
 /** Each conflict with the name of the record it is about, through the triggers that take part in it. */
 async function withRecordNames(deps: AppDeps, conflicts: ConflictView[]): Promise<Array<ConflictView & { recordName: string | null }>> {
@@ -67,7 +68,7 @@ export function conflictsApi(deps: AppDeps): OpenAPIHono {
     }
     // The inbox is what needs a decision, so open conflicts unless asked otherwise.
     const status = query.status ?? 'open';
-    const conflicts = await engine.listConflicts({ ...(query.flow !== undefined ? { flowId: query.flow } : {}), ...(status === 'all' ? {} : { status }) });
+    const conflicts = await listConflicts(db, { ...(query.flow !== undefined ? { flowId: query.flow } : {}), ...(status === 'all' ? {} : { status }) });
     return c.json(await withRecordNames(deps, conflicts), 200);
   });
 

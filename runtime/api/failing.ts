@@ -4,6 +4,7 @@ import type { AppDeps } from './deps';
 import { findFlow } from './flows';
 import { apiApp, bearer, errorResponse, jsonResponse } from './routes';
 import { failingRecordSchema, flowIdParams, okSchema } from './schemas';
+import { listFailing } from '../db/failingQueries';
 
 const listRoute = createRoute({
   method: 'get',
@@ -33,7 +34,7 @@ export function failingApi(deps: AppDeps): OpenAPIHono {
   app.openapi(listRoute, async (c) => {
     const entry = findFlow(c, deps, c.req.valid('param').id);
     if (entry instanceof Response) return entry;
-    return c.json(await engine.listFailing(entry.id), 200);
+    return c.json(await listFailing(deps.db, entry.id), 200);
   });
 
   app.openapi(retryRoute, async (c) => {

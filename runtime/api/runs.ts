@@ -5,7 +5,7 @@ import { fail } from './errors';
 import { findFlow, readFlow } from './flows';
 import { RecordNamer } from './recordNames';
 import { linkedEntities } from '../db/overviewQueries';
-import { listRunPage } from '../db/runQueries';
+import { getRun, listRunPage } from '../db/runQueries';
 import type { FlowDocument } from '../../nodes';
 import { sideRecordKey } from '../util/keys';
 import { apiApp, bearer, errorResponse, jsonResponse } from './routes';
@@ -64,7 +64,7 @@ const runDetailRoute = createRoute({
 
 /** Passes on demand and run history: run now, dry run, list runs, one run's per-record log. Mounted at /api. */
 export function runsApi(deps: AppDeps): OpenAPIHono {
-  const { runner, engine } = deps;
+  const { runner } = deps;
   const app = apiApp();
 
   app.openapi(runRoute, async (c) => {
@@ -93,27 +93,30 @@ export function runsApi(deps: AppDeps): OpenAPIHono {
     const result = await runner.runPass(entry.id, { reason: 'manual', dryRun: true, ...(draft ? { document: draft } : {}) });
     const sides = result.planned ?? [];
     const namer = new RecordNamer(deps.db, draft ?? entry.document);
+    // The records named: those updated, deleted, or whose change a side would not take.
+    const named = (side: (typeof sides)[number]) => [...side.updates, ...side.deletes, ...side.skipped].flatMap((write) => (write.id === null ? [] : [write.id]));
     const linked = await linkedEntities(
       deps.db,
       entry.id,
-      sides.flatMap((side) => [...side.updates, ...side.deletes].map((write) => ({ nodeId: side.nodeId, recordId: write.id }))),
+      sides.flatMap((side) => named(side).map((recordId) => ({ nodeId: side.nodeId, recordId }))),
     );
     const entityOf = (nodeId: string, recordId: string) => linked.get(sideRecordKey(nodeId, recordId));
     const names = await namer.names(
       sides.flatMap((side) =>
-        [...side.updates, ...side.deletes].flatMap((write) => {
-          const entityId = entityOf(side.nodeId, write.id);
+        named(side).flatMap((recordId) => {
+          const entityId = entityOf(side.nodeId, recordId);
           return entityId ? [{ entityId, sides: [side.nodeId] }] : [];
         }),
       ),
     );
-    const nameOf = (nodeId: string, recordId: string) => names.get(entityOf(nodeId, recordId) ?? '') ?? null;
+    const nameOf = (nodeId: string, recordId: string | null) => (recordId === null ? null : (names.get(entityOf(nodeId, recordId) ?? '') ?? null));
     return c.json({
       summary: result.summary,
       sides: sides.map((side) => ({
         ...side,
         updates: side.updates.map((update) => ({ id: update.id, recordName: nameOf(side.nodeId, update.id), fields: update.fields })),
         deletes: side.deletes.map((removal) => ({ id: removal.id, recordName: nameOf(side.nodeId, removal.id) })),
+        skipped: side.skipped.map((skip) => ({ id: skip.id, recordName: nameOf(side.nodeId, skip.id), reason: skip.reason })),
       })),
       status: result.status,
       error: result.error,
@@ -131,7 +134,7 @@ export function runsApi(deps: AppDeps): OpenAPIHono {
 
   app.openapi(runDetailRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const run = await engine.getRun(id);
+    const run = await getRun(deps.db, id);
     if (!run) return fail(c, 404, 'not_found', `no run "${id}": list a flow's runs with GET /api/flows/:id/runs`, 'id');
     const namer = new RecordNamer(deps.db, deps.catalog.get(run.run.flowId)?.document ?? null);
     const names = await namer.names(run.log.flatMap((entry) => (entry.entityId ? [{ entityId: entry.entityId, sides: [entry.nodeId] }] : [])));

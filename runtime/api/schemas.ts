@@ -97,6 +97,8 @@ export const plannedSideSchema = z.strictObject({
   creates: z.array(z.strictObject({ id: z.null(), fields: z.array(fieldChangeSchema) })),
   updates: z.array(z.strictObject({ id: z.string(), recordName: recordNameSchema, fields: z.array(fieldChangeSchema) })),
   deletes: z.array(z.strictObject({ id: z.string(), recordName: recordNameSchema })),
+  /** Changes of this side's records the pass would not carry, and why (creates off, filtered out, …): the run log's `skipped` lines. */
+  skipped: z.array(z.strictObject({ id: z.string().nullable(), recordName: recordNameSchema, reason: z.string() })),
 });
 
 export const dryRunSchema = z.strictObject({ summary: summarySchema, sides: z.array(plannedSideSchema) });
@@ -160,7 +162,7 @@ export const conflictViewSchema = z.strictObject({
   flowId: z.string(),
   entityId: z.string().nullable(),
   recordName: recordNameSchema,
-  kind: z.enum(['field', 'match', 'delete', 'mass-delete', 'breaker']),
+  kind: z.enum(['field', 'match', 'delete', 'mass-delete', 'breaker', 'key']),
   field: z.string().nullable(),
   base: z.unknown(),
   sides: z.record(z.string(), z.unknown()),
@@ -180,6 +182,54 @@ export const failingRecordSchema = z.strictObject({
   firstFailedAt: z.string(),
   lastFailedAt: z.string(),
 });
+
+export const entityParams = z.strictObject({ id: idParam, entityId: idParam });
+
+/**
+ * Where a field's golden value came from (the engine's `FieldProvenance`): the side whose value it is (null: a value a
+ * person typed), the pass that set it and when that pass began (null: a person's resolution, or a run no longer in
+ * the history), the value before and after, and the rule that decided it.
+ */
+export const fieldProvenanceSchema = z.strictObject({
+  side: z.string().nullable(),
+  runId: z.string().nullable(),
+  runStartedAt: z.string().nullable(),
+  before: z.unknown(),
+  after: z.unknown(),
+  rule: z.enum(['only change', 'agreement', 'latest write', 'prefer', 'first sync', 'manual resolution']),
+  at: z.string(),
+  conflictId: z.string().nullable(),
+});
+export type FieldProvenanceView = z.infer<typeof fieldProvenanceSchema>;
+
+/**
+ * The record inspector's view of one linked record: the golden record field by field with where each value came from
+ * (`provenance` null for a value set before provenance was kept), each side of the flow with its linked record (null
+ * where it has none), its name and its shadow (the record as last in sync, in the conflict node's vocabulary; `gone`:
+ * deleted there and kept as a tombstone), the open conflicts about it and its newest run-log lines.
+ */
+export const entityInspectionSchema = z.strictObject({
+  flowId: z.string(),
+  entityId: z.string(),
+  recordName: recordNameSchema,
+  deleted: z.boolean(),
+  quarantined: z.boolean(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  fields: z.array(z.strictObject({ field: z.string(), value: z.unknown(), provenance: fieldProvenanceSchema.nullable() })),
+  sides: z.array(
+    z.strictObject({
+      nodeId: z.string(),
+      recordId: z.string().nullable(),
+      recordName: recordNameSchema,
+      gone: z.boolean(),
+      shadow: z.record(z.string(), z.unknown()).nullable(),
+    }),
+  ),
+  conflicts: z.array(conflictViewSchema),
+  log: z.array(runLogEntrySchema.extend({ runId: z.string(), runStartedAt: z.string() })),
+});
+export type EntityInspectionView = z.infer<typeof entityInspectionSchema>;
 
 /**
  * What the canvas shows while a flow runs. Per trigger: when it last took part in a pass, its records in sync (linked,

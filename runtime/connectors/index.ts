@@ -11,6 +11,7 @@ import { sqliteConnector } from './sqlite/index';
 import { zendeskConnector } from './zendesk/index';
 import { ConnectorError, type Connector, type ConnectorContext, type ConnectorType } from './types';
 import { throwIfConnectionProblems } from './connection';
+import { triggerOptionProblems } from './givenKeys';
 
 /** Every connector this Syncline has, by the name a trigger's `connector` uses. Adding one is one folder and one line. */
 export const connectorRegistry = {
@@ -48,12 +49,13 @@ export async function openConnector(
   return type.open(context);
 }
 
-/** What flow loading needs from a registry to check each trigger's connector and connection (SPEC §4). */
+/** What flow loading needs from a registry to check each trigger's connector, connection and connector-bound options (SPEC §4). */
 export function loadOptionsFor(
   registry: Readonly<Record<string, ConnectorType>> = connectorRegistry,
-): Required<Pick<LoadOptions, 'checkConnection' | 'knownConnectors'>> {
+): Required<Pick<LoadOptions, 'checkConnection' | 'knownConnectors' | 'checkTriggerOptions'>> {
   return {
     knownConnectors: Object.keys(registry),
     checkConnection: (connector, connection) => findConnectorType(connector, registry)?.checkConnection(connection) ?? null,
+    checkTriggerOptions: (config) => triggerOptionProblems(config, registry),
   };
 }

@@ -35,7 +35,8 @@ export interface ListPage {
 }
 
 export type WriteOp =
-  | { kind: 'create'; fields: FlowRecord; tag: string }
+  /** `id`: the key the record is to take (a trigger with `keys: "shared"`), for connectors with `givenKeys`. */
+  | { kind: 'create'; fields: FlowRecord; tag: string; id?: string }
   | { kind: 'update'; id: string; fields: FlowRecord; tag: string; expectedVersion: Version | null }
   | { kind: 'delete'; id: string; expectedVersion: Version | null };
 
@@ -43,6 +44,8 @@ export type WriteResult =
   | { ok: true; id: string; version: Version | null }
   /** `changed`: the record's version is no longer the one read (update-if-unchanged lost); `missing`: it is gone. */
   | { ok: false; reason: 'changed' | 'missing' }
+  /** A create given a key (`id`) that another record already holds: nothing was written, nothing overwritten. */
+  | { ok: false; reason: 'taken' }
   /** Anything else; `retryAfterMs` when the system said when to come back (HTTP Retry-After). */
   | { ok: false; reason: 'failed'; message: string; retryable: boolean; retryAfterMs?: number };
 
@@ -92,6 +95,11 @@ export interface ConnectorCapabilities {
    * change detection, docs/connectors.md). `incremental` is false too. True when absent.
    */
   changeFeed?: boolean;
+  /**
+   * A create may carry the key the record is to take (`WriteOp` create `id`, a trigger with `keys: "shared"`); a key
+   * another record holds is never overwritten: that create comes back `taken`. False when absent.
+   */
+  givenKeys?: boolean;
 }
 
 /**
@@ -209,6 +217,11 @@ export interface ConnectorType {
   /** Checks `connection` for this connector; returns problems as path (inside `connection`) and message. */
   checkConnection(connection: Record<string, unknown>): Array<{ path: (string | number)[]; message: string }>;
   open(context: ConnectorContext): Promise<Connector>;
+  /**
+   * Connectors of this type can create a record under a given key (`capabilities.givenKeys`, which an opened one may
+   * still deny for its collection). Without it a trigger with `keys: "shared"` is refused when its flow is validated.
+   */
+  givenKeys?: boolean;
   /** Every collection of a connection and its fields, before a collection is chosen (the editor's dropdowns). */
   describeConnection?(context: ConnectionContext): Promise<CollectionDescription[]>;
   /**

@@ -2,12 +2,12 @@ import type { ConflictKind, ConflictResolution, ConflictStatus, ConflictView } f
 import type { Db } from './queries';
 import type { ConflictRow } from './schema';
 
-/** Which conflict to look for: one of a flow (`match`, `mass-delete`) or one of an entity (`field`, `delete`). */
+/** Which conflict to look for: one of a flow (`match`, `mass-delete`) or one of an entity (`field`, `delete`, `key`). */
 export interface ConflictKey {
   flowId?: string;
   entityId?: string;
   kind: ConflictKind;
-  /** The field of a field conflict, the match values of a match conflict. */
+  /** The field of a field conflict, the match values of a match conflict, the side of a key conflict. */
   field?: string;
   status: ConflictStatus;
 }
@@ -48,6 +48,18 @@ export async function resolvedConflictEntityIds(db: Db, flowId: string): Promise
 export async function openFieldConflicts(db: Db, flowId: string): Promise<Array<{ entityId: string | null; field: string | null }>> {
   const rows = await db.selectFrom('conflicts').select(['entity_id', 'field']).where('flow_id', '=', flowId).where('status', '=', 'open').where('kind', '=', 'field').execute();
   return rows.map((row) => ({ entityId: row.entity_id, field: row.field }));
+}
+
+/** The open conflicts of one kind of a flow: id, entity and field (a key conflict's field is its side). */
+export async function openConflictsOfKind(db: Db, flowId: string, kind: ConflictKind): Promise<Array<{ id: string; entityId: string | null; field: string | null }>> {
+  const rows = await db.selectFrom('conflicts').select(['id', 'entity_id', 'field']).where('flow_id', '=', flowId).where('status', '=', 'open').where('kind', '=', kind).execute();
+  return rows.map((row) => ({ id: row.id, entityId: row.entity_id, field: row.field }));
+}
+
+/** Closes open conflicts that a pass settled by itself (a key freed): applied, with no person's resolution. */
+export async function closeSettledConflicts(db: Db, conflictIds: readonly string[], at: string): Promise<void> {
+  if (conflictIds.length === 0) return;
+  await db.updateTable('conflicts').set({ status: 'applied', resolved_at: at }).where('id', 'in', conflictIds).where('status', '=', 'open').execute();
 }
 
 /** A conflict by its id, if there is one. */

@@ -1,13 +1,13 @@
 import type { Db } from './queries';
 
-/** An entity's golden record as stored (JSON), if the entity exists. */
-export async function entityGolden(db: Db, entityId: string): Promise<string | undefined> {
-  return (await db.selectFrom('entities').select(['golden']).where('id', '=', entityId).executeTakeFirst())?.golden;
+/** An entity's golden record and where its values came from, as stored (JSON), if the entity exists. */
+export async function entityGolden(db: Db, entityId: string): Promise<{ golden: string; provenance: string | null } | undefined> {
+  return await db.selectFrom('entities').select(['golden', 'provenance']).where('id', '=', entityId).executeTakeFirst();
 }
 
-/** Replaces an entity's golden record (JSON). */
-export async function setEntityGolden(db: Db, entityId: string, golden: string, at: string): Promise<void> {
-  await db.updateTable('entities').set({ golden, updated_at: at }).where('id', '=', entityId).execute();
+/** Replaces an entity's golden record and its provenance (JSON), in one statement. */
+export async function setEntityGolden(db: Db, entityId: string, golden: string, provenance: string, at: string): Promise<void> {
+  await db.updateTable('entities').set({ golden, provenance, updated_at: at }).where('id', '=', entityId).execute();
 }
 
 /** Marks an entity deleted: what is still linked to it is deleted by the next pass, and nothing recreates it. */

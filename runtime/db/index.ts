@@ -12,6 +12,7 @@ import * as credentialTypes from './migrations/2026_12_02_0800_credential_types'
 import * as flowIds from './migrations/2026_12_02_1000_flow_ids';
 import * as flowDrafts from './migrations/2026_12_03_1200_flow_drafts';
 import * as shadowHashes from './migrations/2026_12_03_1300_shadow_hashes';
+import * as fieldProvenance from './migrations/2026_12_04_1000_field_provenance';
 import type { Database } from './schema';
 
 /** The dated migrations, in order. Imported statically so they work the same under tsx, vitest and a bundle. */
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '2026_12_02_1000_flow_ids': flowIds,
   '2026_12_03_1200_flow_drafts': flowDrafts,
   '2026_12_03_1300_shadow_hashes': shadowHashes,
+  '2026_12_04_1000_field_provenance': fieldProvenance,
 };
 
 export type StateDb = Kysely<Database>;

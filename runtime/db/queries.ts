@@ -208,14 +208,16 @@ export async function markLinksDeleted(db: Db, flowId: string, nodeId: string, r
 }
 
 /**
- * Writes entities that exist already: golden record, deleted flag, breaker bookkeeping and updated_at. One upsert
- * per chunk instead of one update per entity; the rows are whole, so an entity that is somehow gone comes back.
+ * Writes entities that exist already: golden record and its provenance, deleted flag, breaker bookkeeping and
+ * updated_at. One upsert per chunk instead of one update per entity; the rows are whole, so an entity that is somehow
+ * gone comes back.
  */
 export async function saveEntityRows(db: Db, rows: readonly EntityRow[]): Promise<void> {
   await insertRows(db, 'entities', rows, 'save', (query) =>
     query.onConflict((oc) =>
       oc.column('id').doUpdateSet((eb) => ({
         golden: eb.ref('excluded.golden'),
+        provenance: eb.ref('excluded.provenance'),
         deleted: eb.ref('excluded.deleted'),
         breaker_writes: eb.ref('excluded.breaker_writes'),
         breaker_window_start: eb.ref('excluded.breaker_window_start'),

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { deleteInChunks } from './bulk';
 import { insertMany, type Db } from './queries';
-import type { RunRow } from './schema';
+import type { RunLogRow, RunRow } from './schema';
 import type { FieldChange, PassSummary, RecordOutcome, RunLogEntry, RunReason, RunStatus, RunView } from '../engine/types';
 
 /** How many passes of a flow the run history keeps; a flow polled every 5 s makes 17,280 a day. */
@@ -161,16 +161,18 @@ export async function getRun(db: Db, runId: string): Promise<{ run: RunView; log
   const row = await db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
   if (!row) return null;
   const log = await db.selectFrom('run_log').selectAll().where('run_id', '=', runId).orderBy('id').execute();
+  return { run: runViewOf(row), log: log.map(runLogEntryOf) };
+}
+
+/** A run_log row as the API shows it. */
+export function runLogEntryOf(entry: RunLogRow): RunLogEntry {
   return {
-    run: runViewOf(row),
-    log: log.map((entry) => ({
-      nodeId: entry.node_id,
-      recordId: entry.record_id,
-      entityId: entry.entity_id,
-      outcome: entry.outcome as RecordOutcome,
-      fields: entry.fields ? (JSON.parse(entry.fields) as FieldChange[]) : [],
-      message: entry.message,
-      at: entry.at,
-    })),
+    nodeId: entry.node_id,
+    recordId: entry.record_id,
+    entityId: entry.entity_id,
+    outcome: entry.outcome as RecordOutcome,
+    fields: entry.fields ? (JSON.parse(entry.fields) as FieldChange[]) : [],
+    message: entry.message,
+    at: entry.at,
   };
 }

@@ -60,6 +60,11 @@ export interface EntitiesTable {
   quarantined: number;
   created_at: string;
   updated_at: string;
+  /**
+   * JSON object: field → where its golden value came from (`FieldProvenance`, runtime/engine/provenance.ts). Null until
+   * a field changes; saved with the golden record, in the same statement.
+   */
+  provenance: string | null;
 }
 
 /** A record on one side linked to an entity, with that side's shadow (last in-sync projection). */

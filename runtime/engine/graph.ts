@@ -7,6 +7,8 @@ import type { Direction, NodeBehaviour, NodeDefinition } from '../../nodes/types
 /** One node a record passes between a trigger and its conflict node, applied in `direction` on the way in. */
 export interface PathStep {
   nodeId: string;
+  /** What a person calls the node (its label, else its id): the run log names it so. */
+  name: string;
   behaviour: NodeBehaviour<unknown>;
   config: unknown;
   /** The direction of travel toward the conflict node; the way out applies the opposite. */
@@ -15,6 +17,8 @@ export interface PathStep {
 
 export interface CompiledTrigger {
   nodeId: string;
+  /** What a person calls the trigger (its label, else its id): the run log names it so. */
+  name: string;
   config: TriggerConfig;
   /** Steps from the trigger (exclusive) to the conflict node (exclusive), in the order a record meets them. */
   path: PathStep[];
@@ -68,7 +72,7 @@ export function compileFlow(document: FlowDocument, registry: Readonly<Record<st
     for (const triggerId of partOf.get(conflictNode.id)?.triggers ?? []) {
       const node = nodesById.get(triggerId);
       if (node?.type !== TRIGGER) continue;
-      triggers.push({ nodeId: node.id, config: node.config, path: pathInward(node.id, conflictNode.id, reachedFrom, nodesById, registry) });
+      triggers.push({ nodeId: node.id, name: node.label ?? node.id, config: node.config, path: pathInward(node.id, conflictNode.id, reachedFrom, nodesById, registry) });
     }
     parts.push({ conflictNodeId: conflictNode.id, conflict: conflictNode.config, triggers });
   }
@@ -94,7 +98,7 @@ function pathInward(
     if (!node) throw new Error(`node "${link.previous}" is missing`);
     const behaviour = (registry[node.type]?.behaviour ?? null) as NodeBehaviour<unknown> | null;
     if (behaviour) {
-      steps.push({ nodeId: node.id, behaviour, config: node.config, inward: link.outward === 'forward' ? 'backward' : 'forward' });
+      steps.push({ nodeId: node.id, name: node.label ?? node.id, behaviour, config: node.config, inward: link.outward === 'forward' ? 'backward' : 'forward' });
     }
     current = link.previous;
   }

@@ -96,6 +96,31 @@ describe('mergeEntity', () => {
   });
 });
 
+describe('the rule that decided each change', () => {
+  const base = { email: 'ada@example.com', name: 'Ada', stage: 'Open' };
+  const rules = (result: ReturnType<typeof mergeEntity>) => Object.fromEntries(result.changes.map((change) => [change.field, `${change.rule} (${change.winner})`]));
+
+  it('names one side changing a field, and sides that agree', () => {
+    const sides = [side('crm', { ...base, name: 'X', stage: 'Won' }, base, 1), side('mkt', { ...base, name: 'X' }, base, 9)];
+    expect(rules(mergeEntity(input({ golden: base, sides })))).toEqual({ name: 'agreement (crm)', stage: 'only change (crm)' });
+  });
+
+  it('names last-write-wins, and a prefer policy only where the preferred side changed the field', () => {
+    const sides = [side('crm', { ...base, name: 'A', stage: 'S1' }, base, 1), side('mkt', { ...base, name: 'B', stage: 'S2' }, base, 9), side('hr', base, base, 20)];
+    expect(rules(mergeEntity(input({ golden: base, sides })))).toEqual({ name: 'latest write (mkt)', stage: 'latest write (mkt)' });
+    expect(rules(mergeEntity(input({ golden: base, sides, fieldPolicies: { stage: { prefer: 'crm' } } })))).toEqual({ name: 'latest write (mkt)', stage: 'prefer (crm)' });
+    // hr changed neither field: its preference decides nothing, last-write-wins does.
+    expect(rules(mergeEntity(input({ golden: base, sides, policy: { prefer: 'hr' } })))).toEqual({ name: 'latest write (mkt)', stage: 'latest write (mkt)' });
+  });
+
+  it('names the first sync of a new entity from one side; a new entity from two sides goes by the usual rules', () => {
+    const one = mergeEntity(input({ firstSync: true, sides: [side('crm', base, null, 1), side('mkt', null, null)] }));
+    expect(rules(one)).toEqual({ email: 'first sync (crm)', name: 'first sync (crm)', stage: 'first sync (crm)' });
+    const two = mergeEntity(input({ firstSync: true, sides: [side('crm', { email: 'a@x', name: 'A' }, null, 2), side('mkt', { email: 'a@x', name: 'B', score: 3 }, null, 1)] }));
+    expect(rules(two)).toEqual({ email: 'agreement (crm)', name: 'latest write (crm)', score: 'first sync (mkt)' });
+  });
+});
+
 describe('versionTime', () => {
   it('reads numbers, ISO text and numeric text', () => {
     expect(versionTime(5)).toBe(5);
@@ -119,6 +144,6 @@ describe('mergeEntity on nested values', () => {
   it('merges a nested object of the conflict vocabulary as one field', () => {
     const moved = { ...golden, address: { city: 'Paris', street: '1 Main St' } };
     const result = mergeEntity(input({ golden, sides: [side('crm', moved, golden), side('mkt', golden, golden)] }));
-    expect(result.changes).toEqual([{ field: 'address', from: golden.address, to: moved.address, winner: 'crm' }]);
+    expect(result.changes).toEqual([{ field: 'address', from: golden.address, to: moved.address, winner: 'crm', rule: 'only change' }]);
   });
 });

@@ -1,6 +1,7 @@
 import type { ConflictPolicy } from '../../nodes/conflict/schema';
 import type { FlowRecord } from '../../nodes/types';
 import type { Version } from '../connectors/types';
+import type { ProvenanceRule } from './types';
 import { sameValue } from './values';
 
 /** One side of an entity as the merge sees it, in the conflict node's vocabulary. */
@@ -21,7 +22,17 @@ export interface MergeInput {
   fieldPolicies: Record<string, ConflictPolicy>;
   /** Fields with an open manual conflict: the golden value stays and nothing is written until it is resolved. */
   heldFields: ReadonlySet<string>;
+  /** The entity is new in this merge: a field only one side brings is its first sync from that side. */
+  firstSync?: boolean;
 }
+
+/**
+ * Which rule decided a field's golden value, in the words a person uses (the record inspector shows them): one side
+ * changed it (`only change`), several changed it to the same value (`agreement`), last-write-wins picked a side
+ * (`latest write`), a policy preferring a side picked it (`prefer`), or the entity was created from this side
+ * (`first sync`).
+ */
+export type MergeRule = Exclude<ProvenanceRule, 'manual resolution'>;
 
 /** A field the `manual` policy (or a held field) could not decide: base and every side's value. */
 export interface FieldConflict {
@@ -33,8 +44,8 @@ export interface FieldConflict {
 export interface MergeResult {
   golden: FlowRecord;
   conflicts: FieldConflict[];
-  /** Fields whose golden value changed, with the side that won each. */
-  changes: Array<{ field: string; from: unknown; to: unknown; winner: string }>;
+  /** Fields whose golden value changed, with the side that won each and the rule that made it win. */
+  changes: Array<{ field: string; from: unknown; to: unknown; winner: string; rule: MergeRule }>;
 }
 
 /**
@@ -59,18 +70,20 @@ export function mergeEntity(input: MergeInput): MergeResult {
     if (changers.length === 0) continue;
     const first = changers[0] as MergeSide;
     const firstValue = (first.projection as FlowRecord)[field];
-    let winner: MergeSide | null = first;
+    let winner = first;
+    let rule: MergeRule = changers.length === 1 ? (input.firstSync ? 'first sync' : 'only change') : 'agreement';
     if (!changers.every((side) => sameValue((side.projection as FlowRecord)[field], firstValue))) {
-      winner = decide(input.fieldPolicies[field] ?? input.policy, changers);
-      if (!winner) {
+      const decided = decide(input.fieldPolicies[field] ?? input.policy, changers);
+      if (!decided) {
         conflicts.push({ field, base, sides: sideValues(input.sides, field) });
         continue;
       }
+      ({ winner, rule } = decided);
     }
     const value = (winner.projection as FlowRecord)[field];
     if (!(field in input.golden) || !sameValue(value, base)) {
       golden[field] = value;
-      changes.push({ field, from: base, to: value, winner: winner.nodeId });
+      changes.push({ field, from: base, to: value, winner: winner.nodeId, rule });
     }
   }
   return { golden, conflicts, changes };
@@ -89,14 +102,19 @@ function sideValues(sides: MergeSide[], field: string): Record<string, unknown> 
   return values;
 }
 
+interface Decision {
+  winner: MergeSide;
+  rule: MergeRule;
+}
+
 /** The policy's pick among sides that changed a field to different values; null for `manual`. */
-function decide(policy: ConflictPolicy, changers: MergeSide[]): MergeSide | null {
+function decide(policy: ConflictPolicy, changers: MergeSide[]): Decision | null {
   if (policy === 'manual') return null;
   if (typeof policy === 'object') {
     const preferred = changers.find((side) => side.nodeId === policy.prefer);
-    if (preferred) return preferred;
+    if (preferred) return { winner: preferred, rule: 'prefer' };
   }
-  return latestWrite(changers);
+  return { winner: latestWrite(changers), rule: 'latest write' };
 }
 
 /** The side with the latest `updatedAt`; ties and sides without one fall back to document order. */

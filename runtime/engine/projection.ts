@@ -1,7 +1,8 @@
 import { RecordError, type BehaviourContext, type ExpressionLimits, type FlowRecord, type NodeOutcome } from '../../nodes/types';
 import { opposite, type CompiledTrigger, type PathStep } from './graph';
 
-export type Projection = { kind: 'pass'; record: FlowRecord } | { kind: 'drop'; reason: string } | { kind: 'error'; error: RecordError };
+/** `drop`: a node on the path let the record go no further; `by` is that node, as a person calls it. */
+export type Projection = { kind: 'pass'; record: FlowRecord } | { kind: 'drop'; reason: string; by: string } | { kind: 'error'; error: RecordError };
 
 /** Projects a side's record into the conflict node's vocabulary, node by node along the trigger's path. */
 export function projectIn(trigger: CompiledTrigger, record: FlowRecord, limits: ExpressionLimits): Projection | Promise<Projection> {
@@ -34,11 +35,11 @@ function walk(
     }
     if (outcome instanceof Promise) {
       return outcome.then(
-        (resolved) => (resolved.kind === 'drop' ? resolved : walk(path, i + stride, stride, resolved.record, limits, directionOf)),
+        (resolved) => (resolved.kind === 'drop' ? { ...resolved, by: step.name } : walk(path, i + stride, stride, resolved.record, limits, directionOf)),
         (error: unknown) => ({ kind: 'error', error: asRecordError(error, step.nodeId) }) as Projection,
       );
     }
-    if (outcome.kind === 'drop') return outcome;
+    if (outcome.kind === 'drop') return { ...outcome, by: step.name };
     current = outcome.record;
   }
   return { kind: 'pass', record: current };

@@ -22,6 +22,7 @@ import { chunked, countLiveLinks, deleteJournalTags, entitiesById, linksByEntity
 import { liveLinkIdsAfter, shadowDigests, storeShadowHashes, type ShadowDigest } from '../db/snapshotQueries';
 import type { ChangeStaging, StagedProjection } from './staging';
 import { stableStringify, writtenContentHash } from './values';
+import { entitySideKey } from '../util/keys';
 
 /** Whether a pass lists the side whole: its system has no change feed, or none it can filter by version. */
 export function listsWhole(capabilities: ConnectorCapabilities): boolean {
@@ -241,6 +242,6 @@ export async function hintsMayCreate(
   }
   const entities = (await entitiesById(db, [...revisit])).filter((entity) => entity.match_key !== null && entity.deleted === 0);
   if (entities.length === 0) return false;
-  const linked = new Set((await linksByEntity(db, entities.map((entity) => entity.id))).map((link) => `${link.entity_id}\u0000${link.node_id}`));
-  return entities.some((entity) => unlisted.some((nodeId) => !linked.has(`${entity.id}\u0000${nodeId}`)));
+  const linked = new Set((await linksByEntity(db, entities.map((entity) => entity.id))).map((link) => entitySideKey(link.entity_id, link.node_id)));
+  return entities.some((entity) => unlisted.some((nodeId) => !linked.has(entitySideKey(entity.id, nodeId))));
 }

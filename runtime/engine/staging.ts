@@ -1,5 +1,6 @@
 import Sqlite from 'better-sqlite3';
 import type { SourceRecord, Version } from '../connectors/types';
+import { sideRecordKey } from '../util/keys';
 
 /** A change read from a side, waiting for its entity to be merged. */
 export interface StagedChange {
@@ -270,7 +271,7 @@ class MemoryStaging implements Staging {
 
   add(entries: readonly StagedChange[]): void {
     for (const entry of entries) {
-      const key = `${entry.nodeId}\u0000${entry.recordId}`;
+      const key = sideRecordKey(entry.nodeId, entry.recordId);
       const existing = this.byRecord.get(key);
       // A record listed twice in one pass keeps its first place and its latest version, and is pending again.
       const change = existing === undefined ? entry : { ...entry, seq: existing };
@@ -335,7 +336,7 @@ class MemoryStaging implements Staging {
   }
 
   get(nodeId: string, recordId: string): StagedChange | null {
-    const seq = this.byRecord.get(`${nodeId}\u0000${recordId}`);
+    const seq = this.byRecord.get(sideRecordKey(nodeId, recordId));
     return seq === undefined || this.done.has(seq) ? null : (this.changes.get(seq) as StagedChange);
   }
 

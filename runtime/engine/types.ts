@@ -45,12 +45,37 @@ export interface RunView {
   error: string | null;
 }
 
-/** What a dry run would write on one side, field by field. */
+/**
+ * What a dry run would write on one side, field by field, and the changes of this side's records it would not carry
+ * (`skipped`: the record, and why in a person's words; the same line a run's log gets).
+ */
 export interface PlannedSide {
   nodeId: string;
   creates: Array<{ id: null; fields: FieldChange[] }>;
   updates: Array<{ id: string; fields: FieldChange[] }>;
   deletes: Array<{ id: string }>;
+  skipped: Array<{ id: string | null; reason: string }>;
+}
+
+/**
+ * The rule that set a field's golden value, in the words a person uses: a merge rule (merge.ts `MergeRule`), or a
+ * person resolving a conflict (`manual resolution`).
+ */
+export type ProvenanceRule = 'only change' | 'agreement' | 'latest write' | 'prefer' | 'first sync' | 'manual resolution';
+
+/** Where a field's golden value came from: kept per entity and field (runtime/engine/provenance.ts), shown by the record inspector. */
+export interface FieldProvenance {
+  /** The trigger whose value it is (for `prefer`, the side preferred); null for a value a person typed to resolve a conflict. */
+  side: string | null;
+  /** The pass that set it; null when a person's resolution did. */
+  runId: string | null;
+  /** The golden value before; absent when the field had none. */
+  before?: unknown;
+  after: unknown;
+  rule: ProvenanceRule;
+  at: string;
+  /** The conflict whose resolution set it (`manual resolution`). */
+  conflictId?: string;
 }
 
 export interface DryRunReport {
@@ -58,7 +83,8 @@ export interface DryRunReport {
   sides: PlannedSide[];
 }
 
-export type ConflictKind = 'field' | 'match' | 'delete' | 'mass-delete' | 'breaker';
+/** `key`: a create onto a side sharing keys (`keys: "shared"`) found its key held there by another record. */
+export type ConflictKind = 'field' | 'match' | 'delete' | 'mass-delete' | 'breaker' | 'key';
 export type ConflictStatus = 'open' | 'resolved' | 'applied';
 
 export interface ConflictView {
@@ -66,9 +92,13 @@ export interface ConflictView {
   flowId: string;
   entityId: string | null;
   kind: ConflictKind;
+  /** The field of a field conflict; the match values of a match conflict; the side where the key is held, of a key conflict. */
   field: string | null;
   base: unknown;
-  /** Trigger node id → that side's value (a field conflict), or what each side holds for the other kinds. */
+  /**
+   * Trigger node id → that side's value (a field conflict), or what each side holds for the other kinds; for a key
+   * conflict `{ key, record }` of the side holding the key and of the side the key comes from.
+   */
   sides: Record<string, unknown>;
   status: ConflictStatus;
   resolution: ConflictResolution | null;

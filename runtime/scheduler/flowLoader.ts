@@ -2,6 +2,7 @@ import type { FlowDocument } from '../../nodes';
 import { formatIssue, type FlowIssue } from '../../nodes/flow/issues';
 import { serializeFlow } from '../../nodes/flow/jsonText';
 import { loadFlow } from '../../nodes/flow/load';
+import { loadOptionsFor } from '../connectors/index';
 import type { ConnectorType } from '../connectors/types';
 
 export type { FlowIssue } from '../../nodes/flow/issues';
@@ -18,12 +19,9 @@ export type FlowLoader = (input: unknown) => LoadedFlow;
  * applied (what the engine runs) and the canonical bytes of the migrated input (what export gives back).
  */
 export function createFlowLoader(connectors: Readonly<Record<string, ConnectorType>>): FlowLoader {
-  const knownConnectors = Object.keys(connectors);
+  const options = loadOptionsFor(connectors);
   return (input) => {
-    const result = loadFlow(input, {
-      knownConnectors,
-      checkConnection: (connector, connection) => (Object.hasOwn(connectors, connector) ? connectors[connector]!.checkConnection(connection) : null),
-    });
+    const result = loadFlow(input, options);
     if (!result.document || result.issues.some((issue) => issue.severity === 'error')) return { ok: false, issues: result.issues };
     return { ok: true, document: result.document, bytes: serializeFlow(result.migrated), warnings: result.issues };
   };

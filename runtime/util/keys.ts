@@ -5,3 +5,8 @@
 export function sideRecordKey(nodeId: string, recordId: string): string {
   return `${nodeId}\u0000${recordId}`;
 }
+
+/** One key for an entity on one side of a flow (what a create there is about), for sets and maps keyed by both. */
+export function entitySideKey(entityId: string, nodeId: string): string {
+  return `${entityId}\u0000${nodeId}`;
+}

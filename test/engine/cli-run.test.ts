@@ -43,6 +43,7 @@ describe('syncline run --once', () => {
       creates: [{ id: null, fields: expect.arrayContaining([{ field: 'first_name', before: null, after: 'Alan' }]) }],
       updates: [],
       deletes: [],
+      skipped: [],
     });
     expect(existsSync(state)).toBe(false);
     expect(workspace.mkt.prepare('select count(*) from contacts').pluck().get()).toBe(1);

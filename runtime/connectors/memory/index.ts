@@ -87,6 +87,7 @@ class MemoryConnector implements Connector {
       fullScan: options.fullScan,
       deletes: options.deletes,
       partialObjects: true,
+      givenKeys: options.givenKeys,
       ...(options.changeFeed ? {} : { changeFeed: false }),
     };
   }
@@ -209,4 +210,5 @@ export const memoryConnector = {
   title: 'In-memory (tests)',
   checkConnection: checkMemoryConnection,
   open: openMemoryConnector,
+  givenKeys: true,
 } satisfies ConnectorType;

@@ -32,6 +32,8 @@ export interface MemoryCollectionOptions {
    * record stays with `closed: true`, as a GitHub issue is closed) or `cannot` (a delete fails, never worth retrying).
    */
   deletes?: DeleteMeaning;
+  /** A create may carry the key the record is to take (capabilities.givenKeys); default true. */
+  givenKeys?: boolean;
 }
 
 /** A connector call as fault predicates see it; `writeOp` is one op of a write, failing that op alone. */
@@ -129,6 +131,7 @@ export class MemoryCollection {
       fullScan: options.fullScan ?? true,
       deletes: options.deletes ?? 'remove',
       changeFeed: options.changeFeed ?? true,
+      givenKeys: options.givenKeys ?? true,
     };
   }
 
@@ -214,9 +217,12 @@ export class MemoryCollection {
   }
 
   /** @internal Applies one op of the connector's write; the caller has checked fields and permissions. */
-  apply(op: WriteOp): { ok: true; id: string; version: Version | null } | { ok: false; reason: 'changed' | 'missing' } | { ok: false; reason: 'failed'; message: string; retryable: false } {
+  apply(op: WriteOp): { ok: true; id: string; version: Version | null } | { ok: false; reason: 'changed' | 'missing' | 'taken' } | { ok: false; reason: 'failed'; message: string; retryable: false } {
     if (op.kind === 'create') {
-      const id = this.newId();
+      if (op.id !== undefined && !this.options.givenKeys) return { ok: false, reason: 'failed', message: `memory collection "${this.name}" cannot take a given key`, retryable: false };
+      // A soft-deleted record still holds its key, as a row marked deleted does.
+      if (op.id !== undefined && this.records.has(op.id)) return { ok: false, reason: 'taken' };
+      const id = op.id ?? this.newId();
       this.put({ id, version: this.nextVersion(), tag: this.options.tags ? op.tag : null, deleted: false, fields: structuredClone(op.fields) });
       return { ok: true, id, version: this.records.get(id)?.version ?? null };
     }

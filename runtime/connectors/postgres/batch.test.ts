@@ -48,6 +48,32 @@ describe.skipIf(skipPostgres())('postgres writes a page in few statements', () =
     expect(rows.map((row) => stored.get(row.id))).toEqual(Array.from({ length: 1200 }, (_unused, index) => `p${index}@example.com`));
   });
 
+  it('creates 1,200 rows under their given keys in three INSERTs; a key held already comes back taken, its row untouched', async () => {
+    await schema.query(`INSERT INTO ${table()} (id, email, name) VALUES (500, 'held@example.com', 'Holder')`);
+    const before = await statements();
+    const results = await connector.write(Array.from({ length: 1200 }, (_unused, index): WriteOp => ({ kind: 'create', fields: person(index), tag, id: String(index + 1) })));
+    expect(await statements()).toBe(before + 3);
+    expect(results[499]).toEqual({ ok: false, reason: 'taken' });
+    expect(results.filter((result) => result.ok).map((result) => (result as { id: string }).id)).toEqual(Array.from({ length: 1200 }, (_unused, index) => String(index + 1)).filter((id) => id !== '500'));
+    const stored = new Map((await schema.query<{ id: number; email: string }>(`SELECT id, email FROM ${table()}`)).map((row) => [String(row.id), row.email]));
+    expect(stored.get('500')).toBe('held@example.com');
+    expect(stored.get('1200')).toBe('p1199@example.com');
+    expect(stored.size).toBe(1200);
+  });
+
+  it('reports the second of two creates given one key as taken (the INSERT fails, and its ops are written one by one)', async () => {
+    const results = await connector.write([
+      { kind: 'create', fields: person(1), tag, id: '7' },
+      { kind: 'create', fields: person(2), tag, id: '7' },
+      { kind: 'create', fields: person(3), tag, id: '8' },
+    ]);
+    expect(results.map((result) => (result.ok ? result.id : result.reason))).toEqual(['7', 'taken', '8']);
+    expect(await schema.query(`SELECT id, email FROM ${table()} ORDER BY id`)).toEqual([
+      { id: 7, email: 'p1@example.com' },
+      { id: 8, email: 'p3@example.com' },
+    ]);
+  });
+
   it('updates in one statement, and reports a row changed since it was read as changed, never overwriting it', async () => {
     const rows = await created(3);
     // Another user edits the second row after the runtime read it.

@@ -253,6 +253,7 @@ class SqliteCollection implements Connector {
       tags: this.tag !== undefined,
       incremental: this.updatedAt !== undefined,
       fullScan: true,
+      givenKeys: true,
     };
     this.runBatch = db.transaction((ops: readonly WriteOp[]) => this.applyBatch(ops)).immediate;
   }
@@ -409,9 +410,11 @@ class SqliteCollection implements Connector {
       case 'create': {
         const problem = this.checkFields(op.fields);
         if (problem) return problem;
-        const id = this.keyIsRowid ? null : randomUUID();
+        const given = op.id === undefined ? null : this.givenKey(op.id);
+        if (given && !given.ok) return given.result;
+        const id = given ? given.id : this.keyIsRowid ? null : randomUUID();
         const assignments: Array<[string, unknown]> = [
-          ...(id === null ? [] : ([[this.key.name, id]] as Array<[string, unknown]>)),
+          ...(id === null ? [] : ([[this.key.name, this.keyParam(id)]] as Array<[string, unknown]>)),
           ...this.fieldAssignments(op.fields),
           ...stampColumns(id),
           ...(this.tag ? ([[this.tag.name, op.tag]] as Array<[string, unknown]>) : []),
@@ -449,6 +452,19 @@ class SqliteCollection implements Connector {
         return this.explainNoChange(op.id, conditional);
       }
     }
+  }
+
+  /**
+   * A key a create was given, as the key column stores it ("042" is 42 in a numeric key); `taken` when a row holds it
+   * already, soft-deleted or not (checked first: a key column need not be unique, and nothing is ever overwritten).
+   */
+  private givenKey(id: string): { ok: true; id: string } | { ok: false; result: WriteResult } {
+    if (this.keyIsRowid && !/^-?\d+$/.test(id)) {
+      return { ok: false, result: this.fieldProblem(`key "${id}" is not a whole number, and the key column "${this.key.name}" of table "${this.table}" is an INTEGER PRIMARY KEY`) };
+    }
+    const stored = this.keyIsNumeric && /^-?\d{1,15}$/.test(id) ? String(BigInt(id)) : id;
+    if (this.readCurrent(stored) !== undefined) return { ok: false, result: { ok: false, reason: 'taken' } };
+    return { ok: true, id: stored };
   }
 
   private updateWhere(purpose: string, id: string, expectedVersion: Version | null, assignments: Array<[string, unknown]>): WriteResult {
@@ -663,4 +679,5 @@ export const sqliteConnector = {
   open: openSqliteConnector,
   describeConnection: describeSqliteConnection,
   connectionForm: sqliteConnectionForm,
+  givenKeys: true,
 } satisfies ConnectorType;

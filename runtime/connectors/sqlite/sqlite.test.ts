@@ -301,6 +301,33 @@ describe('sqlite connector', () => {
       await connector.close();
     });
 
+    it('creates under a given key as the key column stores it, and the database goes on from there', async () => {
+      makeDatabase(folder, 'crm.db', leadsTable);
+      const connector = await open(folder, { connection: { file: 'crm.db' }, collection: 'leads', keys: 'shared' });
+      expect(connector.capabilities.givenKeys).toBe(true);
+      const results = await connector.write([
+        { kind: 'create', fields: { name: 'Given' }, tag: 'syncline:t:1', id: '0042' },
+        { kind: 'create', fields: { name: 'Not a number' }, tag: 'syncline:t:1', id: 'abc' },
+        { kind: 'create', fields: { name: 'Own' }, tag: 'syncline:t:1' },
+      ]);
+      expect(results[0]).toMatchObject({ ok: true, id: '42' });
+      expect(results[1]).toEqual({ ok: false, reason: 'failed', retryable: false, message: 'key "abc" is not a whole number, and the key column "id" of table "leads" is an INTEGER PRIMARY KEY' });
+      expect(results[2]).toMatchObject({ ok: true, id: '43' });
+      expect(read(join(folder, 'crm.db'), 'SELECT id, typeof(id) AS type, name FROM leads ORDER BY id')).toEqual([
+        { id: 42, type: 'integer', name: 'Given' },
+        { id: 43, type: 'integer', name: 'Own' },
+      ]);
+      await connector.close();
+    });
+
+    it('reports a given key taken even where the key column is not unique, and writes no second row', async () => {
+      makeDatabase(folder, 'crm.db', `CREATE TABLE leads (code TEXT, name TEXT); INSERT INTO leads VALUES ('A1', 'First')`);
+      const connector = await open(folder, { connection: { file: 'crm.db' }, collection: 'leads', key: 'code' });
+      expect(await connector.write([{ kind: 'create', fields: { name: 'Second' }, tag: 'syncline:t:1', id: 'A1' }])).toEqual([{ ok: false, reason: 'taken' }]);
+      expect(read(join(folder, 'crm.db'), 'SELECT code, name FROM leads')).toEqual([{ code: 'A1', name: 'First' }]);
+      await connector.close();
+    });
+
     it('finds rows whose key column is numeric but not the rowid', async () => {
       makeDatabase(folder, 'crm.db', `CREATE TABLE leads (external_id INTEGER NOT NULL UNIQUE, name TEXT); INSERT INTO leads VALUES (42, 'Answer'), (7, 'Seven')`);
       const connector = await open(folder, { connection: { file: 'crm.db' }, collection: 'leads', key: 'external_id' });

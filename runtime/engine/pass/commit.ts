@@ -13,7 +13,7 @@ import type { EntityRow, JournalRow, LinkRow } from '../../db/schema';
 import { projectIn } from '../projection';
 import { withRetries } from '../retry';
 import { sameValue, sameWrittenContent, writtenContentHash } from '../values';
-import { failRecord, fileBreaker, fileDeleteConflict, fileFieldConflict } from './conflicts';
+import { closeSettledKeyConflicts, failRecord, fileBreaker, fileDeleteConflict, fileFieldConflict, fileKeyConflict, keyHolders, type KeySide } from './conflicts';
 import type { EngineContext } from './context';
 import { LinkChanges, linkRow, sameStoredVersion } from './linkChanges';
 import { MAX_REMERGES, type EntityWork, type PassState, type PlannedWrite, type SideWork } from './passState';
@@ -28,12 +28,13 @@ export async function commitPage(ctx: CommitContext, connectors: Map<string, Con
   for (const write of plan.writes) sent.set(write, write.after);
   const results = await executeWrites(ctx, connectors, plan.writes);
   await readBackCreated(connectors, plan.writes, results);
+  const holders = await keyHolders(ctx, connectors, results);
   await ctx.db.transaction().execute(async (tx) => {
     const stamp = ctx.now().toISOString();
     // What happens to each link, in the order it was decided; a later decision about the same link replaces an
     // earlier one, as running the statements one by one would.
     const linkChanges = new LinkChanges(pass.flowId);
-    const outcome = new WriteOutcomes(tx, connectors, pass, linkChanges);
+    const outcome = new WriteOutcomes(tx, connectors, pass, linkChanges, holders);
     for (const write of plan.writes) await outcome.settle(write, results.get(write) as WriteResult, journal.get(write), sent.get(write) as FlowRecord);
     await outcome.commitJournal();
     // Only once a pass has failing records is there anything to clear (PassState.mayHaveFailing).
@@ -45,6 +46,7 @@ export async function commitPage(ctx: CommitContext, connectors: Map<string, Con
       linkChanges.save(linkRow(pass, entry.side.trigger.nodeId, entry.recordId, entry.entity.id, projection.kind === 'pass' ? projection.record : null, entry.version, stamp));
     }
     const written = new Set(outcome.shadows.map((entry) => entry.side));
+    if (pass.keyConflicts.size > 0) await closeSettledKeyConflicts(tx, pass, work, written, plan.deletedEntities);
     for (const item of work) {
       if (plan.skipped.has(item) || plan.breakerTripped.has(item)) continue;
       for (const side of item.sides.values()) if (!written.has(side)) saveUnwrittenLink(linkChanges, pass, plan, item, side, stamp);
@@ -87,12 +89,15 @@ function entityRows(plan: PagePlan, pass: PassState, stamp: string): { created: 
   const links: LinkRow[] = [];
   const save = (item: EntityWork, deleted: boolean) => {
     const golden = JSON.stringify(item.golden);
+    // Where its values came from goes in the same row, so keeping it costs no statement and no row of its own.
+    const provenance = item.provenance;
     if (item.row) {
-      saved.push({ ...item.row, golden, deleted: deleted ? 1 : 0, updated_at: stamp });
+      saved.push({ ...item.row, golden, provenance, deleted: deleted ? 1 : 0, updated_at: stamp });
       return;
     }
-    created.push({ id: item.id, flow_id: pass.flowId, golden, match_key: item.matchKey, deleted: deleted ? 1 : 0, breaker_window_start: stamp, breaker_writes: 0, quarantined: 0, created_at: stamp, updated_at: stamp });
-    item.row = { id: item.id, flow_id: pass.flowId, golden, match_key: item.matchKey, deleted: 0, breaker_window_start: stamp, breaker_writes: 0, quarantined: 0, created_at: stamp, updated_at: stamp };
+    const row = { id: item.id, flow_id: pass.flowId, golden, provenance, match_key: item.matchKey, breaker_window_start: stamp, breaker_writes: 0, quarantined: 0, created_at: stamp, updated_at: stamp };
+    created.push({ ...row, deleted: deleted ? 1 : 0 });
+    item.row = { ...row, deleted: 0 };
   };
   const updated = new Set<EntityWork>();
   for (const item of plan.entityUpdates) {
@@ -183,6 +188,8 @@ class WriteOutcomes {
     private readonly connectors: Map<string, Connector>,
     private readonly pass: PassState,
     private readonly linkChanges: LinkChanges,
+    /** The records holding the keys of creates that came back `taken` (conflicts.ts keyHolders). */
+    private readonly keyHolders: Map<PlannedWrite, KeySide>,
   ) {}
 
   /**
@@ -204,6 +211,10 @@ class WriteOutcomes {
         this.written(pass, write, result, journal as JournalRow, sent);
       }
       if (pass.mayHaveFailing) this.clear(nodeId, recordId ?? `entity:${write.entity.id}`, `entity:${write.entity.id}`);
+    } else if (result.reason === 'taken') {
+      // Nothing was written: the key belongs to another record there until a person frees it.
+      if (journal) this.dropTags.push(journal.tag);
+      await fileKeyConflict(this.tx, pass, write, this.keyHolders.get(write));
     } else if (result.reason === 'changed' && write.entity.remerges < MAX_REMERGES) {
       // The side changed between our read and our write: read it again and merge again (SPEC §5.5).
       pass.revisit.add(write.entity.id);

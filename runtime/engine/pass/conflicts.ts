@@ -1,20 +1,32 @@
 /**
  * What a pass files for a person: conflicts (a field both sides changed, a delete under review, an ambiguous match,
- * the breaker, the mass-delete guard) and failing records; and how a resolved conflict changes the state, for the
- * next pass to write out.
+ * the breaker, the mass-delete guard, a shared key held by another record) and failing records; and how a resolved
+ * conflict changes the state, for the next pass to write out.
  */
 import { randomUUID } from 'node:crypto';
 import type { FlowRecord } from '../../../nodes/types';
-import { conflictById, conflictView, findConflictId, insertConflict, markConflictResolved, setConflictSides } from '../../db/conflictQueries';
+import type { Connector, WriteResult } from '../../connectors/types';
+import {
+  closeSettledConflicts,
+  conflictById,
+  conflictView,
+  findConflictId,
+  insertConflict,
+  markConflictResolved,
+  openConflictsOfKind,
+  setConflictSides,
+} from '../../db/conflictQueries';
 import { deleteEntityLink, entityGolden, markEntityDeleted, quarantineEntity, releaseEntity, setEntityGolden } from '../../db/entityQueries';
 import { recordFailure } from '../../db/failingQueries';
 import type { Db } from '../../db/queries';
 import type { ConflictRow, EntityRow } from '../../db/schema';
 import type { FieldConflict } from '../merge';
+import { projectIn } from '../projection';
+import { provenanceAfterResolution } from '../provenance';
 import type { StagedChange } from '../staging';
 import { EngineInputError, type ConflictKind, type ConflictResolution, type ConflictView } from '../types';
 import type { EngineContext } from './context';
-import type { EntityWork, PassState } from './passState';
+import { keyConflictKey, keyGiver, type EntityWork, type PassState, type PlannedWrite, type SideWork } from './passState';
 
 /** A new open conflict of the pass's flow. */
 export function newConflict(pass: PassState, entityId: string | null, kind: ConflictKind, field: string | null, base: unknown, sides: Record<string, unknown>): ConflictRow {
@@ -66,15 +78,18 @@ export async function fileMatchConflict(db: Db, pass: PassState, key: string, gr
   }
 }
 
-/** A field both sides changed, under the `manual` policy: held everywhere until a person picks its value. */
+/**
+ * A field both sides changed, under the `manual` policy: held everywhere until a person picks its value. A side that
+ * changes a field already held updates the open conflict's values; planning logs that change as waiting on it.
+ */
 export async function fileFieldConflict(tx: Db, pass: PassState, item: EntityWork, conflict: FieldConflict): Promise<void> {
   const open = await findConflictId(tx, { entityId: item.id, kind: 'field', field: conflict.field, status: 'open' });
-  for (const [nodeId, value] of Object.entries(conflict.sides)) {
-    pass.record(nodeId, item.sides.get(nodeId)?.link?.record_id ?? null, item.id, 'conflict', [{ field: conflict.field, before: conflict.base ?? null, after: value }], 'held for manual resolution');
-  }
   if (open) {
     await setConflictSides(tx, open, conflict.sides);
     return;
+  }
+  for (const [nodeId, value] of Object.entries(conflict.sides)) {
+    pass.record(nodeId, item.sides.get(nodeId)?.link?.record_id ?? null, item.id, 'conflict', [{ field: conflict.field, before: conflict.base ?? null, after: value }], 'held for manual resolution');
   }
   await insertConflict(tx, newConflict(pass, item.id, 'field', conflict.field, conflict.base, conflict.sides));
   pass.summary.conflicts++;
@@ -103,6 +118,100 @@ export async function fileBreaker(tx: Db, pass: PassState, item: EntityWork): Pr
   pass.summary.conflicts++;
 }
 
+/** What a key conflict shows of one side: the key, and the record there (in the conflict node's vocabulary). */
+export interface KeySide {
+  key: string;
+  record: FlowRecord | null;
+  /** The record holding the key is marked deleted (`deletedFlag`): a deleted row keeps its key until it is removed. */
+  deleted?: true;
+}
+
+/**
+ * The records holding the keys of creates that came back `taken`, read for the conflict (null: it could not be read,
+ * or is gone already). Each is shown in the conflict node's vocabulary, like the sides of every other conflict.
+ */
+export async function keyHolders(
+  ctx: Pick<EngineContext, 'limits'>,
+  connectors: Map<string, Connector>,
+  results: ReadonlyMap<PlannedWrite, WriteResult>,
+): Promise<Map<PlannedWrite, KeySide>> {
+  const holders = new Map<PlannedWrite, KeySide>();
+  const bySide = new Map<SideWork, PlannedWrite[]>();
+  for (const [write, result] of results) {
+    if (write.op.kind !== 'create' || write.op.id === undefined || result.ok || result.reason !== 'taken') continue;
+    bySide.set(write.side, [...(bySide.get(write.side) ?? []), write]);
+  }
+  for (const [side, writes] of bySide) {
+    const keys = writes.map((write) => (write.op as { id: string }).id);
+    // Only what the conflict shows: a side that cannot be read now still gets its conflict, without the record.
+    const found = await (connectors.get(side.trigger.nodeId) as Connector).getMany(keys).catch(() => new Map());
+    for (const [index, write] of writes.entries()) {
+      const key = keys[index] as string;
+      const holder = found.get(key);
+      let record: FlowRecord | null = null;
+      if (holder) {
+        const projected = await projectIn(side.trigger, holder.fields, ctx.limits);
+        record = projected.kind === 'pass' ? projected.record : holder.fields;
+      }
+      holders.set(write, { key, record, ...(holder?.deleted ? { deleted: true as const } : {}) });
+    }
+  }
+  return holders;
+}
+
+/**
+ * A create onto a side sharing keys found its key held there by another record: nothing was written, nothing
+ * overwritten. One open conflict per entity and side (its `field` is the side), with the key and both records; every
+ * pass merges the entity again (openKeyConflicts), so once a person frees the key the record is created.
+ */
+export async function fileKeyConflict(tx: Db, pass: PassState, write: PlannedWrite, holder: KeySide | undefined): Promise<void> {
+  const { entity: item, side } = write;
+  const nodeId = side.trigger.nodeId;
+  const key = (write.op as { id: string }).id;
+  const giver = keyGiver(item, side);
+  const sides: Record<string, KeySide> = { [nodeId]: holder ?? { key, record: null } };
+  if (giver) sides[giver.trigger.nodeId] = { key, record: giver.projection };
+  const from = giver ? ` (the key of its record on "${giver.trigger.nodeId}")` : '';
+  pass.record(nodeId, null, item.id, 'conflict', [], `key ${key}${from} is held here by another record: not created, nothing overwritten; once the key is free, the next pass creates it`);
+  const known = pass.keyConflicts.get(keyConflictKey(item.id, nodeId));
+  const open = known ?? (await findConflictId(tx, { entityId: item.id, kind: 'key', field: nodeId, status: 'open' }));
+  if (open) {
+    await setConflictSides(tx, open, sides);
+    return;
+  }
+  const row = newConflict(pass, item.id, 'key', nodeId, item.golden, sides);
+  await insertConflict(tx, row);
+  pass.keyConflicts.set(keyConflictKey(item.id, nodeId), row.id);
+  pass.summary.conflicts++;
+}
+
+/** The flow's open key conflicts, kept in the pass; their entities are merged again, to try each create once more. */
+export async function openKeyConflicts(db: Db, pass: PassState): Promise<void> {
+  for (const conflict of await openConflictsOfKind(db, pass.flowId, 'key')) {
+    if (!conflict.entityId || !conflict.field) continue;
+    pass.keyConflicts.set(keyConflictKey(conflict.entityId, conflict.field), conflict.id);
+    pass.revisit.add(conflict.entityId);
+  }
+}
+
+/**
+ * Closes the key conflicts a page settled: the record was created under its key (`created`), its side was linked to
+ * a record otherwise, or its entity was deleted. A conflict whose create came back `taken` again stays open.
+ */
+export async function closeSettledKeyConflicts(tx: Db, pass: PassState, work: EntityWork[], created: ReadonlySet<SideWork>, deleted: ReadonlySet<EntityWork>): Promise<void> {
+  const settled: string[] = [];
+  for (const item of work) {
+    for (const side of item.sides.values()) {
+      const key = keyConflictKey(item.id, side.trigger.nodeId);
+      const conflictId = pass.keyConflicts.get(key);
+      if (!conflictId || !(created.has(side) || side.link || side.newlyLinked || deleted.has(item))) continue;
+      settled.push(conflictId);
+      pass.keyConflicts.delete(key);
+    }
+  }
+  await closeSettledConflicts(tx, settled, pass.now().toISOString());
+}
+
 /** The refusal of a conflict id that names no conflict. */
 export function noSuchConflict(conflictId: string): EngineInputError {
   return new EngineInputError('not_found', `no conflict "${conflictId}"`);
@@ -123,6 +232,7 @@ export async function resolveConflict(
   const row = await conflictById(ctx.db, conflictId);
   if (!row) throw noSuchConflict(conflictId);
   if (row.status !== 'open') throw new EngineInputError('already_resolved', `conflict "${conflictId}" is already ${row.status}`);
+  if (row.kind === 'key') throw keyConflictRefusal(row);
   await forgetKnowledge(row.flow_id);
   const sides = JSON.parse(row.sides) as Record<string, unknown>;
   if ('side' in resolution && !Object.hasOwn(sides, resolution.side)) {
@@ -139,6 +249,16 @@ export async function resolveConflict(
   return conflictView((await conflictById(ctx.db, conflictId)) as ConflictRow);
 }
 
+/** A key conflict has no value to pick: the record holding the key is someone's to remove or re-key. */
+function keyConflictRefusal(row: ConflictRow): EngineInputError {
+  const side = row.field ?? 'its side';
+  const held = (JSON.parse(row.sides) as Record<string, { key?: unknown } | null>)[side]?.key;
+  return new EngineInputError(
+    'not_resolvable',
+    `a key conflict is resolved by freeing key ${held === undefined ? '' : `${String(held)} `}on "${side}" (remove the record that holds it there, or give that record another key); the next pass creates the record`,
+  );
+}
+
 /** What a resolution changes in the state, by the conflict's kind. */
 async function applyResolution(tx: Db, now: () => Date, row: ConflictRow, sides: Record<string, unknown>, resolution: ConflictResolution): Promise<void> {
   const entityId = row.entity_id as string;
@@ -146,9 +266,12 @@ async function applyResolution(tx: Db, now: () => Date, row: ConflictRow, sides:
     const value = 'side' in resolution ? sides[resolution.side] : resolution.value;
     const stored = await entityGolden(tx, entityId);
     if (stored === undefined) throw new EngineInputError('not_found', `the entity of conflict "${row.id}" no longer exists`);
-    const golden = JSON.parse(stored) as FlowRecord;
-    golden[row.field as string] = value;
-    await setEntityGolden(tx, entityId, JSON.stringify(golden), now().toISOString());
+    const golden = JSON.parse(stored.golden) as FlowRecord;
+    const field = row.field as string;
+    const at = now().toISOString();
+    const provenance = provenanceAfterResolution(stored.provenance, { field, before: golden[field], side: 'side' in resolution ? resolution.side : null, conflictId: row.id, at });
+    golden[field] = value;
+    await setEntityGolden(tx, entityId, JSON.stringify(golden), provenance, at);
   } else if (row.kind === 'delete') {
     if (!('side' in resolution)) throw new EngineInputError('bad_resolution', 'a delete conflict is resolved by picking a side: {"side": "<trigger id>"}');
     if (sides[resolution.side] === null) {

@@ -3,7 +3,8 @@
  * tables and preparing statements cost a webhook-sized pass about a quarter of its time.
  */
 import { folderAccess, type ConnectorAccess } from '../../connectors/access';
-import type { Connector, ConnectorType } from '../../connectors/types';
+import { givenKeysRefusal } from '../../connectors/givenKeys';
+import { ConnectorError, type Connector, type ConnectorType } from '../../connectors/types';
 import type { ResolvedAuth } from '../../credentials/types';
 import type { CompiledTrigger } from '../graph';
 
@@ -56,6 +57,11 @@ export class ConnectorPool {
         ...(this.sources.resolveAuth ? { resolveAuth: this.sources.resolveAuth } : {}),
         access: this.sources.access ?? folderAccess(baseDir),
       });
+      if (trigger.config.keys === 'shared' && !connector.capabilities.givenKeys) {
+        // Validation refuses what the registry can tell; an opened connector may still deny given keys for its collection.
+        await connector.close().catch(() => undefined);
+        throw new ConnectorError(givenKeysRefusal(trigger.config.connector, this.sources.connectors, type.givenKeys ? trigger.config.collection : undefined));
+      }
       return { connector, key };
     } catch (caught) {
       throw new Error(`trigger "${trigger.nodeId}": ${caught instanceof Error ? caught.message : String(caught)}`, { cause: caught });

@@ -13,6 +13,7 @@ import type { ChangeStaging, StagedChange } from '../staging';
 import { failRecord, fileMatchConflict } from './conflicts';
 import type { EngineContext } from './context';
 import { newEntityWork, type EntityWork, type PassState, type SideWork } from './passState';
+import { sideRecordKey } from '../../util/keys';
 
 type LinkContext = Pick<EngineContext, 'db'>;
 
@@ -32,7 +33,7 @@ class PageLinking {
   readonly taken = new Set<number>();
   readonly work: EntityWork[] = [];
   private readonly byEntity = new Map<string, EntityWork>();
-  /** The links of the page's records, by side and record (`node\u0000record`). */
+  /** The links of the page's records, by side and record (sideRecordKey). */
   private readonly linkOf = new Map<string, LinkRow>();
 
   constructor(
@@ -46,7 +47,7 @@ class PageLinking {
   async joinLinked(page: StagedChange[]): Promise<void> {
     for (const trigger of this.part.triggers) {
       const ids = page.filter((change) => change.nodeId === trigger.nodeId).map((change) => change.recordId);
-      for (const link of await linksByRecord(this.ctx.db, this.pass.flowId, trigger.nodeId, ids)) this.linkOf.set(`${link.node_id}\u0000${link.record_id}`, link);
+      for (const link of await linksByRecord(this.ctx.db, this.pass.flowId, trigger.nodeId, ids)) this.linkOf.set(sideRecordKey(link.node_id, link.record_id), link);
     }
     const linkedEntityIds = [...new Set([...this.linkOf.values()].map((link) => link.entity_id))];
     const linked = await loadEntities(this.ctx, this.part, linkedEntityIds);
@@ -74,7 +75,7 @@ class PageLinking {
     const keys = [...new Set(page.map((change) => change.matchKey).filter((key): key is string => key !== null))];
     // Every pending change sharing a match key with this page, fetched at once; `taken` says which are spoken for.
     const groups = this.staging.byMatchKeys(
-      page.filter((change) => change.matchKey !== null && !this.linkOf.has(`${change.nodeId}\u0000${change.recordId}`)).map((change) => change.matchKey as string),
+      page.filter((change) => change.matchKey !== null && !this.linkOf.has(sideRecordKey(change.nodeId, change.recordId))).map((change) => change.matchKey as string),
       page,
     );
     const entitiesByKey = new Map<string, EntityRow[]>();
@@ -85,7 +86,7 @@ class PageLinking {
     }
     for (const change of page) {
       if (this.taken.has(change.seq)) continue;
-      const link = this.linkOf.get(`${change.nodeId}\u0000${change.recordId}`);
+      const link = this.linkOf.get(sideRecordKey(change.nodeId, change.recordId));
       if (link) {
         const side = this.byEntity.get(link.entity_id)?.sides.get(change.nodeId);
         if (side) attachStaged(side, change, this.taken);
@@ -106,6 +107,8 @@ class PageLinking {
     this.taken.add(change.seq);
     this.staging.markDone([change.seq]);
     if (problem) await failRecord(this.ctx.db, this.pass, change.nodeId, change.recordId, null, problem);
+    // A side listed whole stages its filtered-out records on every pass: only a change since a cursor is told of.
+    else if (change.dropped && !this.pass.listedWhole.has(change.nodeId)) this.pass.skip(change.nodeId, change.recordId, null, change.problem as string);
     return true;
   }
 
@@ -197,6 +200,7 @@ function attachStaged(side: SideWork, change: StagedChange, taken: Set<number>):
   side.record = change.record;
   side.projection = change.projection;
   side.problem = change.dropped ? null : change.problem;
+  side.filteredOut = change.dropped ? change.problem : null;
 }
 
 /** Reads the current record of every linked side that has no staged change (SPEC §5.1). */

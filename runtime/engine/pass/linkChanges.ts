@@ -8,6 +8,7 @@ import { deleteLinks, liveLinkedIds, markLinksDeleted, upsertLinks, type Db } fr
 import type { LinkRow } from '../../db/schema';
 import { shadowHash } from '../snapshot';
 import type { PassState } from './passState';
+import { sideRecordKey } from '../../util/keys';
 
 /** A version as a link stores it: JSON, so the number 5 and the text "5" stay apart as `sameVersion` keeps them. */
 function storedVersion(version: Version | null): string | null {
@@ -55,7 +56,7 @@ export class LinkChanges {
 
   /** Marks the link deleted, keeping what else it says. */
   tombstone(nodeId: string, recordId: string): void {
-    const key = `${nodeId}\u0000${recordId}`;
+    const key = sideRecordKey(nodeId, recordId);
     const earlier = this.changes.get(key);
     // A tombstone over a saved row is that row, deleted; over a removed link there is nothing left to mark.
     if (earlier?.kind === 'save') this.set(nodeId, recordId, { ...earlier, row: { ...earlier.row, deleted: 1 } });
@@ -63,7 +64,7 @@ export class LinkChanges {
   }
 
   private set(nodeId: string, recordId: string, change: LinkChange): void {
-    const key = `${nodeId}\u0000${recordId}`;
+    const key = sideRecordKey(nodeId, recordId);
     this.changes.delete(key);
     this.changes.set(key, change);
   }

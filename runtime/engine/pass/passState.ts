@@ -31,6 +31,8 @@ export interface SideWork {
   staged: boolean;
   projection: FlowRecord | null;
   problem: string | null;
+  /** Why a filter on its way in let the staged record go no further (skips.ts `filteredOut`); null when it passed. */
+  filteredOut: string | null;
   shadow: FlowRecord | null;
 }
 
@@ -39,6 +41,8 @@ export interface EntityWork {
   id: string;
   row: EntityRow | null;
   golden: FlowRecord;
+  /** Where each golden value came from, as stored (provenance.ts); parsed only when a merge changes a field. */
+  provenance: string | null;
   matchKey: string | null;
   sides: Map<string, SideWork>;
   remerges: number;
@@ -58,16 +62,35 @@ export interface PlannedWrite {
 export function newEntityWork(part: CompiledPart, key: string | null, row: EntityRow | null = null): EntityWork {
   const sides = new Map<string, SideWork>();
   for (const trigger of part.triggers) {
-    sides.set(trigger.nodeId, { trigger, link: null, newlyLinked: false, record: null, read: false, staged: false, projection: null, problem: null, shadow: null });
+    sides.set(trigger.nodeId, { trigger, link: null, newlyLinked: false, record: null, read: false, staged: false, projection: null, problem: null, filteredOut: null, shadow: null });
   }
   return {
     id: row?.id ?? timeOrderedUuid(),
     row,
     golden: row ? (JSON.parse(row.golden) as FlowRecord) : {},
+    provenance: row?.provenance ?? null,
     matchKey: key,
     sides,
     remerges: 0,
   };
+}
+
+/**
+ * The side that gives its key to a create on `side` (`keys: "shared"`, SPEC §3): the first other side, in document
+ * order, that shares keys too and holds a live record of the entity; null when the create takes the side's own key.
+ */
+export function keyGiver(item: EntityWork, side: SideWork): SideWork | null {
+  if (side.trigger.config.keys !== 'shared') return null;
+  for (const other of item.sides.values()) {
+    if (other === side || other.trigger.config.keys !== 'shared') continue;
+    if (other.record && !other.record.deleted && !other.link?.deleted) return other;
+  }
+  return null;
+}
+
+/** How a pass finds the open key conflict of an entity on a side. */
+export function keyConflictKey(entityId: string, nodeId: string): string {
+  return `${entityId}\u0000${nodeId}`;
 }
 
 /** Everything one pass accumulates before it is committed. */
@@ -93,7 +116,7 @@ export class PassState {
   /** Sides whose changes this pass listed since their cursor: a record a dead pass wrote there is among them. */
   readonly listed = new Set<string>();
   /**
-   * Entity and side (`entity\u0000node`) of creates a dead pass may have made that this pass cannot tell (it did not
+   * Entity and side (entitySideKey) of creates a dead pass may have made that this pass cannot tell (it did not
    * list the side): nothing is created there until a pass that lists the side settles it.
    */
   readonly unsettledCreates = new Set<string>();
@@ -106,6 +129,11 @@ export class PassState {
    * merge is done, so a pass that dies first leaves them for the next to settle instead of stranding the entity.
    */
   readonly forgottenCreates: string[] = [];
+  /**
+   * Open key conflicts of the flow (a create's shared key held by another record), by {@link keyConflictKey}: their
+   * entities are merged again on every pass, and the conflict closes once the record is created.
+   */
+  readonly keyConflicts = new Map<string, string>();
   constructor(
     readonly flowId: string,
     readonly runId: string | null,
@@ -117,10 +145,19 @@ export class PassState {
     this.log.push({ nodeId, recordId, entityId, outcome, fields, message, at: this.now().toISOString() });
   }
 
+  /**
+   * A change of a record on `nodeId` this pass does not carry, and why in a person's words (skips.ts): a `skipped` line
+   * of the run's log, and in a dry run the same reason in its plan.
+   */
+  skip(nodeId: string, recordId: string | null, entityId: string | null, reason: string, fields: FieldChange[] = []): void {
+    this.record(nodeId, recordId, entityId, 'skipped', fields, reason);
+    if (this.dryRun) this.plannedFor(nodeId).skipped.push({ id: recordId, reason });
+  }
+
   plannedFor(nodeId: string): PlannedSide {
     let side = this.planned.get(nodeId);
     if (!side) {
-      side = { nodeId, creates: [], updates: [], deletes: [] };
+      side = { nodeId, creates: [], updates: [], deletes: [], skipped: [] };
       this.planned.set(nodeId, side);
     }
     return side;

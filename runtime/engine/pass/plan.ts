@@ -16,7 +16,9 @@ import type { FieldChange } from '../types';
 import { diffLeaves, isPlainObject, mergeLeaves, sameValue } from '../values';
 import { failRecord } from './conflicts';
 import type { EngineContext } from './context';
-import type { EntityWork, PassState, PlannedWrite, SideWork } from './passState';
+import { provenanceAfterMerge } from '../provenance';
+import { filteredOnTheWayOut, permissionOff, QUARANTINED, sourceOf, waitsOnConflict } from './skips';
+import { keyGiver, type EntityWork, type PassState, type PlannedWrite, type SideWork } from './passState';
 
 /** What one page of entities comes to: the writes to make and what the commit records besides. */
 export interface PagePlan {
@@ -55,6 +57,7 @@ export async function planPage(ctx: PlanContext, part: CompiledPart, connectors:
   const planned: PlannedWrite[] = [];
   for (const item of work) {
     if (item.row?.quarantined) {
+      for (const side of item.sides.values()) if (side.staged && side.record) pass.skip(side.trigger.nodeId, side.record.id, item.id, QUARANTINED);
       plan.skipped.add(item);
       continue;
     }
@@ -92,10 +95,13 @@ function planDeletes(part: CompiledPart, connectors: Map<string, Connector>, ite
     plan.deletedEntities.add(item);
     for (const side of item.sides.values()) {
       if (gone.includes(side) || side.link?.deleted || !(side.link || side.newlyLinked) || !side.record || side.record.deleted) continue;
-      if (!side.trigger.config.write.delete) continue;
+      if (!side.trigger.config.write.delete) {
+        pass.skip(side.trigger.nodeId, side.record.id, item.id, permissionOff('delete', side.trigger));
+        continue;
+      }
       if (deleteMeaning(connectors.get(side.trigger.nodeId) as Connector) === 'cannot') {
         // Never planned, so never retried: the record stays, out of the sync, and nothing recreates the entity.
-        pass.record(side.trigger.nodeId, side.record.id, item.id, 'skipped', [], `"${side.trigger.nodeId}" cannot delete records: it keeps this one, no longer synced`);
+        pass.skip(side.trigger.nodeId, side.record.id, item.id, `"${side.trigger.nodeId}" cannot delete records: it keeps this one, no longer synced`);
         plan.retired.add(side);
         continue;
       }
@@ -129,10 +135,14 @@ async function planMerge(
     policy: part.conflict.policy,
     fieldPolicies: part.conflict.fields,
     heldFields: held.get(item.id) ?? new Set(),
+    firstSync: !item.row,
   });
   for (const conflict of merged.conflicts) plan.newConflicts.push({ entity: item, conflict });
+  noteUncarried(pass, item, held.get(item.id), merged.conflicts);
   const goldenChanged = !sameValue(merged.golden, item.golden) || !item.row;
   item.golden = merged.golden;
+  // A dry run keeps nothing, so it spends nothing on where values came from.
+  if (merged.changes.length > 0 && !pass.dryRun) item.provenance = provenanceAfterMerge(item.provenance, merged.changes, { runId: pass.runId, at: ctx.now().toISOString() }, !item.row);
   if (goldenChanged || [...item.sides.values()].some((side) => side.newlyLinked)) plan.entityUpdates.push(item);
 
   const heldHere = new Set([...(held.get(item.id) ?? []), ...merged.conflicts.map((conflict) => conflict.field)]);
@@ -150,7 +160,32 @@ async function planMerge(
       }
       break;
     }
-    if (settled) planned.push(wholeObjectsUnlessPartial(settled, connectors.get(side.trigger.nodeId) as Connector));
+    if (settled && 'notCarried' in settled) {
+      const source = sourceOf(item.sides.values(), side);
+      pass.skip(source.trigger.nodeId, source.record?.id ?? source.link?.record_id ?? null, item.id, settled.notCarried, settled.changes);
+    } else if (settled) {
+      planned.push(wholeObjectsUnlessPartial(settled, connectors.get(side.trigger.nodeId) as Connector));
+    }
+  }
+}
+
+/**
+ * Tells of staged changes this merge does not carry anywhere: a record a filter on its way in let go no further, and a
+ * field a side changed again while an open conflict holds it (`held`: the fields held when the pass began).
+ */
+function noteUncarried(pass: PassState, item: EntityWork, held: ReadonlySet<string> | undefined, conflicts: readonly FieldConflict[]): void {
+  for (const side of item.sides.values()) {
+    // A side listed whole stages its filtered-out records on every pass: only a change since a cursor is told of.
+    if (side.filteredOut && side.staged && side.record && !pass.listedWhole.has(side.trigger.nodeId)) pass.skip(side.trigger.nodeId, side.record.id, item.id, side.filteredOut);
+  }
+  if (!held) return;
+  for (const conflict of conflicts) {
+    if (!held.has(conflict.field)) continue;
+    for (const side of item.sides.values()) {
+      const value = side.projection?.[conflict.field];
+      if (!side.projection || !(conflict.field in side.projection) || (side.shadow && !side.newlyLinked && sameValue(side.shadow[conflict.field], value))) continue;
+      pass.skip(side.trigger.nodeId, side.record?.id ?? null, item.id, waitsOnConflict(conflict.field), [{ field: conflict.field, before: conflict.base ?? null, after: value }]);
+    }
   }
 }
 
@@ -161,13 +196,10 @@ function planWrite(
   item: EntityWork,
   side: SideWork,
   held: ReadonlySet<string>,
-): PlannedWrite | null | 'failed' | Promise<PlannedWrite | null | 'failed'> {
-  const permissions = side.trigger.config.write;
+): PlannedWrite | NotCarried | null | 'failed' | Promise<PlannedWrite | NotCarried | null | 'failed'> {
   if (side.link?.deleted) return null;
   const exists = side.record !== null && !side.record.deleted;
   if (!exists && side.link) return null;
-  if (!exists && !permissions.create) return null;
-  if (exists && !permissions.update) return null;
   // A held field (an open manual conflict) is written nowhere (SPEC §5.4): each side is given its own value of it,
   // in the conflict node's vocabulary, so whatever the side's fields derive from it come out as they are.
   let target = item.golden;
@@ -179,9 +211,20 @@ function planWrite(
   return out instanceof Promise ? out.then((settled) => planFrom(flowId, item, side, exists, settled)) : planFrom(flowId, item, side, exists, out);
 }
 
-function planFrom(flowId: string, item: EntityWork, side: SideWork, exists: boolean, out: Projection): PlannedWrite | null | 'failed' {
-  if (out.kind === 'drop') return null;
+/** A write the side would get and does not, and why (skips.ts); `changes` are what it would have written. */
+interface NotCarried {
+  notCarried: string;
+  changes: FieldChange[];
+}
+
+function planFrom(flowId: string, item: EntityWork, side: SideWork, exists: boolean, out: Projection): PlannedWrite | NotCarried | null | 'failed' {
+  const kind = exists ? 'update' : 'create';
+  // The trigger's `write` decides after the diff, so a change it keeps out is told of; a side it keeps out cannot
+  // fail the entity, though.
+  const permitted = side.trigger.config.write[kind];
+  if (out.kind === 'drop') return permitted && carriesSomething(item, side, exists) ? { notCarried: filteredOnTheWayOut(kind, side.trigger, out.by), changes: [] } : null;
   if (out.kind === 'error') {
+    if (!permitted) return null;
     side.problem = `node "${out.error.nodeId}": ${out.error.message}`;
     return 'failed';
   }
@@ -193,11 +236,23 @@ function planFrom(flowId: string, item: EntityWork, side: SideWork, exists: bool
   const changes: FieldChange[] = diff.changes.map((change) => ({ field: change.field, before: exists ? (change.before ?? null) : null, after: change.after }));
   if (exists && changes.length === 0) return null;
   if (!exists && Object.keys(fields).length === 0) return null;
+  if (!permitted) return { notCarried: permissionOff(kind, side.trigger), changes };
   const writeTag = `syncline:${flowId}:${writeId()}`;
   const after = mergeLeaves(current, fields);
-  if (!exists) return { entity: item, side, op: { kind: 'create', fields, tag: writeTag }, after, changes };
+  if (!exists) {
+    // The same row, the same key: a side sharing keys takes the key of the record the entity has elsewhere.
+    const key = keyGiver(item, side)?.record?.id;
+    return { entity: item, side, op: { kind: 'create', fields, tag: writeTag, ...(key === undefined ? {} : { id: key }) }, after, changes };
+  }
   const record = side.record as SourceRecord;
   return { entity: item, side, op: { kind: 'update', id: record.id, fields, tag: writeTag, expectedVersion: record.version }, after, changes };
+}
+
+/** Whether the golden record holds anything a side does not: a record to create, or a field its record differs in. */
+function carriesSomething(item: EntityWork, side: SideWork, exists: boolean): boolean {
+  if (!exists) return Object.keys(item.golden).length > 0;
+  const held = side.projection;
+  return held !== null && Object.keys(item.golden).some((field) => !sameValue(item.golden[field], held[field]));
 }
 
 /**

@@ -18,6 +18,7 @@ import { writtenContentHash } from '../values';
 import type { EngineContext } from './context';
 import { LinkChanges, linkRow } from './linkChanges';
 import { DEFAULT_PAGE_SIZE, type EntityWork, type PassState, type SideWork } from './passState';
+import { entitySideKey } from '../../util/keys';
 
 /** A create journaled by a pass that never committed it. */
 export interface InterruptedCreate {
@@ -158,7 +159,7 @@ async function settleUnadopted(connectors: Map<string, Connector>, pass: PassSta
     pass.forgottenCreates.push(row.tag);
     if (entity) pass.revisit.add(row.entity_id);
   } else {
-    pass.unsettledCreates.add(`${row.entity_id}\u0000${row.node_id}`);
+    pass.unsettledCreates.add(entitySideKey(row.entity_id, row.node_id));
   }
 }
 

@@ -18,9 +18,11 @@ import type { ChangeHint, PassOptions } from '../types';
 import { matchKey, sameValue } from '../values';
 import type { EngineContext } from './context';
 import { advanceCursor, loadCursor, seenAtCursor, type CursorState } from './cursor';
+import { openKeyConflicts } from './conflicts';
 import { countJournaledEchoes, dropTaggedEchoes } from './echoes';
 import { sameStoredVersion } from './linkChanges';
 import type { PassState } from './passState';
+import { filteredOut } from './skips';
 
 type StageContext = Pick<EngineContext, 'db' | 'limits'>;
 type StagedEntry = { record: SourceRecord } & StagedProjection;
@@ -189,7 +191,8 @@ function stagedProjection(ctx: Pick<EngineContext, 'limits'>, part: CompiledPart
 
 function stagedFrom(part: CompiledPart, projection: Projection): StagedProjection {
   if (projection.kind === 'pass') return { projection: projection.record, problem: null, dropped: false, matchKey: matchKey(projection.record, part.conflict.match) };
-  if (projection.kind === 'drop') return { projection: null, problem: projection.reason, dropped: true, matchKey: null };
+  // A dropped record's `problem` is why, in the words the run log gives it (it is no failure: nothing retries it).
+  if (projection.kind === 'drop') return { projection: null, problem: filteredOut(projection.by), dropped: true, matchKey: null };
   return { projection: null, problem: `node "${projection.error.nodeId}": ${projection.error.message}`, dropped: false, matchKey: null };
 }
 
@@ -209,11 +212,15 @@ export async function stageHints(ctx: StageContext, part: CompiledPart, connecto
   }
 }
 
-/** Records that failed before are read again on every pass (SPEC §7); failing entities are revisited. */
+/**
+ * Records that failed before are read again on every pass (SPEC §7); failing entities are revisited, and so are
+ * entities whose create waits for a key to be freed (a key conflict).
+ */
 export async function stageRetries(ctx: StageContext, part: CompiledPart, connectors: Map<string, Connector>, staging: ChangeStaging, pass: PassState): Promise<void> {
   const failing = await failingOfFlow(ctx.db, pass.flowId);
   if (failing.length > 0) pass.mayHaveFailing = true;
   for (const entityId of await resolvedConflictEntityIds(ctx.db, pass.flowId)) pass.revisit.add(entityId);
+  await openKeyConflicts(ctx.db, pass);
   for (const trigger of part.triggers) {
     const ids: string[] = [];
     for (const row of failing) {
