@@ -25,6 +25,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type pg from 'pg';
+import { seededRandom } from '../runtime/seededRandom';
 import { Bucardo, bucardoUnavailable } from './postgresBucardo';
 import { Cluster, clusterUnavailable, reapedChildrenCpuSeconds, ThreadSampler, TreeSampler, type ThreadTime } from './postgresCluster';
 import { summarizeProfiles } from './postgresProfile';
@@ -88,25 +89,14 @@ const FIRST_NAMES = ['Ada', 'Alan', 'Grace', 'Katherine', 'Linus', 'Margaret', '
 const LAST_NAMES = ['Lovelace', 'Turing', 'Hopper', 'Johnson', 'Torvalds', 'Hamilton', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Neumann', 'Perlman'];
 const SEED = 20261202;
 
-/** mulberry32, as bench/engine.ts: the same rows are edited in every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const emailOf = (id: number) => `person${id}@example.com`;
 
 /** Disjoint sets of rows (by email, which both sides share) for each piece of work. */
 function pickRows(rows: number): { changedOnA: string[]; changedOnB: string[]; merged: string[]; deleted: string[] } {
   const sizes = workSizes(rows);
   const ids = Array.from({ length: rows }, (_, index) => index + 1);
-  const next = random(SEED);
+  // Seeded, as in bench/engine.ts: the same rows are edited in every run.
+  const next = seededRandom(SEED);
   for (let index = ids.length - 1; index > 0; index--) {
     const other = Math.floor(next() * (index + 1));
     [ids[index], ids[other]] = [ids[other] as number, ids[index] as number];

@@ -1,5 +1,6 @@
 import type { Edge, Node } from '@xyflow/react';
 import { FLOW_FORMAT, FLOW_VERSION, isNodeType, nodeRegistry } from '../../nodes';
+import { isRecord } from '../../nodes/flow/values';
 
 /** What the canvas keeps of one document node; `extra` holds keys the format does not know, so they survive a round trip. */
 export interface NodeData extends Record<string, unknown> {
@@ -45,9 +46,6 @@ export const canvasTypeOf = (type: string): string => (isNodeType(type) ? type :
 const NODE_KEYS = new Set(['id', 'type', 'typeVersion', 'position', 'label', 'config']);
 const EDGE_KEYS = new Set(['id', 'source', 'target']);
 const DOCUMENT_KEYS = new Set(['format', 'version', 'id', 'name', 'nodes', 'edges']);
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function extraKeys(input: Record<string, unknown>, known: Set<string>): Record<string, unknown> {
   const extra: Record<string, unknown> = {};

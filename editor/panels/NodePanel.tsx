@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { isNodeType, nodeRegistry } from '../../nodes';
 import { TextField } from '../../nodes/forms/kit';
-import type { FormEnvironment } from '../../nodes/forms/types';
+import type { FormEnvironment, NodeUi } from '../../nodes/forms/types';
 import { nodeUi } from '../../nodes/ui';
 import { NodeIcon } from '../canvas/nodeIcons';
 import type { CanvasNode } from '../document/canvasDocument';
@@ -63,20 +63,22 @@ export function NodePanel({ nodeId }: { nodeId: string }) {
   const [idError, setIdError] = useState<string | undefined>();
   const config = data?.config;
   const type = data?.type ?? '';
+  const ui: NodeUi | null = isNodeType(type) ? nodeUi[type] : null;
+  const showsCollections = ui?.showsCollections === true;
+  const showsSideFields = ui?.showsSideFields === true;
 
   // Ask the runtime for the fields of the triggers this form can use, once their connection is filled in.
   useEffect(() => {
-    if (!isNodeType(type) || !['trigger', 'mapping', 'conflict'].includes(type)) return;
+    if (!showsCollections && !showsSideFields) return;
     const timer = setTimeout(() => {
       const state = store.getState();
-      const wanted = type === 'trigger' ? [nodeId] : state.nodes.filter((candidate) => candidate.data.type === 'trigger').map((candidate) => candidate.id);
+      const wanted = showsCollections ? [nodeId] : state.nodes.filter((candidate) => candidate.data.type === 'trigger').map((candidate) => candidate.id);
       for (const id of wanted) void state.describeTrigger(id);
     }, 400);
     return () => clearTimeout(timer);
-  }, [store, nodeId, type, config]);
+  }, [store, nodeId, showsCollections, showsSideFields, config]);
 
   const env = useMemo((): FormEnvironment => {
-    const needsFields = type === 'mapping' || type === 'conflict';
     const triggers = graph.nodes
       .filter((candidate) => candidate.data.type === 'trigger')
       .map((candidate) => ({ id: candidate.id, label: candidate.data.label ? `${candidate.data.label} (${candidate.id})` : candidate.id }));
@@ -87,16 +89,16 @@ export function NodePanel({ nodeId }: { nodeId: string }) {
       describeError: described[nodeId]?.error ?? null,
       triggers,
       fields: {
-        left: needsFields ? fieldsOnSide(graph.nodes, graph.edges, described, nodeId, 'left') : { names: [], described: false },
-        right: needsFields ? fieldsOnSide(graph.nodes, graph.edges, described, nodeId, 'right') : { names: [], described: false },
+        left: showsSideFields ? fieldsOnSide(graph.nodes, graph.edges, described, nodeId, 'left') : { names: [], described: false },
+        right: showsSideFields ? fieldsOnSide(graph.nodes, graph.edges, described, nodeId, 'right') : { names: [], described: false },
       },
       ...(server.reachable === false ? {} : { realSample: () => store.getState().sampleRecord(nodeId) }),
     };
-  }, [type, graph, server, described, nodeId, store]);
+  }, [showsSideFields, graph, server, described, nodeId, store]);
 
   if (!data) return null;
   const known = isNodeType(type);
-  const Form = known ? nodeUi[type].Form : null;
+  const Form = ui?.Form ?? null;
 
   const commitId = (value: string) => {
     const reason = store.getState().renameNode(nodeId, value.trim());

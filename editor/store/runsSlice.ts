@@ -1,9 +1,8 @@
+import { isRecord } from '../../nodes/flow/values';
 import { ApiError } from '../api/client';
 import { documentFromCanvas } from '../document/canvasDocument';
 import { projectSample, sampleRoute } from '../forms/sampleRecord';
 import type { Busy, RunsSliceActions, RunsSliceState, SliceContext } from './types';
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The runs slice: saving, deploying and running the flow on the runtime, and what the runtime reports back. */
 export function createRunsSlice({ set, get, deps }: SliceContext): RunsSliceState & RunsSliceActions {

@@ -5,4 +5,5 @@ import ConflictForm from './Form';
 export const conflictUi = {
   Form: ConflictForm,
   glyph: '<path d="M4 5l7 7-7 7M20 5l-7 7 7 7"/>',
+  showsSideFields: true,
 } satisfies NodeUi;

@@ -58,4 +58,14 @@ export interface NodeUi {
    * zoomed out.
    */
   glyph: string;
+  /**
+   * The form lists the collections its own connection describes (`env.collections`): while it is open the editor
+   * asks the runtime to describe the node.
+   */
+  showsCollections?: boolean;
+  /**
+   * The form offers the field names on the node's sides (`env.fields`): the editor discovers them from what the
+   * flow's triggers describe (asking the runtime for each) and what the nodes around it name.
+   */
+  showsSideFields?: boolean;
 }

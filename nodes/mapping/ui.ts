@@ -5,4 +5,5 @@ import MappingForm from './Form';
 export const mappingUi = {
   Form: MappingForm,
   glyph: '<path d="M4 6h4M4 12h4M4 18h4M16 6h4M16 12h4M16 18h4"/><path d="M8 6l8 6M8 12l8-6M8 18h8"/>',
+  showsSideFields: true,
 } satisfies NodeUi;

@@ -1,4 +1,5 @@
 import { Fragment, useEffect, useState } from 'react';
+import { isRecord } from '../flow/values';
 import type { ConfigIssues } from '../forms/configIssues';
 import { CheckboxField, NumberField, Section, SelectField, TextArea, TextField, valueToText } from '../forms/kit';
 import {
@@ -48,7 +49,7 @@ export function ConnectionFields(props: ConnectionFieldsProps) {
         onChange={(value) => {
           try {
             const parsed: unknown = JSON.parse(value);
-            if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) onChange(parsed as Connection);
+            if (isRecord(parsed)) onChange(parsed);
           } catch {
             // keep the last valid connection until the JSON parses again
           }
@@ -250,7 +251,7 @@ function MultiSelectInput({ field, label, value, set, error }: InputProps<FieldO
 type Row = { key: string; value: string };
 
 const rowsOf = (value: unknown): Row[] =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.entries(value).map(([key, item]) => ({ key, value: valueToText(item) })) : [];
+  isRecord(value) ? Object.entries(value).map(([key, item]) => ({ key, value: valueToText(item) })) : [];
 
 /** Rows of names and values, kept as drafts while a name is still empty or repeated. */
 function KeyValueInput({ field, label, value, set, error }: InputProps<FieldOf<'keyValue'>>) {

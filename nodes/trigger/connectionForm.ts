@@ -8,6 +8,7 @@
  * connector's strict schema would refuse.
  */
 import { z } from 'zod';
+import { isRecord } from '../flow/values';
 
 /** The kinds of stored credential (runtime/credentials/types.ts `credentialTypes`); a connector may take only some. */
 export const credentialKinds = ['token', 'basic', 'oauth2'] as const;
@@ -123,13 +124,11 @@ type Connection = Record<string, unknown>;
 /** `list.pagination.style` → `['list', 'pagination', 'style']`; connection option names never hold a dot. */
 const keyParts = (key: string): string[] => key.split('.');
 
-const isObject = (value: unknown): value is Connection => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** The value at a descriptor's key, or undefined when any step of the path is missing. */
 export function valueAt(connection: unknown, key: string): unknown {
   let current: unknown = connection;
   for (const part of keyParts(key)) {
-    if (!isObject(current) || !Object.hasOwn(current, part)) return undefined;
+    if (!isRecord(current) || !Object.hasOwn(current, part)) return undefined;
     current = current[part];
   }
   return current;
@@ -148,8 +147,8 @@ export function withValueAt(connection: Connection, key: string, value: unknown)
       else next[head] = value;
       return next;
     }
-    const inner = isObject(object[head]) ? object[head] : {};
-    if (value === undefined && !isObject(object[head])) return next;
+    const inner = isRecord(object[head]) ? object[head] : {};
+    if (value === undefined && !isRecord(object[head])) return next;
     const written = write(inner, rest);
     if (Object.keys(written).length === 0) delete next[head];
     else next[head] = written;

@@ -6,6 +6,7 @@ import { serializeFlow } from '../../nodes/flow/jsonText';
 import { loadFlow } from '../../nodes/flow/load';
 import { deleteDraft, getDraft, getVersion, latestVersions, listDrafts, listVersions, saveDraft } from '../db/flowQueries';
 import { flowHealth, type DeletedCounts } from '../db/overviewQueries';
+import { parseStored } from '../flows/flowCatalog';
 import type { AppDeps } from './deps';
 import { fail, parseJsonText, type ErrorResponse } from './errors';
 import { findFlow } from './flows';
@@ -21,18 +22,9 @@ import {
   versionSummarySchema,
 } from './schemas';
 
-/** Stored bytes back to the JSON value they hold; null for bytes a hand-edited state left unreadable. */
-function parsed(bytes: string): unknown {
-  try {
-    return JSON.parse(bytes) as unknown;
-  } catch {
-    return null;
-  }
-}
-
 /** The name a draft gives its flow, when it gives one. */
 function draftName(bytes: string): string | null {
-  const document = parsed(bytes) as { name?: unknown } | null;
+  const document = parseStored(bytes) as { name?: unknown } | null;
   return typeof document?.name === 'string' ? document.name : null;
 }
 
@@ -155,9 +147,9 @@ export function draftsApi(deps: AppDeps): OpenAPIHono {
     return c.json({
       id,
       deployed: entry?.deployed ?? false,
-      stored: entry ? parsed(entry.bytes) : null,
-      draft: draft ? { document: parsed(draft.document), savedAt: draft.savedAt } : null,
-      version: version ? { version: version.version, deployedAt: version.deployedAt, document: parsed(version.document) } : null,
+      stored: entry ? parseStored(entry.bytes) : null,
+      draft: draft ? { document: parseStored(draft.document), savedAt: draft.savedAt } : null,
+      version: version ? { version: version.version, deployedAt: version.deployedAt, document: parseStored(version.document) } : null,
     }, 200);
   });
 
@@ -198,7 +190,7 @@ export function draftsApi(deps: AppDeps): OpenAPIHono {
     const { id, version } = c.req.valid('param');
     const found = await getVersion(db, id, version);
     if (!found) return versionNotFound(c, id, version);
-    return c.json({ version: found.version, deployedAt: found.deployedAt, document: parsed(found.document) }, 200);
+    return c.json({ version: found.version, deployedAt: found.deployedAt, document: parseStored(found.document) }, 200);
   });
 
   return app;

@@ -7,6 +7,7 @@ import { OAuthRefusedError, OAuthUnavailableError } from '../credentials/oauth2'
 import { CredentialStore, type CredentialSummary } from '../credentials/store';
 import { credentialKind, credentialNameSchema, secretSchema } from '../credentials/types';
 import { openStateDb } from '../db/index';
+import { commandArgs } from './args';
 
 const usage = `usage:
   syncline credentials add NAME --type TYPE [--state FILE.db] [--username U] [OAUTH2 OPTIONS]
@@ -59,14 +60,7 @@ export function parseCredentialsArgs(args: string[]): CredentialsArgs | string {
     clientAuth: null,
     allowHosts: [],
   };
-  for (let index = 0; index < rest.length; index++) {
-    const arg = rest[index] as string;
-    const value = () => {
-      const next = rest[index + 1];
-      if (next === undefined || next.startsWith('--')) throw new Error(`${arg} needs a value`);
-      index += 1;
-      return next;
-    };
+  for (const { arg, value } of commandArgs(rest)) {
     try {
       if (arg === '--state') parsed.statePath = resolve(value());
       else if (action === 'add' && arg === '--type') parsed.type = value();

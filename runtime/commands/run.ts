@@ -11,6 +11,7 @@ import { credentialKeyFileFor, existingKey } from '../credentials/keyFile';
 import { CredentialStore } from '../credentials/store';
 import { migrateToLatest, openStateDb, wrapSqlite, type StateDb } from '../db/index';
 import { SyncEngine, type PassProgress, type PassResult } from '../engine/index';
+import { commandArgs } from './args';
 import { RunControl } from './runSupervisor';
 
 const usage =
@@ -35,29 +36,18 @@ export function parseRunArgs(args: string[], env: Readonly<Record<string, string
   let once = false;
   let dryRun = false;
   const allowed = { allowFiles: [] as string[], allowHosts: [] as string[] };
-  for (let index = 0; index < args.length; index++) {
-    const arg = args[index] as string;
-    const optionValue = () => {
-      const next = args[index + 1];
-      if (next === undefined || next.startsWith('--')) throw new Error(`${arg} needs a value`);
-      index += 1;
-      return next;
-    };
-    if (arg === '--once') once = true;
-    else if (arg === '--dry-run') dryRun = true;
-    else if (arg === '--state') {
-      const value = args[++index];
-      if (!value) return '--state needs a file';
-      statePath = resolve(value);
-    } else if (arg === '--allow-files' || arg === '--allow-hosts') {
-      try {
-        readAccessOption(arg, optionValue, allowed);
-      } catch (error) {
-        return (error as Error).message;
-      }
-    } else if (arg.startsWith('--')) return `unknown option ${arg}`;
-    else if (flowPath) return `unexpected argument ${arg}`;
-    else flowPath = arg;
+  for (const { arg, value } of commandArgs(args)) {
+    try {
+      if (arg === '--once') once = true;
+      else if (arg === '--dry-run') dryRun = true;
+      else if (arg === '--state') statePath = resolve(value('a file'));
+      else if (arg === '--allow-files' || arg === '--allow-hosts') readAccessOption(arg, value, allowed);
+      else if (arg.startsWith('--')) return `unknown option ${arg}`;
+      else if (flowPath) return `unexpected argument ${arg}`;
+      else flowPath = arg;
+    } catch (error) {
+      return (error as Error).message;
+    }
   }
   if (!flowPath) return 'missing FLOW.json';
   // The state, and the key and token a `serve` on the same folder keeps beside it, are never a flow's to open.

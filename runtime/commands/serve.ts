@@ -12,8 +12,9 @@ import { createPrivateFolder } from '../credentials/privateFiles';
 import { carryOverWebhookEvents, openInboxDb, type InboxDb } from '../db/inbox';
 import { openStateDb, type StateDb } from '../db/index';
 import { createLogger } from '../observability/logger';
-import { DEFAULT_STOP_GRACE_MS, ThreadedEngine } from '../scheduler/threadedEngine';
+import { DEFAULT_STOP_GRACE_MS, ThreadedEngine } from '../passes/threadedEngine';
 import { listen, type ListeningServer } from '../server';
+import { commandArgs } from './args';
 
 export const serveUsage =
   'usage: syncline serve [--port N] [--data DIR] [--host H] [--metrics-public] [--cors-origin URL]... [--allow-files DIR]... [--allow-hosts LIST]...\n' +
@@ -56,14 +57,7 @@ export function parseServeArgs(args: string[], defaults: Partial<ServeOptions> =
     allowHosts: [],
   };
   const access = { allowFiles: options.allowFiles ?? [], allowHosts: options.allowHosts ?? [] };
-  for (let index = 0; index < args.length; index += 1) {
-    const arg = args[index]!;
-    const value = () => {
-      const next = args[index + 1];
-      if (next === undefined || next.startsWith('--')) throw new Error(`${arg} needs a value`);
-      index += 1;
-      return next;
-    };
+  for (const { arg, value } of commandArgs(args)) {
     try {
       if (arg === '--port') {
         const port = Number(value());

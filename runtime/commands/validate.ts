@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { formatIssue } from '../../nodes/flow/issues';
 import { parseFlowText } from '../../nodes/flow/jsonText';
 import { loadFlow } from '../../nodes/flow/load';
+import { isRecord } from '../../nodes/flow/values';
 import { checkRoundTrip, formatRoundTripIssue } from '../../nodes/flow/roundTrip';
 import type { FlowRecord } from '../../nodes/types';
 import { connectorRegistry, loadOptionsFor } from '../connectors/index';
@@ -112,8 +113,8 @@ function readSamples(path: string, value: unknown): { records: FlowRecord[]; tri
   const shape = `must be a list of sample records ([{...}, ...]) or {"samples": [...], "trigger": "<trigger id>"}`;
   let list: unknown = value;
   let trigger: string | undefined;
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    const wrapper = value as Record<string, unknown>;
+  if (isRecord(value)) {
+    const wrapper = value;
     const unknownKeys = Object.keys(wrapper).filter((key) => key !== 'samples' && key !== 'trigger');
     if (!Array.isArray(wrapper.samples) || unknownKeys.length > 0) throw new InputError(`${path}: ${shape}`);
     if (wrapper.trigger !== undefined && (typeof wrapper.trigger !== 'string' || wrapper.trigger === '')) {

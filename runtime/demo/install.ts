@@ -3,8 +3,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Runtime } from '../app';
-import { describeIssue } from '../scheduler/flowLoader';
 import { ensurePrivateFile, SQLITE_COMPANIONS } from '../credentials/privateFiles';
+import { describeIssue } from '../flows/flowLoader';
 import { seededRandom } from '../seededRandom';
 
 export const DEMO_FLOW_ID = 'leads';

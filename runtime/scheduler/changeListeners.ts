@@ -6,8 +6,9 @@ import { canSubscribe, type TableChange } from '../connectors/postgres/index';
 import type { ConnectorType } from '../connectors/types';
 import type { IncomingDelivery, IncomingEvent } from '../db/webhookQueries';
 import { writeTagPrefix } from '../engine/ids';
-import type { FlowCatalog } from './flowCatalog';
-import { FlowPausedError, UnknownFlowError, type FlowRunner } from './runner';
+import type { FlowCatalog } from '../flows/flowCatalog';
+import { FlowPausedError, UnknownFlowError, type FlowRunner } from '../passes/runner';
+import { flowNodeKey } from '../util/keys';
 
 const MIN_RETRY_MS = 1000;
 const MAX_RETRY_MS = 60_000;
@@ -95,7 +96,7 @@ export class ChangeListeners {
         retryMs: 0,
         heard: [],
       };
-      this.listeners.set(keyOf(flowId, nodeId), listener);
+      this.listeners.set(flowNodeKey(flowId, nodeId), listener);
       this.open(listener);
     }
   }
@@ -198,7 +199,8 @@ export class ChangeListeners {
   private async close(listener: Listener): Promise<void> {
     listener.closed = true;
     listener.heard = [];
-    if (this.listeners.get(keyOf(listener.flowId, listener.nodeId)) === listener) this.listeners.delete(keyOf(listener.flowId, listener.nodeId));
+    const key = flowNodeKey(listener.flowId, listener.nodeId);
+    if (this.listeners.get(key) === listener) this.listeners.delete(key);
     if (listener.retryTimer) clearTimeout(listener.retryTimer);
     listener.retryTimer = null;
     if (listener.opening) await listener.opening;
@@ -246,8 +248,4 @@ export class ChangeListeners {
       this.deps.logger.error({ flowId, err: error }, 'catch-up pass could not start');
     });
   }
-}
-
-function keyOf(flowId: string, nodeId: string): string {
-  return `${flowId}\u0000${nodeId}`;
 }

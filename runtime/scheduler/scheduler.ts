@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { FlowDocument } from '../../nodes';
+import type { FlowCatalog } from '../flows/flowCatalog';
+import { FlowPausedError, type FlowRunner } from '../passes/runner';
 import type { ChangeListeners } from './changeListeners';
 import type { WebhookRegistrations } from './webhookRegistrations';
-import type { FlowCatalog } from './flowCatalog';
-import { FlowPausedError, type FlowRunner } from './runner';
 
 /**
  * The poll interval of a flow: the shortest `intervalMs` of its poll triggers, or null when it has none. A pass

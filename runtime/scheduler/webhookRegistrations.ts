@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { TriggerConfig } from '../../nodes/trigger/schema';
 import type { ConnectorAccess } from '../connectors/access';
 import type { ConnectorType, ConnectorWebhook } from '../connectors/types';
-import type { FlowCatalog } from './flowCatalog';
+import type { FlowCatalog } from '../flows/flowCatalog';
+import { flowNodeKey } from '../util/keys';
 
 const MIN_RETRY_MS = 1000;
 const MAX_RETRY_MS = 10 * 60_000;
@@ -96,9 +97,10 @@ export class WebhookRegistrations {
   }
 
   status(flowId: string, nodeId: string): RegistrationStatus | null {
-    const registration = this.registrations.get(`${flowId}\u0000${nodeId}`);
+    const key = flowNodeKey(flowId, nodeId);
+    const registration = this.registrations.get(key);
     if (!registration) return null;
-    return { url: registration.url, registered: registration.registered, error: this.errors.get(`${flowId}\u0000${nodeId}`) ?? null };
+    return { url: registration.url, registered: registration.registered, error: this.errors.get(key) ?? null };
   }
 
   private webhookOf(config: TriggerConfig): ConnectorWebhook | undefined {
@@ -116,12 +118,12 @@ export class WebhookRegistrations {
   private add(flowId: string, nodeId: string, config: TriggerConfig): void {
     const url = `${(this.deps.publicUrl as string).replace(/\/+$/, '')}/hooks/${encodeURIComponent(flowId)}/${encodeURIComponent(nodeId)}`;
     const registration: Registration = { flowId, nodeId, url, config, fingerprint: JSON.stringify(config), registered: false, retryTimer: null, retryMs: MIN_RETRY_MS, closed: false };
-    this.registrations.set(`${flowId}\u0000${nodeId}`, registration);
+    this.registrations.set(flowNodeKey(flowId, nodeId), registration);
     void this.register(registration);
   }
 
   private async register(registration: Registration): Promise<void> {
-    const key = `${registration.flowId}\u0000${registration.nodeId}`;
+    const key = flowNodeKey(registration.flowId, registration.nodeId);
     const log = this.deps.logger.child({ flowId: registration.flowId, nodeId: registration.nodeId });
     try {
       const detect = registration.config.detect as Extract<TriggerConfig['detect'], { mode: 'webhook' }>;
@@ -156,7 +158,7 @@ export class WebhookRegistrations {
   private remove(registration: Registration): void {
     registration.closed = true;
     if (registration.retryTimer) clearTimeout(registration.retryTimer);
-    const key = `${registration.flowId}\u0000${registration.nodeId}`;
+    const key = flowNodeKey(registration.flowId, registration.nodeId);
     this.registrations.delete(key);
     this.errors.delete(key);
     const log = this.deps.logger.child({ flowId: registration.flowId, nodeId: registration.nodeId });

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { sideRecordKey } from './keys';
+import { entitySideKey, flowNodeKey, sideRecordKey } from './keys';
 
-describe('sideRecordKey', () => {
+describe.each([
+  ['sideRecordKey', sideRecordKey],
+  ['entitySideKey', entitySideKey],
+  ['flowNodeKey', flowNodeKey],
+])('%s', (_name, key) => {
   it('tells apart pairs whose joined texts would otherwise be the same', () => {
-    expect(sideRecordKey('ab', 'c')).not.toBe(sideRecordKey('a', 'bc'));
-    expect(sideRecordKey('a', 'b')).toBe(sideRecordKey('a', 'b'));
+    expect(key('ab', 'c')).not.toBe(key('a', 'bc'));
+    expect(key('a', 'b')).toBe(key('a', 'b'));
   });
 });

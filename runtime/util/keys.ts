@@ -10,3 +10,8 @@ export function sideRecordKey(nodeId: string, recordId: string): string {
 export function entitySideKey(entityId: string, nodeId: string): string {
   return `${entityId}\u0000${nodeId}`;
 }
+
+/** One key for a node of one flow (a trigger's subscription or webhook registration), for maps keyed by both. */
+export function flowNodeKey(flowId: string, nodeId: string): string {
+  return `${flowId}\u0000${nodeId}`;
+}

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { ConnectorType, WebhookDelivery } from '../connectors/types';
 import { MissingCredentialError, type CredentialStore } from '../credentials/store';
+import type { FlowCatalog } from '../flows/flowCatalog';
 import { errorBody } from '../http/errorBody';
 import type { RuntimeMetrics } from '../observability/metrics';
-import type { FlowCatalog } from '../scheduler/flowCatalog';
 import type { WebhookIntake } from './intake';
 import { parseEvents } from './events';
 import { webhookScheme, type WebhookScheme } from './scheme';

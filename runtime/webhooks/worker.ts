@@ -3,8 +3,8 @@ import type { InboxDb } from '../db/inbox';
 import type { WebhookEventRow } from '../db/schema';
 import { flowsWithPendingEvents, markEventsProcessed, pendingEvents } from '../db/webhookQueries';
 import type { ChangeHint } from '../engine/types';
-import type { FlowCatalog } from '../scheduler/flowCatalog';
-import { FlowPausedError, type FlowRunner } from '../scheduler/runner';
+import type { FlowCatalog } from '../flows/flowCatalog';
+import { FlowPausedError, type FlowRunner } from '../passes/runner';
 import { RATE_LIMIT_RECHECK_MS } from '../scheduler/scheduler';
 import { sideRecordKey } from '../util/keys';
 

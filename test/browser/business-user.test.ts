@@ -12,13 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installDemoIfFirstStart } from '../../runtime/demo/install';
 import { silentLogger } from '../../runtime/observability/logger';
 import { listen, type ListeningServer } from '../../runtime/server';
-import { auth, flowOnOwnSides, jsonHeaders, recordPassRequests, testRuntime, TOKEN, type TestRuntime } from '../server/support';
+import { auth, flowOnOwnSides, jsonHeaders, recordPassRequests, testRuntime, type TestRuntime } from '../server/support';
 import { chromiumRequirement, skipUnless } from '../support/requirements';
+import { button, node, watchedPages, withToken } from './canvas';
 import { buildEditor, launchBrowser, repoRoot, type Browser } from './harness';
 
 const screenshots = join(repoRoot, 'test/output/screenshots');
-const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
-const node = (page: Page, id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
 const deployState = (page: Page) => page.getByTestId('deploy-state').textContent();
 const saveState = (page: Page) => page.getByTestId('save-state').textContent();
 const flowRow = (page: Page, name: string) => page.getByRole('row', { name, exact: true });
@@ -34,7 +33,7 @@ describe.skipIf(skip)('the editor for a business user', () => {
   let server: ListeningServer;
   let browser: Browser;
   let base: string;
-  const pageErrors = new WeakMap<Page, string[]>();
+  const pages = watchedPages(() => browser.context, 15_000);
 
   beforeAll(async () => {
     outDir = await buildEditor();
@@ -56,21 +55,8 @@ describe.skipIf(skip)('the editor for a business user', () => {
   });
 
   /** A fresh page on `path` (with the token), at `viewport`; an uncaught error in it fails the test at closePage. */
-  async function openPage(path = '', viewport = { width: 1440, height: 900 }): Promise<Page> {
-    const page = await browser.context.newPage();
-    const failures: string[] = [];
-    pageErrors.set(page, failures);
-    page.on('pageerror', (error) => failures.push(String(error)));
-    page.setDefaultTimeout(15_000);
-    await page.setViewportSize(viewport);
-    await page.goto(`${base}${path}${path.includes('?') ? '&' : '?'}token=${TOKEN}`);
-    return page;
-  }
-
-  async function closePage(page: Page) {
-    await page.close();
-    expect(pageErrors.get(page)).toEqual([]);
-  }
+  const openPage = (path = '', viewport = { width: 1440, height: 900 }) => pages.open(withToken(`${base}${path}`), viewport);
+  const closePage = pages.close;
 
   /** Stores (and with `deploy`, deploys) a flow on its own databases through the API, as an earlier session would. */
   async function storeFlow(id: string, options: { deploy?: boolean; intervalMs?: number } = {}): Promise<Record<string, unknown>> {

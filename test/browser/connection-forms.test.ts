@@ -9,49 +9,17 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen, type ListeningServer } from '../../runtime/server';
 import { startGitHubFake, type GitHubFake } from '../fakes/github/server';
-import { testRuntime, TOKEN, type TestRuntime } from '../server/support';
+import { storeCredentials, testRuntime, TOKEN, type TestRuntime } from '../server/support';
 import { chromiumRequirement, skipUnless } from '../support/requirements';
+import { button, choose, connect, dropNode, nameNode, panel } from './canvas';
 import { buildEditor, launchBrowser, repoRoot, serveEditor, startEmptyFlow, type Browser } from './harness';
 
 const run = promisify(execFile);
 const screenshots = join(repoRoot, 'test/output/screenshots');
 const githubToken = 'ghp_browser_forms_token';
-
-const node = (page: Page, id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
-const panel = (page: Page) => page.getByRole('complementary', { name: 'Node settings' });
-const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
-
-async function dropNode(page: Page, title: string, x: number, y: number) {
-  await page.getByRole('button', { name: title, exact: true }).dragTo(page.locator('.react-flow__pane'), { targetPosition: { x, y } });
-}
-
-async function nameNode(page: Page, id: string) {
-  const field = panel(page).getByLabel('Node id', { exact: true });
-  await field.fill(id);
-  await field.press('Enter');
-  await node(page, id).waitFor();
-}
-
-async function connect(page: Page, from: string, to: string) {
-  const start = await page.locator(`.react-flow__node[data-id="${from}"] .react-flow__handle-right`).boundingBox();
-  const end = await page.locator(`.react-flow__node[data-id="${to}"] .react-flow__handle-left`).boundingBox();
-  if (!start || !end) throw new Error(`handles of ${from} or ${to} not on screen`);
-  await page.mouse.move(start.x + start.width / 2, start.y + start.height / 2);
-  await page.mouse.down();
-  await page.mouse.move(end.x + end.width / 2, end.y + end.height / 2, { steps: 8 });
-  await page.mouse.up();
-}
-
-/** Picks an option of a labelled dropdown once it is offered (dropdowns the runtime fills arrive a moment later). */
-async function choose(page: Page, label: string, value: string) {
-  const field = panel(page).getByRole('combobox', { name: label });
-  await field.locator(`option[value="${value}"]`).waitFor({ state: 'attached' });
-  await field.selectOption(value);
-}
 
 const skip = skipUnless(chromiumRequirement());
 
@@ -68,15 +36,12 @@ describe.skipIf(skip)('connection forms in the editor, against the runtime', () 
     github = await startGitHubFake({ tokens: { [githubToken]: 'octocat' } });
     // The runtime reaches the fake on loopback only because the operator allows it, as `serve --allow-hosts` would.
     runtime = await testRuntime({ editorDir: outDir, allowHosts: ['127.0.0.1'] });
-    for (const [name, value] of [
-      ['github-token', githubToken],
-      ['api-token', 'api-secret-token'],
-      ['hook-secret', 'hook-secret-value'],
-      ['zendesk-token', 'zendesk-api-token'],
-    ]) {
-      const stored = await runtime.post('/api/credentials', { name, type: 'token', value });
-      if (stored.status !== 201) throw new Error(`credential ${name}: ${stored.status} ${await stored.text()}`);
-    }
+    await storeCredentials(runtime, [
+      ['github-token', 'token', githubToken],
+      ['api-token', 'token', 'api-secret-token'],
+      ['hook-secret', 'token', 'hook-secret-value'],
+      ['zendesk-token', 'token', 'zendesk-api-token'],
+    ]);
     server = await listen(runtime.runtime.app, { host: '127.0.0.1', port: 0 });
     browser = await launchBrowser({ width: 1600, height: 1000 });
     downloads = mkdtempSync(join(tmpdir(), 'syncline-downloads-'));

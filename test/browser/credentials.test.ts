@@ -1,16 +1,15 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen, type ListeningServer } from '../../runtime/server';
 import { TOKEN, testRuntime, type TestRuntime } from '../server/support';
 import { startAuthorizationServer, type TestAuthorizationServer } from '../support/oauthServer';
 import { chromiumRequirement, skipUnless } from '../support/requirements';
+import { button } from './canvas';
 import { buildEditor, launchBrowser, repoRoot, type Browser } from './harness';
 
 const screenshots = join(repoRoot, 'test/output/screenshots');
 
-const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
 
 const skip = skipUnless(chromiumRequirement());
 

@@ -15,8 +15,9 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen, type ListeningServer } from '../../runtime/server';
 import { credentials, flowFor, startFakes, type CrmMarketingFakes } from '../e2e/crmMarketing';
-import { testRuntime, TOKEN, type TestRuntime } from '../server/support';
+import { storeCredentials, testRuntime, TOKEN, type TestRuntime } from '../server/support';
 import { chromiumRequirement, skipUnless } from '../support/requirements';
+import { button, choose, node, panel, selectNode } from './canvas';
 import { buildEditor, launchBrowser, repoRoot, type Browser } from './harness';
 
 const run = promisify(execFile);
@@ -24,17 +25,7 @@ const screenshots = join(repoRoot, 'test/output/screenshots');
 const templateTitle = 'CRM ↔ marketing: HubSpot ↔ Mailchimp';
 const templateProperties = ['email', 'firstname', 'lastname', 'lifecyclestage', 'mailchimp_status'];
 
-const node = (page: Page, id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
-const panel = (page: Page) => page.getByRole('complementary', { name: 'Node settings' });
-const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
 const properties = (page: Page) => panel(page).getByRole('group', { name: 'Properties to sync' });
-
-/** Picks an option of a labelled dropdown once it is offered (dropdowns the runtime fills arrive a moment later). */
-async function choose(page: Page, label: string, value: string) {
-  const field = panel(page).getByRole('combobox', { name: label });
-  await field.locator(`option[value="${value}"]`).waitFor({ state: 'attached' });
-  await field.selectOption(value);
-}
 
 /** The names of the ticked properties, in the order the form shows them (the order of the document). */
 async function ticked(page: Page): Promise<string[]> {
@@ -44,12 +35,6 @@ async function ticked(page: Page): Promise<string[]> {
     names.push(/\(([^)]+)\)$/.exec(label)?.[1] ?? label);
   }
   return names;
-}
-
-async function selectNode(page: Page, id: string) {
-  await node(page, id).click();
-  await panel(page).getByLabel('Node id', { exact: true }).waitFor();
-  await expect.poll(() => panel(page).getByLabel('Node id', { exact: true }).inputValue()).toBe(id);
 }
 
 const skip = skipUnless(chromiumRequirement());
@@ -67,15 +52,12 @@ describe.skipIf(skip)('the CRM ↔ marketing template in the editor, against the
     fakes = await startFakes();
     // The runtime reaches the fakes on loopback only because the operator allows it, as `serve --allow-hosts` would.
     runtime = await testRuntime({ editorDir: outDir, allowHosts: ['127.0.0.1'] });
-    for (const [name, type, value] of [
+    await storeCredentials(runtime, [
       [credentials.hubspotToken, 'token', fakes.hubspot.tokens.privateApp],
       [credentials.hubspotClientSecret, 'webhook-secret', fakes.hubspot.webhooks.clientSecret],
       [credentials.mailchimpKey, 'token', fakes.mailchimp.apiKey],
       [credentials.mailchimpWebhookSecret, 'token', 'a-secret-for-the-mailchimp-hook-url'],
-    ]) {
-      const stored = await runtime.post('/api/credentials', { name, type, value });
-      if (stored.status !== 201) throw new Error(`credential ${name}: ${stored.status} ${await stored.text()}`);
-    }
+    ]);
     server = await listen(runtime.runtime.app, { host: '127.0.0.1', port: 0 });
     browser = await launchBrowser({ width: 1600, height: 1000 });
     downloads = mkdtempSync(join(tmpdir(), 'syncline-downloads-'));

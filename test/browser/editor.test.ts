@@ -7,28 +7,13 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFlow } from '../../nodes/flow/load';
 import { chromiumRequirement, skipUnless } from '../support/requirements';
+import { button, connect, dropNode, nameNode, node, panel, selectNode, watchedPages } from './canvas';
 import { buildEditor, launchBrowser, repoRoot, serveEditor, startEmptyFlow, type Browser, type StaticServer } from './harness';
 
 const run = promisify(execFile);
 const screenshots = join(repoRoot, 'test/output/screenshots');
 const fixture = (path: string) => join(repoRoot, 'test/fixtures', path);
 const readJson = (path: string): Record<string, unknown> => JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-
-/** Drags a palette item onto the canvas at a point relative to the canvas pane, the way a person does. */
-async function dropNode(page: Page, title: string, x: number, y: number) {
-  await page.getByRole('button', { name: title, exact: true }).dragTo(page.locator('.react-flow__pane'), { targetPosition: { x, y } });
-}
-
-/** Drags from one node's right handle to another node's left handle. */
-async function connect(page: Page, from: string, to: string) {
-  const start = await page.locator(`.react-flow__node[data-id="${from}"] .react-flow__handle-right`).boundingBox();
-  const end = await page.locator(`.react-flow__node[data-id="${to}"] .react-flow__handle-left`).boundingBox();
-  if (!start || !end) throw new Error(`handles of ${from} or ${to} not on screen`);
-  await page.mouse.move(start.x + start.width / 2, start.y + start.height / 2);
-  await page.mouse.down();
-  await page.mouse.move(end.x + end.width / 2, end.y + end.height / 2, { steps: 8 });
-  await page.mouse.up();
-}
 
 /**
  * Draws an edge the graph rules allow, and waits for it. On a heavily loaded machine a drag can be lost (the canvas
@@ -47,23 +32,6 @@ async function connectAllowed(page: Page, from: string, to: string) {
       if (attempt === 3) throw error;
     }
   }
-}
-
-const node = (page: Page, id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
-const panel = (page: Page) => page.getByRole('complementary', { name: 'Node settings' });
-const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
-
-/** Gives the node just dropped (selected, its panel open) the id the flow refers to it by. */
-async function nameNode(page: Page, id: string) {
-  const field = panel(page).getByLabel('Node id', { exact: true });
-  await field.fill(id);
-  await field.press('Enter');
-  await node(page, id).waitFor();
-}
-
-async function select(page: Page, id: string) {
-  await node(page, id).click();
-  await expect.poll(() => panel(page).getByLabel('Node id', { exact: true }).inputValue()).toBe(id);
 }
 
 async function exportFlow(page: Page, folder: string): Promise<string> {
@@ -111,25 +79,17 @@ describe.skipIf(skip)('the editor in Chromium', () => {
     rmSync(downloads, { recursive: true, force: true });
   });
 
-  const pageErrors = new WeakMap<Page, string[]>();
+  // Fail fast: every step here takes well under a second when the editor works.
+  const pages = watchedPages(() => browser.context, 10_000);
 
   async function openEditor(): Promise<Page> {
-    const page = await browser.context.newPage();
-    const failures: string[] = [];
-    pageErrors.set(page, failures);
-    // Fail fast: every step here takes well under a second when the editor works.
-    page.setDefaultTimeout(10_000);
-    page.on('pageerror', (error) => failures.push(String(error)));
-    await page.goto(server.url);
+    const page = await pages.open(server.url);
     await startEmptyFlow(page);
     return page;
   }
 
   /** Closes the page; an uncaught error in it fails the test that caused it. */
-  async function closeEditor(page: Page) {
-    await page.close();
-    expect(pageErrors.get(page)).toEqual([]);
-  }
+  const closeEditor = pages.close;
 
   it('builds the leads flow from an empty canvas, and the export validates', async () => {
     const page = await openEditor();
@@ -211,7 +171,7 @@ describe.skipIf(skip)('the editor in Chromium', () => {
     expect(await page.locator('.react-flow__edge').count()).toBe(4);
 
     // The conflict node prefers a trigger, so it is configured once the triggers are connected to it.
-    await select(page, 'resolve');
+    await selectNode(page, 'resolve');
     await button(page, 'Add override').click();
     await panel(page).getByLabel('Override 1 field').fill('stage');
     await panel(page).getByLabel('Override 1 policy').selectOption('prefer:crm');
@@ -225,7 +185,7 @@ describe.skipIf(skip)('the editor in Chromium', () => {
 
     await button(page, 'Dismiss').click();
     await button(page, 'Auto-layout').click();
-    await select(page, 'map');
+    await selectNode(page, 'map');
     await page.screenshot({ path: join(screenshots, 'build-leads.png') });
 
     await page.locator('.react-flow__pane').click({ position: { x: 5, y: 5 } });
@@ -281,17 +241,17 @@ describe.skipIf(skip)('the editor in Chromium', () => {
     expect(await node(page, 'enrich').getAttribute('class')).toContain('react-flow__node-unknown');
 
     for (const id of ['names', 'map', 'resolve', 'mkt', 'enrich']) {
-      await select(page, id);
+      await selectNode(page, id);
       const list = panel(page).getByRole('region', { name: `Issues of node ${id}` });
       for (const issue of issues.filter((candidate) => candidate.nodeId === id)) await list.getByText(issue.message).first().waitFor();
     }
     // ... and next to the fields they concern.
-    await select(page, 'mkt');
+    await selectNode(page, 'mkt');
     await panel(page).locator('.sl-field--invalid', { has: page.getByLabel('Collection') }).getByText('must name a collection').waitFor();
     await panel(page).locator('.sl-field--invalid', { has: page.getByLabel('Interval (ms)') }).getByText(/at least 100 ms/).waitFor();
-    await select(page, 'names');
+    await selectNode(page, 'names');
     await panel(page).locator('.sl-field--invalid', { has: page.getByLabel('Forward expression (op 1)') }).getByText(/does not parse/).waitFor();
-    await select(page, 'map');
+    await selectNode(page, 'map');
     await panel(page).getByRole('group', { name: 'Pair 2' }).getByText('must be one of both, forward, backward').waitFor();
     await page.screenshot({ path: join(screenshots, 'import-broken.png') });
 
@@ -324,7 +284,7 @@ describe.skipIf(skip)('the editor in Chromium', () => {
     };
     const problems = await unnamed('flow panel');
     for (const id of ['crm', 'names', 'map', 'resolve']) {
-      await select(page, id);
+      await selectNode(page, id);
       problems.push(...(await unnamed(`panel of ${id}`)));
     }
     for (const drawer of ['Runs', /^Conflicts/]) {
@@ -364,7 +324,7 @@ describe.skipIf(skip)('the editor in Chromium', () => {
     expect(after).not.toBe(before);
 
     // Typing a label is one step too.
-    await select(page, 'trigger-1');
+    await selectNode(page, 'trigger-1');
     await panel(page).getByLabel('Label').pressSequentially('CRM');
     await expect.poll(() => node(page, 'trigger-1').locator('.sl-node__label').textContent()).toBe('CRM');
 

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { readBody } from '../support/http';
 import { CHROMIUM_PATH } from '../support/requirements';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
@@ -56,9 +57,8 @@ export async function serveEditor(root: string, api?: ApiHandler): Promise<Stati
   const server: Server = createServer(async (request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname.startsWith('/api/')) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of request) chunks.push(chunk as Buffer);
-      if (api && (await api(request, response, Buffer.concat(chunks).toString('utf8')))) return;
+      const body = await readBody(request);
+      if (api && (await api(request, response, body))) return;
       response.writeHead(404, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ error: { code: 'not_found', message: `no route ${request.method} ${url.pathname}`, path: '' } }));
       return;

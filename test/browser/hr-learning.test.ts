@@ -7,34 +7,16 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen, type ListeningServer } from '../../runtime/server';
 import { credentials, departmentCourses, startFakes, type HrLearningFakes } from '../e2e/hrLearning';
-import { testRuntime, TOKEN, type TestRuntime } from '../server/support';
+import { storeCredentials, testRuntime, TOKEN, type TestRuntime } from '../server/support';
 import { chromiumRequirement, skipUnless } from '../support/requirements';
+import { button, choose, dropdown, node, panel, selectNode } from './canvas';
 import { buildEditor, launchBrowser, repoRoot, type Browser } from './harness';
 
 const screenshots = join(repoRoot, 'test/output/screenshots');
 const templateTitle = 'HR ↔ learning: BambooHR ↔ Moodle';
-
-const node = (page: Page, id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
-const panel = (page: Page) => page.getByRole('complementary', { name: 'Node settings' });
-const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
-// Not `exact`: a required field's label ends in a marker.
-const dropdown = (page: Page, label: string) => panel(page).getByRole('combobox', { name: label });
-
-/** Picks an option of a labelled dropdown once it is offered (dropdowns the runtime fills arrive a moment later). */
-async function choose(page: Page, label: string, value: string) {
-  await dropdown(page, label).locator(`option[value="${value}"]`).waitFor({ state: 'attached' });
-  await dropdown(page, label).selectOption(value);
-}
-
-async function selectNode(page: Page, id: string) {
-  await node(page, id).click();
-  await panel(page).getByLabel('Node id', { exact: true }).waitFor();
-  await expect.poll(() => panel(page).getByLabel('Node id', { exact: true }).inputValue()).toBe(id);
-}
 
 const skip = skipUnless(chromiumRequirement());
 
@@ -50,14 +32,11 @@ describe.skipIf(skip)('the HR ↔ learning template in the editor, against the r
     fakes = await startFakes();
     // The runtime reaches the fakes on loopback only because the operator allows it, as `serve --allow-hosts` would.
     runtime = await testRuntime({ editorDir: outDir, allowHosts: ['127.0.0.1'] });
-    for (const [name, type, value] of [
+    await storeCredentials(runtime, [
       [credentials.bamboohrKey, 'token', fakes.bamboohr.apiKey],
       [credentials.bamboohrWebhookKey, 'webhook-secret', 'replaced-by-the-key-bamboohr-makes'],
       [credentials.moodleToken, 'token', fakes.moodle.token],
-    ]) {
-      const stored = await runtime.post('/api/credentials', { name, type, value });
-      if (stored.status !== 201) throw new Error(`credential ${name}: ${stored.status} ${await stored.text()}`);
-    }
+    ]);
     server = await listen(runtime.runtime.app, { host: '127.0.0.1', port: 0 });
     browser = await launchBrowser({ width: 1600, height: 1000 });
     mkdirSync(screenshots, { recursive: true });

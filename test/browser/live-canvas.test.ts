@@ -14,11 +14,10 @@ import { silentLogger } from '../../runtime/observability/logger';
 import { listen, type ListeningServer } from '../../runtime/server';
 import { flowOnOwnSides, testRuntime, TOKEN, type TestRuntime } from '../server/support';
 import { chromiumRequirement, skipUnless } from '../support/requirements';
+import { button, node, watchedPages, withToken } from './canvas';
 import { buildEditor, launchBrowser, repoRoot, type Browser } from './harness';
 
 const screenshots = join(repoRoot, 'test/output/screenshots');
-const button = (scope: Page | Locator, name: string) => scope.getByRole('button', { name, exact: true });
-const node = (page: Page, id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
 const live = (page: Page, id: string, what: 'synced' | 'changes' | 'failing' | 'conflicts' | 'problem') => node(page, id).getByTestId(`live-${what}`);
 
 /** Waits for a condition: the editor polls the runtime every few seconds, and passes run on their own timers. */
@@ -41,7 +40,7 @@ describe.skipIf(skip)('the canvas, live', () => {
   let server: ListeningServer;
   let browser: Browser;
   let base: string;
-  const pageErrors = new WeakMap<Page, string[]>();
+  const pages = watchedPages(() => browser.context, 20_000);
 
   beforeAll(async () => {
     outDir = await buildEditor();
@@ -61,21 +60,8 @@ describe.skipIf(skip)('the canvas, live', () => {
     if (outDir) rmSync(outDir, { recursive: true, force: true });
   });
 
-  async function openPage(path = '', viewport = { width: 1440, height: 900 }): Promise<Page> {
-    const page = await browser.context.newPage();
-    const failures: string[] = [];
-    pageErrors.set(page, failures);
-    page.on('pageerror', (error) => failures.push(String(error)));
-    page.setDefaultTimeout(20_000);
-    await page.setViewportSize(viewport);
-    await page.goto(`${base}${path}${path.includes('?') ? '&' : '?'}token=${TOKEN}`);
-    return page;
-  }
-
-  async function closePage(page: Page) {
-    await page.close();
-    expect(pageErrors.get(page)).toEqual([]);
-  }
+  const openPage = (path = '', viewport = { width: 1440, height: 900 }) => pages.open(withToken(`${base}${path}`), viewport);
+  const closePage = pages.close;
 
   /** The people flow on its own databases (folder `id`), deployed and polled every `intervalMs`. */
   async function deployFlow(id: string, intervalMs: number, change: (flow: { nodes: Array<{ id: string; config: Record<string, unknown> }> }) => void = () => {}) {

@@ -12,13 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installDemoIfFirstStart } from '../../runtime/demo/install';
 import { silentLogger } from '../../runtime/observability/logger';
 import { listen, type ListeningServer } from '../../runtime/server';
-import { auth, testRuntime, TOKEN, type TestRuntime } from '../server/support';
+import { auth, testRuntime, type TestRuntime } from '../server/support';
 import { chromiumRequirement, skipUnless } from '../support/requirements';
+import { button, node, watchedPages, withToken } from './canvas';
 import { buildEditor, launchBrowser, repoRoot, type Browser } from './harness';
 
 const screenshots = join(repoRoot, 'test/output/screenshots');
-const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
-const node = (page: Page, id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
 const inspector = (page: Page) => page.getByRole('region', { name: 'Record inspector' });
 /** A row of the inspector's fields table, by field: its cells as text (value now, came from, before, decided by). */
 async function fieldRow(page: Page, field: string): Promise<string[]> {
@@ -36,7 +35,7 @@ describe.skipIf(skip)('the record inspector and skip reasons in the editor', () 
   let t: TestRuntime;
   let server: ListeningServer;
   let browser: Browser;
-  const pageErrors = new WeakMap<Page, string[]>();
+  const pages = watchedPages(() => browser.context, 15_000);
 
   beforeAll(async () => {
     outDir = await buildEditor();
@@ -58,20 +57,8 @@ describe.skipIf(skip)('the record inspector and skip reasons in the editor', () 
     if (outDir) rmSync(outDir, { recursive: true, force: true });
   });
 
-  async function openPage(path: string): Promise<Page> {
-    const page = await browser.context.newPage();
-    const failures: string[] = [];
-    pageErrors.set(page, failures);
-    page.on('pageerror', (error) => failures.push(String(error)));
-    page.setDefaultTimeout(15_000);
-    await page.goto(`http://127.0.0.1:${server.port}/${path}${path.includes('?') ? '&' : '?'}token=${TOKEN}`);
-    return page;
-  }
-
-  async function closePage(page: Page) {
-    await page.close();
-    expect(pageErrors.get(page)).toEqual([]);
-  }
+  const openPage = (path: string) => pages.open(withToken(`http://127.0.0.1:${server.port}/${path}`));
+  const closePage = pages.close;
 
   it('opens from a run’s details on the record a person edited: the side, the run and the value before', async () => {
     // A lead's status changed in the CRM, by a person.

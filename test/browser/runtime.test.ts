@@ -1,11 +1,11 @@
 import Sqlite from 'better-sqlite3';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen, type ListeningServer } from '../../runtime/server';
 import { contacts, peopleFlow, testRuntime, TOKEN, upsertPerson, type TestRuntime } from '../server/support';
 import { chromiumRequirement, skipUnless } from '../support/requirements';
+import { button } from './canvas';
 import { buildEditor, launchBrowser, repoRoot, type Browser } from './harness';
 
 const screenshots = join(repoRoot, 'test/output/screenshots');
@@ -28,7 +28,6 @@ function personName(dir: string, id: number): string {
   }
 }
 
-const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
 
 const skip = skipUnless(chromiumRequirement());
 

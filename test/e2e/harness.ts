@@ -5,9 +5,9 @@
 import Sqlite from 'better-sqlite3';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../support/http';
 
 const repository = join(import.meta.dirname, '..', '..');
 /** How long a start may take on a busy machine (tsx compiles the runtime first) before the test gives up on it. */
@@ -46,19 +46,6 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
   /** Kills the process if it still runs and removes its data folder. */
   dispose(): void;
-}
-
-/** A free loopback port: the public URL has to name the port before the server starts. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 /**

@@ -11,7 +11,7 @@ import { listConflicts } from '../../runtime/db/conflictQueries';
 import { openStateDb, type StateDb } from '../../runtime/db/index';
 import { SyncEngine } from '../../runtime/engine/index';
 import { EngineInputError } from '../../runtime/engine/types';
-import { createFlowLoader } from '../../runtime/scheduler/flowLoader';
+import { createFlowLoader } from '../../runtime/flows/flowLoader';
 import { createTestSchema, databaseUrl, skipPostgres, type TestSchema } from '../connectors/support/postgres';
 import { tick } from './sqlite-fixtures';
 

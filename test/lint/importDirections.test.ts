@@ -27,7 +27,7 @@ describe('import directions', () => {
     ['runtime/connectors/index.ts', "import { SyncEngine as planted } from '../engine/index';", /Connectors do not import the engine/],
     ['runtime/engine/engine.ts', "import { createApp as planted } from '../api/runtime';", /The engine knows nothing of HTTP/],
     ['runtime/engine/pass/plan.ts', "import { createApp as planted } from '../../api/runtime';", /The engine knows nothing of HTTP/],
-    ['runtime/scheduler/runner.ts', "import planted from '../../nodes/transform/Form';", /never loads the editor side of nodes/],
+    ['runtime/passes/runner.ts', "import planted from '../../nodes/transform/Form';", /never loads the editor side of nodes/],
     ['runtime/engine/graph.ts', "import { nodeUi as planted } from '../../nodes/ui';", /never loads the editor side of nodes/],
     ['runtime/api/flows.ts', "import { TextField as planted } from '../../nodes/forms/kit';", /never loads the editor side of nodes/],
   ])('refuses, in %s, %s', async (path, code, message) => {

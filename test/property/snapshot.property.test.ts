@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MemoryCall, MemoryCollectionOptions } from '../../runtime/connectors/memory/index';
 import { RateLimitedError } from '../../runtime/connectors/types';
-import type { ChangeHint } from '../../runtime/engine/index';
 import { contents, memoryHarness } from '../engine/memory-flows';
+import { editLog, expectChangesKept, expectConverged, liveRecordId, passWithHints } from './convergence';
 
 /**
  * Snapshot change detection under random histories: sides without a change feed (listed whole on every pass, some
@@ -80,7 +80,7 @@ async function check(shapes: Side[], steps: Step[], seed: number): Promise<void>
     },
     seed,
   );
-  const edits = new Map<string, { sides: Set<string>; value: unknown }>();
+  const { edits, edit } = editLog();
   const created = new Set<string>();
   const touched = new Set<string>();
   /**
@@ -89,14 +89,7 @@ async function check(shapes: Side[], steps: Step[], seed: number): Promise<void>
    * or without a change feed (reported with this test), so the "keeps its change" check leaves these fields out.
    */
   const crashedOver = new Set<string>();
-  const edit = (email: string, field: string, side: string, value: unknown) => {
-    const key = `${email}\u0000${field}`;
-    const entry = edits.get(key) ?? { sides: new Set<string>(), value: undefined };
-    entry.sides.add(side);
-    entry.value = value;
-    edits.set(key, entry);
-  };
-  const findId = (side: string, email: string) => h.sides[side]!.all().find((record) => !record.deleted && record.fields.email === email)?.id;
+  const findId = (side: string, email: string) => liveRecordId(h, side, email);
   /** Whether a side listed whole holds a record not linked yet whose email another side holds too. */
   const unlinkedTwin = async (): Promise<boolean> => {
     const linked = new Set((await h.db.selectFrom('links').select(['node_id', 'record_id']).where('deleted', '=', 0).execute()).map((link) => `${link.node_id}\u0000${link.record_id}`));
@@ -184,51 +177,15 @@ async function check(shapes: Side[], steps: Step[], seed: number): Promise<void>
       expect(result.status).toBe(s.rateLimit ? 'stopped' : 'failed');
       expect(writes).toEqual([]);
     } else {
-      const side = names[s.side] as string;
-      const hints: ChangeHint[] = [];
-      for (const index of s.emails) {
-        const id = findId(side, emails[index] as string);
-        if (id) hints.push({ nodeId: side, recordId: id, type: 'upsert' }, { nodeId: side, recordId: id, type: 'upsert' });
-      }
-      await h.pass({ hints: hints.reverse() });
+      await passWithHints(h, names[s.side] as string, s.emails.map((index) => emails[index] as string));
     }
   }
 
-  h.store.clearFaults();
-  await h.pass();
-  await h.pass();
-  const last = await h.pass();
-  expect(last.status).toBe('ok');
-  expect(last.summary).toMatchObject({ created: 0, updated: 0, deleted: 0, failed: 0 });
-
-  const entities = await h.db.selectFrom('entities').selectAll().where('deleted', '=', 0).execute();
-  const links = await h.db.selectFrom('links').selectAll().where('deleted', '=', 0).execute();
-  for (const side of names) {
-    const live = h.sides[side]!.all().filter((record) => !record.deleted);
-    const perEntity = new Map<string, number>();
-    for (const record of live) {
-      const link = links.find((l) => l.node_id === side && l.record_id === record.id);
-      expect(link, `record ${record.id} on ${side} is linked`).toBeDefined();
-      const entity = entities.find((e) => e.id === link!.entity_id);
-      expect(entity, `entity of ${record.id} on ${side}`).toBeDefined();
-      expect(record.fields).toEqual(JSON.parse(entity!.golden));
-      perEntity.set(entity!.id, (perEntity.get(entity!.id) ?? 0) + 1);
-    }
-    expect([...perEntity.values()].every((count) => count === 1)).toBe(true);
-    expect(perEntity.size).toBe(entities.length);
-  }
-  const first = contents(h.sides[names[0] as string]!);
-  for (const side of names.slice(1)) expect(contents(h.sides[side]!)).toEqual(first);
+  const { links, first } = await expectConverged(h, names);
   // Deletes from complete listings only: whatever no user deleted is still there.
   const present = new Set(first.map((record) => record.email));
   for (const email of created) if (!touched.has(email)) expect(present.has(email), `${email} was deleted though no user deleted it`).toBe(true);
-  for (const [key, entry] of edits) {
-    const [email, field] = key.split('\u0000') as [string, string];
-    if (entry.sides.size !== 1 || touched.has(email) || crashedOver.has(key)) continue;
-    const record = first.find((r) => r.email === email);
-    if (!record) continue;
-    expect(record[field], `${field} of ${email}`).toEqual(entry.value);
-  }
+  expectChangesKept(first, edits, (email, key) => touched.has(email) || crashedOver.has(key));
 
   // No write to a record that did not change: edit a few records of the converged flow, and the next pass writes
   // only to the entities of those records.

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import type { ChangeHint } from '../../runtime/engine/index';
-import { contents, memoryHarness } from '../engine/memory-flows';
+import { describe, it } from 'vitest';
+import { memoryHarness } from '../engine/memory-flows';
+import { editLog, expectChangesKept, expectConverged, liveRecordId, passWithHints } from './convergence';
 
 /**
  * Random histories of user edits on 2 or 3 systems, interleaved with passes under faults (failing writes, crashes
@@ -42,17 +42,9 @@ const step = (sides: number): fc.Arbitrary<Step> =>
 async function check(sideCount: number, matchByEmail: boolean, steps: Step[], seed: number): Promise<void> {
   const names = ['a', 'b', 'c'].slice(0, sideCount);
   const h = await memoryHarness({ sides: names, match: matchByEmail ? ['email'] : [], deletes: 'propagate', massDelete: { maxShare: 1, minCount: 1000 } }, seed);
-  // Which sides edited each (email, field) since the start, and the last value written: for the "no lost change" check.
-  const edits = new Map<string, { sides: Set<string>; value: unknown }>();
+  const { edits, edit } = editLog();
   const touched = new Set<string>();
-  const edit = (email: string, field: string, side: string, value: unknown) => {
-    const key = `${email}\u0000${field}`;
-    const entry = edits.get(key) ?? { sides: new Set<string>(), value: undefined };
-    entry.sides.add(side);
-    entry.value = value;
-    edits.set(key, entry);
-  };
-  const findId = (side: string, email: string) => h.sides[side]!.all().find((record) => !record.deleted && record.fields.email === email)?.id;
+  const findId = (side: string, email: string) => liveRecordId(h, side, email);
 
   for (const s of steps) {
     if (s.kind === 'create') {
@@ -86,51 +78,12 @@ async function check(sideCount: number, matchByEmail: boolean, steps: Step[], se
       stopFailing();
       h.store.clearFaults();
     } else {
-      const side = names[s.side] as string;
-      const hints: ChangeHint[] = [];
-      for (const index of s.emails) {
-        const id = findId(side, emails[index] as string);
-        if (id) hints.push({ nodeId: side, recordId: id, type: 'upsert' }, { nodeId: side, recordId: id, type: 'upsert' });
-      }
-      await h.pass({ hints: hints.reverse() });
+      await passWithHints(h, names[s.side] as string, s.emails.map((index) => emails[index] as string));
     }
   }
 
-  h.store.clearFaults();
-  await h.pass();
-  await h.pass();
-  const last = await h.pass();
-  expect(last.status).toBe('ok');
-  expect(last.summary).toMatchObject({ created: 0, updated: 0, deleted: 0, failed: 0 });
-
-  const entities = await h.db.selectFrom('entities').selectAll().where('deleted', '=', 0).execute();
-  const links = await h.db.selectFrom('links').selectAll().where('deleted', '=', 0).execute();
-  for (const side of names) {
-    const live = h.sides[side]!.all().filter((record) => !record.deleted);
-    // No entity twice on a side, and every live entity once on every side.
-    const perEntity = new Map<string, number>();
-    for (const record of live) {
-      const link = links.find((l) => l.node_id === side && l.record_id === record.id);
-      expect(link, `record ${record.id} on ${side} is linked`).toBeDefined();
-      const entity = entities.find((e) => e.id === link!.entity_id);
-      expect(entity, `entity of ${record.id} on ${side}`).toBeDefined();
-      // Every side holds the golden record.
-      expect(record.fields).toEqual(JSON.parse(entity!.golden));
-      perEntity.set(entity!.id, (perEntity.get(entity!.id) ?? 0) + 1);
-    }
-    expect([...perEntity.values()].every((count) => count === 1)).toBe(true);
-    expect(perEntity.size).toBe(entities.length);
-  }
-  // Sides agree with each other, record for record.
-  for (const side of names.slice(1)) expect(contents(h.sides[side]!)).toEqual(contents(h.sides[names[0] as string]!));
-  // A field only one side ever changed keeps that side's last value.
-  for (const [key, entry] of edits) {
-    const [email, field] = key.split('\u0000') as [string, string];
-    if (entry.sides.size !== 1 || touched.has(email)) continue;
-    const record = contents(h.sides[names[0] as string]!).find((r) => r.email === email);
-    if (!record) continue; // a delete of a record that was never synced removed it
-    expect(record[field], `${field} of ${email}`).toEqual(entry.value);
-  }
+  const { first } = await expectConverged(h, names);
+  expectChangesKept(first, edits, (email) => touched.has(email));
 }
 
 describe('sync engine properties', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseServeArgs, startServer, type RunningServer } from '../../runtime/commands/serve';
-import { DEFAULT_STOP_GRACE_MS } from '../../runtime/scheduler/threadedEngine';
+import { DEFAULT_STOP_GRACE_MS } from '../../runtime/passes/threadedEngine';
 import { addPeople, overrunningFlow, runsIn } from './overrunningFlow';
 import { contacts, createSides, eventually, peopleFlow, upsertPerson } from './support';
 

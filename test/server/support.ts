@@ -209,6 +209,14 @@ export async function testRuntime(options: Partial<Omit<RuntimeOptions, 'db' | '
   };
 }
 
+/** Stores credentials through the API, as a person does before pointing triggers at them: `[name, type, value]` each. */
+export async function storeCredentials(t: TestRuntime, entries: ReadonlyArray<readonly [name: string, type: string, value: string]>): Promise<void> {
+  for (const [name, type, value] of entries) {
+    const stored = await t.post('/api/credentials', { name, type, value });
+    if (stored.status !== 201) throw new Error(`credential ${name}: ${stored.status} ${await stored.text()}`);
+  }
+}
+
 /** Imports the people flow, stores its secret and deploys it. */
 export async function deployPeople(t: TestRuntime, flow: Record<string, unknown> = peopleFlow()): Promise<void> {
   const created = await t.post('/api/credentials', { name: 'hook-secret', type: 'webhook-secret', value: SECRET });

@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../support/http';
+
+// Defined in test/support/http.ts; runtime/connectors/postgres/postgres.test.ts still takes it from here.
+export { freePort } from '../../support/http';
 
 /** A json-server 0.17.4 process on loopback, standing in for a SaaS API nobody on this team wrote. */
 export interface JsonServer {
@@ -16,18 +19,6 @@ export interface JsonServer {
 }
 
 const binPath = createRequire(import.meta.url).resolve('json-server/lib/cli/bin.js');
-
-/** A port nobody listens on right now (and, for a moment, nobody else will be handed). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /**
  * Starts json-server on a temporary db.json holding these collections, on 127.0.0.1 and a free port, without

@@ -1,18 +1,9 @@
 import { createHmac } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readReply, startReceiver, type Receiver, type ReceivedRequest, type Reply } from '../../support/http';
 import { startBambooHrFake, type BambooHrFake } from './server';
 
 // Every test talks to the fake over real HTTP with global fetch, as a connector would.
-
-interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  json: any;
-}
 
 interface CallOptions {
   body?: unknown;
@@ -35,16 +26,7 @@ async function call(fake: BambooHrFake, method: string, path: string, options: C
     headers['Content-Type'] = options.contentType ?? 'application/json';
   }
   const response = await fetch(`${fake.url}${path}`, { method, headers, body });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, text, json: parseJson(text) };
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return text === '' ? null : JSON.parse(text);
-  } catch {
-    return null;
-  }
+  return readReply(response);
 }
 
 const start = Date.parse('2024-06-03T12:00:00Z');
@@ -293,26 +275,21 @@ describe('throttling', () => {
 });
 
 describe('webhooks', () => {
-  let receiver: Server;
-  let received: Array<{ headers: IncomingHttpHeaders; body: string }>;
+  let receiver: Receiver;
+  let received: ReceivedRequest[];
   let target: string;
 
   beforeEach(async () => {
     received = [];
-    receiver = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
-        response.writeHead(200).end();
-      });
+    receiver = await startReceiver((request) => {
+      received.push(request);
+      return 200;
     });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    target = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    target = `${receiver.origin}/hook`;
   });
 
   afterEach(async () => {
-    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    await receiver.close();
   });
 
   it('creates a webhook with a private key shown once, lists, shows and deletes it', async () => {

@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from '../../support/http';
+import { pathParams, pathPattern, type PathPattern } from '../pathPattern';
 import { bambooTimestamp, BambooHrCompany, fieldKey, type EmployeeRecord, type FieldDefinition } from './company';
 import {
   badChangeType,
@@ -106,11 +108,9 @@ interface RouteResult {
   headers?: Record<string, string>;
 }
 
-interface Route {
+interface Route extends PathPattern {
   method: string;
   pattern: string;
-  regex: RegExp;
-  names: string[];
   handle(context: RequestContext): RouteResult;
 }
 
@@ -134,12 +134,8 @@ export async function startBambooHrFake(options: BambooHrFakeOptions = {}): Prom
 
   const routes: Route[] = [];
   const route = (method: string, pattern: string, handle: Route['handle']): void => {
-    const names: string[] = [];
-    const source = pattern.replace(/\{(\w+)\}/g, (_match, name: string) => {
-      names.push(name);
-      return '(\\d+)';
-    });
-    routes.push({ method, pattern, regex: new RegExp(`^${source}$`), names, handle });
+    // Employee and webhook ids are numbers.
+    routes.push({ method, pattern, ...pathPattern(pattern, () => '\\d+'), handle });
   };
 
   const liveEmployees = (): EmployeeRecord[] => [...company.employees.values()].filter((employee) => !employee.deleted).sort((a, b) => a.id - b.id);
@@ -344,8 +340,7 @@ export async function startBambooHrFake(options: BambooHrFakeOptions = {}): Prom
     const routeKey = matched ? `${matched.method} ${matched.pattern}` : null;
     if (!authenticated(request.headers.authorization)) return { result: { status: 401 }, route: routeKey, error: unauthorized() };
     if (!matched) return { result: { status: 404 }, route: null, error: noSuchEndpoint() };
-    const match = matched.regex.exec(path) as RegExpExecArray;
-    const params = Object.fromEntries(matched.names.map((name, index) => [name, decodeURIComponent(match[index + 1] as string)]));
+    const params = pathParams(matched, path);
     const context: RequestContext = { method, query: url.searchParams, raw, contentType: (request.headers['content-type'] ?? '').trim(), accept: request.headers.accept ?? '', params };
     try {
       return { result: matched.handle(context), route: routeKey, error: null };
@@ -517,13 +512,4 @@ export function parseIsoTime(text: string | null): number | null {
   const zone = match[3] === undefined ? 'Z' : match[3] === 'Z' ? 'Z' : match[3].length === 5 ? `${match[3].slice(0, 3)}:${match[3].slice(3)}` : match[3];
   const time = Date.parse(match[2] === undefined ? `${match[1]}T00:00:00Z` : `${match[1]}T${match[2]}${zone}`);
   return Number.isNaN(time) ? null : time;
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
 }

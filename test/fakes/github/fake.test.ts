@@ -4,8 +4,6 @@
  * in @octokit/fixtures and the recorded webhook payloads in @octokit/webhooks-examples.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
@@ -13,6 +11,7 @@ import { Octokit } from '@octokit/rest';
 import { Webhooks } from '@octokit/webhooks';
 import { sign } from '@octokit/webhooks-methods';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startReceiver, type Receiver, type ReceivedRequest } from '../../support/http';
 import { schemaErrors } from './schema-check';
 import { startGitHubFake, type GitHubFake } from './server';
 
@@ -464,33 +463,24 @@ describe('shapes against the OpenAPI description and recorded GitHub answers', (
 });
 
 describe('webhooks', () => {
-  interface Received {
-    headers: IncomingHttpHeaders;
-    body: string;
-  }
-  let receiver: Server;
-  let received: Received[];
+  let receiver: Receiver;
+  let received: ReceivedRequest[];
   let receiverUrl: string;
   let answerWith = 200;
 
   beforeEach(async () => {
     received = [];
     answerWith = 200;
-    receiver = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-        res.writeHead(answerWith).end();
-      });
+    receiver = await startReceiver((request) => {
+      received.push(request);
+      return answerWith;
     });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    receiverUrl = `${receiver.origin}/hook`;
   });
 
   afterEach(async () => {
     await fake.webhooks.settled();
-    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    await receiver.close();
   });
 
   const events = () => received.map((delivery) => `${String(delivery.headers['x-github-event'])}.${String((JSON.parse(delivery.body) as { action?: string }).action ?? '')}`);
@@ -516,7 +506,7 @@ describe('webhooks', () => {
     const webhooks = new Webhooks({ secret: 'It\'s a Secret to Everybody' });
     const opened: Array<{ id: string; number: number; sender: string }> = [];
     webhooks.on('issues.opened', ({ id, payload }) => void opened.push({ id, number: payload.issue.number, sender: payload.sender?.login ?? '' }));
-    const delivery = received[1] as Received;
+    const delivery = received[1] as ReceivedRequest;
     const signature = String(delivery.headers['x-hub-signature-256']);
     expect(await webhooks.verify(delivery.body, signature)).toBe(true);
     expect(signature).toBe(await sign('It\'s a Secret to Everybody', delivery.body));
@@ -594,10 +584,10 @@ describe('webhooks', () => {
     const titles = received.slice(2).map((delivery) => (JSON.parse(delivery.body) as { changes: { title: { from: string } } }).changes.title.from);
     expect(titles).toEqual(['first', 'ordering']);
 
-    const original = received[1] as Received;
+    const original = received[1] as ReceivedRequest;
     const again = await fake.webhooks.redeliver(String(original.headers['x-github-delivery']));
     expect(again.redelivery).toBe(true);
-    const replay = received[received.length - 1] as Received;
+    const replay = received[received.length - 1] as ReceivedRequest;
     expect(replay.headers['x-github-delivery']).toBe(original.headers['x-github-delivery']);
     expect(replay.body).toBe(original.body);
 
@@ -610,7 +600,7 @@ describe('webhooks', () => {
 
   it('form hooks get payload=<json> signed over the raw body; PATCH without a secret removes it, as documented', async () => {
     const hook = await createHook({ content_type: 'form' });
-    const ping = received[0] as Received;
+    const ping = received[0] as ReceivedRequest;
     expect(ping.headers['content-type']).toBe('application/x-www-form-urlencoded');
     expect(JSON.parse(new URLSearchParams(ping.body).get('payload') ?? '{}')).toMatchObject({ hook_id: hook.id });
     expect(await new Webhooks({ secret: 'It\'s a Secret to Everybody' }).verify(ping.body, String(ping.headers['x-hub-signature-256']))).toBe(true);
@@ -618,7 +608,7 @@ describe('webhooks', () => {
     await sdk().rest.repos.updateWebhook({ ...repo(), hook_id: hook.id, config: { url: receiverUrl, content_type: 'json' } });
     fake.human.createIssue({ title: 'unsigned' });
     await fake.webhooks.settled();
-    const unsigned = received[received.length - 1] as Received;
+    const unsigned = received[received.length - 1] as ReceivedRequest;
     expect(unsigned.headers['x-hub-signature-256']).toBeUndefined();
   });
 

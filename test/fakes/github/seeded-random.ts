@@ -3,20 +3,10 @@
  * failing test can be replayed exactly.
  */
 
-/** A PRNG returning floats in [0, 1) (mulberry32: tiny, fast, good enough for shuffling test data). */
-export type Random = () => number;
+import { seededRandom } from '../../../runtime/seededRandom';
 
-/** Seeds a mulberry32 generator. */
-export function seededRandom(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A PRNG returning floats in [0, 1): the fake draws from runtime/seededRandom.ts. */
+export type Random = ReturnType<typeof seededRandom>;
 
 /** A stable pseudo-random number for (seed, key), independent of call order. */
 export function hashToUnit(seed: number, key: number): number {

@@ -11,12 +11,13 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { seededRandom } from '../../../runtime/seededRandom';
+import { readBody } from '../../support/http';
 import { ApiError, docs, notFound } from './api-error';
 import type { ListingQuirks, TieOrder } from './listing';
 import { RateLimiter, type RateLimitSettings, type SecondaryLimitSettings } from './rate-limit';
 import { issueJson, type Urls } from './representation';
 import { createRoutes, type Route, type RouteAnswer } from './routes';
-import { seededRandom } from './seeded-random';
 import { Clock, RepoStore, type IssueEvent, type IssuePatch, type Permission, type SeedIssueInput, type StateReason } from './store';
 import { issuesPayload, pingPayload } from './webhook-payloads';
 import { WebhookDispatcher, type DeliveryRecord, type HookRecord, type ReleaseOrder } from './webhooks';
@@ -462,12 +463,6 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Troubleshooting › Problems parsing JSON: invalid JSON is a 400 "Problems parsing JSON". */

@@ -1,7 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startReceiver, type Receiver, type ReceivedRequest } from '../../support/http';
 import { startHubSpotFake, type HubSpotFake } from './server';
 
 // The fake against HubSpot's documented shapes and rules (SOURCES.md), through HTTP as a client meets it.
@@ -282,32 +281,27 @@ describe('rate limits', () => {
 });
 
 describe('webhooks', () => {
-  let receiver: Server;
-  let received: Array<{ method: string; url: string; headers: IncomingHttpHeaders; body: string }>;
+  let receiver: Receiver;
+  let received: ReceivedRequest[];
   let status: number;
 
   beforeEach(async () => {
     received = [];
     status = 204;
-    receiver = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        received.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
-        response.writeHead(status).end();
-      });
+    receiver = await startReceiver((request) => {
+      received.push(request);
+      return status;
     });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   });
   afterEach(async () => {
-    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    await receiver.close();
   });
 
   it('sends subscribed events as a signed JSON array, and retries a failed batch with attemptNumber + 1', async () => {
     const target = 'https://hooks.example.com/hooks/leads/crm?x=%2Cy';
     fake.webhooks.configure({
       targetUrl: target,
-      connectTo: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`,
+      connectTo: receiver.origin,
       subscriptions: [{ subscriptionType: 'contact.creation' }, { subscriptionType: 'contact.propertyChange', propertyName: 'firstname' }, { subscriptionType: 'company.creation' }],
     });
     const id = fake.personCreate('contacts', { email: 'w@example.com', firstname: 'Wes' });
@@ -337,7 +331,7 @@ describe('webhooks', () => {
   });
 
   it('sends at most 100 events a request', async () => {
-    fake.webhooks.configure({ targetUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`, subscriptions: [{ subscriptionType: 'contact.creation' }] });
+    fake.webhooks.configure({ targetUrl: `${receiver.origin}/hooks`, subscriptions: [{ subscriptionType: 'contact.creation' }] });
     for (let i = 0; i < 150; i++) fake.personCreate('contacts', { email: `many${i}@example.com` });
     await fake.webhooks.flush();
     expect(received.map((entry) => (JSON.parse(entry.body) as unknown[]).length)).toEqual([100, 50]);

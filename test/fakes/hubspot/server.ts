@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from '../../support/http';
+import { pathParams, pathPattern, type PathPattern } from '../pathPattern';
 import { DailyCount, oauthAppTenSecondly, privateAppLimits, RollingWindow, searchPerSecond, tenSecondsMs, type Tier } from './limits';
 import {
   defaultProperties,
@@ -131,11 +133,9 @@ interface RouteResult {
   body?: unknown;
 }
 
-interface Route {
+interface Route extends PathPattern {
   method: string;
   pattern: string;
-  regex: RegExp;
-  names: string[];
   search: boolean;
   handle(context: Context): RouteResult;
 }
@@ -177,12 +177,7 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
 
   const routes: Route[] = [];
   const route = (method: string, pattern: string, handle: Route['handle'], kind: { search?: boolean } = {}): void => {
-    const names: string[] = [];
-    const source = pattern.replace(/\{(\w+)\}/g, (_match, name: string) => {
-      names.push(name);
-      return '([^/]+)';
-    });
-    routes.push({ method, pattern, regex: new RegExp(`^${source}$`), names, search: kind.search ?? false, handle });
+    routes.push({ method, pattern, ...pathPattern(pattern), search: kind.search ?? false, handle });
   };
 
   /**
@@ -484,8 +479,7 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
     if (!caller.oauth && !daily.take(now())) return fail(rateLimited('DAILY', headers));
     if (!caller.oauth) headers['X-HubSpot-RateLimit-Daily-Remaining'] = String(daily.remaining(now()));
     if (!matched) return fail(standardError(404, 'OBJECT_NOT_FOUND', 'resource not found'), headers); // UNCONFIRMED
-    const match = matched.regex.exec(url.pathname) as RegExpExecArray;
-    const params = Object.fromEntries(matched.names.map((name, index) => [name, decodeURIComponent(match[index + 1] ?? '')]));
+    const params = pathParams(matched, url.pathname);
     try {
       const result = matched.handle({ query: url.searchParams, body, params, source: 'API' });
       return { status: result.status, body: result.body, headers, route: routeKey, requestBody: body };
@@ -609,13 +603,4 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
     requests,
     countRequests: (routeKey) => (routeKey === undefined ? requests.length : requests.filter((entry) => entry.route === routeKey).length),
   };
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
 }

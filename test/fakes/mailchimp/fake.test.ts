@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startReceiver, type Receiver, type ReceivedRequest } from '../../support/http';
 import { startMailchimpFake, type MailchimpFake } from './server';
 import { subscriberHash } from './store';
 import type { Delivery } from './webhooks';
@@ -240,27 +240,22 @@ describe('batch operations', () => {
 });
 
 describe('webhooks', () => {
-  let receiver: Server;
-  let received: Array<{ method: string; url: string; headers: IncomingHttpHeaders; body: string }>;
+  let receiver: Receiver;
+  let received: ReceivedRequest[];
   let answerGet = 200;
   let address = '';
 
   beforeEach(async () => {
     received = [];
     answerGet = 200;
-    receiver = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        received.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
-        response.writeHead(request.method === 'GET' ? answerGet : 200).end();
-      });
+    receiver = await startReceiver((request) => {
+      received.push(request);
+      return request.method === 'GET' ? answerGet : 200;
     });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    address = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/flow/node?secret=s3cret`;
+    address = `${receiver.origin}/hooks/flow/node?secret=s3cret`;
   });
   afterEach(async () => {
-    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    await receiver.close();
   });
 
   it('checks the URL with a GET before saving, refuses one that does not answer 200, and one already there', async () => {

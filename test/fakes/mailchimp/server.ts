@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from '../../support/http';
+import { pathPattern, type PathPattern } from '../pathPattern';
 import { BatchQueue, type BatchOperationInput, type BatchTiming } from './batches';
 import { apiKeyInvalid, apiKeyMissing, invalidResource, jsonParseError, MailchimpProblem, memberExists, methodNotAllowed, resourceNotFound, tooManyRequests } from './problems';
 import {
@@ -111,11 +113,9 @@ interface ApiCall {
   source: ChangeSource;
 }
 
-interface Route {
+interface Route extends PathPattern {
   method: string;
   pattern: string;
-  regex: RegExp;
-  names: string[];
   handle(call: ApiCall): RouteResult | Promise<RouteResult>;
 }
 
@@ -138,12 +138,7 @@ export async function startMailchimpFake(options: MailchimpFakeOptions = {}): Pr
 
   const routes: Route[] = [];
   const route = (method: string, pattern: string, handle: Route['handle']): void => {
-    const names: string[] = [];
-    const source = pattern.replace(/\{(\w+)\}/g, (_match, name: string) => {
-      names.push(name);
-      return '([^/]+)';
-    });
-    routes.push({ method, pattern, regex: new RegExp(`^${source}/?$`), names, handle });
+    routes.push({ method, pattern, ...pathPattern(pattern, undefined, { trailingSlash: true }), handle });
   };
   const listOf = (call: ApiCall): ListRecord => account.list(call.params.list_id as string);
   const memberOf = (call: ApiCall, list: ListRecord): MemberRecord => {
@@ -575,10 +570,4 @@ function send(response: ServerResponse, result: RouteResult, nowMs: number): voi
   }
   headers['Content-Type'] ??= 'application/json; charset=utf-8';
   response.writeHead(result.status, headers).end(JSON.stringify(result.body ?? {}));
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }

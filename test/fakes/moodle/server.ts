@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from '../../support/http';
 import { accessException, invalidToken, InvalidParameterException, missingRecord, MoodleException, type DebugLevel } from './exceptions';
 import { deleteUser, functions, validEmail } from './functions';
 import { cleanReturnValue, parsePhpVariables, PhpArray, single, validateParameters, type Description } from './php';
@@ -217,15 +218,6 @@ export async function startMoodleFake(options: MoodleFakeOptions = {}): Promise<
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
 }
 
 /** webservice_rest_server::send_headers(). */

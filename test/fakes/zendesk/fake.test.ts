@@ -1,34 +1,16 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readReply, startReceiver, type Receiver, type ReceivedRequest, type Reply } from '../../support/http';
 import { startZendeskFake, type ZendeskFake } from './server';
 
 // Every test talks to the fake over real HTTP with global fetch, as a connector would.
-
-interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  json: any;
-}
 
 async function call(fake: ZendeskFake, method: string, path: string, body?: unknown, auth: string | null = fake.auth.apiToken): Promise<Reply> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (auth !== null) headers.Authorization = auth;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const response = await fetch(`${fake.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, text, json: parseJson(text) };
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return text === '' ? null : JSON.parse(text);
-  } catch {
-    return null;
-  }
+  return readReply(response);
 }
 
 const start = Date.parse('2024-06-03T12:00:00Z');
@@ -469,32 +451,23 @@ describe('account rate limits', () => {
 });
 
 describe('webhooks', () => {
-  interface Received {
-    headers: IncomingHttpHeaders;
-    body: string;
-  }
-  let receiver: Server;
-  let received: Received[];
+  let receiver: Receiver;
+  let received: ReceivedRequest[];
   let endpoint: string;
   let answerStatus: number;
 
   beforeEach(async () => {
     received = [];
     answerStatus = 200;
-    receiver = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
-        response.writeHead(answerStatus).end();
-      });
+    receiver = await startReceiver((request) => {
+      received.push(request);
+      return answerStatus;
     });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    endpoint = `${receiver.origin}/hook`;
   });
 
   afterEach(async () => {
-    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    await receiver.close();
   });
 
   const createWebhook = async (subscriptions: string[]): Promise<{ id: string; secret: string }> => {

@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from '../../support/http';
+import { pathParams, pathPattern, type PathPattern } from '../pathPattern';
 import { cursorPage, recentMinuteExcluded, timePage, type ExportEntry, type ExportQuery } from './incremental';
 import { MinuteBudget, planLimits, TicketUpdateBudget, type BudgetState, type ZendeskPlan } from './limits';
 import {
@@ -124,11 +126,9 @@ interface RouteResult {
   headers?: Record<string, string>;
 }
 
-interface Route {
+interface Route extends PathPattern {
   method: string;
   pattern: string;
-  regex: RegExp;
-  names: string[];
   handle(context: RequestContext): RouteResult | Promise<RouteResult>;
 }
 
@@ -165,12 +165,7 @@ export async function startZendeskFake(options: ZendeskFakeOptions = {}): Promis
 
   const routes: Route[] = [];
   const route = (method: string, pattern: string, handle: Route['handle']): void => {
-    const names: string[] = [];
-    const source = pattern.replace(/\{(\w+)\}/g, (_match, name: string) => {
-      names.push(name);
-      return name.endsWith('webhook_id') ? '([^/]+)' : '(\\d+)';
-    });
-    routes.push({ method, pattern, regex: new RegExp(`^${source}$`), names, handle });
+    routes.push({ method, pattern, ...pathPattern(pattern, (name) => (name.endsWith('webhook_id') ? '[^/]+' : '\\d+')), handle });
   };
 
   const ticketId = (context: RequestContext): number => Number(context.params.ticket_id);
@@ -296,21 +291,20 @@ export async function startZendeskFake(options: ZendeskFakeOptions = {}): Promis
     [...account.tickets.values()].filter((ticket) => !(context.query.get('exclude_deleted') === 'true' && ticket.deleted)).map((ticket) => ({ id: ticket.id, timestamp: ticket.generatedTimestamp }));
   const userEntries = (): ExportEntry[] => [...account.users.values()].map((user) => ({ id: user.id, timestamp: user.updatedAt }));
   const cursorUrl = (context: RequestContext, cursor: string | null): string | null => (cursor === null ? null : `${baseUrl}${context.rawPath}?cursor=${encodeURIComponent(cursor)}`);
+  /** A cursor-based export page of `records` under `key`, with the keys that say where the next one starts. */
+  const cursorPageBody = (context: RequestContext, key: 'tickets' | 'users', records: unknown[], page: { afterCursor: string | null; endOfStream: boolean }) => ({
+    [key]: records,
+    after_url: cursorUrl(context, page.afterCursor),
+    after_cursor: page.afterCursor,
+    // Backward paging is not reproduced; null is what a first page carries ("If there's no previous page, the value is null").
+    before_url: null,
+    before_cursor: null,
+    end_of_stream: page.endOfStream,
+  });
 
   route('GET', '/api/v2/incremental/tickets/cursor', (context) => {
     const page = cursorPage(ticketEntries(context), exportQuery(context), nowSeconds(), visibleUntil());
-    return {
-      status: 200,
-      body: {
-        tickets: page.ids.map((id) => ticketJson(account, account.tickets.get(id)!)),
-        after_url: cursorUrl(context, page.afterCursor),
-        after_cursor: page.afterCursor,
-        // Backward paging is not reproduced; null is what a first page carries ("If there's no previous page, the value is null").
-        before_url: null,
-        before_cursor: null,
-        end_of_stream: page.endOfStream,
-      },
-    };
+    return { status: 200, body: cursorPageBody(context, 'tickets', page.ids.map((id) => ticketJson(account, account.tickets.get(id)!)), page) };
   });
   route('GET', '/api/v2/incremental/tickets', (context) => {
     const query = exportQuery(context);
@@ -319,17 +313,7 @@ export async function startZendeskFake(options: ZendeskFakeOptions = {}): Promis
   });
   route('GET', '/api/v2/incremental/users/cursor', (context) => {
     const page = cursorPage(userEntries(), exportQuery(context), nowSeconds(), visibleUntil());
-    return {
-      status: 200,
-      body: {
-        users: page.ids.map((id) => userJson(account, account.users.get(id)!)),
-        after_url: cursorUrl(context, page.afterCursor),
-        after_cursor: page.afterCursor,
-        before_url: null,
-        before_cursor: null,
-        end_of_stream: page.endOfStream,
-      },
-    };
+    return { status: 200, body: cursorPageBody(context, 'users', page.ids.map((id) => userJson(account, account.users.get(id)!)), page) };
   });
   route('GET', '/api/v2/incremental/users', (context) => {
     const query = exportQuery(context);
@@ -453,8 +437,7 @@ export async function startZendeskFake(options: ZendeskFakeOptions = {}): Promis
         return { result: errorResult(badRequestText(), headers), route: routeKey };
       }
     }
-    const match = matched.regex.exec(path)!;
-    const params = Object.fromEntries(matched.names.map((name, index) => [name, decodeURIComponent(match[index + 1]!)]));
+    const params = pathParams(matched, path);
     const context: RequestContext = { method, query: url.searchParams, body, params, actor, headers, rawPath: url.pathname };
     try {
       const result = await matched.handle(context);
@@ -563,12 +546,6 @@ function send(response: ServerResponse, result: RouteResult): void {
   const text = typeof result.body === 'string' ? result.body : JSON.stringify(result.body ?? {});
   headers['Content-Type'] = typeof result.body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8';
   response.writeHead(result.status, headers).end(text);
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**

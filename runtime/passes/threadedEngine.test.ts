@@ -1,4 +1,3 @@
-import Sqlite from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +6,7 @@ import { pino, type Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadFlow } from '../../nodes/flow/load';
 import type { FlowDocument } from '../../nodes/index';
-import { overrunningFlow } from '../../test/server/overrunningFlow';
+import { addPeople, overrunningFlow } from '../../test/server/overrunningFlow';
 import { addContact, auth, contacts, createSides, eventually, jsonHeaders, peopleFlow, TOKEN, upsertPerson } from '../../test/server/support';
 import { createRuntime } from '../app';
 import { connectorRegistry } from '../connectors/index';
@@ -57,17 +56,6 @@ function sides(root: string, name: string): string {
   mkdirSync(dir);
   createSides(dir);
   return dir;
-}
-
-/** Many people in a.db in one transaction. */
-function addPeople(dir: string, count: number): void {
-  const a = new Sqlite(join(dir, 'a.db'));
-  const insert = a.prepare('INSERT INTO people (name, email, updated_at) VALUES (?, ?, ?)');
-  const now = new Date().toISOString();
-  a.transaction(() => {
-    for (let index = 0; index < count; index++) insert.run(`Person ${index}`, `person${index}@example.com`, now);
-  })();
-  a.close();
 }
 
 async function threaded(

@@ -16,7 +16,7 @@ import type {
 } from '../engine/types';
 import type { AlertNotifier } from '../observability/alerts';
 import type { RuntimeMetrics } from '../observability/metrics';
-import type { FlowCatalog } from './flowCatalog';
+import type { FlowCatalog } from '../flows/flowCatalog';
 import { pruneRunHistory } from '../db/runQueries';
 
 /** What the server needs of the sync engine (runtime/engine's SyncEngine satisfies it). */

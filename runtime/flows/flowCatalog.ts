@@ -13,9 +13,10 @@ import {
 import { deleteFlowWebhookEvents } from '../db/webhookQueries';
 import { describeIssue, type FlowLoader } from './flowLoader';
 
-function parseStored(text: string): unknown {
+/** Stored document bytes (a flow, a draft, a version) back to the JSON value they hold. */
+export function parseStored(bytes: string): unknown {
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(bytes) as unknown;
   } catch {
     // Only a hand-edited state DB gets here; the loader then reports the document as unreadable.
     return null;

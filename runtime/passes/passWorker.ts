@@ -1,6 +1,6 @@
 /**
  * A pass worker: a thread of its own holding a SyncEngine that runs one flow's passes at a time for ThreadedEngine
- * (runtime/scheduler/threadedEngine.ts), on its own connection to the state file. Started through passWorker.mjs.
+ * (runtime/passes/threadedEngine.ts), on its own connection to the state file. Started through passWorker.mjs.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { connectorRegistry } from '../connectors/index';
