@@ -1,15 +1,17 @@
 import { sql, type RawBuilder } from 'kysely';
+import { ValueList } from './dialect';
 
 /** Whatever runs a raw statement: a state or inbox handle, or a transaction of either. */
 type Executor = Parameters<RawBuilder<unknown>['execute']>[0];
 
 /**
- * A list for `in`, bound as one JSON text: the statement is the same for any number of values, so the connection
+ * A list for `in`, bound as one parameter: the statement is the same for any number of values, so the connection
  * prepares it once (db/statementCache.ts). With `in (?, ?, …)` every length was a statement of its own, compiled anew
- * by SQLite on most passes. SQLite still looks each value up in the index (`SEARCH … USING INDEX`, LIST SUBQUERY).
+ * by SQLite on most passes. SQLite reads it as a JSON array and still looks each value up in the index (`SEARCH …
+ * USING INDEX`, LIST SUBQUERY); PostgreSQL as an array (dialect.ts `ValueList`).
  */
 export function oneOf<T extends string | number>(values: readonly T[]): RawBuilder<T> {
-  return sql<T>`(select value from json_each(${JSON.stringify(values)}))`;
+  return sql<T>`${new ValueList(values)}`;
 }
 
 /** Lets the other connection to the file (the pass worker, or the server's intake) take the write lock. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { findConflictId, insertConflict, listConflicts, markConflictResolved, markResolvedApplied, resolvedConflictEntityIds } from './conflictQueries';
-import { openStateDb } from './index';
 import type { ConflictRow } from './schema';
+import { stateDatabases } from '../../test/support/stateDatabases';
 
 const conflict = (id: string, overrides: Partial<ConflictRow>): ConflictRow => ({
   id,
@@ -18,9 +18,9 @@ const conflict = (id: string, overrides: Partial<ConflictRow>): ConflictRow => (
   ...overrides,
 });
 
-describe('conflictQueries', () => {
+describe.each(stateDatabases)('conflictQueries on $name', ({ open }) => {
   it('finds a conflict by flow or entity, kind, field and status, and nothing that differs in any of them', async () => {
-    const db = await openStateDb(':memory:');
+    const db = await open();
     await insertConflict(db, conflict('c1', { entity_id: 'e1', field: 'name' }));
     await insertConflict(db, conflict('c2', { kind: 'match', field: 'key', created_at: '2026-01-02T00:00:00.000Z' }));
     expect(await findConflictId(db, { entityId: 'e1', kind: 'field', field: 'name', status: 'open' })).toBe('c1');
@@ -33,7 +33,7 @@ describe('conflictQueries', () => {
   });
 
   it('moves a conflict from open to resolved to applied, and lists each stage', async () => {
-    const db = await openStateDb(':memory:');
+    const db = await open();
     await insertConflict(db, conflict('c1', { entity_id: 'e1', field: 'name' }));
     await insertConflict(db, conflict('c2', { kind: 'match', field: 'key', created_at: '2026-01-02T00:00:00.000Z' }));
     await markConflictResolved(db, 'c1', { side: 'a' }, 'later');

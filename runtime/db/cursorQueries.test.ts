@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { loadCursor, saveCursor } from './cursorQueries';
-import { openStateDb } from './index';
+import { stateDatabases } from '../../test/support/stateDatabases';
 
-describe('cursorQueries', () => {
+describe.each(stateDatabases)('cursorQueries on $name', ({ open }) => {
   it('starts a side never listed from the beginning, and gives back a saved cursor as saved, a number apart from its text', async () => {
-    const db = await openStateDb(':memory:');
+    const db = await open();
     expect(await loadCursor(db, 'f', 'a')).toEqual({ since: null, seen: [] });
     await saveCursor(db, 'f', 'a', { since: 5, seen: ['x'] }, 't1');
     await saveCursor(db, 'f', 'b', { since: '5', seen: ['y', 'z'] }, 't1');

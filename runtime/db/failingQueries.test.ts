@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { failingOfFlow, listFailing, recordFailure, resetFailingAttempts } from './failingQueries';
-import { openStateDb } from './index';
+import { stateDatabases } from '../../test/support/stateDatabases';
 
-describe('failingQueries', () => {
+describe.each(stateDatabases)('failingQueries on $name', ({ open }) => {
   it('counts each failure of a record, keeps when it first failed, and starts the count afresh on request', async () => {
-    const db = await openStateDb(':memory:');
+    const db = await open();
     await recordFailure(db, { flowId: 'f', nodeId: 'a', recordId: '1', entityId: null, error: 'first', at: 't1' });
     await recordFailure(db, { flowId: 'f', nodeId: 'a', recordId: '2', entityId: null, error: 'other', at: 't2' });
     await recordFailure(db, { flowId: 'f', nodeId: 'a', recordId: '1', entityId: 'e1', error: 'again', at: 't3' });

@@ -1,18 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { provenanceAfterMerge } from '../engine/provenance';
-import { openStateDb, type StateDb } from './index';
+import { stateDatabases } from '../../test/support/stateDatabases';
 import { down, up } from './migrations/2026_12_04_1000_field_provenance';
 import { saveEntityRows } from './queries';
 
-let db: StateDb | undefined;
-afterEach(async () => {
-  await db?.destroy();
-  db = undefined;
-});
-
-describe('migration 2026_12_04_1000_field_provenance', () => {
+describe.each(stateDatabases)('migration 2026_12_04_1000_field_provenance on $name', ({ open }) => {
   it('gives the entities of an older state file an empty provenance, which a save then fills in the same row', async () => {
-    db = await openStateDb(':memory:');
+    const db = await open();
     // The state as it was before: no provenance column, one entity synced.
     await down(db as never);
     const now = new Date().toISOString();

@@ -1,20 +1,14 @@
 import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FLOW_ID_PATTERN } from '../../nodes';
-import { openStateDb, type StateDb } from './index';
+import { stateDatabases } from '../../test/support/stateDatabases';
 import { up } from './migrations/2026_12_02_1000_flow_ids';
-
-let db: StateDb | undefined;
-afterEach(async () => {
-  await db?.destroy();
-  db = undefined;
-});
 
 const document = (id: string) => `${JSON.stringify({ version: 3, id, name: `flow ${id}`, nodes: [], edges: [] }, null, 2)}\n`;
 
-describe('migration 2026_12_02_1000_flow_ids', () => {
+describe.each(stateDatabases)('migration 2026_12_02_1000_flow_ids on $name', ({ open }) => {
   it('renames stored flows whose ids the API could not address, with everything of theirs, and leaves the rest', async () => {
-    db = await openStateDb(':memory:');
+    const db = await open();
     const now = new Date().toISOString();
     const ids = ['.', '..', 'a/b', '<script>', 'ok', 'a-b', 'x'.repeat(300)];
     for (const id of ids) {

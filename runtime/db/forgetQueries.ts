@@ -16,18 +16,20 @@ export async function deleteFlowState(db: Db, flowId: string, chunk: number): Pr
   }
   const keyed: Array<[table: string, key: string]> = [
     ['entities', 'id'],
-    ['write_journal', 'tag'],
+    ['write_ahead', 'page'],
     ['runs', 'id'],
     ['conflicts', 'id'],
-    ['failing_records', 'rowid'],
   ];
   for (const [table, key] of keyed) {
     await deleteInChunks(db, sql`delete from ${sql.table(table)} where ${sql.ref(key)} in (select ${sql.ref(key)} from ${sql.table(table)} where flow_id = ${flowId} limit ${chunk})`, chunk);
   }
-  await deleteInChunks(
-    db,
-    sql`delete from links where flow_id = ${flowId} and (node_id, record_id) in (select node_id, record_id from links where flow_id = ${flowId} limit ${chunk})`,
-    chunk,
-  );
+  // Keyed by (flow, node, record): the rest of the key picks the rows.
+  for (const table of ['failing_records', 'links']) {
+    await deleteInChunks(
+      db,
+      sql`delete from ${sql.table(table)} where flow_id = ${flowId} and (node_id, record_id) in (select node_id, record_id from ${sql.table(table)} where flow_id = ${flowId} limit ${chunk})`,
+      chunk,
+    );
+  }
   await db.deleteFrom('cursors').where('flow_id', '=', flowId).execute();
 }

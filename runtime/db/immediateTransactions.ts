@@ -1,4 +1,5 @@
-import { SqliteDialect, SqliteDriver, CompiledQuery, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import { SqliteDialect, SqliteDriver, CompiledQuery, type DatabaseConnection, type Driver, type QueryCompiler, type SqliteDialectConfig } from 'kysely';
+import { SqliteStateCompiler } from './dialect';
 
 /** How long `begin immediate` keeps trying for the write lock, as busy_timeout does for single statements. */
 const LOCK_WAIT_MS = 5000;
@@ -51,7 +52,7 @@ class ImmediateSqliteDriver extends SqliteDriver {
   }
 }
 
-/** Kysely's SQLite dialect with every transaction begun `immediate`. */
+/** Kysely's SQLite dialect with every transaction begun `immediate`, compiling the state's lists (dialect.ts). */
 export class ImmediateSqliteDialect extends SqliteDialect {
   constructor(private readonly config: SqliteDialectConfig) {
     super(config);
@@ -59,5 +60,9 @@ export class ImmediateSqliteDialect extends SqliteDialect {
 
   override createDriver(): Driver {
     return new ImmediateSqliteDriver(this.config);
+  }
+
+  override createQueryCompiler(): QueryCompiler {
+    return new SqliteStateCompiler();
   }
 }

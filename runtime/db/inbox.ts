@@ -1,5 +1,6 @@
 import type Sqlite from 'better-sqlite3';
 import { sql, type Kysely, type Migration } from 'kysely';
+import { isSqlite } from './dialect';
 import { applyMigrations, openSqliteFile, wrapSqlite, type StateDb } from './index';
 import * as webhookInbox from './inboxMigrations/2026_11_26_2100_webhook_inbox';
 import type { InboxDatabase } from './schema';
@@ -52,6 +53,8 @@ const CARRY_OVER_PAGE = 2000;
  * `on conflict do nothing`. Deleting first could lose acknowledged events.
  */
 export async function carryOverWebhookEvents(state: StateDb, inbox: InboxDb): Promise<{ events: number; deliveries: number }> {
+  // Only SQLite state files older than the inbox hold webhook events (and the copy pages by SQLite's rowid).
+  if (!isSqlite(state)) return { events: 0, deliveries: 0 };
   try {
     return await moveWebhookRows(state, inbox);
   } catch (error) {

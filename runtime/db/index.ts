@@ -1,7 +1,8 @@
 import Sqlite from 'better-sqlite3';
 import { dirname } from 'node:path';
-import { Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import { createPrivateFolder, ensurePrivateFile, SQLITE_COMPANIONS } from '../credentials/privateFiles';
+import { isSqlite } from './dialect';
 import { ImmediateSqliteDialect } from './immediateTransactions';
 import { cachingStatements } from './statementCache';
 import * as initialState from './migrations/2026_11_26_1600_initial_state';
@@ -13,6 +14,8 @@ import * as flowIds from './migrations/2026_12_02_1000_flow_ids';
 import * as flowDrafts from './migrations/2026_12_03_1200_flow_drafts';
 import * as shadowHashes from './migrations/2026_12_03_1300_shadow_hashes';
 import * as fieldProvenance from './migrations/2026_12_04_1000_field_provenance';
+import * as pageJournal from './migrations/2026_12_05_0900_page_journal';
+import { connectPostgresState, isPostgresUrl, type PostgresStateOptions } from './postgresState';
 import type { Database } from './schema';
 
 /** The dated migrations, in order. Imported statically so they work the same under tsx, vitest and a bundle. */
@@ -26,6 +29,7 @@ const migrations: Record<string, Migration> = {
   '2026_12_03_1200_flow_drafts': flowDrafts,
   '2026_12_03_1300_shadow_hashes': shadowHashes,
   '2026_12_04_1000_field_provenance': fieldProvenance,
+  '2026_12_05_0900_page_journal': pageJournal,
 };
 
 export type StateDb = Kysely<Database>;
@@ -53,10 +57,18 @@ export function openSqliteFile(file: string): Sqlite.Database {
   return sqlite;
 }
 
-/** Opens (creating if needed) the runtime state in a SQLite file, or in memory for ':memory:', and migrates it. */
-export async function openStateDb(file: string): Promise<StateDb> {
-  const db = wrapSqlite(openSqliteFile(file));
-  await migrateToLatest(db);
+/**
+ * Opens (creating if needed) the runtime state and migrates it: in a SQLite file, in memory for ':memory:', or in
+ * PostgreSQL for a `postgres://` URL (in `options.schema` when given; see postgresState.ts).
+ */
+export async function openStateDb(location: string, options: PostgresStateOptions = {}): Promise<StateDb> {
+  const db = isPostgresUrl(location) ? await connectPostgresState<Database>(location, options) : wrapSqlite(openSqliteFile(location));
+  try {
+    await migrateToLatest(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
   return db;
 }
 
@@ -68,20 +80,25 @@ export function wrapSqlite<DB = Database>(sqlite: Sqlite.Database): Kysely<DB> {
   return new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(sqlite) }) });
 }
 
-/** Applies every pending migration of the state, or throws with the one that failed. */
+/**
+ * Applies every pending migration of the state, or throws with the one that failed. On PostgreSQL the history is kept
+ * in the state's own schema: left to itself, Kysely takes a migration table of any schema of the database for its own.
+ */
 export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
-  await applyMigrations(db, migrations, 'state migration');
+  if (isSqlite(db)) return applyMigrations(db, migrations, 'state migration');
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  await applyMigrations(db, migrations, 'state migration', { migrationTableSchema: rows[0]?.schema });
 }
 
 /**
  * Applies every pending migration of one set, or throws naming the one that failed (`what` starts the message). A set
- * other than the state's keeps its history in tables of its own (`tables`).
+ * other than the state's keeps its history in tables of its own (`tables`); on PostgreSQL, `tables` names the schema.
  */
 export async function applyMigrations<DB>(
   db: Kysely<DB>,
   set: Record<string, Migration>,
   what: string,
-  tables: { migrationTableName: string; migrationLockTableName: string } | null = null,
+  tables: { migrationTableName?: string; migrationLockTableName?: string; migrationTableSchema?: string } | null = null,
 ): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => set };
   const { error, results } = await new Migrator({ db, provider, ...tables }).migrateToLatest();

@@ -1,13 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { provenanceAfterMerge } from '../engine/provenance';
-import { openStateDb, type StateDb } from './index';
+import { stateDatabases } from '../../test/support/stateDatabases';
+import type { StateDb } from './index';
 import { INSPECTED_LOG_LINES, INSPECTED_RUNS, inspectEntity } from './inspectorQueries';
-
-let db: StateDb | undefined;
-afterEach(async () => {
-  await db?.destroy();
-  db = undefined;
-});
 
 const at = (minute: number) => new Date(Date.UTC(2026, 11, 1, 0, minute)).toISOString();
 
@@ -20,13 +15,13 @@ async function history(state: StateDb, runs: number, provenance: string | null):
   for (let index = 0; index < runs; index++) {
     await state.insertInto('runs').values({ id: `r${index}`, flow_id: 'f', started_at: at(index), finished_at: at(index), status: 'ok', reason: 'schedule', dry_run: 0, summary: null, error: null }).execute();
   }
-  const line = (run: number, entity: string, outcome: string) => ({ id: null, run_id: `r${run}`, node_id: 'a', record_id: '1', entity_id: entity, outcome, fields: null, message: null, at: at(run) });
+  const line = (run: number, entity: string, outcome: string) => ({ run_id: `r${run}`, node_id: 'a', record_id: '1', entity_id: entity, outcome, fields: null, message: null, at: at(run) });
   await state.insertInto('run_log').values([line(0, 'e1', 'created'), line(runs - 2, 'e1', 'updated'), line(runs - 1, 'e1', 'updated'), line(runs - 1, 'e2', 'created')]).execute();
 }
 
-describe('inspectEntity', () => {
+describe.each(stateDatabases)('inspectEntity on $name', ({ open }) => {
   it('reads the log lines of the newest runs, and of older runs that set a field', async () => {
-    db = await openStateDb(':memory:');
+    const db = await open();
     const runs = INSPECTED_RUNS + 5;
     await history(db, runs, provenanceAfterMerge(null, [{ field: 'name', from: undefined, to: 'Ada', winner: 'a', rule: 'first sync' }], { runId: 'r0', at: at(0) }));
     const found = await inspectEntity(db, 'f', 'e1');
@@ -41,7 +36,7 @@ describe('inspectEntity', () => {
   });
 
   it('leaves out the lines of runs older than the newest it reads when no field names them', async () => {
-    db = await openStateDb(':memory:');
+    const db = await open();
     const runs = INSPECTED_RUNS + 5;
     await history(db, runs, null);
     const found = await inspectEntity(db, 'f', 'e1');
@@ -51,7 +46,7 @@ describe('inspectEntity', () => {
   });
 
   it('finds nothing for an entity of another flow', async () => {
-    db = await openStateDb(':memory:');
+    const db = await open();
     await history(db, 3, null);
     expect(await inspectEntity(db, 'other', 'e1')).toBeNull();
     expect(await inspectEntity(db, 'f', 'nobody')).toBeNull();

@@ -1,4 +1,4 @@
-import { sql, type Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { Db } from './queries';
 import type { FlowKnowledgeTable } from './schema';
 
@@ -12,17 +12,18 @@ export async function storedKnowledge(db: Db, flowId: string): Promise<FlowKnowl
 
 /**
  * Whether a run of the flow other than `exceptRunId` was recorded after run `runId`; null when `runId` is not recorded
- * (any more). "After" goes by the order the runs were recorded in (rowid), not by their start times: passes a
- * millisecond long share start times, and one that ended before the knowing pass began counted as one after it.
+ * (any more), or was recorded before runs were numbered. "After" goes by the order the runs were recorded in (`seq`),
+ * not by their start times: passes a millisecond long share start times, and one that ended before the knowing pass
+ * began counted as one after it.
  */
 export async function runRecordedSince(db: Db, flowId: string, runId: string, exceptRunId: string | null): Promise<boolean | null> {
-  const knowing = await db.selectFrom('runs').select(sql<number>`rowid`.as('seq')).where('id', '=', runId).executeTakeFirst();
-  if (!knowing) return null;
+  const knowing = await db.selectFrom('runs').select(['seq']).where('id', '=', runId).executeTakeFirst();
+  if (!knowing || knowing.seq === null) return null;
   const others = await db
     .selectFrom('runs')
     .select(['id'])
-    .where(sql`rowid`, '>', knowing.seq)
     .where('flow_id', '=', flowId)
+    .where('seq', '>', knowing.seq)
     .where('id', '!=', exceptRunId ?? '')
     .limit(1)
     .execute();

@@ -1,6 +1,6 @@
 import { CompiledQuery, type InsertQueryBuilder, type InsertResult, type Kysely, type Transaction } from 'kysely';
 import { oneOf } from './bulk';
-import type { Database, EntityRow, JournalRow, LinkRow } from './schema';
+import type { Database, EntityRow, LinkRow } from './schema';
 
 /** A database handle or an open transaction: every query takes one first. */
 export type Db = Kysely<Database> | Transaction<Database>;
@@ -56,43 +56,6 @@ export async function entitiesByMatchKey(db: Db, flowId: string, keys: readonly 
     );
   }
   return rows;
-}
-
-export async function journalByTags(db: Db, tags: readonly string[]): Promise<JournalRow[]> {
-  const rows: JournalRow[] = [];
-  for (const chunk of chunked(tags)) rows.push(...(await db.selectFrom('write_journal').selectAll().where('tag', 'in', oneOf(chunk)).execute()));
-  return rows;
-}
-
-/**
- * Journal entries of these records of one side, by record. The status is checked by the callers, not in SQL: with
- * `status = ?` in the query SQLite picks the (flow_id, status) index and reads every completed write of the flow
- * for each chunk, which makes a pass over many records quadratic.
- */
-async function journalOfRecords(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<JournalRow[]> {
-  const rows: JournalRow[] = [];
-  for (const ids of chunked(recordIds)) {
-    rows.push(...(await db.selectFrom('write_journal').selectAll().where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).execute()));
-  }
-  return rows;
-}
-
-/**
- * Creates journaled but never committed on these sides: the pending entries without a record (a completed create
- * has one). The (flow_id, node_id, record_id) index finds them without reading the completed writes.
- */
-export async function pendingCreates(db: Db, flowId: string, nodeIds: readonly string[]): Promise<JournalRow[]> {
-  const rows: JournalRow[] = [];
-  for (const nodeId of nodeIds) {
-    const found = await db.selectFrom('write_journal').selectAll().where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'is', null).execute();
-    rows.push(...found.filter((row) => row.status === 'pending'));
-  }
-  return rows;
-}
-
-/** The latest completed write to each of these records, to recognise echoes on sides that cannot store a tag. */
-export async function journalByRecord(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<JournalRow[]> {
-  return (await journalOfRecords(db, flowId, nodeId, recordIds)).filter((row) => row.status === 'done');
 }
 
 /** Inserts rows in chunks; one statement per chunk. */
@@ -169,7 +132,9 @@ async function insertRows<T extends keyof Database>(
 
 /**
  * Inserts links or, where the link exists, replaces what it says (entity, shadow and its hash, version, deleted): one
- * statement per chunk. A key given twice keeps its last row, as one statement per row would.
+ * statement per chunk. A key given twice keeps its last row, as one statement per row would. The runtime's last write
+ * to the record (`written_tag`, `written_hash`) is replaced only by a row that carries one: a save after a pass that
+ * did not write the record keeps the mark of the write that did.
  */
 export async function upsertLinks(db: Db, rows: readonly LinkRow[]): Promise<void> {
   const byKey = new Map<string, LinkRow>();
@@ -188,6 +153,8 @@ export async function upsertLinks(db: Db, rows: readonly LinkRow[]): Promise<voi
         version: eb.ref('excluded.version'),
         deleted: eb.ref('excluded.deleted'),
         updated_at: eb.ref('excluded.updated_at'),
+        written_tag: eb.fn.coalesce('excluded.written_tag', 'links.written_tag'),
+        written_hash: eb.fn.coalesce('excluded.written_hash', 'links.written_hash'),
       })),
     ),
   );
@@ -213,7 +180,13 @@ export async function markLinksDeleted(db: Db, flowId: string, nodeId: string, r
  * gone comes back.
  */
 export async function saveEntityRows(db: Db, rows: readonly EntityRow[]): Promise<void> {
-  await insertRows(db, 'entities', rows, 'save', (query) =>
+  // One row per id, the last: PostgreSQL refuses an upsert that touches a row twice, where SQLite keeps the last.
+  const byId = new Map<string, EntityRow>();
+  for (const row of rows) {
+    byId.delete(row.id);
+    byId.set(row.id, row);
+  }
+  await insertRows(db, 'entities', [...byId.values()], 'save', (query) =>
     query.onConflict((oc) =>
       oc.column('id').doUpdateSet((eb) => ({
         golden: eb.ref('excluded.golden'),
@@ -227,33 +200,25 @@ export async function saveEntityRows(db: Db, rows: readonly EntityRow[]): Promis
   );
 }
 
-/** Marks journal entries done with the record they wrote and the hash of what it now holds (`written` is dropped). */
-export async function completeJournal(db: Db, rows: readonly JournalRow[]): Promise<void> {
-  await insertRows(db, 'write_journal', rows, 'complete', (query) =>
-    query.onConflict((oc) =>
-      oc.column('tag').doUpdateSet((eb) => ({
-        status: eb.ref('excluded.status'),
-        record_id: eb.ref('excluded.record_id'),
-        hash: eb.ref('excluded.hash'),
-        written: eb.ref('excluded.written'),
-      })),
-    ),
-  );
-}
-
-/** Drops the completed journal entries of these records of one side, except the ones just written (`keepTags`). */
-export async function deleteOlderJournal(db: Db, flowId: string, nodeId: string, recordIds: readonly string[], keepTags: ReadonlySet<string>): Promise<void> {
-  const older: string[] = [];
+/**
+ * Forgets the runtime's last write to these records of one side (`written_tag`, `written_hash`): its echo was counted,
+ * and a later listing of the record must not count it again.
+ */
+export async function clearWrittenMarks(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<void> {
   for (const ids of chunked(recordIds)) {
-    // Status is filtered here, not in SQL, for the reason given at journalOfRecords.
-    const rows = await db.selectFrom('write_journal').select(['tag', 'status']).where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).execute();
-    for (const row of rows) if (row.status === 'done' && !keepTags.has(row.tag)) older.push(row.tag);
+    await db
+      .updateTable('links')
+      .set({ written_tag: null, written_hash: null })
+      .where('flow_id', '=', flowId)
+      .where('node_id', '=', nodeId)
+      .where('record_id', 'in', oneOf(ids))
+      .execute();
   }
-  await deleteJournalTags(db, older);
 }
 
-export async function deleteJournalTags(db: Db, tags: readonly string[]): Promise<void> {
-  for (const chunk of chunked(tags)) await db.deleteFrom('write_journal').where('tag', 'in', oneOf(chunk)).execute();
+/** Inserts links that do not exist yet; a link that does is left as it is. */
+export async function insertMissingLinks(db: Db, rows: readonly LinkRow[]): Promise<void> {
+  await insertRows(db, 'links', rows, 'missing', (query) => query.onConflict((oc) => oc.columns(['flow_id', 'node_id', 'record_id']).doNothing()));
 }
 
 /** Forgets that these records of one side were failing. */

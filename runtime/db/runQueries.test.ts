@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { openStateDb } from './index';
+import { stateDatabases } from '../../test/support/stateDatabases';
 import { appendRunLog, finishRun, getRun, listRunPage, listRuns, pruneRunHistory, startRun } from './runQueries';
 
-describe('pruneRunHistory', () => {
+describe.each(stateDatabases)('pruneRunHistory on $name', ({ open }) => {
   it('keeps the newest runs of a flow with their logs, and leaves other flows alone', async () => {
-    const db = await openStateDb(':memory:');
+    const db = await open();
     for (let i = 0; i < 5; i++) {
       for (const flow of ['a', 'b']) {
         const id = `${flow}${i}`;
         await db.insertInto('runs').values({ id, flow_id: flow, started_at: `2026-01-0${i + 1}T00:00:00.000Z`, finished_at: null, status: 'ok', reason: 'schedule', dry_run: 0, summary: null, error: null }).execute();
-        await db.insertInto('run_log').values({ id: null, run_id: id, node_id: 'n', record_id: '1', entity_id: null, outcome: 'echo', fields: null, message: null, at: 'x' }).execute();
+        await db.insertInto('run_log').values({ run_id: id, node_id: 'n', record_id: '1', entity_id: null, outcome: 'echo', fields: null, message: null, at: 'x' }).execute();
       }
     }
     expect(await pruneRunHistory(db, 'a', 2)).toBe(3);
@@ -21,11 +21,11 @@ describe('pruneRunHistory', () => {
   });
 
   it('deletes long logs a chunk at a time, all of them', async () => {
-    const db = await openStateDb(':memory:');
+    const db = await open();
     for (let i = 0; i < 4; i++) {
       const id = `a${i}`;
       await db.insertInto('runs').values({ id, flow_id: 'a', started_at: `2026-01-0${i + 1}T00:00:00.000Z`, finished_at: null, status: 'ok', reason: 'schedule', dry_run: 0, summary: null, error: null }).execute();
-      const rows = Array.from({ length: 25 }, (_, n) => ({ id: null, run_id: id, node_id: 'n', record_id: String(n), entity_id: null, outcome: 'created', fields: null, message: null, at: 'x' }));
+      const rows = Array.from({ length: 25 }, (_, n) => ({ run_id: id, node_id: 'n', record_id: String(n), entity_id: null, outcome: 'created', fields: null, message: null, at: 'x' }));
       await db.insertInto('run_log').values(rows).execute();
     }
     // 75 rows to go, in chunks of 10: the last chunk is short.
@@ -36,9 +36,9 @@ describe('pruneRunHistory', () => {
   });
 });
 
-describe('listRunPage', () => {
+describe.each(stateDatabases)('listRunPage on $name', ({ open }) => {
   it('pages newest first past runs that started at the same moment, filtering by what each run did', async () => {
-    const db = await openStateDb(':memory:');
+    const db = await open();
     const summary = (created: number, conflicts = 0) => JSON.stringify({ created, updated: 0, deleted: 0, echoes: 0, conflicts, failed: 0 });
     // Five runs in the same millisecond (ids break the tie), one failed, two that wrote, one that filed a conflict.
     const rows = [
@@ -63,9 +63,9 @@ describe('listRunPage', () => {
   });
 });
 
-describe('a run from start to finish', () => {
+describe.each(stateDatabases)('a run from start to finish on $name', ({ open }) => {
   it('shows running until it ends, then its outcome, summary and log in order; the newest run first', async () => {
-    const db = await openStateDb(':memory:');
+    const db = await open();
     const summary = { created: 1, updated: 0, deleted: 0, echoes: 2, conflicts: 0, failed: 0 };
     await startRun(db, { id: 'r1', flowId: 'a', startedAt: '2026-01-01T00:00:00.000Z', reason: 'schedule' });
     await startRun(db, { id: 'r2', flowId: 'a', startedAt: '2026-01-02T00:00:00.000Z', reason: 'webhook' });

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { deleteInChunks } from './bulk';
 import { insertMany, type Db } from './queries';
-import type { RunLogRow, RunRow } from './schema';
+import type { RunLogRow, RunLogTable, RunRow } from './schema';
 import type { FieldChange, PassSummary, RecordOutcome, RunLogEntry, RunReason, RunStatus, RunView } from '../engine/types';
 
 /** How many passes of a flow the run history keeps; a flow polled every 5 s makes 17,280 a day. */
@@ -114,11 +114,25 @@ export async function listRunPage(
   }
 }
 
-/** Records that a pass of the flow began: its run shows `running` until {@link finishRun}. */
+/**
+ * Records that a pass of the flow began: its run shows `running` until {@link finishRun}. It is numbered after the
+ * flow's runs recorded so far (`seq`), in the same statement.
+ */
 export async function startRun(db: Db, run: { id: string; flowId: string; startedAt: string; reason: RunReason }): Promise<void> {
   await db
     .insertInto('runs')
-    .values({ id: run.id, flow_id: run.flowId, started_at: run.startedAt, finished_at: null, status: 'running', reason: run.reason, dry_run: 0, summary: null, error: null })
+    .values((eb) => ({
+      id: run.id,
+      flow_id: run.flowId,
+      seq: eb.selectFrom('runs').select(sql<number>`coalesce(max(seq), 0) + 1`.as('next')).where('flow_id', '=', run.flowId),
+      started_at: run.startedAt,
+      finished_at: null,
+      status: 'running',
+      reason: run.reason,
+      dry_run: 0,
+      summary: null,
+      error: null,
+    }))
     .execute();
 }
 
@@ -133,21 +147,19 @@ export async function finishRun(db: Db, runId: string, end: { finishedAt: string
 
 /** Appends lines to a run's per-record log. */
 export async function appendRunLog(db: Db, runId: string, log: readonly RunLogEntry[]): Promise<void> {
-  await insertMany(
-    db,
-    'run_log',
-    log.map((entry) => ({
-      id: null,
-      run_id: runId,
-      node_id: entry.nodeId,
-      record_id: entry.recordId,
-      entity_id: entry.entityId,
-      outcome: entry.outcome,
-      fields: entry.fields.length ? JSON.stringify(entry.fields) : null,
-      message: entry.message,
-      at: entry.at,
-    })),
-  );
+  // No id: the database numbers the lines. (SQLite would also number a null id; PostgreSQL refuses one.)
+  const rows: Array<Omit<RunLogTable, 'id'>> = log.map((entry) => ({
+    run_id: runId,
+    node_id: entry.nodeId,
+    record_id: entry.recordId,
+    entity_id: entry.entityId,
+    outcome: entry.outcome,
+    fields: entry.fields.length ? JSON.stringify(entry.fields) : null,
+    message: entry.message,
+    at: entry.at,
+  }));
+  // insertMany's rows are the table's whole type, which names the id.
+  await insertMany(db, 'run_log', rows as RunLogTable[]);
 }
 
 /** A flow's newest runs, newest first. */

@@ -9,7 +9,7 @@ export interface Database {
   entities: EntitiesTable;
   links: LinksTable;
   cursors: CursorsTable;
-  write_journal: WriteJournalTable;
+  write_ahead: WriteAheadTable;
   runs: RunsTable;
   run_log: RunLogTable;
   conflicts: ConflictsTable;
@@ -84,6 +84,13 @@ export interface LinksTable {
   /** The record is gone from this side and the `deletes` policy kept the entity: never recreate it there. */
   deleted: number;
   updated_at: string;
+  /**
+   * The tag of the runtime's last completed write to this record, and `writtenContentHash` of what it wrote: how that
+   * write is recognised when it comes back (SPEC §6). Null when the runtime never wrote the record, or its echo was
+   * counted already (snapshot.ts). A save that did not write the record keeps them (upsertLinks).
+   */
+  written_tag: string | null;
+  written_hash: string | null;
 }
 
 export interface CursorsTable {
@@ -96,24 +103,27 @@ export interface CursorsTable {
   updated_at: string;
 }
 
-/** Every write the runtime makes, by tag, with a hash of what it wrote: how echoes are recognised. */
-export interface WriteJournalTable {
-  tag: string;
+/**
+ * The write-ahead journal (SPEC §6): one row per page of writes in flight, inserted before the page's first write and
+ * deleted in the transaction that commits the page. A row that outlives its pass marks a page a crash interrupted;
+ * the next pass recovers from it (runtime/engine/pass/recovery.ts) and trims it.
+ */
+export interface WriteAheadTable {
+  /** Time-ordered id of the page (`writeId`). */
+  page: string;
   flow_id: string;
-  node_id: string;
-  entity_id: string;
-  record_id: string | null;
-  hash: string;
-  /** `pending` until the write and the state that follows it are committed. */
-  status: string;
   created_at: string;
-  /** JSON of the fields written, kept while the entry is pending (crash recovery); null once done. */
-  written: string | null;
+  /** JSON array of `PendingWrite` (runtime/engine/pass/writeAhead.ts): each create and update the page means to make. */
+  writes: string;
+  /** JSON array of `PendingLink`: the records the page links before writing, so a crash cannot create them twice. */
+  links: string;
 }
 
 export interface RunsTable {
   id: string;
   flow_id: string;
+  /** The run's place among the flow's runs in the order they were recorded (startRun); null on none but old rows. */
+  seq: number | null;
   started_at: string;
   finished_at: string | null;
   status: string;
@@ -241,7 +251,7 @@ export type NewEntity = Insertable<EntitiesTable>;
 export type EntityUpdate = Updateable<EntitiesTable>;
 export type LinkRow = Selectable<LinksTable>;
 export type CursorRow = Selectable<CursorsTable>;
-export type JournalRow = Selectable<WriteJournalTable>;
+export type WriteAheadRow = Selectable<WriteAheadTable>;
 export type RunRow = Selectable<RunsTable>;
 export type RunLogRow = Selectable<RunLogTable>;
 export type NewRunLog = Insertable<RunLogTable>;

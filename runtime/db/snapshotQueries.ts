@@ -1,6 +1,6 @@
 /**
  * What snapshot change detection (runtime/engine/snapshot.ts) asks of the state: per listed record, the hash of its
- * shadow and the writes the runtime made to it; the live links of a side in key order; the hashes it backfills.
+ * shadow and the runtime's last write to it; the live links of a side in key order; the hashes it backfills.
  * Written with Kysely's builder and no SQL of one dialect beyond `oneOf`, the state's id list.
  */
 import { sql, type Kysely } from 'kysely';
@@ -17,42 +17,32 @@ export interface ShadowDigest {
   hash: string | null;
   /** The shadow's JSON, read only while its hash is missing (links saved before hashes were taken). */
   shadow: string | null;
-  /** The runtime's completed writes to the record (tag and `writtenContentHash`): how its echo is recognised. */
-  writes: Array<{ tag: string; hash: string }>;
+  /** The runtime's last write to the record (tag and `writtenContentHash`), if any: how its echo is recognised. */
+  written: { tag: string; hash: string } | null;
 }
 
-/**
- * The links of these records of one side, each with the runtime's completed writes to it, in one statement per chunk:
- * the journal is joined by its (flow_id, node_id, record_id) index.
- */
+/** The links of these records of one side, each with the runtime's last write to it, in one statement per chunk. */
 export async function shadowDigests(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<Map<string, ShadowDigest>> {
   const digests = new Map<string, ShadowDigest>();
   for (const ids of chunked(recordIds)) {
     const rows = await db
-      .selectFrom('links as l')
-      .leftJoin('write_journal as j', (join) => join.onRef('j.flow_id', '=', 'l.flow_id').onRef('j.node_id', '=', 'l.node_id').onRef('j.record_id', '=', 'l.record_id'))
+      .selectFrom('links')
       .select([
-        'l.record_id as recordId',
-        'l.entity_id as entityId',
-        'l.deleted as deleted',
-        'l.shadow_hash as hash',
-        sql<string | null>`case when l.shadow_hash is null then l.shadow end`.as('shadow'),
-        'j.tag as tag',
-        'j.hash as writtenHash',
-        'j.status as status',
+        'record_id as recordId',
+        'entity_id as entityId',
+        'deleted',
+        'shadow_hash as hash',
+        sql<string | null>`case when shadow_hash is null then shadow end`.as('shadow'),
+        'written_tag as tag',
+        'written_hash as writtenHash',
       ])
-      .where('l.flow_id', '=', flowId)
-      .where('l.node_id', '=', nodeId)
-      .where('l.record_id', 'in', oneOf(ids))
+      .where('flow_id', '=', flowId)
+      .where('node_id', '=', nodeId)
+      .where('record_id', 'in', oneOf(ids))
       .execute();
     for (const row of rows) {
-      let digest = digests.get(row.recordId);
-      if (!digest) {
-        digest = { entityId: row.entityId, live: row.deleted === 0, hash: row.hash, shadow: row.shadow, writes: [] };
-        digests.set(row.recordId, digest);
-      }
-      // A pending entry is a write whose outcome a crash left open: recovery's business, not an echo.
-      if (row.tag !== null && row.writtenHash !== null && row.status === 'done') digest.writes.push({ tag: row.tag, hash: row.writtenHash });
+      const written = row.tag !== null && row.writtenHash !== null ? { tag: row.tag, hash: row.writtenHash } : null;
+      digests.set(row.recordId, { entityId: row.entityId, live: row.deleted === 0, hash: row.hash, shadow: row.shadow, written });
     }
   }
   return digests;

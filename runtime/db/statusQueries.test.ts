@@ -1,7 +1,9 @@
 import Sqlite from 'better-sqlite3';
-import { Kysely, SqliteDialect, type CompiledQuery } from 'kysely';
+import { Kysely, type CompiledQuery } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { migrateToLatest, openStateDb } from './index';
+import { stateDatabases } from '../../test/support/stateDatabases';
+import { ImmediateSqliteDialect } from './immediateTransactions';
+import { migrateToLatest } from './index';
 import type { Database } from './schema';
 import {
   countOpenConflicts,
@@ -20,12 +22,6 @@ const opened: Db[] = [];
 afterEach(async () => {
   for (const db of opened.splice(0)) await db.destroy();
 });
-
-async function state(): Promise<Db> {
-  const db = await openStateDb(':memory:');
-  opened.push(db);
-  return db;
-}
 
 const at = '2026-12-01T10:00:00.000Z';
 
@@ -65,7 +61,7 @@ async function addRun(db: Db, id: string, options: { flowId?: string; startedAt?
 async function addLog(db: Db, runId: string, rows: Array<[node: string, outcome: string]>) {
   await db
     .insertInto('run_log')
-    .values(rows.map(([node, outcome], i) => ({ id: null, run_id: runId, node_id: node, record_id: String(i), entity_id: null, outcome, fields: null, message: null, at })))
+    .values(rows.map(([node, outcome], i) => ({ run_id: runId, node_id: node, record_id: String(i), entity_id: null, outcome, fields: null, message: null, at })))
     .execute();
 }
 
@@ -76,7 +72,7 @@ async function addConflict(db: Db, id: string, sides: Record<string, unknown>, s
     .execute();
 }
 
-describe('countSyncedInSteps', () => {
+describe.each(stateDatabases)('countSyncedInSteps on $name', ({ open: state }) => {
   it('counts a side’s live links a step at a time, leaving out tombstones, other sides and other flows', async () => {
     const db = await state();
     await addLinks(db, 'f', 'crm', 25, 5);
@@ -98,7 +94,7 @@ describe('countSyncedInSteps', () => {
   });
 });
 
-describe('runWritesInSteps', () => {
+describe.each(stateDatabases)('runWritesInSteps on $name', ({ open: state }) => {
   it('counts the records a run wrote per side, a step at a time, and nothing else it logged', async () => {
     const db = await state();
     await addRun(db, 'r1');
@@ -116,7 +112,7 @@ describe('runWritesInSteps', () => {
   });
 });
 
-describe('the other counts of the live canvas', () => {
+describe.each(stateDatabases)('the other counts of the live canvas on $name', ({ open: state }) => {
   it('counts open conflicts by the sides they name, for the flow and for one part of it', async () => {
     const db = await state();
     await addConflict(db, 'c1', { crm: 'Ada', mkt: 'Ada L.' });
@@ -161,7 +157,7 @@ describe('query plans', () => {
   it('reads every table of the live counts through an index, never by scanning it', async () => {
     const sqlite = new Sqlite(':memory:');
     const statements: CompiledQuery[] = [];
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), log: (event) => void (event.level === 'query' && statements.push(event.query)) });
+    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }), log: (event) => void (event.level === 'query' && statements.push(event.query)) });
     opened.push(db);
     await migrateToLatest(db);
     await addRun(db, 'r1', { summary: { created: 1, updated: 0, deleted: 0, echoes: 0, conflicts: 0, failed: 0 } });

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { oneOf } from './bulk';
+import { jsonObjectEntries } from './dialect';
 import type { Database } from './schema';
 
 type Db = Kysely<Database>;
@@ -39,7 +40,7 @@ export async function countOpenConflicts(db: Db, flowId: string): Promise<number
 export async function openConflictsBySide(db: Db, flowId: string): Promise<Map<string, number>> {
   const rows = await sql<{ side: string; count: number }>`
     select side.key as side, count(*) as count
-    from conflicts, json_each(conflicts.sides) as side
+    from conflicts, ${jsonObjectEntries(db, sql.ref<string>('conflicts.sides'))} as side
     where conflicts.flow_id = ${flowId} and conflicts.status = 'open'
     group by side.key`.execute(db);
   return new Map(rows.rows.map((row) => [row.side, Number(row.count)]));
@@ -50,7 +51,7 @@ export async function openConflictsOfPart(db: Db, flowId: string, triggerIds: re
   if (triggerIds.length === 0) return 0;
   const row = await sql<{ count: number }>`
     select count(distinct conflicts.id) as count
-    from conflicts, json_each(conflicts.sides) as side
+    from conflicts, ${jsonObjectEntries(db, sql.ref<string>('conflicts.sides'))} as side
     where conflicts.flow_id = ${flowId} and conflicts.status = 'open' and side.key in ${oneOf(triggerIds)}`.execute(db);
   return Number(row.rows[0]?.count ?? 0);
 }

@@ -20,7 +20,7 @@ async function stateRows(h: Awaited<ReturnType<typeof snapshotPair>>) {
   return {
     links: await h.db.selectFrom('links').selectAll().orderBy('node_id').orderBy('record_id').execute(),
     entities: await h.db.selectFrom('entities').selectAll().orderBy('id').execute(),
-    journal: await h.db.selectFrom('write_journal').selectAll().orderBy('tag').execute(),
+    journal: await h.db.selectFrom('write_ahead').selectAll().orderBy('page').execute(),
     failing: await h.db.selectFrom('failing_records').selectAll().execute(),
   };
 }

@@ -18,7 +18,7 @@ import type { TriggerConfig } from '../../nodes/trigger/schema';
 import type { FlowRecord } from '../../nodes/types';
 import type { Connector, ConnectorCapabilities, ListPage, ListPosition, SourceRecord } from '../connectors/types';
 import type { StateDb } from '../db/index';
-import { chunked, countLiveLinks, deleteJournalTags, entitiesById, linksByEntity, liveLinkedIds } from '../db/queries';
+import { chunked, clearWrittenMarks, countLiveLinks, entitiesById, linksByEntity, liveLinkedIds } from '../db/queries';
 import { liveLinkIdsAfter, shadowDigests, storeShadowHashes, type ShadowDigest } from '../db/snapshotQueries';
 import type { ChangeStaging, StagedProjection } from './staging';
 import { stableStringify, writtenContentHash } from './values';
@@ -57,7 +57,7 @@ export interface SnapshotSide {
   connector: Connector;
   staging: ChangeStaging;
   pageSize: number;
-  /** A dry run stores nothing: no hash of an old shadow, no trimmed journal entry. */
+  /** A dry run stores nothing: no hash of an old shadow, no write's mark cleared. */
   dryRun: boolean;
   /** Whether linked records absent from the listing are deletes (see {@link hardDeletesFrom}). */
   findDeletes: boolean;
@@ -129,7 +129,6 @@ async function stagePage(side: SnapshotSide, records: readonly SourceRecord[], o
   const changed: Array<{ record: SourceRecord } & StagedProjection> = [];
   const hashed: Array<{ recordId: string; shadow: string; hash: string }> = [];
   const echoed = new Set<string>();
-  const echoTags: string[] = [];
   for (const record of records) {
     const projected = side.project(record);
     const staged = projected instanceof Promise ? await projected : projected;
@@ -139,20 +138,18 @@ async function stagePage(side: SnapshotSide, records: readonly SourceRecord[], o
       continue;
     }
     outcome.unchanged++;
-    // Counted once per record: the entry goes once counted, so a later pass does not count the same write again.
-    if (digest.writes.length === 0 || !fresh.has(record.id) || echoed.has(record.id)) continue;
-    const content = writtenContentHash(record.fields);
-    const mine = digest.writes.filter((write) => write.hash === content);
-    if (mine.length === 0) continue;
+    // Counted once per record: the link's mark of the write goes once counted, so a later pass does not count the
+    // same write again.
+    if (!digest.written || !fresh.has(record.id) || echoed.has(record.id)) continue;
+    if (digest.written.hash !== writtenContentHash(record.fields)) continue;
     echoed.add(record.id);
     side.echo(record.id, digest.entityId);
-    echoTags.push(...mine.map((write) => write.tag));
   }
   side.staging.add(side.nodeId, changed);
   outcome.changed += changed.length;
   if (!side.dryRun) {
     await storeShadowHashes(side.db, side.flowId, side.nodeId, hashed);
-    await deleteJournalTags(side.db, echoTags);
+    await clearWrittenMarks(side.db, side.flowId, side.nodeId, [...echoed]);
   }
   return linked;
 }

@@ -2,8 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowDocument } from '../../nodes/index';
 import type { StateDb } from '../../runtime/db/index';
 import type { SyncEngine } from '../../runtime/engine/index';
+import { freePort } from '../support/http';
 import { startFaultProxy, type FaultProxy } from './support/faultProxy';
-import { freePort, jsonRequest, laterStamp, startJsonServer, type JsonServer } from './support/jsonServer';
+import { jsonRequest, laterStamp, startJsonServer, type JsonServer } from './support/jsonServer';
 import { expectConverged, leadsEngine, leadsFlow, marketingTrigger, postgresCrm, sqliteCrm, type CrmSide } from './support/leads';
 import { databaseUrl, skipPostgres, unreachableUrl, urlWithUser } from './support/postgres';
 
@@ -27,7 +28,7 @@ async function runtimeState(db: StateDb): Promise<unknown> {
     entities: await db.selectFrom('entities').selectAll().orderBy('id').execute(),
     links: await db.selectFrom('links').selectAll().orderBy('node_id').orderBy('record_id').execute(),
     cursors: await db.selectFrom('cursors').selectAll().orderBy('node_id').execute(),
-    journal: await db.selectFrom('write_journal').selectAll().orderBy('tag').execute(),
+    journal: await db.selectFrom('write_ahead').selectAll().orderBy('page').execute(),
     failing: await db.selectFrom('failing_records').selectAll().execute(),
     conflicts: await db.selectFrom('conflicts').selectAll().execute(),
   };

@@ -70,7 +70,7 @@ describe('a run --once killed between a side write and the state commit', () => 
     try {
       expect(db.prepare('select count(*) from failing_records').pluck().get()).toBe(0);
       expect(db.prepare('select count(*) from conflicts').pluck().get()).toBe(0);
-      expect(db.prepare("select count(*) from write_journal where status = 'pending'").pluck().get()).toBe(0);
+      expect(db.prepare('select count(*) from write_ahead').pluck().get()).toBe(0);
     } finally {
       db.close();
     }

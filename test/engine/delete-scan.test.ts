@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { connectorRegistry } from '../../runtime/connectors/index';
 import { SyncEngine } from '../../runtime/engine/index';
+import { startRun } from '../../runtime/db/runQueries';
 import { contents, memoryHarness } from './memory-flows';
 
 // Hard deletes are seen by a full scan of each side (SPEC §7). An engine skips the scan when counting proves nothing
@@ -74,7 +75,7 @@ describe('the scan for hard deletes', () => {
     expect(await scanned(() => h.pass())).toBe(false);
     // A pass killed half way leaves its run behind it, started after what the state knows.
     const known = await h.db.selectFrom('flow_knowledge').select(['started_at']).executeTakeFirstOrThrow();
-    await h.db.insertInto('runs').values({ id: 'killed', flow_id: h.flow.id, started_at: known.started_at, finished_at: null, status: 'running', reason: 'cli', dry_run: 0, summary: null, error: null }).execute();
+    await startRun(h.db, { id: 'killed', flowId: h.flow.id, startedAt: known.started_at, reason: 'cli' });
     expect(await scanned(() => h.pass())).toBe(true);
     expect(await scanned(() => h.pass())).toBe(false);
     const changed = { ...h.flow, nodes: h.flow.nodes.map((node) => (node.type === 'conflict' ? { ...node, position: { x: 1, y: 1 } } : node)) };

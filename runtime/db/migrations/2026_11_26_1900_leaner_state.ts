@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { isSqlite, textType } from '../dialect';
 
 // Never edit a migration once landed: add a new dated file instead.
 
@@ -14,6 +15,11 @@ import { sql, type Kysely } from 'kysely';
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`drop index if exists journal_by_status`.execute(db);
+  // A PostgreSQL table is a heap beside its key's index whatever it is made with: only the new column applies there.
+  if (!isSqlite(db)) {
+    await db.schema.alterTable('write_journal').addColumn('written', textType(db)).execute();
+    return;
+  }
 
   await sql`create table entities_new (
     id text primary key not null,

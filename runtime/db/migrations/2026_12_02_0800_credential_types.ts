@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { textType } from '../dialect';
 
 // Never edit a migration once landed: add a new dated file instead.
 
@@ -14,10 +15,11 @@ import { sql, type Kysely } from 'kysely';
  *   refresh tokens answers with invalid_grant for all but the first).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable('credentials').addColumn('details', 'text').execute();
-  await db.schema.alterTable('credentials').addColumn('updated_at', 'text').execute();
-  await db.schema.alterTable('credentials').addColumn('refresh_lease', 'text').execute();
-  await db.schema.alterTable('credentials').addColumn('refresh_lease_expires', 'text').execute();
+  const text = textType(db);
+  await db.schema.alterTable('credentials').addColumn('details', text).execute();
+  await db.schema.alterTable('credentials').addColumn('updated_at', text).execute();
+  await db.schema.alterTable('credentials').addColumn('refresh_lease', text).execute();
+  await db.schema.alterTable('credentials').addColumn('refresh_lease_expires', text).execute();
   await sql`update credentials set type = 'token' where type in ('basic', 'oauth2')`.execute(db);
 }
 

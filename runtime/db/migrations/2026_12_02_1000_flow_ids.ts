@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { isSqlite } from '../dialect';
 
 // Never edit a migration once landed: add a new dated file instead.
 
@@ -23,7 +24,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     renames.push([row.id, renamed]);
   }
   if (renames.length === 0) return;
-  const tables = (await db.introspection.getTables()).filter((table) => table.name !== 'flows' && table.columns.some((column) => column.name === 'flow_id'));
+  // PostgreSQL's introspection lists the tables of every schema; the state's are those of its own (the first of its
+  // search_path), which the unqualified statements below address.
+  const schema = isSqlite(db) ? undefined : (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema;
+  const tables = (await db.introspection.getTables()).filter(
+    (table) => table.name !== 'flows' && (schema === undefined || table.schema === schema) && table.columns.some((column) => column.name === 'flow_id'),
+  );
   for (const [from, to] of renames) {
     const row = flows.rows.find((candidate) => candidate.id === from) as { document: string };
     for (const table of tables) await sql`update ${sql.table(table.name)} set flow_id = ${to} where flow_id = ${from}`.execute(db);

@@ -1,4 +1,5 @@
 import { type Kysely } from 'kysely';
+import { textType } from '../dialect';
 
 // Never edit a migration once landed: add a new dated file instead.
 
@@ -12,18 +13,19 @@ import { type Kysely } from 'kysely';
  *   or replaced while deployed, with a document other than its last version. The editor restores one as a draft.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  const text = textType(db);
   await db.schema
     .createTable('flow_drafts')
-    .addColumn('flow_id', 'text', (c) => c.primaryKey())
-    .addColumn('document', 'text', (c) => c.notNull())
-    .addColumn('saved_at', 'text', (c) => c.notNull())
+    .addColumn('flow_id', text, (c) => c.primaryKey())
+    .addColumn('document', text, (c) => c.notNull())
+    .addColumn('saved_at', text, (c) => c.notNull())
     .execute();
   await db.schema
     .createTable('flow_versions')
-    .addColumn('flow_id', 'text', (c) => c.notNull())
+    .addColumn('flow_id', text, (c) => c.notNull())
     .addColumn('version', 'integer', (c) => c.notNull())
-    .addColumn('document', 'text', (c) => c.notNull())
-    .addColumn('deployed_at', 'text', (c) => c.notNull())
+    .addColumn('document', text, (c) => c.notNull())
+    .addColumn('deployed_at', text, (c) => c.notNull())
     .addPrimaryKeyConstraint('flow_versions_pk', ['flow_id', 'version'])
     .execute();
 }

@@ -1,4 +1,5 @@
 import { type Kysely } from 'kysely';
+import { textType } from '../dialect';
 
 // Never edit a migration once landed: add a new dated file instead.
 
@@ -12,7 +13,8 @@ import { type Kysely } from 'kysely';
  * compares such a link parses its shadow once and stores the hash then.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable('links').addColumn('shadow_hash', 'text').execute();
+  const text = textType(db);
+  await db.schema.alterTable('links').addColumn('shadow_hash', text).execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

@@ -1,4 +1,5 @@
 import { type Kysely } from 'kysely';
+import { textType } from '../dialect';
 
 // Never edit a migration once landed: add a new dated file instead.
 
@@ -11,7 +12,8 @@ import { type Kysely } from 'kysely';
  * state files from before this migration start without provenance and gain it field by field as their fields change.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable('entities').addColumn('provenance', 'text').execute();
+  const text = textType(db);
+  await db.schema.alterTable('entities').addColumn('provenance', text).execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

@@ -1,15 +1,18 @@
 /**
- * Committing a page (SPEC §6): first the write-ahead (golden records, the links of records just linked, and a journal
- * entry per intended write, in one transaction), then the writes, side by side, then one transaction that records
- * what they did: journal entries completed, shadows and links saved, failures filed, the run's log appended. A process
- * that dies between the two leaves pending journal entries for the next pass's recovery (recovery.ts).
+ * Committing a page (SPEC §6): first the write-ahead (golden records, and one journal row holding the page's intended
+ * writes and the records it links, in one transaction), then the writes, side by side, then one transaction that
+ * records what they did: links saved with their shadows and the write each record got, failures filed, the run's log
+ * appended, the page's journal row deleted. A process that dies between the two leaves that row for the next pass's
+ * recovery (recovery.ts).
  */
 import type { FlowRecord } from '../../../nodes/types';
 import type { Connector, Version, WriteResult } from '../../connectors/types';
 import { sameVersion } from '../../connectors/versions';
-import { clearFailing, completeJournal, deleteJournalTags, deleteOlderJournal, insertMany, saveEntityRows, type Db } from '../../db/queries';
+import { clearFailing, insertMany, saveEntityRows, type Db } from '../../db/queries';
 import { appendRunLog } from '../../db/runQueries';
-import type { EntityRow, JournalRow, LinkRow } from '../../db/schema';
+import type { EntityRow, LinkRow } from '../../db/schema';
+import { appendWriteAhead, deleteWriteAhead, type PendingLink, type PendingWrite } from '../../db/writeAheadQueries';
+import { writeId } from '../ids';
 import { projectIn } from '../projection';
 import { withRetries } from '../retry';
 import { sameValue, sameWrittenContent, writtenContentHash } from '../values';
@@ -34,16 +37,18 @@ export async function commitPage(ctx: CommitContext, connectors: Map<string, Con
     // What happens to each link, in the order it was decided; a later decision about the same link replaces an
     // earlier one, as running the statements one by one would.
     const linkChanges = new LinkChanges(pass.flowId);
-    const outcome = new WriteOutcomes(tx, connectors, pass, linkChanges, holders);
-    for (const write of plan.writes) await outcome.settle(write, results.get(write) as WriteResult, journal.get(write), sent.get(write) as FlowRecord);
-    await outcome.commitJournal();
+    // The links the write-ahead promised, first: any later decision about the same link replaces it.
+    for (const link of journal.links) linkChanges.save({ ...linkRow(pass, link.nodeId, link.recordId, link.entityId, null, null, stamp), version: link.version });
+    const outcome = new WriteOutcomes(tx, connectors, pass, holders);
+    for (const write of plan.writes) await outcome.settle(write, results.get(write) as WriteResult, journal.writes.get(write), sent.get(write) as FlowRecord, linkChanges);
+    await deleteWriteAhead(tx, [journal.page]);
     // Only once a pass has failing records is there anything to clear (PassState.mayHaveFailing).
     if (pass.mayHaveFailing) await clearRecovered(tx, pass, work, plan, outcome.cleared);
     // Shadows: what each side now holds, projected in. Sides not written keep the projection just read.
     for (const entry of outcome.shadows) {
       const projected = projectIn(entry.side.trigger, entry.after, ctx.limits);
       const projection = projected instanceof Promise ? await projected : projected;
-      linkChanges.save(linkRow(pass, entry.side.trigger.nodeId, entry.recordId, entry.entity.id, projection.kind === 'pass' ? projection.record : null, entry.version, stamp));
+      linkChanges.save(linkRow(pass, entry.side.trigger.nodeId, entry.recordId, entry.entity.id, projection.kind === 'pass' ? projection.record : null, entry.version, stamp, entry.written));
     }
     const written = new Set(outcome.shadows.map((entry) => entry.side));
     if (pass.keyConflicts.size > 0) await closeSettledKeyConflicts(tx, pass, work, written, plan.deletedEntities);
@@ -56,30 +61,32 @@ export async function commitPage(ctx: CommitContext, connectors: Map<string, Con
   });
 }
 
-/** Write-ahead: golden records, links of the records read and the journal of intended writes, before any write. */
-async function writeAhead(ctx: Pick<EngineContext, 'db' | 'now'>, connectors: Map<string, Connector>, plan: PagePlan, pass: PassState): Promise<Map<PlannedWrite, JournalRow>> {
-  const tags = new Map<PlannedWrite, JournalRow>();
+/** What a page's write-ahead journaled: its row's id, the entry of each create and update, the links it promised. */
+interface Journaled {
+  page: string;
+  writes: Map<PlannedWrite, PendingWrite>;
+  links: PendingLink[];
+}
+
+/** Write-ahead: golden records, and the page's journal row (intended writes, records linked), before any write. */
+async function writeAhead(ctx: Pick<EngineContext, 'db' | 'now'>, connectors: Map<string, Connector>, plan: PagePlan, pass: PassState): Promise<Journaled> {
+  const stamp = ctx.now().toISOString();
+  const journaled: Journaled = { page: writeId(), writes: new Map(), links: [] };
+  const rows = entityRows(plan, pass, stamp);
+  for (const row of rows.links) journaled.links.push({ nodeId: row.node_id, recordId: row.record_id, entityId: row.entity_id, version: row.version });
+  for (const write of plan.writes) {
+    if (write.op.kind === 'delete') continue;
+    journaled.writes.set(write, pendingWrite(connectors, write, write.op.tag, write.op.kind === 'update' ? write.op.id : null));
+  }
   await ctx.db.transaction().execute(async (tx) => {
-    const stamp = ctx.now().toISOString();
-    const rows = entityRows(plan, pass, stamp);
     await insertMany(tx, 'entities', rows.created);
     await saveEntityRows(tx, rows.saved);
-    const linkChanges = new LinkChanges(pass.flowId);
-    for (const row of rows.links) linkChanges.save(row);
-    await linkChanges.apply(tx, pass.linkDelta);
-    const journal: JournalRow[] = [];
-    for (const write of plan.writes) {
-      if (write.op.kind === 'delete') continue;
-      const row = journalRow(connectors, pass, write, write.op.tag, write.op.kind === 'update' ? write.op.id : null, stamp);
-      tags.set(write, row);
-      journal.push(row);
-    }
-    await insertMany(tx, 'write_journal', journal);
+    await appendWriteAhead(tx, { page: journaled.page, flowId: pass.flowId, createdAt: stamp, writes: [...journaled.writes.values()], links: journaled.links });
     for (const item of plan.breakerTripped) await fileBreaker(tx, pass, item);
     for (const item of plan.deleteConflicts) await fileDeleteConflict(tx, pass, item);
     for (const { entity, conflict } of plan.newConflicts) await fileFieldConflict(tx, pass, entity, conflict);
   });
-  return tags;
+  return journaled;
 }
 
 /** The entity rows a page changes (new ones are given their row), and the links of the records it newly linked. */
@@ -104,8 +111,9 @@ function entityRows(plan: PagePlan, pass: PassState, stamp: string): { created: 
     if (plan.skipped.has(item)) continue;
     updated.add(item);
     save(item, plan.deletedEntities.has(item));
-    // Newly linked records are linked before anything is written, without a shadow: if the process dies
-    // mid-write, the next pass finds them linked and merges them as just linked instead of creating twice.
+    // Newly linked records are linked (in the page's journal row) before anything is written, without a shadow: if
+    // the process dies mid-write, the next pass finds them linked and merges them as just linked instead of creating
+    // twice.
     for (const side of item.sides.values()) {
       if (side.newlyLinked && side.record && !side.link) links.push(linkRow(pass, side.trigger.nodeId, side.record.id, item.id, null, side.record.version, stamp));
     }
@@ -114,20 +122,17 @@ function entityRows(plan: PagePlan, pass: PassState, stamp: string): { created: 
   return { created, saved, links };
 }
 
-/** The journal entry of a create or update, pending until the commit after the write completes it. */
-function journalRow(connectors: Map<string, Connector>, pass: PassState, write: PlannedWrite, tag: string, recordId: string | null, stamp: string): JournalRow {
+/** The journal entry of a create or update (PendingWrite). */
+function pendingWrite(connectors: Map<string, Connector>, write: PlannedWrite, tag: string, recordId: string | null): PendingWrite {
   return {
     tag,
-    flow_id: pass.flowId,
-    node_id: write.side.trigger.nodeId,
-    entity_id: write.entity.id,
-    record_id: recordId,
+    nodeId: write.side.trigger.nodeId,
+    entityId: write.entity.id,
+    recordId,
     hash: writtenContentHash(write.after),
-    status: 'pending',
-    created_at: stamp,
     // What an interrupted write left is measured against what it sent: an update is found by its tag (only on
     // sides that store one, adoptInterruptedWrites), a create on any side (adoptInterruptedCreates).
-    written: write.op.kind === 'create' || (connectors.get(write.side.trigger.nodeId) as Connector).capabilities.tags ? JSON.stringify(write.after) : null,
+    written: write.op.kind === 'create' || (connectors.get(write.side.trigger.nodeId) as Connector).capabilities.tags ? write.after : null,
   };
 }
 
@@ -175,29 +180,26 @@ async function readBackCreated(connectors: Map<string, Connector>, writes: Plann
 
 /** What the writes of a page did, gathered for one commit. */
 class WriteOutcomes {
-  readonly completed: JournalRow[] = [];
-  /** Per side: the records written and the tag each was written with. */
-  readonly completedBySide = new Map<string, Map<string, string>>();
-  readonly dropTags: string[] = [];
   /** Per side: records (or `entity:<id>`) no longer failing. */
   readonly cleared = new Map<string, string[]>();
-  readonly shadows: Array<{ side: SideWork; entity: EntityWork; recordId: string; after: FlowRecord; version: Version | null }> = [];
+  /** The records written, each with the write it got (its tag and the hash of what it now holds), for their links. */
+  readonly shadows: Array<{ side: SideWork; entity: EntityWork; recordId: string; after: FlowRecord; version: Version | null; written: { tag: string; hash: string } }> = [];
 
   constructor(
     private readonly tx: Db,
     private readonly connectors: Map<string, Connector>,
     private readonly pass: PassState,
-    private readonly linkChanges: LinkChanges,
     /** The records holding the keys of creates that came back `taken` (conflicts.ts keyHolders). */
     private readonly keyHolders: Map<PlannedWrite, KeySide>,
   ) {}
 
   /**
    * Counts, logs and records the outcome of one write (`sent`: what it was to write, before any read back); a side
-   * that changed meanwhile is merged again (SPEC §5.5).
+   * that changed meanwhile is merged again (SPEC §5.5). Writes that made nothing need no word to the journal: the
+   * page's row goes with the commit.
    */
-  async settle(write: PlannedWrite, result: WriteResult, journal: JournalRow | undefined, sent: FlowRecord): Promise<void> {
-    const { pass, linkChanges } = this;
+  async settle(write: PlannedWrite, result: WriteResult, pending: PendingWrite | undefined, sent: FlowRecord, linkChanges: LinkChanges): Promise<void> {
+    const { pass } = this;
     const nodeId = write.side.trigger.nodeId;
     const recordId = write.op.kind === 'create' ? null : write.op.id;
     if (result.ok) {
@@ -208,51 +210,37 @@ class WriteOutcomes {
         if (deleteMeaning(this.connectors.get(nodeId) as Connector) === 'remove') linkChanges.remove(nodeId, write.op.id);
         else linkChanges.tombstone(nodeId, write.op.id);
       } else {
-        this.written(pass, write, result, journal as JournalRow, sent);
+        this.written(pass, write, result, pending as PendingWrite, sent);
       }
       if (pass.mayHaveFailing) this.clear(nodeId, recordId ?? `entity:${write.entity.id}`, `entity:${write.entity.id}`);
     } else if (result.reason === 'taken') {
       // Nothing was written: the key belongs to another record there until a person frees it.
-      if (journal) this.dropTags.push(journal.tag);
       await fileKeyConflict(this.tx, pass, write, this.keyHolders.get(write));
     } else if (result.reason === 'changed' && write.entity.remerges < MAX_REMERGES) {
       // The side changed between our read and our write: read it again and merge again (SPEC §5.5).
       pass.revisit.add(write.entity.id);
       write.side.read = false;
-      if (journal) this.dropTags.push(journal.tag);
     } else {
       const message = result.reason === 'failed' ? result.message : result.reason === 'changed' ? 'the record kept changing during the pass' : 'the record no longer exists';
-      if (journal) this.dropTags.push(journal.tag);
       await failRecord(this.tx, pass, nodeId, recordId ?? `entity:${write.entity.id}`, write.entity.id, `${write.op.kind} failed: ${message}`);
     }
   }
 
-  /** A create or update made: counted and logged, its journal entry completed, its side's shadow to be saved. */
-  private written(pass: PassState, write: PlannedWrite, result: Extract<WriteResult, { ok: true }>, journal: JournalRow, sent: FlowRecord): void {
+  /** A create or update made: counted and logged, its side's shadow and the write it got to be saved on its link. */
+  private written(pass: PassState, write: PlannedWrite, result: Extract<WriteResult, { ok: true }>, pending: PendingWrite, sent: FlowRecord): void {
     const nodeId = write.side.trigger.nodeId;
     if (write.op.kind === 'create') pass.summary.created++;
     else pass.summary.updated++;
     pass.record(nodeId, result.id, write.entity.id, write.op.kind === 'create' ? 'created' : 'updated', write.changes);
     // The hash taken before the write still holds unless the created record, read back, holds something else.
-    const hash = sent === write.after || sameWrittenContent(sent, write.after) ? journal.hash : writtenContentHash(write.after);
-    this.completed.push({ ...journal, status: 'done', record_id: result.id, hash, written: null });
-    const bySide = this.completedBySide.get(nodeId) ?? new Map<string, string>();
-    bySide.set(result.id, journal.tag);
-    this.completedBySide.set(nodeId, bySide);
-    this.shadows.push({ side: write.side, entity: write.entity, recordId: result.id, after: write.after, version: result.version });
+    const hash = sent === write.after || sameWrittenContent(sent, write.after) ? pending.hash : writtenContentHash(write.after);
+    this.shadows.push({ side: write.side, entity: write.entity, recordId: result.id, after: write.after, version: result.version, written: { tag: pending.tag, hash } });
   }
 
   private clear(nodeId: string, ...ids: string[]): void {
     const list = this.cleared.get(nodeId) ?? [];
     list.push(...ids);
     this.cleared.set(nodeId, list);
-  }
-
-  /** Completes the journal entries of the writes made and drops the older entries of their records and the abandoned ones. */
-  async commitJournal(): Promise<void> {
-    await completeJournal(this.tx, this.completed);
-    for (const [nodeId, bySide] of this.completedBySide) await deleteOlderJournal(this.tx, this.pass.flowId, nodeId, [...bySide.keys()], new Set(bySide.values()));
-    await deleteJournalTags(this.tx, this.dropTags);
   }
 }
 

@@ -20,8 +20,20 @@ export function sameStoredVersion(stored: string | null, version: Version | null
   return stored === storedVersion(version);
 }
 
-/** A live link of a record to its entity, with the side's shadow (null until the side is synced) and version. */
-export function linkRow(pass: PassState, nodeId: string, recordId: string, entityId: string, shadow: FlowRecord | null, version: Version | null, stamp: string): LinkRow {
+/**
+ * A live link of a record to its entity, with the side's shadow (null until the side is synced) and version, and the
+ * runtime's write to it when this link records one (null keeps the mark of an earlier write, upsertLinks).
+ */
+export function linkRow(
+  pass: PassState,
+  nodeId: string,
+  recordId: string,
+  entityId: string,
+  shadow: FlowRecord | null,
+  version: Version | null,
+  stamp: string,
+  written: { tag: string; hash: string } | null = null,
+): LinkRow {
   return {
     flow_id: pass.flowId,
     node_id: nodeId,
@@ -33,6 +45,8 @@ export function linkRow(pass: PassState, nodeId: string, recordId: string, entit
     version: storedVersion(version),
     deleted: 0,
     updated_at: stamp,
+    written_tag: written?.tag ?? null,
+    written_hash: written?.hash ?? null,
   };
 }
 

@@ -7,6 +7,7 @@ import { timeOrderedUuid } from '../ids';
 import type { SnapshotOutcome } from '../snapshot';
 import type { FieldChange, PassSummary, PlannedSide, RecordOutcome, RunLogEntry } from '../types';
 import type { CursorState } from './cursor';
+import type { InterruptedPages } from './recovery';
 import type { SideSurvey } from './sideKnowledge';
 
 /** Staged changes a pass merges per page, unless its options say otherwise. */
@@ -125,10 +126,10 @@ export class PassState {
   /** What this pass's whole listings found, by side (snapshot.ts). */
   readonly wholeListings = new Map<string, SnapshotOutcome>();
   /**
-   * Journal tags of interrupted creates that made nothing, whose entities this pass merges again: dropped once that
-   * merge is done, so a pass that dies first leaves them for the next to settle instead of stranding the entity.
+   * What interrupted passes left in the journal, read as each part begins (recovery.ts); null when nothing. Entries
+   * are trimmed when the part ends, so a pass that dies first leaves them for the next to settle.
    */
-  readonly forgottenCreates: string[] = [];
+  interrupted: InterruptedPages | null = null;
   /**
    * Open key conflicts of the flow (a create's shared key held by another record), by {@link keyConflictKey}: their
    * entities are merged again on every pass, and the conflict closes once the record is created.

@@ -19,7 +19,7 @@ import { matchKey, sameValue } from '../values';
 import type { EngineContext } from './context';
 import { advanceCursor, loadCursor, seenAtCursor, type CursorState } from './cursor';
 import { openKeyConflicts } from './conflicts';
-import { countJournaledEchoes, dropTaggedEchoes } from './echoes';
+import { countWrittenEchoes, dropTaggedEchoes } from './echoes';
 import { sameStoredVersion } from './linkChanges';
 import type { PassState } from './passState';
 import { filteredOut } from './skips';
@@ -171,14 +171,14 @@ async function dropUnchanged(ctx: StageContext, trigger: CompiledTrigger, entrie
   if (candidates.length === 0) return entries;
   const links = new Map<string, LinkRow>();
   for (const link of await linksByRecord(ctx.db, pass.flowId, trigger.nodeId, candidates.map((entry) => entry.record.id))) links.set(link.record_id, link);
-  const unchanged = new Set<StagedEntry>();
+  const unchanged = new Map<StagedEntry, LinkRow>();
   for (const entry of candidates) {
     const link = links.get(entry.record.id);
     if (!link || link.deleted || link.shadow === null || !sameStoredVersion(link.version, entry.record.version)) continue;
-    if (sameValue(JSON.parse(link.shadow) as FlowRecord, entry.projection)) unchanged.add(entry);
+    if (sameValue(JSON.parse(link.shadow) as FlowRecord, entry.projection)) unchanged.set(entry, link);
   }
   if (unchanged.size === 0) return entries;
-  await countJournaledEchoes(ctx, pass, trigger.nodeId, [...unchanged].map((entry) => entry.record));
+  countWrittenEchoes(pass, trigger.nodeId, [...unchanged].map(([entry, link]) => ({ record: entry.record, link })));
   return entries.filter((entry) => !unchanged.has(entry));
 }
 

@@ -1,6 +1,6 @@
 /** One connected part of a flow in one pass: stage every change, then link, plan and commit in pages. */
 import type { Connector } from '../../connectors/types';
-import { chunked, deleteJournalTags } from '../../db/queries';
+import { chunked } from '../../db/queries';
 import type { CompiledPart } from '../graph';
 import { ChangeStaging, type StagedChange } from '../staging';
 import type { PassOptions } from '../types';
@@ -12,7 +12,7 @@ import { buildWork, loadEntities, readUnreadSides } from './link';
 import { guardMassDeletes } from './massDelete';
 import { DEFAULT_PAGE_SIZE, MAX_REMERGES, type EntityWork, type PassState } from './passState';
 import { heldFields, planPage, recordPlanned } from './plan';
-import { adoptInterruptedCreates, adoptInterruptedWrites } from './recovery';
+import { adoptInterruptedCreates, adoptInterruptedWrites, readInterruptedPages, trimInterruptedPages } from './recovery';
 import { learnedAbout, surveySides, type SideKnowledge } from './sideKnowledge';
 import { listWholeBeforeCreating, stageChanges, stageHints, stageRetries } from './stage';
 
@@ -34,6 +34,7 @@ export async function syncPart(
     if (options.hints) await stageHints(ctx, part, connectors, staging, pass, options.hints);
     await stageRetries(ctx, part, connectors, staging, pass);
     if (options.hints) await listWholeBeforeCreating(ctx, part, connectors, staging, pass, pageSize, options);
+    pass.interrupted = await readInterruptedPages(ctx, pass);
     await adoptInterruptedCreates(ctx, part, connectors, staging, pass);
     await surveySides(ctx, part, connectors, staging, pass, known, !options.hints);
     if (!options.hints) await stageHardDeletes(ctx, part, connectors, staging, pass, pageSize);
@@ -57,7 +58,7 @@ export async function syncPart(
         await processPage(ctx, part, connectors, work, held, pass);
       }
     }
-    await deleteJournalTags(ctx.db, pass.forgottenCreates.splice(0));
+    await trimInterruptedPages(ctx, part, pass);
     // Saved when the run ends, in its last transaction: a crash before then lists these changes again, which finds
     // them synced (their links were committed page by page) and writes nothing.
     for (const [nodeId, cursor] of cursors) pass.cursors.set(nodeId, cursor);
@@ -71,8 +72,8 @@ export async function syncPart(
 async function processPage(ctx: EngineContext, part: CompiledPart, connectors: Map<string, Connector>, work: EntityWork[], held: Map<string, Set<string>>, pass: PassState): Promise<void> {
   if (work.length === 0) return;
   await readUnreadSides(ctx, part, connectors, work);
-  await adoptInterruptedWrites(ctx, work);
-  await countUntaggedEchoes(ctx, part, work, pass);
+  await adoptInterruptedWrites(ctx, work, pass);
+  countUntaggedEchoes(part, work, pass);
   const plan = await planPage(ctx, part, connectors, work, held, pass);
   if (pass.dryRun) {
     recordPlanned(pass, plan.writes);
