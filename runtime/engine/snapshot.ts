@@ -23,6 +23,7 @@ import { liveLinkIdsAfter, shadowDigests, storeShadowHashes, type ShadowDigest }
 import type { ChangeStaging, StagedProjection } from './staging';
 import { stableStringify, writtenContentHash } from './values';
 import { entitySideKey } from '../util/keys';
+import { groupInto } from '../util/collections';
 
 /** Whether a pass lists the side whole: its system has no change feed, or none it can filter by version. */
 export function listsWhole(capabilities: ConnectorCapabilities): boolean {
@@ -228,9 +229,7 @@ export async function hintsMayCreate(
     afterSeq = (page.at(-1) as { seq: number }).seq;
     for (const change of page) {
       if (change.record.deleted || change.matchKey === null) continue;
-      const ids = candidates.get(change.nodeId) ?? [];
-      ids.push(change.recordId);
-      candidates.set(change.nodeId, ids);
+      groupInto(candidates, change.nodeId, change.recordId);
     }
   }
   for (const [nodeId, ids] of candidates) {

@@ -21,6 +21,8 @@ import type { EngineContext } from './context';
 import { LinkChanges, linkRow, sameStoredVersion } from './linkChanges';
 import { MAX_REMERGES, type EntityWork, type PassState, type PlannedWrite, type SideWork } from './passState';
 import { deleteMeaning, type PagePlan } from './plan';
+import { groupInto } from '../../util/collections';
+import { sideRecordKey } from '../../util/keys';
 
 type CommitContext = Pick<EngineContext, 'db' | 'now' | 'limits' | 'retry' | 'afterSideWrites'>;
 
@@ -140,11 +142,7 @@ function pendingWrite(connectors: Map<string, Connector>, write: PlannedWrite, t
 async function executeWrites(ctx: Pick<EngineContext, 'retry' | 'afterSideWrites'>, connectors: Map<string, Connector>, writes: PlannedWrite[]): Promise<Map<PlannedWrite, WriteResult>> {
   const results = new Map<PlannedWrite, WriteResult>();
   const bySide = new Map<string, PlannedWrite[]>();
-  for (const write of writes) {
-    const list = bySide.get(write.side.trigger.nodeId) ?? [];
-    list.push(write);
-    bySide.set(write.side.trigger.nodeId, list);
-  }
+  for (const write of writes) groupInto(bySide, write.side.trigger.nodeId, write);
   for (const [nodeId, sideWrites] of bySide) {
     const connector = connectors.get(nodeId) as Connector;
     const outcomes = await withRetries(ctx.retry, sideWrites.map((write) => write.op), (ops) => connector.write(ops));
@@ -238,9 +236,7 @@ class WriteOutcomes {
   }
 
   private clear(nodeId: string, ...ids: string[]): void {
-    const list = this.cleared.get(nodeId) ?? [];
-    list.push(...ids);
-    this.cleared.set(nodeId, list);
+    for (const id of ids) groupInto(this.cleared, nodeId, id);
   }
 }
 
@@ -249,10 +245,8 @@ async function clearRecovered(tx: Db, pass: PassState, work: EntityWork[], plan:
   for (const item of work) {
     if (plan.skipped.has(item) || plan.breakerTripped.has(item)) continue;
     for (const side of item.sides.values()) {
-      if (!side.staged || !side.record || pass.failedRecords.has(`${side.trigger.nodeId}\u0000${side.record.id}`)) continue;
-      const ids = cleared.get(side.trigger.nodeId) ?? [];
-      ids.push(side.record.id);
-      cleared.set(side.trigger.nodeId, ids);
+      if (!side.staged || !side.record || pass.failedRecords.has(sideRecordKey(side.trigger.nodeId, side.record.id))) continue;
+      groupInto(cleared, side.trigger.nodeId, side.record.id);
     }
   }
   for (const [nodeId, ids] of cleared) await clearFailing(tx, pass.flowId, nodeId, ids);

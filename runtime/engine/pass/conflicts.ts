@@ -27,6 +27,7 @@ import type { StagedChange } from '../staging';
 import { EngineInputError, type ConflictKind, type ConflictResolution, type ConflictView } from '../types';
 import type { EngineContext } from './context';
 import { keyConflictKey, keyGiver, type EntityWork, type PassState, type PlannedWrite, type SideWork } from './passState';
+import { sideRecordKey } from '../../util/keys';
 
 /** A new open conflict of the pass's flow. */
 export function newConflict(pass: PassState, entityId: string | null, kind: ConflictKind, field: string | null, base: unknown, sides: Record<string, unknown>): ConflictRow {
@@ -47,7 +48,7 @@ export function newConflict(pass: PassState, entityId: string | null, kind: Conf
 
 /** Counts, logs and (outside a dry run) files a record that could not be synced; every pass retries it (SPEC §7). */
 export async function failRecord(db: Db, pass: PassState, nodeId: string, recordId: string, entityId: string | null, message: string): Promise<void> {
-  const key = `${nodeId}\u0000${recordId}`;
+  const key = sideRecordKey(nodeId, recordId);
   if (!pass.failedRecords.has(key)) {
     pass.failedRecords.add(key);
     pass.summary.failed++;

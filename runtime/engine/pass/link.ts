@@ -14,6 +14,7 @@ import { failRecord, fileMatchConflict } from './conflicts';
 import type { EngineContext } from './context';
 import { newEntityWork, type EntityWork, type PassState, type SideWork } from './passState';
 import { sideRecordKey } from '../../util/keys';
+import { groupInto } from '../../util/collections';
 
 type LinkContext = Pick<EngineContext, 'db'>;
 
@@ -80,9 +81,7 @@ class PageLinking {
     );
     const entitiesByKey = new Map<string, EntityRow[]>();
     for (const row of await entitiesByMatchKey(this.ctx.db, this.pass.flowId, keys)) {
-      const list = entitiesByKey.get(row.match_key as string) ?? [];
-      list.push(row);
-      entitiesByKey.set(row.match_key as string, list);
+      groupInto(entitiesByKey, row.match_key as string, row);
     }
     for (const change of page) {
       if (this.taken.has(change.seq)) continue;
@@ -176,11 +175,7 @@ export async function loadEntities(ctx: LinkContext, part: CompiledPart, entityI
   const rows = await entitiesById(ctx.db, entityIds);
   const links = await linksByEntity(ctx.db, entityIds);
   const linksByEntityId = new Map<string, LinkRow[]>();
-  for (const link of links) {
-    const list = linksByEntityId.get(link.entity_id) ?? [];
-    list.push(link);
-    linksByEntityId.set(link.entity_id, list);
-  }
+  for (const link of links) groupInto(linksByEntityId, link.entity_id, link);
   return rows.map((row) => {
     const item = newEntityWork(part, row.match_key, row);
     for (const link of linksByEntityId.get(row.id) ?? []) {

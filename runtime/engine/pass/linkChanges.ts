@@ -9,6 +9,7 @@ import type { LinkRow } from '../../db/schema';
 import { shadowHash } from '../snapshot';
 import type { PassState } from './passState';
 import { sideRecordKey } from '../../util/keys';
+import { groupInto } from '../../util/collections';
 
 /** A version as a link stores it: JSON, so the number 5 and the text "5" stay apart as `sameVersion` keeps them. */
 function storedVersion(version: Version | null): string | null {
@@ -92,10 +93,7 @@ export class LinkChanges {
     for (const change of this.changes.values()) {
       if (change.kind === 'save') saved.push(change.row);
       else {
-        const target = change.kind === 'remove' ? removed : tombstoned;
-        const ids = target.get(change.nodeId) ?? [];
-        ids.push(change.recordId);
-        target.set(change.nodeId, ids);
+        groupInto(change.kind === 'remove' ? removed : tombstoned, change.nodeId, change.recordId);
       }
     }
     for (const [nodeId, ids] of removed) await deleteLinks(tx, this.flowId, nodeId, ids);
@@ -105,11 +103,7 @@ export class LinkChanges {
 
   private async countLiveChanges(tx: Db, delta: Map<string, number>): Promise<void> {
     const byNode = new Map<string, LinkChange[]>();
-    for (const change of this.changes.values()) {
-      const list = byNode.get(change.nodeId) ?? [];
-      list.push(change);
-      byNode.set(change.nodeId, list);
-    }
+    for (const change of this.changes.values()) groupInto(byNode, change.nodeId, change);
     for (const [nodeId, changes] of byNode) {
       const liveBefore = await liveLinkedIds(tx, this.flowId, nodeId, changes.map((change) => change.recordId));
       let gained = 0;

@@ -9,6 +9,7 @@ import type { FieldChange, PassSummary, PlannedSide, RecordOutcome, RunLogEntry 
 import type { CursorState } from './cursor';
 import type { InterruptedPages } from './recovery';
 import type { SideSurvey } from './sideKnowledge';
+import { entitySideKey } from '../../util/keys';
 
 /** Staged changes a pass merges per page, unless its options say otherwise. */
 export const DEFAULT_PAGE_SIZE = 500;
@@ -91,7 +92,7 @@ export function keyGiver(item: EntityWork, side: SideWork): SideWork | null {
 
 /** How a pass finds the open key conflict of an entity on a side. */
 export function keyConflictKey(entityId: string, nodeId: string): string {
-  return `${entityId}\u0000${nodeId}`;
+  return entitySideKey(entityId, nodeId);
 }
 
 /** Everything one pass accumulates before it is committed. */

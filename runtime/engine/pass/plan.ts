@@ -19,6 +19,7 @@ import type { EngineContext } from './context';
 import { provenanceAfterMerge } from '../provenance';
 import { filteredOnTheWayOut, permissionOff, QUARANTINED, sourceOf, waitsOnConflict } from './skips';
 import { keyGiver, type EntityWork, type PassState, type PlannedWrite, type SideWork } from './passState';
+import { entitySideKey } from '../../util/keys';
 
 /** What one page of entities comes to: the writes to make and what the commit records besides. */
 export interface PagePlan {
@@ -147,7 +148,7 @@ async function planMerge(
 
   const heldHere = new Set([...(held.get(item.id) ?? []), ...merged.conflicts.map((conflict) => conflict.field)]);
   for (const side of item.sides.values()) {
-    if (!side.link && !side.newlyLinked && pass.unsettledCreates.has(`${item.id}\u0000${side.trigger.nodeId}`)) continue;
+    if (!side.link && !side.newlyLinked && pass.unsettledCreates.has(entitySideKey(item.id, side.trigger.nodeId))) continue;
     const write = planWrite(ctx, pass.flowId, item, side, heldHere);
     const settled = write instanceof Promise ? await write : write;
     if (settled === 'failed') {
