@@ -1,11 +1,7 @@
 import Sqlite from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { applyMigrations, migrateToLatest, openStateDb, wrapSqlite } from '../db/index';
-import * as initialState from '../db/migrations/2026_11_26_1600_initial_state';
-import * as serverState from '../db/migrations/2026_11_26_1730_server_state';
-import * as leanerState from '../db/migrations/2026_11_26_1900_leaner_state';
-import * as flowKnowledge from '../db/migrations/2026_11_26_2000_flow_knowledge';
+import { migrateUpTo, migrateToLatest, openStateDb, wrapSqlite } from '../db/index';
 import { encryptSecret } from './cipher';
 import { CredentialStore, MissingCredentialError, needsRefresh } from './store';
 import type { OAuth2Stored } from './types';
@@ -57,16 +53,7 @@ describe('CredentialStore', () => {
 
   it('keeps values stored before credentials had kinds: each reads as a token under its label', async () => {
     const db = wrapSqlite(new Sqlite(':memory:'));
-    await applyMigrations(
-      db,
-      {
-        '2026_11_26_1600_initial_state': initialState,
-        '2026_11_26_1730_server_state': serverState,
-        '2026_11_26_1900_leaner_state': leanerState,
-        '2026_11_26_2000_flow_knowledge': flowKnowledge,
-      },
-      'state migration',
-    );
+    await migrateUpTo(db, '2026_11_26_2000_flow_knowledge');
     // Before kinds, a type was a free label: even `basic` held a plain value.
     for (const [name, type, value] of [
       ['crm-db', 'postgres-url', 'postgres://app:pw@db/crm'],

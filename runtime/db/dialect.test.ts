@@ -4,16 +4,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { stateDatabases } from '../../test/support/stateDatabases';
 import { oneOf } from './bulk';
 import { jsonObjectEntries } from './dialect';
-import { applyMigrations, wrapSqlite } from './index';
-import * as initialState from './migrations/2026_11_26_1600_initial_state';
-import * as serverState from './migrations/2026_11_26_1730_server_state';
-import * as leanerState from './migrations/2026_11_26_1900_leaner_state';
-import * as flowKnowledge from './migrations/2026_11_26_2000_flow_knowledge';
-import * as credentialTypes from './migrations/2026_12_02_0800_credential_types';
-import * as flowIds from './migrations/2026_12_02_1000_flow_ids';
-import * as flowDrafts from './migrations/2026_12_03_1200_flow_drafts';
-import * as shadowHashes from './migrations/2026_12_03_1300_shadow_hashes';
-import * as fieldProvenance from './migrations/2026_12_04_1000_field_provenance';
+import { migrateUpTo, wrapSqlite } from './index';
 
 const link = (recordId: string) => ({ flow_id: 'f', node_id: 'a', record_id: recordId, entity_id: `e-${recordId}`, shadow: null, shadow_hash: null, version: null, deleted: 0, updated_at: 'x' });
 
@@ -65,21 +56,7 @@ describe('the migrations written before PostgreSQL, on SQLite', () => {
       released.close();
       await db.destroy();
     });
-    await applyMigrations(
-      db,
-      {
-        '2026_11_26_1600_initial_state': initialState,
-        '2026_11_26_1730_server_state': serverState,
-        '2026_11_26_1900_leaner_state': leanerState,
-        '2026_11_26_2000_flow_knowledge': flowKnowledge,
-        '2026_12_02_0800_credential_types': credentialTypes,
-        '2026_12_02_1000_flow_ids': flowIds,
-        '2026_12_03_1200_flow_drafts': flowDrafts,
-        '2026_12_03_1300_shadow_hashes': shadowHashes,
-        '2026_12_04_1000_field_provenance': fieldProvenance,
-      },
-      'state migration',
-    );
+    await migrateUpTo(db, '2026_12_04_1000_field_provenance');
     const schema = (file: Sqlite.Database) => file.prepare('select type, name, tbl_name, sql from sqlite_master order by type, name').all();
     const history = (file: Sqlite.Database) => file.prepare('select name from kysely_migration order by name').all();
     expect(schema(fresh)).toEqual(schema(released));

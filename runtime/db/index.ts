@@ -15,11 +15,12 @@ import * as flowDrafts from './migrations/2026_12_03_1200_flow_drafts';
 import * as shadowHashes from './migrations/2026_12_03_1300_shadow_hashes';
 import * as fieldProvenance from './migrations/2026_12_04_1000_field_provenance';
 import * as pageJournal from './migrations/2026_12_05_0900_page_journal';
-import { connectPostgresState, isPostgresUrl, type PostgresStateOptions } from './postgresState';
+import { isPostgresUrl } from '../util/postgresUrl';
+import { connectPostgresState, type PostgresStateOptions } from './postgresState';
 import type { Database } from './schema';
 
 /** The dated migrations, in order. Imported statically so they work the same under tsx, vitest and a bundle. */
-const migrations: Record<string, Migration> = {
+const migrations = {
   '2026_11_26_1600_initial_state': initialState,
   '2026_11_26_1730_server_state': serverState,
   '2026_11_26_1900_leaner_state': leanerState,
@@ -30,7 +31,7 @@ const migrations: Record<string, Migration> = {
   '2026_12_03_1300_shadow_hashes': shadowHashes,
   '2026_12_04_1000_field_provenance': fieldProvenance,
   '2026_12_05_0900_page_journal': pageJournal,
-};
+} satisfies Record<string, Migration>;
 
 export type StateDb = Kysely<Database>;
 
@@ -88,6 +89,16 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
   if (isSqlite(db)) return applyMigrations(db, migrations, 'state migration');
   const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
   await applyMigrations(db, migrations, 'state migration', { migrationTableSchema: rows[0]?.schema });
+}
+
+/**
+ * Applies the state's migrations up to and including `last`, as a release that ended there left its files: for tests
+ * that make state in an older shape and migrate it forward.
+ */
+export async function migrateUpTo(db: Kysely<Database>, last: keyof typeof migrations): Promise<void> {
+  const entries: Array<[string, Migration]> = Object.entries(migrations);
+  const upTo = Object.fromEntries(entries.slice(0, entries.findIndex(([name]) => name === last) + 1));
+  await applyMigrations(db, upTo, 'state migration');
 }
 
 /**

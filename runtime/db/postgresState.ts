@@ -5,11 +5,7 @@
 import { Kysely, PostgresDialect, sql, type QueryCompiler } from 'kysely';
 import pg from 'pg';
 import { PostgresStateCompiler } from './dialect';
-
-/** Whether a state location names PostgreSQL (a `postgres://` URL) rather than a SQLite file. */
-export function isPostgresUrl(location: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(location);
-}
+import { describePostgresUrl } from '../util/postgresUrl';
 
 export interface PostgresStateOptions {
   /**
@@ -38,7 +34,7 @@ class PostgresStateDialect extends PostgresDialect {
  * server answers and the schema exists. Throws, naming the server but never the password, when it cannot.
  */
 export async function connectPostgresState<DB>(url: string, options: PostgresStateOptions = {}): Promise<Kysely<DB>> {
-  const target = describeUrl(url);
+  const target = describePostgresUrl(url, '(a URL that does not parse)');
   if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
     throw new Error(`PostgreSQL state ${target}: schema "${options.schema}" must be lower-case letters, digits and _, starting with a letter or _ (at most 63)`);
   }
@@ -105,15 +101,4 @@ function typeParser(oid: number, format?: 'text' | 'binary'): unknown {
     };
   }
   return pg.types.getTypeParser(oid, format);
-}
-
-/** The URL as messages show it: never its password. */
-export function describeUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    const user = parsed.username ? `${decodeURIComponent(parsed.username)}@` : '';
-    return `postgres://${user}${parsed.hostname}${parsed.port ? `:${parsed.port}` : ''}${parsed.pathname}`;
-  } catch {
-    return '(a URL that does not parse)';
-  }
 }

@@ -1,11 +1,6 @@
 import Sqlite from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { applyMigrations, migrateToLatest, openStateDb, wrapSqlite, type StateDb } from './index';
-import * as initialState from './migrations/2026_11_26_1600_initial_state';
-import * as serverState from './migrations/2026_11_26_1730_server_state';
-import * as leanerState from './migrations/2026_11_26_1900_leaner_state';
-import * as flowKnowledge from './migrations/2026_11_26_2000_flow_knowledge';
-import * as credentialTypes from './migrations/2026_12_02_0800_credential_types';
+import { migrateUpTo, migrateToLatest, openStateDb, wrapSqlite, type StateDb } from './index';
 import { liveLinkIdsAfter, shadowDigests, storeShadowHashes } from './snapshotQueries';
 import type { Database } from './schema';
 
@@ -83,17 +78,7 @@ describe('snapshot queries', () => {
   it('a state made before shadows were hashed migrates with every link as it was, its hash not taken yet', async () => {
     const sqlite = new Sqlite(':memory:');
     const db = wrapSqlite<Database>(sqlite);
-    await applyMigrations(
-      db,
-      {
-        '2026_11_26_1600_initial_state': initialState,
-        '2026_11_26_1730_server_state': serverState,
-        '2026_11_26_1900_leaner_state': leanerState,
-        '2026_11_26_2000_flow_knowledge': flowKnowledge,
-        '2026_12_02_0800_credential_types': credentialTypes,
-      },
-      'state migration',
-    );
+    await migrateUpTo(db, '2026_12_02_0800_credential_types');
     sqlite.prepare(`insert into links (flow_id, node_id, record_id, entity_id, shadow, version, deleted, updated_at) values ('f', 'b', '1', 'e', '{"a":1}', '3', 0, 'x')`).run();
     await migrateToLatest(db);
     expect(await db.selectFrom('links').selectAll().execute()).toEqual([

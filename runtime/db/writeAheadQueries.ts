@@ -61,12 +61,6 @@ export async function writeAheadPages(db: Db, flowId: string): Promise<WriteAhea
   }));
 }
 
-/** Whether the flow has any page in the journal: what lets a pass skip recovery with one index probe. */
-export async function hasWriteAhead(db: Db, flowId: string): Promise<boolean> {
-  const row = await db.selectFrom('write_ahead').select('page').where('flow_id', '=', flowId).limit(1).executeTakeFirst();
-  return row !== undefined;
-}
-
 /** Deletes these pages: committed, or settled by recovery. */
 export async function deleteWriteAhead(db: Db, pages: readonly string[]): Promise<void> {
   for (const chunk of chunked(pages)) await db.deleteFrom('write_ahead').where('page', 'in', oneOf(chunk)).execute();

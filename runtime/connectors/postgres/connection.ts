@@ -7,6 +7,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import { credentialRef } from '../../../nodes/trigger/schema';
 import { ConnectorError } from '../types';
+import { describePostgresUrl, isPostgresUrl } from '../../util/postgresUrl';
 
 export const postgresConnectionSchema = z
   .strictObject({
@@ -67,7 +68,7 @@ export async function resolveUrl(connection: PostgresConnection, resolveCredenti
   } catch (error) {
     throw new ConnectorError(`cannot read credential "${reference}" for the PostgreSQL URL: ${messageOf(error)}`, { cause: error });
   }
-  if (!/^postgres(ql)?:\/\//.test(value)) {
+  if (!isPostgresUrl(value)) {
     throw new ConnectorError(`credential "${reference}" must hold a postgres:// URL, e.g. postgres://user:password@host:5432/db`);
   }
   return value;
@@ -75,13 +76,7 @@ export async function resolveUrl(connection: PostgresConnection, resolveCredenti
 
 /** The URL as messages may show it: never its password. */
 export function describeTarget(url: string): string {
-  try {
-    const parsed = new URL(url);
-    const user = parsed.username ? `${decodeURIComponent(parsed.username)}@` : '';
-    return `postgres://${user}${parsed.hostname}${parsed.port ? `:${parsed.port}` : ''}${parsed.pathname}`;
-  } catch {
-    return 'the configured PostgreSQL URL';
-  }
+  return describePostgresUrl(url, 'the configured PostgreSQL URL');
 }
 
 /**

@@ -5,21 +5,25 @@
  * Either way it is counted and logged as one, and merges as nothing.
  */
 import type { SourceRecord } from '../../connectors/types';
-import { linksByRecord } from '../../db/queries';
 import type { LinkRow } from '../../db/schema';
 import type { CompiledPart } from '../graph';
+import { writeTagPrefix } from '../ids';
 import { sameValue, writtenContentHash } from '../values';
-import type { EngineContext } from './context';
 import type { EntityWork, PassState, SideWork } from './passState';
 
-/** Of records listed on one side, those that are not the runtime's own tagged writes; the echoes are counted. */
-export async function dropTaggedEchoes(ctx: Pick<EngineContext, 'db'>, pass: PassState, nodeId: string, records: readonly SourceRecord[]): Promise<SourceRecord[]> {
-  const tagged = records.filter((record) => record.tag !== null && !record.deleted && record.tag.startsWith(`syncline:${pass.flowId}:`));
-  if (tagged.length === 0) return [...records];
-  const links = new Map((await linksByRecord(ctx.db, pass.flowId, nodeId, tagged.map((record) => record.id))).map((link) => [link.record_id, link]));
+/** Whether a listed record carries a tag of this flow's writes, which only the runtime writes. */
+export function isOwnTag(pass: PassState, record: SourceRecord): boolean {
+  return record.tag !== null && !record.deleted && record.tag.startsWith(writeTagPrefix(pass.flowId));
+}
+
+/**
+ * Of records listed on one side, those that are not the runtime's own tagged writes come back (the tag and hash of the
+ * last write, on the record's link: `links`, by record id); the echoes are counted.
+ */
+export function dropTaggedEchoes(pass: PassState, nodeId: string, records: readonly SourceRecord[], links: ReadonlyMap<string, LinkRow>): SourceRecord[] {
   return records.filter((record) => {
-    const link = links.get(record.id);
-    if (!link || record.deleted || link.written_tag === null || link.written_tag !== record.tag || link.written_hash !== writtenContentHash(record.fields)) return true;
+    const link = isOwnTag(pass, record) ? links.get(record.id) : undefined;
+    if (!link || link.written_tag !== record.tag || link.written_hash !== writtenContentHash(record.fields)) return true;
     pass.summary.echoes++;
     pass.record(nodeId, record.id, link.entity_id, 'echo', [], `own write ${record.tag}`);
     return false;

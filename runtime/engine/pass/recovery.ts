@@ -237,6 +237,7 @@ export class InterruptedPages {
   private readonly settled = new Set<string>();
   /** Sides whose promised links are restored: the rows need not carry them any longer. */
   readonly restored = new Set<string>();
+  private updates: Map<string, PendingWrite> | null = null;
 
   constructor(private readonly pages: WriteAheadPage[]) {}
 
@@ -247,8 +248,6 @@ export class InterruptedPages {
   links(): WriteAheadPage['links'] {
     return this.pages.flatMap((page) => page.links);
   }
-
-  private updates: Map<string, PendingWrite> | null = null;
 
   /** The pending updates by tag, as a listed record carrying one is looked up. */
   updatesByTag(): Map<string, PendingWrite> {

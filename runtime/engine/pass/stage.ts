@@ -19,7 +19,7 @@ import { matchKey, sameValue } from '../values';
 import type { EngineContext } from './context';
 import { advanceCursor, loadCursor, seenAtCursor, type CursorState } from './cursor';
 import { openKeyConflicts } from './conflicts';
-import { countWrittenEchoes, dropTaggedEchoes } from './echoes';
+import { countWrittenEchoes, dropTaggedEchoes, isOwnTag } from './echoes';
 import { sameStoredVersion } from './linkChanges';
 import type { PassState } from './passState';
 import { filteredOut } from './skips';
@@ -151,12 +151,16 @@ async function stageRecords(
   options: { dropUnchanged: boolean },
 ): Promise<void> {
   if (records.length === 0) return;
+  // One read of the page's links serves both checks: the tagged echoes and the records as their links left them.
+  const wanted = options.dropUnchanged ? records : records.filter((record) => isOwnTag(pass, record));
+  const links = new Map<string, LinkRow>();
+  if (wanted.length > 0) for (const link of await linksByRecord(ctx.db, pass.flowId, trigger.nodeId, wanted.map((record) => record.id))) links.set(link.record_id, link);
   let entries: StagedEntry[] = [];
-  for (const record of await dropTaggedEchoes(ctx, pass, trigger.nodeId, records)) {
+  for (const record of dropTaggedEchoes(pass, trigger.nodeId, records, links)) {
     const staged = stagedProjection(ctx, part, trigger, record);
     entries.push({ record, ...(staged instanceof Promise ? await staged : staged) });
   }
-  if (options.dropUnchanged) entries = await dropUnchanged(ctx, trigger, entries, pass);
+  if (options.dropUnchanged) entries = dropUnchanged(trigger, entries, pass, links);
   staging.add(trigger.nodeId, entries);
 }
 
@@ -166,13 +170,10 @@ async function stageRecords(
  * runtime writes comes back like this once (an untagged echo, SPEC §6): recognising it here spares it the entity
  * load, the read of the other sides and the merge. Records retried after a failure are never dropped this way.
  */
-async function dropUnchanged(ctx: StageContext, trigger: CompiledTrigger, entries: StagedEntry[], pass: PassState): Promise<StagedEntry[]> {
-  const candidates = entries.filter((entry) => !entry.record.deleted && entry.record.version !== null && entry.projection !== null);
-  if (candidates.length === 0) return entries;
-  const links = new Map<string, LinkRow>();
-  for (const link of await linksByRecord(ctx.db, pass.flowId, trigger.nodeId, candidates.map((entry) => entry.record.id))) links.set(link.record_id, link);
+function dropUnchanged(trigger: CompiledTrigger, entries: StagedEntry[], pass: PassState, links: ReadonlyMap<string, LinkRow>): StagedEntry[] {
   const unchanged = new Map<StagedEntry, LinkRow>();
-  for (const entry of candidates) {
+  for (const entry of entries) {
+    if (entry.record.deleted || entry.record.version === null || entry.projection === null) continue;
     const link = links.get(entry.record.id);
     if (!link || link.deleted || link.shadow === null || !sameStoredVersion(link.version, entry.record.version)) continue;
     if (sameValue(JSON.parse(link.shadow) as FlowRecord, entry.projection)) unchanged.set(entry, link);
