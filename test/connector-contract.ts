@@ -279,6 +279,26 @@ export function runConnectorContract(name: string, setup: () => Promise<Contract
         expect(new Set(ids).size).toBe(5);
         expect((await connector().getMany(ids)).size).toBe(5);
       });
+
+      it('returns each created record exactly as a read by id then gives it, with createdRecords; no record without', async () => {
+        const ops: WriteOp[] = [
+          ...Array.from({ length: 3 }, (_, i): WriteOp => ({ kind: 'create', fields: person(90 + i), tag: `syncline:contract:r${i}` })),
+          // Fields left out are the system's to fill in (a default, a null): the record returned must show them. (Only
+          // asked of connectors that return records: a SaaS API may require fields.)
+          ...(connector().capabilities.createdRecords ? [{ kind: 'create', fields: { email: 'partial@example.com' }, tag: 'syncline:contract:r3' } satisfies WriteOp] : []),
+        ];
+        const results = await connector().write(ops);
+        for (const result of results) {
+          expectOk(result);
+          if (!connector().capabilities.createdRecords) {
+            expect(result.record, 'a record without the createdRecords capability').toBeUndefined();
+            continue;
+          }
+          expect(result.record, `create ${result.id} returns its record`).toBeDefined();
+          expect(result.record).toEqual(await readOne(result.id));
+          expect(result.record?.version ?? null).toEqual(result.version);
+        }
+      });
     });
 
     describe('write: create under a given key (givenKeys)', () => {
@@ -720,7 +740,10 @@ function renaming(connector: Connector, names: ContractFixture['fieldNames']): C
     },
     getMany: async (ids) => new Map([...(await connector.getMany(ids))].map(([id, record]) => [id, read(record)])),
     // Unknown fields pass through, so the bookkeeping test can still offer the system's own columns.
-    write: (ops) => connector.write(ops.map((op) => (op.kind === 'delete' ? op : { ...op, fields: rename(op.fields, toSystem, true) }))),
+    write: async (ops) =>
+      (await connector.write(ops.map((op) => (op.kind === 'delete' ? op : { ...op, fields: rename(op.fields, toSystem, true) })))).map((result) =>
+        result.ok && result.record ? { ...result, record: read(result.record) } : result,
+      ),
     scanIds: (limit) => connector.scanIds(limit),
     describe: async () =>
       (await connector.describe()).map((collection) => ({ ...collection, fields: collection.fields.map((field) => ({ ...field, name: toContract.get(field.name) ?? field.name })) })),

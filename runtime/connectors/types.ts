@@ -41,7 +41,11 @@ export type WriteOp =
   | { kind: 'delete'; id: string; expectedVersion: Version | null };
 
 export type WriteResult =
-  | { ok: true; id: string; version: Version | null }
+  /**
+   * `record`: on a create by a connector with `capabilities.createdRecords`, the record as the system now holds it
+   * (its defaults and trigger-set values included), exactly what `getMany` would return for `id` right after.
+   */
+  | { ok: true; id: string; version: Version | null; record?: SourceRecord }
   /** `changed`: the record's version is no longer the one read (update-if-unchanged lost); `missing`: it is gone. */
   | { ok: false; reason: 'changed' | 'missing' }
   /** A create given a key (`id`) that another record already holds: nothing was written, nothing overwritten. */
@@ -100,6 +104,12 @@ export interface ConnectorCapabilities {
    * another record holds is never overwritten: that create comes back `taken`. False when absent.
    */
   givenKeys?: boolean;
+  /**
+   * A create's result carries the record as stored (`WriteResult` `record`), so the engine need not read each page of
+   * creates back to learn what the system filled in. False when absent: a system whose create answers with less than
+   * a read returns (most SaaS APIs) is read back.
+   */
+  createdRecords?: boolean;
 }
 
 /**
@@ -121,6 +131,12 @@ export interface Connector {
    * engine skip the scan when the count shows no linked record can be gone.
    */
   count?(): Promise<number>;
+  /**
+   * A cheap mark of removals: two equal marks promise that no record left the collection (a hard delete, a deleted
+   * flag set) between the two calls, except by this connector's own writes. Null when it cannot tell. Lets the engine
+   * skip even `count()` while nothing can be gone (a count reads a whole index: 10–30 ms a million rows).
+   */
+  removalMark?(): Promise<string | null>;
   /** The collections of this connection and their fields, for validation and the editor's dropdowns. */
   describe(): Promise<CollectionDescription[]>;
   /**

@@ -24,6 +24,12 @@ export async function linksByRecord(db: Db, flowId: string, nodeId: string, reco
   return rows;
 }
 
+/** Whether one side of a flow has any link at all, live or a tombstone. */
+export async function sideHasLinks(db: Db, flowId: string, nodeId: string): Promise<boolean> {
+  const row = await db.selectFrom('links').select(['record_id']).where('flow_id', '=', flowId).where('node_id', '=', nodeId).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Which of these records of one side have a live link (not a tombstone). */
 export async function liveLinkedIds(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<Set<string>> {
   const live = new Set<string>();
@@ -45,6 +51,12 @@ export async function entitiesById(db: Db, entityIds: readonly string[]): Promis
   const rows: EntityRow[] = [];
   for (const ids of chunked(entityIds)) rows.push(...(await db.selectFrom('entities').selectAll().where('id', 'in', oneOf(ids)).execute()));
   return rows;
+}
+
+/** Whether a flow has any entity at all (deleted ones too): none means no link either. */
+export async function flowHasEntities(db: Db, flowId: string): Promise<boolean> {
+  const row = await db.selectFrom('entities').select(['id']).where('flow_id', '=', flowId).limit(1).executeTakeFirst();
+  return row !== undefined;
 }
 
 /** Live entities of a flow whose normalised match values are among `keys`. */

@@ -73,6 +73,17 @@ describe('diffLeaves', () => {
 
   it('escapes dots inside keys in the paths it names', () => {
     expect(diffLeaves({ 'a.b': { c: 1 } }, { 'a.b': { c: 2 } }).changes).toEqual([{ field: 'a\\.b.c', before: 1, after: 2 }]);
+    expect(diffLeaves({}, { 'a.b': 1, 'c\\d': 2, e: 3 }).changes.map((change) => change.field)).toEqual(['a\\.b', 'c\\\\d', 'e']);
+  });
+
+  it('keeps a field named __proto__ as data, an own field of the patch, not its prototype', () => {
+    const wanted = JSON.parse('{"__proto__": {"polluted": true}, "name": "x"}') as Record<string, unknown>;
+    const { fields, changes } = diffLeaves({}, wanted);
+    expect(Object.getPrototypeOf(fields)).toBe(Object.prototype);
+    expect(Object.hasOwn(fields, '__proto__')).toBe(true);
+    expect(Object.keys(fields)).toEqual(['__proto__', 'name']);
+    expect(changes.map((change) => change.field)).toEqual(['__proto__.polluted', 'name']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('gives a patch that, merged into the record, holds every wanted leaf and changes nothing else', () => {

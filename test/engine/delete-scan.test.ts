@@ -1,8 +1,33 @@
 import { describe, expect, it } from 'vitest';
 import { connectorRegistry } from '../../runtime/connectors/index';
+import type { Connector, ConnectorType } from '../../runtime/connectors/types';
+import { openStateDb } from '../../runtime/db/index';
 import { SyncEngine } from '../../runtime/engine/index';
 import { startRun } from '../../runtime/db/runQueries';
 import { contents, memoryHarness } from './memory-flows';
+import { leadsWorkspace, tick } from './sqlite-fixtures';
+
+/** The registry with `count()` of every connector of one type counted, by the trigger's collection. */
+function countingCounts(type: 'memory' | 'sqlite'): { connectors: typeof connectorRegistry; counts: Map<string, number> } {
+  const counts = new Map<string, number>();
+  const real = connectorRegistry[type] as ConnectorType;
+  const open: ConnectorType['open'] = async (context) => {
+    const connector = await real.open(context);
+    const count = connector.count?.bind(connector);
+    if (!count) return connector;
+    const collection = context.config.collection;
+    return new Proxy(connector, {
+      get: (target, property, receiver) =>
+        property === 'count'
+          ? () => {
+              counts.set(collection, (counts.get(collection) ?? 0) + 1);
+              return count();
+            }
+          : (Reflect.get(target, property, receiver) as unknown),
+    }) satisfies Connector;
+  };
+  return { connectors: { ...connectorRegistry, [type]: { ...real, open } }, counts };
+}
 
 // Hard deletes are seen by a full scan of each side (SPEC §7). An engine skips the scan when counting proves nothing
 // linked is gone; these check that it skips only then.
@@ -85,5 +110,70 @@ describe('the scan for hard deletes', () => {
     await h.db.insertInto('conflicts').values({ id: 'c1', flow_id: h.flow.id, entity_id: entity.id, kind: 'field', field: 'name', base: null, sides: JSON.stringify({ a: 'x', b: 'y' }), status: 'open', resolution: null, created_at: 'now', resolved_at: null }).execute();
     await h.engine.resolveConflict('c1', { side: 'a' });
     expect(await scanned(() => h.engine.runPass(changed, { baseDir: '.' }))).toBe(true);
+  });
+
+  it('does not even count while no record left a side since the last check, and counts and scans once one did', async () => {
+    const h = await memoryHarness({ sides: ['a', 'b'] });
+    const { connectors, counts } = countingCounts('memory');
+    const engine = new SyncEngine({ db: h.db, connectors });
+    const pass = () => engine.runPass(h.flow, { baseDir: '.' });
+    const ids = ['one', 'two', 'three'].map((name) => h.sides.a!.insert({ email: `${name}@example.com`, name }));
+    await pass();
+    await pass();
+    counts.clear();
+    const scans = h.store.calls.scanIds;
+    await pass();
+    // A new record and an edit remove nothing: the marks still match, and the listing brings both.
+    h.sides.a!.insert({ email: 'four@example.com', name: 'four' });
+    h.sides.b!.update(h.sides.b!.all()[0]!.id, { name: 'edited' });
+    expect((await pass()).summary).toMatchObject({ created: 1, updated: 1 });
+    expect([...counts.values()].reduce((sum, n) => sum + n, 0)).toBe(0);
+    expect(h.store.calls.scanIds).toBe(scans);
+
+    h.sides.a!.delete(ids[1]!);
+    const result = await pass();
+    expect(counts.get('a')).toBe(1);
+    expect(result.summary.deleted).toBe(1);
+    expect(contents(h.sides.b!).map((record) => record.email)).toEqual(['four@example.com', 'one@example.com', 'three@example.com']);
+    counts.clear();
+    // The engine's own delete on b moved b's mark: b is counted once more, and agrees.
+    await pass();
+    expect(counts.get('a') ?? 0).toBe(0);
+    expect(counts.get('b')).toBe(1);
+  });
+
+  it('on SQLite, counts only after another connection committed to the file, and so sees its hard delete', async () => {
+    const workspace = leadsWorkspace();
+    const db = await openStateDb(':memory:');
+    try {
+      const { connectors, counts } = countingCounts('sqlite');
+      // One engine for every pass, as `serve` runs them: its SQLite connectors stay open between passes.
+      const engine = new SyncEngine({ db, connectors });
+      const pass = () => engine.runPass(workspace.flow, { baseDir: workspace.dir });
+      const lead = workspace.crm.prepare('insert into leads (first_name, last_name, email, status, amount, updated_at) values (?, ?, ?, ?, ?, ?)');
+      lead.run('Ada', 'Lovelace', 'ada@example.com', 'open', 1000, tick());
+      lead.run('Grace', 'Hopper', 'grace@example.com', 'open', 250, tick());
+      await pass();
+      await pass();
+      counts.clear();
+      expect((await pass()).summary).toMatchObject({ created: 0, updated: 0, deleted: 0 });
+      expect(counts.size).toBe(0);
+
+      workspace.crm.prepare('delete from leads where email = ?').run('grace@example.com');
+      const result = await pass();
+      expect(counts.get('leads')).toBe(1);
+      expect(result.summary.deleted).toBe(1);
+      expect(workspace.mkt.prepare('select email from contacts order by email').pluck().all()).toEqual(['ada@example.com']);
+
+      // A fresh engine (every `run --once`) has connections of its own, whose marks say nothing yet: it counts.
+      counts.clear();
+      await new SyncEngine({ db, connectors }).runPass(workspace.flow, { baseDir: workspace.dir });
+      expect(counts.get('leads')).toBe(1);
+      expect(counts.get('contacts')).toBe(1);
+    } finally {
+      workspace.crm.close();
+      workspace.mkt.close();
+      await db.destroy();
+    }
   });
 });

@@ -88,6 +88,7 @@ class MemoryConnector implements Connector {
       deletes: options.deletes,
       partialObjects: true,
       givenKeys: options.givenKeys,
+      createdRecords: options.createdRecords,
       ...(options.changeFeed ? {} : { changeFeed: false }),
     };
   }
@@ -123,7 +124,9 @@ class MemoryConnector implements Connector {
       if (fault) return failedResult(fault);
       const problem = op.kind === 'delete' ? null : this.fieldProblem(op.fields);
       if (problem) return { ok: false, reason: 'failed', message: problem, retryable: false };
-      return this.collection.apply(op);
+      const result = this.collection.apply(op);
+      // The store holds exactly what was written: a copy of it is what a read would return.
+      return op.kind === 'create' && result.ok && this.capabilities.createdRecords ? { ...result, record: this.collection.get(result.id) as SourceRecord } : result;
     });
     if (this.store.takeCrash()) throw new SimulatedCrash(this.collection.name);
     return results;
@@ -149,6 +152,11 @@ class MemoryConnector implements Connector {
     if (!this.capabilities.fullScan) throw new ConnectorError(`memory collection "${this.collection.name}" cannot list every id (fullScan is off)`);
     // Not a counted call: the store's call counts describe what tests inject faults into, and a count reads nothing.
     return this.collection.liveIds().length;
+  }
+
+  async removalMark(): Promise<string | null> {
+    this.assertOpen();
+    return this.capabilities.fullScan ? this.collection.removalMark() : null;
   }
 
   async describe(): Promise<CollectionDescription[]> {

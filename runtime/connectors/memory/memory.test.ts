@@ -49,6 +49,7 @@ function contractSetup(options: MemoryCollectionOptions, columns: { updatedAt?: 
 }
 
 runConnectorContract('memory (counter versions, tags, hard deletes)', contractSetup({}, { updatedAt: 'updated', tagColumn: 'sync_tag' }));
+runConnectorContract('memory (creates return their records)', contractSetup({ createdRecords: true }, { updatedAt: 'updated', tagColumn: 'sync_tag' }));
 runConnectorContract(
   'memory (ISO versions, soft deletes)',
   contractSetup({ versions: 'iso', softDelete: true }, { updatedAt: 'updated_at', tagColumn: 'sync_tag', deletedFlag: 'deleted' }),

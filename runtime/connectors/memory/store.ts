@@ -3,6 +3,7 @@
  * system would) while the `memory` connector reads and writes them, and faults that make the store misbehave the way
  * real systems do. Everything random comes from the store's seed, so a failing run replays exactly.
  */
+import { randomUUID } from 'node:crypto';
 import { mergeLeaves } from '../../../nodes/paths';
 import type { FlowRecord } from '../../../nodes/types';
 import { ConnectorError, type DeleteMeaning, type ListPosition, type SourceRecord, type Version, type WriteOp } from '../types';
@@ -34,6 +35,11 @@ export interface MemoryCollectionOptions {
   deletes?: DeleteMeaning;
   /** A create may carry the key the record is to take (capabilities.givenKeys); default true. */
   givenKeys?: boolean;
+  /**
+   * A create returns the record as stored (capabilities.createdRecords), as a database's `INSERT … RETURNING` does;
+   * default false, as a SaaS API's create answer is not the record a read returns, so the engine reads creates back.
+   */
+  createdRecords?: boolean;
 }
 
 /** A connector call as fault predicates see it; `writeOp` is one op of a write, failing that op alone. */
@@ -109,6 +115,10 @@ const isoEpochMs = Date.UTC(2024, 0, 1);
 export class MemoryCollection {
   readonly options: Required<Omit<MemoryCollectionOptions, 'fields'>> & { fields: Record<string, string> | null };
   private readonly records = new Map<string, StoredRecord>();
+  /** Records that left the collection (removed, or marked deleted) so far, by anyone: see {@link removalMark}. */
+  private removals = 0;
+  /** Tells this collection from one made later under the same name. */
+  private readonly instance = randomUUID();
   /** Records by (version, id), rebuilt after a change, so paging a big collection does not sort it per page. */
   private sorted: StoredRecord[] | null = null;
   /** Records by id, for listings that do not go by version. */
@@ -132,6 +142,7 @@ export class MemoryCollection {
       deletes: options.deletes ?? 'remove',
       changeFeed: options.changeFeed ?? true,
       givenKeys: options.givenKeys ?? true,
+      createdRecords: options.createdRecords ?? false,
     };
   }
 
@@ -167,7 +178,13 @@ export class MemoryCollection {
   delete(id: string): void {
     this.existing(id);
     this.records.delete(id);
+    this.removals++;
     this.changed();
+  }
+
+  /** @internal Changes whenever a record leaves the collection, whoever removes it (Connector.removalMark). */
+  removalMark(): string {
+    return `${this.instance}:${this.removals}`;
   }
 
   /** Marks a record deleted and gives it a new version, so a poll lists it as deleted. */
@@ -255,6 +272,7 @@ export class MemoryCollection {
       return { ok: true, id: op.id, version };
     }
     this.records.delete(op.id);
+    this.removals++;
     this.changed();
     return { ok: true, id: op.id, version: null };
   }
@@ -293,6 +311,7 @@ export class MemoryCollection {
   }
 
   private put(record: StoredRecord): void {
+    if (record.deleted && !this.records.get(record.id)?.deleted) this.removals++;
     this.records.set(record.id, record);
     this.changed();
   }

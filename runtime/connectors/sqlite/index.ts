@@ -192,9 +192,15 @@ class SqliteCollection implements Connector {
   private columns = new Map<string, ColumnInfo>();
   private decoders = new Map<string, (value: unknown) => unknown>();
   private readonly statements = new Map<string, Statement>();
+  /** The file's schema_version when `columns` was read: a write batch reads them again once it moves on. */
+  private columnsVersion = -1;
+  /** Row readers by the columns a statement returns (records()); cleared when the columns are read again. */
+  private readonly readers = new Map<string, (row: unknown[]) => SourceRecord>();
   /** Detected on the first write that finds a value to copy; until then each write looks again. */
   private timestampFormat: TimestampFormat | null = null;
   private readonly runBatch: (ops: readonly WriteOp[]) => WriteResult[];
+  /** Tells marks of this connection from another's (removalMark). */
+  private readonly connectionMark = randomUUID();
 
   /** The file and the shape of its tables as opened: a connector kept between passes must still match them. */
   private readonly opened: { dev: number; ino: number; schemaVersion: number };
@@ -254,6 +260,8 @@ class SqliteCollection implements Connector {
       incremental: this.updatedAt !== undefined,
       fullScan: true,
       givenKeys: true,
+      // The row is read right after its INSERT, in the same transaction, triggers and defaults applied.
+      createdRecords: true,
     };
     this.runBatch = db.transaction((ops: readonly WriteOp[]) => this.applyBatch(ops)).immediate;
   }
@@ -354,6 +362,16 @@ class SqliteCollection implements Connector {
     return Number(this.statement('count', () => `SELECT count(*) FROM ${this.quotedTable} WHERE ${live}`).pluck().get());
   }
 
+  /**
+   * `data_version` changes when another connection (another process, a person's tool) commits to the file, and not
+   * for this connection's own writes: while it stays the same, no row can have left the table but by this connector.
+   * It means nothing to another connection, so the mark names this one.
+   */
+  async removalMark(): Promise<string | null> {
+    if (!this.db.open) return null;
+    return `${this.connectionMark}:${String(this.db.pragma('data_version', { simple: true }))}`;
+  }
+
   async describe(): Promise<CollectionDescription[]> {
     return listTables(this.db).map((table) => ({
       name: table,
@@ -382,6 +400,8 @@ class SqliteCollection implements Connector {
   }
 
   private applyBatch(ops: readonly WriteOp[]): WriteResult[] {
+    // Inside the batch's write transaction no one else can change the table: columns read now hold for its creates.
+    if (this.db.pragma('schema_version', { simple: true }) !== this.columnsVersion) this.refreshColumns();
     const format = this.currentTimestampFormat();
     const clock = new BatchClock(format ? resolutionMs(format) : 1);
     const results: WriteResult[] = [];
@@ -428,7 +448,9 @@ class SqliteCollection implements Connector {
         const info = insert.run(...assignments.map(([, value]) => value));
         const newId = id ?? String(info.lastInsertRowid);
         clock.touch(newId);
-        return { ok: true, id: newId, version: this.readVersion(newId) };
+        // The whole row, not only its version (one lookup either way): the engine need not read it back.
+        const record = this.readCreated(newId);
+        return record ? { ok: true, id: newId, version: record.version, record } : { ok: true, id: newId, version: null };
       }
       case 'update': {
         const problem = this.checkFields(op.fields);
@@ -513,8 +535,30 @@ class SqliteCollection implements Connector {
   }
 
   private readCurrent(id: string): { version: SourceRecord['version']; deleted: boolean } | undefined {
-    const [record] = this.records('current', () => `SELECT * FROM ${this.quotedTable} WHERE ${quoteIdentifier(this.key.name)} = ?`, this.keyParam(id));
+    const record = this.readRecord(id);
     return record && { version: record.version, deleted: record.deleted };
+  }
+
+  /**
+   * A row just created, as a record. Its columns are named, so the statement and its reader serve every create: asking
+   * SQLite a `SELECT *`'s columns costs more than the read, once per created row. Should the table have changed under
+   * the connector (a column renamed or dropped), `SELECT *` reads it instead: the row is written, so its read must not
+   * fail the create.
+   */
+  private readCreated(id: string): SourceRecord | undefined {
+    const names = [...this.columns.keys()];
+    try {
+      const statement = this.statement(`created:${names.join('\u0000')}`, () => `SELECT ${names.map(quoteIdentifier).join(', ')} FROM ${this.quotedTable} WHERE ${quoteIdentifier(this.key.name)} = ?`);
+      const row = statement.raw(true).get(this.keyParam(id)) as unknown[] | undefined;
+      return row && this.readerOf(names)(row);
+    } catch {
+      return this.readRecord(id);
+    }
+  }
+
+  /** The row of one key as a record, soft-deleted or not. */
+  private readRecord(id: string): SourceRecord | undefined {
+    return this.records('current', () => `SELECT * FROM ${this.quotedTable} WHERE ${quoteIdentifier(this.key.name)} = ?`, this.keyParam(id))[0];
   }
 
   /** Read back rather than trusted: a trigger or a column default may have put something else there. */
@@ -618,9 +662,11 @@ class SqliteCollection implements Connector {
   }
 
   private refreshColumns(): ColumnInfo[] {
+    this.columnsVersion = this.db.pragma('schema_version', { simple: true }) as number;
     const columns = readColumns(this.db, this.table);
     this.columns = new Map(columns.map((info) => [info.name, info]));
     this.decoders = new Map(columns.map((info) => [info.name, columnDecoder(info.declaredType)]));
+    this.readers.clear();
     return columns;
   }
 
@@ -639,9 +685,22 @@ class SqliteCollection implements Connector {
     const statement = this.statement(cacheKey, sql).raw(true);
     const rows = statement.all(...params) as unknown[][];
     if (rows.length === 0) return [];
-    // Asked per call: SQLite re-expands `*` when the table changes shape under a cached statement.
-    const read = this.recordReader(statement.columns().map((column) => column.name));
-    return rows.map(read);
+    // Asked per call: SQLite re-expands `*` when the table changes shape under a cached statement. A reader is kept
+    // per shape, as a write reads back one row per create.
+    const names = statement.columns().map((column) => column.name);
+    return rows.map(this.readerOf(names));
+  }
+
+  /** The reader of rows with these columns, made once per shape. */
+  private readerOf(names: readonly string[]): (row: unknown[]) => SourceRecord {
+    const shape = names.join('\u0000');
+    let read = this.readers.get(shape);
+    if (read === undefined) {
+      if (this.readers.size >= maxCachedStatements) this.readers.clear();
+      read = this.recordReader(names);
+      this.readers.set(shape, read);
+    }
+    return read;
   }
 }
 

@@ -153,14 +153,19 @@ async function executeWrites(ctx: Pick<EngineContext, 'retry' | 'afterSideWrites
 }
 
 /**
- * A created record holds what the system filled in besides what was written (defaults, nulls): read it back, so
- * its shadow and its echo are what the system will report.
+ * A created record holds what the system filled in besides what was written (defaults, nulls): its shadow and its
+ * echo must be what the system will report. A connector that returns the stored record with the create
+ * (`createdRecords`) has told it already; the others' creates are read back.
  */
 async function readBackCreated(connectors: Map<string, Connector>, writes: PlannedWrite[], results: Map<PlannedWrite, WriteResult>): Promise<void> {
   const bySide = new Map<string, Map<string, PlannedWrite>>();
   for (const write of writes) {
     const result = results.get(write);
     if (write.op.kind !== 'create' || !result?.ok) continue;
+    if (result.record && (connectors.get(write.side.trigger.nodeId) as Connector).capabilities.createdRecords) {
+      if (!result.record.deleted) write.after = result.record.fields;
+      continue;
+    }
     const created = bySide.get(write.side.trigger.nodeId) ?? new Map<string, PlannedWrite>();
     created.set(result.id, write);
     bySide.set(write.side.trigger.nodeId, created);

@@ -18,9 +18,20 @@ import { groupInto } from '../../util/collections';
 
 type LinkContext = Pick<EngineContext, 'db'>;
 
+/**
+ * How the pages of a pass are linked. `firstImport`: the flow had no entity (so no link) when its pages began. Then no
+ * record of a page is linked and no entity holds its match values, so the page asks the state for neither: a page
+ * takes every pending change sharing a match key with its own (placeUnlinked), so no later page brings a key, or a
+ * record, that an earlier page linked. The state this leaves is the state the lookups would have left
+ * (test/engine/first-import.test.ts).
+ */
+export interface PassLinking {
+  firstImport: boolean;
+}
+
 /** The entities a page of staged changes makes up, each with the staged changes of all its sides. */
-export async function buildWork(ctx: LinkContext, part: CompiledPart, page: StagedChange[], staging: ChangeStaging, pass: PassState): Promise<EntityWork[]> {
-  const linking = new PageLinking(ctx, part, staging, pass);
+export async function buildWork(ctx: LinkContext, part: CompiledPart, page: StagedChange[], staging: ChangeStaging, pass: PassState, passLinking: PassLinking = { firstImport: false }): Promise<EntityWork[]> {
+  const linking = new PageLinking(ctx, part, staging, pass, passLinking.firstImport);
   await linking.joinLinked(page);
   await linking.placeUnlinked(page);
   // Changes pulled in from later pages are merged now, not again when their page comes.
@@ -42,10 +53,13 @@ class PageLinking {
     private readonly part: CompiledPart,
     private readonly staging: ChangeStaging,
     private readonly pass: PassState,
+    /** Nothing is linked and no entity exists yet (PassLinking): the state has nothing to tell. */
+    private readonly firstImport: boolean,
   ) {}
 
   /** Linked records join their entity, with the staged changes of the entity's other sides, so one merge sees them all. */
   async joinLinked(page: StagedChange[]): Promise<void> {
+    if (this.firstImport) return;
     for (const trigger of this.part.triggers) {
       const ids = page.filter((change) => change.nodeId === trigger.nodeId).map((change) => change.recordId);
       for (const link of await linksByRecord(this.ctx.db, this.pass.flowId, trigger.nodeId, ids)) this.linkOf.set(sideRecordKey(link.node_id, link.record_id), link);
@@ -80,7 +94,7 @@ class PageLinking {
       page,
     );
     const entitiesByKey = new Map<string, EntityRow[]>();
-    for (const row of await entitiesByMatchKey(this.ctx.db, this.pass.flowId, keys)) {
+    for (const row of this.firstImport ? [] : await entitiesByMatchKey(this.ctx.db, this.pass.flowId, keys)) {
       groupInto(entitiesByKey, row.match_key as string, row);
     }
     for (const change of page) {

@@ -24,6 +24,11 @@ export interface SideKnowledge {
   liveLinks: number | null;
   /** Every record present on the side is linked (live), as far as the last pass could tell. */
   clean: boolean;
+  /**
+   * The side's `removalMark()` when that was last known to hold (deleteScan.ts); absent in knowledge kept before
+   * marks, null when the connector gives none.
+   */
+  mark?: string | null;
 }
 
 /** What a pass learned about every side of its flow, and what it holds for. */
@@ -43,6 +48,11 @@ export interface SideSurvey {
   unlinkedListed: string[] | null;
   /** Whether every present record not listed by this pass was linked when the pass began. */
   cleanBefore: boolean;
+  /**
+   * The side's removal mark as of the last check that found nothing linked gone (the previous pass's, until this pass
+   * checks): equal marks since then mean nothing left the side (deleteScan.ts).
+   */
+  mark: string | null;
 }
 
 /** Passes that list more records than this learn nothing for the next one (tracking them would cost more than a scan). */
@@ -100,7 +110,7 @@ export async function surveySides(
     } else {
       small = false;
     }
-    pass.surveys.set(trigger.nodeId, { liveLinks, unlinkedListed, cleanBefore: before?.clean ?? false });
+    pass.surveys.set(trigger.nodeId, { liveLinks, unlinkedListed, cleanBefore: before?.clean ?? false, mark: before?.mark ?? null });
   }
   // A small pass counts the links it makes and removes; a large one counts the side's links once it is done.
   if (small && !pass.dryRun) pass.linkDelta = new Map(part.triggers.map((trigger) => [trigger.nodeId, 0]));
@@ -122,7 +132,7 @@ export async function learnedAbout(ctx: Pick<EngineContext, 'db'>, part: Compile
       const ids = [...new Set(survey.unlinkedListed)];
       clean = (await liveLinkedIds(ctx.db, pass.flowId, trigger.nodeId, ids)).size === ids.length;
     }
-    learned.set(trigger.nodeId, { liveLinks, clean });
+    learned.set(trigger.nodeId, { liveLinks, clean, mark: survey.mark });
   }
   return learned;
 }

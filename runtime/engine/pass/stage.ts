@@ -8,7 +8,7 @@ import type { FlowRecord } from '../../../nodes/types';
 import type { Connector, SourceRecord } from '../../connectors/types';
 import { resolvedConflictEntityIds } from '../../db/conflictQueries';
 import { failingOfFlow } from '../../db/failingQueries';
-import { linksByRecord } from '../../db/queries';
+import { linksByRecord, sideHasLinks } from '../../db/queries';
 import type { LinkRow } from '../../db/schema';
 import type { CompiledPart, CompiledTrigger } from '../graph';
 import { projectIn, type Projection } from '../projection';
@@ -66,6 +66,9 @@ async function stageSinceCursor(
   const seenAtStart = new Set(cursor.seen);
   let position = { since: connector.capabilities.incremental ? cursor.since : null, afterId: null as string | null };
   const next: CursorState = { since: cursor.since, seen: [...cursor.seen] };
+  // A side with no link yet (its first import) has no echo and nothing unchanged to drop: no page asks for its links.
+  // This pass links nothing while it stages; a link another pass commits meanwhile costs a merge that changes nothing.
+  const linked = await sideHasLinks(ctx.db, pass.flowId, trigger.nodeId);
   let read = 0;
   for (;;) {
     let page;
@@ -78,7 +81,7 @@ async function stageSinceCursor(
     // are coarse and whose feeds are re-read with a lookback: there a person's edit in the same second as the
     // runtime's write has the same version, and only the comparison with the shadow tells it apart.
     const fresh = connector.capabilities.lookbackMs ? page.records : page.records.filter((record) => !seenAtCursor(cursor, seenAtStart, record));
-    await stageRecords(ctx, part, trigger, fresh, staging, pass, { dropUnchanged: true });
+    await stageRecords(ctx, part, trigger, fresh, staging, pass, { dropUnchanged: true, linked });
     for (const record of page.records) advanceCursor(next, record);
     read += page.records.length;
     options.onProgress?.({ nodeId: trigger.nodeId, read, written: 0 });
@@ -148,11 +151,12 @@ async function stageRecords(
   records: SourceRecord[],
   staging: ChangeStaging,
   pass: PassState,
-  options: { dropUnchanged: boolean },
+  /** `linked: false`: the side has no link at all, so there is nothing to look up. */
+  options: { dropUnchanged: boolean; linked?: boolean },
 ): Promise<void> {
   if (records.length === 0) return;
   // One read of the page's links serves both checks: the tagged echoes and the records as their links left them.
-  const wanted = options.dropUnchanged ? records : records.filter((record) => isOwnTag(pass, record));
+  const wanted = options.linked === false ? [] : options.dropUnchanged ? records : records.filter((record) => isOwnTag(pass, record));
   const links = new Map<string, LinkRow>();
   if (wanted.length > 0) for (const link of await linksByRecord(ctx.db, pass.flowId, trigger.nodeId, wanted.map((record) => record.id))) links.set(link.record_id, link);
   let entries: StagedEntry[] = [];

@@ -1,6 +1,6 @@
 /** One connected part of a flow in one pass: stage every change, then link, plan and commit in pages. */
 import type { Connector } from '../../connectors/types';
-import { chunked } from '../../db/queries';
+import { chunked, flowHasEntities } from '../../db/queries';
 import type { CompiledPart } from '../graph';
 import { ChangeStaging, type StagedChange } from '../staging';
 import type { PassOptions } from '../types';
@@ -41,11 +41,12 @@ export async function syncPart(
     await guardMassDeletes(ctx, part, staging, pass);
 
     const held = await heldFields(ctx.db, pass.flowId);
+    const linking = { firstImport: !(await flowHasEntities(ctx.db, pass.flowId)) };
     for (let afterSeq = 0; ; ) {
       const page = staging.page(afterSeq, pageSize);
       if (page.length === 0) break;
       afterSeq = (page[page.length - 1] as StagedChange).seq;
-      await processPage(ctx, part, connectors, await buildWork(ctx, part, page, staging, pass), held, pass);
+      await processPage(ctx, part, connectors, await buildWork(ctx, part, page, staging, pass, linking), held, pass);
       options.onProgress?.({ nodeId: part.conflictNodeId, read: afterSeq, written: pass.summary.created + pass.summary.updated + pass.summary.deleted });
     }
     // Entities to look at again although no side reported a change: resolved conflicts, failing writes, lost races.
