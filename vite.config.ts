@@ -1,6 +1,12 @@
 import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
 
+/**
+ * The server suites run a second time with the runtime's state in PostgreSQL (test/support/serverState.ts) wherever
+ * one is at hand: when DATABASE_URL names it, and always under CI, where a missing one fails the run (requirements.ts).
+ */
+const serverSuitesOnPostgres = Boolean(process.env.DATABASE_URL) || process.env.CI === 'true' || process.env.CI === '1';
+
 // One config for the editor bundle and for vitest, so both resolve modules the same way.
 export default defineConfig({
   root: 'editor',
@@ -9,7 +15,26 @@ export default defineConfig({
   build: { outDir: '../dist/editor', emptyOutDir: true, chunkSizeWarningLimit: 1500 },
   test: {
     root: '.',
-    include: ['nodes/**/*.test.ts', 'runtime/**/*.test.ts', 'editor/**/*.test.{ts,tsx}', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'syncline', include: ['nodes/**/*.test.ts', 'runtime/**/*.test.ts', 'editor/**/*.test.{ts,tsx}', 'test/**/*.test.ts', 'bench/**/*.test.ts'] },
+      },
+      ...(serverSuitesOnPostgres
+        ? [
+            {
+              extends: true as const,
+              test: {
+                name: 'server-postgres',
+                include: ['test/server/**/*.test.ts'],
+                // On PostgreSQL by design, whatever the project: it runs once, in the first.
+                exclude: ['test/server/state-on-postgres.test.ts'],
+                env: { SYNCLINE_TEST_STATE: 'postgres' },
+              },
+            },
+          ]
+        : []),
+    ],
     pool: 'forks',
     // CI reads the JSON report for its closing line; people read the default one.
     reporters: ['default', 'json'],

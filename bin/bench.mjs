@@ -32,7 +32,7 @@ const RESULTS_MARK = '<!-- bench results: ';
 const BENCH_TIMEOUT_MS = 30 * 60 * 1000;
 
 /** Every bench, in the order they run and are reported: the engine first, then the others as their owners add them. */
-const BENCH_ORDER = ['engine', 'webhooks', 'editor', 'postgres', 'crm-marketing'];
+const BENCH_ORDER = ['engine', 'webhooks', 'editor', 'postgres', 'crm-marketing', 'cluster'];
 
 /** The benches present, in the order they run. */
 function benches() {

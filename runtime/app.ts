@@ -31,7 +31,9 @@ import { CredentialStore } from './credentials/store';
 import type { StateDb } from './db';
 import type { InboxDb } from './db/inbox';
 import { failInterruptedRuns } from './db/statusQueries';
-import { pruneWebhookHistory } from './db/webhookQueries';
+import { flowsWithPendingEvents, pruneWebhookHistory } from './db/webhookQueries';
+import type { Cluster } from './cluster/cluster';
+import { startClusterWork } from './cluster/clusterRuntime';
 import { SyncEngine } from './engine';
 import { FlowCatalog } from './flows/flowCatalog';
 import { createFlowLoader } from './flows/flowLoader';
@@ -158,6 +160,12 @@ export interface RuntimeOptions {
   /** Largest webhook batch merged in one pass. */
   webhookBatchSize?: number;
   now?: () => Date;
+  /**
+   * This process's membership of a cluster (state on PostgreSQL, runtime/cluster): passes become jobs any member may
+   * take, each flow's passes are held by a lock across members, and flows changed elsewhere are picked up. The
+   * runtime starts and stops working for it; leaving it is its opener's.
+   */
+  cluster?: Cluster;
 }
 
 export interface Runtime {
@@ -191,8 +199,13 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   await catalog.load();
   const metrics = new RuntimeMetrics();
   const alerts = new AlertNotifier(logger, options.alertSender ?? alertSenderFor(access.hosts));
-  const runner = new FlowRunner({ db, engine, catalog, baseDir: options.dataDir, logger, metrics, alerts, now });
-  const worker = new WebhookWorker({ inbox, catalog, runner, logger, now, ...(options.webhookBatchSize ? { batchSize: options.webhookBatchSize } : {}) });
+  const { cluster } = options;
+  const runner = new FlowRunner({ db, engine, catalog, baseDir: options.dataDir, logger, metrics, alerts, now, ...(cluster ? { lockFlow: (flowId: string) => cluster.lockFlow(flowId), processName: cluster.name } : {}) });
+  const dispatch = cluster
+    ? (flowId: string, delayMs: number) =>
+        void cluster.requestPass({ flowId, kind: 'webhook' }, delayMs).catch((error: unknown) => logger.error({ flowId, err: String(error) }, 'webhook pass job could not be queued'))
+    : undefined;
+  const worker = new WebhookWorker({ inbox, catalog, runner, logger, now, ...(options.webhookBatchSize ? { batchSize: options.webhookBatchSize } : {}), ...(dispatch ? { dispatch } : {}) });
   const intake = new WebhookIntake(inbox, (flowIds) => flowIds.forEach((flowId) => worker.kick(flowId)), now);
   // Changes a system reports as they happen (postgres `notify`) enter as webhook events do, through the intake.
   const listeners = new ChangeListeners({
@@ -215,7 +228,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     access,
     logger: logger.child({ component: 'webhook-registrations' }),
   });
-  const scheduler = new Scheduler(catalog, runner, logger, listeners, registrations);
+  const scheduler = new Scheduler(catalog, runner, logger, listeners, registrations, cluster ?? null);
   const deps: AppDeps = {
     db,
     engine,
@@ -235,6 +248,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     editorDir: options.editorDir ?? null,
     metricsPublic: options.metricsPublic ?? false,
     corsOrigins: options.corsOrigins ?? [],
+    ...(cluster ? { cluster } : {}),
   };
   let pruneTimer: NodeJS.Timeout | null = null;
   // Pruning goes a chunk at a time beside the intake; one prune at a time, and stop() waits for the one in progress.
@@ -252,10 +266,15 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     app: createApp(deps),
     alerts,
     async start() {
-      const interrupted = await failInterruptedRuns(db, now().toISOString());
-      if (interrupted > 0) logger.warn({ runs: interrupted }, 'passes interrupted by the last stop are marked failed and redone');
+      // In a cluster a run marked running may be another member's, live: each pass marks its own flow's interrupted
+      // runs once it holds the flow (runner.ts).
+      if (!cluster) {
+        const interrupted = await failInterruptedRuns(db, now().toISOString());
+        if (interrupted > 0) logger.warn({ runs: interrupted }, 'passes interrupted by the last stop are marked failed and redone');
+      }
       scheduler.syncAll();
       await worker.resumeAll();
+      if (cluster) await startClusterWork(cluster, { catalog, runner, worker, scheduler, logger });
       prune();
       pruneTimer = setInterval(prune, 60 * 60 * 1000);
       pruneTimer.unref();
@@ -266,6 +285,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       await intake.drain();
       await worker.stop();
       await runner.idle();
+      if (cluster) {
+        await cluster.stopWorking();
+        // What this process acknowledged but did not pass on is queued for the members that stay.
+        for (const flowId of await flowsWithPendingEvents(inbox)) await cluster.requestPass({ flowId, kind: 'webhook' });
+      }
       await pruning;
       await engine.close?.();
       await alerts.settle();

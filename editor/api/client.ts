@@ -43,6 +43,8 @@ export interface RunRecord {
   dryRun?: boolean;
   summary: RunSummary | null;
   error: string | null;
+  /** The cluster member that ran the pass (host:pid); null or absent when the runtime is one process. */
+  process?: string | null;
 }
 
 /** What one pass did (run now) or would do (dry run); `status` says whether the pass itself ran. */

@@ -151,6 +151,7 @@ function RunRow({ run, open }: { run: RunRecord; open: boolean }) {
       <td className={`sl-status sl-status--${run.status}`}>
         {run.status}
         {run.dryRun ? ' (dry run)' : ''}
+        {run.process ? <span className="sl-run-process"> on {run.process}</span> : null}
       </td>
       <td>{describeSummary(run)}</td>
       <td>

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Cluster } from '../cluster/cluster';
 import type { ConnectorAccess } from '../connectors/access';
 import type { ConnectorType } from '../connectors/types';
 import type { CredentialStore } from '../credentials/store';
@@ -37,4 +38,6 @@ export interface AppDeps {
   metricsPublic: boolean;
   /** Origins besides the server's own that may call the API from a browser (a vite dev server). */
   corsOrigins: readonly string[];
+  /** This process's membership of a cluster (state on PostgreSQL); absent for a SQLite state, one process. */
+  cluster?: Cluster;
 }

@@ -35,6 +35,36 @@ export type ApiIssue = FlowIssue;
 
 export const okSchema = z.strictObject({ ok: z.literal(true) });
 
+/** Pass jobs waiting (due) and running in a cluster's queue, and how long the oldest due one has waited. */
+const clusterQueueSchema = z.strictObject({ waiting: z.number().int(), active: z.number().int(), oldestWaitingSeconds: z.number().nullable() });
+
+/**
+ * `/health`: `{"ok":true}` (SPEC §10); a member of a cluster (state on PostgreSQL) adds which process answered and
+ * the cluster's size and queue. Who the members are and what they run is /api/cluster's, behind the token.
+ */
+export const healthSchema = z.strictObject({
+  ok: z.literal(true),
+  process: z.string().optional(),
+  cluster: z.strictObject({ processes: z.number().int(), queue: clusterQueueSchema }).optional(),
+});
+
+export const clusterStatusSchema = z.strictObject({
+  self: z.strictObject({ id: z.string(), name: z.string(), role: z.enum(['serve', 'worker']) }),
+  members: z.array(
+    z.strictObject({
+      id: z.string(),
+      name: z.string(),
+      role: z.enum(['serve', 'worker']),
+      host: z.string(),
+      pid: z.number().int(),
+      startedAt: z.string(),
+      seenAt: z.string(),
+      running: z.array(z.string()),
+    }),
+  ),
+  queue: clusterQueueSchema,
+});
+
 // Ids are looked up, never interpreted, so any text goes; the bound only keeps absurd paths out of the logs.
 const idParam = z.string().min(1, 'must not be empty').max(500, 'must be at most 500 characters');
 
@@ -115,6 +145,8 @@ export const runViewSchema = z.strictObject({
   dryRun: z.boolean(),
   summary: summarySchema.nullable(),
   error: z.string().nullable(),
+  /** The cluster member that ran the pass (host:pid); null when the runtime is one process. */
+  process: z.string().nullable(),
 });
 
 export const runLogEntrySchema = z.strictObject({

@@ -2,17 +2,17 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { AccessRefusedError, buildConnectorAccess, readAccessOption } from '../connectors/access';
 import { loadOrCreateKey } from '../credentials/cipher';
-import { credentialKeyFileFor } from '../credentials/keyFile';
 import { OAuthRefusedError, OAuthUnavailableError } from '../credentials/oauth2';
 import { CredentialStore, type CredentialSummary } from '../credentials/store';
 import { credentialKind, credentialNameSchema, secretSchema } from '../credentials/types';
-import { openStateDb } from '../db/index';
+import { openStateDb, type StateDb } from '../db/index';
 import { commandArgs } from './args';
+import { chooseState, credentialKeyFile, describeState, STATE_URL_ENV } from './stateOption';
 
 const usage = `usage:
-  syncline credentials add NAME --type TYPE [--state FILE.db] [--username U] [OAUTH2 OPTIONS]
-  syncline credentials list [--state FILE.db]
-  syncline credentials remove NAME [--state FILE.db]
+  syncline credentials add NAME --type TYPE [--state FILE.db|URL] [--data DIR] [--username U] [OAUTH2 OPTIONS]
+  syncline credentials list [--state FILE.db|URL]
+  syncline credentials remove NAME [--state FILE.db|URL]
 
 add reads the secret from standard input (never from the command line, which shell history keeps):
   --type token    an API or bearer token (any other type, e.g. webhook-secret, is a token under that label)
@@ -26,13 +26,19 @@ add reads the secret from standard input (never from the command line, which she
   An OAuth2 authorization-code credential needs a person's consent: connect it in the editor (syncline serve,
   Credentials, Connect), with --data the folder of this state.
 
---state FILE.db is the runtime state (default ./.syncline/state.db), the one \`run --once --state\` reads; the key that
-encrypts the credentials is credentials.key beside it, created (0600) with the first credential.`;
+--state FILE.db is the runtime state (default ./.syncline/state.db, or ${STATE_URL_ENV} when set), the one
+\`run --once --state\` reads; the key that encrypts the credentials is credentials.key beside it, created (0600) with
+the first credential. --state postgres://USER@HOST:PORT/DB?schema=NAME is a state in PostgreSQL (as \`serve --state\`
+keeps it); its key is then credentials.key in --data DIR (default ./.syncline): give the data folder of the
+\`serve\` that uses this state, so both encrypt with the same key.`;
 
 interface CredentialsArgs {
   action: 'add' | 'list' | 'remove';
   name: string | null;
+  /** The state: a SQLite file or a postgres:// URL (stateOption.ts). */
   statePath: string;
+  /** Where credentials.key is, when not beside a state file (`--data`). */
+  dataDir: string | null;
   type: string | null;
   username: string | null;
   tokenUrl: string | null;
@@ -44,13 +50,14 @@ interface CredentialsArgs {
 }
 
 /** Parses `credentials` arguments, or returns what is wrong with them. */
-export function parseCredentialsArgs(args: string[]): CredentialsArgs | string {
+export function parseCredentialsArgs(args: string[], env: Readonly<Record<string, string | undefined>> = process.env): CredentialsArgs | string {
   const [action, ...rest] = args;
   if (action !== 'add' && action !== 'list' && action !== 'remove') return action ? `unknown action "${action}": use add, list or remove` : 'missing action: add, list or remove';
   const parsed: CredentialsArgs = {
     action,
     name: null,
-    statePath: resolve('.syncline', 'state.db'),
+    statePath: '',
+    dataDir: null,
     type: null,
     username: null,
     tokenUrl: null,
@@ -60,9 +67,11 @@ export function parseCredentialsArgs(args: string[]): CredentialsArgs | string {
     clientAuth: null,
     allowHosts: [],
   };
+  let stateFlag: string | null = null;
   for (const { arg, value } of commandArgs(rest)) {
     try {
-      if (arg === '--state') parsed.statePath = resolve(value());
+      if (arg === '--state') stateFlag = value('a file or a postgres:// URL');
+      else if (arg === '--data') parsed.dataDir = resolve(value('a folder'));
       else if (action === 'add' && arg === '--type') parsed.type = value();
       else if (action === 'add' && arg === '--username') parsed.username = value();
       else if (action === 'add' && arg === '--token-url') parsed.tokenUrl = value();
@@ -81,6 +90,7 @@ export function parseCredentialsArgs(args: string[]): CredentialsArgs | string {
       return (error as Error).message;
     }
   }
+  parsed.statePath = chooseState(stateFlag, env, resolve('.syncline', 'state.db'));
   if (action !== 'list') {
     if (parsed.name === null) return 'missing NAME';
     const name = credentialNameSchema.safeParse(parsed.name);
@@ -153,10 +163,16 @@ export async function credentialsCommand(args: string[], input: NodeJS.ReadStrea
       return 1;
     }
   }
-  const db = await openStateDb(parsed.statePath);
+  let db: StateDb;
+  try {
+    db = await openStateDb(parsed.statePath);
+  } catch (error) {
+    process.stderr.write(`syncline credentials: ${(error as Error).message}\n`);
+    return 1;
+  }
   try {
     // The key is needed only to encrypt: listing and removing work without one.
-    const store = new CredentialStore(db, () => loadOrCreateKey(credentialKeyFileFor(parsed.statePath)), { hosts: access.hosts });
+    const store = new CredentialStore(db, () => loadOrCreateKey(credentialKeyFile(parsed.statePath, parsed.dataDir)), { hosts: access.hosts });
     switch (parsed.action) {
       case 'list':
         for (const summary of await store.list()) process.stdout.write(`${describeSummary(summary)}\n`);
@@ -164,7 +180,7 @@ export async function credentialsCommand(args: string[], input: NodeJS.ReadStrea
       case 'remove': {
         const name = parsed.name as string;
         if (!(await store.remove(name))) {
-          process.stderr.write(`syncline credentials: no credential "${name}" in ${parsed.statePath}\n`);
+          process.stderr.write(`syncline credentials: no credential "${name}" in ${describeState(parsed.statePath)}\n`);
           return 1;
         }
         process.stdout.write(`removed "${name}"\n`);
@@ -214,7 +230,7 @@ async function add(store: CredentialStore, parsed: CredentialsArgs, secret: stri
     process.stderr.write(`syncline credentials: a credential named "${name}" exists: remove it first (syncline credentials remove ${name}) to replace it\n`);
     return 1;
   }
-  process.stdout.write(`stored "${name}" (${type}), encrypted in ${parsed.statePath}\n`);
+  process.stdout.write(`stored "${name}" (${type}), encrypted in ${describeState(parsed.statePath)}\n`);
   return 0;
 }
 

@@ -7,15 +7,21 @@ import { loadFlow } from '../../nodes/flow/load';
 import type { FlowDocument } from '../../nodes/index';
 import { buildConnectorAccess, readAccessOption, runtimeFilesIn, type ConnectorAccess } from '../connectors/access';
 import { connectorRegistry, loadOptionsFor } from '../connectors/index';
-import { credentialKeyFileFor, existingKey } from '../credentials/keyFile';
+import { existingKey } from '../credentials/keyFile';
 import { CredentialStore } from '../credentials/store';
 import { migrateToLatest, openStateDb, wrapSqlite, type StateDb } from '../db/index';
 import { SyncEngine, type PassProgress, type PassResult } from '../engine/index';
+import { isPostgresUrl } from '../util/postgresUrl';
 import { commandArgs } from './args';
 import { RunControl } from './runSupervisor';
+import { chooseState, credentialKeyFile, describeState, STATE_URL_ENV } from './stateOption';
 
 const usage =
-  'usage: syncline run FLOW.json --once [--state FILE.db] [--dry-run] [--allow-files DIR]... [--allow-hosts LIST]...\n' +
+  'usage: syncline run FLOW.json --once [--state FILE.db|URL] [--data DIR] [--dry-run] [--allow-files DIR]... [--allow-hosts LIST]...\n' +
+  `  --state FILE.db     the runtime state (default ./.syncline/state.db, or ${STATE_URL_ENV} when set); credentials.key\n` +
+  '                      beside it decrypts the credentials the flow names\n' +
+  '  --state URL         a state in PostgreSQL, postgres://USER@HOST:PORT/DB?schema=NAME, as `serve --state` keeps it\n' +
+  '  --data DIR          the folder of credentials.key for a state in PostgreSQL (default ./.syncline)\n' +
   '  --allow-files DIR   let the flow open files in DIR too (the flow file\'s folder always); repeatable; also SYNCLINE_ALLOW_FILES\n' +
   '  --allow-hosts LIST  let the flow call these loopback or private hosts: host, host:port, IP, CIDR range or "private"\n' +
   '                      for all, comma-separated; repeatable; also SYNCLINE_ALLOW_HOSTS';
@@ -23,7 +29,10 @@ const usage =
 interface RunArgs {
   flowPath: string;
   once: boolean;
+  /** The state: a SQLite file or a postgres:// URL (stateOption.ts). */
   statePath: string;
+  /** Where credentials.key is, when not beside a state file (`--data`). */
+  dataDir: string | null;
   dryRun: boolean;
   /** What the flow's connectors may reach: its folder, and what the options and environment allow. */
   access: ConnectorAccess;
@@ -32,7 +41,8 @@ interface RunArgs {
 /** Parses `run` arguments, or returns what is wrong with them. */
 export function parseRunArgs(args: string[], env: Readonly<Record<string, string | undefined>> = process.env): RunArgs | string {
   let flowPath: string | null = null;
-  let statePath = resolve('.syncline', 'state.db');
+  let stateFlag: string | null = null;
+  let dataDir: string | null = null;
   let once = false;
   let dryRun = false;
   const allowed = { allowFiles: [] as string[], allowHosts: [] as string[] };
@@ -40,7 +50,8 @@ export function parseRunArgs(args: string[], env: Readonly<Record<string, string
     try {
       if (arg === '--once') once = true;
       else if (arg === '--dry-run') dryRun = true;
-      else if (arg === '--state') statePath = resolve(value('a file'));
+      else if (arg === '--state') stateFlag = value('a file or a postgres:// URL');
+      else if (arg === '--data') dataDir = resolve(value('a folder'));
       else if (arg === '--allow-files' || arg === '--allow-hosts') readAccessOption(arg, value, allowed);
       else if (arg.startsWith('--')) return `unknown option ${arg}`;
       else if (flowPath) return `unexpected argument ${arg}`;
@@ -50,10 +61,12 @@ export function parseRunArgs(args: string[], env: Readonly<Record<string, string
     }
   }
   if (!flowPath) return 'missing FLOW.json';
+  const statePath = chooseState(stateFlag, env, resolve('.syncline', 'state.db'));
   // The state, and the key and token a `serve` on the same folder keeps beside it, are never a flow's to open.
-  const access = buildConnectorAccess({ defaultDirs: [dirname(resolve(flowPath))], ...allowed, runtimeFiles: runtimeFilesIn(dirname(statePath), statePath), env });
+  const runtimeFiles = isPostgresUrl(statePath) ? runtimeFilesIn(dirname(credentialKeyFile(statePath, dataDir))) : runtimeFilesIn(dataDir ?? dirname(statePath), statePath);
+  const access = buildConnectorAccess({ defaultDirs: [dirname(resolve(flowPath))], ...allowed, runtimeFiles, env });
   if (typeof access === 'string') return access;
-  return { flowPath, once, statePath, dryRun, access };
+  return { flowPath, once, statePath, dataDir, dryRun, access };
 }
 
 /**
@@ -73,10 +86,16 @@ export async function runCommand(args: string[], control: RunControl = new RunCo
     return 1;
   }
   control.passesBegin({ statePath: parsed.statePath, flowId: flow.id, dryRun: parsed.dryRun });
-  const db = await openState(parsed.statePath, parsed.dryRun);
-  // The credentials `syncline credentials add` stored in this state, with the key beside it (read only when one is used).
-  const keyFile = credentialKeyFileFor(parsed.statePath);
-  const credentials = new CredentialStore(db, () => existingKey(keyFile, parsed.statePath), { hosts: parsed.access.hosts, persistent: !parsed.dryRun });
+  let db: StateDb;
+  try {
+    db = await openState(parsed.statePath, parsed.dryRun);
+  } catch (error) {
+    process.stderr.write(`syncline run: ${(error as Error).message}\n`);
+    return 1;
+  }
+  // The credentials `syncline credentials add` stored in this state, with their key (read only when one is used).
+  const keyFile = credentialKeyFile(parsed.statePath, parsed.dataDir);
+  const credentials = new CredentialStore(db, () => existingKey(keyFile, describeState(parsed.statePath)), { hosts: parsed.access.hosts, persistent: !parsed.dryRun });
   const engine = new SyncEngine({
     db,
     connectors: connectorRegistry,
@@ -111,9 +130,13 @@ function readFlow(flowPath: string): FlowDocument | string {
   return document;
 }
 
-/** A dry run works on an in-memory copy of the state, so not even a migration touches the file. */
+/**
+ * A dry run works on an in-memory copy of a state file, so not even a migration touches the file. A state in
+ * PostgreSQL is opened as it is (migrated, as any process of a newer version would): the engine's dry run writes
+ * nothing to the state, the copy only spared the file its creation and migrations.
+ */
 async function openState(statePath: string, dryRun: boolean): Promise<StateDb> {
-  if (!dryRun) return openStateDb(statePath);
+  if (!dryRun || isPostgresUrl(statePath)) return openStateDb(statePath);
   const copy = existsSync(statePath) ? new Sqlite(new Sqlite(statePath, { readonly: true }).serialize()) : new Sqlite(':memory:');
   const db = wrapSqlite(copy);
   await migrateToLatest(db);

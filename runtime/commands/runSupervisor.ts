@@ -1,4 +1,5 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import type { Database } from '../db/schema';
 import type { PassProgress } from '../engine/index';
 
 /**
@@ -155,11 +156,26 @@ export class RunControl {
  */
 async function failRunOnExit(info: PassesInfo, error: string): Promise<void> {
   // Loaded only here: the main thread of `run` stays light (see the top of this file).
-  const [{ default: Sqlite }, { wrapSqlite }, { failInterruptedRuns }] = await Promise.all([
+  const [{ default: Sqlite }, { wrapSqlite }, { failInterruptedRuns }, { isPostgresUrl }] = await Promise.all([
     import('better-sqlite3'),
     import('../db/index'),
     import('../db/statusQueries'),
+    import('../util/postgresUrl'),
   ]);
+  if (isPostgresUrl(info.statePath)) {
+    const { connectPostgresState } = await import('../db/postgresState');
+    try {
+      const db = await connectPostgresState<Database>(info.statePath, { poolSize: 1 });
+      try {
+        await failInterruptedRuns(db, new Date().toISOString(), { flowIds: [info.flowId], error });
+      } finally {
+        await db.destroy();
+      }
+    } catch {
+      // See above.
+    }
+    return;
+  }
   let sqlite: InstanceType<typeof Sqlite> | null = null;
   try {
     sqlite = new Sqlite(info.statePath, { timeout: 1000, fileMustExist: true });

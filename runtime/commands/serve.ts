@@ -1,25 +1,35 @@
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type pg from 'pg';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { strongToken } from '../api/auth';
 import { createRuntime, type Runtime } from '../app';
+import { Cluster, type ClusterRole } from '../cluster/cluster';
+import { openPostgresPool } from '../db/postgresState';
 import { buildConnectorAccess, readAccessOption, runtimeFileNames, runtimeFilesIn, type ConnectorAccess } from '../connectors/access';
 import { connectorRegistry } from '../connectors/index';
 import { loadOrCreateKey } from '../credentials/cipher';
 import { createPrivateFolder } from '../credentials/privateFiles';
 import { carryOverWebhookEvents, openInboxDb, type InboxDb } from '../db/inbox';
 import { openStateDb, type StateDb } from '../db/index';
+import { isPostgresUrl } from '../util/postgresUrl';
 import { createLogger } from '../observability/logger';
 import { DEFAULT_STOP_GRACE_MS, ThreadedEngine } from '../passes/threadedEngine';
 import { listen, type ListeningServer } from '../server';
 import { commandArgs } from './args';
+import { chooseState, describeState, STATE_URL_ENV } from './stateOption';
 
 export const serveUsage =
-  'usage: syncline serve [--port N] [--data DIR] [--host H] [--metrics-public] [--cors-origin URL]... [--allow-files DIR]... [--allow-hosts LIST]...\n' +
+  'usage: syncline serve [--port N] [--data DIR] [--state FILE.db|URL] [--host H] [--metrics-public] [--cors-origin URL]... [--allow-files DIR]... [--allow-hosts LIST]...\n' +
   '  --port N            port to listen on (default 4777; 0 picks a free one)\n' +
   '  --data DIR          data folder: state, webhook inbox, token, credential key (default ./.syncline)\n' +
+  `  --state URL         keep the state and the webhook inbox in PostgreSQL, postgres://USER@HOST:PORT/DB?schema=NAME\n` +
+  `                      (password from the URL, PGPASSWORD or ~/.pgpass; the schema must exist; without one, public),\n` +
+  `                      or the state in another SQLite file; also ${STATE_URL_ENV}. The token and the credential\n` +
+  '                      key stay in the data folder\n' +
   '  --host H            address to listen on (default 127.0.0.1: this machine only)\n' +
   '  --metrics-public    serve /metrics without the token\n' +
   '  --cors-origin URL   let a page from URL call the API (e.g. the vite dev server); repeatable\n' +
@@ -43,6 +53,13 @@ export interface ServeOptions {
   allowHosts?: string[];
   /** Where the systems reach this runtime, for registering their webhooks (`--public-url`); null: not registered. */
   publicUrl?: string | null;
+  /**
+   * The state (`--state`, else SYNCLINE_STATE_URL): a `postgres://` URL, which holds the webhook inbox too, or a SQLite
+   * file; null for DATA/state.db.
+   */
+  state?: string | null;
+  /** `worker` (`syncline worker`): takes pass jobs of a cluster but serves no HTTP. Default `serve`. */
+  role?: ClusterRole;
 }
 
 /** Parses `serve` arguments, or returns what is wrong with them. */
@@ -57,6 +74,7 @@ export function parseServeArgs(args: string[], defaults: Partial<ServeOptions> =
     allowHosts: [],
   };
   const access = { allowFiles: options.allowFiles ?? [], allowHosts: options.allowHosts ?? [] };
+  let stateFlag: string | null = null;
   for (const { arg, value } of commandArgs(args)) {
     try {
       if (arg === '--port') {
@@ -71,12 +89,15 @@ export function parseServeArgs(args: string[], defaults: Partial<ServeOptions> =
         if (!/^https?:\/\/[^/]+$/.test(origin)) return `--cors-origin must be an origin such as http://localhost:5173, not ${origin}`;
         options.corsOrigins.push(origin);
       } else if (arg === '--public-url') options.publicUrl = value();
+      else if (arg === '--state') stateFlag = value('a file or a postgres:// URL');
       else if (!readAccessOption(arg, value, access)) return `unknown option ${arg}`;
     } catch (error) {
       return (error as Error).message;
     }
   }
   options.publicUrl ??= process.env.SYNCLINE_PUBLIC_URL?.trim() || null;
+  const state = chooseState(stateFlag, process.env, null);
+  if (state !== null) options.state = state;
   if (options.publicUrl !== null && !/^https?:\/\/[^/\s]+(\/[^\s]*)?$/.test(options.publicUrl)) {
     return `--public-url must be the address systems reach this runtime at, such as https://sync.example.com, not ${options.publicUrl}`;
   }
@@ -90,7 +111,8 @@ export function serveAccess(options: ServeOptions, env: Readonly<Record<string, 
     defaultDirs: [options.dataDir],
     allowFiles: options.allowFiles ?? [],
     allowHosts: options.allowHosts ?? [],
-    runtimeFiles: runtimeFilesIn(options.dataDir),
+    // A state file elsewhere is the runtime's own as much as the data folder's files.
+    runtimeFiles: options.state && !isPostgresUrl(options.state) ? runtimeFilesIn(options.dataDir, options.state) : runtimeFilesIn(options.dataDir),
     env,
   });
 }
@@ -119,7 +141,8 @@ export const editorDistDir = fileURLToPath(new URL('../../dist/editor', import.m
 
 export interface RunningServer {
   runtime: Runtime;
-  listening: ListeningServer;
+  /** Null for a worker, which serves no HTTP. */
+  listening: ListeningServer | null;
   db: StateDb;
   inbox: InboxDb;
   logger: Logger;
@@ -143,13 +166,14 @@ export async function startServer(
   const logger = createLogger(hooks.logFile ? { file: hooks.logFile } : {});
   const { token, created } = loadOrCreateToken(options.dataDir);
   const credentialKey = loadOrCreateKey(join(options.dataDir, runtimeFileNames.credentialKey));
-  const statePath = join(options.dataDir, runtimeFileNames.state);
-  const db = await openStateDb(statePath);
-  // Webhook events wait in a file of their own: SQLite lets one connection write a file at a time, and in state.db the
-  // intake's commits and the pass worker's transactions kept waiting for each other.
+  const state = options.state ?? join(options.dataDir, runtimeFileNames.state);
+  const db = await openStateDb(state);
+  // On SQLite, webhook events wait in a file of their own: SQLite lets one connection write a file at a time, and in
+  // state.db the intake's commits and the pass worker's transactions kept waiting for each other. In PostgreSQL they
+  // wait beside the state (inbox.ts).
   let inbox: InboxDb | undefined;
   try {
-    inbox = await openInboxDb(join(options.dataDir, runtimeFileNames.inbox));
+    inbox = await openInboxDb(isPostgresUrl(state) ? state : join(options.dataDir, runtimeFileNames.inbox));
     const carried = await carryOverWebhookEvents(db, inbox);
     if (carried.events > 0 || carried.deliveries > 0) logger.info(carried, 'webhook events and delivery ids moved from state.db to webhooks.db');
   } catch (error) {
@@ -157,9 +181,35 @@ export async function startServer(
     await db.destroy();
     throw error;
   }
+  const role = options.role ?? 'serve';
+  // On PostgreSQL every process is a member of the state's cluster, the first and only one included.
+  let cluster: { pool: pg.Pool; member: Cluster } | undefined;
+  if (isPostgresUrl(state)) {
+    const name = `${hostname()}:${process.pid}`;
+    // The pid first: PostgreSQL cuts application names at 63 bytes, and the pid is what tells processes apart here.
+    const pool = openPostgresPool(state, { poolSize: 12, applicationName: `syncline:${process.pid}@${hostname()}` });
+    try {
+      cluster = { pool, member: await Cluster.join({ pool, role, name, logger }) };
+    } catch (error) {
+      await pool.end();
+      await inbox.destroy();
+      await db.destroy();
+      throw error;
+    }
+  } else if (role === 'worker') {
+    await inbox.destroy();
+    await db.destroy();
+    throw new Error('a worker takes passes of a cluster: give it the cluster\'s state with --state postgres://… or SYNCLINE_STATE_URL');
+  }
+  const leaveCluster = async () => {
+    if (!cluster) return;
+    await cluster.member.leave();
+    await cluster.pool.end();
+  };
   // Passes run on a worker thread with its own connection, so a long one does not stall the API and webhook intake.
-  const engine = new ThreadedEngine({ statePath, db, credentialKey, logger, access, ...(hooks.logFile ? { logFile: hooks.logFile } : {}) });
+  const engine = new ThreadedEngine({ state, db, credentialKey, logger, access, ...(hooks.logFile ? { logFile: hooks.logFile } : {}) });
   const runtime = await createRuntime({
+    ...(cluster ? { cluster: cluster.member } : {}),
     db,
     inbox,
     engine,
@@ -174,21 +224,23 @@ export async function startServer(
     corsOrigins: options.corsOrigins,
     publicUrl: options.publicUrl ?? null,
   });
-  let listening: ListeningServer;
+  let listening: ListeningServer | null = null;
   try {
     await hooks.beforeStart?.(runtime, logger);
-    listening = await listen(runtime.app, { host: options.host, port: options.port, webhooks: runtime.deps });
+    if (role === 'serve') listening = await listen(runtime.app, { host: options.host, port: options.port, webhooks: runtime.deps });
   } catch (error) {
     await engine.close();
+    await leaveCluster();
     await inbox.destroy();
     await db.destroy();
     throw error;
   }
   await runtime.start();
   const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host;
-  const url = `http://${shownHost}:${listening.port}/`;
+  const url = listening ? `http://${shownHost}:${listening.port}/` : '';
   if (created) process.stdout.write(`A new API token was generated and stored in ${join(options.dataDir, 'token')}.\n`);
-  logger.info({ host: options.host, port: listening.port, dataDir: options.dataDir }, 'listening');
+  if (listening) logger.info({ host: options.host, port: listening.port, dataDir: options.dataDir, state: describeState(state) }, 'listening');
+  else logger.info({ dataDir: options.dataDir, state: describeState(state) }, 'working: taking passes, serving no HTTP');
   let stopping: Promise<void> | null = null;
   return {
     runtime,
@@ -200,11 +252,12 @@ export async function startServer(
     token,
     stop: () =>
       (stopping ??= (async () => {
-        await listening.close();
+        await listening?.close();
         // A pass in progress is asked to stop and, past a short grace period, ended with its worker: one that runs
         // for ever (or for an hour) must not keep the process from stopping. The next start's passes recover it.
         await runtime.deps.runner.shutdown('the runtime is stopping');
         await runtime.stop();
+        await leaveCluster();
         await inbox.destroy();
         await db.destroy();
         logger.info('stopped');
@@ -259,4 +312,33 @@ export function describeStartError(error: unknown, options: ServeOptions): strin
   if (code === 'EADDRINUSE') return `port ${options.port} on ${options.host} is in use: pick another with --port N`;
   if (code === 'EACCES') return `not allowed to listen on ${options.host}:${options.port}, or to write ${options.dataDir}`;
   return error instanceof Error ? error.message : String(error);
+}
+
+export const workerUsage =
+  'usage: syncline worker --state postgres://… [--data DIR] [--allow-files DIR]... [--allow-hosts LIST]...\n' +
+  "  a member of the cluster on that state (docs/scale-out.md) that takes passes but serves no HTTP; the data folder\n" +
+  '  holds the cluster\'s credential key, and flows reach what serve\'s options allow (see syncline serve --help)';
+
+/** `syncline worker`: takes a cluster's pass jobs, serving no HTTP, until SIGINT or SIGTERM. */
+export async function workerCommand(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${workerUsage}\n`);
+    return 0;
+  }
+  const parsed = parseServeArgs(args);
+  if (typeof parsed === 'string') {
+    process.stderr.write(`syncline worker: ${parsed}\n${workerUsage}\n`);
+    return 2;
+  }
+  const options: ServeOptions = { ...parsed, role: 'worker' };
+  let server: RunningServer;
+  try {
+    server = await startServer(options);
+  } catch (error) {
+    process.stderr.write(`syncline worker: ${describeStartError(error, options)}\n`);
+    return 1;
+  }
+  process.stdout.write(`Syncline worker is running (process ${hostname()}:${process.pid}, state ${describeState(options.state ?? '')})\n`);
+  await stopOnSignal(server);
+  return 0;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { carryOverWebhookEvents, openInboxDb, type InboxDb } from './inbox';
+import { createTestSchema, databaseUrl, skipPostgres } from '../../test/connectors/support/postgres';
 import { openStateDb, type StateDb } from './index';
 import { pendingEvents, storeDeliveries } from './webhookQueries';
 
@@ -64,6 +65,40 @@ describe('openInboxDb', () => {
     const file = join(tempDir(), 'webhooks.db');
     writeFileSync(file, 'not a database, but something a person may want back');
     await expect(openInboxDb(file)).rejects.toThrow(`the webhook inbox ${file} could not be opened: file is not a database`);
+  });
+});
+
+describe.skipIf(skipPostgres())('openInboxDb on PostgreSQL', () => {
+  it("keeps the inbox in the state's schema, with a history of its own, and indexes only the pending events", async () => {
+    const schema = await createTestSchema('syncline_inbox');
+    cleanups.push(() => schema.drop());
+    // The inbox first, as a process may open it: it brings the state's tables, which it shares, up to date itself.
+    const inbox = await openInboxDb(databaseUrl, { schema: schema.name });
+    cleanups.push(() => inbox.destroy());
+    const state = await openStateDb(databaseUrl, { schema: schema.name });
+    cleanups.push(() => state.destroy());
+    await storeDeliveries(inbox, [{ flowId: 'f', nodeId: 'a', deliveryId: 'd-1', events: [{ recordId: '1', type: 'upsert' }] }], '2026-01-01T00:00:00.000Z');
+    // One table, seen through either handle.
+    expect(await state.selectFrom('webhook_events').select(['record_id', 'delivery_id']).execute()).toEqual([{ record_id: '1', delivery_id: 'd-1' }]);
+    expect(await schema.query(`select name from "${schema.name}".inbox_migration`)).toEqual([{ name: '2026_11_26_2100_webhook_inbox' }]);
+    const indexes = await schema.query<{ indexdef: string }>('select indexdef from pg_indexes where schemaname = $1 and indexname = $2', [schema.name, 'webhook_events_pending']);
+    expect(indexes.map((row) => row.indexdef)).toEqual([expect.stringMatching(/\(flow_id\) WHERE \(processed_at IS NULL\)$/)]);
+    // Opened again: nothing left to migrate, the events still there.
+    const again = await openInboxDb(databaseUrl, { schema: schema.name });
+    cleanups.push(() => again.destroy());
+    expect(await pendingEvents(again, 'f', 10)).toEqual([expect.objectContaining({ record_id: '1' })]);
+  });
+
+  it('carries nothing over from a state in PostgreSQL, whose webhook tables are the inbox', async () => {
+    const schema = await createTestSchema('syncline_inbox');
+    cleanups.push(() => schema.drop());
+    const inbox = await openInboxDb(databaseUrl, { schema: schema.name });
+    cleanups.push(() => inbox.destroy());
+    const state = await openStateDb(databaseUrl, { schema: schema.name });
+    cleanups.push(() => state.destroy());
+    await storeDeliveries(inbox, [{ flowId: 'f', nodeId: 'a', deliveryId: null, events: [{ recordId: '1', type: 'upsert' }] }], '2026-01-01T00:00:00.000Z');
+    expect(await carryOverWebhookEvents(state, inbox)).toEqual({ events: 0, deliveries: 0 });
+    expect(await pendingEvents(inbox, 'f', 10)).toHaveLength(1);
   });
 });
 

@@ -1,7 +1,9 @@
 import type Sqlite from 'better-sqlite3';
 import { sql, type Kysely, type Migration } from 'kysely';
+import { isPostgresUrl } from '../util/postgresUrl';
 import { isSqlite } from './dialect';
-import { applyMigrations, openSqliteFile, wrapSqlite, type StateDb } from './index';
+import { applyMigrations, migrateToLatest, openSqliteFile, wrapSqlite, type StateDb } from './index';
+import { connectPostgresState, type PostgresStateOptions } from './postgresState';
 import * as webhookInbox from './inboxMigrations/2026_11_26_2100_webhook_inbox';
 import type { InboxDatabase } from './schema';
 
@@ -12,12 +14,21 @@ const migrations: Record<string, Migration> = {
 
 export type InboxDb = Kysely<InboxDatabase>;
 
+/** Names of its own, so neither migration history can be mistaken for the other's. */
+const MIGRATION_TABLES = { migrationTableName: 'inbox_migration', migrationLockTableName: 'inbox_migration_lock' };
+
 /**
- * Opens (creating if needed) the webhook inbox in a SQLite file, or in memory for ':memory:', and migrates it. It is
- * a file apart from the state because SQLite lets one connection write a file at a time: the intake's group commits
- * and the pass worker's transactions kept waiting for each other's lock while they shared state.db.
+ * Opens (creating if needed) the webhook inbox and migrates it: in a SQLite file, in memory for ':memory:', or for a
+ * `postgres://` URL in the state's schema there (the same URL and options as the state's).
+ *
+ * On SQLite it is a file apart from the state because SQLite lets one connection write a file at a time: the
+ * intake's group commits and the pass worker's transactions kept waiting for each other's lock while they shared
+ * state.db. PostgreSQL has no such lock, so there the inbox keeps its tables beside the state's, on connections of
+ * its own (a 202 waits for no pass's transaction), with its own migration history.
  */
-export async function openInboxDb(file: string): Promise<InboxDb> {
+export async function openInboxDb(location: string, options: PostgresStateOptions = {}): Promise<InboxDb> {
+  if (isPostgresUrl(location)) return openPostgresInbox(location, options);
+  const file = location;
   let sqlite: Sqlite.Database;
   try {
     sqlite = openSqliteFile(file);
@@ -26,11 +37,24 @@ export async function openInboxDb(file: string): Promise<InboxDb> {
   }
   const db = wrapSqlite<InboxDatabase>(sqlite);
   try {
-    // Names of its own, so neither file's migration history can be mistaken for the other's.
-    await applyMigrations(db, migrations, `webhook inbox ${file}: migration`, {
-      migrationTableName: 'inbox_migration',
-      migrationLockTableName: 'inbox_migration_lock',
-    });
+    await applyMigrations(db, migrations, `webhook inbox ${file}: migration`, MIGRATION_TABLES);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return db;
+}
+
+/**
+ * The inbox in the state's schema on PostgreSQL. Its tables are the ones the state's migrations make (see the inbox's
+ * migration), so the state is brought up to date first, whichever of the two a process opens first.
+ */
+async function openPostgresInbox(url: string, options: PostgresStateOptions): Promise<InboxDb> {
+  const db = await connectPostgresState<InboxDatabase>(url, options);
+  try {
+    await migrateToLatest(db as unknown as StateDb);
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+    await applyMigrations(db, migrations, 'webhook inbox: migration', { ...MIGRATION_TABLES, migrationTableSchema: rows[0]?.schema });
   } catch (error) {
     await db.destroy();
     throw error;

@@ -15,6 +15,7 @@ import * as flowDrafts from './migrations/2026_12_03_1200_flow_drafts';
 import * as shadowHashes from './migrations/2026_12_03_1300_shadow_hashes';
 import * as fieldProvenance from './migrations/2026_12_04_1000_field_provenance';
 import * as pageJournal from './migrations/2026_12_05_0900_page_journal';
+import * as runProcess from './migrations/2026_12_06_1100_run_process';
 import { isPostgresUrl } from '../util/postgresUrl';
 import { connectPostgresState, type PostgresStateOptions } from './postgresState';
 import type { Database } from './schema';
@@ -31,6 +32,7 @@ const migrations = {
   '2026_12_03_1300_shadow_hashes': shadowHashes,
   '2026_12_04_1000_field_provenance': fieldProvenance,
   '2026_12_05_0900_page_journal': pageJournal,
+  '2026_12_06_1100_run_process': runProcess,
 } satisfies Record<string, Migration>;
 
 export type StateDb = Kysely<Database>;

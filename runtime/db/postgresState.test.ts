@@ -62,6 +62,19 @@ describe.skipIf(skipPostgres())('the state on PostgreSQL', () => {
     expect(rows[0]).toEqual({ schema: name, timeout: '4321ms', zone: 'UTC' });
   });
 
+  it("takes the schema from the URL's schema parameter, over a search_path the URL's options set", async () => {
+    const name = await schema();
+    const url = new URL(databaseUrl);
+    url.searchParams.set('schema', name);
+    url.searchParams.set('options', '-c search_path=public -c statement_timeout=4321');
+    const db = await openStateDb(url.toString());
+    onTestFinished(() => db.destroy());
+    const { rows } = await sql<{ schema: string; timeout: string }>`select current_schema() as schema, current_setting('statement_timeout') as timeout`.execute(db);
+    expect(rows[0]).toEqual({ schema: name, timeout: '4321ms' });
+    url.searchParams.set('schema', 'Not A Name');
+    await expect(openStateDb(url.toString())).rejects.toThrow(/schema "Not A Name" must be lower-case letters/);
+  });
+
   it('says which schema is missing, which name it refuses, and which server it cannot reach, never a password', async () => {
     await expect(openStateDb(databaseUrl, { schema: 'syncline_state_nowhere' })).rejects.toThrow(/schema "syncline_state_nowhere" does not exist: create it first/);
     await expect(openStateDb(databaseUrl, { schema: 'Robert"; drop' })).rejects.toThrow(/schema "Robert"; drop" must be lower-case letters/);

@@ -10,13 +10,16 @@ import { describePostgresUrl } from '../util/postgresUrl';
 export interface PostgresStateOptions {
   /**
    * The schema that holds the state (it must exist): every connection of the pool works in it alone. Left out, the
-   * server's search_path decides (`public`, or what the URL's `options` set).
+   * URL's `schema` parameter names it; without one, the server's search_path decides (`public`, or what the URL's
+   * `options` set).
    */
   schema?: string;
   /** Connections the pool keeps at most. */
   poolSize?: number;
   /** What to do when an idle connection fails (the server restarted): the pool drops it and opens another when needed. */
   onIdleError?: (error: Error) => void;
+  /** How the connections show in pg_stat_activity (default syncline-state). */
+  applicationName?: string;
 }
 
 /** Lower-case names only: they go into the connection's startup options, where quoting would be the server's to undo. */
@@ -33,12 +36,14 @@ class PostgresStateDialect extends PostgresDialect {
  * A Kysely handle over the state in PostgreSQL (not migrated: see openStateDb), once a first connection showed that the
  * server answers and the schema exists. Throws, naming the server but never the password, when it cannot.
  */
-export async function connectPostgresState<DB>(url: string, options: PostgresStateOptions = {}): Promise<Kysely<DB>> {
+export async function connectPostgresState<DB>(url: string, given: PostgresStateOptions = {}): Promise<Kysely<DB>> {
   const target = describePostgresUrl(url, '(a URL that does not parse)');
+  const { connectionString, schema: schemaInUrl, settings } = splitStateUrl(url);
+  const options = { ...given, schema: given.schema ?? schemaInUrl };
   if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
     throw new Error(`PostgreSQL state ${target}: schema "${options.schema}" must be lower-case letters, digits and _, starting with a letter or _ (at most 63)`);
   }
-  const pool = new pg.Pool(poolConfig(url, options));
+  const pool = new pg.Pool(poolConfig(connectionString, settings, options));
   pool.on('error', options.onIdleError ?? ((error) => console.warn(`PostgreSQL state ${target}: an idle connection failed (${error.message}); the next query opens another`)));
   const db = new Kysely<DB>({ dialect: new PostgresStateDialect({ pool }) });
   try {
@@ -58,29 +63,45 @@ export async function connectPostgresState<DB>(url: string, options: PostgresSta
 }
 
 /**
- * The pool settings: UTC sessions in the state's schema, and counts as numbers. pg lets a URL's own `options`
- * parameter replace the pool's, so those are taken out of the URL and joined to ours (the schema last, so it wins).
+ * A plain `pg` pool on the state's database, its sessions set up as the state's (schema, UTC): for what needs
+ * connections of its own rather than Kysely's (the cluster's advisory locks and job queue, runtime/cluster).
  */
-function poolConfig(url: string, options: PostgresStateOptions): pg.PoolConfig {
-  let connectionString = url;
-  const settings = ['-c TimeZone=UTC'];
+export function openPostgresPool(url: string, given: PostgresStateOptions = {}): pg.Pool {
+  const target = describePostgresUrl(url, '(a URL that does not parse)');
+  const { connectionString, schema: schemaInUrl, settings } = splitStateUrl(url);
+  const pool = new pg.Pool({ ...poolConfig(connectionString, settings, { ...given, schema: given.schema ?? schemaInUrl }), keepAlive: true });
+  pool.on('error', given.onIdleError ?? ((error) => console.warn(`PostgreSQL state ${target}: an idle connection failed (${error.message}); the next query opens another`)));
+  return pool;
+}
+
+/**
+ * A state URL taken apart: what pg connects with, the `schema` parameter (ours: pg would take it for a setting of its
+ * own), and the URL's `options`, which pg would let replace the pool's own and so are joined to them instead.
+ */
+function splitStateUrl(url: string): { connectionString: string; schema: string | undefined; settings: string | undefined } {
   try {
     const parsed = new URL(url);
-    const own = parsed.searchParams.get('options');
-    if (own !== null) {
-      settings.unshift(own);
-      parsed.searchParams.delete('options');
-      connectionString = parsed.toString();
-    }
+    const schema = parsed.searchParams.get('schema') ?? undefined;
+    const settings = parsed.searchParams.get('options') ?? undefined;
+    parsed.searchParams.delete('schema');
+    parsed.searchParams.delete('options');
+    return { connectionString: schema === undefined && settings === undefined ? url : parsed.toString(), schema, settings };
   } catch {
     // pg reports a URL it cannot read, when it connects.
+    return { connectionString: url, schema: undefined, settings: undefined };
   }
+}
+
+/** The pool settings: UTC sessions in the state's schema (set last, so it wins over the URL's own), and counts as numbers. */
+function poolConfig(connectionString: string, own: string | undefined, options: PostgresStateOptions): pg.PoolConfig {
+  const settings = [...(own === undefined ? [] : [own]), '-c TimeZone=UTC'];
   if (options.schema !== undefined) settings.push(`-c search_path=${options.schema}`);
   return {
     connectionString,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: 10_000,
-    application_name: 'syncline-state',
+    // PostgreSQL cuts the name at 63 bytes.
+    application_name: (options.applicationName ?? 'syncline-state').slice(0, 63),
     options: settings.join(' '),
     types: { getTypeParser: typeParser as pg.CustomTypesConfig['getTypeParser'] },
   };

@@ -74,7 +74,7 @@ describe.each(stateDatabases)('a run from start to finish on $name', ({ open }) 
     await appendRunLog(db, 'r1', [{ nodeId: 'n', recordId: '2', entityId: null, outcome: 'echo', fields: [], message: 'own write', at: 't2' }]);
     await finishRun(db, 'r1', { finishedAt: '2026-01-01T00:00:01.000Z', status: 'ok', summary, error: null });
     expect(await getRun(db, 'r1')).toEqual({
-      run: { id: 'r1', flowId: 'a', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z', status: 'ok', reason: 'schedule', dryRun: false, summary, error: null },
+      run: { id: 'r1', flowId: 'a', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z', status: 'ok', reason: 'schedule', dryRun: false, summary, error: null, process: null },
       log: [
         { nodeId: 'n', recordId: '1', entityId: 'e', outcome: 'created', fields: [{ field: 'x', before: null, after: 1 }], message: null, at: 't1' },
         { nodeId: 'n', recordId: '2', entityId: null, outcome: 'echo', fields: [], message: 'own write', at: 't2' },

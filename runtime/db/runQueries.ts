@@ -73,6 +73,7 @@ function runViewOf(row: RunRow): RunView {
     dryRun: row.dry_run === 1,
     summary: parseSummary(row.summary),
     error: row.error,
+    process: row.process ?? null,
   };
 }
 
@@ -118,7 +119,7 @@ export async function listRunPage(
  * Records that a pass of the flow began: its run shows `running` until {@link finishRun}. It is numbered after the
  * flow's runs recorded so far (`seq`), in the same statement.
  */
-export async function startRun(db: Db, run: { id: string; flowId: string; startedAt: string; reason: RunReason }): Promise<void> {
+export async function startRun(db: Db, run: { id: string; flowId: string; startedAt: string; reason: RunReason; process?: string | null }): Promise<void> {
   await db
     .insertInto('runs')
     .values((eb) => ({
@@ -128,6 +129,7 @@ export async function startRun(db: Db, run: { id: string; flowId: string; starte
       started_at: run.startedAt,
       finished_at: null,
       status: 'running',
+      ...(run.process ? { process: run.process } : {}),
       reason: run.reason,
       dry_run: 0,
       summary: null,

@@ -16,8 +16,9 @@ export interface Database {
   failing_records: FailingRecordsTable;
   credentials: CredentialsTable;
   /**
-   * Where versions before the webhook inbox (webhooks.db) kept webhook events: only `carryOverWebhookEvents` reads them,
-   * moving what it finds to the inbox on start. A later migration drops them.
+   * In a SQLite file, where versions before the webhook inbox (webhooks.db) kept webhook events: only
+   * `carryOverWebhookEvents` reads them, moving what it finds to the inbox on start. A later migration may drop them
+   * there, but never on PostgreSQL, where these very tables are the webhook inbox (runtime/db/inbox.ts).
    */
   webhook_events: WebhookEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;
@@ -131,6 +132,8 @@ export interface RunsTable {
   dry_run: number;
   summary: string | null;
   error: string | null;
+  /** The cluster member that ran the pass (host:pid); null for a single process's runs. */
+  process?: string | null;
 }
 
 export interface RunLogTable {

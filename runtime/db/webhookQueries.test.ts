@@ -1,10 +1,36 @@
 import { describe, expect, it } from 'vitest';
-import { openInboxDb } from './inbox';
-import { pruneWebhookHistory } from './webhookQueries';
+import { stateDatabases } from '../../test/support/stateDatabases';
+import { flowsWithPendingEvents, markEventsProcessed, pendingEvents, pruneWebhookHistory, storeDeliveries } from './webhookQueries';
 
-describe('pruneWebhookHistory', () => {
+describe.each(stateDatabases)('the webhook inbox on $name', ({ openInbox }) => {
+  it('stores deliveries, skips a repeated delivery id, and hands out pending events in arrival order until marked', async () => {
+    const inbox = await openInbox();
+    const at = '2026-11-01T00:00:00.000Z';
+    const stored = await storeDeliveries(
+      inbox,
+      [
+        { flowId: 'f', nodeId: 'a', deliveryId: 'd1', events: [{ recordId: '2', type: 'upsert' }, { recordId: '1', type: 'delete' }] },
+        { flowId: 'f', nodeId: 'a', deliveryId: 'd1', events: [{ recordId: '3', type: 'upsert' }] },
+        { flowId: 'g', nodeId: 'a', deliveryId: null, events: [{ recordId: '9', type: 'upsert' }] },
+      ],
+      at,
+    );
+    expect(stored).toEqual([true, false, true]);
+    expect(await storeDeliveries(inbox, [{ flowId: 'f', nodeId: 'a', deliveryId: 'd1', events: [] }], at)).toEqual([false]);
+    expect((await flowsWithPendingEvents(inbox)).sort()).toEqual(['f', 'g']);
+    const pending = await pendingEvents(inbox, 'f', 10);
+    expect(pending.map((event) => [event.record_id, event.type, typeof event.id])).toEqual([
+      ['2', 'upsert', 'number'],
+      ['1', 'delete', 'number'],
+    ]);
+    expect(await pendingEvents(inbox, 'f', 10, pending[0]!.id!)).toHaveLength(1);
+    await markEventsProcessed(inbox, 'f', pending[1]!.id!, at);
+    expect(await pendingEvents(inbox, 'f', 10)).toEqual([]);
+    expect(await flowsWithPendingEvents(inbox)).toEqual(['g']);
+  });
+
   it('drops old processed events and old delivery ids a chunk at a time, and keeps pending and recent ones', async () => {
-    const inbox = await openInboxDb(':memory:');
+    const inbox = await openInbox();
     const day = (n: number) => `2026-11-${String(n).padStart(2, '0')}T00:00:00.000Z`;
     // 25 old events (every fifth still pending), then 5 recent ones; delivery ids of both ages.
     const events = Array.from({ length: 30 }, (_, index) => {
@@ -32,6 +58,5 @@ describe('pruneWebhookHistory', () => {
     const deliveries = await inbox.selectFrom('webhook_deliveries').select('delivery_id').orderBy('delivery_id').execute();
     expect(deliveries.map((row) => row.delivery_id)).toEqual(['d25', 'd26', 'd27', 'd28', 'd29']);
     expect(await pruneWebhookHistory(inbox, day(2), 7)).toBe(0);
-    await inbox.destroy();
   });
 });

@@ -43,6 +43,8 @@ export interface RunView {
   dryRun: boolean;
   summary: PassSummary | null;
   error: string | null;
+  /** The cluster member that ran it (host:pid); null for a single process's runs. */
+  process: string | null;
 }
 
 /**
@@ -143,6 +145,8 @@ export interface PassOptions {
   hints?: ChangeHint[];
   pageSize?: number;
   onProgress?(progress: PassProgress): void;
+  /** The cluster member running the pass, recorded on its run (runs.process). */
+  process?: string;
 }
 
 export interface PassResult {

@@ -1,8 +1,10 @@
 import type { FlowDocument } from '../../nodes';
 import type { StateDb } from '../db';
 import type { InboxDb } from '../db/inbox';
+import type { FlowRow } from '../db/schema';
 import {
   deleteFlowRow,
+  getFlowRow,
   insertFlowRow,
   listFlowRows,
   recordVersion,
@@ -23,6 +25,11 @@ export function parseStored(bytes: string): unknown {
   }
 }
 
+/** What tells one version of a flow's row from another: its time of change, state and alert (and the bytes' length). */
+function stamp(row: FlowRow): string {
+  return `${row.updated_at}|${row.deployed}|${row.alert_url ?? ''}|${row.document.length}`;
+}
+
 export interface CatalogEntry {
   id: string;
   name: string;
@@ -41,6 +48,8 @@ export interface CatalogEntry {
  */
 export class FlowCatalog {
   private readonly entries = new Map<string, CatalogEntry>();
+  /** Per flow, what its row looked like when read (see refresh). */
+  private readonly stamps = new Map<string, string>();
 
   constructor(
     private readonly db: StateDb,
@@ -53,18 +62,56 @@ export class FlowCatalog {
   /** Loads every stored flow into memory. */
   async load(): Promise<void> {
     this.entries.clear();
-    for (const row of await listFlowRows(this.db)) {
-      const loaded = this.loadFlow(parseStored(row.document));
-      this.entries.set(row.id, {
-        id: row.id,
-        name: loaded.ok ? loaded.document.name : row.id,
-        bytes: row.document,
-        document: loaded.ok ? loaded.document : null,
-        loadError: loaded.ok ? null : loaded.issues.map(describeIssue).join('; '),
-        deployed: row.deployed === 1,
-        alertUrl: row.alert_url,
-      });
+    this.stamps.clear();
+    for (const row of await listFlowRows(this.db)) this.put(row);
+  }
+
+  /**
+   * Brings the flows other processes of a cluster changed into memory (every write goes to the state first, so the
+   * state is the truth); returns the ids of the flows that changed, appeared or went.
+   */
+  async refresh(): Promise<string[]> {
+    const rows = await listFlowRows(this.db);
+    const changed: string[] = [];
+    const seen = new Set<string>();
+    for (const row of rows) {
+      seen.add(row.id);
+      if (this.stamps.get(row.id) === stamp(row)) continue;
+      this.put(row);
+      changed.push(row.id);
     }
+    for (const id of [...this.entries.keys()]) {
+      if (seen.has(id)) continue;
+      this.entries.delete(id);
+      this.stamps.delete(id);
+      changed.push(id);
+    }
+    return changed;
+  }
+
+  /** Reads one flow again from the state (a cluster's pass job may be for a flow deployed elsewhere a moment ago). */
+  async refreshOne(id: string): Promise<CatalogEntry | undefined> {
+    const row = await getFlowRow(this.db, id);
+    if (row) this.put(row);
+    else {
+      this.entries.delete(id);
+      this.stamps.delete(id);
+    }
+    return this.entries.get(id);
+  }
+
+  private put(row: FlowRow): void {
+    const loaded = this.loadFlow(parseStored(row.document));
+    this.entries.set(row.id, {
+      id: row.id,
+      name: loaded.ok ? loaded.document.name : row.id,
+      bytes: row.document,
+      document: loaded.ok ? loaded.document : null,
+      loadError: loaded.ok ? null : loaded.issues.map(describeIssue).join('; '),
+      deployed: row.deployed === 1,
+      alertUrl: row.alert_url,
+    });
+    this.stamps.set(row.id, stamp(row));
   }
 
   list(): CatalogEntry[] {

@@ -14,9 +14,12 @@ if (!parentPort) throw new Error('passWorker runs as a worker thread of Threaded
 const port = parentPort;
 const data = workerData as PassWorkerData;
 
+const WORKER_POOL_SIZE = 4;
+
 const rootLogger = createLogger({ level: data.logLevel, ...(data.logFile ? { file: data.logFile } : {}) });
 const logger = rootLogger.child({ component: 'engine' });
-const db = await openStateDb(data.statePath);
+// On PostgreSQL a worker runs one pass at a time, whose statements go one after another: a few connections suffice.
+const db = await openStateDb(data.state, { poolSize: WORKER_POOL_SIZE });
 const key = Buffer.from(data.credentialKey);
 // The API replaces credentials on the main thread, and this thread's cache would never hear of it: the store (and its
 // cache) is renewed as each pass starts, so a pass uses the credentials stored when it began.

@@ -18,6 +18,7 @@ import type { AlertNotifier } from '../observability/alerts';
 import type { RuntimeMetrics } from '../observability/metrics';
 import type { FlowCatalog } from '../flows/flowCatalog';
 import { pruneRunHistory } from '../db/runQueries';
+import { failInterruptedRuns } from '../db/statusQueries';
 
 /** What the server needs of the sync engine (runtime/engine's SyncEngine satisfies it). */
 export interface FlowEngine {
@@ -54,6 +55,9 @@ export interface PassRequest {
    */
   document?: FlowDocument;
 }
+
+/** Why a run left `running` by a process that died or stopped mid-pass is marked failed (cluster mode). */
+export const INTERRUPTED_ELSEWHERE = 'interrupted: the process running this pass stopped or died; its work is recovered by the next pass';
 
 /** How often a flow's run history is cut back to its newest runs (it may hold a few seconds' passes more in between). */
 const PRUNE_INTERVAL_MS = 5000;
@@ -109,6 +113,13 @@ export class FlowRunner {
       metrics: RuntimeMetrics;
       alerts: AlertNotifier;
       now?: () => Date;
+      /**
+       * Holds a flow for the length of a pass across every process of a cluster (runtime/cluster), resolving with
+       * its release once no other process runs that flow. Without it the runner's own queue is the only lock.
+       */
+      lockFlow?: (flowId: string) => Promise<() => Promise<void>>;
+      /** This process's name in a cluster, recorded on the runs of the passes it runs. */
+      processName?: string;
     },
   ) {}
 
@@ -182,18 +193,27 @@ export class FlowRunner {
     }
     const started = performance.now();
     let result: PassResult;
+    let release: (() => Promise<void>) | null = null;
     try {
+      if (this.deps.lockFlow) {
+        release = await this.deps.lockFlow(flowId);
+        // Holding the flow, no pass of it runs anywhere: a run still marked running was cut off with its process.
+        await failInterruptedRuns(this.deps.db, (this.deps.now?.() ?? new Date()).toISOString(), { flowIds: [flowId], error: INTERRUPTED_ELSEWHERE });
+      }
       result = await engine.runPass(document, {
         baseDir: this.deps.baseDir,
         reason: request.reason,
         dryRun: request.dryRun ?? false,
         ...(request.hints ? { hints: request.hints } : {}),
+        ...(this.deps.processName ? { process: this.deps.processName } : {}),
       });
     } catch (error) {
       // The engine reports a pass that could not run as status 'failed'; a throw is a bug, contained to this pass.
       // (A pass whose worker was ended because it did not stop when asked throws too, and is no bug.)
       if (!this.stoppedSince(flowId, stopsBefore)) log.error({ err: error, reason: request.reason }, 'pass threw');
       result = { runId: null, status: 'failed', summary: emptySummary(), error: error instanceof Error ? error.message : String(error) };
+    } finally {
+      await release?.().catch((error: unknown) => log.warn({ err: error instanceof Error ? error.message : String(error) }, 'the flow lock could not be released: its connection is closed, which releases it'));
     }
     // A pass stopped on request failed because it was asked to: that is no news for the alert webhook.
     const stoppedOnRequest = this.stoppedSince(flowId, stopsBefore) && result.status === 'failed';

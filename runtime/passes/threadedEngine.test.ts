@@ -65,7 +65,7 @@ async function threaded(
 ): Promise<{ engine: ThreadedEngine; db: StateDb; statePath: string }> {
   const statePath = join(root, 'state.db');
   const db = await openStateDb(statePath);
-  const engine = new ThreadedEngine({ statePath, db, credentialKey: randomBytes(32), logger, ...options });
+  const engine = new ThreadedEngine({ state: statePath, db, credentialKey: randomBytes(32), logger, ...options });
   cleanups.push(async () => {
     await engine.close();
     await db.destroy();

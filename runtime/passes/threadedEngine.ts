@@ -16,7 +16,8 @@ export type WorkerMethod = keyof WorkerMethods;
 
 /** What the worker needs to open its own connection, credentials and log. */
 export interface PassWorkerData {
-  statePath: string;
+  /** The state's file or `postgres://` URL. */
+  state: string;
   credentialKey: Uint8Array;
   logLevel: string;
   logFile: string | null;
@@ -118,9 +119,9 @@ interface WorkerHandle {
 }
 
 export interface ThreadedEngineOptions {
-  /** The state file; the worker opens its own connection to it. */
-  statePath: string;
-  /** The main thread's connection to the same file: the read-only calls run on it. */
+  /** The state's file or `postgres://` URL; each worker opens its own connection to it. */
+  state: string;
+  /** The main thread's connection to the same state: the read-only calls run on it. */
   db: StateDb;
   /** The credential key; the worker decrypts credentials itself. */
   credentialKey: Buffer;
@@ -364,11 +365,11 @@ export class ThreadedEngine implements FlowEngine {
   }
 
   private spawn(): WorkerHandle {
-    const { statePath, credentialKey, logger, logFile, access } = this.options;
+    const { state, credentialKey, logger, logFile, access } = this.options;
     const stops = new MessageChannel();
     // The key is copied: a small Buffer is a view of a shared pool, all of which would be cloned into the worker.
     const workerData: PassWorkerData = {
-      statePath,
+      state,
       credentialKey: new Uint8Array(credentialKey),
       logLevel: logger.level,
       logFile: logFile ?? null,

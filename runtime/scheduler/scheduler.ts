@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { FlowDocument } from '../../nodes';
 import type { FlowCatalog } from '../flows/flowCatalog';
 import { FlowPausedError, type FlowRunner } from '../passes/runner';
+import type { PassJob } from '../cluster/cluster';
 import type { ChangeListeners } from './changeListeners';
 import type { WebhookRegistrations } from './webhookRegistrations';
 
@@ -25,6 +26,15 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The longest a flow waits for a rate limit's reset before it polls again anyway (see tick). */
 export const RATE_LIMIT_RECHECK_MS = 60_000;
 
+/**
+ * What the scheduler needs of a cluster (runtime/cluster): a tick runs only where it claims the flow's due time, and
+ * then as a pass job any process may take, so a poll fires once per interval however many processes keep timers.
+ */
+export interface ClusterTicks {
+  claimTick(flowId: string, intervalMs: number): Promise<boolean>;
+  requestPass(job: PassJob): Promise<void>;
+}
+
 interface Schedule {
   timer: NodeJS.Timeout | null;
   intervalMs: number;
@@ -46,6 +56,7 @@ export class Scheduler {
     private readonly logger: Logger,
     readonly listeners: ChangeListeners | null = null,
     readonly registrations: WebhookRegistrations | null = null,
+    private readonly cluster: ClusterTicks | null = null,
   ) {}
 
   /**
@@ -114,6 +125,7 @@ export class Scheduler {
 
   private async tick(flowId: string, schedule: Schedule): Promise<void> {
     schedule.timer = null;
+    if (this.cluster) return this.clusterTick(flowId, schedule);
     const started = Date.now();
     let resumeAt: number | null = null;
     try {
@@ -135,5 +147,18 @@ export class Scheduler {
       return;
     }
     this.arm(flowId, schedule, delayMs);
+  }
+
+  /**
+   * A tick in a cluster: claim the flow's due time and, when this process got it, queue the poll as a pass job. The
+   * job's process runs the pass and moves the due time on when a rate limit says so (app.ts).
+   */
+  private async clusterTick(flowId: string, schedule: Schedule): Promise<void> {
+    try {
+      if (await this.cluster!.claimTick(flowId, schedule.intervalMs)) await this.cluster!.requestPass({ flowId, kind: 'schedule' });
+    } catch (error) {
+      this.logger.error({ flowId, err: error instanceof Error ? error.message : String(error) }, 'scheduled poll could not be queued');
+    }
+    if (!schedule.stopped) this.arm(flowId, schedule, schedule.intervalMs);
   }
 }

@@ -36,7 +36,7 @@ export class WebhookWorker {
   private readonly kickedWhileDraining = new Set<string>();
   private readonly retries = new Map<string, { timer: NodeJS.Timeout; delayMs: number }>();
   private readonly backoff = new Map<string, number>();
-  private readonly loops = new Set<Promise<void>>();
+  private readonly loops = new Map<string, Promise<void>>();
   private stopped = false;
 
   constructor(
@@ -47,11 +47,31 @@ export class WebhookWorker {
       logger: Logger;
       batchSize?: number;
       now?: () => Date;
+      /**
+       * In a cluster (runtime/cluster), where a flow's events are drained: as a pass job that any process may take,
+       * after `delayMs`. The job's process calls `drainHere`. Without it, this process drains them itself.
+       */
+      dispatch?: (flowId: string, delayMs: number) => void;
     },
   ) {}
 
-  /** Processes a flow's pending events, now or right after the batch in progress. */
+  /** Processes a flow's pending events, now or right after the batch in progress (in a cluster: wherever). */
   kick(flowId: string): void {
+    if (this.stopped) return;
+    if (this.deps.dispatch) {
+      this.deps.dispatch(flowId, 0);
+      return;
+    }
+    this.kickHere(flowId);
+  }
+
+  /** Drains a flow's pending events in this process, resolving once none is left or the drain stops (a cluster's job). */
+  async drainHere(flowId: string): Promise<void> {
+    this.kickHere(flowId);
+    while (this.loops.has(flowId)) await this.loops.get(flowId);
+  }
+
+  private kickHere(flowId: string): void {
     if (this.stopped) return;
     if (this.draining.has(flowId)) {
       this.kickedWhileDraining.add(flowId);
@@ -63,9 +83,9 @@ export class WebhookWorker {
     this.draining.add(flowId);
     const loop = this.drain(flowId).finally(() => {
       this.draining.delete(flowId);
-      this.loops.delete(loop);
+      this.loops.delete(flowId);
     });
-    this.loops.add(loop);
+    this.loops.set(flowId, loop);
   }
 
   /** (Re)starts the worker and picks up events left unprocessed by an earlier process. */
@@ -79,12 +99,12 @@ export class WebhookWorker {
     this.stopped = true;
     for (const retry of this.retries.values()) clearTimeout(retry.timer);
     this.retries.clear();
-    await Promise.all([...this.loops]);
+    await Promise.all([...this.loops.values()]);
   }
 
   /** Resolves when no flow has a batch in progress (for tests and benchmarks). */
   async idle(): Promise<void> {
-    while (this.loops.size > 0) await Promise.all([...this.loops]);
+    while (this.loops.size > 0) await Promise.all([...this.loops.values()]);
   }
 
   private async drain(flowId: string): Promise<void> {
@@ -104,6 +124,9 @@ export class WebhookWorker {
       for (;;) {
         if (this.stopped || !catalog.get(flowId)?.deployed) return;
         this.kickedWhileDraining.delete(flowId);
+        // While another pass of the flow runs (a poll, "run now"), wait for it before taking the batch: events that
+        // arrive meanwhile then go into this batch instead of the next pass's.
+        if (runner.busy(flowId)) await runner.exclusive(flowId, async () => undefined);
         const events = await pendingEvents(inbox, flowId, batchSize, afterId);
         if (events.length === 0) {
           await markProcessed();
@@ -155,6 +178,11 @@ export class WebhookWorker {
   }
 
   private retryIn(flowId: string, delayMs: number): void {
+    if (this.deps.dispatch) {
+      // The job waits in the queue, not in this process: were it to die, another process retries the events.
+      this.deps.dispatch(flowId, delayMs);
+      return;
+    }
     const timer = setTimeout(() => {
       this.retries.delete(flowId);
       this.kick(flowId);

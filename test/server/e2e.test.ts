@@ -1,46 +1,23 @@
 import Sqlite from 'better-sqlite3';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openInboxDb } from '../../runtime/db/inbox';
 import { signBody } from '../../runtime/webhooks/signature';
+import { exited, START_TIMEOUT_MS, startServeProcess, type ServeProcess as Server } from '../support/cliProcess';
+import { createTestState, stateOnPostgres } from '../support/serverState';
 import { contacts, createSides, eventually, peopleFlow, SECRET, upsertPerson } from './support';
 
-const repository = join(import.meta.dirname, '..', '..');
 const dataDir = mkdtempSync(join(tmpdir(), 'syncline-e2e-'));
 const children: ChildProcessWithoutNullStreams[] = [];
-/** How long a start may take on a busy machine before the test gives up on it (tsx compiles the runtime first). */
-const START_TIMEOUT_MS = 120_000;
-
-interface Server {
-  child: ChildProcessWithoutNullStreams;
-  base: string;
-  token: string;
-  output: string[];
-}
+// The state: state.db and webhooks.db in the data folder, or a schema of this file's own (the server-postgres project).
+const state = await createTestState();
 
 /** Starts `syncline serve` on a free loopback port and waits for the line that says where it listens. */
 function startServer(): Promise<Server> {
-  const child = spawn(process.execPath, [join(repository, 'bin', 'syncline.mjs'), 'serve', '--port', '0', '--data', dataDir], {
-    cwd: repository,
-    env: { ...process.env, SYNCLINE_TOKEN: '', SYNCLINE_LOG_LEVEL: 'info' },
-  });
-  children.push(child);
-  const output: string[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no address printed:\n${output.join('')}`)), START_TIMEOUT_MS);
-    child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    child.stdout.on('data', (chunk: Buffer) => {
-      output.push(chunk.toString());
-      const match = /Syncline is running: (http:\/\/127\.0\.0\.1:\d+)\/\?token=(\S+)/.exec(output.join(''));
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, base: match[1]!, token: match[2]!, output });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${output.join('')}`)));
-  });
+  return startServeProcess(['--data', dataDir], state.url === null ? {} : { SYNCLINE_STATE_URL: state.url }, children);
 }
 
 function api(server: Server, path: string, init: RequestInit = {}): Promise<Response> {
@@ -59,8 +36,16 @@ function hook(server: Server, id: number, delivery: string): Promise<Response> {
   });
 }
 
-/** Webhook events the server has stored but whose pass has not run yet, read from its inbox file. */
-function pendingEvents(): number {
+/** Webhook events the server has stored but whose pass has not run yet, read from its inbox. */
+async function pendingEvents(): Promise<number> {
+  if (state.url !== null) {
+    const inbox = await openInboxDb(state.url, { poolSize: 1 });
+    try {
+      return (await inbox.selectFrom('webhook_events').select('id').where('processed_at', 'is', null).execute()).length;
+    } finally {
+      await inbox.destroy();
+    }
+  }
   const inbox = new Sqlite(join(dataDir, 'webhooks.db'), { readonly: true });
   try {
     return (inbox.prepare('SELECT count(*) AS n FROM webhook_events WHERE processed_at IS NULL').get() as { n: number }).n;
@@ -69,12 +54,10 @@ function pendingEvents(): number {
   }
 }
 
-function exited(child: ChildProcessWithoutNullStreams): Promise<number | null> {
-  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
-}
-
-afterAll(() => {
+afterAll(async () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await Promise.all(children.map(exited));
+  await state.drop();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -86,7 +69,10 @@ describe('syncline serve, end to end', () => {
     expect(statSync(join(dataDir, 'token')).mode & 0o777).toBe(0o600);
     expect(statSync(join(dataDir, 'credentials.key')).mode & 0o777).toBe(0o600);
 
-    expect(await (await fetch(`${first.base}/health`)).json()).toEqual({ ok: true });
+    const health = await (await fetch(`${first.base}/health`)).json();
+    // On PostgreSQL the process is a cluster of one (docs/scale-out.md), and /health says so.
+    if (stateOnPostgres) expect(health).toEqual({ ok: true, process: expect.stringMatching(/:\d+$/), cluster: { processes: 1, queue: expect.any(Object) } });
+    else expect(health).toEqual({ ok: true });
     expect((await fetch(`${first.base}/api/flows`)).status).toBe(401);
     expect((await api(first, '/api/credentials', { method: 'POST', body: JSON.stringify({ name: 'hook-secret', type: 'webhook-secret', value: SECRET }) })).status).toBe(201);
     expect((await api(first, '/api/flows', { method: 'POST', body: JSON.stringify(peopleFlow()) })).status).toBe(201);
@@ -111,7 +97,7 @@ describe('syncline serve, end to end', () => {
     // Her pass writes the row before it records its run and before her event is marked done: a kill before then would
     // replay her event together with the next one, in one pass.
     await eventually(async () => {
-      expect(pendingEvents()).toBe(0);
+      expect(await pendingEvents()).toBe(0);
       const runs = (await (await api(first, '/api/flows/people/runs')).json()) as Array<{ status: string; reason: string }>;
       expect(runs.filter((run) => run.status === 'ok' && run.reason === 'webhook')).toHaveLength(1);
     });
@@ -129,7 +115,7 @@ describe('syncline serve, end to end', () => {
     await eventually(() => expect(contacts(dataDir).map((contact) => contact.full_name).sort()).toEqual(['Ada Lovelace', 'Alan Turing']));
     // Alan's row can be written by the pass the kill interrupted; his event is done once the restarted server has run
     // its pass too. Until then Grace's event, below, could join that pass instead of getting one of its own.
-    await eventually(() => expect(pendingEvents()).toBe(0));
+    await eventually(async () => expect(await pendingEvents()).toBe(0));
 
     expect(await (await hook(second, alan, 'd2')).json()).toEqual({ accepted: 0, duplicate: true });
     const grace = upsertPerson(dataDir, { name: 'Grace Hopper', email: 'grace@example.com' });
@@ -140,7 +126,7 @@ describe('syncline serve, end to end', () => {
     // A pass writes the records before it records its run as finished: wait for the runs, not only the rows. Ada's,
     // Alan's (before the kill, or replayed after it) and Grace's each ran as a webhook pass of its own.
     await eventually(async () => {
-      expect(pendingEvents()).toBe(0);
+      expect(await pendingEvents()).toBe(0);
       const runs = (await (await api(second, '/api/flows/people/runs')).json()) as Array<{ status: string; reason: string }>;
       expect(runs.filter((run) => run.status === 'ok' && run.reason === 'webhook').length).toBeGreaterThanOrEqual(3);
     });

@@ -7,6 +7,7 @@ import { OAuthConsents } from '../../runtime/credentials/consents';
 import { CredentialStore } from '../../runtime/credentials/store';
 import { openStateDb, type StateDb } from '../../runtime/db/index';
 import { startAuthorizationServer, type TestAuthorizationServer, type TokenRequest } from '../support/oauthServer';
+import { testStateForThisTest } from '../support/serverState';
 import { auth, testRuntime, type TestRuntime } from './support';
 
 // OAuth2 credentials against oauth2-mock-server: a real authorization server (authorization code with PKCE, refresh
@@ -152,8 +153,9 @@ describe('OAuth2 authorization code, connected from the editor', () => {
     try {
       const clock = testClock();
       const key = randomBytes(32);
+      const state = await testStateForThisTest();
       const open = async () => {
-        const db = await openStateDb(join(dir, 'state.db'));
+        const db = await openStateDb(state ?? join(dir, 'state.db'));
         dbs.push(db);
         return new CredentialStore(db, key, { now: clock.now, hosts: { allowed: ['127.0.0.1'] } });
       };

@@ -14,6 +14,7 @@ import { openStateDb, type StateDb } from '../../runtime/db/index';
 import type { AlertNotice } from '../../runtime/observability/alerts';
 import { createLogger } from '../../runtime/observability/logger';
 import { signBody } from '../../runtime/webhooks/signature';
+import { createTestState } from '../support/serverState';
 
 export const TOKEN = 'test-token-0123456789';
 export const SECRET = 'hook-secret-value';
@@ -152,16 +153,18 @@ export interface TestRuntime {
 }
 
 /**
- * A runtime on an in-memory state and webhook inbox, the real engine and connectors, and a temp folder holding a.db
- * and b.db. It opens the state and the inbox, so it closes them. Connectors get the product's default access (files in
+ * A runtime on an in-memory state and webhook inbox (in the `server-postgres` project, both in a schema of the test's
+ * own: test/support/serverState.ts), the real engine and connectors, and a temp folder holding a.db and b.db. It
+ * opens the state and the inbox, so it closes them (and drops the schema). Connectors get the product's default access (files in
  * that folder, no loopback or private host) plus `allowHosts`, as `serve --allow-hosts` would give them.
  */
 export async function testRuntime(options: Partial<Omit<RuntimeOptions, 'db' | 'inbox'>> & { allowHosts?: string[] } = {}): Promise<TestRuntime> {
   const { allowHosts = [], ...runtimeOptions } = options;
   const dir = mkdtempSync(join(tmpdir(), 'syncline-server-'));
   createSides(dir);
-  const db = await openStateDb(':memory:');
-  const inbox = await openInboxDb(':memory:');
+  const state = await createTestState();
+  const db = await openStateDb(state.url ?? ':memory:', { poolSize: 4 });
+  const inbox = await openInboxDb(state.url ?? ':memory:', { poolSize: 4 });
   const alerts: AlertNotice[] = [];
   const runtime = await createRuntime({
     db,
@@ -204,6 +207,7 @@ export async function testRuntime(options: Partial<Omit<RuntimeOptions, 'db' | '
       await runtime.stop();
       await inbox.destroy();
       await db.destroy();
+      await state.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -10,6 +10,7 @@
  * of its own (dropped then), so tests running at once never see each other's rows.
  */
 import { onTestFinished } from 'vitest';
+import { openInboxDb, type InboxDb } from '../../runtime/db/inbox';
 import { openStateDb, type StateDb } from '../../runtime/db/index';
 import { createTestSchema, databaseUrl, skipPostgres } from '../connectors/support/postgres';
 
@@ -17,6 +18,8 @@ export interface StateDatabase {
   name: 'sqlite' | 'postgres';
   /** A fresh, migrated state for the running test, closed (on PostgreSQL, its schema dropped) when the test ends. */
   open(): Promise<StateDb>;
+  /** A fresh, migrated webhook inbox, likewise: on PostgreSQL in a schema of its own, beside a state as `serve` keeps it. */
+  openInbox(): Promise<InboxDb>;
 }
 
 const sqlite: StateDatabase = {
@@ -25,6 +28,11 @@ const sqlite: StateDatabase = {
     const db = await openStateDb(':memory:');
     onTestFinished(() => db.destroy());
     return db;
+  },
+  async openInbox() {
+    const inbox = await openInboxDb(':memory:');
+    onTestFinished(() => inbox.destroy());
+    return inbox;
   },
 };
 
@@ -37,6 +45,13 @@ const postgres: StateDatabase = {
     // Hooks run last-registered first: the pool is closed before its schema is dropped.
     onTestFinished(() => db.destroy());
     return db;
+  },
+  async openInbox() {
+    const schema = await createTestSchema('syncline_inbox');
+    onTestFinished(() => schema.drop());
+    const inbox = await openInboxDb(databaseUrl, { schema: schema.name, poolSize: 4 });
+    onTestFinished(() => inbox.destroy());
+    return inbox;
   },
 };
 

@@ -26,7 +26,7 @@ export async function runPass(ctx: EngineContext, pool: ConnectorPool, running: 
   const fingerprint = flowFingerprint(flow);
   running.begin(pass);
   const known = pass.overlapped ? null : await validKnowledge(ctx.db, flow.id, fingerprint, runId);
-  if (runId) await startRun(ctx.db, { id: runId, flowId: flow.id, startedAt, reason: options.reason ?? 'manual' });
+  if (runId) await startRun(ctx.db, { id: runId, flowId: flow.id, startedAt, reason: options.reason ?? 'manual', process: options.process ?? null });
   const connectors = pool.lease(options.baseDir);
   let status: PassResult['status'] = 'ok';
   let error: string | null = null;

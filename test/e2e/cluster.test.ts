@@ -1,0 +1,217 @@
+/**
+ * Three `syncline serve` processes on one PostgreSQL state form one runtime (issue 19): signed webhooks sent to all
+ * three in turn, one process killed with SIGKILL while it holds the flow (mid-pass), and every acknowledged event
+ * applied exactly once, both sides equal, and no two passes of the flow ever overlapping.
+ *
+ * The sides are the SQLite files a.db and b.db in the data folder the three share (as processes on one machine may);
+ * the state, the webhook inbox and the job queue are in a schema of the test's own.
+ */
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { signBody } from '../../runtime/webhooks/signature';
+import { createTestSchema, skipPostgres, type TestSchema } from '../connectors/support/postgres';
+import { contacts, createSides, eventually, peopleFlow, SECRET, upsertPerson } from '../server/support';
+import { startServeProcess, type ServeProcess } from '../support/cliProcess';
+import { stateUrlFor } from '../support/serverState';
+
+const TOKEN = 'cluster-test-token-0123456789';
+/** The first key of the flow locks' advisory locks (runtime/cluster/cluster.ts FLOW_LOCKS). */
+const FLOW_LOCKS = 0x5359_0002;
+
+interface Member extends ServeProcess {
+  alive: boolean;
+}
+
+const children: ChildProcessWithoutNullStreams[] = [];
+const cleanups: Array<() => Promise<void> | void> = [];
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+async function startMember(dataDir: string, state: string): Promise<Member> {
+  const started = await startServeProcess(['--data', dataDir, '--state', state], { SYNCLINE_TOKEN: TOKEN, SYNCLINE_LOG_LEVEL: 'warn' }, children);
+  return { ...started, alive: true };
+}
+
+async function api(member: Member, path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST'): Promise<unknown> {
+  const response = await fetch(`${member.base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** Sends one signed webhook for a person; true when the member acknowledged it (202: stored in PostgreSQL). */
+async function sendHook(member: Member, flowId: string, id: number): Promise<boolean> {
+  const body = JSON.stringify({ type: 'upsert', id: String(id) });
+  try {
+    const response = await fetch(`${member.base}/hooks/${flowId}/a`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-syncline-signature': signBody(SECRET, body), 'x-syncline-delivery': `d-${id}-${Math.random()}` },
+      body,
+    });
+    await response.arrayBuffer();
+    return response.status === 202;
+  } catch {
+    return false;
+  }
+}
+
+/** The pid of the member process whose connection holds the flow's lock, if one does (its application_name says). */
+async function lockHolder(schema: TestSchema): Promise<number | null> {
+  const rows = await schema.query<{ application_name: string }>(
+    `select a.application_name from pg_locks l join pg_stat_activity a on a.pid = l.pid
+     where l.locktype = 'advisory' and l.granted and l.classid = $1`,
+    [FLOW_LOCKS],
+  );
+  const pid = /^syncline:(\d+)@/.exec(rows[0]?.application_name ?? '')?.[1];
+  return pid === undefined ? null : Number(pid);
+}
+
+describe.skipIf(skipPostgres())('three serve processes on one PostgreSQL state', () => {
+  it(
+    'take signed webhooks in turn, lose one to SIGKILL mid-pass, and apply every acknowledged event exactly once',
+    async () => {
+      const schema = await createTestSchema('syncline_cluster_e2e');
+      cleanups.push(async () => {
+        await schema.query(`drop schema if exists "${schema.name}_jobs" cascade`);
+        await schema.drop();
+      });
+      const dataDir = mkdtempSync(join(tmpdir(), 'syncline-cluster-'));
+      cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+      createSides(dataDir);
+      // Write-ahead logging, as a real database's readers and writer would not block each other: the test writes A
+      // while three processes read it and write B.
+      const { default: Sqlite } = await import('better-sqlite3');
+      for (const file of ['a.db', 'b.db']) new Sqlite(join(dataDir, file)).pragma('journal_mode = WAL');
+      const state = stateUrlFor(schema.name);
+      // Started at once: the state's migrations and the queue's set-up meet on an empty schema.
+      const members = await Promise.all([startMember(dataDir, state), startMember(dataDir, state), startMember(dataDir, state)]);
+      const [first] = members as [Member, Member, Member];
+      await api(first, '/api/credentials', { name: 'hook-secret', type: 'webhook-secret', value: SECRET });
+      await api(first, '/api/flows', peopleFlow({ id: 'people' }));
+      await api(first, '/api/flows/people/deploy', undefined, 'POST');
+      // Every member learns of the deploy within a beat of its monitor.
+      const ids: number[] = [upsertPerson(dataDir, { name: 'Person 0', email: 'p0@example.com' })];
+      for (const member of members) await eventually(async () => expect((await sendHook(member, 'people', ids[0]!)) || member.output.join('')).toBe(true));
+
+      const status = (await api(first, '/api/cluster')) as { members: Array<{ name: string; pid: number }> };
+      expect(status.members.map((m) => m.pid).sort()).toEqual(members.map((m) => m.child.pid).sort());
+
+      const acknowledged = new Set<number>();
+      const unacknowledged = new Set<number>();
+      let turn = 0;
+      const send = async (id: number) => {
+        const live = members.filter((m) => m.alive);
+        const member = live[turn++ % live.length]!;
+        if (await sendHook(member, 'people', id)) acknowledged.add(id);
+        else unacknowledged.add(id);
+      };
+      const burst = async (count: number) => {
+        const batch: number[] = [];
+        for (let i = 0; i < count; i++) {
+          // One event in five edits a person already sent; the others are new people.
+          const edit = ids.length > 10 && i % 5 === 4;
+          const id = edit ? ids[(i * 7) % ids.length]! : upsertPerson(dataDir, { name: `Person ${ids.length}`, email: `p${ids.length}@example.com` });
+          if (edit) upsertPerson(dataDir, { id, name: `Renamed ${id} ${i}`, email: `p${ids.indexOf(id)}@example.com` });
+          else ids.push(id);
+          batch.push(id);
+        }
+        await Promise.all(batch.map(send));
+      };
+
+      await burst(150);
+      // Kill a member while it holds the flow: frozen first (SIGSTOP), its hold confirmed in pg_locks, then killed.
+      let victim: Member | null = null;
+      for (let attempt = 0; victim === null; attempt++) {
+        if (attempt > 200) throw new Error('no member was ever seen holding the flow');
+        const sending = burst(40);
+        const holder = await eventually(async () => {
+          const pid = await lockHolder(schema);
+          expect(pid).not.toBeNull();
+          return pid!;
+        }, 30_000).catch(() => null);
+        const candidate = members.find((m) => m.alive && m.child.pid === holder);
+        if (candidate) {
+          candidate.child.kill('SIGSTOP');
+          // Frozen holding the flow, with its pass's run begun: mid-pass.
+          const running = await schema.query(`select id from "${schema.name}".runs where status = 'running' and process like $1`, [`%:${candidate.child.pid}`]);
+          if ((await lockHolder(schema)) === candidate.child.pid && running.length === 1) victim = candidate;
+          else candidate.child.kill('SIGCONT');
+        }
+        if (victim) {
+          victim.alive = false;
+          victim.child.kill('SIGKILL');
+          await once(victim.child, 'exit');
+        }
+        await sending;
+      }
+      await burst(150);
+      // A sender retries what was not acknowledged (here: what went to the killed member as it died).
+      for (const id of [...unacknowledged]) {
+        unacknowledged.delete(id);
+        await send(id);
+      }
+      expect(unacknowledged.size).toBe(0);
+
+      // Both sides equal: every person of A once on B, with A's latest name; nothing twice.
+      await eventually(
+        () => {
+          const onB = contacts(dataDir);
+          expect(onB.length).toBe(ids.length);
+        },
+        120_000,
+      );
+      const onB = contacts(dataDir);
+      expect(new Set(onB.map((c) => c.email)).size).toBe(onB.length);
+      const people = await peopleOnA(dataDir);
+      expect(onB.map((c) => [c.email, c.full_name]).sort()).toEqual(people.map((p) => [p.email, p.name]).sort());
+      expect(acknowledged.size).toBeGreaterThan(0);
+
+      // No two passes of the flow overlapped, across all members, the killed one's included.
+      const runs = await schema.query<{ started_at: string; finished_at: string | null; status: string }>(
+        `select started_at, finished_at, status from "${schema.name}".runs where flow_id = 'people' and dry_run = 0 order by started_at`,
+      );
+      expect(runs.length).toBeGreaterThanOrEqual(2);
+      for (let i = 1; i < runs.length; i++) {
+        const previous = runs[i - 1]!;
+        expect(previous.finished_at, `run ${i - 1} never finished`).not.toBeNull();
+        expect(previous.finished_at! <= runs[i]!.started_at, `runs ${i - 1} and ${i} overlap`).toBe(true);
+      }
+      // The killed member's run was marked interrupted by the pass that took the flow over, which ran on a survivor.
+      const killed = members.find((m) => !m.alive)!;
+      const byProcess = await schema.query<{ process: string; status: string; error: string | null }>(
+        `select process, status, error from "${schema.name}".runs where flow_id = 'people' order by started_at`,
+      );
+      const interrupted = byProcess.filter((run) => run.process.endsWith(`:${killed.child.pid}`));
+      expect(interrupted.map((run) => run.status)).toContain('failed');
+      expect(interrupted.find((run) => run.status === 'failed')?.error).toMatch(/^interrupted: the process running this pass stopped or died/);
+      expect(byProcess.every((run) => run.process !== null)).toBe(true);
+      console.log(
+        `cluster: ${ids.length} people, ${acknowledged.size} events acknowledged, member ${killed.child.pid} killed mid-pass; runs by process: ${byProcess.map((run) => `${run.process} ${run.status}`).join(', ')}`,
+      );
+      // The survivors are the cluster now.
+      const after = (await api(members.find((m) => m.alive)!, '/api/cluster')) as { members: Array<{ pid: number }> };
+      expect(after.members.map((m) => m.pid).sort()).toEqual(members.filter((m) => m.alive).map((m) => m.child.pid).sort());
+    },
+    600_000,
+  );
+});
+
+async function peopleOnA(dir: string): Promise<Array<{ name: string; email: string }>> {
+  const { default: Sqlite } = await import('better-sqlite3');
+  const a = new Sqlite(join(dir, 'a.db'), { readonly: true });
+  try {
+    return a.prepare('SELECT name, email FROM people').all() as Array<{ name: string; email: string }>;
+  } finally {
+    a.close();
+  }
+}
