@@ -26,24 +26,29 @@ const repository = fileURLToPath(new URL('..', import.meta.url));
 const runs = Math.max(1, Number(process.env.SYNCLINE_BENCH_RUNS ?? 5));
 const EVENTS = Number(process.env.SYNCLINE_CLUSTER_BENCH_EVENTS ?? 3000);
 const CONCURRENCY = 32;
+/**
+ * Flows the events are spread over. A flow runs one pass at a time in the whole cluster, so one flow cannot use a
+ * second process; several flows (the usual case: one per pair of systems) can.
+ */
+const FLOWS = Number(process.env.SYNCLINE_CLUSTER_BENCH_FLOWS ?? 4);
 const TOKEN = 'cluster-bench-token-0123456789';
 const SECRET = 'cluster-bench-secret';
 /** The first key of the flow locks' advisory locks (runtime/cluster/cluster.ts). */
 const FLOW_LOCKS = 0x5359_0002;
 const log = (message: string) => process.stderr.write(`cluster bench: ${message}\n`);
 
-const flow = {
+const flowFor = (index: number) => ({
   format: 'syncline.flow',
   version: 1,
-  id: 'bench',
-  name: 'Cluster bench',
+  id: `bench${index}`,
+  name: `Cluster bench ${index}`,
   nodes: [
     {
       id: 'a',
       type: 'trigger',
       typeVersion: 1,
       position: { x: 0, y: 0 },
-      config: { connector: 'sqlite', connection: { file: 'a.db' }, collection: 'people', key: 'id', updatedAt: 'updated_at', detect: { mode: 'webhook', secret: { credential: 'bench-secret' } } },
+      config: { connector: 'sqlite', connection: { file: `a${index}.db` }, collection: 'people', key: 'id', updatedAt: 'updated_at', detect: { mode: 'webhook', secret: { credential: 'bench-secret' } } },
     },
     {
       id: 'map',
@@ -58,7 +63,7 @@ const flow = {
       type: 'trigger',
       typeVersion: 1,
       position: { x: 720, y: 0 },
-      config: { connector: 'sqlite', connection: { file: 'b.db' }, collection: 'contacts', key: 'id', updatedAt: 'modified_at', detect: { mode: 'manual' } },
+      config: { connector: 'sqlite', connection: { file: `b${index}.db` }, collection: 'contacts', key: 'id', updatedAt: 'modified_at', detect: { mode: 'manual' } },
     },
   ],
   edges: [
@@ -66,28 +71,31 @@ const flow = {
     { id: 'e2', source: 'map', target: 'resolve' },
     { id: 'e3', source: 'resolve', target: 'b' },
   ],
-};
+});
 
 interface Member {
   child: ChildProcess;
   base: string;
 }
 
-/** A data folder with A (people) and an empty B (contacts), both in WAL mode, and a schema for the state. */
-async function prepare(pgCluster: Cluster, admin: pg.Client, name: string): Promise<{ dataDir: string; state: string; source: Sqlite.Database }> {
+/** A data folder with, per flow, A (people) and an empty B (contacts), all in WAL mode, and a schema for the state. */
+async function prepare(pgCluster: Cluster, admin: pg.Client, name: string): Promise<{ dataDir: string; state: string; sources: Sqlite.Database[] }> {
   const dataDir = join(pgCluster.workDir, name);
   mkdirSync(dataDir, { recursive: true });
-  const source = new Sqlite(join(dataDir, 'a.db'));
-  source.exec('CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, email TEXT, updated_at TEXT NOT NULL); CREATE INDEX people_updated ON people (updated_at)');
-  source.pragma('journal_mode = WAL');
-  const target = new Sqlite(join(dataDir, 'b.db'));
-  target.exec('CREATE TABLE contacts (id INTEGER PRIMARY KEY, full_name TEXT, email TEXT, modified_at TEXT NOT NULL); CREATE INDEX contacts_modified ON contacts (modified_at)');
-  target.pragma('journal_mode = WAL');
-  target.close();
+  const sources = Array.from({ length: FLOWS }, (_, index) => {
+    const source = new Sqlite(join(dataDir, `a${index}.db`));
+    source.exec('CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, email TEXT, updated_at TEXT NOT NULL); CREATE INDEX people_updated ON people (updated_at)');
+    source.pragma('journal_mode = WAL');
+    const target = new Sqlite(join(dataDir, `b${index}.db`));
+    target.exec('CREATE TABLE contacts (id INTEGER PRIMARY KEY, full_name TEXT, email TEXT, modified_at TEXT NOT NULL); CREATE INDEX contacts_modified ON contacts (modified_at)');
+    target.pragma('journal_mode = WAL');
+    target.close();
+    return source;
+  });
   await admin.query(`create schema ${name}`);
   const state = new URL(pgCluster.url('postgres'));
   state.searchParams.set('schema', name);
-  return { dataDir, state: state.toString(), source };
+  return { dataDir, state: state.toString(), sources };
 }
 
 function startMember(dataDir: string, state: string): Promise<Member> {
@@ -116,21 +124,24 @@ async function api(member: Member, path: string, body?: unknown): Promise<void> 
   if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
 }
 
-/** Sends webhooks for people `from`..`to` (written to A first), CONCURRENCY at a time, to the members in turn. */
-async function send(members: () => Member[], source: Sqlite.Database, from: number, to: number): Promise<number> {
-  const insert = source.prepare('INSERT INTO people (id, name, email, updated_at) VALUES (?, ?, ?, ?)');
+/**
+ * Sends webhooks for people `from`..`to` (each written to its flow's A first: flow id % FLOWS), CONCURRENCY at a
+ * time, to the members in turn.
+ */
+async function send(members: () => Member[], sources: Sqlite.Database[], from: number, to: number): Promise<number> {
+  const inserts = sources.map((source) => source.prepare('INSERT INTO people (id, name, email, updated_at) VALUES (?, ?, ?, ?)'));
   let next = from;
   let acknowledged = 0;
   const lane = async () => {
     while (next <= to) {
       const id = next++;
-      insert.run(id, `Person ${id}`, `p${id}@example.com`, new Date().toISOString());
+      inserts[id % FLOWS]!.run(id, `Person ${id}`, `p${id}@example.com`, new Date().toISOString());
       const body = JSON.stringify({ type: 'upsert', id: String(id) });
       const live = members();
       for (let attempt = 0; attempt < live.length * 3; attempt++) {
         const member = live[(id + attempt) % live.length]!;
         try {
-          const response = await fetch(`${member.base}/hooks/bench/a`, {
+          const response = await fetch(`${member.base}/hooks/bench${id % FLOWS}/a`, {
             method: 'POST',
             headers: { 'content-type': 'application/json', 'x-syncline-signature': signBody(SECRET, body), 'x-syncline-delivery': `bench-${id}` },
             body,
@@ -150,13 +161,18 @@ async function send(members: () => Member[], source: Sqlite.Database, from: numb
   return acknowledged;
 }
 
+/** The contacts on every flow's B. */
 function contactCount(dataDir: string): number {
-  const target = new Sqlite(join(dataDir, 'b.db'), { readonly: true });
-  try {
-    return (target.prepare('SELECT count(*) AS n FROM contacts').get() as { n: number }).n;
-  } finally {
-    target.close();
+  let total = 0;
+  for (let index = 0; index < FLOWS; index++) {
+    const target = new Sqlite(join(dataDir, `b${index}.db`), { readonly: true });
+    try {
+      total += (target.prepare('SELECT count(*) AS n FROM contacts').get() as { n: number }).n;
+    } finally {
+      target.close();
+    }
   }
+  return total;
 }
 
 async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 300_000): Promise<void> {
@@ -173,8 +189,10 @@ async function startCluster(pgCluster: Cluster, admin: pg.Client, name: string, 
   const members = [await startMember(prepared.dataDir, prepared.state)];
   members.push(...(await Promise.all(Array.from({ length: size - 1 }, () => startMember(prepared.dataDir, prepared.state)))));
   await api(members[0]!, '/api/credentials', { name: 'bench-secret', type: 'webhook-secret', value: SECRET });
-  await api(members[0]!, '/api/flows', flow);
-  await api(members[0]!, '/api/flows/bench/deploy');
+  for (let index = 0; index < FLOWS; index++) {
+    await api(members[0]!, '/api/flows', flowFor(index));
+    await api(members[0]!, `/api/flows/bench${index}/deploy`);
+  }
   return { ...prepared, members };
 }
 
@@ -190,15 +208,15 @@ async function stopMembers(members: Member[]): Promise<void> {
 
 /** One scaling run with `size` processes: events/s, and CPU seconds per 1,000 events of Syncline and of PostgreSQL. */
 async function scalingRun(pgCluster: Cluster, admin: pg.Client, size: number, run: number) {
-  const { dataDir, source, members } = await startCluster(pgCluster, admin, `scale_${size}_${run}`, size);
+  const { dataDir, sources, members } = await startCluster(pgCluster, admin, `scale_${size}_${run}`, size);
   try {
     // Warm-up: every member has seen the flow and compiled its paths before the clock starts.
-    await send(() => members, source, 1, 60);
+    await send(() => members, sources, 1, 60);
     await until(() => contactCount(dataDir) === 60, 'the warm-up');
     const cpuBefore = members.map((member) => treeCpuSeconds(member.child.pid!));
     const pgBefore = pgCluster.cpuSeconds();
     const started = performance.now();
-    const acknowledged = await send(() => members, source, 61, 60 + EVENTS);
+    const acknowledged = await send(() => members, sources, 61, 60 + EVENTS);
     await until(() => contactCount(dataDir) === 60 + EVENTS, 'every event committed');
     const seconds = (performance.now() - started) / 1000;
     const syncline = members.reduce((sum, member, index) => sum + treeCpuSeconds(member.child.pid!) - cpuBefore[index]!, 0);
@@ -207,14 +225,14 @@ async function scalingRun(pgCluster: Cluster, admin: pg.Client, size: number, ru
     return { eventsPerSecond: EVENTS / seconds, synclineCpuPer1000: (syncline / EVENTS) * 1000, postgresCpuPer1000: (postgres / EVENTS) * 1000 };
   } finally {
     await stopMembers(members);
-    source.close();
+    for (const source of sources) source.close();
   }
 }
 
 /** One fail-over: seconds from killing the member mid-pass to the survivor holding the flow. */
 async function failoverRun(pgCluster: Cluster, admin: pg.Client, run: number): Promise<number> {
   const name = `failover_${run}`;
-  const { dataDir, source, members } = await startCluster(pgCluster, admin, name, 2);
+  const { dataDir, sources, members } = await startCluster(pgCluster, admin, name, 2);
   const alive = new Set(members);
   const client = new pg.Client({ connectionString: pgCluster.url('postgres') });
   await client.connect();
@@ -222,7 +240,7 @@ async function failoverRun(pgCluster: Cluster, admin: pg.Client, run: number): P
     let next = 1;
     for (let attempt = 0; ; attempt++) {
       if (attempt > 500) throw new Error('no member was ever seen mid-pass');
-      const sending = send(() => [...alive], source, next, next + 199);
+      const sending = send(() => [...alive], sources, next, next + 199);
       next += 200;
       let victim: Member | null = null;
       let runId: string | null = null;
@@ -236,7 +254,7 @@ async function failoverRun(pgCluster: Cluster, admin: pg.Client, run: number): P
         if (!candidate) continue;
         candidate.child.kill('SIGSTOP');
         const running = await client.query<{ id: string }>(`select id from ${name}.runs where status = 'running' and process like $1`, [`%:${pid}`]);
-        if (running.rows.length === 1) {
+        if (running.rows.length >= 1) {
           victim = candidate;
           runId = running.rows[0]!.id;
         } else candidate.child.kill('SIGCONT');
@@ -256,7 +274,7 @@ async function failoverRun(pgCluster: Cluster, admin: pg.Client, run: number): P
   } finally {
     await client.end();
     await stopMembers([...alive]);
-    source.close();
+    for (const source of sources) source.close();
   }
 }
 
@@ -281,7 +299,7 @@ try {
     {
       id: `events-${size}`,
       group: 'Scaling',
-      title: `Webhook events committed per second, ${size} process${size === 1 ? '' : 'es'} on one PostgreSQL state (${EVENTS.toLocaleString('en')} events, ${CONCURRENCY} at a time)`,
+      title: `Webhook events committed per second, ${size} process${size === 1 ? '' : 'es'} on one PostgreSQL state (${EVENTS.toLocaleString('en')} events over ${FLOWS} flows, ${CONCURRENCY} at a time)`,
       unit: 'events/s',
       better: 'higher',
       runs: results.get(size)!.map((r) => r.eventsPerSecond),
