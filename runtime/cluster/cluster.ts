@@ -91,7 +91,6 @@ type Listener = () => Promise<void> | void;
  * `leave` stops taking them and unregisters.
  */
 export class Cluster {
-  private readonly db: Kysely<ClusterDatabase>;
   private readonly workerIds: string[] = [];
   private readonly onMonitor: Listener[] = [];
   private readonly onMembersLost: Listener[] = [];
@@ -104,13 +103,12 @@ export class Cluster {
 
   private constructor(
     private readonly options: ClusterOptions,
+    private readonly db: Kysely<ClusterDatabase>,
     private readonly boss: PgBoss,
     readonly id: string,
     readonly name: string,
     readonly jobsSchema: string,
-  ) {
-    this.db = new Kysely<ClusterDatabase>({ dialect: new PostgresDialect({ pool: options.pool }) });
-  }
+  ) {}
 
   /** Registers this process in the cluster of the state the pool reaches, and starts its monitor. */
   static async join(options: ClusterOptions): Promise<Cluster> {
@@ -138,7 +136,7 @@ export class Cluster {
       setup.release();
     }
     const name = options.name ?? `${hostname()}:${process.pid}`;
-    const cluster = new Cluster(options, boss, randomUUID(), name, jobsSchema);
+    const cluster = new Cluster(options, db, boss, randomUUID(), name, jobsSchema);
     try {
       await cluster.register();
     } catch (error) {

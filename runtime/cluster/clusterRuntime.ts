@@ -24,8 +24,9 @@ export async function startClusterWork(cluster: Cluster, parts: ClusterParts): P
     for (const flowId of await catalog.refresh()) scheduler.sync(flowId);
   };
   await cluster.work(async (job) => {
-    // The job may be for a flow deployed, changed or paused on another member a moment ago.
-    await syncChanged();
+    // The job may be for a flow deployed, changed or paused on another member a moment ago: that one flow is read
+    // again (the beat catches up with the rest).
+    if (await catalog.refreshOne(job.flowId)) scheduler.sync(job.flowId);
     await runJob(cluster, parts, job);
   });
   cluster.everyBeat(syncChanged);

@@ -283,25 +283,37 @@ export function stopOnSignal(server: RunningServer): Promise<void> {
 }
 
 /** `syncline serve`: the runtime API, webhooks, scheduler and editor, until SIGINT or SIGTERM. */
-export async function serveCommand(args: string[]): Promise<number> {
+export function serveCommand(args: string[]): Promise<number> {
+  // The one line a script (or the end-to-end test) reads to find the port.
+  return runServer(args, { command: 'serve', usage: serveUsage, role: 'serve', started: (server) => `Syncline is running: ${server.url}?token=${server.token}` });
+}
+
+/**
+ * Parses the options of `serve` or `worker`, starts the runtime, prints `started` and runs until SIGINT or SIGTERM.
+ * Exit 0 stopped, 1 could not start, 2 bad options.
+ */
+async function runServer(
+  args: string[],
+  command: { command: 'serve' | 'worker'; usage: string; role: ClusterRole; started(server: RunningServer, options: ServeOptions): string },
+): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(`${serveUsage}\n`);
+    process.stdout.write(`${command.usage}\n`);
     return 0;
   }
-  const options = parseServeArgs(args);
-  if (typeof options === 'string') {
-    process.stderr.write(`syncline serve: ${options}\n${serveUsage}\n`);
+  const parsed = parseServeArgs(args);
+  if (typeof parsed === 'string') {
+    process.stderr.write(`syncline ${command.command}: ${parsed}\n${command.usage}\n`);
     return 2;
   }
+  const options: ServeOptions = { ...parsed, role: command.role };
   let server: RunningServer;
   try {
     server = await startServer(options);
   } catch (error) {
-    process.stderr.write(`syncline serve: ${describeStartError(error, options)}\n`);
+    process.stderr.write(`syncline ${command.command}: ${describeStartError(error, options)}\n`);
     return 1;
   }
-  // The one line a script (or the end-to-end test) reads to find the port.
-  process.stdout.write(`Syncline is running: ${server.url}?token=${server.token}\n`);
+  process.stdout.write(`${command.started(server, options)}\n`);
   await stopOnSignal(server);
   return 0;
 }
@@ -320,25 +332,11 @@ export const workerUsage =
   '  holds the cluster\'s credential key, and flows reach what serve\'s options allow (see syncline serve --help)';
 
 /** `syncline worker`: takes a cluster's pass jobs, serving no HTTP, until SIGINT or SIGTERM. */
-export async function workerCommand(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(`${workerUsage}\n`);
-    return 0;
-  }
-  const parsed = parseServeArgs(args);
-  if (typeof parsed === 'string') {
-    process.stderr.write(`syncline worker: ${parsed}\n${workerUsage}\n`);
-    return 2;
-  }
-  const options: ServeOptions = { ...parsed, role: 'worker' };
-  let server: RunningServer;
-  try {
-    server = await startServer(options);
-  } catch (error) {
-    process.stderr.write(`syncline worker: ${describeStartError(error, options)}\n`);
-    return 1;
-  }
-  process.stdout.write(`Syncline worker is running (process ${hostname()}:${process.pid}, state ${describeState(options.state ?? '')})\n`);
-  await stopOnSignal(server);
-  return 0;
+export function workerCommand(args: string[]): Promise<number> {
+  return runServer(args, {
+    command: 'worker',
+    usage: workerUsage,
+    role: 'worker',
+    started: (_server, options) => `Syncline worker is running (process ${hostname()}:${process.pid}, state ${describeState(options.state ?? '')})`,
+  });
 }

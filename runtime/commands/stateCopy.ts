@@ -96,7 +96,7 @@ async function tablesOf(db: AnyDb): Promise<string[]> {
   return tables
     .filter((table) => (schema === undefined || table.schema === schema) && !table.isView)
     .map((table) => table.name)
-    .filter((name) => !/^(kysely|inbox|cluster)_migration(_lock)?$/.test(name) && !/^cluster_/.test(name))
+    .filter((name) => !/^(kysely|inbox)_migration(_lock)?$/.test(name) && !name.startsWith('cluster_'))
     .sort();
 }
 

@@ -89,15 +89,19 @@ export class FlowCatalog {
     return changed;
   }
 
-  /** Reads one flow again from the state (a cluster's pass job may be for a flow deployed elsewhere a moment ago). */
-  async refreshOne(id: string): Promise<CatalogEntry | undefined> {
+  /**
+   * Reads one flow again from the state (a cluster's pass job may be for a flow deployed elsewhere a moment ago);
+   * true when it changed, appeared or went.
+   */
+  async refreshOne(id: string): Promise<boolean> {
     const row = await getFlowRow(this.db, id);
-    if (row) this.put(row);
-    else {
-      this.entries.delete(id);
-      this.stamps.delete(id);
+    if (row) {
+      if (this.stamps.get(id) === stamp(row)) return false;
+      this.put(row);
+      return true;
     }
-    return this.entries.get(id);
+    this.stamps.delete(id);
+    return this.entries.delete(id);
   }
 
   private put(row: FlowRow): void {
