@@ -7,7 +7,7 @@ import { CredentialStore, type CredentialSummary } from '../credentials/store';
 import { credentialKind, credentialNameSchema, secretSchema } from '../credentials/types';
 import { openStateDb, type StateDb } from '../db/index';
 import { commandArgs } from './args';
-import { chooseState, credentialKeyFile, describeState, STATE_URL_ENV } from './stateOption';
+import { chooseState, credentialKeyFile, DEFAULT_DATA_DIR, describeState, resolveState, STATE_CREDENTIAL_PREFIX, STATE_URL_ENV } from './stateOption';
 
 const usage = `usage:
   syncline credentials add NAME --type TYPE [--state FILE.db|URL] [--data DIR] [--username U] [OAUTH2 OPTIONS]
@@ -30,7 +30,8 @@ add reads the secret from standard input (never from the command line, which she
 \`run --once --state\` reads; the key that encrypts the credentials is credentials.key beside it, created (0600) with
 the first credential. --state postgres://USER@HOST:PORT/DB?schema=NAME is a state in PostgreSQL (as \`serve --state\`
 keeps it); its key is then credentials.key in --data DIR (default ./.syncline): give the data folder of the
-\`serve\` that uses this state, so both encrypt with the same key.`;
+\`serve\` that uses this state, so both encrypt with the same key. --state ${STATE_CREDENTIAL_PREFIX}NAME is such a URL
+stored as credential NAME in DIR/state.db; store the URL itself there first, with --state DIR/state.db.`;
 
 interface CredentialsArgs {
   action: 'add' | 'list' | 'remove';
@@ -165,6 +166,7 @@ export async function credentialsCommand(args: string[], input: NodeJS.ReadStrea
   }
   let db: StateDb;
   try {
+    parsed.statePath = await resolveState(parsed.statePath, parsed.dataDir ?? resolve(DEFAULT_DATA_DIR));
     db = await openStateDb(parsed.statePath);
   } catch (error) {
     process.stderr.write(`syncline credentials: ${(error as Error).message}\n`);

@@ -14,13 +14,14 @@ import { SyncEngine, type PassProgress, type PassResult } from '../engine/index'
 import { isPostgresUrl } from '../util/postgresUrl';
 import { commandArgs } from './args';
 import { RunControl } from './runSupervisor';
-import { chooseState, credentialKeyFile, describeState, STATE_URL_ENV } from './stateOption';
+import { chooseState, credentialKeyFile, DEFAULT_DATA_DIR, describeState, resolveState, STATE_CREDENTIAL_PREFIX, STATE_URL_ENV, stateInPostgres } from './stateOption';
 
 const usage =
   'usage: syncline run FLOW.json --once [--state FILE.db|URL] [--data DIR] [--dry-run] [--allow-files DIR]... [--allow-hosts LIST]...\n' +
   `  --state FILE.db     the runtime state (default ./.syncline/state.db, or ${STATE_URL_ENV} when set); credentials.key\n` +
   '                      beside it decrypts the credentials the flow names\n' +
-  '  --state URL         a state in PostgreSQL, postgres://USER@HOST:PORT/DB?schema=NAME, as `serve --state` keeps it\n' +
+  '  --state URL         a state in PostgreSQL, postgres://USER@HOST:PORT/DB?schema=NAME, as `serve --state` keeps it,\n' +
+  `                      or ${STATE_CREDENTIAL_PREFIX}NAME for such a URL stored as credential NAME in DATA/state.db\n` +
   '  --data DIR          the folder of credentials.key for a state in PostgreSQL (default ./.syncline)\n' +
   '  --allow-files DIR   let the flow open files in DIR too (the flow file\'s folder always); repeatable; also SYNCLINE_ALLOW_FILES\n' +
   '  --allow-hosts LIST  let the flow call these loopback or private hosts: host, host:port, IP, CIDR range or "private"\n' +
@@ -63,7 +64,7 @@ export function parseRunArgs(args: string[], env: Readonly<Record<string, string
   if (!flowPath) return 'missing FLOW.json';
   const statePath = chooseState(stateFlag, env, resolve('.syncline', 'state.db'));
   // The state, and the key and token a `serve` on the same folder keeps beside it, are never a flow's to open.
-  const runtimeFiles = isPostgresUrl(statePath) ? runtimeFilesIn(dirname(credentialKeyFile(statePath, dataDir))) : runtimeFilesIn(dataDir ?? dirname(statePath), statePath);
+  const runtimeFiles = stateInPostgres(statePath) ? runtimeFilesIn(dirname(credentialKeyFile(statePath, dataDir))) : runtimeFilesIn(dataDir ?? dirname(statePath), statePath);
   const access = buildConnectorAccess({ defaultDirs: [dirname(resolve(flowPath))], ...allowed, runtimeFiles, env });
   if (typeof access === 'string') return access;
   return { flowPath, once, statePath, dataDir, dryRun, access };
@@ -85,9 +86,10 @@ export async function runCommand(args: string[], control: RunControl = new RunCo
     process.stderr.write(flow);
     return 1;
   }
-  control.passesBegin({ statePath: parsed.statePath, flowId: flow.id, dryRun: parsed.dryRun });
   let db: StateDb;
   try {
+    parsed.statePath = await resolveState(parsed.statePath, parsed.dataDir ?? resolve(DEFAULT_DATA_DIR));
+    control.passesBegin({ statePath: parsed.statePath, flowId: flow.id, dryRun: parsed.dryRun });
     db = await openState(parsed.statePath, parsed.dryRun);
   } catch (error) {
     process.stderr.write(`syncline run: ${(error as Error).message}\n`);

@@ -20,7 +20,7 @@ import { createLogger } from '../observability/logger';
 import { DEFAULT_STOP_GRACE_MS, ThreadedEngine } from '../passes/threadedEngine';
 import { listen, type ListeningServer } from '../server';
 import { commandArgs } from './args';
-import { chooseState, describeState, STATE_URL_ENV } from './stateOption';
+import { chooseState, describeState, resolveState, STATE_CREDENTIAL_PREFIX, STATE_URL_ENV, stateInPostgres } from './stateOption';
 
 export const serveUsage =
   'usage: syncline serve [--port N] [--data DIR] [--state FILE.db|URL] [--host H] [--metrics-public] [--cors-origin URL]... [--allow-files DIR]... [--allow-hosts LIST]...\n' +
@@ -28,8 +28,9 @@ export const serveUsage =
   '  --data DIR          data folder: state, webhook inbox, token, credential key (default ./.syncline)\n' +
   `  --state URL         keep the state and the webhook inbox in PostgreSQL, postgres://USER@HOST:PORT/DB?schema=NAME\n` +
   `                      (password from the URL, PGPASSWORD or ~/.pgpass; the schema must exist; without one, public),\n` +
-  `                      or the state in another SQLite file; also ${STATE_URL_ENV}. The token and the credential\n` +
-  '                      key stay in the data folder\n' +
+  `                      or ${STATE_CREDENTIAL_PREFIX}NAME for such a URL stored as credential NAME in DATA/state.db, or the\n` +
+  `                      state in another SQLite file; also ${STATE_URL_ENV}. The token and the credential key stay in\n` +
+  '                      the data folder\n' +
   '  --host H            address to listen on (default 127.0.0.1: this machine only)\n' +
   '  --metrics-public    serve /metrics without the token\n' +
   '  --cors-origin URL   let a page from URL call the API (e.g. the vite dev server); repeatable\n' +
@@ -112,7 +113,7 @@ export function serveAccess(options: ServeOptions, env: Readonly<Record<string, 
     allowFiles: options.allowFiles ?? [],
     allowHosts: options.allowHosts ?? [],
     // A state file elsewhere is the runtime's own as much as the data folder's files.
-    runtimeFiles: options.state && !isPostgresUrl(options.state) ? runtimeFilesIn(options.dataDir, options.state) : runtimeFilesIn(options.dataDir),
+    runtimeFiles: options.state && !stateInPostgres(options.state) ? runtimeFilesIn(options.dataDir, options.state) : runtimeFilesIn(options.dataDir),
     env,
   });
 }
@@ -164,9 +165,10 @@ export async function startServer(
   const access = serveAccess(options);
   if (typeof access === 'string') throw new Error(access);
   const logger = createLogger(hooks.logFile ? { file: hooks.logFile } : {});
+  // Before the key is made: a state named by a credential is read with the key that encrypted it.
+  const state = await resolveState(options.state ?? join(options.dataDir, runtimeFileNames.state), options.dataDir);
   const { token, created } = loadOrCreateToken(options.dataDir);
   const credentialKey = loadOrCreateKey(join(options.dataDir, runtimeFileNames.credentialKey));
-  const state = options.state ?? join(options.dataDir, runtimeFileNames.state);
   const db = await openStateDb(state);
   // On SQLite, webhook events wait in a file of their own: SQLite lets one connection write a file at a time, and in
   // state.db the intake's commits and the pass worker's transactions kept waiting for each other. In PostgreSQL they

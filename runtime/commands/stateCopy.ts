@@ -11,7 +11,7 @@ import { carryOverWebhookEvents, openInboxDb, type InboxDb } from '../db/inbox';
 import { openStateDb, type StateDb } from '../db/index';
 import { isPostgresUrl } from '../util/postgresUrl';
 import { commandArgs } from './args';
-import { describeState } from './stateOption';
+import { DEFAULT_DATA_DIR, describeState, resolveState, stateInPostgres } from './stateOption';
 
 const usage = `usage: syncline state copy --from FILE.db|URL --to URL|FILE.db [--inbox FILE.db]
 
@@ -22,6 +22,7 @@ table's row count and prints it. Stop every \`syncline serve\` on the source fir
   --from FILE.db   a state file, e.g. .syncline/state.db; its webhook inbox is webhooks.db beside it
   --from URL       a state in PostgreSQL, postgres://USER@HOST:PORT/DB?schema=NAME (its inbox is in the same schema)
   --to URL|FILE.db where to copy it: an empty schema (it must exist), or a file that does not exist yet
+  credential:NAME  instead of a URL: the URL stored as credential NAME in the state file on the other side
   --inbox FILE.db  the SQLite side's webhook inbox, when it is not webhooks.db beside the state file
 
 Credentials stay encrypted with the key in the data folder (credentials.key): serve the copy with the same --data.`;
@@ -249,7 +250,7 @@ export async function stateCommand(args: string[]): Promise<number> {
   let from: string | null = null;
   let to: string | null = null;
   let inbox: string | null = null;
-  const location = (text: string) => (isPostgresUrl(text) ? text : resolve(text));
+  const location = (text: string) => (stateInPostgres(text) ? text : resolve(text));
   for (const { arg, value } of commandArgs(rest)) {
     try {
       if (arg === '--from') from = location(value('a state file or a postgres:// URL'));
@@ -272,6 +273,9 @@ export async function stateCommand(args: string[]): Promise<number> {
     return 2;
   }
   try {
+    // A credential:NAME is read from the data folder of the state file on the other side (the one being copied).
+    const dataDir = !stateInPostgres(from) ? dirname(from) : !stateInPostgres(to) ? dirname(to) : resolve(DEFAULT_DATA_DIR);
+    [from, to] = [await resolveState(from, dataDir), await resolveState(to, dataDir)];
     const report = await copyState(from, to, { inbox });
     const width = Math.max(...report.tables.map(({ table }) => table.length));
     process.stdout.write(`copied ${describeState(from)} to ${describeState(to)}:\n`);

@@ -184,6 +184,43 @@ describe.skipIf(skipPostgres())('the state in PostgreSQL', () => {
     expect(JSON.parse(again.stdout)).toEqual({ created: 0, updated: 0, deleted: 0, echoes: 1, conflicts: 0, failed: 0 });
     for (const output of [added, listed, first, again].flatMap((result) => [result.stdout, result.stderr])) expect(output).not.toMatch(/hunter2/);
   }, 2 * START_TIMEOUT_MS);
+  it('names the state by a credential in the data folder: serve, run --once and credentials reach it, and no output shows the URL', async () => {
+    const url = await stateUrl();
+    const dir = tempDir();
+    createSides(dir);
+    writeFileSync(join(dir, 'flow.json'), JSON.stringify(peopleFlow()));
+    const localStore = join(dir, 'state.db');
+    const stored = await runCli(['credentials', 'add', 'state-db', '--type', 'token', '--state', localStore], { input: `${url}\n` });
+    expect(stored.code, stored.stderr).toBe(0);
+    const viaCredential = { SYNCLINE_STATE_URL: 'credential:state-db' };
+
+    const added = await runCli(['credentials', 'add', 'hook-secret', '--type', 'webhook-secret', '--data', dir], { input: `${SECRET}\n`, env: viaCredential });
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toMatch(/encrypted in postgres:\/\/postgres@127\.0\.0\.1:\d+\/\w+\?schema=syncline_server_\w+\n$/);
+    upsertPerson(dir, { name: 'Ada Lovelace', email: 'ada@example.com' });
+    const run = await runCli(['run', join(dir, 'flow.json'), '--once', '--data', dir, '--state', 'credential:state-db']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ created: 1, failed: 0 });
+
+    const server = await startServeProcess(['--data', dir, '--state', 'credential:state-db'], {}, children);
+    expect(await json(fetch(`${server.base}/health`))).toMatchObject({ ok: true, cluster: { processes: 1 } });
+    expect(await json(api(server, '/api/credentials'))).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'hook-secret' })]));
+    server.child.kill('SIGTERM');
+    expect(await exited(server.child)).toBe(0);
+    // The state is PostgreSQL's: the runs and the credential are there, and the local store holds only the URL.
+    const reader = await openStateDb(url, { poolSize: 1 });
+    cleanups.push(() => reader.destroy());
+    expect(await reader.selectFrom('runs').select('reason').execute()).toEqual([{ reason: 'cli' }]);
+    const local = await openStateDb(localStore);
+    cleanups.push(() => local.destroy());
+    expect(await local.selectFrom('credentials').select('name').execute()).toEqual([{ name: 'state-db' }]);
+    expect(await local.selectFrom('runs').select('id').execute()).toEqual([]);
+
+    const missing = await runCli(['serve', '--port', '0', '--data', dir, '--state', 'credential:other']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^syncline serve: --state credential:other: no credential "other" in .*state\.db; store it with: /);
+    for (const output of [stored, added, run, missing].flatMap((result) => [result.stdout, result.stderr]).concat(server.output.join(''))) expect(output).not.toMatch(/hunter2/);
+  }, 2 * START_TIMEOUT_MS);
 });
 
 describe.skipIf(skipPostgres())('syncline state copy', () => {
