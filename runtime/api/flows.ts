@@ -228,6 +228,7 @@ export function flowsApi(deps: AppDeps): OpenAPIHono {
     if (missing) {
       return fail(c, 409, 'missing_credential', `the flow needs the credential "${missing.name}", which is not stored: add it with POST /api/credentials, then deploy`, missing.path);
     }
+    await scheduler.deploying(id);
     await catalog.setDeployed(id, true);
     // A draft that is what now runs has nothing left to say.
     await deleteDraft(deps.db, id, entry.bytes);

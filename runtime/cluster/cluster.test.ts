@@ -97,6 +97,9 @@ describe.skipIf(skipPostgres())('the cluster of processes on one PostgreSQL stat
     await pool.query(`update cluster_ticks set due_at = now() - interval '1 second' where flow_id = 'leads'`);
     await members[0]!.deferTick('leads', new Date(Date.now() + 3_600_000));
     expect(await members[1]!.claimTick('leads', 60_000)).toBe(false);
+    // A flow deployed again polls at once, on one member, however far off its due time was.
+    await members[2]!.clearTick('leads');
+    expect((await Promise.all(members.map((cluster) => cluster.claimTick('leads', 60_000)))).filter(Boolean)).toHaveLength(1);
   });
 
   it('keeps one waiting job per flow and kind, and runs each on one member', async () => {

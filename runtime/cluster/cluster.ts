@@ -253,6 +253,11 @@ export class Cluster {
     return claimed !== undefined;
   }
 
+  /** Makes the flow's scheduled poll due now: the next process to tick claims it (a flow being deployed). */
+  async clearTick(flowId: string): Promise<void> {
+    await this.db.deleteFrom('cluster_ticks').where('flow_id', '=', flowId).execute();
+  }
+
   /** Puts the flow's next poll off until `until` (a system's rate limit said when to come back). */
   async deferTick(flowId: string, until: Date): Promise<void> {
     await this.db.updateTable('cluster_ticks').set({ due_at: sql<Date>`greatest(due_at, ${until})` }).where('flow_id', '=', flowId).execute();

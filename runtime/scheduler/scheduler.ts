@@ -32,6 +32,8 @@ export const RATE_LIMIT_RECHECK_MS = 60_000;
  */
 export interface ClusterTicks {
   claimTick(flowId: string, intervalMs: number): Promise<boolean>;
+  /** Makes the flow's poll due now, for whichever process ticks first. */
+  clearTick(flowId: string): Promise<void>;
   requestPass(job: PassJob): Promise<void>;
 }
 
@@ -82,6 +84,15 @@ export class Scheduler {
     this.logger.info({ flowId, intervalMs }, 'flow scheduled');
     // The first pass runs at once: a flow just deployed, or resumed after a restart, catches up straight away.
     this.arm(flowId, schedule, 0);
+  }
+
+  /**
+   * A flow is being deployed: its first poll runs at once, as `syncTimer` starts it, also in a cluster, where the due
+   * time an earlier deployment claimed would otherwise hold the poll back until its interval ran out. Cleared before
+   * the flow is marked deployed, so the first process to tick claims it and the others do not.
+   */
+  async deploying(flowId: string): Promise<void> {
+    await this.cluster?.clearTick(flowId);
   }
 
   /** Starts the timers of every deployed flow (after a start or restart). */

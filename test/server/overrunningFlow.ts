@@ -1,5 +1,7 @@
 import Sqlite from 'better-sqlite3';
 import { join } from 'node:path';
+import { openStateDb } from '../../runtime/db/index';
+import { isPostgresUrl } from '../../runtime/util/postgresUrl';
 import { peopleFlow } from './support';
 
 /** An expression that recurses until the expression time limit (100 ms) stops it: legal, and as slow as allowed. */
@@ -41,20 +43,31 @@ export function addPeople(dir: string, count: number): void {
   a.close();
 }
 
-/** The runs of a flow in a state file, newest first, read on a connection of their own; none when there is no file yet. */
-export function runsIn(statePath: string, flowId: string): Array<{ status: string; error: string | null }> {
-  let state: Sqlite.Database;
+/**
+ * The runs of a flow in a state, newest first, read on a connection of their own: a state file (none when there is no
+ * file yet, or it is not migrated) or a postgres:// state URL.
+ */
+export async function runsIn(state: string, flowId: string): Promise<Array<{ status: string; error: string | null }>> {
+  if (isPostgresUrl(state)) {
+    const db = await openStateDb(state, { poolSize: 1 });
+    try {
+      return await db.selectFrom('runs').select(['status', 'error']).where('flow_id', '=', flowId).orderBy('started_at', 'desc').execute();
+    } finally {
+      await db.destroy();
+    }
+  }
+  let file: Sqlite.Database;
   try {
-    state = new Sqlite(statePath, { readonly: true, fileMustExist: true, timeout: 1000 });
+    file = new Sqlite(state, { readonly: true, fileMustExist: true, timeout: 1000 });
   } catch {
     return [];
   }
   try {
-    return state.prepare('SELECT status, error FROM runs WHERE flow_id = ? ORDER BY started_at DESC').all(flowId) as Array<{ status: string; error: string | null }>;
+    return file.prepare('SELECT status, error FROM runs WHERE flow_id = ? ORDER BY started_at DESC').all(flowId) as Array<{ status: string; error: string | null }>;
   } catch {
     // Not migrated yet.
     return [];
   } finally {
-    state.close();
+    file.close();
   }
 }

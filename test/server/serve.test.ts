@@ -1,3 +1,6 @@
+// Options, the token and the data folder's files and modes: what serve does with its data folder whatever the state,
+// so these run on the data folder's SQLite state in both projects (state-on-postgres.test.ts checks the folder with a
+// state in PostgreSQL).
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';

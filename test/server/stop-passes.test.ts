@@ -7,6 +7,10 @@ import { parseServeArgs, startServer, type RunningServer } from '../../runtime/c
 import { DEFAULT_STOP_GRACE_MS } from '../../runtime/passes/threadedEngine';
 import { addPeople, overrunningFlow, runsIn } from './overrunningFlow';
 import { contacts, createSides, eventually, peopleFlow, upsertPerson } from './support';
+import { testStateForThisTest } from '../support/serverState';
+
+/** `--state URL` for the state this test runs on (the server-postgres project), else nothing: the data folder's. */
+const stateArgs = (state: string | null): string[] => (state === null ? [] : ['--state', state]);
 
 // A flow whose pass overruns (every record's expression runs its full time limit: 400 people take 40 s, on one page,
 // where the engine has no point to stop at) must not hold up other flows or the API, and pausing it, deleting it or
@@ -96,7 +100,7 @@ describe('an overrunning pass under syncline serve', () => {
     const dataDir = tempDir();
     const savedLevel = process.env.SYNCLINE_LOG_LEVEL;
     process.env.SYNCLINE_LOG_LEVEL = 'error';
-    const options = parseServeArgs(['--port', '0', '--data', dataDir]);
+    const options = parseServeArgs(['--port', '0', '--data', dataDir, ...stateArgs(await testStateForThisTest())]);
     if (typeof options === 'string') throw new Error(options);
     const server = await startServer(options);
     if (savedLevel === undefined) delete process.env.SYNCLINE_LOG_LEVEL;
@@ -142,7 +146,8 @@ describe('an overrunning pass under syncline serve', () => {
 
   it('is stopped when the server gets SIGTERM, which then exits', async () => {
     const dataDir = tempDir();
-    const child = spawn(process.execPath, [join(repository, 'bin', 'syncline.mjs'), 'serve', '--port', '0', '--data', dataDir], {
+    const state = (await testStateForThisTest()) ?? join(dataDir, 'state.db');
+    const child = spawn(process.execPath, [join(repository, 'bin', 'syncline.mjs'), 'serve', '--port', '0', '--data', dataDir, '--state', state], {
       cwd: repository,
       env: { ...process.env, SYNCLINE_TOKEN: '', SYNCLINE_LOG_LEVEL: 'warn' },
     });
@@ -168,7 +173,7 @@ describe('an overrunning pass under syncline serve', () => {
     child.kill('SIGTERM');
     expect(await exit, output.join('')).toEqual({ code: 0, signal: null });
     expect(Date.now() - started).toBeLessThan(STOP_BOUND_MS);
-    expect(runsIn(join(dataDir, 'state.db'), 'stuck')).toEqual([{ status: 'failed', error: expect.stringMatching(/^stopped: the runtime is stopping/) }]);
+    expect(await runsIn(state, 'stuck')).toEqual([{ status: 'failed', error: expect.stringMatching(/^stopped: the runtime is stopping/) }]);
   }, 180_000);
 });
 
@@ -182,20 +187,20 @@ describe('an overrunning pass under syncline run --once', () => {
     addPeople(dir, OVERRUNNING_PEOPLE);
     const flowPath = join(dir, 'stuck.flow.json');
     writeFileSync(flowPath, JSON.stringify(overrunningFlow({ id: 'stuck' })));
-    const statePath = join(dir, 'state.db');
+    const statePath = (await testStateForThisTest()) ?? join(dir, 'state.db');
     const child = spawn(process.execPath, [join(repository, 'bin', 'syncline.mjs'), 'run', flowPath, '--once', '--state', statePath], { cwd: repository });
     children.push(child);
     const output: string[] = [];
     child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    await eventually(() => expect(runsIn(statePath, 'stuck')).toEqual([{ status: 'running', error: null }]));
+    await eventually(async () => expect(await runsIn(statePath, 'stuck')).toEqual([{ status: 'running', error: null }]));
 
     const started = Date.now();
     child.kill(signal);
     expect(await exit, output.join('')).toEqual({ code: exitCode, signal: null });
     expect(Date.now() - started).toBeLessThan(STOP_BOUND_MS);
     expect(output.join('')).toContain(`${signal}: stopping the pass at its next page`);
-    expect(runsIn(statePath, 'stuck')).toEqual([{ status: 'failed', error: `stopped: interrupted by ${signal} during this pass` }]);
+    expect(await runsIn(statePath, 'stuck')).toEqual([{ status: 'failed', error: `stopped: interrupted by ${signal} during this pass` }]);
   }, 120_000);
 });

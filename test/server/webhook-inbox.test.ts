@@ -1,3 +1,6 @@
+// SQLite's webhook inbox: a file of its own beside state.db (SQLite lets one connection write a file at a time), and
+// events an older state.db held moved into it. With the state in PostgreSQL the inbox is the state's schema, so this
+// suite runs on SQLite in both projects; hooks.test.ts covers the inbox on either.
 import Sqlite from 'better-sqlite3';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
