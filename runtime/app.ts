@@ -227,6 +227,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     storeSecret: (name, secret) => credentials.replace(name, 'webhook-secret', secret),
     access,
     logger: logger.child({ component: 'webhook-registrations' }),
+    ...(cluster ? { lockTrigger: (flowId: string, nodeId: string) => cluster.lockTrigger(flowId, nodeId) } : {}),
   });
   const scheduler = new Scheduler(catalog, runner, logger, listeners, registrations, cluster ?? null);
   const deps: AppDeps = {

@@ -82,6 +82,30 @@ describe.skipIf(skipPostgres())('the cluster of processes on one PostgreSQL stat
     await releaseB();
   });
 
+  it("lets one process at a time register a trigger's webhook, apart from other triggers and from the flow's passes", async () => {
+    const schema = await stateSchema();
+    const a = await member(schema.pool(), 'a');
+    const b = await member(schema.pool(), 'b');
+    const releaseA = await a.lockTrigger('leads', 'crm');
+    let bLocked = false;
+    const waitingB = b.lockTrigger('leads', 'crm').then((release) => {
+      bLocked = true;
+      return release;
+    });
+    const observer = schema.pool();
+    await waitFor(
+      async () => (await observer.query(`select 1 from pg_locks where locktype = 'advisory' and not granted`)).rowCount! > 0,
+      () => 'the second trigger lock never waited',
+    );
+    // The flow's other trigger and the flow's pass lock are free.
+    await (await b.lockTrigger('leads', 'marketing'))();
+    await (await b.lockFlow('leads'))();
+    expect(bLocked).toBe(false);
+    await releaseA();
+    await (await waitingB)();
+    expect(bLocked).toBe(true);
+  });
+
   it('fires a scheduled poll once per interval whichever processes ask', async () => {
     const schema = await stateSchema();
     const pool = schema.pool();

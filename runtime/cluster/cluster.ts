@@ -79,6 +79,7 @@ export const PASS_QUEUE = 'syncline-passes';
 const PROCESS_LOCKS = 0x5359_0001;
 const FLOW_LOCKS = 0x5359_0002;
 const SETUP_LOCK = 0x5359_0003;
+const TRIGGER_LOCKS = 0x5359_0004;
 /** A job active this long with no member owning it was taken by a process that died before saying so. */
 const ORPHAN_AFTER_SECONDS = 30;
 /** pg-boss fails a job whose handler runs longer than this (a pass that long goes on, and its retry waits for it). */
@@ -152,7 +153,20 @@ export class Cluster {
    * Waits for the flow's lock and holds it until the returned release is called: at most one pass per flow runs at a
    * time in the whole cluster. The lock lives on a connection of its own, so it ends with the process.
    */
-  async lockFlow(flowId: string): Promise<() => Promise<void>> {
+  lockFlow(flowId: string): Promise<() => Promise<void>> {
+    return this.holdLock(FLOW_LOCKS, `:${flowId}`);
+  }
+
+  /**
+   * Waits for a trigger's registration lock and holds it until the returned release is called: the processes register
+   * and remove a trigger's webhook with its system one at a time, so each finds the hook the one before made.
+   */
+  lockTrigger(flowId: string, nodeId: string): Promise<() => Promise<void>> {
+    return this.holdLock(TRIGGER_LOCKS, `:${flowId}:${nodeId}`);
+  }
+
+  /** An advisory lock of `kind` on `key` in this schema, held on a connection of its own until released. */
+  private async holdLock(kind: number, key: string): Promise<() => Promise<void>> {
     const client = await this.options.pool.connect();
     let broken: Error | null = null;
     const onError = (error: Error) => {
@@ -160,7 +174,7 @@ export class Cluster {
     };
     client.on('error', onError);
     try {
-      await client.query('select pg_advisory_lock($1, hashtext(current_schema() || $2))', [FLOW_LOCKS, `:${flowId}`]);
+      await client.query('select pg_advisory_lock($1, hashtext(current_schema() || $2))', [kind, key]);
     } catch (error) {
       client.removeListener('error', onError);
       client.release(true);
@@ -173,7 +187,7 @@ export class Cluster {
       let failed: Error | null = broken;
       if (!failed) {
         try {
-          await client.query('select pg_advisory_unlock($1, hashtext(current_schema() || $2))', [FLOW_LOCKS, `:${flowId}`]);
+          await client.query('select pg_advisory_unlock($1, hashtext(current_schema() || $2))', [kind, key]);
         } catch (error) {
           failed = error instanceof Error ? error : new Error(String(error));
         }

@@ -54,8 +54,16 @@ export class WebhookRegistrations {
       storeSecret(name: string, secret: string): Promise<void>;
       access: ConnectorAccess;
       logger: Logger;
+      /**
+       * In a cluster, holds the trigger's registration lock across processes until the returned release is called
+       * (Cluster.lockTrigger): every process keeps the same hooks in step, and each must find the hook another made.
+       */
+      lockTrigger?(flowId: string, nodeId: string): Promise<() => Promise<void>>;
     },
   ) {}
+
+  /** Per trigger, the end of its last register or unregister: the next starts after it. */
+  private readonly inTurn = new Map<string, Promise<void>>();
 
   /** Whether this runtime registers webhooks at all: only with a public URL the systems can reach. */
   get registering(): boolean {
@@ -119,13 +127,33 @@ export class WebhookRegistrations {
     const url = `${(this.deps.publicUrl as string).replace(/\/+$/, '')}/hooks/${encodeURIComponent(flowId)}/${encodeURIComponent(nodeId)}`;
     const registration: Registration = { flowId, nodeId, url, config, fingerprint: JSON.stringify(config), registered: false, retryTimer: null, retryMs: MIN_RETRY_MS, closed: false };
     this.registrations.set(flowNodeKey(flowId, nodeId), registration);
-    void this.register(registration);
+    this.whenTurn(registration, (hold) => this.register(registration, hold));
   }
 
-  private async register(registration: Registration): Promise<void> {
+  /**
+   * Runs a trigger's register or unregister once the one before it has ended, holding the trigger's cluster lock when
+   * there is one. Both find the system's hook by its URL, which a trigger keeps when its config changes: an unregister
+   * of the old config still under way as the new one registers would find and delete the hook just made. Across
+   * processes, each one lists the system's hooks only after the last one's hook is made, and finds it.
+   */
+  private whenTurn(registration: Registration, work: (hold: () => Promise<() => Promise<void>>) => Promise<void>): void {
+    const key = flowNodeKey(registration.flowId, registration.nodeId);
+    const hold = async () => (await this.deps.lockTrigger?.(registration.flowId, registration.nodeId)) ?? (async () => {});
+    // Each work catches and reports its own errors, so the chain never breaks.
+    const turn = (this.inTurn.get(key) ?? Promise.resolve()).then(() => work(hold));
+    this.inTurn.set(key, turn);
+    void turn.then(() => {
+      if (this.inTurn.get(key) === turn) this.inTurn.delete(key);
+    });
+  }
+
+  private async register(registration: Registration, hold: () => Promise<() => Promise<void>>): Promise<void> {
     const key = flowNodeKey(registration.flowId, registration.nodeId);
     const log = this.deps.logger.child({ flowId: registration.flowId, nodeId: registration.nodeId });
+    let release: (() => Promise<void>) | null = null;
     try {
+      if (registration.closed) return;
+      release = await hold();
       const detect = registration.config.detect as Extract<TriggerConfig['detect'], { mode: 'webhook' }>;
       const webhook = this.webhookOf(registration.config);
       const name = detect.secret.credential;
@@ -148,10 +176,12 @@ export class WebhookRegistrations {
       log.warn({ err: message, retryInMs: registration.retryMs }, 'could not register the webhook; retrying');
       registration.retryTimer = setTimeout(() => {
         registration.retryTimer = null;
-        if (!registration.closed) void this.register(registration);
+        if (!registration.closed) this.whenTurn(registration, (again) => this.register(registration, again));
       }, registration.retryMs);
       registration.retryTimer.unref();
       registration.retryMs = Math.min(registration.retryMs * 2, MAX_RETRY_MS);
+    } finally {
+      await release?.().catch((error: unknown) => log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not release the trigger lock'));
     }
   }
 
@@ -162,14 +192,18 @@ export class WebhookRegistrations {
     this.registrations.delete(key);
     this.errors.delete(key);
     const log = this.deps.logger.child({ flowId: registration.flowId, nodeId: registration.nodeId });
-    void (async () => {
+    this.whenTurn(registration, async (hold) => {
+      let release: (() => Promise<void>) | null = null;
       try {
+        release = await hold();
         await this.webhookOf(registration.config)?.unregister?.(this.context(registration.config), registration.url);
         log.info({ url: registration.url }, 'webhook removed from the system');
       } catch (error) {
         // The system keeps sending to a trigger that is gone or paused; those deliveries are refused (404, 409).
         log.warn({ err: error instanceof Error ? error.message : String(error), url: registration.url }, 'could not remove the webhook from the system');
+      } finally {
+        await release?.().catch(() => undefined);
       }
-    })();
+    });
   }
 }

@@ -50,6 +50,38 @@ describe('webhooks registered with the system', () => {
     expect(calls).toEqual([`register ${url} (people)`, `unregister ${url}`, `register ${url} (people)`, `unregister ${url}`]);
   });
 
+  it("removes a changed trigger's old hook before it registers the new one at the same URL, so the new one stays", async () => {
+    const { registry, hooks, calls } = registeringRegistry();
+    const sqlite = registry.sqlite as ConnectorType;
+    // The system takes its time to remove a hook: a register of the changed trigger must not run meanwhile, or the
+    // removal, landing after it, deletes the hook just made (both find it by its URL).
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    let removed = 0;
+    const slowRemoval: ConnectorWebhook = {
+      ...(sqlite.webhook as ConnectorWebhook),
+      unregister: async (_context, url) => {
+        calls.push(`unregister ${url}`);
+        await gate;
+        hooks.delete(url);
+        removed++;
+      },
+    };
+    t = await testRuntime({ connectors: { ...registry, sqlite: { ...sqlite, webhook: slowRemoval } }, publicUrl: 'https://sync.example.com' });
+    await deployPeople(t);
+    const url = 'https://sync.example.com/hooks/people/a';
+    await eventually(() => expect(hooks.has(url)).toBe(true));
+
+    const changed = peopleFlow({ detect: { mode: 'webhook', secret: { credential: 'hook-secret' }, idPath: 'data.id' } });
+    const replaced = await t.request('/api/flows/people', { method: 'PUT', headers: { authorization: 'Bearer test-token-0123456789', 'content-type': 'application/json' }, body: JSON.stringify(changed) });
+    expect(replaced.status).toBe(200);
+    await eventually(() => expect(calls).toContain(`unregister ${url}`));
+    openGate();
+    await eventually(() => expect({ removed, calls: calls.length }).toEqual({ removed: 1, calls: 3 }));
+    expect(calls).toEqual([`register ${url} (people)`, `unregister ${url}`, `register ${url} (people)`]);
+    expect(hooks.has(url)).toBe(true);
+  });
+
   it('registers nothing without a public URL: the systems could not reach the runtime', async () => {
     const { registry, calls } = registeringRegistry();
     t = await testRuntime({ connectors: registry });
