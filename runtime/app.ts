@@ -217,6 +217,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     resolveCredential: (name) => credentials.resolve(name),
     access,
     logger: logger.child({ component: 'listeners' }),
+    ...(cluster ? { claimListening: (flowId: string, nodeId: string) => cluster.claimListening(flowId, nodeId) } : {}),
   });
   const registrations = new WebhookRegistrations({
     catalog,

@@ -59,7 +59,9 @@ export function runtimeApi(deps: AppDeps): OpenAPIHono {
   app.openapi(clusterRoute, async (c) => {
     if (!cluster) return c.json(errorBody('not_a_cluster', 'the state is a SQLite file: this runtime is one process (docs/scale-out.md)'), 404);
     try {
-      return c.json(await cluster.status(), 200);
+      const status = await cluster.status();
+      const listeners = deps.scheduler.listeners;
+      return c.json({ ...status, self: { ...status.self, listening: listeners?.listening() ?? [], standingBy: listeners?.standingBy() ?? [] } }, 200);
     } catch (error) {
       return c.json(stateDown(error), 503);
     }

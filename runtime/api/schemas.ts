@@ -49,7 +49,15 @@ export const healthSchema = z.strictObject({
 });
 
 export const clusterStatusSchema = z.strictObject({
-  self: z.strictObject({ id: z.string(), name: z.string(), role: z.enum(['serve', 'worker']) }),
+  self: z.strictObject({
+    id: z.string(),
+    name: z.string(),
+    role: z.enum(['serve', 'worker']),
+    /** The triggers (flow/trigger) whose change notifications this process listens for. */
+    listening: z.array(z.string()),
+    /** The triggers another process listens for, which this one takes over if that process dies. */
+    standingBy: z.array(z.string()),
+  }),
   members: z.array(
     z.strictObject({
       id: z.string(),

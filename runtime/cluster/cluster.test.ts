@@ -106,6 +106,31 @@ describe.skipIf(skipPostgres())('the cluster of processes on one PostgreSQL stat
     expect(bLocked).toBe(true);
   });
 
+  it('lets one process listen for a trigger, and another take over when it lets go or dies', async () => {
+    const schema = await stateSchema();
+    const pool = schema.pool();
+    const [a, b, c] = [await member(pool, 'a'), await member(pool, 'b'), await member(pool, 'c')];
+    const heldByA = await a.claimListening('leads', 'crm');
+    expect(heldByA).not.toBeNull();
+    expect(await b.claimListening('leads', 'crm')).toBeNull();
+    // Claims are per trigger.
+    const otherTrigger = await b.claimListening('leads', 'marketing');
+    expect(otherTrigger).not.toBeNull();
+    await heldByA!();
+    const heldByB = await b.claimListening('leads', 'crm');
+    expect(heldByB).not.toBeNull();
+    expect(await a.claimListening('leads', 'crm')).toBeNull();
+    // A member that dies (its connections end) takes its claims with it.
+    const observer = schema.pool();
+    const ended = await observer.query(
+      `select pg_terminate_backend(pid) from pg_locks
+        where locktype = 'advisory' and granted and classid = $1 and objid = (hashtext(current_schema() || ':leads:crm')::bigint & 4294967295)::oid`,
+      [0x5359_0005],
+    );
+    expect(ended.rowCount).toBe(1);
+    await waitFor(async () => (await c.claimListening('leads', 'crm')) !== null, () => 'the claims of the ended connection never freed');
+  });
+
   it('fires a scheduled poll once per interval whichever processes ask', async () => {
     const schema = await stateSchema();
     const pool = schema.pool();

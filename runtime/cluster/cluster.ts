@@ -80,6 +80,7 @@ const PROCESS_LOCKS = 0x5359_0001;
 const FLOW_LOCKS = 0x5359_0002;
 const SETUP_LOCK = 0x5359_0003;
 const TRIGGER_LOCKS = 0x5359_0004;
+const LISTEN_LOCKS = 0x5359_0005;
 /** A job active this long with no member owning it was taken by a process that died before saying so. */
 const ORPHAN_AFTER_SECONDS = 30;
 /** pg-boss fails a job whose handler runs longer than this (a pass that long goes on, and its retry waits for it). */
@@ -163,6 +164,28 @@ export class Cluster {
    */
   lockTrigger(flowId: string, nodeId: string): Promise<() => Promise<void>> {
     return this.holdLock(TRIGGER_LOCKS, `:${flowId}:${nodeId}`);
+  }
+
+  /**
+   * Claims the right to listen for a trigger's change notifications, without waiting: the release while this process
+   * holds it, null while another does. One process listens, so a change is stored as one event, not one per process.
+   * The claim is a lock on the liveness connection, which lasts as long as the process and costs no connection of
+   * its own however many triggers listen: when the process dies another one's next claim gets it. (When only the
+   * liveness connection fails, its claims go with it while this process goes on listening, until it closes: another
+   * process may listen too meanwhile, which stores some changes twice, as every process did before claims.)
+   */
+  async claimListening(flowId: string, nodeId: string): Promise<(() => Promise<void>) | null> {
+    const client = this.liveness;
+    if (!client || this.left) return null;
+    const key = `:${flowId}:${nodeId}`;
+    const { rows } = await client.query<{ held: boolean }>('select pg_try_advisory_lock($1, hashtext(current_schema() || $2)) as held', [LISTEN_LOCKS, key]);
+    if (!rows[0]?.held) return null;
+    let released = false;
+    return async () => {
+      if (released || this.liveness !== client) return;
+      released = true;
+      await client.query('select pg_advisory_unlock($1, hashtext(current_schema() || $2))', [LISTEN_LOCKS, key]);
+    };
   }
 
   /** An advisory lock of `kind` on `key` in this schema, held on a connection of its own until released. */
@@ -340,7 +363,10 @@ export class Cluster {
       // Its lock went with it: the others will take this process for dead and hand its jobs on. The next beat finds
       // its row gone and registers again, on a new connection.
       this.options.logger.warn({ err: error.message }, 'the cluster liveness connection failed');
-      if (this.liveness === client) this.liveness = null;
+      if (this.liveness !== client) return;
+      this.liveness = null;
+      // Back to the pool as broken, which closes it: kept checked out, it would hold up the pool's end for ever.
+      client.release(error);
     });
     const lockKey = randomInt(1, 2 ** 31 - 1);
     const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1, $2) as locked', [PROCESS_LOCKS, lockKey]);

@@ -12,6 +12,8 @@ import { flowNodeKey } from '../util/keys';
 
 const MIN_RETRY_MS = 1000;
 const MAX_RETRY_MS = 60_000;
+/** How often a process whose trigger another process listens for tries to take over (it may have died). */
+const STANDBY_MS = 2000;
 
 /** One trigger's subscription to its system's change notifications. */
 interface Listener {
@@ -29,6 +31,10 @@ interface Listener {
   retryMs: number;
   /** Changes heard since the last hand-over to the intake, in the order the system sent them. */
   heard: IncomingEvent[];
+  /** In a cluster, the release of this process's claim to listen for the trigger; null while it holds none. */
+  claim: (() => Promise<void>) | null;
+  /** Another process of the cluster listens for the trigger: this one tries again every STANDBY_MS. */
+  standingBy: boolean;
 }
 
 /** Where heard changes go: the webhook intake, so they take the webhook worker's path to a pass. */
@@ -66,6 +72,11 @@ export class ChangeListeners {
       resolveCredential(name: string): Promise<string>;
       access: ConnectorAccess;
       logger: Logger;
+      /**
+       * In a cluster, claims the right to listen for a trigger (Cluster.claimListening): its release, or null while
+       * another process listens. Without it, this process listens for every trigger.
+       */
+      claimListening?(flowId: string, nodeId: string): Promise<(() => Promise<void>) | null>;
     },
   ) {}
 
@@ -95,6 +106,8 @@ export class ChangeListeners {
         retryTimer: null,
         retryMs: 0,
         heard: [],
+        claim: null,
+        standingBy: false,
       };
       this.listeners.set(flowNodeKey(flowId, nodeId), listener);
       this.open(listener);
@@ -116,6 +129,11 @@ export class ChangeListeners {
   /** The triggers listening right now, as `flowId/nodeId` (for status and tests). */
   listening(): string[] {
     return [...this.listeners.values()].filter((listener) => listener.unsubscribe !== null).map((listener) => `${listener.flowId}/${listener.nodeId}`);
+  }
+
+  /** The triggers another process of the cluster listens for, as `flowId/nodeId`. */
+  standingBy(): string[] {
+    return [...this.listeners.values()].filter((listener) => listener.standingBy && !listener.closed).map((listener) => `${listener.flowId}/${listener.nodeId}`);
   }
 
   /** Resolves once no subscription is being opened (for tests). */
@@ -143,6 +161,14 @@ export class ChangeListeners {
     const log = this.deps.logger.child({ flowId, nodeId });
     let connector;
     try {
+      // One process of a cluster listens for a trigger; the others stand by, to take over if it dies.
+      if (this.deps.claimListening && !listener.claim) {
+        listener.claim = await this.deps.claimListening(flowId, nodeId);
+        listener.standingBy = listener.claim === null;
+        if (!listener.claim) return this.standBy(listener);
+        if (!listener.closed) log.info('this process listens for the trigger in the cluster');
+      }
+      if (listener.closed) return;
       connector = await openConnector(
         { config: listener.config, baseDir: this.deps.baseDir, resolveCredential: this.deps.resolveCredential, access: this.deps.access },
         this.deps.connectors,
@@ -171,10 +197,30 @@ export class ChangeListeners {
     } catch (error) {
       if (listener.closed) return;
       log.warn({ err: error instanceof Error ? error.message : String(error) }, 'cannot listen for changes; retrying');
+      // Another process may reach the system where this one cannot.
+      await this.releaseClaim(listener);
       this.retry(listener);
     } finally {
       await connector?.close().catch(() => undefined);
+      if (listener.closed) await this.releaseClaim(listener);
     }
+  }
+
+  private standBy(listener: Listener): void {
+    if (listener.closed) return;
+    listener.retryTimer = setTimeout(() => {
+      listener.retryTimer = null;
+      if (!listener.closed) this.open(listener);
+    }, STANDBY_MS);
+    listener.retryTimer.unref();
+  }
+
+  private async releaseClaim(listener: Listener): Promise<void> {
+    const release = listener.claim;
+    listener.claim = null;
+    await release?.().catch((error: unknown) =>
+      this.deps.logger.warn({ flowId: listener.flowId, nodeId: listener.nodeId, err: error instanceof Error ? error.message : String(error) }, 'could not give up the claim to listen'),
+    );
   }
 
   private lose(listener: Listener, unsubscribe: () => Promise<void>, error: Error): void {
@@ -183,7 +229,7 @@ export class ChangeListeners {
     listener.unsubscribe = null;
     void unsubscribe();
     this.deps.logger.warn({ flowId: listener.flowId, nodeId: listener.nodeId, err: error.message }, 'lost the connection that listens for changes; listening again');
-    this.retry(listener);
+    void this.releaseClaim(listener).then(() => this.retry(listener));
   }
 
   private retry(listener: Listener): void {
@@ -209,6 +255,7 @@ export class ChangeListeners {
     await unsubscribe?.().catch((error: unknown) =>
       this.deps.logger.warn({ flowId: listener.flowId, nodeId: listener.nodeId, err: String(error) }, 'could not stop listening cleanly'),
     );
+    await this.releaseClaim(listener);
   }
 
   private hear(listener: Listener, change: TableChange): void {

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { signBody } from '../../runtime/webhooks/signature';
-import { createTestSchema, skipPostgres, type TestSchema } from '../connectors/support/postgres';
+import { channelFor } from '../../runtime/connectors/postgres/index';
+import { createTestSchema, databaseUrl, skipPostgres, type TestSchema } from '../connectors/support/postgres';
 import { contacts, createSides, eventually, peopleFlow, SECRET, upsertPerson } from '../server/support';
 import { startServeProcess, type ServeProcess } from '../support/cliProcess';
 import { stateUrlFor } from '../support/serverState';
@@ -203,6 +204,60 @@ describe.skipIf(skipPostgres())('three serve processes on one PostgreSQL state',
       expect(after.members.map((m) => m.pid).sort()).toEqual(members.filter((m) => m.alive).map((m) => m.child.pid).sort());
     },
     600_000,
+  );
+});
+
+describe.skipIf(skipPostgres())('two serve processes and a table that notifies its changes', () => {
+  it(
+    'listen with one process, store each change once, and the other takes over and catches up when it dies',
+    async () => {
+      const schema = await createTestSchema('syncline_cluster_notify');
+      cleanups.push(async () => {
+        await schema.query(`drop schema if exists "${schema.name}_jobs" cascade`);
+        await schema.drop();
+      });
+      const source = await createTestSchema('syncline_cluster_source');
+      cleanups.push(() => source.drop());
+      const table = `"${source.name}".people`;
+      await source.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, name text, email text, updated_at timestamptz NOT NULL DEFAULT clock_timestamp())`);
+      const dataDir = mkdtempSync(join(tmpdir(), 'syncline-cluster-notify-'));
+      cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+      createSides(dataDir);
+      const { default: Sqlite } = await import('better-sqlite3');
+      new Sqlite(join(dataDir, 'b.db')).pragma('journal_mode = WAL');
+      const state = stateUrlFor(schema.name);
+      const first = await startMember(dataDir, state);
+      // A polls hourly: what reaches B within the test came by a notification, or by a catch-up pass.
+      const flow = peopleFlow({ id: 'people', detect: { mode: 'poll', intervalMs: 3_600_000 } }) as { nodes: Array<{ id: string; config: Record<string, unknown> }> };
+      const a = flow.nodes.find((node) => node.id === 'a')!;
+      a.config = { ...a.config, connector: 'postgres', connection: { url: databaseUrl, notify: true }, collection: `${source.name}.people` };
+      await api(first, '/api/flows', flow);
+      await api(first, '/api/flows/people/deploy', undefined, 'POST');
+      type Self = { self: { listening: string[]; standingBy: string[] } };
+      await eventually(async () => expect(((await api(first, '/api/cluster')) as Self).self.listening).toEqual(['people/a']));
+      const second = await startMember(dataDir, state);
+      await eventually(async () => expect(((await api(second, '/api/cluster')) as Self).self).toMatchObject({ listening: [], standingBy: ['people/a'] }));
+      // One session listens at the server, so a change is stored once.
+      const listens = async () =>
+        Number((await schema.query<{ n: string }>(`select count(*) as n from pg_stat_activity where query = $1`, [`LISTEN "${channelFor(source.name, 'people')}"`]))[0]!.n);
+      expect(await listens()).toBe(1);
+      const insert = async (name: string) => (await source.query<{ id: number }>(`INSERT INTO ${table} (name, email) VALUES ($1, $2) RETURNING id`, [name, `${name.split(' ')[0]!.toLowerCase()}@example.com`]))[0]!.id;
+      const ada = await insert('Ada Lovelace');
+      await eventually(() => expect(contacts(dataDir).map((contact) => contact.full_name)).toContain('Ada Lovelace'));
+      const events = await schema.query<{ record_id: string }>(`select record_id from "${schema.name}".webhook_events where record_id = $1`, [String(ada)]);
+      expect(events).toHaveLength(1);
+
+      // The listener dies; a row written while nobody listens comes by the catch-up pass of the one that takes over.
+      first.child.kill('SIGKILL');
+      await once(first.child, 'exit');
+      await insert('Grace Hopper');
+      await eventually(async () => expect(((await api(second, '/api/cluster')) as Self).self).toMatchObject({ listening: ['people/a'], standingBy: [] }));
+      await eventually(() => expect(contacts(dataDir).map((contact) => contact.full_name).sort()).toEqual(['Ada Lovelace', 'Grace Hopper']));
+      await insert('Edsger Dijkstra');
+      await eventually(() => expect(contacts(dataDir)).toHaveLength(3));
+      expect(await listens()).toBe(1);
+    },
+    300_000,
   );
 });
 
