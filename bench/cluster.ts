@@ -98,8 +98,12 @@ async function prepare(pgCluster: Cluster, admin: pg.Client, name: string): Prom
   return { dataDir, state: state.toString(), sources };
 }
 
+/** SYNCLINE_BENCH_CPU_PROF=DIR: each member writes its CPU profile (main thread and pass thread) to DIR when it stops. */
+const profileDir = process.env.SYNCLINE_BENCH_CPU_PROF?.trim() || null;
+
 function startMember(dataDir: string, state: string): Promise<Member> {
-  const child = spawn(process.execPath, [join(repository, 'bin', 'syncline.mjs'), 'serve', '--port', '0', '--data', dataDir, '--state', state], {
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...profile, join(repository, 'bin', 'syncline.mjs'), 'serve', '--port', '0', '--data', dataDir, '--state', state], {
     cwd: repository,
     env: { ...process.env, SYNCLINE_TOKEN: TOKEN, SYNCLINE_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -206,23 +210,48 @@ async function stopMembers(members: Member[]): Promise<void> {
   );
 }
 
-/** One scaling run with `size` processes: events/s, and CPU seconds per 1,000 events of Syncline and of PostgreSQL. */
-async function scalingRun(pgCluster: Cluster, admin: pg.Client, size: number, run: number) {
-  const { dataDir, sources, members } = await startCluster(pgCluster, admin, `scale_${size}_${run}`, size);
-  try {
-    // Warm-up: every member has seen the flow and compiled its paths before the clock starts.
-    await send(() => members, sources, 1, 60);
-    await until(() => contactCount(dataDir) === 60, 'the warm-up');
+/** What one measured window of a scaling run gives. */
+interface Window {
+  eventsPerSecond: number;
+  synclineCpuPer1000: number;
+  postgresCpuPer1000: number;
+  passesPer1000: number;
+}
+
+/**
+ * One scaling run with `size` processes: two windows of EVENTS events each, measured one after the other. The first
+ * ("cold") includes what a process pays the first time it runs a flow: each flow running at the same time as another
+ * gets a pass worker thread of its own, and starting one (loading the runtime's modules in the thread) costs seconds
+ * of CPU; with more processes, more (process, flow) pairs start one. The second ("warm") is the steady state.
+ */
+async function scalingRun(pgCluster: Cluster, admin: pg.Client, size: number, run: number): Promise<{ cold: Window; warm: Window }> {
+  const name = `scale_${size}_${run}`;
+  const { dataDir, sources, members } = await startCluster(pgCluster, admin, name, size);
+  const passes = async () => Number((await admin.query<{ count: string }>(`select count(*) from ${name}.runs`)).rows[0]!.count);
+  let sent = 0;
+  const measure = async (): Promise<Window> => {
     const cpuBefore = members.map((member) => treeCpuSeconds(member.child.pid!));
     const pgBefore = pgCluster.cpuSeconds();
+    const passesBefore = await passes();
     const started = performance.now();
-    const acknowledged = await send(() => members, sources, 61, 60 + EVENTS);
-    await until(() => contactCount(dataDir) === 60 + EVENTS, 'every event committed');
+    const acknowledged = await send(() => members, sources, sent + 1, sent + EVENTS);
+    sent += EVENTS;
+    await until(() => contactCount(dataDir) === sent, 'every event committed');
     const seconds = (performance.now() - started) / 1000;
     const syncline = members.reduce((sum, member, index) => sum + treeCpuSeconds(member.child.pid!) - cpuBefore[index]!, 0);
     const postgres = pgCluster.cpuSeconds() - pgBefore;
+    const passesPer1000 = ((await passes()) - passesBefore) / (EVENTS / 1000);
     if (acknowledged !== EVENTS) throw new Error(`${EVENTS - acknowledged} events were not acknowledged`);
-    return { eventsPerSecond: EVENTS / seconds, synclineCpuPer1000: (syncline / EVENTS) * 1000, postgresCpuPer1000: (postgres / EVENTS) * 1000 };
+    return { eventsPerSecond: EVENTS / seconds, synclineCpuPer1000: (syncline / EVENTS) * 1000, postgresCpuPer1000: (postgres / EVENTS) * 1000, passesPer1000 };
+  };
+  try {
+    // Warm-up: every member has seen the flows' documents and answered a webhook before the clock starts.
+    await send(() => members, sources, 1, 60);
+    sent = 60;
+    await until(() => contactCount(dataDir) === sent, 'the warm-up');
+    const cold = await measure();
+    const warm = await measure();
+    return { cold, warm };
   } finally {
     await stopMembers(members);
     for (const source of sources) source.close();
@@ -285,42 +314,72 @@ try {
   const sizes = [1, 2, 3];
   const results = new Map(sizes.map((size) => [size, [] as Array<Awaited<ReturnType<typeof scalingRun>>>]));
   const failovers: number[] = [];
+  const describe = (window: Window) =>
+    `${Math.round(window.eventsPerSecond)} events/s, ${window.synclineCpuPer1000.toFixed(2)} s Syncline CPU, ${window.postgresCpuPer1000.toFixed(2)} s PostgreSQL CPU and ${Math.round(window.passesPer1000)} passes per 1,000 events`;
   for (let run = 0; run < runs; run++) {
     // The order rotates run by run.
     for (const size of sizes.map((_, index) => sizes[(index + run) % sizes.length]!)) {
       const result = await scalingRun(pgCluster, admin, size, run);
-      log(`run ${run + 1}, ${size} process(es): ${Math.round(result.eventsPerSecond)} events/s, ${result.synclineCpuPer1000.toFixed(2)} s Syncline CPU and ${result.postgresCpuPer1000.toFixed(2)} s PostgreSQL CPU per 1,000 events`);
+      log(`run ${run + 1}, ${size} process(es): cold ${describe(result.cold)}; warm ${describe(result.warm)}`);
       results.get(size)!.push(result);
     }
     failovers.push(await failoverRun(pgCluster, admin, run));
     log(`run ${run + 1}: fail-over in ${failovers.at(-1)!.toFixed(2)} s`);
   }
-  const measurements = sizes.flatMap((size) => [
-    {
-      id: `events-${size}`,
-      group: 'Scaling',
-      title: `Webhook events committed per second, ${size} process${size === 1 ? '' : 'es'} on one PostgreSQL state (${EVENTS.toLocaleString('en')} events over ${FLOWS} flows, ${CONCURRENCY} at a time)`,
-      unit: 'events/s',
-      better: 'higher',
-      runs: results.get(size)!.map((r) => r.eventsPerSecond),
-    },
-    {
-      id: `syncline-cpu-${size}`,
-      group: 'Scaling',
-      title: `CPU seconds of the Syncline processes per 1,000 events, ${size} process${size === 1 ? '' : 'es'}`,
-      unit: 's',
-      better: 'lower',
-      runs: results.get(size)!.map((r) => r.synclineCpuPer1000),
-    },
-    {
-      id: `postgres-cpu-${size}`,
-      group: 'Scaling',
-      title: `CPU seconds of PostgreSQL per 1,000 events, ${size} process${size === 1 ? '' : 'es'}`,
-      unit: 's',
-      better: 'lower',
-      runs: results.get(size)!.map((r) => r.postgresCpuPer1000),
-    },
-  ]);
+  const processes = (size: number) => `${size} process${size === 1 ? '' : 'es'}`;
+  const measurements = sizes.flatMap((size) => {
+    const of = (pick: (result: { cold: Window; warm: Window }) => number) => results.get(size)!.map(pick);
+    return [
+      {
+        id: `events-${size}`,
+        group: 'Scaling (warm: every process has run the flows before)',
+        title: `Webhook events committed per second, ${processes(size)} on one PostgreSQL state (${EVENTS.toLocaleString('en')} events over ${FLOWS} flows, ${CONCURRENCY} at a time)`,
+        unit: 'events/s',
+        better: 'higher',
+        runs: of((r) => r.warm.eventsPerSecond),
+      },
+      {
+        id: `syncline-cpu-${size}`,
+        group: 'Scaling (warm: every process has run the flows before)',
+        title: `CPU seconds of the Syncline processes per 1,000 events, ${processes(size)}`,
+        unit: 's',
+        better: 'lower',
+        runs: of((r) => r.warm.synclineCpuPer1000),
+      },
+      {
+        id: `postgres-cpu-${size}`,
+        group: 'Scaling (warm: every process has run the flows before)',
+        title: `CPU seconds of PostgreSQL per 1,000 events, ${processes(size)}`,
+        unit: 's',
+        better: 'lower',
+        runs: of((r) => r.warm.postgresCpuPer1000),
+      },
+      {
+        id: `passes-${size}`,
+        group: 'Scaling (warm: every process has run the flows before)',
+        title: `Passes run per 1,000 events, ${processes(size)} (a pass takes every event of its flow waiting when it starts)`,
+        unit: 'passes',
+        better: 'lower',
+        runs: of((r) => r.warm.passesPer1000),
+      },
+      {
+        id: `events-cold-${size}`,
+        group: 'Scaling (cold: the first events after the processes start)',
+        title: `Webhook events committed per second, ${processes(size)}, the first ${EVENTS.toLocaleString('en')} events`,
+        unit: 'events/s',
+        better: 'higher',
+        runs: of((r) => r.cold.eventsPerSecond),
+      },
+      {
+        id: `syncline-cpu-cold-${size}`,
+        group: 'Scaling (cold: the first events after the processes start)',
+        title: `CPU seconds of the Syncline processes per 1,000 events, ${processes(size)}, the first ${EVENTS.toLocaleString('en')} events (pass threads starting included)`,
+        unit: 's',
+        better: 'lower',
+        runs: of((r) => r.cold.synclineCpuPer1000),
+      },
+    ];
+  });
   measurements.push({
     id: 'failover',
     group: 'Fail-over',
