@@ -65,13 +65,20 @@ export function openSqliteFile(file: string): Sqlite.Database {
  * PostgreSQL for a `postgres://` URL (in `options.schema` when given; see postgresState.ts).
  */
 export async function openStateDb(location: string, options: PostgresStateOptions = {}): Promise<StateDb> {
-  const db = isPostgresUrl(location) ? await connectPostgresState<Database>(location, options) : wrapSqlite(openSqliteFile(location));
+  const sqlite = isPostgresUrl(location) ? null : openSqliteFile(location);
+  const db = sqlite ? wrapSqlite<Database>(sqlite) : await connectPostgresState<Database>(location, options);
   try {
     await migrateToLatest(db);
   } catch (error) {
     await db.destroy();
     throw error;
   }
+  // A multi-row statement inside a transaction first copies every page it will change to a statement journal, so it
+  // can be undone alone; in a temporary file that was 560 MB of writes in an import of 100,000 records, more than the
+  // WAL took (bench/engine.notes.md, fifth round). It only serves a rollback within a live transaction: what a commit
+  // keeps is in the WAL as before. In memory it holds the pages one statement changes, a page of records for a pass's
+  // statements; set after the migrations, whose statements may rewrite a whole table and so keep a temporary file.
+  sqlite?.pragma('temp_store = MEMORY');
   return db;
 }
 

@@ -143,6 +143,7 @@ export interface PassOptions {
   dryRun?: boolean;
   /** Process only these hinted records (a webhook burst) instead of polling every trigger. */
   hints?: ChangeHint[];
+  /** Records per listing page and staged changes per merged page (by default 500; 2,000 merged in an import: pass/passState.ts). */
   pageSize?: number;
   onProgress?(progress: PassProgress): void;
   /** The cluster member running the pass, recorded on its run (runs.process). */

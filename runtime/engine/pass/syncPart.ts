@@ -10,7 +10,7 @@ import { stageHardDeletes } from './deleteScan';
 import { countUntaggedEchoes } from './echoes';
 import { buildWork, loadEntities, readUnreadSides } from './link';
 import { guardMassDeletes } from './massDelete';
-import { DEFAULT_PAGE_SIZE, MAX_REMERGES, type EntityWork, type PassState } from './passState';
+import { BULK_CHANGES, BULK_PAGE_SIZE, DEFAULT_PAGE_SIZE, MAX_REMERGES, type EntityWork, type PassState } from './passState';
 import { heldFields, planPage, recordPlanned } from './plan';
 import { adoptInterruptedCreates, adoptInterruptedWrites, readInterruptedPages, trimInterruptedPages } from './recovery';
 import { learnedAbout, surveySides, type SideKnowledge } from './sideKnowledge';
@@ -40,10 +40,11 @@ export async function syncPart(
     if (!options.hints) await stageHardDeletes(ctx, part, connectors, staging, pass, pageSize);
     await guardMassDeletes(ctx, part, staging, pass);
 
+    const mergePageSize = options.pageSize ?? (staging.countPending() > BULK_CHANGES ? BULK_PAGE_SIZE : DEFAULT_PAGE_SIZE);
     const held = await heldFields(ctx.db, pass.flowId);
     const linking = { firstImport: !(await flowHasEntities(ctx.db, pass.flowId)) };
     for (let afterSeq = 0; ; ) {
-      const page = staging.page(afterSeq, pageSize);
+      const page = staging.page(afterSeq, mergePageSize);
       if (page.length === 0) break;
       afterSeq = (page[page.length - 1] as StagedChange).seq;
       await processPage(ctx, part, connectors, await buildWork(ctx, part, page, staging, pass, linking), held, pass);
@@ -53,7 +54,7 @@ export async function syncPart(
     for (let round = 0; round <= MAX_REMERGES && pass.revisit.size > 0; round++) {
       const ids = [...pass.revisit];
       pass.revisit.clear();
-      for (const chunk of chunked(ids, pageSize)) {
+      for (const chunk of chunked(ids, mergePageSize)) {
         const work = await loadEntities(ctx, part, chunk);
         for (const item of work) item.remerges = round + 1;
         await processPage(ctx, part, connectors, work, held, pass);
