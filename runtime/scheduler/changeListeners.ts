@@ -207,12 +207,7 @@ export class ChangeListeners {
   }
 
   private standBy(listener: Listener): void {
-    if (listener.closed) return;
-    listener.retryTimer = setTimeout(() => {
-      listener.retryTimer = null;
-      if (!listener.closed) this.open(listener);
-    }, STANDBY_MS);
-    listener.retryTimer.unref();
+    this.openAfter(listener, STANDBY_MS);
   }
 
   private async releaseClaim(listener: Listener): Promise<void> {
@@ -235,10 +230,16 @@ export class ChangeListeners {
   private retry(listener: Listener): void {
     if (listener.closed) return;
     listener.retryMs = Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, listener.retryMs * 2));
+    this.openAfter(listener, listener.retryMs);
+  }
+
+  /** Tries to listen again after `delayMs`, unless the trigger stops listening meanwhile. */
+  private openAfter(listener: Listener, delayMs: number): void {
+    if (listener.closed) return;
     listener.retryTimer = setTimeout(() => {
       listener.retryTimer = null;
       if (!listener.closed) this.open(listener);
-    }, listener.retryMs);
+    }, delayMs);
     listener.retryTimer.unref();
   }
 
