@@ -247,13 +247,23 @@ describe.skipIf(skipPostgres())('syncline state copy', () => {
     expect((await hook(ada, 'd-1')).status).toBe(202);
     expect((await hook(grace, 'd-2')).status).toBe(202);
     await eventually(() => expect(contacts(dataDir)).toHaveLength(2));
-    // Both sides change Ada's name: the manual policy files a conflict.
-    upsertPerson(dataDir, { id: ada, name: 'Ada King', email: 'ada@example.com' });
-    const b = contacts(dataDir).find((contact) => contact.email === 'ada@example.com')!;
-    const { default: Sqlite } = await import('better-sqlite3');
-    const side = new Sqlite(join(dataDir, 'b.db'));
-    side.prepare('UPDATE contacts SET full_name = ?, modified_at = ? WHERE id = ?').run('Countess Lovelace', new Date().toISOString(), b.id);
-    side.close();
+    // Both sides change Ada's name: the manual policy files a conflict. The flow is held while they do, or a pass
+    // still due for the second event could carry the first edit across before the second is made (a sequence, not a
+    // conflict).
+    let release!: () => void;
+    const held = original.runtime.deps.runner.exclusive('people', () => new Promise<void>((resolve) => (release = resolve)));
+    await eventually(() => expect(release).toBeDefined());
+    try {
+      upsertPerson(dataDir, { id: ada, name: 'Ada King', email: 'ada@example.com' });
+      const b = contacts(dataDir).find((contact) => contact.email === 'ada@example.com')!;
+      const { default: Sqlite } = await import('better-sqlite3');
+      const side = new Sqlite(join(dataDir, 'b.db'));
+      side.prepare('UPDATE contacts SET full_name = ?, modified_at = ? WHERE id = ?').run('Countess Lovelace', new Date().toISOString(), b.id);
+      side.close();
+    } finally {
+      release();
+    }
+    await held;
     await json(api(original, '/api/flows/people/run', { method: 'POST' }));
     const seen = async (server: { base: string; token: string }) => ({
       flows: await json(api(server, '/api/flows')),
