@@ -1,4 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { triggerConfigSchema } from '../../../nodes/trigger/schema';
 import { createTestSchema, databaseUrl, skipPostgres, type TestSchema } from '../../../test/connectors/support/postgres';
 import { testAccess } from '../../../test/support/access';
@@ -61,17 +62,65 @@ describe.skipIf(skipPostgres())('postgres writes a page in few statements', () =
     expect(stored.size).toBe(1200);
   });
 
-  it('reports the second of two creates given one key as taken (the INSERT fails, and its ops are written one by one)', async () => {
+  it('reports the second of two creates given one key as taken, in the one INSERT of the page', async () => {
+    const before = await statements();
     const results = await connector.write([
       { kind: 'create', fields: person(1), tag, id: '7' },
       { kind: 'create', fields: person(2), tag, id: '7' },
       { kind: 'create', fields: person(3), tag, id: '8' },
     ]);
     expect(results.map((result) => (result.ok ? result.id : result.reason))).toEqual(['7', 'taken', '8']);
+    expect(await statements()).toBe(before + 1);
     expect(await schema.query(`SELECT id, email FROM ${table()} ORDER BY id`)).toEqual([
       { id: 7, email: 'p1@example.com' },
       { id: 8, email: 'p3@example.com' },
     ]);
+  });
+
+  it('reports a key another session inserts while the page is written as taken, never failing the page', async () => {
+    // The other session holds key 21 uncommitted: the INSERT waits on it, and once it commits leaves that row out.
+    await schema.client.query('BEGIN');
+    await schema.client.query(`INSERT INTO ${table()} (id, email, name) VALUES (21, 'other@example.com', 'Other session')`);
+    const writing = connector.write([20, 21, 22].map((id, index): WriteOp => ({ kind: 'create', fields: person(index), tag, id: String(id) })));
+    const watcher = new pg.Client({ connectionString: databaseUrl });
+    await watcher.connect();
+    try {
+      await vi.waitFor(
+        async () => {
+          const { rows } = await watcher.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO%people%'`);
+          expect(rows).toHaveLength(1);
+        },
+        { timeout: 60_000, interval: 20 },
+      );
+    } finally {
+      await watcher.end();
+      await schema.client.query('COMMIT');
+    }
+    const results = await writing;
+    expect(results.map((result) => (result.ok ? result.id : result.reason))).toEqual(['20', 'taken', '22']);
+    expect((await schema.query<{ name: string }>(`SELECT name FROM ${table()} WHERE id = 21`))[0]?.name).toBe('Other session');
+  });
+
+  it('creates under given keys where the key has no unique index, a held key still taken', async () => {
+    await schema.query(`CREATE TABLE "${schema.name}".loose (id int NOT NULL, email text, updated_at timestamptz)`);
+    await schema.query(`INSERT INTO "${schema.name}".loose (id, email) VALUES (2, 'held@example.com')`);
+    const loose = await postgresConnector.open({
+      config: triggerConfigSchema.parse({ connector: 'postgres', connection: { url: databaseUrl }, collection: `${schema.name}.loose`, key: 'id', updatedAt: 'updated_at' }),
+      baseDir: '/',
+      access: testAccess(),
+      resolveCredential: async () => databaseUrl,
+    });
+    try {
+      const results = await loose.write([1, 2, 3].map((id): WriteOp => ({ kind: 'create', fields: { email: `p${id}@example.com` }, tag, id: String(id) })));
+      expect(results.map((result) => (result.ok ? result.id : result.reason))).toEqual(['1', 'taken', '3']);
+      expect(await schema.query(`SELECT id, email FROM "${schema.name}".loose ORDER BY id`)).toEqual([
+        { id: 1, email: 'p1@example.com' },
+        { id: 2, email: 'held@example.com' },
+        { id: 3, email: 'p3@example.com' },
+      ]);
+    } finally {
+      await loose.close();
+    }
   });
 
   it('updates in one statement, and reports a row changed since it was read as changed, never overwriting it', async () => {
