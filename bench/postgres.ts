@@ -538,6 +538,13 @@ async function synclineRun(context: Context, run: number): Promise<SystemRun> {
   }
 }
 
+/**
+ * SYNCLINE_BENCH_SERVE_PROF=DIR: `serve` is restarted after the initial sync under `node --cpu-prof`, and writes the
+ * profiles of the two-way round, the merge and the deletes (every thread's) to DIR when it stops. Summarise them with
+ * bench/postgresProfile.ts. For a look at where the time goes, not for the report: the restart is not measured work.
+ */
+const serveProfileDir = process.env.SYNCLINE_BENCH_SERVE_PROF?.trim() || undefined;
+
 /** `syncline serve` with the flow deployed, `notify: true` and a tag column (docs/connectors.md: what notify asks). */
 async function serveRun(context: Context, run: number): Promise<SystemRun> {
   const { cluster, options, edits } = context;
@@ -550,7 +557,7 @@ async function serveRun(context: Context, run: number): Promise<SystemRun> {
     return { endedAt: (await equal(cluster, pair.a, pair.b)) ? seen : await waitFor('A and B to be equal', () => equal(cluster, pair.a, pair.b), options.timeoutMs) };
   };
   try {
-    const live = await SynclineServer.start(join(cluster.workDir, `serve-${run}`), cluster.port);
+    let live = await SynclineServer.start(join(cluster.workDir, `serve-${run}`), cluster.port);
     server = live;
     const meter = (): ExtraMeter => {
       let before = 0;
@@ -570,6 +577,13 @@ async function serveRun(context: Context, run: number): Promise<SystemRun> {
     );
     options.log(`run ${run} serve: initial ${result.initial.wallS.toFixed(2)} s`);
     await waitForIdle(live, document.id as string, options.timeoutMs);
+    if (serveProfileDir) {
+      // A server of its own for the pieces after the initial sync, so that its profile shows them, not the copy.
+      await live.stop();
+      live = await SynclineServer.start(join(cluster.workDir, `serve-${run}`), cluster.port, serveProfileDir);
+      server = live;
+      await waitForIdle(live, document.id as string, options.timeoutMs);
+    }
     await settleCluster(cluster, pair);
 
     const [onA, onB] = EDIT.twoWay(edits, run);

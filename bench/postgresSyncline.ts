@@ -145,9 +145,11 @@ export class SynclineServer {
     child.once('exit', () => (this.exited = true));
   }
 
-  static async start(dir: string, port: number): Promise<SynclineServer> {
+  /** `profileDir`: the server writes its threads' CPU profiles there when it stops (`node --cpu-prof`). */
+  static async start(dir: string, port: number, profileDir?: string): Promise<SynclineServer> {
     mkdirSync(dir, { recursive: true });
-    const child = spawn(process.execPath, [join(repository, 'bin', 'syncline.mjs'), 'serve', '--port', '0', '--data', dir, '--allow-hosts', `127.0.0.1:${port}`], {
+    const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const child = spawn(process.execPath, [...profile, join(repository, 'bin', 'syncline.mjs'), 'serve', '--port', '0', '--data', dir, '--allow-hosts', `127.0.0.1:${port}`], {
       cwd: repository,
       env: { ...process.env, SYNCLINE_TOKEN: TOKEN, SYNCLINE_LOG_LEVEL: process.env.SYNCLINE_LOG_LEVEL ?? 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],

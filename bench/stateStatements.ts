@@ -4,13 +4,16 @@
  * the total, then the statements by time (values lists folded). How bench/engine.notes.md's per-statement figures are
  * taken:
  *
- *   node --import tsx bench/stateStatements.ts [records]
+ *   node --import tsx bench/stateStatements.ts [records] [--changes K]
+ *
+ * With `--changes K`, the initial sync and the echo pass after it are not timed; K records of A are then edited
+ * (bench/engine.ts editSource) and the pass that carries them is: an incremental pass's statements.
  */
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Kysely } from 'kysely';
-import { generateSource, twoSystemFlow, prepareWorkspace } from './engine';
+import { editSource, generateSource, twoSystemFlow, prepareWorkspace } from './engine';
 import { openSqliteFile, migrateToLatest } from '../runtime/db/index';
 import { ImmediateSqliteDialect } from '../runtime/db/immediateTransactions';
 import { cachingStatements } from '../runtime/db/statementCache';
@@ -19,6 +22,8 @@ import { connectorRegistry } from '../runtime/connectors/index';
 import type { Database } from '../runtime/db/schema';
 
 const n = Number(process.argv[2] ?? 20000);
+const changesAt = process.argv.indexOf('--changes');
+const changes = changesAt < 0 ? 0 : Number(process.argv[changesAt + 1]);
 const work = mkdtempSync(join(tmpdir(), 'sp-'));
 const source = join(work, 'source.db');
 generateSource(source, n);
@@ -35,8 +40,15 @@ const db = new Kysely<Database>({
   },
 });
 await migrateToLatest(db);
-on = true;
 const engine = new SyncEngine({ db, connectors: connectorRegistry });
+if (changes > 0) {
+  for (const reason of ['initial sync', 'echo pass']) {
+    const untimed = await engine.runPass(twoSystemFlow(), { baseDir: dir, reason: 'cli' });
+    console.log(`${reason} (not timed):`, untimed.status, JSON.stringify(untimed.summary));
+  }
+  editSource(dir, n, changes, 1);
+}
+on = true;
 const t = performance.now();
 const result = await engine.runPass(twoSystemFlow(), { baseDir: dir, reason: 'cli' });
 const ms = performance.now() - t;
