@@ -2,7 +2,7 @@ import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { signBody } from '../../runtime/webhooks/signature';
-import { auth, contacts, deployPeople, eventually, peopleFlow, recordPasses, SECRET, testRuntime, unprocessedEvents, upsertPerson, type TestRuntime } from './support';
+import { auth, contacts, deployPeople, eventually, holdFlow, peopleFlow, recordPasses, SECRET, testRuntime, unprocessedEvents, upsertPerson, type TestRuntime } from './support';
 import { expectError } from '../support/httpErrors';
 
 let t: TestRuntime;
@@ -55,9 +55,7 @@ describe('webhooks', () => {
     const passes = recordPasses(t);
     const kick = vi.spyOn(t.runtime.deps.worker, 'kick');
     // Hold the flow's lock so every event is stored before the worker can take a batch.
-    let release!: () => void;
-    const held = t.runtime.deps.runner.exclusive('people', () => new Promise<void>((resolve) => (release = resolve)));
-    await eventually(() => expect(release).toBeDefined());
+    const release = await holdFlow(t.runtime, 'people');
     // Concurrent requests may be stored in any order, so the delete of record 2 and its later upsert travel in one
     // body: whichever request lands last, the latest event for record 2 is an upsert.
     const deleteThenUpsert = JSON.stringify([{ type: 'delete', id: String(ids[1]) }, { type: 'upsert', id: String(ids[1]) }]);
@@ -71,9 +69,8 @@ describe('webhooks', () => {
       expect(kick.mock.calls.length).toBeLessThan(bodies.length);
     } finally {
       // A failed expectation must not leave the flow held: closing the runtime waits for it.
-      release();
+      await release();
     }
-    await held;
     await eventually(async () => expect(await unprocessedEvents(t)).toBe(0));
     await t.runtime.deps.worker.idle();
     const batch = passes.map((pass) => pass.hints).find((list) => list !== undefined && list.length > 0)!;
@@ -175,14 +172,11 @@ describe('webhooks', () => {
     await deployPeople(t);
     await deployPeople(t, peopleFlow({ id: 'other' }));
     // Paused before its pass, the flow keeps its event pending: it is removed with work still waiting.
-    let release!: () => void;
-    const held = t.runtime.deps.runner.exclusive('people', () => new Promise<void>((resolve) => (release = resolve)));
-    await eventually(() => expect(release).toBeDefined());
+    const release = await holdFlow(t.runtime, 'people');
     expect((await t.hook('people', 'a', event(1), { 'x-syncline-delivery': 'delivery-1' })).status).toBe(202);
     expect((await t.hook('other', 'a', event(2), { 'x-syncline-delivery': 'delivery-1' })).status).toBe(202);
     await t.post('/api/flows/people/pause');
-    release();
-    await held;
+    await release();
     await t.runtime.deps.worker.idle();
     const rowsOf = async (flowId: string) => ({
       events: (await t.inbox.selectFrom('webhook_events').select('record_id').where('flow_id', '=', flowId).execute()).length,
@@ -203,13 +197,10 @@ describe('webhooks', () => {
     t = await testRuntime();
     await deployPeople(t);
     const id = upsertPerson(t.dir, { name: 'Ada Lovelace', email: 'ada@example.com' });
-    let release!: () => void;
-    const held = t.runtime.deps.runner.exclusive('people', () => new Promise<void>((resolve) => (release = resolve)));
-    await eventually(() => expect(release).toBeDefined());
+    const release = await holdFlow(t.runtime, 'people');
     expect((await t.hook('people', 'a', event(id))).status).toBe(202);
     await t.post('/api/flows/people/pause');
-    release();
-    await held;
+    await release();
     await t.runtime.deps.worker.idle();
     expect(contacts(t.dir)).toEqual([]);
     expect(await unprocessedEvents(t)).toBe(1);

@@ -14,7 +14,7 @@ import { signBody } from '../../runtime/webhooks/signature';
 import { databaseUrl, skipPostgres, unreachableUrl } from '../connectors/support/postgres';
 import { exited, runCli, START_TIMEOUT_MS, startServeProcess, type ServeProcess } from '../support/cliProcess';
 import { postgresStateForThisTest } from '../support/serverState';
-import { contacts, createSides, eventually, peopleFlow, polledPeopleFlow, SECRET, upsertPerson } from './support';
+import { contacts, createSides, eventually, holdFlow, peopleFlow, polledPeopleFlow, SECRET, upsertPerson } from './support';
 
 const children: ChildProcessWithoutNullStreams[] = [];
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -250,9 +250,7 @@ describe.skipIf(skipPostgres())('syncline state copy', () => {
     // Both sides change Ada's name: the manual policy files a conflict. The flow is held while they do, or a pass
     // still due for the second event could carry the first edit across before the second is made (a sequence, not a
     // conflict).
-    let release!: () => void;
-    const held = original.runtime.deps.runner.exclusive('people', () => new Promise<void>((resolve) => (release = resolve)));
-    await eventually(() => expect(release).toBeDefined());
+    const release = await holdFlow(original.runtime, 'people');
     try {
       upsertPerson(dataDir, { id: ada, name: 'Ada King', email: 'ada@example.com' });
       const b = contacts(dataDir).find((contact) => contact.email === 'ada@example.com')!;
@@ -261,9 +259,8 @@ describe.skipIf(skipPostgres())('syncline state copy', () => {
       side.prepare('UPDATE contacts SET full_name = ?, modified_at = ? WHERE id = ?').run('Countess Lovelace', new Date().toISOString(), b.id);
       side.close();
     } finally {
-      release();
+      await release();
     }
-    await held;
     await json(api(original, '/api/flows/people/run', { method: 'POST' }));
     const seen = async (server: { base: string; token: string }) => ({
       flows: await json(api(server, '/api/flows')),

@@ -247,6 +247,21 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 60_
   }
 }
 
+/**
+ * Takes a flow's pass lock (the runner's `exclusive`, as a conflict resolution does) and keeps it: no pass of the flow
+ * runs until the returned function is called, which resolves once the lock is given back. Resolves once the lock is
+ * held, that is after any pass of the flow in progress.
+ */
+export async function holdFlow(runtime: Runtime, flowId: string): Promise<() => Promise<void>> {
+  let release: (() => void) | undefined;
+  const held = runtime.deps.runner.exclusive(flowId, () => new Promise<void>((resolve) => (release = resolve)));
+  const holding = await eventually(() => release ?? Promise.reject(new Error(`the pass lock of flow ${flowId} was not taken`)));
+  return async () => {
+    holding();
+    await held;
+  };
+}
+
 /** From now on, every pass the runner is asked for (by the scheduler, webhooks or the API), as `[flowId, reason]`. */
 export function recordPassRequests(t: TestRuntime): () => Array<[string, string]> {
   const spy = vi.spyOn(t.runtime.deps.runner, 'runPass');
