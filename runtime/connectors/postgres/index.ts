@@ -65,7 +65,7 @@ import { postgresConnectionForm } from './form';
 import { groupInto } from '../../util/collections';
 
 export { checkPostgresConnection } from './connection';
-export { channelFor, notifyFunctionName, notifyTriggerName, type TableChange } from './notify';
+export { channelFor, functionFor, notifyTriggerName, type TableChange } from './notify';
 
 /** The tables are the user's, unknown at compile time: rows are plain objects. */
 type AnyDatabase = Record<string, Record<string, unknown>>;

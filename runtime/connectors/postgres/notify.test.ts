@@ -3,7 +3,7 @@ import { triggerConfigSchema } from '../../../nodes/trigger/schema';
 import { createTestSchema, databaseUrl, skipPostgres, type TestSchema } from '../../../test/connectors/support/postgres';
 import { testAccess } from '../../../test/support/access';
 import type { Connector } from '../types';
-import { canSubscribe, postgresConnector, type TableChange } from './index';
+import { canSubscribe, functionFor, postgresConnector, type TableChange } from './index';
 
 // Notifications say which changes were the runtime's own writes (their tag), so a flow can drop its echoes unread.
 
@@ -22,9 +22,20 @@ describe.skipIf(skipPostgres())('postgres notifications and write tags', () => {
     await schema.drop();
   });
 
-  const open = async (): Promise<Connector> => {
+  const ourFunctions = () =>
+    schema.query<{ name: string }>(`SELECT p.proname AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 AND p.proname LIKE 'syncline%' ORDER BY 1`, [schema.name]);
+
+  const open = async (overrides: Record<string, unknown> = {}): Promise<Connector> => {
     const connector = await postgresConnector.open({
-      config: triggerConfigSchema.parse({ connector: 'postgres', key: 'id', collection: `${schema.name}.leads`, updatedAt: 'updated_at', tagColumn: 'sync_tag', connection: { url: databaseUrl, notify: true } }),
+      config: triggerConfigSchema.parse({
+        connector: 'postgres',
+        key: 'id',
+        collection: `${schema.name}.leads`,
+        updatedAt: 'updated_at',
+        tagColumn: 'sync_tag',
+        connection: { url: databaseUrl, notify: true },
+        ...overrides,
+      }),
       baseDir: '/',
       access: testAccess(),
       resolveCredential: async () => databaseUrl,
@@ -83,8 +94,12 @@ describe.skipIf(skipPostgres())('postgres notifications and write tags', () => {
       END $$`);
     await schema.query(`CREATE TRIGGER syncline_notify AFTER INSERT OR UPDATE OR DELETE ON ${table()} FOR EACH ROW EXECUTE FUNCTION "${schema.name}".syncline_notify_change('syncline:${schema.name}.leads', 'id')`);
     const connector = await open();
-    const triggers = await schema.query<{ args: string }>(`SELECT encode(tgargs, 'escape') AS args FROM pg_trigger WHERE tgrelid = '${table()}'::regclass AND NOT tgisinternal`);
-    expect(triggers).toEqual([{ args: `syncline:${schema.name}.leads\\000id\\000sync_tag\\000` }]);
+    // The table's trigger now calls a function of its own, and the shared one, unused, is gone.
+    const triggers = await schema.query<{ name: string }>(
+      `SELECT p.proname AS name FROM pg_trigger tg JOIN pg_proc p ON p.oid = tg.tgfoid WHERE tg.tgrelid = '${table()}'::regclass AND NOT tg.tgisinternal`,
+    );
+    expect(triggers).toEqual([{ name: functionFor(schema.name, 'leads') }]);
+    expect(await ourFunctions()).toEqual([{ name: 'syncline_notify_for_leads' }]);
     const changes = await hear(connector, 1, async () => {
       await connector.write([{ kind: 'create', fields: { email: 'a@example.com' }, tag: 'syncline:leads:0003' }]);
     });
@@ -93,5 +108,38 @@ describe.skipIf(skipPostgres())('postgres notifications and write tags', () => {
     const before = await schema.query(`SELECT oid FROM pg_trigger WHERE tgrelid = '${table()}'::regclass AND NOT tgisinternal`);
     await open();
     expect(await schema.query(`SELECT oid FROM pg_trigger WHERE tgrelid = '${table()}'::regclass AND NOT tgisinternal`)).toEqual(before);
+  });
+
+  it('keeps the shared function of older versions while another table still calls it', async () => {
+    await schema.query(`CREATE TABLE "${schema.name}".deals (id serial PRIMARY KEY, email text, updated_at timestamptz, sync_tag text)`);
+    await schema.query(`CREATE FUNCTION "${schema.name}".syncline_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_notify(TG_ARGV[0], json_build_object('op', lower(TG_OP), 'id', 'x')::text); RETURN NULL; END $$`);
+    for (const name of ['leads', 'deals']) {
+      await schema.query(
+        `CREATE TRIGGER syncline_notify AFTER INSERT OR UPDATE OR DELETE ON "${schema.name}".${name} FOR EACH ROW EXECUTE FUNCTION "${schema.name}".syncline_notify_change('syncline:${schema.name}.${name}', 'id')`,
+      );
+    }
+    await open();
+    expect(await ourFunctions()).toEqual([{ name: 'syncline_notify_change' }, { name: 'syncline_notify_for_leads' }]);
+    await open({ collection: `${schema.name}.deals` });
+    expect(await ourFunctions()).toEqual([{ name: 'syncline_notify_for_deals' }, { name: 'syncline_notify_for_leads' }]);
+  });
+
+  it('names odd columns and long tables right in the function it writes for the table', async () => {
+    // 60 characters: the function's readable name would pass PostgreSQL's 63 bytes, so it is hashed, like the channel.
+    const long = `leads_${'x'.repeat(54)}`;
+    await schema.query(`CREATE TABLE "${schema.name}".${long} ("Record ""Key""" text PRIMARY KEY, email text, updated_at timestamptz, "it's tag" text)`);
+    const connector = await open({ collection: `${schema.name}.${long}`, key: 'Record "Key"', tagColumn: "it's tag" });
+    expect(functionFor(schema.name, long)).toMatch(/^syncline_notify_for_[0-9a-f]{40}$/);
+    const changes = await hear(connector, 3, async () => {
+      await connector.write([{ kind: 'create', id: 'k-1', fields: { email: 'a@example.com' }, tag: 'syncline:leads:0004' }]);
+      await schema.query(`UPDATE "${schema.name}".${long} SET email = 'b@example.com' WHERE "Record ""Key""" = 'k-1'`);
+      await schema.query(`DELETE FROM "${schema.name}".${long} WHERE "Record ""Key""" = 'k-1'`);
+    });
+    expect(changes).toEqual([
+      { id: 'k-1', type: 'upsert', tag: 'syncline:leads:0004' },
+      { id: 'k-1', type: 'upsert' },
+      { id: 'k-1', type: 'delete' },
+    ]);
   });
 });

@@ -318,7 +318,7 @@ describe.skipIf(skipPostgres())('postgres', () => {
 
       await removePostgresNotifications({ config: triggerConfigSchema.parse({ connector: 'postgres', key: 'id', ...config }), baseDir: '/', resolveCredential: () => Promise.reject(new Error('none')), access: testAccess() });
       expect(await countTriggers()).toBe(0);
-      const functions = await schema.query(`SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 AND p.proname = 'syncline_notify_change'`, [schema.name]);
+      const functions = await schema.query(`SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 AND p.proname LIKE 'syncline%'`, [schema.name]);
       expect(functions).toEqual([]);
     });
   });
