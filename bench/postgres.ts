@@ -22,6 +22,7 @@
  */
 import Sqlite from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
+import { bundleProblem } from '../bin/runtimeBundle.mjs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type pg from 'pg';
@@ -988,6 +989,9 @@ function checkoutCommit(): string {
 async function main(): Promise<void> {
   const options = optionsFromArgs();
   options.log(`${options.rows.toLocaleString('en')} rows, ${options.runs} run(s), systems: ${[...options.only].join(', ')}. The machine may be shared and busy: only the ratios of systems measured in the same run count.`);
+  // `run --once` is timed from spawn to exit, so whether the CLI starts from the bundle or the sources shows in it.
+  const stale = bundleProblem();
+  options.log(stale === null ? 'the CLI runs the bundled runtime (dist/runtime)' : `the CLI runs the TypeScript sources through tsx: ${stale}`);
   const result = await runBench(options);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

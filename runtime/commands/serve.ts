@@ -3,7 +3,6 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { strongToken } from '../api/auth';
 import { createRuntime, type Runtime } from '../app';
@@ -13,6 +12,7 @@ import { buildConnectorAccess, readAccessOption, runtimeFileNames, runtimeFilesI
 import { connectorRegistry } from '../connectors/index';
 import { loadOrCreateKey } from '../credentials/cipher';
 import { createPrivateFolder } from '../credentials/privateFiles';
+import { repositoryPath } from '../repository';
 import { carryOverWebhookEvents, openInboxDb, type InboxDb } from '../db/inbox';
 import { openStateDb, type StateDb } from '../db/index';
 import { isPostgresUrl } from '../util/postgresUrl';
@@ -138,7 +138,7 @@ export function loadOrCreateToken(dataDir: string): { token: string; created: bo
 }
 
 /** The built editor next to this checkout (dist/editor). */
-export const editorDistDir = fileURLToPath(new URL('../../dist/editor', import.meta.url));
+export const editorDistDir = repositoryPath('dist', 'editor');
 
 export interface RunningServer {
   runtime: Runtime;

@@ -1,11 +1,9 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createPrivateFolder, ensurePrivateFile } from '../credentials/privateFiles';
 import { installDemoIfFirstStart } from '../demo/install';
+import { repositoryRoot } from '../repository';
 import { DEFAULT_PORT, describeStartError, editorDistDir, parseServeArgs, serveUsage, startServer, stopOnSignal, type RunningServer } from './serve';
-
-const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 const startUsage =
   'usage: syncline start [--port N] [--data DIR] [serve\'s other options]\n' +

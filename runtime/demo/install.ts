@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Runtime } from '../app';
 import { ensurePrivateFile, SQLITE_COMPANIONS } from '../credentials/privateFiles';
 import { describeIssue } from '../flows/flowLoader';
+import { repositoryPath } from '../repository';
 import { seededRandom } from '../seededRandom';
 
 export const DEMO_FLOW_ID = 'leads';
@@ -17,7 +18,7 @@ const lastNames = ['Abbott', 'Becker', 'Costa', 'Dubois', 'Evans', 'Fischer', 'G
  * document like any other (leads.flow.json beside this file), read afresh on each call so callers may change theirs.
  */
 export function demoFlow(): Record<string, unknown> {
-  return JSON.parse(readFileSync(new URL('./leads.flow.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+  return JSON.parse(readFileSync(repositoryPath('runtime', 'demo', 'leads.flow.json'), 'utf8')) as Record<string, unknown>;
 }
 
 /** The lead statuses the demo data uses: the values the flow maps between the CRM's `status` and marketing's `stage`. */
