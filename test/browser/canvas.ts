@@ -13,7 +13,14 @@ export const dropdown = (page: Page, label: string) => panel(page).getByRole('co
 
 /** Drags a palette item onto the canvas at a point relative to the canvas pane, the way a person does. */
 export async function dropNode(page: Page, title: string, x: number, y: number): Promise<void> {
+  const nodes = page.locator('.react-flow__node');
+  const before = await nodes.count();
   await page.getByRole('button', { name: title, exact: true }).dragTo(page.locator('.react-flow__pane'), { targetPosition: { x, y } });
+  await expect.poll(() => nodes.count()).toBe(before + 1);
+  // The panel must show the node just dropped before anything is typed into it: on a busy machine it still showed the
+  // node selected before for a moment, and naming the new node renamed that one (a flow with no conflict node).
+  const dropped = await page.locator('.react-flow__node.selected').getAttribute('data-id');
+  await expect.poll(() => panel(page).getByLabel('Node id', { exact: true }).inputValue()).toBe(dropped);
 }
 
 /** Gives the node just dropped (selected, its panel open) the id the flow refers to it by. */
