@@ -51,6 +51,8 @@ interface Schedule {
  */
 export class Scheduler {
   private readonly schedules = new Map<string, Schedule>();
+  /** The flows this process last saw deployed: a flow leaving this set was paused. */
+  private readonly deployed = new Set<string>();
 
   constructor(
     private readonly catalog: FlowCatalog,
@@ -63,10 +65,16 @@ export class Scheduler {
 
   /**
    * Starts, restarts or stops a flow's timer and subscriptions to match its stored state (deployed, triggers,
-   * interval). A flow that is not deployed (it was just paused) has its pass in progress stopped as well.
+   * interval). A flow that was deployed and is not any more (it was just paused) has its pass in progress stopped as
+   * well. A flow never deployed keeps its pass: a person ran it by hand, and a sync of it (its import heard back from
+   * a PostgreSQL state, an edit) says nothing about that run.
    */
   sync(flowId: string): void {
-    if (!this.catalog.get(flowId)?.deployed && this.runner.busy(flowId)) this.stopPass(flowId, 'the flow was paused');
+    const deployed = this.catalog.get(flowId)?.deployed === true;
+    const paused = !deployed && this.deployed.has(flowId);
+    if (deployed) this.deployed.add(flowId);
+    else this.deployed.delete(flowId);
+    if (paused && this.runner.busy(flowId)) this.stopPass(flowId, 'the flow was paused');
     this.syncTimer(flowId);
     this.listeners?.sync(flowId);
     this.registrations?.sync(flowId);
@@ -105,6 +113,7 @@ export class Scheduler {
    * pass stops, in the background: the runner's queue for the flow frees up once it has.
    */
   stop(flowId: string): void {
+    this.deployed.delete(flowId);
     if (this.runner.busy(flowId)) this.stopPass(flowId, 'the flow was removed');
     this.stopTimer(flowId);
     void this.listeners?.stop(flowId);
