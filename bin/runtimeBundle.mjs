@@ -74,7 +74,12 @@ export async function buildRuntime(outdir = bundleDir) {
   });
   // The packages bundled change only through npm, which changes the lock file (and runs postinstall, which rebuilds).
   const ours = Object.keys(result.metafile.inputs).filter((path) => !path.startsWith('node_modules/'));
-  const sources = [...ours, 'package-lock.json'].sort().map((path) => ({ path, ...fingerprint(join(repository, path)) }));
+  // An installed copy may have no lock file: then only our sources are listed.
+  const sources = [...ours, 'package-lock.json']
+    .sort()
+    .map((path) => ({ path, stamp: fingerprint(join(repository, path)) }))
+    .filter(({ stamp }) => stamp !== null)
+    .map(({ path, stamp }) => ({ path, ...stamp }));
   writeFileSync(join(building, MANIFEST), `${JSON.stringify({ builtAt: new Date().toISOString(), sources })}\n`);
   mkdirSync(dirname(outdir), { recursive: true });
   rmSync(outdir, { recursive: true, force: true });
