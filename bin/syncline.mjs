@@ -8,13 +8,13 @@ import { bundleDir, bundleProblem } from './runtimeBundle.mjs';
 
 const wanted = process.env.SYNCLINE_RUNTIME ?? 'auto';
 const dir = process.env.SYNCLINE_RUNTIME_DIR ?? bundleDir;
-const problem = wanted === 'source' ? 'SYNCLINE_RUNTIME=source' : bundleProblem(dir);
+const problem = wanted === 'source' ? null : bundleProblem(dir);
 if (wanted === 'bundle' && problem !== null) {
   process.stderr.write(`syncline: SYNCLINE_RUNTIME=bundle, but ${problem}\n`);
   process.exit(2);
 }
 let main;
-if (problem === null) {
+if (wanted !== 'source' && problem === null) {
   ({ main } = await import(pathToFileURL(join(dir, 'cli.mjs')).href));
 } else {
   const { register } = await import('tsx/esm/api');

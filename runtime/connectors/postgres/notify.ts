@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
+import { quoteIdentifier, quoteLiteral } from '../sql/quoting';
 
 export const notifyTriggerName = 'syncline_notify';
 /** The one function every table's trigger called before each table got its own (functionFor); removed once unused. */
@@ -40,16 +41,6 @@ export function functionFor(schema: string, table: string): string {
   return boundedName('syncline_notify_for_', schema, table, `syncline_notify_for_${table}`);
 }
 
-/** SQL text of a string literal. */
-function literal(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
-}
-
-/** SQL text of a quoted identifier. */
-function identifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
 /**
  * The body of a table's trigger function. It reads the key and the tag as columns of NEW and OLD: the function shared
  * by every table before (`to_jsonb(NEW) ->> column`, the column given as an argument) turned the whole row into
@@ -57,21 +48,21 @@ function identifier(name: string): string {
  * reading the columns themselves takes it to 0.9 s (bench/postgres.notes.md). The rest is pg_notify's own work.
  */
 function notifyBody(channel: string, keyColumn: string, tagColumn: string | null): string {
-  const key = identifier(keyColumn);
+  const key = quoteIdentifier(keyColumn);
   const written = tagColumn === null
     ? ''
     : `
-    written := NEW.${identifier(tagColumn)};
-    IF TG_OP = 'UPDATE' AND written IS NOT DISTINCT FROM OLD.${identifier(tagColumn)} THEN written := NULL; END IF;`;
+    written := NEW.${quoteIdentifier(tagColumn)};
+    IF TG_OP = 'UPDATE' AND written IS NOT DISTINCT FROM OLD.${quoteIdentifier(tagColumn)} THEN written := NULL; END IF;`;
   return `
 -- ${functionVersion}
 DECLARE
   written text;
 BEGIN
   IF TG_OP = 'DELETE' THEN
-    PERFORM pg_notify(${literal(channel)}, json_build_object('op', 'delete', 'id', OLD.${key}::text, 'tag', NULL)::text);
+    PERFORM pg_notify(${quoteLiteral(channel)}, json_build_object('op', 'delete', 'id', OLD.${key}::text, 'tag', NULL)::text);
   ELSE${written}
-    PERFORM pg_notify(${literal(channel)}, json_build_object('op', lower(TG_OP), 'id', NEW.${key}::text, 'tag', written)::text);
+    PERFORM pg_notify(${quoteLiteral(channel)}, json_build_object('op', lower(TG_OP), 'id', NEW.${key}::text, 'tag', written)::text);
   END IF;
   RETURN NULL;
 END
@@ -159,7 +150,7 @@ export async function listenForChanges(
     }
   });
   await client.connect();
-  await client.query(`LISTEN "${channel.replaceAll('"', '""')}"`);
+  await client.query(`LISTEN ${quoteIdentifier(channel)}`);
   return async () => {
     if (stopped) return;
     stopped = true;

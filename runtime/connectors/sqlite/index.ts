@@ -30,13 +30,13 @@ import {
   type WriteOp,
   type WriteResult,
 } from '../types';
+import { quoteIdentifier } from '../sql/quoting';
 import { detectTimestampFormat, formatTimestamp, nextStampMs, parseTimestampMs, resolutionMs, type TimestampFormat } from '../sql/timestamps';
 import {
   columnAffinity,
   columnDecoder,
   isDeletedFlag,
   liveRowCondition,
-  quoteIdentifier,
   toSqlValue,
   toVersion,
 } from './values';

@@ -81,7 +81,3 @@ export function liveRowCondition(quotedFlag: string): string {
   return `(${quotedFlag} IS NULL OR ${quotedFlag} = 0 OR lower(trim(${quotedFlag})) IN ('', '0', 'false'))`;
 }
 
-/** Quotes an identifier for SQL; names are also checked against the schema before use, this keeps odd ones safe. */
-export function quoteIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
