@@ -170,7 +170,8 @@ export function hubFlow(): FlowDocument {
 
 /** `run --once`: one engine pass with the state in `statePath`, timed from the call to its result. */
 export async function timedPass(flow: FlowDocument, dir: string, statePath: string): Promise<{ ms: number; result: PassResult }> {
-  const db = await openStateDb(statePath);
+  // As `syncline run` opens it.
+  const db = await openStateDb(statePath, { backgroundCheckpoints: true });
   try {
     const engine = new SyncEngine({ db, connectors: connectorRegistry });
     const started = performance.now();
@@ -313,7 +314,8 @@ export function fastForwardTargetCursor(dir: string, flowId: string): void {
 async function incrementalSubject(dir: string, total: number, changes: number, runs: number, settle: 'pass' | 'fast-forward') {
   const flow = twoSystemFlow();
   if (settle === 'fast-forward') fastForwardTargetCursor(dir, flow.id);
-  const db = await openStateDb(join(dir, 'state.db'));
+  // As a pass worker of `syncline serve` opens it.
+  const db = await openStateDb(join(dir, 'state.db'), { backgroundCheckpoints: true });
   const engine = new SyncEngine({ db, connectors: connectorRegistry });
   const pass = async () => {
     const started = performance.now();

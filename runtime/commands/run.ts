@@ -138,7 +138,7 @@ function readFlow(flowPath: string): FlowDocument | string {
  * nothing to the state, the copy only spared the file its creation and migrations.
  */
 async function openState(statePath: string, dryRun: boolean): Promise<StateDb> {
-  if (!dryRun || isPostgresUrl(statePath)) return openStateDb(statePath);
+  if (!dryRun || isPostgresUrl(statePath)) return openStateDb(statePath, { backgroundCheckpoints: !dryRun });
   const copy = existsSync(statePath) ? new Sqlite(new Sqlite(statePath, { readonly: true }).serialize()) : new Sqlite(':memory:');
   const db = wrapSqlite(copy);
   await migrateToLatest(db);

@@ -2,6 +2,7 @@ import Sqlite from 'better-sqlite3';
 import { dirname } from 'node:path';
 import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import { createPrivateFolder, ensurePrivateFile, SQLITE_COMPANIONS } from '../credentials/privateFiles';
+import { BackgroundCheckpoints } from './checkpoints';
 import { isSqlite } from './dialect';
 import { ImmediateSqliteDialect } from './immediateTransactions';
 import { cachingStatements } from './statementCache';
@@ -60,13 +61,22 @@ export function openSqliteFile(file: string): Sqlite.Database {
   return sqlite;
 }
 
+export interface StateOptions extends PostgresStateOptions {
+  /**
+   * For the connection that runs passes on a SQLite file: checkpoint its WAL on a thread of its own (checkpoints.ts),
+   * stopped when the state is closed. Ignored in memory and on PostgreSQL.
+   */
+  backgroundCheckpoints?: boolean;
+}
+
 /**
  * Opens (creating if needed) the runtime state and migrates it: in a SQLite file, in memory for ':memory:', or in
  * PostgreSQL for a `postgres://` URL (in `options.schema` when given; see postgresState.ts).
  */
-export async function openStateDb(location: string, options: PostgresStateOptions = {}): Promise<StateDb> {
+export async function openStateDb(location: string, options: StateOptions = {}): Promise<StateDb> {
   const sqlite = isPostgresUrl(location) ? null : openSqliteFile(location);
-  const db = sqlite ? wrapSqlite<Database>(sqlite) : await connectPostgresState<Database>(location, options);
+  const checkpoints = sqlite && options.backgroundCheckpoints && location !== ':memory:' ? BackgroundCheckpoints.start(location, sqlite) : null;
+  const db = sqlite ? wrapSqlite<Database>(sqlite, () => checkpoints?.stop()) : await connectPostgresState<Database>(location, options);
   try {
     await migrateToLatest(db);
   } catch (error) {
@@ -84,10 +94,22 @@ export async function openStateDb(location: string, options: PostgresStateOption
 
 /**
  * A Kysely handle over an open better-sqlite3 database (not migrated); its transactions begin `immediate`, and its
- * statements are prepared once and reused (see cachingStatements).
+ * statements are prepared once and reused (see cachingStatements). `beforeClose` runs when the handle is destroyed,
+ * before the database is closed.
  */
-export function wrapSqlite<DB = Database>(sqlite: Sqlite.Database): Kysely<DB> {
-  return new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(sqlite) }) });
+export function wrapSqlite<DB = Database>(sqlite: Sqlite.Database, beforeClose?: () => void): Kysely<DB> {
+  const database = cachingStatements(sqlite);
+  const close = database.close.bind(database);
+  const closing = beforeClose
+    ? {
+        ...database,
+        close: () => {
+          beforeClose();
+          return close();
+        },
+      }
+    : database;
+  return new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: closing }) });
 }
 
 /**

@@ -19,7 +19,7 @@ const WORKER_POOL_SIZE = 4;
 const rootLogger = createLogger({ level: data.logLevel, ...(data.logFile ? { file: data.logFile } : {}) });
 const logger = rootLogger.child({ component: 'engine' });
 // On PostgreSQL a worker runs one pass at a time, whose statements go one after another: a few connections suffice.
-const db = await openStateDb(data.state, { poolSize: WORKER_POOL_SIZE });
+const db = await openStateDb(data.state, { poolSize: WORKER_POOL_SIZE, backgroundCheckpoints: true });
 const key = Buffer.from(data.credentialKey);
 // The API replaces credentials on the main thread, and this thread's cache would never hear of it: the store (and its
 // cache) is renewed as each pass starts, so a pass uses the credentials stored when it began.
