@@ -87,12 +87,13 @@ class PageLinking {
 
   /** Every change of the page not taken yet: settled, or placed in its entity by link or by match values. */
   async placeUnlinked(page: StagedChange[]): Promise<void> {
-    const keys = [...new Set(page.map((change) => change.matchKey).filter((key): key is string => key !== null))];
+    // Only an unlinked record is placed by its match values: a linked one stays with its entity whatever they say now,
+    // so its key is looked up neither among the pending changes nor among the entities (an incremental pass, whose
+    // changes are all linked, asks for none).
+    const unlinkedKeys = page.filter((change) => change.matchKey !== null && !this.linkOf.has(sideRecordKey(change.nodeId, change.recordId))).map((change) => change.matchKey as string);
+    const keys = [...new Set(unlinkedKeys)];
     // Every pending change sharing a match key with this page, fetched at once; `taken` says which are spoken for.
-    const groups = this.staging.byMatchKeys(
-      page.filter((change) => change.matchKey !== null && !this.linkOf.has(sideRecordKey(change.nodeId, change.recordId))).map((change) => change.matchKey as string),
-      page,
-    );
+    const groups = this.staging.byMatchKeys(unlinkedKeys, page);
     const entitiesByKey = new Map<string, EntityRow[]>();
     for (const row of this.firstImport ? [] : await entitiesByMatchKey(this.ctx.db, this.pass.flowId, keys)) {
       groupInto(entitiesByKey, row.match_key as string, row);
