@@ -58,6 +58,9 @@ class FileStaging implements Staging {
   constructor() {
     this.db.pragma('journal_mode = OFF');
     this.db.pragma('synchronous = OFF');
+    // 4 MB instead of better-sqlite3's 16: a million staged changes outgrow either, and building the match index sorts
+    // within the cache's size, which would otherwise add to a million-record pass's peak memory.
+    this.db.pragma('cache_size = -4000');
     this.db.exec(`
       create table staged (
         seq integer primary key,
@@ -73,7 +76,6 @@ class FileStaging implements Staging {
         done integer not null default 0
       );
       create unique index staged_record on staged (node_id, record_id);
-      create index staged_match on staged (match_key);
       create table scanned (node_id text not null, record_id text not null, primary key (node_id, record_id)) without rowid;
     `);
     // Prepared once: a pass runs these once per page or per record, and compiling SQL costs more than running it.
@@ -87,8 +89,6 @@ class FileStaging implements Staging {
            problem = excluded.problem, match_key = excluded.match_key, done = 0`,
       ),
       page: this.db.prepare(`${SELECT} where seq > ? and done = 0 order by seq limit ?`),
-      byMatchKey: this.db.prepare(`${SELECT} where match_key = ? and done = 0 order by seq`),
-      byMatchKeys: this.db.prepare(`${SELECT} where match_key in (select value from json_each(?)) and done = 0 and seq not between ? and ? order by seq`),
       get: this.db.prepare(`${SELECT} where node_id = ? and record_id = ? and done = 0`),
       getMany: this.db.prepare(`${SELECT} where node_id = ? and record_id in (select value from json_each(?)) and done = 0`),
       markDone: this.db.prepare('update staged set done = 1 where seq in (select value from json_each(?))'),
@@ -99,6 +99,26 @@ class FileStaging implements Staging {
       addScanned: this.db.prepare('insert or ignore into scanned (node_id, record_id) values (?, ?)'),
       scanned: this.db.prepare('select 1 from scanned where node_id = ? and record_id = ?'),
     };
+  }
+
+  /**
+   * The lookups by match values, prepared with their index the first time one is asked for. A pass asks only once it
+   * has staged every side, so the index is built once from all the keys (one sort) instead of entry by entry as the
+   * changes come in, where each new key lands on a random page of it: that was 40% of the adds' time at 100,000
+   * records and two thirds at a million (bench/engine.notes.md, sixth round). Changes staged after that are indexed as
+   * they come, as by any index.
+   */
+  private matchLookups: { byMatchKey: Sqlite.Statement; byMatchKeys: Sqlite.Statement } | null = null;
+
+  private byMatch(): { byMatchKey: Sqlite.Statement; byMatchKeys: Sqlite.Statement } {
+    if (!this.matchLookups) {
+      this.db.exec('create index staged_match on staged (match_key)');
+      this.matchLookups = {
+        byMatchKey: this.db.prepare(`${SELECT} where match_key = ? and done = 0 order by seq`),
+        byMatchKeys: this.db.prepare(`${SELECT} where match_key in (select value from json_each(?)) and done = 0 and seq not between ? and ? order by seq`),
+      };
+    }
+    return this.matchLookups;
   }
 
   add(entries: readonly StagedChange[]): void {
@@ -129,7 +149,7 @@ class FileStaging implements Staging {
 
   /** Pending changes of every side whose match values are `matchKey`. */
   byMatchKey(matchKey: string): StagedChange[] {
-    return this.rows(this.statements.byMatchKey.all(matchKey));
+    return this.rows(this.byMatch().byMatchKey.all(matchKey));
   }
 
   /**
@@ -149,7 +169,7 @@ class FileStaging implements Staging {
     for (const change of page) if (change.matchKey !== null && wanted.has(change.matchKey)) add(change);
     const first = page[0]?.seq ?? 0;
     const last = page.at(-1)?.seq ?? 0;
-    const others = this.rows(this.statements.byMatchKeys.all(JSON.stringify(matchKeys), first, last));
+    const others = this.rows(this.byMatch().byMatchKeys.all(JSON.stringify(matchKeys), first, last));
     for (const change of others) add(change);
     if (others.length > 0) for (const group of groups.values()) if (group.length > 1) group.sort((a, b) => a.seq - b.seq);
     return groups;
