@@ -65,10 +65,12 @@ export class BackgroundCheckpoints {
 
   private constructor(file: string) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, driver, control: this.words.buffer, minDelay: 10, maxDelay: 500 }, resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 8 } });
+    const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, driver, control: this.words.buffer, minDelay: 10, maxDelay: 500 } });
     // Never what keeps a process alive; and a checkpointer that fails leaves the connection's own checkpoints.
     worker.unref();
     worker.on('error', () => undefined);
+    // A thread ended without its finally (terminated with its process's environment) has no connection left either.
+    worker.on('exit', () => Atomics.store(this.words, CLOSED, 1));
   }
 
   /**
