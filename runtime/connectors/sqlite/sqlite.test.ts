@@ -559,6 +559,18 @@ describe('sqlite connector', () => {
       const scanned: string[] = [];
       for await (const page of connector.scanIds(10)) scanned.push(...page);
       expect(scanned).toEqual(['1', '2', '3', '4']);
+      // The delete check compares the count with the live links: it counts what scanIds lists.
+      expect(await connector.count?.()).toBe(4);
+      await connector.close();
+    });
+
+    it('counts every row when the table has no deleted flag', async () => {
+      makeDatabase(folder, 'crm.db', `${table}; INSERT INTO leads (id, name, deleted) VALUES (1, 'zero', 0), (2, 'one', 1), (3, 'null', NULL)`);
+      const connector = await open(folder, { connection: { file: 'crm.db' }, collection: 'leads' });
+      const scanned: string[] = [];
+      for await (const page of connector.scanIds(10)) scanned.push(...page);
+      expect(scanned).toEqual(['1', '2', '3']);
+      expect(await connector.count?.()).toBe(3);
       await connector.close();
     });
 
