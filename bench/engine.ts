@@ -419,7 +419,8 @@ function log(message: string): void {
   process.stderr.write(`[engine bench] ${message}\n`);
 }
 
-function option(name: string): string | undefined {
+/** The value after `--name` on the command line, if given. */
+export function option(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
   return index < 0 ? undefined : process.argv[index + 1];
 }

@@ -17,12 +17,8 @@ import Sqlite from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { editSource, generateSource, prepareWorkspace, rawCopy } from './engine';
+import { editSource, generateSource, option, prepareWorkspace, rawCopy } from './engine';
 
-const option = (name: string): string | undefined => {
-  const index = process.argv.indexOf(`--${name}`);
-  return index < 0 ? undefined : process.argv[index + 1];
-};
 const rounds = Number(option('rounds') ?? 5);
 const sizes = (option('sizes') ?? '10000,1000000').split(',').map(Number);
 const CHANGES = 1000;

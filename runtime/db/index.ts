@@ -99,13 +99,12 @@ export async function openStateDb(location: string, options: StateOptions = {}):
  */
 export function wrapSqlite<DB = Database>(sqlite: Sqlite.Database, beforeClose?: () => void): Kysely<DB> {
   const database = cachingStatements(sqlite);
-  const close = database.close.bind(database);
   const closing = beforeClose
     ? {
-        ...database,
+        prepare: database.prepare,
         close: () => {
           beforeClose();
-          return close();
+          database.close();
         },
       }
     : database;

@@ -47,6 +47,12 @@ export const DEFAULT_MEMORY_LIMIT = 10_000;
 
 const SELECT = 'select seq, node_id, record_id, version, tag, deleted, fields, projection, problem, match_key from staged';
 
+/** The staging file's statements by match values, prepared with their index (FileStaging.byMatch). */
+interface MatchLookups {
+  byMatchKey: Sqlite.Statement;
+  byMatchKeys: Sqlite.Statement;
+}
+
 /**
  * Staged changes in a private temporary SQLite database (its pages spill to disk), so a pass over a million records
  * holds a page of them in memory, not all of them.
@@ -108,9 +114,9 @@ class FileStaging implements Staging {
    * records and two thirds at a million (bench/engine.notes.md, sixth round). Changes staged after that are indexed as
    * they come, as by any index.
    */
-  private matchLookups: { byMatchKey: Sqlite.Statement; byMatchKeys: Sqlite.Statement } | null = null;
+  private matchLookups: MatchLookups | null = null;
 
-  private byMatch(): { byMatchKey: Sqlite.Statement; byMatchKeys: Sqlite.Statement } {
+  private byMatch(): MatchLookups {
     if (!this.matchLookups) {
       this.db.exec('create index staged_match on staged (match_key)');
       this.matchLookups = {
