@@ -24,6 +24,7 @@ import { connectorRegistry } from '../runtime/connectors/index';
 import { openStateDb } from '../runtime/db/index';
 import { SyncEngine, type PassResult, type PassSummary } from '../runtime/engine/index';
 import { seededRandom } from '../runtime/seededRandom';
+import { stateFloor, type StateLayout } from './importFloor';
 import { childSnapshotPass, measureSnapshot } from './snapshotPass';
 
 /** One figure measured several times; bin/bench.mjs reports its median, min and max and checks the target. */
@@ -43,7 +44,7 @@ export interface Measurement {
 const SEED = 20261126;
 const FIRST_NAMES = ['Ada', 'Alan', 'Grace', 'Katherine', 'Linus', 'Margaret', 'Edsger', 'Barbara', 'Donald', 'Frances', 'John', 'Radia'];
 const LAST_NAMES = ['Lovelace', 'Turing', 'Hopper', 'Johnson', 'Torvalds', 'Hamilton', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'von Neumann', 'Perlman'];
-const STATUSES = [
+export const STATUSES = [
   { left: 'open', right: 'Open' },
   { left: 'won', right: 'Closed Won' },
   { left: 'closed-lost', right: 'Closed Lost' },
@@ -229,17 +230,18 @@ async function measureInitial(work: string, source: string, records: number, run
   const flow = twoSystemFlow();
   const raw: number[] = [];
   const engine: number[] = [];
+  const floor: Record<StateLayout, number[]> = { today: [], 'one-row': [], page: [] };
   for (let run = 0; run < runs; run++) {
     const rawDir = prepareWorkspace(work, 'raw', source, [['b.db', 'contacts']]);
     raw.push(rawCopy(rawDir));
+    for (const layout of ['today', 'page'] as const) floor[layout].push(await stateFloor(prepareWorkspace(work, `floor-${layout}`, source, [['b.db', 'contacts']]), layout, [['b.db', 'contacts']]));
     const dir = prepareWorkspace(work, 'initial', source, [['b.db', 'contacts']]);
     const { ms, result } = await timedPass(flow, dir, join(dir, 'state.db'));
     expectSummary('initial sync', result.summary, { created: records, updated: 0, failed: 0, conflicts: 0 });
     engine.push(ms);
-    log(`initial ${run + 1}/${runs}: raw ${raw.at(-1)?.toFixed(0)} ms, engine ${ms.toFixed(0)} ms`);
+    log(`initial ${run + 1}/${runs}: raw ${raw.at(-1)?.toFixed(0)} ms, state floor ${floor.today.at(-1)?.toFixed(0)} ms, engine ${ms.toFixed(0)} ms`);
   }
-  rmSync(join(work, 'raw'), { recursive: true, force: true });
-  rmSync(join(work, 'initial'), { recursive: true, force: true });
+  for (const name of ['raw', 'initial', 'floor-today', 'floor-page']) rmSync(join(work, name), { recursive: true, force: true });
   return [
     {
       id: 'initial.raw',
@@ -265,6 +267,30 @@ async function measureInitial(work: string, source: string, records: number, run
       better: 'lower',
       runs: engine.map((ms, index) => ms / (raw[index] as number)),
       target: { op: '<=', value: 5, text: 'engine within 5× of the raw copy' },
+    },
+    {
+      id: 'initial.floor',
+      group: '1. Initial sync against the raw-copy floor',
+      title: "The state's floor: the raw copy plus the state rows the engine writes, by prepared statements, no engine (bench/importFloor.ts, today's layout) ÷ raw copy",
+      unit: '×',
+      better: 'lower',
+      runs: floor.today.map((ms, index) => ms / (raw[index] as number)),
+    },
+    {
+      id: 'initial.floor.page',
+      group: '1. Initial sync against the raw-copy floor',
+      title: 'The same floor for a state written a page at a time (bench/importFloor.ts, the page layout) ÷ raw copy',
+      unit: '×',
+      better: 'lower',
+      runs: floor.page.map((ms, index) => ms / (raw[index] as number)),
+    },
+    {
+      id: 'initial.overFloor',
+      group: '1. Initial sync against the raw-copy floor',
+      title: "Initial sync time ÷ its state's floor (today's layout, same run): what the engine adds",
+      unit: '×',
+      better: 'lower',
+      runs: engine.map((ms, index) => ms / (floor.today[index] as number)),
     },
   ];
 }
@@ -387,21 +413,33 @@ async function childInitial(dir: string, records: number): Promise<void> {
   process.stdout.write(`${JSON.stringify({ ms, maxRssMb, startRssMb })}\n`);
 }
 
-async function measureHub(work: string, source: string, records: number, runs: number): Promise<Measurement> {
+async function measureHub(work: string, source: string, records: number, runs: number): Promise<Measurement[]> {
   const flow = hubFlow();
   const times: number[] = [];
+  const floor: number[] = [];
+  const targets: Array<[string, string]> = [
+    ['b.db', 'contacts'],
+    ['c.db', 'leads'],
+  ];
   for (let run = 0; run < runs; run++) {
-    const dir = prepareWorkspace(work, 'hub', source, [
-      ['b.db', 'contacts'],
-      ['c.db', 'leads'],
-    ]);
+    floor.push(await stateFloor(prepareWorkspace(work, 'hub-floor', source, targets), 'today', targets));
+    const dir = prepareWorkspace(work, 'hub', source, targets);
     const { ms, result } = await timedPass(flow, dir, join(dir, 'state.db'));
     expectSummary('hub initial sync', result.summary, { created: 2 * records, failed: 0, conflicts: 0 });
     times.push(ms);
-    log(`hub ${run + 1}/${runs}: ${ms.toFixed(0)} ms`);
+    log(`hub ${run + 1}/${runs}: state floor ${floor.at(-1)?.toFixed(0)} ms, engine ${ms.toFixed(0)} ms`);
   }
-  rmSync(join(work, 'hub'), { recursive: true, force: true });
-  return {
+  for (const name of ['hub', 'hub-floor']) rmSync(join(work, name), { recursive: true, force: true });
+  return [
+    {
+      id: 'hub.floor',
+      group: '5. Three systems',
+      title: "The hub's state floor: A copied to B and C plus the state rows the engine writes, no engine (bench/importFloor.ts, today's layout)",
+      unit: 'records/s',
+      better: 'higher',
+      runs: floor.map((ms) => perSecond(records, ms)),
+    },
+    {
     id: 'hub.initial',
     group: '5. Three systems',
     title: `Three systems: hub flow, ${records.toLocaleString('en')} records on A synced to empty B and C (${(2 * records).toLocaleString('en')} creates)`,
@@ -410,7 +448,8 @@ async function measureHub(work: string, source: string, records: number, runs: n
     runs: times.map((ms) => perSecond(records, ms)),
     // Issue 14: three times the hub's rate when that issue was filed (6,351 records/s, 2026-11-26, this machine kind).
     target: { op: '>=', value: 3 * HUB_RATE_AT_ISSUE_14, text: `at least 3× the ${HUB_RATE_AT_ISSUE_14.toLocaleString('en')} records/s of 2026-11-26` },
-  };
+    },
+  ];
 }
 
 const HUB_RATE_AT_ISSUE_14 = 6351;
@@ -581,7 +620,7 @@ async function main(): Promise<void> {
     }
     if (synced) rmSync(synced, { recursive: true, force: true });
 
-    if (only.has('hub')) measurements.push(await measureHub(work, smallSource, small, runs));
+    if (only.has('hub')) measurements.push(...(await measureHub(work, smallSource, small, runs)));
     if (only.has('snapshot')) measurements.push(...(await measureSnapshot(fileURLToPath(import.meta.url), work, smallSource, small, runs, log)));
   } finally {
     rmSync(work, { recursive: true, force: true });
