@@ -79,18 +79,34 @@ function putField(record: FlowRecord, key: string, value: unknown): void {
 /** JSON with object keys sorted, so equal records serialise to equal text. */
 export function stableStringify(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record)
-    .filter((key) => record[key] !== undefined)
-    .sort();
-  return `{${keys.map((key) => `${JSON.stringify(key)}:${stableStringify(record[key])}`).join(',')}}`;
+  if (Array.isArray(value)) {
+    // Built by concatenation rather than map and join: this runs for every record a pass hashes or matches.
+    let text = '[';
+    for (let index = 0; index < value.length; index++) text += (index === 0 ? '' : ',') + stableStringify(value[index]);
+    return `${text}]`;
+  }
+  return stableObject(value as Record<string, unknown>, false);
+}
+
+/** An object's stable JSON, leaving out its undefined keys and, with `dropNulls`, its null ones (not nested ones). */
+function stableObject(record: Record<string, unknown>, dropNulls: boolean): string {
+  let text = '{';
+  for (const key of Object.keys(record).sort()) {
+    const value = record[key];
+    if (value === undefined || (dropNulls && value === null)) continue;
+    text += `${text.length === 1 ? '' : ','}${JSON.stringify(key)}:${stableStringify(value)}`;
+  }
+  return `${text}}`;
 }
 
 /** A short content hash of a record, for recognising the runtime's own writes when they come back. */
 export function contentHash(value: unknown): string {
+  return hashOf(stableStringify(value));
+}
+
+function hashOf(text: string): string {
   // The one-shot hash: the same digest, at a third of createHash's cost for a record this size (a hash a write).
-  return hash('sha256', stableStringify(value), 'base64url').slice(0, 22);
+  return hash('sha256', text, 'base64url').slice(0, 22);
 }
 
 /** Match values compared after trimming and lower-casing strings (SPEC §3); null when any is missing. */
@@ -110,9 +126,7 @@ export function matchKey(record: Record<string, unknown>, fields: readonly strin
  * columns a create did not name with null, and the echo must still be recognised.
  */
 export function writtenContentHash(fields: Record<string, unknown>): string {
-  const present: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(fields)) if (value !== null && value !== undefined) present[field] = value;
-  return contentHash(present);
+  return hashOf(stableObject(fields, true));
 }
 
 /** Whether two records have the same {@link writtenContentHash}, without hashing: equal once null fields are left out. */
