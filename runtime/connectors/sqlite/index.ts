@@ -448,6 +448,9 @@ class SqliteCollection implements Connector {
             : `INSERT INTO ${this.quotedTable} (${names.map(quoteIdentifier).join(', ')}) VALUES (${names.map(() => '?').join(', ')})`,
         );
         const info = insert.run(...assignments.map(([, value]) => value));
+        // An IGNORE conflict clause skips the row without an error, and the last rowid then names another row: linking
+        // the entity to it would have the next update overwrite someone else's record.
+        if (info.changes === 0) return { ok: false, reason: 'failed', message: `table "${this.table}" ignored the create: no row was written`, retryable: false };
         const newId = id ?? String(info.lastInsertRowid);
         clock.touch(newId);
         // The whole row, not only its version (one lookup either way): the engine need not read it back.

@@ -8,7 +8,7 @@ import type { FlowRecord } from '../../../nodes/types';
 import { triggerConfigSchema } from '../../../nodes/trigger/schema';
 import { runConnectorContract, type ContractFixture, type ExternalEditor } from '../../../test/connector-contract';
 import { AccessRefusedError, folderAccess, runtimeFilesIn, type ConnectorAccess } from '../access';
-import { ConnectorError, type Connector, type ListPosition, type SourceRecord, type WriteOp } from '../types';
+import { ConnectorError, type Connector, type ListPosition, type SourceRecord, type WriteOp, type WriteResult } from '../types';
 import { sqliteConnector } from './index';
 
 const temporaryFolders: string[] = [];
@@ -517,6 +517,88 @@ describe('sqlite connector', () => {
         code: '5',
         anything: 7,
       });
+      await connector.close();
+    });
+  });
+
+  describe('created records', () => {
+    const table = `CREATE TABLE leads (id INTEGER PRIMARY KEY, name TEXT, score INTEGER, status TEXT NOT NULL DEFAULT 'new', updated_at TEXT)`;
+    // Spelled unlike the table on purpose: SQLite keeps the trigger's own spelling in sqlite_schema.tbl_name.
+    const stampTrigger = `CREATE TRIGGER leads_stamp AFTER INSERT ON LEADS BEGIN
+      UPDATE leads SET status = 'stamped', updated_at = '2999-01-01T00:00:00.000Z' WHERE id = NEW.id;
+    END`;
+
+    /** Creates one record and returns the write's result beside a read of the same id right after. */
+    async function createAndRead(connector: Connector, fields: FlowRecord, id?: string): Promise<{ result: WriteResult; read: SourceRecord | undefined }> {
+      const [result] = await connector.write([{ kind: 'create', fields, tag: 'syncline:t:1', ...(id === undefined ? {} : { id }) }]);
+      if (!result?.ok) throw new Error(`create failed: ${JSON.stringify(result)}`);
+      return { result, read: (await connector.getMany([result.id])).get(result.id) };
+    }
+
+    it('returns the row of a table without triggers as a read by id gives it, defaults and type affinity applied', async () => {
+      makeDatabase(folder, 'crm.db', table);
+      const connector = await open(folder, { connection: { file: 'crm.db' }, collection: 'leads', updatedAt: 'updated_at' });
+      const { result, read: stored } = await createAndRead(connector, { name: 'A', score: '42' });
+      expect(result).toEqual({ ok: true, id: '1', version: stored?.version, record: stored });
+      expect(stored?.fields).toEqual({ name: 'A', score: 42, status: 'new' });
+      await connector.close();
+    });
+
+    it('returns the row as an AFTER INSERT trigger left it, not as the INSERT wrote it', async () => {
+      makeDatabase(folder, 'crm.db', `${table}; ${stampTrigger}`);
+      const connector = await open(folder, { connection: { file: 'crm.db' }, collection: 'leads', updatedAt: 'updated_at' });
+      const { result, read: stored } = await createAndRead(connector, { name: 'A' });
+      expect(result).toEqual({ ok: true, id: '1', version: '2999-01-01T00:00:00.000Z', record: stored });
+      expect(stored?.fields.status).toBe('stamped');
+      await connector.close();
+    });
+
+    it('sees a trigger created after open and after a first create', async () => {
+      const path = makeDatabase(folder, 'crm.db', table);
+      const connector = await open(folder, { connection: { file: 'crm.db' }, collection: 'leads', updatedAt: 'updated_at' });
+      const before = await createAndRead(connector, { name: 'A' });
+      expect(before.result).toMatchObject({ record: { fields: { status: 'new' } } });
+      const other = new Database(path);
+      other.exec(stampTrigger);
+      other.close();
+      const after = await createAndRead(connector, { name: 'B' });
+      expect(after.result).toEqual({ ok: true, id: '2', version: '2999-01-01T00:00:00.000Z', record: after.read });
+      expect(after.read?.fields.status).toBe('stamped');
+      await connector.close();
+    });
+
+    it('creates with the columns as they are after one is renamed and another dropped under the connector', async () => {
+      const path = makeDatabase(folder, 'crm.db', table);
+      const connector = await open(folder, { connection: { file: 'crm.db' }, collection: 'leads', updatedAt: 'updated_at' });
+      await createAndRead(connector, { name: 'A', score: 1 });
+      const other = new Database(path);
+      other.exec('ALTER TABLE leads RENAME COLUMN score TO points; ALTER TABLE leads DROP COLUMN name');
+      other.close();
+      const { result, read: stored } = await createAndRead(connector, { points: '5' });
+      expect(result).toEqual({ ok: true, id: '2', version: stored?.version, record: stored });
+      expect(stored?.fields).toEqual({ points: 5, status: 'new' });
+      await connector.close();
+    });
+
+    it('returns what a virtual table keeps, which need not be what it was given', async () => {
+      // An rtree stores its coordinates as 32-bit floats.
+      makeDatabase(folder, 'crm.db', 'CREATE VIRTUAL TABLE boxes USING rtree(id, minX, maxX)');
+      const connector = await open(folder, { connection: { file: 'crm.db' }, collection: 'boxes' });
+      const { result, read: stored } = await createAndRead(connector, { minX: 0.1, maxX: 0.2 }, '7');
+      expect(result).toEqual({ ok: true, id: '7', version: null, record: stored });
+      expect(stored?.fields.minX).not.toBe(0.1);
+      await connector.close();
+    });
+
+    it('fails a create the table ignored (an IGNORE conflict clause) instead of naming another row', async () => {
+      makeDatabase(folder, 'crm.db', `CREATE TABLE leads (id INTEGER PRIMARY KEY, email TEXT UNIQUE ON CONFLICT IGNORE)`);
+      const connector = await open(folder, { connection: { file: 'crm.db' }, collection: 'leads' });
+      const results = await connector.write([
+        { kind: 'create', fields: { email: 'a@example.com' }, tag: 'syncline:t:1' },
+        { kind: 'create', fields: { email: 'a@example.com' }, tag: 'syncline:t:2' },
+      ]);
+      expect(results[0]).toMatchObject({ ok: true, id: '1' });
+      expect(results[1]).toEqual({ ok: false, reason: 'failed', retryable: false, message: 'table "leads" ignored the create: no row was written' });
       await connector.close();
     });
   });
