@@ -118,12 +118,15 @@ function validFlow(document: unknown): FlowDocument {
   return flow;
 }
 
+/** The two-system flow's id, which the state's rows carry (bench/importFloor.ts writes the same rows). */
+export const TWO_SYSTEM_FLOW_ID = 'bench-two';
+
 /** people (a) → transform → mapping → conflict → contacts (b): the SPEC §1 leads flow with built-in ops. */
 export function twoSystemFlow(): FlowDocument {
   return validFlow({
     format: 'syncline.flow',
     version: 1,
-    id: 'bench-two',
+    id: TWO_SYSTEM_FLOW_ID,
     name: 'Bench: people <-> contacts',
     nodes: [
       trigger('a', 'a.db', 'people', 'updated_at'),

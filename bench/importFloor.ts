@@ -31,10 +31,9 @@ import { pathToFileURL } from 'node:url';
 import { BackgroundCheckpoints } from '../runtime/db/checkpoints';
 import { migrateToLatest, openSqliteFile, wrapSqlite } from '../runtime/db/index';
 import { timeOrderedUuid } from '../runtime/engine/ids';
-import { generateSource, option, prepareWorkspace, rawCopy, STATUSES } from './engine';
+import { BULK_PAGE_SIZE } from '../runtime/engine/pass/passState';
+import { generateSource, option, prepareWorkspace, rawCopy, STATUSES, TWO_SYSTEM_FLOW_ID } from './engine';
 
-const PAGE = 2000;
-const FLOW = 'bench-two';
 
 type Person = { id: number; first_name: string; last_name: string; email: string; status: string; amount: number; updated_at: string };
 export type StateLayout = 'today' | 'one-row' | 'page';
@@ -96,15 +95,15 @@ function todayWriter(s: Sqlite.Database, targets: string[]): { before: StateWrit
   const log = s.prepare('insert into run_log (run_id, node_id, record_id, entity_id, outcome, fields, message, at) values (?, ?, ?, ?, ?, ?, null, ?)');
   return {
     before: ({ entities, stamp, provenance }) => {
-      for (const item of entities) entity.run(item.id, FLOW, item.goldenJson, JSON.stringify([item.person.email]), stamp, stamp, stamp, provenance);
+      for (const item of entities) entity.run(item.id, TWO_SYSTEM_FLOW_ID, item.goldenJson, JSON.stringify([item.person.email]), stamp, stamp, stamp, provenance);
     },
     after: ({ entities, created, stamp, runId }) => {
       entities.forEach((item, index) => {
-        link.run(FLOW, 'a', String(item.person.id), item.id, item.goldenJson, JSON.stringify(item.person.updated_at), stamp, null, null);
+        link.run(TWO_SYSTEM_FLOW_ID, 'a', String(item.person.id), item.id, item.goldenJson, JSON.stringify(item.person.updated_at), stamp, null, null);
         const fields = JSON.stringify(Object.entries(item.golden).map(([field, after]) => ({ field, before: null, after })));
         targets.forEach((target, t) => {
           const recordId = created[t]?.[index] as string;
-          link.run(FLOW, target, recordId, item.id, item.goldenJson, JSON.stringify(stamp), stamp, item.tags[t], 'h');
+          link.run(TWO_SYSTEM_FLOW_ID, target, recordId, item.id, item.goldenJson, JSON.stringify(stamp), stamp, item.tags[t], 'h');
           log.run(runId, target, recordId, item.id, 'created', fields, stamp);
         });
       });
@@ -123,14 +122,14 @@ function oneRowWriter(s: Sqlite.Database, targets: string[]): { before: StateWri
       const lines: unknown[] = [];
       entities.forEach((item, index) => {
         const links: unknown[] = [{ node: 'a', record: String(item.person.id), version: item.person.updated_at }];
-        recordLink.run(FLOW, 'a', String(item.person.id), item.id);
+        recordLink.run(TWO_SYSTEM_FLOW_ID, 'a', String(item.person.id), item.id);
         targets.forEach((target, t) => {
           const recordId = created[t]?.[index] as string;
           links.push({ node: target, record: recordId, version: stamp, tag: item.tags[t], hash: 'h' });
-          recordLink.run(FLOW, target, recordId, item.id);
+          recordLink.run(TWO_SYSTEM_FLOW_ID, target, recordId, item.id);
           lines.push([target, recordId, item.id]);
         });
-        entityRow.run(item.id, FLOW, item.goldenJson, JSON.stringify([item.person.email]), provenance, JSON.stringify(links), stamp, stamp);
+        entityRow.run(item.id, TWO_SYSTEM_FLOW_ID, item.goldenJson, JSON.stringify([item.person.email]), provenance, JSON.stringify(links), stamp, stamp);
       });
       pageLog.run(runId, JSON.stringify({ outcome: 'created', lines }));
     },
@@ -146,11 +145,11 @@ function pageWriter(s: Sqlite.Database, targets: string[]): { before: StateWrite
     before: () => undefined,
     after: ({ entities, created, stamp, runId, provenance }) => {
       const rows = entities.map((item, index) => {
-        recordLink.run(FLOW, 'a', String(item.person.id), item.id);
+        recordLink.run(TWO_SYSTEM_FLOW_ID, 'a', String(item.person.id), item.id);
         importKey.run(JSON.stringify([item.person.email]), item.id);
         const written = targets.map((target, t) => {
           const recordId = created[t]?.[index] as string;
-          recordLink.run(FLOW, target, recordId, item.id);
+          recordLink.run(TWO_SYSTEM_FLOW_ID, target, recordId, item.id);
           return [target, recordId, item.tags[t]];
         });
         return [item.id, item.golden, String(item.person.id), item.person.updated_at, written];
@@ -190,14 +189,14 @@ export async function stateFloor(dir: string, layout: StateLayout, targets: Arra
     const stages = new Map(STATUSES.map((status) => [status.left, status.right]));
     const entities = people.map((person): Imported => {
       const golden = { email: person.email, name: `${person.first_name} ${person.last_name}`, stage: stages.get(person.status) ?? null, deal_value: person.amount };
-      return { id: timeOrderedUuid(), person, golden, goldenJson: JSON.stringify(golden), tags: targets.map(() => `syncline:${FLOW}:${timeOrderedUuid()}`) };
+      return { id: timeOrderedUuid(), person, golden, goldenJson: JSON.stringify(golden), tags: targets.map(() => `syncline:${TWO_SYSTEM_FLOW_ID}:${timeOrderedUuid()}`) };
     });
     const page: Page = { runId, stamp, provenance: JSON.stringify({ by: [['a', runId, 'first sync', stamp]], rest: 0 }), entities, created: [] };
     s.transaction(() => {
       writer.before(page);
       const writes = entities.flatMap((item) => item.tags.map((tag, t) => ({ tag, nodeId: String.fromCharCode(98 + t), entityId: item.id, recordId: null, hash: 'h', written: item.golden })));
       const links = entities.map((item) => ({ nodeId: 'a', recordId: String(item.person.id), entityId: item.id, version: JSON.stringify(item.person.updated_at) }));
-      journal.run(pageId, FLOW, stamp, JSON.stringify(writes), JSON.stringify(links));
+      journal.run(pageId, TWO_SYSTEM_FLOW_ID, stamp, JSON.stringify(writes), JSON.stringify(links));
     })();
     for (const { db, insert } of inserts) {
       page.created.push(db.transaction(() => entities.map(({ golden }) => String(insert.get(golden.name, golden.email, golden.stage, golden.deal_value, stamp))))());
@@ -218,7 +217,7 @@ function nextPage(rows: IterableIterator<Person>): Person[] {
   const page: Person[] = [];
   for (let next = rows.next(); !next.done; next = rows.next()) {
     page.push(next.value);
-    if (page.length === PAGE) break;
+    if (page.length === BULK_PAGE_SIZE) break;
   }
   return page;
 }
