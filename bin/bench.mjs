@@ -13,9 +13,12 @@
 //   npm run bench -- engine                only the named benches; the others' sections keep their last results
 //   SYNCLINE_BENCH_RUNS=7 npm run bench    more runs (default 5, never fewer)
 //   npm run bench -- --report-only         rewrite BENCHMARKS.md from the results it holds (after editing bench/*.notes.md)
+//
+// One bench runs at a time on a machine: another refuses to start (and exits 1, having measured nothing) while the
+// first holds $TMPDIR/syncline-bench.lock.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, platform, release } from 'node:os';
+import { existsSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync, closeSync } from 'node:fs';
+import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { register } from 'tsx/esm/api';
@@ -203,6 +206,8 @@ function machine() {
   const cores = cpus();
   return {
     cores: cores.length,
+    // What else the machine was doing as the benches began (the benches' own load is not in it yet).
+    loadAtStart: loadavg()[0].toFixed(2),
     cpu: cores[0]?.model?.trim() ?? 'unknown',
     memoryGb: (totalmem() / 2 ** 30).toFixed(1),
     node: process.version,
@@ -222,7 +227,7 @@ function report(run) {
     '',
     `- **Date**: ${startedAt}`,
     `- **Commit**: ${commit}`,
-    `- **Machine**: ${host.cores} cores (${host.cpu}), ${host.memoryGb} GB memory, ${host.os}`,
+    `- **Machine**: ${host.cores} cores (${host.cpu}), ${host.memoryGb} GB memory, ${host.os}${host.loadAtStart === undefined ? '' : `; load average ${host.loadAtStart} when it started`}`,
     `- **Node**: ${host.node}`,
     `- **Runs per figure**: ${run.runs}; the whole bench took ${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`,
     '',
@@ -279,7 +284,62 @@ function storedRun() {
   return at < 0 ? null : JSON.parse(text.slice(at + RESULTS_MARK.length, text.indexOf(' -->', at)));
 }
 
+/**
+ * One bench at a time on a machine, whichever checkout it runs from: on 2026-12-03 a webhook bench that shared the
+ * machine with another bench and a test run put its p99 at 127–182 ms against 28–33 ms alone, and both runs' figures
+ * were wrong. The lock holds the pid of the bench that took it; one whose process is gone is taken over.
+ */
+function takeBenchLock() {
+  const lock = join(tmpdir(), 'syncline-bench.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lock, 'wx');
+      writeFileSync(fd, JSON.stringify({ pid: process.pid, repository, startedAt: new Date().toISOString() }));
+      closeSync(fd);
+      process.on('exit', () => {
+        try {
+          if (JSON.parse(readFileSync(lock, 'utf8')).pid === process.pid) unlinkSync(lock);
+        } catch {
+          // Gone already, or taken over: nothing of ours to remove.
+        }
+      });
+      return null;
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+      const holder = lockHolder(lock);
+      if (holder.pid && alive(holder.pid)) return `another bench is running (pid ${holder.pid}, since ${holder.startedAt}, in ${holder.repository}): wait for it, or stop it, and run this one on a quiet machine`;
+      unlinkSync(lock);
+    }
+  }
+  return `could not take ${lock}`;
+}
+
+/** What a lock file says; nothing when it is unreadable (being written, or not ours), so it counts as stale. */
+function lockHolder(lock) {
+  try {
+    return JSON.parse(readFileSync(lock, 'utf8'));
+  } catch {
+    return {};
+  }
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
 let run;
+if (!reportOnly) {
+  const busy = takeBenchLock();
+  if (busy) {
+    process.stderr.write(`npm run bench: ${busy}\n`);
+    process.exit(1);
+  }
+}
 if (reportOnly) {
   run = storedRun();
   if (!run) {
