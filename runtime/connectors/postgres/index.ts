@@ -59,13 +59,13 @@ import {
   resolveUrl,
   type PostgresConnection,
 } from './connection';
-import { channelFor, installChangeNotifications, listenForChanges, notifyTriggerName, removeChangeNotifications, type TableChange } from './notify';
+import { channelFor, installChangeNotifications, listenForChanges, notifyTriggerNames, removeChangeNotifications, type TableChange } from './notify';
 import { throwIfConnectionProblems } from '../connection';
 import { postgresConnectionForm } from './form';
 import { groupInto } from '../../util/collections';
 
 export { checkPostgresConnection } from './connection';
-export { channelFor, functionFor, notifyTriggerName, type TableChange } from './notify';
+export { channelFor, functionFor, notifyTriggerNames, type TableChange } from './notify';
 
 /** The tables are the user's, unknown at compile time: rows are plain objects. */
 type AnyDatabase = Record<string, Record<string, unknown>>;
@@ -255,7 +255,7 @@ class PostgresCollection implements Connector, ChangeSubscriber {
   }
 
   /**
-   * Whether an AFTER INSERT trigger of the table (other than Syncline's own notify trigger, which changes nothing) may
+   * Whether an AFTER INSERT trigger of the table (other than Syncline's own notify triggers, which change nothing) may
    * change a row once inserted: RETURNING shows the row as the INSERT left it, BEFORE triggers and defaults included,
    * but not what such a trigger does next, so created rows are then read back.
    */
@@ -263,7 +263,7 @@ class PostgresCollection implements Connector, ChangeSubscriber {
     // tgtype bits (pg_trigger.h): 2 BEFORE, 4 INSERT, 64 INSTEAD OF.
     const { rows } = await sql<{ n: string }>`
       SELECT count(*) AS n FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = ${this.schema} AND c.relname = ${this.tableName} AND NOT tg.tgisinternal AND tg.tgname <> ${notifyTriggerName}
+      WHERE n.nspname = ${this.schema} AND c.relname = ${this.tableName} AND NOT tg.tgisinternal AND tg.tgname NOT IN (${sql.join([...notifyTriggerNames])})
         AND (tg.tgtype & 4) <> 0 AND (tg.tgtype & 66) = 0`.execute(this.db);
     return Number(rows[0]?.n ?? 0) > 0;
   }

@@ -83,6 +83,36 @@ describe.skipIf(skipPostgres())('postgres notifications and write tags', () => {
     expect(changes[3]).not.toHaveProperty('tag');
   });
 
+  it("hears every row of a large statement, each with its own tag, in notifications PostgreSQL accepts", async () => {
+    const connector = await open();
+    const rows = 3000;
+    const changes = await hear(connector, 2 * rows, async () => {
+      // Tags long enough that the statement's rows need many payloads of under 8,000 bytes each.
+      await schema.query(`INSERT INTO ${table()} (email, updated_at, sync_tag) SELECT 'p' || i || '@example.com', now(), 'syncline:other-flow:' || lpad(i::text, 40, '0') FROM generate_series(1, ${rows}) AS i`);
+      // A person's edit of every row leaves the tags as they were: none is reported.
+      await schema.query(`UPDATE ${table()} SET email = 'x' || email`);
+    });
+    const inserted = changes.slice(0, rows);
+    expect(new Set(inserted.map((change) => change.id)).size).toBe(rows);
+    expect(inserted.every((change) => change.type === 'upsert' && change.tag === `syncline:other-flow:${change.id.padStart(40, '0')}`)).toBe(true);
+    expect(changes.slice(rows).every((change) => change.type === 'upsert' && change.tag === undefined)).toBe(true);
+    const deleted = await hear(connector, rows, async () => {
+      await schema.query(`DELETE FROM ${table()}`);
+    });
+    expect(new Set(deleted.filter((change) => change.type === 'delete').map((change) => change.id)).size).toBe(rows);
+  });
+
+  it('leaves a row whose key alone would overflow a notification out of the hints, and writes it all the same', async () => {
+    await schema.query(`CREATE TABLE "${schema.name}".notes (code text PRIMARY KEY, body text, updated_at timestamptz, sync_tag text)`);
+    const connector = await open({ collection: `${schema.name}.notes`, key: 'code' });
+    const long = 'k'.repeat(5000);
+    const changes = await hear(connector, 1, async () => {
+      await schema.query(`INSERT INTO "${schema.name}".notes (code, body) VALUES ($1, 'too long to hint'), ('short', 'hinted')`, [long]);
+    });
+    expect(changes).toEqual([{ id: 'short', type: 'upsert' }]);
+    expect(await schema.query(`SELECT count(*)::int AS n FROM "${schema.name}".notes`)).toEqual([{ n: 2 }]);
+  });
+
   it('brings a trigger an older version installed up to date, once', async () => {
     // What earlier versions installed: the function without tags, the trigger with the channel and key only.
     await schema.query(`CREATE FUNCTION "${schema.name}".syncline_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -94,11 +124,13 @@ describe.skipIf(skipPostgres())('postgres notifications and write tags', () => {
       END $$`);
     await schema.query(`CREATE TRIGGER syncline_notify AFTER INSERT OR UPDATE OR DELETE ON ${table()} FOR EACH ROW EXECUTE FUNCTION "${schema.name}".syncline_notify_change('syncline:${schema.name}.leads', 'id')`);
     const connector = await open();
-    // The table's trigger now calls a function of its own, and the shared one, unused, is gone.
-    const triggers = await schema.query<{ name: string }>(
-      `SELECT p.proname AS name FROM pg_trigger tg JOIN pg_proc p ON p.oid = tg.tgfoid WHERE tg.tgrelid = '${table()}'::regclass AND NOT tg.tgisinternal`,
+    // The row trigger is gone: a statement trigger per event calls a function of the table's own, and the shared one,
+    // unused, is gone too.
+    const triggers = await schema.query<{ trigger: string; name: string }>(
+      `SELECT tg.tgname AS trigger, p.proname AS name FROM pg_trigger tg JOIN pg_proc p ON p.oid = tg.tgfoid WHERE tg.tgrelid = '${table()}'::regclass AND NOT tg.tgisinternal ORDER BY 1`,
     );
-    expect(triggers).toEqual([{ name: functionFor(schema.name, 'leads') }]);
+    const name = functionFor(schema.name, 'leads');
+    expect(triggers).toEqual(['syncline_notify_delete', 'syncline_notify_insert', 'syncline_notify_update'].map((trigger) => ({ trigger, name })));
     expect(await ourFunctions()).toEqual([{ name: 'syncline_notify_for_leads' }]);
     const changes = await hear(connector, 1, async () => {
       await connector.write([{ kind: 'create', fields: { email: 'a@example.com' }, tag: 'syncline:leads:0003' }]);
