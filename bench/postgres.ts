@@ -4,13 +4,15 @@
  *   - Bucardo (when the Debian `bucardo` package is installed; otherwise skipped, saying how to install it): a
  *     one-way onetimecopy sync for the initial copy, then a two-way sync, latest change wins;
  *   - Syncline `run --once`: the CLI on a flow file, two postgres triggers and a conflict node matching on email;
- *   - Syncline `serve` with `notify: true`, the same flow deployed through the API.
+ *   - Syncline `serve` with `notify: true`, the same flow deployed through the API;
+ *   - Syncline `serve` without it, polling both tables every second (issue 17, item 2: an initial sync with `notify`
+ *     takes no longer than with it off; item 5: the round no slower than Bucardo with notify or polling).
  * in a PostgreSQL cluster of the bench's own (bench/postgresCluster.ts), run by run with the systems' order rotated,
  * each run and system on fresh databases. Prints {"bench":"postgres","measurements":[...]} for `npm run bench`
  * (bin/bench.mjs), which writes them to BENCHMARKS.md; bench/postgres.notes.md says what each figure means.
  *
  *   npm run bench -- postgres
- *   node --import tsx bench/postgres.ts [--rows 100000] [--runs 3] [--only floor,bucardo,syncline,serve]
+ *   node --import tsx bench/postgres.ts [--rows 100000] [--runs 3] [--only floor,bucardo,syncline,serve,polling]
  *                                       [--profile DIR] [--timeout-min 20]
  *
  * SYNCLINE_PG_BENCH_ROWS and SYNCLINE_PG_BENCH_RUNS set the same as --rows and --runs; SYNCLINE_PG_BIN names the
@@ -40,13 +42,14 @@ function option(name: string): string | undefined {
   return index < 0 ? undefined : process.argv[index + 1];
 }
 
-const SYSTEMS = ['floor', 'bucardo', 'syncline', 'serve'] as const;
+const SYSTEMS = ['floor', 'bucardo', 'syncline', 'serve', 'polling'] as const;
 type SystemName = (typeof SYSTEMS)[number];
 const SYSTEM_TITLES: Record<SystemName, string> = {
   floor: 'raw floor (`\\copy` out and in)',
   bucardo: 'Bucardo',
   syncline: 'Syncline `run --once`',
   serve: 'Syncline `serve` (notify)',
+  polling: 'Syncline `serve` (polling every second)',
 };
 
 export interface BenchOptions {
@@ -546,10 +549,16 @@ async function synclineRun(context: Context, run: number): Promise<SystemRun> {
  */
 const serveProfileDir = process.env.SYNCLINE_BENCH_SERVE_PROF?.trim() || undefined;
 
-/** `syncline serve` with the flow deployed, `notify: true` and a tag column (docs/connectors.md: what notify asks). */
-async function serveRun(context: Context, run: number): Promise<SystemRun> {
+/** How often the `polling` system's triggers list their tables: a second, so its round is not mostly waiting. */
+const POLL_MS = 1000;
+
+/**
+ * `syncline serve` with the flow deployed and a tag column: with `notify: true` (docs/connectors.md: what notify asks)
+ * as `serve`, or polling every {@link POLL_MS} as `polling`.
+ */
+async function serveRun(context: Context, run: number, system: 'serve' | 'polling'): Promise<SystemRun> {
   const { cluster, options, edits } = context;
-  const pair = await freshPair(cluster, 'serve', run, true);
+  const pair = await freshPair(cluster, system, run, true);
   let server: SynclineServer | null = null;
   const stop = async () => void (await server?.stop());
   context.running.add(stop);
@@ -558,13 +567,14 @@ async function serveRun(context: Context, run: number): Promise<SystemRun> {
     return { endedAt: (await equal(cluster, pair.a, pair.b)) ? seen : await waitFor('A and B to be equal', () => equal(cluster, pair.a, pair.b), options.timeoutMs) };
   };
   try {
-    let live = await SynclineServer.start(join(cluster.workDir, `serve-${run}`), cluster.port);
+    let live = await SynclineServer.start(join(cluster.workDir, `${system}-${run}`), cluster.port);
     server = live;
     const meter = (): ExtraMeter => {
       let before = 0;
       return { begin: () => (before = live.cpuSeconds()), end: () => ({ cpuS: live.cpuSeconds() - before, rssMb: live.peakRssMb() }) };
     };
-    const { document } = benchFlow({ port: cluster.port, a: pair.a, b: pair.b, user: 'syncline', notify: true, tagColumn: 'sync_tag' });
+    const notify = system === 'serve';
+    const { document } = benchFlow({ port: cluster.port, a: pair.a, b: pair.b, user: 'syncline', notify, tagColumn: 'sync_tag', ...(notify ? {} : { pollMs: POLL_MS }) });
     await live.api('POST', '/api/flows', document);
     await settleCluster(cluster, pair);
     const result: SystemRun = {};
@@ -576,12 +586,12 @@ async function serveRun(context: Context, run: number): Promise<SystemRun> {
       },
       meter(),
     );
-    options.log(`run ${run} serve: initial ${result.initial.wallS.toFixed(2)} s`);
+    options.log(`run ${run} ${system}: initial ${result.initial.wallS.toFixed(2)} s`);
     await waitForIdle(live, document.id as string, options.timeoutMs);
-    if (serveProfileDir) {
+    if (serveProfileDir && system === 'serve') {
       // A server of its own for the pieces after the initial sync, so that its profile shows them, not the copy.
       await live.stop();
-      live = await SynclineServer.start(join(cluster.workDir, `serve-${run}`), cluster.port, serveProfileDir);
+      live = await SynclineServer.start(join(cluster.workDir, `${system}-${run}`), cluster.port, serveProfileDir);
       server = live;
       await waitForIdle(live, document.id as string, options.timeoutMs);
     }
@@ -600,7 +610,7 @@ async function serveRun(context: Context, run: number): Promise<SystemRun> {
       )),
       editMs: twoWayEdits.editMs,
     };
-    options.log(`run ${run} serve: two-way ${result.twoWay.wallS.toFixed(2)} s`);
+    options.log(`run ${run} ${system}: two-way ${result.twoWay.wallS.toFixed(2)} s`);
     await waitForIdle(live, document.id as string, options.timeoutMs);
     await settleCluster(cluster, pair);
 
@@ -615,7 +625,7 @@ async function serveRun(context: Context, run: number): Promise<SystemRun> {
       meter(),
     );
     result.merge = { ...merge, keptBoth: await keptBoth(cluster, pair, edits, run) };
-    options.log(`run ${run} serve: merge ${merge.wallS.toFixed(2)} s, ${result.merge.keptBoth} of ${edits.merged.length} kept both edits`);
+    options.log(`run ${run} ${system}: merge ${merge.wallS.toFixed(2)} s, ${result.merge.keptBoth} of ${edits.merged.length} kept both edits`);
     await waitForIdle(live, document.id as string, options.timeoutMs);
     await settleCluster(cluster, pair);
 
@@ -629,7 +639,7 @@ async function serveRun(context: Context, run: number): Promise<SystemRun> {
       meter(),
     );
     result.deletes = { ...deletes, reached: await equal(cluster, pair.a, pair.b) };
-    options.log(`run ${run} serve: deletes ${deletes.wallS.toFixed(2)} s`);
+    options.log(`run ${run} ${system}: deletes ${deletes.wallS.toFixed(2)} s`);
     return result;
   } finally {
     await stop();
@@ -695,6 +705,7 @@ export function report(results: Record<SystemName, SystemRun[]>, options: BenchO
   for (const [system, label] of [
     ['syncline', '`run --once`'],
     ['serve', '`serve` (notify)'],
+    ['polling', '`serve` (polling every second)'],
   ] as const) {
     if (results.bucardo.length === 0 || results[system].length === 0) continue;
     for (const [work, title] of [
@@ -725,6 +736,24 @@ export function report(results: Record<SystemName, SystemRun[]>, options: BenchO
     }
   }
 
+  // Issue 17, item 2: the runtime's own writes must not come back as a storm of notifications, so an initial sync with
+  // `notify: true` takes no longer than the same pass without it. Both are one `serve` pass over the same rows; the
+  // target allows the 10% by which one system's runs spread on this machine.
+  if (results.serve.length > 0 && results.polling.length > 0) {
+    const polled = samples('polling', 'initial');
+    add({
+      id: 'notify.initial',
+      group: groups.ratio,
+      title: 'Syncline `serve`: initial sync with `notify: true` ÷ the same without it (polling every second), run by run',
+      unit: '×',
+      better: 'lower',
+      runs: samples('serve', 'initial')
+        .slice(0, polled.length)
+        .map((sample, index) => sample.wallS / (polled[index] as Sample).wallS),
+      target: { op: '<=', value: 1.1, text: 'no longer than with notify off (within 10%, the spread of one system’s runs)' },
+    });
+  }
+
   for (const work of ['initial', 'twoWay', 'merge', 'deletes'] as const) {
     for (const system of present) {
       const these = samples(system, work);
@@ -734,7 +763,7 @@ export function report(results: Record<SystemName, SystemRun[]>, options: BenchO
       add({ id: `${work}.${system}.cpu`, group: groups[work], title: `${prefix}: CPU of its processes`, unit: 's', better: 'lower', runs: these.map((sample) => sample.processCpuS) });
       add({ id: `${work}.${system}.backends`, group: groups[work], title: `${prefix}: CPU of the PostgreSQL processes serving it`, unit: 's', better: 'lower', runs: these.map((sample) => sample.backendCpuS) });
       if (these.every((sample) => sample.peakRssMb !== null)) {
-        add({ id: `${work}.${system}.rss`, group: groups[work], title: `${prefix}: peak RSS${system === 'bucardo' ? ' (sum of its processes’ peaks)' : system === 'serve' ? ' (the server, since it started)' : ''}`, unit: 'MB', better: 'lower', runs: these.map((sample) => sample.peakRssMb as number) });
+        add({ id: `${work}.${system}.rss`, group: groups[work], title: `${prefix}: peak RSS${system === 'bucardo' ? ' (sum of its processes’ peaks)' : system === 'serve' || system === 'polling' ? ' (the server, since it started)' : ''}`, unit: 'MB', better: 'lower', runs: these.map((sample) => sample.peakRssMb as number) });
       }
       if (work === 'twoWay') {
         const runs = results[system].map((run) => run.twoWay?.editMs ?? NaN);
@@ -812,7 +841,7 @@ function sideBySide(results: Record<SystemName, SystemRun[]>, options: BenchOpti
     `| ${count(sizes.merged)} rows: A changes \`company\`, B changes \`first_name\` | ${columns.map((system) => (system === 'floor' ? '—' : cell(system, 'merge'))).join(' | ')} |`,
     `| ${count(sizes.deleted)} deletes on A reach B | ${columns.map((system) => (system === 'floor' ? '—' : cell(system, 'deletes'))).join(' | ')} |`,
   ];
-  const ratios = (['syncline', 'serve'] as const).flatMap((system) =>
+  const ratios = (['syncline', 'serve', 'polling'] as const).flatMap((system) =>
     (['initial', 'twoWay'] as const).flatMap((work) => {
       const wall = ratio(system, work, (sample) => sample.wallS);
       const cpu = ratio(system, work, (sample) => sample.processCpuS + sample.backendCpuS);
@@ -868,11 +897,17 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       }
     }
     await cluster.query('postgres', 'CREATE ROLE syncline LOGIN SUPERUSER');
-    await createTemplates(cluster, options.rows, systems.includes('serve'));
+    await createTemplates(cluster, options.rows, systems.includes('serve') || systems.includes('polling'));
     const edits = pickRows(options.rows);
     const context: Context = { cluster, options, edits, running };
-    const results: Record<SystemName, SystemRun[]> = { floor: [], bucardo: [], syncline: [], serve: [] };
-    const runners: Record<SystemName, (context: Context, run: number) => Promise<SystemRun>> = { floor: floorRun, bucardo: bucardoRun, syncline: synclineRun, serve: serveRun };
+    const results: Record<SystemName, SystemRun[]> = { floor: [], bucardo: [], syncline: [], serve: [], polling: [] };
+    const runners: Record<SystemName, (context: Context, run: number) => Promise<SystemRun>> = {
+      floor: floorRun,
+      bucardo: bucardoRun,
+      syncline: synclineRun,
+      serve: (context, run) => serveRun(context, run, 'serve'),
+      polling: (context, run) => serveRun(context, run, 'polling'),
+    };
     const active = systems.filter((system) => !skipped[system]);
     for (let run = 1; run <= options.runs; run++) {
       // Rotated run by run, so whatever else the machine does weighs on every system alike.

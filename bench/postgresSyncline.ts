@@ -32,6 +32,8 @@ export interface FlowOptions {
   notify?: boolean;
   /** The column the runtime may keep its write tag in, when the tables have one. */
   tagColumn?: string;
+  /** How often each trigger lists its table (default 5,000 ms, the trigger's own default). */
+  pollMs?: number;
 }
 
 /**
@@ -53,7 +55,7 @@ export function benchFlow(options: FlowOptions): { document: Record<string, unkn
       updatedAt: 'updated_at',
       ...(options.tagColumn ? { tagColumn: options.tagColumn } : {}),
       ...(keys ? { keys: 'shared' } : {}),
-      detect: { mode: 'poll', intervalMs: 5000 },
+      detect: { mode: 'poll', intervalMs: options.pollMs ?? 5000 },
     },
   });
   const build = (keys: boolean) => ({
