@@ -25,6 +25,7 @@ import { openStateDb } from '../runtime/db/index';
 import { SyncEngine, type PassResult, type PassSummary } from '../runtime/engine/index';
 import { seededRandom } from '../runtime/seededRandom';
 import { stateFloor, type StateLayout } from './importFloor';
+import { option } from './options';
 import { childSnapshotPass, measureSnapshot } from './snapshotPass';
 
 /** One figure measured several times; bin/bench.mjs reports its median, min and max and checks the target. */
@@ -459,12 +460,6 @@ const HUB_RATE_AT_ISSUE_14 = 6351;
 
 function log(message: string): void {
   process.stderr.write(`[engine bench] ${message}\n`);
-}
-
-/** The value after `--name` on the command line, if given. */
-export function option(name: string): string | undefined {
-  const index = process.argv.indexOf(`--${name}`);
-  return index < 0 ? undefined : process.argv[index + 1];
 }
 
 async function main(): Promise<void> {

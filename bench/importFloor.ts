@@ -32,7 +32,8 @@ import { BackgroundCheckpoints } from '../runtime/db/checkpoints';
 import { migrateToLatest, openSqliteFile, wrapSqlite } from '../runtime/db/index';
 import { timeOrderedUuid } from '../runtime/engine/ids';
 import { BULK_PAGE_SIZE } from '../runtime/engine/pass/passState';
-import { generateSource, option, prepareWorkspace, rawCopy, STATUSES, TWO_SYSTEM_FLOW_ID } from './engine';
+import { generateSource, prepareWorkspace, rawCopy, STATUSES, TWO_SYSTEM_FLOW_ID } from './engine';
+import { option } from './options';
 
 
 type Person = { id: number; first_name: string; last_name: string; email: string; status: string; amount: number; updated_at: string };

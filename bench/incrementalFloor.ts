@@ -17,7 +17,8 @@ import Sqlite from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { editSource, generateSource, option, prepareWorkspace, rawCopy } from './engine';
+import { editSource, generateSource, prepareWorkspace, rawCopy } from './engine';
+import { option } from './options';
 
 const rounds = Number(option('rounds') ?? 5);
 const sizes = (option('sizes') ?? '10000,1000000').split(',').map(Number);

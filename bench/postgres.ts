@@ -32,15 +32,11 @@ import { seededRandom } from '../runtime/seededRandom';
 import { Bucardo, bucardoUnavailable } from './postgresBucardo';
 import { Cluster, clusterUnavailable, reapedChildrenCpuSeconds, ThreadSampler, TreeSampler, type ThreadTime } from './postgresCluster';
 import { summarizeProfiles } from './postgresProfile';
+import { option } from './options';
 import { benchFlow, runOnce, SynclineServer, writeFlowFile, type ProcessRun } from './postgresSyncline';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options and the work.
-
-function option(name: string): string | undefined {
-  const index = process.argv.indexOf(`--${name}`);
-  return index < 0 ? undefined : process.argv[index + 1];
-}
 
 const SYSTEMS = ['floor', 'bucardo', 'syncline', 'serve', 'polling'] as const;
 type SystemName = (typeof SYSTEMS)[number];
