@@ -62,17 +62,23 @@ interface Page {
 /** What a layout writes in the transaction after a page's writes (the one before is the same for all: the journal). */
 type StateWriter = (page: Page) => void;
 
+/** The narrow (flow, node, record) → entity rows both new layouts keep per link, for lookups by record. */
+const RECORD_LINKS = `create table record_links (flow_id text not null, node_id text not null, record_id text not null, entity_id text not null,
+  primary key (flow_id, node_id, record_id)) without rowid;`;
+
+function recordLinkInsert(s: Sqlite.Database): Sqlite.Statement {
+  return s.prepare('insert into record_links (flow_id, node_id, record_id, entity_id) values (?, ?, ?, ?)');
+}
+
 const EXTRA_TABLES: Record<StateLayout, string> = {
   today: '',
   'one-row': `create table entity_rows (id text primary key not null, flow_id text not null, golden text not null, match_key text,
       provenance text, links text not null, created_at text not null, updated_at text not null) without rowid;
     create index entity_rows_by_match on entity_rows (flow_id, match_key);
-    create table record_links (flow_id text not null, node_id text not null, record_id text not null, entity_id text not null,
-      primary key (flow_id, node_id, record_id)) without rowid;
+    ${RECORD_LINKS}
     create table page_log (id integer primary key, run_id text not null, lines text not null);`,
   page: `create table import_pages (id integer primary key, run_id text not null, entities text not null);
-    create table record_links (flow_id text not null, node_id text not null, record_id text not null, entity_id text not null,
-      primary key (flow_id, node_id, record_id)) without rowid;
+    ${RECORD_LINKS}
     create table import_keys (match_key text not null, entity_id text not null);`,
 };
 
@@ -115,7 +121,7 @@ function todayWriter(s: Sqlite.Database, targets: string[]): { before: StateWrit
 /** One row per entity with its links inside, a narrow index row per link, and the run log a row per page. */
 function oneRowWriter(s: Sqlite.Database, targets: string[]): { before: StateWriter; after: StateWriter } {
   const entityRow = s.prepare('insert into entity_rows (id, flow_id, golden, match_key, provenance, links, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?)');
-  const recordLink = s.prepare('insert into record_links (flow_id, node_id, record_id, entity_id) values (?, ?, ?, ?)');
+  const recordLink = recordLinkInsert(s);
   const pageLog = s.prepare('insert into page_log (run_id, lines) values (?, ?)');
   return {
     before: () => undefined,
@@ -140,7 +146,7 @@ function oneRowWriter(s: Sqlite.Database, targets: string[]): { before: StateWri
 /** A row per page, a narrow index row per link, match keys appended unindexed (indexed once the import is done). */
 function pageWriter(s: Sqlite.Database, targets: string[]): { before: StateWriter; after: StateWriter } {
   const importPage = s.prepare('insert into import_pages (run_id, entities) values (?, ?)');
-  const recordLink = s.prepare('insert into record_links (flow_id, node_id, record_id, entity_id) values (?, ?, ?, ?)');
+  const recordLink = recordLinkInsert(s);
   const importKey = s.prepare('insert into import_keys (match_key, entity_id) values (?, ?)');
   return {
     before: () => undefined,

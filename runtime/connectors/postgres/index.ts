@@ -263,7 +263,7 @@ class PostgresCollection implements Connector, ChangeSubscriber {
     // tgtype bits (pg_trigger.h): 2 BEFORE, 4 INSERT, 64 INSTEAD OF.
     const { rows } = await sql<{ n: string }>`
       SELECT count(*) AS n FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = ${this.schema} AND c.relname = ${this.tableName} AND NOT tg.tgisinternal AND tg.tgname NOT IN (${sql.join([...notifyTriggerNames])})
+      WHERE n.nspname = ${this.schema} AND c.relname = ${this.tableName} AND NOT tg.tgisinternal AND tg.tgname NOT IN (${sql.join(notifyTriggerNames)})
         AND (tg.tgtype & 4) <> 0 AND (tg.tgtype & 66) = 0`.execute(this.db);
     return Number(rows[0]?.n ?? 0) > 0;
   }
