@@ -158,7 +158,19 @@ function failedResult(error: unknown): WriteResult {
 class BatchClock {
   private stamp: number | null = null;
   private readonly touched = new Set<string>();
-  constructor(private readonly resolution: number) {}
+  /** The last stamp as the column stores it: a batch's writes mostly share one, and formatting it costs more than the insert's bookkeeping. */
+  private formatted: { stamp: number; value: unknown } | null = null;
+  constructor(
+    private readonly resolution: number,
+    readonly format: TimestampFormat,
+  ) {}
+
+  /** `stampFor`, as the updatedAt column stores it. */
+  storedStampFor(id: string | null, afterMs: number | null): unknown {
+    const stamp = this.stampFor(id, afterMs);
+    if (this.formatted?.stamp !== stamp) this.formatted = { stamp, value: toSqlValue(formatTimestamp(stamp, this.format)) };
+    return this.formatted.value;
+  }
 
   /** `afterMs`: the record's current stamp, which the new one must pass even if another program's clock ran ahead. */
   stampFor(id: string | null, afterMs: number | null = null): number {
@@ -196,6 +208,8 @@ class SqliteCollection implements Connector {
   private columnsVersion = -1;
   /** Row readers by the columns a statement returns (records()); cleared when the columns are read again. */
   private readonly readers = new Map<string, (row: unknown[]) => SourceRecord>();
+  /** How a create reads back the row it wrote, for the columns of `columns`. */
+  private createdReader: { statement: Statement; read: (row: unknown[]) => SourceRecord } | null = null;
   /** Detected on the first write that finds a value to copy; until then each write looks again. */
   private timestampFormat: TimestampFormat | null = null;
   private readonly runBatch: (ops: readonly WriteOp[]) => WriteResult[];
@@ -405,11 +419,12 @@ class SqliteCollection implements Connector {
     // Inside the batch's write transaction no one else can change the table: columns read now hold for its creates.
     if (this.db.pragma('schema_version', { simple: true }) !== this.columnsVersion) this.refreshColumns();
     const format = this.currentTimestampFormat();
-    const clock = new BatchClock(format ? resolutionMs(format) : 1);
+    // No clock where the table keeps no stamp the runtime writes.
+    const clock = this.updatedAt && format ? new BatchClock(resolutionMs(format), format) : null;
     const results: WriteResult[] = [];
     for (const op of ops) {
       try {
-        results.push(this.applyOp(op, clock, format));
+        results.push(this.applyOp(op, clock));
       } catch (error) {
         // A failed statement undoes only itself, so the batch goes on; a failure that ended the transaction cannot.
         if (!this.db.inTransaction) throw error;
@@ -419,15 +434,7 @@ class SqliteCollection implements Connector {
     return results;
   }
 
-  private applyOp(op: WriteOp, clock: BatchClock, format: TimestampFormat | null): WriteResult {
-    const stampColumns = (id: string | null, current: Version | null = null): Array<[string, unknown]> => {
-      const assignments: Array<[string, unknown]> = [];
-      if (this.updatedAt && format) {
-        const stamp = clock.stampFor(id, current === null ? null : parseTimestampMs(current, format));
-        assignments.push([this.updatedAt.name, toSqlValue(formatTimestamp(stamp, format))]);
-      }
-      return assignments;
-    };
+  private applyOp(op: WriteOp, clock: BatchClock | null): WriteResult {
     switch (op.kind) {
       case 'create': {
         const problem = this.checkFields(op.fields);
@@ -435,12 +442,9 @@ class SqliteCollection implements Connector {
         const given = op.id === undefined ? null : this.givenKey(op.id);
         if (given && !given.ok) return given.result;
         const id = given ? given.id : this.keyIsRowid ? null : randomUUID();
-        const assignments: Array<[string, unknown]> = [
-          ...(id === null ? [] : ([[this.key.name, this.keyParam(id)]] as Array<[string, unknown]>)),
-          ...this.fieldAssignments(op.fields),
-          ...stampColumns(id),
-          ...(this.tag ? ([[this.tag.name, op.tag]] as Array<[string, unknown]>) : []),
-        ];
+        const assignments = this.fieldAssignments(op.fields);
+        if (id !== null) assignments.unshift([this.key.name, this.keyParam(id)]);
+        this.addBookkeeping(assignments, clock, id, null, op.tag);
         const names = assignments.map(([name]) => name);
         const insert = this.statement(`insert:${names.join('\u0000')}`, () =>
           names.length === 0
@@ -452,7 +456,7 @@ class SqliteCollection implements Connector {
         // the entity to it would have the next update overwrite someone else's record.
         if (info.changes === 0) return { ok: false, reason: 'failed', message: `table "${this.table}" ignored the create: no row was written`, retryable: false };
         const newId = id ?? String(info.lastInsertRowid);
-        clock.touch(newId);
+        clock?.touch(newId);
         // The whole row, not only its version (one lookup either way): the engine need not read it back.
         const record = this.readCreated(newId);
         return record ? { ok: true, id: newId, version: record.version, record } : { ok: true, id: newId, version: null };
@@ -460,16 +464,14 @@ class SqliteCollection implements Connector {
       case 'update': {
         const problem = this.checkFields(op.fields);
         if (problem) return problem;
-        const assignments: Array<[string, unknown]> = [
-          ...this.fieldAssignments(op.fields),
-          ...stampColumns(op.id, op.expectedVersion),
-          ...(this.tag ? ([[this.tag.name, op.tag]] as Array<[string, unknown]>) : []),
-        ];
+        const assignments = this.fieldAssignments(op.fields);
+        this.addBookkeeping(assignments, clock, op.id, op.expectedVersion, op.tag);
         return this.updateWhere('update', op.id, op.expectedVersion, assignments);
       }
       case 'delete': {
         if (this.deletedFlag) {
-          const assignments: Array<[string, unknown]> = [[this.deletedFlag.name, this.deletedFlagValue()], ...stampColumns(op.id)];
+          const assignments: Array<[string, unknown]> = [[this.deletedFlag.name, this.deletedFlagValue()]];
+          this.addBookkeeping(assignments, clock, op.id, null, undefined);
           return this.updateWhere('softDelete', op.id, op.expectedVersion, assignments);
         }
         const conditional = this.isConditional(op.expectedVersion);
@@ -479,6 +481,15 @@ class SqliteCollection implements Connector {
         return this.explainNoChange(op.id, conditional);
       }
     }
+  }
+
+  /**
+   * The columns the runtime keeps besides the fields: the updatedAt stamp (past `current`, the record's stamp when
+   * known) and the write's tag, when the table has them and the op carries one (a soft delete has no tag).
+   */
+  private addBookkeeping(assignments: Array<[string, unknown]>, clock: BatchClock | null, id: string | null, current: Version | null, tag: string | undefined): void {
+    if (this.updatedAt && clock) assignments.push([this.updatedAt.name, clock.storedStampFor(id, current === null ? null : parseTimestampMs(current, clock.format))]);
+    if (this.tag && tag !== undefined) assignments.push([this.tag.name, tag]);
   }
 
   /**
@@ -551,14 +562,20 @@ class SqliteCollection implements Connector {
    * fail the create.
    */
   private readCreated(id: string): SourceRecord | undefined {
-    const names = [...this.columns.keys()];
     try {
-      const statement = this.statement(`created:${names.join('\u0000')}`, () => `SELECT ${names.map(quoteIdentifier).join(', ')} FROM ${this.quotedTable} WHERE ${quoteIdentifier(this.key.name)} = ?`);
-      const row = statement.raw(true).get(this.keyParam(id)) as unknown[] | undefined;
-      return row && this.readerOf(names)(row);
+      this.createdReader ??= this.makeCreatedReader();
+      const row = this.createdReader.statement.get(this.keyParam(id)) as unknown[] | undefined;
+      return row && this.createdReader.read(row);
     } catch {
       return this.readRecord(id);
     }
+  }
+
+  /** Made once per set of columns (refreshColumns drops it): a create pays for the lookup alone. */
+  private makeCreatedReader(): { statement: Statement; read: (row: unknown[]) => SourceRecord } {
+    const names = [...this.columns.keys()];
+    const statement = this.db.prepare(`SELECT ${names.map(quoteIdentifier).join(', ')} FROM ${this.quotedTable} WHERE ${quoteIdentifier(this.key.name)} = ?`).raw(true);
+    return { statement, read: this.recordReader(names) };
   }
 
   /** The row of one key as a record, soft-deleted or not. */
@@ -672,6 +689,7 @@ class SqliteCollection implements Connector {
     this.columns = new Map(columns.map((info) => [info.name, info]));
     this.decoders = new Map(columns.map((info) => [info.name, columnDecoder(info.declaredType)]));
     this.readers.clear();
+    this.createdReader = null;
     return columns;
   }
 
