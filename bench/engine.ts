@@ -25,6 +25,7 @@ import { openStateDb } from '../runtime/db/index';
 import { SyncEngine, type PassResult, type PassSummary } from '../runtime/engine/index';
 import { seededRandom } from '../runtime/seededRandom';
 import { stateFloor, type StateLayout } from './importFloor';
+import { floorTotal, incrementalFloor, type FloorParts } from './incrementalFloor';
 import { option } from './options';
 import { childSnapshotPass, measureSnapshot } from './snapshotPass';
 
@@ -545,6 +546,11 @@ async function main(): Promise<void> {
       const smallRuns = smallSubject.out;
       const largeRuns = largeSubject.out;
       const label = (count: number) => count.toLocaleString('en');
+      // The floor under the ratio: the same changes against the two systems alone, at both sizes.
+      const floor = incrementalFloor(work, [incrementalSmall, large], changes, runs);
+      const floorSmall = (floor.get(incrementalSmall) as FloorParts[]).map(floorTotal);
+      const floorLarge = (floor.get(large) as FloorParts[]).map(floorTotal);
+      log(`incremental floor: ${floorSmall.map((ms) => ms.toFixed(1)).join(', ')} ms at ${label(incrementalSmall)}, ${floorLarge.map((ms) => ms.toFixed(1)).join(', ')} ms at ${label(large)}`);
       measurements.push(
         {
           id: 'incremental.small',
@@ -572,6 +578,22 @@ async function main(): Promise<void> {
           better: 'lower',
           runs: largeRuns.pass.map((ms, index) => ms / (smallRuns.pass[index] as number)),
           target: { op: '<=', value: 1.5, text: 'within 1.5× (cost follows changes, not size)' },
+        },
+        {
+          id: 'incremental.floor.ratio',
+          group: '2. Incremental cost',
+          title: `The floor under that ratio: the pass over ${label(incrementalSmall)} plus only what ${label(large)} records add to the two systems alone (no engine, no state; bench/incrementalFloor.ts: list A's ${label(changes)} changes, count A, read and update B's records), ÷ the pass over ${label(incrementalSmall)}`,
+          unit: '×',
+          better: 'lower',
+          runs: smallRuns.pass.map((ms, index) => (ms + (floorLarge[index] as number) - (floorSmall[index] as number)) / ms),
+        },
+        {
+          id: 'incremental.engineGrowth',
+          group: '2. Incremental cost',
+          title: `What ${label(large)} linked records add to the pass beyond what they add to the two systems: (pass over ${label(large)} − over ${label(incrementalSmall)}) − (the same for the systems alone), round by round`,
+          unit: 'ms',
+          better: 'lower',
+          runs: largeRuns.pass.map((ms, index) => ms - (smallRuns.pass[index] as number) - ((floorLarge[index] as number) - (floorSmall[index] as number))),
         },
         {
           id: 'incremental.once.small',

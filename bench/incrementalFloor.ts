@@ -12,37 +12,57 @@
  *   node --import tsx bench/incrementalFloor.ts [--rounds 5] [--sizes 10000,1000000]
  *
  * Prints each part's time per round and size, and the ratio of the totals; bench/engine.notes.md says what it showed.
+ * The engine bench runs it too (`incrementalFloor`), so the report shows the floor beside the ratio it bounds.
  */
 import Sqlite from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { editSource, generateSource, prepareWorkspace, rawCopy } from './engine';
 import { option } from './options';
 
-const rounds = Number(option('rounds') ?? 5);
-const sizes = (option('sizes') ?? '10000,1000000').split(',').map(Number);
-const CHANGES = 1000;
 const PAGE = 500;
 
-interface Parts {
+/** One round's time for each part, in milliseconds. */
+export interface FloorParts {
   list: number;
   count: number;
   read: number;
   write: number;
 }
 
-const work = mkdtempSync(join(tmpdir(), 'incremental-floor-'));
-try {
-  const results = new Map<number, Parts[]>();
+/** All four parts of a round: what any pass of those changes costs the two systems. */
+export function floorTotal(part: FloorParts): number {
+  return part.list + part.count + part.read + part.write;
+}
+
+/**
+ * `rounds` measured rounds of `changes` edits per size (after one unmeasured), in a folder of its own under `work`
+ * that is removed again.
+ */
+export function incrementalFloor(work: string, sizes: readonly number[], changes: number, rounds: number): Map<number, FloorParts[]> {
+  const results = new Map<number, FloorParts[]>();
   for (const size of sizes) {
-    const source = join(work, `source-${size}.db`);
-    generateSource(source, size);
-    const dir = prepareWorkspace(work, `pair-${size}`, source, [['b.db', 'contacts']]);
-    // B as an initial sync leaves it: one row per record of A, ids in A's order.
-    rawCopy(dir);
-    const a = new Sqlite(join(dir, 'a.db'));
-    const b = new Sqlite(join(dir, 'b.db'));
+    const folder = mkdtempSync(join(work, 'incremental-floor-'));
+    try {
+      results.set(size, floorRounds(folder, size, changes, rounds));
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  }
+  return results;
+}
+
+function floorRounds(work: string, size: number, changes: number, rounds: number): FloorParts[] {
+  const source = join(work, 'source.db');
+  generateSource(source, size);
+  const dir = prepareWorkspace(work, 'pair', source, [['b.db', 'contacts']]);
+  // B as an initial sync leaves it: one row per record of A, ids in A's order.
+  rawCopy(dir);
+  const a = new Sqlite(join(dir, 'a.db'));
+  const b = new Sqlite(join(dir, 'b.db'));
+  try {
     for (const db of [a, b]) {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
@@ -59,10 +79,10 @@ try {
     const update = b.prepare('update contacts set name = ?, modified_at = ? where id = ?');
     let since = (a.prepare('select max(updated_at) from people').pluck().get() as string) ?? '';
     let afterId = Number.MAX_SAFE_INTEGER;
-    const parts: Parts[] = [];
+    const parts: FloorParts[] = [];
     // One round unmeasured, to warm what a long-running process would have warm.
     for (let round = 0; round <= rounds; round++) {
-      editSource(dir, size, CHANGES, round + 1);
+      editSource(dir, size, changes, round + 1);
       let started = performance.now();
       const changed: Array<{ id: number; updated_at: string; last_name: string }> = [];
       for (;;) {
@@ -87,23 +107,34 @@ try {
         for (const row of changed) update.run(row.last_name, stamp, row.id);
       })();
       const write = performance.now() - started;
-      if (changed.length !== CHANGES) throw new Error(`round ${round}: listed ${changed.length} changes, not ${CHANGES}`);
+      if (changed.length !== changes) throw new Error(`round ${round}: listed ${changed.length} changes, not ${changes}`);
       if (round > 0) parts.push({ list, count: counted, read, write });
     }
+    return parts;
+  } finally {
     a.close();
     b.close();
-    results.set(size, parts);
-    rmSync(dir, { recursive: true, force: true });
   }
-  const total = (part: Parts) => part.list + part.count + part.read + part.write;
-  const fixed = (ms: number) => ms.toFixed(1).padStart(6);
-  for (const [size, parts] of results) {
-    console.log(`${size.toLocaleString('en')} records, ${CHANGES.toLocaleString('en')} changes a round (ms):`);
-    for (const key of ['list', 'count', 'read', 'write'] as const) console.log(`  ${key.padEnd(6)}${parts.map((part) => fixed(part[key])).join('')}`);
-    console.log(`  total ${parts.map((part) => fixed(total(part))).join('')}`);
-  }
-  const [small, large] = sizes.map((size) => results.get(size) as Parts[]);
-  if (small && large) console.log(`ratio, round by round: ${large.map((part, index) => (total(part) / total(small[index] as Parts)).toFixed(2)).join(', ')}`);
-} finally {
-  rmSync(work, { recursive: true, force: true });
 }
+
+function cli(): void {
+  const rounds = Number(option('rounds') ?? 5);
+  const sizes = (option('sizes') ?? '10000,1000000').split(',').map(Number);
+  const changes = 1000;
+  const work = mkdtempSync(join(tmpdir(), 'incremental-floor-'));
+  try {
+    const results = incrementalFloor(work, sizes, changes, rounds);
+    const fixed = (ms: number) => ms.toFixed(1).padStart(6);
+    for (const [size, parts] of results) {
+      console.log(`${size.toLocaleString('en')} records, ${changes.toLocaleString('en')} changes a round (ms):`);
+      for (const key of ['list', 'count', 'read', 'write'] as const) console.log(`  ${key.padEnd(6)}${parts.map((part) => fixed(part[key])).join('')}`);
+      console.log(`  total ${parts.map((part) => fixed(floorTotal(part))).join('')}`);
+    }
+    const [small, large] = sizes.map((size) => results.get(size) as FloorParts[]);
+    if (small && large) console.log(`ratio, round by round: ${large.map((part, index) => (floorTotal(part) / floorTotal(small[index] as FloorParts)).toFixed(2)).join(', ')}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) cli();
