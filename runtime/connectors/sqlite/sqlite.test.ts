@@ -580,6 +580,19 @@ describe('sqlite connector', () => {
       await connector.close();
     });
 
+    it('returns a column added under the connector after a first create, with its default', async () => {
+      const path = makeDatabase(folder, 'crm.db', table);
+      const connector = await open(folder, { connection: { file: 'crm.db' }, collection: 'leads', updatedAt: 'updated_at' });
+      await createAndRead(connector, { name: 'A' });
+      const other = new Database(path);
+      other.exec("ALTER TABLE leads ADD COLUMN phone TEXT DEFAULT 'none'");
+      other.close();
+      const { result, read: stored } = await createAndRead(connector, { name: 'B' });
+      expect(result).toEqual({ ok: true, id: '2', version: stored?.version, record: stored });
+      expect(stored?.fields).toEqual({ name: 'B', score: null, status: 'new', phone: 'none' });
+      await connector.close();
+    });
+
     it('returns what a virtual table keeps, which need not be what it was given', async () => {
       // An rtree stores its coordinates as 32-bit floats.
       makeDatabase(folder, 'crm.db', 'CREATE VIRTUAL TABLE boxes USING rtree(id, minX, maxX)');
