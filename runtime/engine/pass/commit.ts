@@ -138,17 +138,27 @@ function pendingWrite(connectors: Map<string, Connector>, write: PlannedWrite, t
   };
 }
 
-/** Makes the writes, side by side, each side's in one batch (retried as the retry policy says). */
+/**
+ * Makes the writes, each side's in one batch (retried as the retry policy says), all sides at once: they are separate
+ * systems (a connector per trigger), so a page of a hub costs its slowest side's round trips, not their sum. The page's
+ * journal row already holds every write, so a crash leaves whatever subset landed to recovery, as it would one side's
+ * half-made batch. Waits for every side before it throws a side's error: nothing of the pass is still writing when it
+ * ends.
+ */
 async function executeWrites(ctx: Pick<EngineContext, 'retry' | 'afterSideWrites'>, connectors: Map<string, Connector>, writes: PlannedWrite[]): Promise<Map<PlannedWrite, WriteResult>> {
   const results = new Map<PlannedWrite, WriteResult>();
   const bySide = new Map<string, PlannedWrite[]>();
   for (const write of writes) groupInto(bySide, write.side.trigger.nodeId, write);
-  for (const [nodeId, sideWrites] of bySide) {
-    const connector = connectors.get(nodeId) as Connector;
-    const outcomes = await withRetries(ctx.retry, sideWrites.map((write) => write.op), (ops) => connector.write(ops));
-    sideWrites.forEach((write, index) => results.set(write, outcomes[index] as WriteResult));
-    ctx.afterSideWrites?.(nodeId);
-  }
+  const sides = await Promise.allSettled(
+    [...bySide].map(async ([nodeId, sideWrites]) => {
+      const connector = connectors.get(nodeId) as Connector;
+      const outcomes = await withRetries(ctx.retry, sideWrites.map((write) => write.op), (ops) => connector.write(ops));
+      sideWrites.forEach((write, index) => results.set(write, outcomes[index] as WriteResult));
+      ctx.afterSideWrites?.(nodeId);
+    }),
+  );
+  const failed = sides.find((side): side is PromiseRejectedResult => side.status === 'rejected');
+  if (failed) throw failed.reason;
   return results;
 }
 

@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { connectorRegistry } from '../../runtime/connectors/index';
+import { createMemoryStore } from '../../runtime/connectors/memory/index';
+import type { Connector, ConnectorType, WriteOp } from '../../runtime/connectors/types';
+import { openStateDb } from '../../runtime/db/index';
+import { SyncEngine } from '../../runtime/engine/index';
+import { contents, hubFlow } from './memory-flows';
+
+// A page's writes go to every side at once (pass/commit.ts executeWrites): with SaaS systems a hub's page then costs
+// its slowest side's round trips, not their sum.
+describe('the writes of a page', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  /** An engine whose memory connectors count the writes in flight; `failing` sides throw from every write. */
+  async function setup(name: string, failing: ReadonlySet<string> = new Set()) {
+    const store = createMemoryStore(name);
+    const sides = { a: store.createCollection('a'), b: store.createCollection('b'), c: store.createCollection('c') };
+    const flight = { now: 0, most: 0 };
+    const memory = connectorRegistry.memory as ConnectorType;
+    const counted: ConnectorType = {
+      ...memory,
+      async open(context) {
+        const inner = await memory.open(context);
+        const write = async (ops: readonly WriteOp[]) => {
+          flight.now++;
+          flight.most = Math.max(flight.most, flight.now);
+          try {
+            // Turns of the event loop, as a request to a system would take: another side's write may start meanwhile.
+            // A side that fails answers first, so a pass that did not wait for the others would end with b in flight.
+            const turns = failing.has(context.config.collection) ? 1 : 3;
+            for (let turn = 0; turn < turns; turn++) await new Promise((resolve) => setImmediate(resolve));
+            if (failing.has(context.config.collection)) throw new Error(`${context.config.collection} is down`);
+            return await inner.write(ops);
+          } finally {
+            flight.now--;
+          }
+        };
+        return new Proxy(inner, { get: (target, key) => (key === 'write' ? write : Reflect.get(target, key, target)) }) as Connector;
+      },
+    };
+    const db = await openStateDb(':memory:');
+    const engine = new SyncEngine({ db, connectors: { ...connectorRegistry, memory: counted }, retry: { attempts: 1, baseMs: 1, maxWaitMs: 1 } });
+    cleanups.push(async () => {
+      await engine.close();
+      await db.destroy();
+    });
+    const flow = hubFlow(name, { sides: ['a', 'b', 'c'] });
+    return { sides, flight, pass: () => engine.runPass(flow, { baseDir: '.' }) };
+  }
+
+  it('go to every side at once, and each side gets its own', async () => {
+    const { sides, flight, pass } = await setup('side-writes-together');
+    for (let i = 0; i < 5; i++) sides.a.insert({ email: `p${i}@example.com`, name: `P${i}` });
+    const result = await pass();
+    expect(result.summary).toMatchObject({ created: 10, failed: 0 });
+    expect(flight.most).toBe(2);
+    expect(contents(sides.b)).toEqual(contents(sides.a));
+    expect(contents(sides.c)).toEqual(contents(sides.a));
+  });
+
+  it('end before the pass reports a side that failed, and the next pass makes what is missing', async () => {
+    const down = new Set(['c']);
+    const { sides, flight, pass } = await setup('side-writes-one-down', down);
+    sides.a.insert({ email: 'ada@example.com', name: 'Ada' });
+    const failed = await pass();
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toContain('c is down');
+    // The other side's write had finished when the pass ended: nothing of it is still in flight.
+    expect(flight.now).toBe(0);
+    expect(contents(sides.b)).toEqual([{ email: 'ada@example.com', name: 'Ada' }]);
+    down.delete('c');
+    expect((await pass()).status).toBe('ok');
+    expect(contents(sides.b)).toEqual([{ email: 'ada@example.com', name: 'Ada' }]);
+    expect(contents(sides.c)).toEqual([{ email: 'ada@example.com', name: 'Ada' }]);
+  });
+});
