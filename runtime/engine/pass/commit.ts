@@ -6,7 +6,7 @@
  * recovery (recovery.ts).
  */
 import type { FlowRecord } from '../../../nodes/types';
-import type { Connector, Version, WriteResult } from '../../connectors/types';
+import type { Connector, SourceRecord, Version, WriteResult } from '../../connectors/types';
 import { sameVersion } from '../../connectors/versions';
 import { clearFailing, insertMany, saveEntityRows, type Db } from '../../db/queries';
 import { appendRunLog } from '../../db/runQueries';
@@ -22,6 +22,7 @@ import { LinkChanges, linkRow, sameStoredVersion } from './linkChanges';
 import { MAX_REMERGES, type EntityWork, type PassState, type PlannedWrite, type SideWork } from './passState';
 import { deleteMeaning, type PagePlan } from './plan';
 import { groupInto } from '../../util/collections';
+import { allSettledOrThrow } from '../../util/promises';
 import { sideRecordKey } from '../../util/keys';
 
 type CommitContext = Pick<EngineContext, 'db' | 'now' | 'limits' | 'retry' | 'afterSideWrites'>;
@@ -149,7 +150,7 @@ async function executeWrites(ctx: Pick<EngineContext, 'retry' | 'afterSideWrites
   const results = new Map<PlannedWrite, WriteResult>();
   const bySide = new Map<string, PlannedWrite[]>();
   for (const write of writes) groupInto(bySide, write.side.trigger.nodeId, write);
-  const sides = await Promise.allSettled(
+  await allSettledOrThrow(
     [...bySide].map(async ([nodeId, sideWrites]) => {
       const connector = connectors.get(nodeId) as Connector;
       const outcomes = await withRetries(ctx.retry, sideWrites.map((write) => write.op), (ops) => connector.write(ops));
@@ -157,8 +158,6 @@ async function executeWrites(ctx: Pick<EngineContext, 'retry' | 'afterSideWrites
       ctx.afterSideWrites?.(nodeId);
     }),
   );
-  const failed = sides.find((side): side is PromiseRejectedResult => side.status === 'rejected');
-  if (failed) throw failed.reason;
   return results;
 }
 
@@ -180,8 +179,11 @@ async function readBackCreated(connectors: Map<string, Connector>, writes: Plann
     created.set(result.id, write);
     bySide.set(write.side.trigger.nodeId, created);
   }
-  for (const [nodeId, created] of bySide) {
-    const found = await (connectors.get(nodeId) as Connector).getMany([...created.keys()]);
+  // Every side at once, as the writes went.
+  const sides = [...bySide];
+  const founds = await allSettledOrThrow(sides.map(([nodeId, created]) => (connectors.get(nodeId) as Connector).getMany([...created.keys()])));
+  for (const [index, [, created]] of sides.entries()) {
+    const found = founds[index] as Map<string, SourceRecord>;
     for (const [id, write] of created) {
       const record = found.get(id);
       const result = results.get(write) as Extract<WriteResult, { ok: true }>;

@@ -6,19 +6,21 @@ import { openStateDb } from '../../runtime/db/index';
 import { SyncEngine } from '../../runtime/engine/index';
 import { contents, hubFlow } from './memory-flows';
 
-// A page's writes go to every side at once (pass/commit.ts executeWrites): with SaaS systems a hub's page then costs
-// its slowest side's round trips, not their sum.
-describe('the writes of a page', () => {
+// A page's writes, and its reads of other sides, go to every side at once (pass/commit.ts executeWrites and
+// readBackCreated, pass/link.ts readUnreadSides): with SaaS systems a hub's page then costs its slowest side's round
+// trips, not their sum.
+describe('the calls of a page to its sides', () => {
   const cleanups: Array<() => Promise<void>> = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  /** An engine whose memory connectors count the writes in flight; `failing` sides throw from every write. */
+  /** An engine whose memory connectors count the writes and reads in flight; `failing` sides throw from every write. */
   async function setup(name: string, failing: ReadonlySet<string> = new Set()) {
     const store = createMemoryStore(name);
     const sides = { a: store.createCollection('a'), b: store.createCollection('b'), c: store.createCollection('c') };
     const flight = { now: 0, most: 0 };
+    const reads = { now: 0, most: 0 };
     const memory = connectorRegistry.memory as ConnectorType;
     const counted: ConnectorType = {
       ...memory,
@@ -38,7 +40,18 @@ describe('the writes of a page', () => {
             flight.now--;
           }
         };
-        return new Proxy(inner, { get: (target, key) => (key === 'write' ? write : Reflect.get(target, key, target)) }) as Connector;
+        const getMany = async (ids: readonly string[]) => {
+          reads.now++;
+          reads.most = Math.max(reads.most, reads.now);
+          try {
+            await new Promise((resolve) => setImmediate(resolve));
+            return await inner.getMany(ids);
+          } finally {
+            reads.now--;
+          }
+        };
+        const counted = { write, getMany } as Record<PropertyKey, unknown>;
+        return new Proxy(inner, { get: (target, key) => (key in counted ? counted[key] : Reflect.get(target, key, target)) }) as Connector;
       },
     };
     const db = await openStateDb(':memory:');
@@ -48,7 +61,7 @@ describe('the writes of a page', () => {
       await db.destroy();
     });
     const flow = hubFlow(name, { sides: ['a', 'b', 'c'] });
-    return { sides, flight, pass: () => engine.runPass(flow, { baseDir: '.' }) };
+    return { sides, flight, reads, pass: () => engine.runPass(flow, { baseDir: '.' }) };
   }
 
   it('go to every side at once, and each side gets its own', async () => {
@@ -59,6 +72,20 @@ describe('the writes of a page', () => {
     expect(flight.most).toBe(2);
     expect(contents(sides.b)).toEqual(contents(sides.a));
     expect(contents(sides.c)).toEqual(contents(sides.a));
+  });
+
+  it('read the other sides of changed records at once, and read back what they created at once', async () => {
+    const { sides, reads, pass } = await setup('side-reads-together');
+    const id = sides.a.insert({ email: 'ada@example.com', name: 'Ada' });
+    // The memory collections stand for SaaS APIs: the records created on b and c are read back, one read per side.
+    expect((await pass()).summary).toMatchObject({ created: 2, failed: 0 });
+    expect(reads.most).toBe(2);
+    reads.most = 0;
+    sides.a.update(id, { name: 'Ada Lovelace' });
+    // A change on a: its entity's records on b and c are read before the merge, then the updates written.
+    expect((await pass()).summary).toMatchObject({ updated: 2, failed: 0 });
+    expect(reads.most).toBe(2);
+    expect(contents(sides.c)).toEqual([{ email: 'ada@example.com', name: 'Ada Lovelace' }]);
   });
 
   it('end before the pass reports a side that failed, and the next pass makes what is missing', async () => {
