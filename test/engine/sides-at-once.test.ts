@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectorRegistry } from '../../runtime/connectors/index';
-import { createMemoryStore } from '../../runtime/connectors/memory/index';
+import { createMemoryStore, type MemoryCollectionOptions } from '../../runtime/connectors/memory/index';
 import type { Connector, ConnectorType, WriteOp } from '../../runtime/connectors/types';
 import { openStateDb } from '../../runtime/db/index';
 import { SyncEngine } from '../../runtime/engine/index';
+import type { ChangeHint } from '../../runtime/engine/types';
 import { contents, hubFlow } from './memory-flows';
 
 // A page's writes, and its reads of other sides, go to every side at once (pass/commit.ts executeWrites and
@@ -16,9 +17,9 @@ describe('the calls of a page to its sides', () => {
   });
 
   /** An engine whose memory connectors count the writes and reads in flight; `failing` sides throw from every write. */
-  async function setup(name: string, failing: ReadonlySet<string> = new Set()) {
+  async function setup(name: string, failing: ReadonlySet<string> = new Set(), options: MemoryCollectionOptions = {}) {
     const store = createMemoryStore(name);
-    const sides = { a: store.createCollection('a'), b: store.createCollection('b'), c: store.createCollection('c') };
+    const sides = { a: store.createCollection('a', options), b: store.createCollection('b', options), c: store.createCollection('c', options) };
     const flight = { now: 0, most: 0 };
     const reads = { now: 0, most: 0 };
     const memory = connectorRegistry.memory as ConnectorType;
@@ -61,7 +62,7 @@ describe('the calls of a page to its sides', () => {
       await db.destroy();
     });
     const flow = hubFlow(name, { sides: ['a', 'b', 'c'] });
-    return { sides, flight, reads, pass: () => engine.runPass(flow, { baseDir: '.' }) };
+    return { sides, flight, reads, pass: (hints?: ChangeHint[]) => engine.runPass(flow, { baseDir: '.', ...(hints ? { hints } : {}) }) };
   }
 
   it('go to every side at once, and each side gets its own', async () => {
@@ -86,6 +87,25 @@ describe('the calls of a page to its sides', () => {
     expect((await pass()).summary).toMatchObject({ updated: 2, failed: 0 });
     expect(reads.most).toBe(2);
     expect(contents(sides.c)).toEqual([{ email: 'ada@example.com', name: 'Ada Lovelace' }]);
+  });
+
+  it('read the hinted records of every side at once (a webhook pass)', async () => {
+    // Without a change feed a hint pass does not list the sides, so the hinted records are read by id.
+    const { sides, reads, pass } = await setup('side-hints-together', new Set(), { changeFeed: false });
+    const onA = sides.a.insert({ email: 'ada@example.com', name: 'Ada' });
+    await pass();
+    const onB = sides.b.all()[0]!.id;
+    sides.a.update(onA, { name: 'Ada Lovelace' });
+    sides.b.update(onB, { score: 3 });
+    reads.most = 0;
+    // Both hinted records belong to one entity: the only other read is c's, after both are staged.
+    const result = await pass([
+      { nodeId: 'a', recordId: onA, type: 'upsert' },
+      { nodeId: 'b', recordId: onB, type: 'upsert' },
+    ]);
+    expect(result.summary).toMatchObject({ failed: 0, conflicts: 0 });
+    expect(reads.most).toBe(2);
+    expect(contents(sides.c)).toEqual([{ email: 'ada@example.com', name: 'Ada Lovelace', score: 3 }]);
   });
 
   it('end before the pass reports a side that failed, and the next pass makes what is missing', async () => {

@@ -23,6 +23,7 @@ import { countWrittenEchoes, dropTaggedEchoes, isOwnTag } from './echoes';
 import { sameStoredVersion } from './linkChanges';
 import type { PassState } from './passState';
 import { filteredOut } from './skips';
+import { allSettledOrThrow } from '../../util/promises';
 
 type StageContext = Pick<EngineContext, 'db' | 'limits'>;
 type StagedEntry = { record: SourceRecord } & StagedProjection;
@@ -207,11 +208,14 @@ function stagedFrom(part: CompiledPart, projection: Projection): StagedProjectio
  * listing already saw the change it stands for.
  */
 export async function stageHints(ctx: StageContext, part: CompiledPart, connectors: Map<string, Connector>, staging: ChangeStaging, pass: PassState, hints: ChangeHint[]): Promise<void> {
-  for (const trigger of part.triggers) {
-    const ids = [...new Set(hints.filter((hint) => hint.nodeId === trigger.nodeId && !staging.get(trigger.nodeId, hint.recordId)).map((hint) => hint.recordId))];
-    if (ids.length === 0) continue;
-    const connector = connectors.get(trigger.nodeId) as Connector;
-    const found = await connector.getMany(ids);
+  const reads = part.triggers
+    .map((trigger) => ({ trigger, ids: [...new Set(hints.filter((hint) => hint.nodeId === trigger.nodeId && !staging.get(trigger.nodeId, hint.recordId)).map((hint) => hint.recordId))] }))
+    .filter(({ ids }) => ids.length > 0);
+  // Every side's hinted records at once (separate systems, as a page's reads: link.ts readUnreadSides), staged in the
+  // document's order.
+  const founds = await allSettledOrThrow(reads.map(({ trigger, ids }) => (connectors.get(trigger.nodeId) as Connector).getMany(ids)));
+  for (const [index, { trigger, ids }] of reads.entries()) {
+    const found = founds[index] as Map<string, SourceRecord>;
     const records = ids.map((id) => found.get(id) ?? { id, version: null, tag: null, deleted: true, fields: {} });
     await stageRecords(ctx, part, trigger, records, staging, pass, { dropUnchanged: true });
   }
