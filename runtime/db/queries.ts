@@ -9,7 +9,6 @@ import {
   type OnConflictTables,
   type Transaction,
 } from 'kysely';
-import { groupInto } from '../util/collections';
 import { oneOf } from './bulk';
 import type { Database, EntityRow, LinkRow } from './schema';
 
@@ -159,12 +158,13 @@ async function insertRows<T extends keyof Database>(
  * to the record (`written_tag`, `written_hash`) is replaced only by a row that carries one: a save after a pass that
  * did not write the record keeps the mark of the write that did.
  *
- * A link that stays with its entity, as nearly every saved link does, is updated without naming `entity_id`: SQLite
- * rewrites the index entry of every indexed column an upsert sets, to the same value or not, so naming it dirtied a
- * page of `links_by_entity` per link on top of the link's own (1,856 WAL frames against 966 for 1,000 links saved,
- * bench/engine.notes.md, eighth round). Which links those are is read first, from pages the pass has just read.
+ * `stays`: rows the caller knows to be stored under the same entity already (the link it read), as nearly every link
+ * a pass saves is. Those are updated without naming `entity_id`: SQLite rewrites the index entry of every indexed
+ * column an upsert sets, to the same value or not, so naming it dirtied a page of `links_by_entity` per link on top of
+ * the link's own (1,856 WAL frames against 966 for 1,000 links saved, bench/engine.notes.md, eighth round). Reading
+ * that here instead of being told cost more than the pages it saved.
  */
-export async function upsertLinks(db: Db, rows: readonly LinkRow[]): Promise<void> {
+export async function upsertLinks(db: Db, rows: readonly LinkRow[], stays: (row: LinkRow) => boolean = () => false): Promise<void> {
   const byKey = new Map<string, LinkRow>();
   for (const row of rows) {
     const key = `${row.flow_id}\u0000${row.node_id}\u0000${row.record_id}`;
@@ -173,7 +173,6 @@ export async function upsertLinks(db: Db, rows: readonly LinkRow[]): Promise<voi
     byKey.set(key, row);
   }
   const unique = [...byKey.values()];
-  const stays = await staysWithEntity(db, unique);
   const keep = (eb: ExpressionBuilder<OnConflictDatabase<Database, 'links'>, OnConflictTables<'links'>>) => ({
     shadow: eb.ref('excluded.shadow'),
     shadow_hash: eb.ref('excluded.shadow_hash'),
@@ -184,26 +183,10 @@ export async function upsertLinks(db: Db, rows: readonly LinkRow[]): Promise<voi
     written_hash: eb.fn.coalesce('excluded.written_hash', 'links.written_hash'),
   });
   const onKey = (oc: OnConflictBuilder<Database, 'links'>) => oc.columns(['flow_id', 'node_id', 'record_id']);
-  await insertRows(db, 'links', unique.filter((row) => stays.has(row)), 'upsert, same entity', (query) => query.onConflict((oc) => onKey(oc).doUpdateSet(keep)));
-  await insertRows(db, 'links', unique.filter((row) => !stays.has(row)), 'upsert', (query) =>
+  await insertRows(db, 'links', unique.filter(stays), 'upsert, same entity', (query) => query.onConflict((oc) => onKey(oc).doUpdateSet(keep)));
+  await insertRows(db, 'links', unique.filter((row) => !stays(row)), 'upsert', (query) =>
     query.onConflict((oc) => onKey(oc).doUpdateSet((eb) => ({ entity_id: eb.ref('excluded.entity_id'), ...keep(eb) }))),
   );
-}
-
-/** The rows whose link exists already and is linked to the same entity. */
-async function staysWithEntity(db: Db, rows: readonly LinkRow[]): Promise<Set<LinkRow>> {
-  const stays = new Set<LinkRow>();
-  const bySide = new Map<string, LinkRow[]>();
-  for (const row of rows) groupInto(bySide, `${row.flow_id}\u0000${row.node_id}`, row);
-  for (const group of bySide.values()) {
-    const { flow_id: flowId, node_id: nodeId } = group[0] as LinkRow;
-    for (const chunk of chunked(group)) {
-      const stored = await db.selectFrom('links').select(['record_id', 'entity_id']).where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(chunk.map((row) => row.record_id))).execute();
-      const entityOf = new Map(stored.map((link) => [link.record_id, link.entity_id]));
-      for (const row of chunk) if (entityOf.get(row.record_id) === row.entity_id) stays.add(row);
-    }
-  }
-  return stays;
 }
 
 /** Deletes the links of these records of one side. */

@@ -59,7 +59,9 @@ export async function commitPage(ctx: CommitContext, connectors: Map<string, Con
       if (plan.skipped.has(item) || plan.breakerTripped.has(item)) continue;
       for (const side of item.sides.values()) if (!written.has(side)) saveUnwrittenLink(linkChanges, pass, plan, item, side, stamp);
     }
-    await linkChanges.apply(tx, pass.linkDelta);
+    const read = new Map<string, string>();
+    for (const item of work) for (const side of item.sides.values()) if (side.link) read.set(sideRecordKey(side.trigger.nodeId, side.link.record_id), side.link.entity_id);
+    await linkChanges.apply(tx, pass.linkDelta, (nodeId, recordId) => read.get(sideRecordKey(nodeId, recordId)));
     await appendRunLog(tx, pass.runId as string, pass.log.splice(0));
   });
 }

@@ -1,0 +1,62 @@
+import Sqlite from 'better-sqlite3';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { connectorRegistry } from '../../runtime/connectors/index';
+import { createMemoryStore } from '../../runtime/connectors/memory/index';
+import { openStateDb } from '../../runtime/db/index';
+import { SyncEngine } from '../../runtime/engine/index';
+import { hubFlow } from './memory-flows';
+
+const folders: string[] = [];
+afterEach(() => {
+  for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+});
+
+/** The b-trees whose pages the state's WAL holds frames of: each frame is a 24-byte header (page number first) and a page. */
+function btreesInWal(file: Sqlite.Database, path: string): Map<string, number> {
+  const pageSize = file.pragma('page_size', { simple: true }) as number;
+  const wal = readFileSync(`${path}-wal`);
+  const pages = new Set<number>();
+  for (let offset = 32; offset + 24 + pageSize <= wal.length; offset += 24 + pageSize) pages.add(wal.readUInt32BE(offset));
+  const owners = new Map<string, number>();
+  for (const { name, pageno } of file.prepare('select name, pageno from dbstat').all() as Array<{ name: string; pageno: number }>) {
+    if (pages.has(pageno)) owners.set(name, (owners.get(name) ?? 0) + 1);
+  }
+  return owners;
+}
+
+// A change rewrites its links' shadows and versions, never the entity they belong to: the pass tells the state which
+// links it read under the entity it saves them with (pass/commit.ts), and the state leaves links_by_entity alone.
+describe('what a pass of changes writes to the state', () => {
+  it('saves the links of changed records without touching the index of links by entity', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'syncline-state-writes-'));
+    folders.push(folder);
+    const path = join(folder, 'state.db');
+    const store = createMemoryStore('state-writes');
+    const a = store.createCollection('a');
+    store.createCollection('b');
+    const ids = Array.from({ length: 300 }, (_, index) => a.insert({ email: `p${index}@example.com`, name: `Person ${index}` }));
+    const db = await openStateDb(path);
+    const engine = new SyncEngine({ db, connectors: connectorRegistry });
+    const flow = hubFlow('state-writes', { sides: ['a', 'b'] });
+    const pass = () => engine.runPass(flow, { baseDir: folder });
+    const file = new Sqlite(path);
+    try {
+      expect((await pass()).summary).toMatchObject({ created: 300, failed: 0 });
+      await pass();
+      file.pragma('wal_checkpoint(TRUNCATE)');
+
+      for (const id of ids.filter((_, index) => index % 3 === 0)) a.update(id, { name: `Changed ${id}` });
+      expect((await pass()).summary).toMatchObject({ updated: 100, created: 0, failed: 0 });
+      const written = btreesInWal(file, path);
+      expect(written.get('links')).toBeGreaterThan(0);
+      expect(written.get('links_by_entity') ?? 0).toBe(0);
+    } finally {
+      file.close();
+      await engine.close();
+      await db.destroy();
+    }
+  });
+});
