@@ -172,7 +172,6 @@ export async function upsertLinks(db: Db, rows: readonly LinkRow[], stays: (row:
     byKey.delete(key);
     byKey.set(key, row);
   }
-  const unique = [...byKey.values()];
   const keep = (eb: ExpressionBuilder<OnConflictDatabase<Database, 'links'>, OnConflictTables<'links'>>) => ({
     shadow: eb.ref('excluded.shadow'),
     shadow_hash: eb.ref('excluded.shadow_hash'),
@@ -183,8 +182,11 @@ export async function upsertLinks(db: Db, rows: readonly LinkRow[], stays: (row:
     written_hash: eb.fn.coalesce('excluded.written_hash', 'links.written_hash'),
   });
   const onKey = (oc: OnConflictBuilder<Database, 'links'>) => oc.columns(['flow_id', 'node_id', 'record_id']);
-  await insertRows(db, 'links', unique.filter(stays), 'upsert, same entity', (query) => query.onConflict((oc) => onKey(oc).doUpdateSet(keep)));
-  await insertRows(db, 'links', unique.filter((row) => !stays(row)), 'upsert', (query) =>
+  const staying: LinkRow[] = [];
+  const others: LinkRow[] = [];
+  for (const row of byKey.values()) (stays(row) ? staying : others).push(row);
+  await insertRows(db, 'links', staying, 'upsert, same entity', (query) => query.onConflict((oc) => onKey(oc).doUpdateSet(keep)));
+  await insertRows(db, 'links', others, 'upsert', (query) =>
     query.onConflict((oc) => onKey(oc).doUpdateSet((eb) => ({ entity_id: eb.ref('excluded.entity_id'), ...keep(eb) }))),
   );
 }

@@ -1,5 +1,5 @@
 import Sqlite from 'better-sqlite3';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,25 +7,13 @@ import { connectorRegistry } from '../../runtime/connectors/index';
 import { createMemoryStore } from '../../runtime/connectors/memory/index';
 import { openStateDb } from '../../runtime/db/index';
 import { SyncEngine } from '../../runtime/engine/index';
+import { btreesInWal } from '../support/wal';
 import { hubFlow } from './memory-flows';
 
 const folders: string[] = [];
 afterEach(() => {
   for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
 });
-
-/** The b-trees whose pages the state's WAL holds frames of: each frame is a 24-byte header (page number first) and a page. */
-function btreesInWal(file: Sqlite.Database, path: string): Map<string, number> {
-  const pageSize = file.pragma('page_size', { simple: true }) as number;
-  const wal = readFileSync(`${path}-wal`);
-  const pages = new Set<number>();
-  for (let offset = 32; offset + 24 + pageSize <= wal.length; offset += 24 + pageSize) pages.add(wal.readUInt32BE(offset));
-  const owners = new Map<string, number>();
-  for (const { name, pageno } of file.prepare('select name, pageno from dbstat').all() as Array<{ name: string; pageno: number }>) {
-    if (pages.has(pageno)) owners.set(name, (owners.get(name) ?? 0) + 1);
-  }
-  return owners;
-}
 
 // A change rewrites its links' shadows and versions, never the entity they belong to: the pass tells the state which
 // links it read under the entity it saves them with (pass/commit.ts), and the state leaves links_by_entity alone.
