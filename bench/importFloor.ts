@@ -7,8 +7,9 @@
  *
  *   raw       the raw copy alone (bench/engine.ts rawCopy: one transaction, no state)
  *   today     the state as the engine writes it now, in the migrated schema (runtime/db/migrations): per record an
- *             entity (golden record, provenance, match key), two links with their shadows, a run-log line with every
- *             field created, and the page's journal row holding each write and link
+ *             entity (golden record, provenance, match key) whose row then takes both links' state (shadows, versions,
+ *             write marks), a narrow row per link, a run-log line with every field created, and the page's journal row
+ *             holding each write and link
  *   one-row   one row per entity holding its golden record, provenance and both links, each shadow left out where it is
  *             the golden record (as here), a narrow (flow, node, record) → entity index row per link, the journal row,
  *             and a run log of one row per page
@@ -93,12 +94,15 @@ async function openState(file: string, layout: StateLayout): Promise<{ sqlite: S
   return { sqlite, close: () => db.destroy() };
 }
 
-/** The per-record rows of today's state (pass/commit.ts): entities, links with shadows, a run-log line per write. */
+/**
+ * The per-record rows of today's state (pass/commit.ts): entities, then their links' state in the entity's row
+ * (runtime/db/entitySides.ts) and a narrow row per link, and a run-log line per write.
+ */
 function todayWriter(s: Sqlite.Database, targets: string[]): { before: StateWriter; after: StateWriter } {
   const entity = s.prepare(`insert into entities (id, flow_id, golden, match_key, deleted, breaker_window_start, breaker_writes, quarantined, created_at, updated_at, provenance)
     values (?, ?, ?, ?, 0, ?, 0, 0, ?, ?, ?)`);
-  const link = s.prepare(`insert into links (flow_id, node_id, record_id, entity_id, shadow, version, deleted, updated_at, shadow_hash, written_tag, written_hash)
-    values (?, ?, ?, ?, ?, ?, 0, ?, null, ?, ?)`);
+  const link = s.prepare('insert into links (flow_id, node_id, record_id, entity_id, deleted) values (?, ?, ?, ?, 0)');
+  const sides = s.prepare('update entities set sides = ? where id = ?');
   const log = s.prepare('insert into run_log (run_id, node_id, record_id, entity_id, outcome, fields, message, at) values (?, ?, ?, ?, ?, ?, null, ?)');
   return {
     before: ({ entities, stamp, provenance }) => {
@@ -106,13 +110,18 @@ function todayWriter(s: Sqlite.Database, targets: string[]): { before: StateWrit
     },
     after: ({ entities, created, stamp, runId }) => {
       entities.forEach((item, index) => {
-        link.run(TWO_SYSTEM_FLOW_ID, 'a', String(item.person.id), item.id, item.goldenJson, JSON.stringify(item.person.updated_at), stamp, null, null);
+        const held: Record<string, Record<string, object>> = {
+          a: { [String(item.person.id)]: { updated_at: stamp, shadow: item.goldenJson, version: JSON.stringify(item.person.updated_at) } },
+        };
+        link.run(TWO_SYSTEM_FLOW_ID, 'a', String(item.person.id), item.id);
         const fields = JSON.stringify(Object.entries(item.golden).map(([field, after]) => ({ field, before: null, after })));
         targets.forEach((target, t) => {
           const recordId = created[t]?.[index] as string;
-          link.run(TWO_SYSTEM_FLOW_ID, target, recordId, item.id, item.goldenJson, JSON.stringify(stamp), stamp, item.tags[t], 'h');
+          link.run(TWO_SYSTEM_FLOW_ID, target, recordId, item.id);
+          held[target] = { [recordId]: { updated_at: stamp, shadow: item.goldenJson, version: JSON.stringify(stamp), written_tag: item.tags[t], written_hash: 'h' } };
           log.run(runId, target, recordId, item.id, 'created', fields, stamp);
         });
+        sides.run(JSON.stringify(held), item.id);
       });
     },
   };

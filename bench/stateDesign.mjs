@@ -1,13 +1,15 @@
 /**
  * What a state layout costs a pass of changes, measured below the engine: the state statements a pass makes for K
- * changed records over N linked ones (pages of 500: read the links and entities, journal the page, then save the
- * entities, the links and the run log and commit), in plain better-sqlite3 with the state's pragmas, for three layouts
- * of the same data:
+ * changed records over N linked ones (pages of 500: read the links and entities; journal the page and save the golden
+ * records in one transaction; then save the links and the run log, delete the journal row and commit, as
+ * runtime/engine/pass/commit.ts does), in plain better-sqlite3 with the state's pragmas, for three layouts of the same
+ * data:
  *
- *   today      entities, and links keyed by (flow, node, record) each holding its shadow (runtime/db/schema.ts)
+ *   today      entities, and links keyed by (flow, node, record) each holding its shadow (the state before the
+ *              2026_12_07_0900 migration)
  *   clustered  the same links keyed by (entity, node, record), with a unique index by record
  *   onerow     one row per entity holding its links' shadows, versions and written marks, and a narrow record →
- *              entity index (issue 14's "one row per linked entity")
+ *              entity index (issue 14's "one row per linked entity"; the state since that migration)
  *
  *   node bench/stateDesign.mjs today|clustered|onerow N [K=1000] [rounds=6]
  *
@@ -136,20 +138,27 @@ function round() {
     began = performance.now();
     const journalPage = randomUUID();
     const intended = JSON.stringify(entities.map((entity) => ({ entity: entity.id, fields: JSON.parse(entity.golden), tag: randomUUID() })));
-    db.transaction(() => prepared('insert into write_ahead values (?, ?, ?, ?, ?)').run(journalPage, FLOW, now(), intended, '[]'))();
+    // As the engine commits a page (runtime/engine/pass/commit.ts): the golden records are saved with the page's
+    // journal row before any write, and the links with the run log in the transaction that deletes the row after.
+    const goldens = new Map();
+    db.transaction(() => {
+      prepared('insert into write_ahead values (?, ?, ?, ?, ?)').run(journalPage, FLOW, now(), intended, '[]');
+      for (const entity of entities) {
+        const golden = JSON.stringify(fields(indexOf(entity.id), generation));
+        goldens.set(entity.id, golden);
+        prepared(`${insertEntity} on conflict (id) do update set golden = excluded.golden, provenance = excluded.provenance, updated_at = excluded.updated_at`).run(
+          entity.id, FLOW, golden, entity.match_key, entity.created_at, now(), provenance(generation), ...(oneRow ? ['{}'] : []),
+        );
+      }
+    })();
     db.exec('begin immediate');
     for (const entity of entities) {
       const i = indexOf(entity.id);
       const at = now();
-      const golden = JSON.stringify(fields(i, generation));
+      const golden = goldens.get(entity.id);
       if (oneRow) {
-        prepared(`${insertEntity} on conflict (id) do update set golden = excluded.golden, provenance = excluded.provenance, updated_at = excluded.updated_at, sides = excluded.sides`).run(
-          entity.id, FLOW, golden, entity.match_key, entity.created_at, at, provenance(generation), sides(i, generation),
-        );
+        prepared('update entities set sides = ? where id = ?').run(sides(i, generation), entity.id);
       } else {
-        prepared(`${insertEntity} on conflict (id) do update set golden = excluded.golden, provenance = excluded.provenance, updated_at = excluded.updated_at`).run(
-          entity.id, FLOW, golden, entity.match_key, entity.created_at, at, provenance(generation),
-        );
         for (const node of ['a', 'b']) {
           const mark = node === 'b' ? written(generation) : written(0);
           prepared(

@@ -35,7 +35,7 @@ describe('LiveStatus', () => {
     links += 1;
     await db
       .insertInto('links')
-      .values({ flow_id: 'leads', node_id: nodeId, record_id: String(links), entity_id: `e${links}`, shadow: '{}', shadow_hash: null, version: null, deleted, updated_at: minutesAgo(0) })
+      .values({ flow_id: 'leads', node_id: nodeId, record_id: String(links), entity_id: `e${links}`, deleted })
       .execute();
   }
 

@@ -6,7 +6,7 @@ import { oneOf } from './bulk';
 import { jsonObjectEntries } from './dialect';
 import { migrateUpTo, wrapSqlite } from './index';
 
-const link = (recordId: string) => ({ flow_id: 'f', node_id: 'a', record_id: recordId, entity_id: `e-${recordId}`, shadow: null, shadow_hash: null, version: null, deleted: 0, updated_at: 'x' });
+const link = (recordId: string) => ({ flow_id: 'f', node_id: 'a', record_id: recordId, entity_id: `e-${recordId}`, deleted: 0 });
 
 describe.each(stateDatabases)('the state’s SQL on $name', ({ open }) => {
   it('orders and compares text by code unit, as the engine does in memory, whatever the database’s collation', async () => {

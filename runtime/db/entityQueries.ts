@@ -24,8 +24,3 @@ export async function quarantineEntity(db: Db, entityId: string): Promise<void> 
 export async function releaseEntity(db: Db, entityId: string): Promise<void> {
   await db.updateTable('entities').set({ quarantined: 0, breaker_writes: 0, breaker_window_start: null }).where('id', '=', entityId).execute();
 }
-
-/** Forgets an entity's link on one side, tombstone included. */
-export async function deleteEntityLink(db: Db, entityId: string, nodeId: string): Promise<void> {
-  await db.deleteFrom('links').where('entity_id', '=', entityId).where('node_id', '=', nodeId).execute();
-}

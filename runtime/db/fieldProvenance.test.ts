@@ -15,7 +15,7 @@ describe.each(stateDatabases)('migration 2026_12_04_1000_field_provenance on $na
 
     await up(db as never);
     const migrated = await db.selectFrom('entities').selectAll().executeTakeFirstOrThrow();
-    expect(migrated).toEqual({ ...entity, provenance: null });
+    expect(migrated).toEqual({ ...entity, provenance: null, sides: '{}' });
 
     const provenance = provenanceAfterMerge(migrated.provenance, [{ field: 'name', from: 'Ada', to: 'Ada L.', winner: 'a', rule: 'only change' }], { runId: 'r', at: now });
     await saveEntityRows(db, [{ ...migrated, golden: '{"name":"Ada L."}', provenance }]);

@@ -5,11 +5,13 @@ import { oneOf } from './bulk';
 import { conflictView } from './conflictQueries';
 import type { Db } from './queries';
 import { runLogEntryOf } from './runQueries';
+import { linksOfSides } from './entitySides';
 import type { EntityRow, LinkRow } from './schema';
 
 /** What the record inspector reads of one entity (GET /api/flows/:id/entities/:entityId), as the state holds it. */
 export interface EntityInspection {
-  entity: EntityRow;
+  /** The entity's row, but its links' sides, which are `links`. */
+  entity: Omit<EntityRow, 'sides'>;
   golden: FlowRecord;
   /** Where each golden value came from (`entity.provenance`, read). */
   provenance: Provenance;
@@ -34,12 +36,14 @@ export const INSPECTED_LOG_LINES = 20;
  * the runs that set its fields (a field's last change may be older), which bounds the rows read however long the history.
  */
 export async function inspectEntity(db: Db, flowId: string, entityId: string): Promise<EntityInspection | null> {
-  const entity = await db.selectFrom('entities').selectAll().where('id', '=', entityId).where('flow_id', '=', flowId).executeTakeFirst();
-  if (!entity) return null;
+  const row = await db.selectFrom('entities').selectAll().where('id', '=', entityId).where('flow_id', '=', flowId).executeTakeFirst();
+  if (!row) return null;
+  // Its links' sides are shown as links, each in its own right, not as the stored blob.
+  const { sides: _sides, ...entity } = row;
   const golden = JSON.parse(entity.golden) as FlowRecord;
   const provenance = readProvenance(entity.provenance, golden);
   const runIds = provenanceRunIds(entity.provenance);
-  const links = await db.selectFrom('links').selectAll().where('entity_id', '=', entityId).where('flow_id', '=', flowId).orderBy('node_id').execute();
+  const links = linksOfSides(row).sort((a, b) => (a.node_id < b.node_id ? -1 : a.node_id > b.node_id ? 1 : 0));
   const conflicts = await db.selectFrom('conflicts').selectAll().where('entity_id', '=', entityId).where('status', '=', 'open').orderBy('created_at').execute();
   const recent = await db.selectFrom('runs').select(['id']).where('flow_id', '=', flowId).orderBy('started_at', 'desc').limit(INSPECTED_RUNS).execute();
   const looked = [...new Set([...recent.map((run) => run.id), ...runIds])];

@@ -1,4 +1,5 @@
 import { oneOf } from './bulk';
+import { linksOfSides } from './entitySides';
 import type { Db } from './queries';
 import { changeCount, parseSummary } from './runQueries';
 import type { FlowRecord } from '../../nodes/types';
@@ -120,14 +121,16 @@ export async function entityRecords(db: Db, entityIds: readonly string[]): Promi
   const found = new Map<string, EntityRecords>();
   if (unique.length === 0) return found;
   const ids = oneOf(unique);
-  for (const row of await db.selectFrom('entities').select(['id', 'golden']).where('id', 'in', ids).execute()) {
+  for (const row of await db.selectFrom('entities').select(['id', 'flow_id', 'golden', 'sides']).where('id', 'in', ids).execute()) {
     // A golden record that does not parse names nothing; the record is shown by its id.
     const golden = parseRecord(row.golden);
-    if (golden) found.set(row.id, { golden, shadows: new Map() });
-  }
-  for (const row of await db.selectFrom('links').select(['entity_id', 'node_id', 'shadow']).where('entity_id', 'in', ids).execute()) {
-    const shadow = parseRecord(row.shadow);
-    if (shadow) found.get(row.entity_id)?.shadows.set(row.node_id, shadow);
+    if (!golden) continue;
+    const shadows = new Map<string, FlowRecord>();
+    for (const link of linksOfSides(row)) {
+      const shadow = parseRecord(link.shadow);
+      if (shadow) shadows.set(link.node_id, shadow);
+    }
+    found.set(row.id, { golden, shadows });
   }
   return found;
 }

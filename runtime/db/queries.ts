@@ -1,16 +1,14 @@
 import {
   CompiledQuery,
-  type ExpressionBuilder,
   type InsertQueryBuilder,
   type InsertResult,
+  type Insertable,
   type Kysely,
-  type OnConflictBuilder,
-  type OnConflictDatabase,
-  type OnConflictTables,
   type Transaction,
 } from 'kysely';
 import { oneOf } from './bulk';
-import type { Database, EntityRow, LinkRow } from './schema';
+import { linkFromSides, linksOfSides, parseSides, removeLink, serializeSides, setLink, storedLink, storedOf, type EntitySides } from './entitySides';
+import type { Database, EntityRow, LinkRow, LinksTable } from './schema';
 
 /** A database handle or an open transaction: every query takes one first. */
 export type Db = Kysely<Database> | Transaction<Database>;
@@ -25,13 +23,39 @@ export function chunked<T>(items: readonly T[], size = CHUNK): T[][] {
   return chunks;
 }
 
-/** Links of one side for these record ids. */
+/**
+ * Links of one side for these record ids: each narrow row with its state from its entity's sides, in one statement per
+ * chunk.
+ */
 export async function linksByRecord(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<LinkRow[]> {
   const rows: LinkRow[] = [];
   for (const ids of chunked(recordIds)) {
-    rows.push(...(await db.selectFrom('links').selectAll().where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).execute()));
+    const found = await db
+      .selectFrom('links')
+      .leftJoin('entities', 'entities.id', 'links.entity_id')
+      .select(['links.flow_id', 'links.node_id', 'links.record_id', 'links.entity_id', 'links.deleted', 'entities.sides'])
+      .where('links.flow_id', '=', flowId)
+      .where('links.node_id', '=', nodeId)
+      .where('links.record_id', 'in', oneOf(ids))
+      .execute();
+    const parsed = new Map<string, EntitySides>();
+    for (const row of found) {
+      let sides = parsed.get(row.entity_id);
+      if (!sides) parsed.set(row.entity_id, (sides = parseSides(row.sides)));
+      rows.push(linkFromSides(sides, row));
+    }
   }
   return rows;
+}
+
+/** The entity of each of these records of one side that is linked: record id → entity id. */
+async function linkedEntityIds(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<Map<string, string>> {
+  const entities = new Map<string, string>();
+  for (const ids of chunked(recordIds)) {
+    const rows = await db.selectFrom('links').select(['record_id', 'entity_id']).where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).execute();
+    for (const row of rows) entities.set(row.record_id, row.entity_id);
+  }
+  return entities;
 }
 
 /** Whether one side of a flow has any link at all, live or a tombstone. */
@@ -50,10 +74,12 @@ export async function liveLinkedIds(db: Db, flowId: string, nodeId: string, reco
   return live;
 }
 
-/** Every link of these entities, on every side. */
+/** Every link of these entities, on every side, as their rows' sides hold them. */
 export async function linksByEntity(db: Db, entityIds: readonly string[]): Promise<LinkRow[]> {
   const rows: LinkRow[] = [];
-  for (const ids of chunked(entityIds)) rows.push(...(await db.selectFrom('links').selectAll().where('entity_id', 'in', oneOf(ids)).execute()));
+  for (const ids of chunked(entityIds)) {
+    for (const entity of await db.selectFrom('entities').select(['id', 'flow_id', 'sides']).where('id', 'in', oneOf(ids)).execute()) rows.push(...linksOfSides(entity));
+  }
   return rows;
 }
 
@@ -81,7 +107,7 @@ export async function entitiesByMatchKey(db: Db, flowId: string, keys: readonly 
 }
 
 /** Inserts rows in chunks; one statement per chunk. */
-export async function insertMany<T extends keyof Database>(db: Db, table: T, rows: readonly Database[T][]): Promise<void> {
+export async function insertMany<T extends keyof Database>(db: Db, table: T, rows: readonly Insertable<Database[T]>[]): Promise<void> {
   await insertRows(db, table, rows, 'plain', (query) => query);
 }
 
@@ -117,7 +143,7 @@ const compiledInserts = new WeakMap<object, Map<string, { sql: string; columns: 
 async function insertRows<T extends keyof Database>(
   db: Db,
   table: T,
-  rows: readonly Database[T][],
+  rows: readonly Insertable<Database[T]>[],
   shape: string,
   finish: (query: InsertQueryBuilder<Database, T, InsertResult>) => InsertQueryBuilder<Database, T, InsertResult>,
 ): Promise<void> {
@@ -153,18 +179,70 @@ async function insertRows<T extends keyof Database>(
 }
 
 /**
- * Inserts links or, where the link exists, replaces what it says (entity, shadow and its hash, version, deleted): one
- * statement per chunk. A key given twice keeps its last row, as one statement per row would. The runtime's last write
- * to the record (`written_tag`, `written_hash`) is replaced only by a row that carries one: a save after a pass that
- * did not write the record keeps the mark of the write that did.
- *
- * `stays`: rows the caller knows to be stored under the same entity already (the link it read), as nearly every link
- * a pass saves is. Those are updated without naming `entity_id`: SQLite rewrites the index entry of every indexed
- * column an upsert sets, to the same value or not, so naming it dirtied a page of `links_by_entity` per link on top of
- * the link's own (1,856 WAL frames against 966 for 1,000 links saved, bench/engine.notes.md, eighth round). Reading
- * that here instead of being told cost more than the pages it saved.
+ * The sides of some entities, read once, changed in memory and written back in one upsert per chunk: how every write of
+ * a link keeps an entity's sides in step with its narrow rows, in the same transaction. The rows are read and written
+ * whole, as saveEntityRows writes them, though only `sides` is set; an entity that is not found has no sides to change.
  */
-export async function upsertLinks(db: Db, rows: readonly LinkRow[], stays: (row: LinkRow) => boolean = () => false): Promise<void> {
+class SidesEdit {
+  private readonly rows = new Map<string, { row: EntityRow; sides: EntitySides }>();
+  private readonly touched = new Set<string>();
+  constructor(private readonly db: Db) {}
+
+  async load(entityIds: Iterable<string>): Promise<void> {
+    const missing = [...new Set(entityIds)].filter((id) => !this.rows.has(id));
+    for (const ids of chunked(missing)) {
+      for (const row of await this.db.selectFrom('entities').selectAll().where('id', 'in', oneOf(ids)).execute()) this.rows.set(row.id, { row, sides: parseSides(row.sides) });
+    }
+  }
+
+  /** An entity's sides to change, if it was found; the change is written by `save`. */
+  change(entityId: string): EntitySides | undefined {
+    const entry = this.rows.get(entityId);
+    if (entry) this.touched.add(entityId);
+    return entry?.sides;
+  }
+
+  /** An entity's sides to read, if it was found. */
+  read(entityId: string): EntitySides | undefined {
+    return this.rows.get(entityId)?.sides;
+  }
+
+  async save(): Promise<void> {
+    const rows: EntityRow[] = [];
+    for (const id of this.touched) {
+      const entry = this.rows.get(id) as { row: EntityRow; sides: EntitySides };
+      rows.push({ ...entry.row, sides: serializeSides(entry.sides) });
+    }
+    this.touched.clear();
+    await insertRows(this.db, 'entities', rows, 'sides', (query) => query.onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ sides: eb.ref('excluded.sides') }))));
+  }
+}
+
+/** A link's narrow row. */
+function narrowOf(row: LinkRow): LinksTable {
+  return { flow_id: row.flow_id, node_id: row.node_id, record_id: row.record_id, entity_id: row.entity_id, deleted: row.deleted };
+}
+
+/** Inserts narrow rows, or where one exists, points it at its entity and sets its tombstone flag. */
+async function upsertNarrowLinks(db: Db, rows: readonly LinksTable[]): Promise<void> {
+  await insertRows(db, 'links', rows, 'upsert', (query) =>
+    query.onConflict((oc) =>
+      oc.columns(['flow_id', 'node_id', 'record_id']).doUpdateSet((eb) => ({ entity_id: eb.ref('excluded.entity_id'), deleted: eb.ref('excluded.deleted') })),
+    ),
+  );
+}
+
+/**
+ * Inserts links or, where the link exists, replaces what it says (entity, shadow and its hash, version, deleted). A key
+ * given twice keeps its last row, as one statement per row would. The runtime's last write to the record
+ * (`written_tag`, `written_hash`) is replaced only by a row that carries one: a save after a pass that did not write
+ * the record keeps the mark of the write that did.
+ *
+ * A link its entity's sides hold already, with the same tombstone flag, changes its entity's row only: its narrow row
+ * says the same as before and is not written (bench/engine.notes.md, ninth round). New links, and links that move to
+ * another entity (leaving the old one's sides), write their narrow rows too.
+ */
+export async function upsertLinks(db: Db, rows: readonly LinkRow[]): Promise<void> {
   const byKey = new Map<string, LinkRow>();
   for (const row of rows) {
     const key = `${row.flow_id}\u0000${row.node_id}\u0000${row.record_id}`;
@@ -172,43 +250,120 @@ export async function upsertLinks(db: Db, rows: readonly LinkRow[], stays: (row:
     byKey.delete(key);
     byKey.set(key, row);
   }
-  const keep = (eb: ExpressionBuilder<OnConflictDatabase<Database, 'links'>, OnConflictTables<'links'>>) => ({
-    shadow: eb.ref('excluded.shadow'),
-    shadow_hash: eb.ref('excluded.shadow_hash'),
-    version: eb.ref('excluded.version'),
-    deleted: eb.ref('excluded.deleted'),
-    updated_at: eb.ref('excluded.updated_at'),
-    written_tag: eb.fn.coalesce('excluded.written_tag', 'links.written_tag'),
-    written_hash: eb.fn.coalesce('excluded.written_hash', 'links.written_hash'),
-  });
-  const onKey = (oc: OnConflictBuilder<Database, 'links'>) => oc.columns(['flow_id', 'node_id', 'record_id']);
-  const staying: LinkRow[] = [];
-  const others: LinkRow[] = [];
-  for (const row of byKey.values()) (stays(row) ? staying : others).push(row);
-  await insertRows(db, 'links', staying, 'upsert, same entity', (query) => query.onConflict((oc) => onKey(oc).doUpdateSet(keep)));
-  await insertRows(db, 'links', others, 'upsert', (query) =>
-    query.onConflict((oc) => onKey(oc).doUpdateSet((eb) => ({ entity_id: eb.ref('excluded.entity_id'), ...keep(eb) }))),
-  );
+  if (byKey.size === 0) return;
+  const edit = new SidesEdit(db);
+  await edit.load([...byKey.values()].map((row) => row.entity_id));
+  const narrow: LinksTable[] = [];
+  const elsewhere: LinkRow[] = [];
+  for (const row of byKey.values()) {
+    const before = storedOf(edit.read(row.entity_id) ?? {}, row.node_id, row.record_id);
+    if (!before) elsewhere.push(row);
+    else if ((before.deleted ?? 0) !== row.deleted) narrow.push(narrowOf(row));
+  }
+  // Links not under their entity yet: new, or moving from another entity, whose sides give up the link and its mark.
+  const earlier = new Map<LinkRow, ReturnType<typeof storedOf>>();
+  if (elsewhere.length > 0) {
+    const byFlowNode = new Map<string, LinkRow[]>();
+    for (const row of elsewhere) byFlowNode.set(`${row.flow_id}\u0000${row.node_id}`, [...(byFlowNode.get(`${row.flow_id}\u0000${row.node_id}`) ?? []), row]);
+    const previous = new Map<LinkRow, string>();
+    for (const group of byFlowNode.values()) {
+      const first = group[0] as LinkRow;
+      const entities = await linkedEntityIds(db, first.flow_id, first.node_id, group.map((row) => row.record_id));
+      for (const row of group) {
+        const entityId = entities.get(row.record_id);
+        if (entityId !== undefined && entityId !== row.entity_id) previous.set(row, entityId);
+      }
+    }
+    await edit.load(previous.values());
+    for (const [row, entityId] of previous) {
+      const sides = edit.change(entityId);
+      earlier.set(row, sides && storedOf(sides, row.node_id, row.record_id));
+      if (sides) removeLink(sides, row.node_id, row.record_id);
+    }
+    narrow.push(...elsewhere.map(narrowOf));
+  }
+  for (const row of byKey.values()) {
+    const sides = edit.change(row.entity_id);
+    if (!sides) continue;
+    const before = earlier.get(row) ?? storedOf(sides, row.node_id, row.record_id);
+    const stored = storedLink(row);
+    if (row.written_tag === null && before?.written_tag !== undefined) stored.written_tag = before.written_tag;
+    if (row.written_hash === null && before?.written_hash !== undefined) stored.written_hash = before.written_hash;
+    setLink(sides, row.node_id, row.record_id, stored);
+  }
+  await upsertNarrowLinks(db, narrow);
+  await edit.save();
 }
 
 /** Deletes the links of these records of one side. */
 export async function deleteLinks(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<void> {
-  for (const ids of chunked(recordIds)) {
+  const entities = await linkedEntityIds(db, flowId, nodeId, recordIds);
+  for (const ids of chunked([...entities.keys()])) {
     await db.deleteFrom('links').where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).execute();
   }
+  await editLinks(db, nodeId, entities, (sides, recordId) => void removeLink(sides, nodeId, recordId));
 }
 
 /** Marks the links of these records of one side as tombstones: the record is gone there and must not come back. */
 export async function markLinksDeleted(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<void> {
-  for (const ids of chunked(recordIds)) {
+  const entities = await linkedEntityIds(db, flowId, nodeId, recordIds);
+  for (const ids of chunked([...entities.keys()])) {
     await db.updateTable('links').set({ deleted: 1 }).where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).execute();
   }
+  await editLinks(db, nodeId, entities, (sides, recordId) => setLink(sides, nodeId, recordId, { ...(storedOf(sides, nodeId, recordId) ?? { updated_at: '' }), deleted: 1 }));
+}
+
+/**
+ * Forgets the runtime's last write to these records of one side (`written_tag`, `written_hash`): its echo was counted,
+ * and a later listing of the record must not count it again.
+ */
+export async function clearWrittenMarks(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<void> {
+  const entities = await linkedEntityIds(db, flowId, nodeId, recordIds);
+  await editLinks(db, nodeId, entities, (sides, recordId) => {
+    const stored = storedOf(sides, nodeId, recordId);
+    if (!stored) return;
+    const { written_tag: _tag, written_hash: _hash, ...kept } = stored;
+    setLink(sides, nodeId, recordId, kept);
+  });
+}
+
+/** Stores the hashes of shadows that had none, where the shadow is still the one hashed (snapshotQueries.ts). */
+export async function storeLinkShadowHashes(db: Db, flowId: string, nodeId: string, hashes: ReadonlyArray<{ recordId: string; shadow: string; hash: string }>): Promise<void> {
+  const entities = await linkedEntityIds(db, flowId, nodeId, hashes.map((entry) => entry.recordId));
+  const wanted = new Map(hashes.map((entry) => [entry.recordId, entry]));
+  await editLinks(db, nodeId, entities, (sides, recordId) => {
+    const stored = storedOf(sides, nodeId, recordId);
+    const entry = wanted.get(recordId);
+    if (stored && entry && stored.shadow_hash === undefined && stored.shadow === entry.shadow) setLink(sides, nodeId, recordId, { ...stored, shadow_hash: entry.hash });
+  });
+}
+
+/** Changes the sides entry of each of these links (record id → entity id) of one side, and writes the entities back. */
+async function editLinks(db: Db, nodeId: string, entities: ReadonlyMap<string, string>, change: (sides: EntitySides, recordId: string) => void): Promise<void> {
+  if (entities.size === 0) return;
+  const edit = new SidesEdit(db);
+  await edit.load(entities.values());
+  for (const [recordId, entityId] of entities) {
+    const sides = edit.change(entityId);
+    if (sides) change(sides, recordId);
+  }
+  await edit.save();
+}
+
+/** Forgets an entity's link on one side, tombstone included. */
+export async function deleteEntityLink(db: Db, entityId: string, nodeId: string): Promise<void> {
+  await db.deleteFrom('links').where('entity_id', '=', entityId).where('node_id', '=', nodeId).execute();
+  const edit = new SidesEdit(db);
+  await edit.load([entityId]);
+  const sides = edit.change(entityId);
+  if (sides) delete sides[nodeId];
+  await edit.save();
 }
 
 /**
  * Writes entities that exist already: golden record and its provenance, deleted flag, breaker bookkeeping and
  * updated_at. One upsert per chunk instead of one update per entity; the rows are whole, so an entity that is somehow
- * gone comes back.
+ * gone comes back. Its links' sides are not among them: only the link functions below write those.
  */
 export async function saveEntityRows(db: Db, rows: readonly EntityRow[]): Promise<void> {
   // One row per id, the last: PostgreSQL refuses an upsert that touches a row twice, where SQLite keeps the last.
@@ -229,27 +384,6 @@ export async function saveEntityRows(db: Db, rows: readonly EntityRow[]): Promis
       })),
     ),
   );
-}
-
-/**
- * Forgets the runtime's last write to these records of one side (`written_tag`, `written_hash`): its echo was counted,
- * and a later listing of the record must not count it again.
- */
-export async function clearWrittenMarks(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<void> {
-  for (const ids of chunked(recordIds)) {
-    await db
-      .updateTable('links')
-      .set({ written_tag: null, written_hash: null })
-      .where('flow_id', '=', flowId)
-      .where('node_id', '=', nodeId)
-      .where('record_id', 'in', oneOf(ids))
-      .execute();
-  }
-}
-
-/** Inserts links that do not exist yet; a link that does is left as it is. */
-export async function insertMissingLinks(db: Db, rows: readonly LinkRow[]): Promise<void> {
-  await insertRows(db, 'links', rows, 'missing', (query) => query.onConflict((oc) => oc.columns(['flow_id', 'node_id', 'record_id']).doNothing()));
 }
 
 /** Forgets that these records of one side were failing. */

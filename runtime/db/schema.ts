@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 /**
  * The runtime's state. JSON values are stored as text and timestamps as ISO-8601 text, so the same queries
@@ -66,14 +66,32 @@ export interface EntitiesTable {
    * a field changes; saved with the golden record, in the same statement.
    */
   provenance: string | null;
+  /**
+   * JSON object: node id → record id → `LinkState`, the state of each of the entity's links, kept in step with the
+   * `links` rows that name this entity (runtime/db/entitySides.ts). `{}` when none is given on insert.
+   */
+  sides: Generated<string>;
 }
 
-/** A record on one side linked to an entity, with that side's shadow (last in-sync projection). */
+/**
+ * A record on one side linked to an entity: the narrow row that finds a record's entity and counts a side's links.
+ * What else a link says (its shadow, version, the runtime's last write) is kept in its entity's row (`sides`), so a
+ * change to a linked record rewrites one row, its entity, instead of the entity and a row per side.
+ */
 export interface LinksTable {
   flow_id: string;
   node_id: string;
   record_id: string;
   entity_id: string;
+  /** The record is gone from this side and the `deletes` policy kept the entity: never recreate it there. */
+  deleted: number;
+}
+
+/**
+ * What a link says beyond its narrow row, as its entity's `sides` holds it (runtime/db/entitySides.ts): the side's
+ * shadow (last in-sync projection) and version, and the runtime's last write to the record.
+ */
+export interface LinkState {
   shadow: string | null;
   /**
    * `shadowHash` of the shadow, for sides listed whole on every pass (runtime/engine/snapshot.ts); null where none
@@ -82,8 +100,6 @@ export interface LinksTable {
   shadow_hash: string | null;
   /** The side's version when the shadow was taken, for conditional writes. */
   version: string | null;
-  /** The record is gone from this side and the `deletes` policy kept the entity: never recreate it there. */
-  deleted: number;
   updated_at: string;
   /**
    * The tag of the runtime's last completed write to this record, and `writtenContentHash` of what it wrote: how that
@@ -93,6 +109,9 @@ export interface LinksTable {
   written_tag: string | null;
   written_hash: string | null;
 }
+
+/** A link whole: its narrow row and its state. What the engine reads and saves (runtime/db/queries.ts). */
+export type LinkRow = LinksTable & LinkState;
 
 export interface CursorsTable {
   flow_id: string;
@@ -252,7 +271,6 @@ export type FlowRow = Selectable<FlowsTable>;
 export type EntityRow = Selectable<EntitiesTable>;
 export type NewEntity = Insertable<EntitiesTable>;
 export type EntityUpdate = Updateable<EntitiesTable>;
-export type LinkRow = Selectable<LinksTable>;
 export type CursorRow = Selectable<CursorsTable>;
 export type WriteAheadRow = Selectable<WriteAheadTable>;
 export type RunRow = Selectable<RunsTable>;

@@ -2,11 +2,13 @@ import Sqlite from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { migrateUpTo, migrateToLatest, openStateDb, wrapSqlite, type StateDb } from './index';
 import { liveLinkIdsAfter, shadowDigests, storeShadowHashes } from './snapshotQueries';
-import type { Database } from './schema';
+import { upsertLinks } from './queries';
+import type { Database, LinkRow } from './schema';
+import { changeStoredLinks, storedLinks } from '../../test/support/links';
 
 async function withLinks(): Promise<StateDb> {
   const db = await openStateDb(':memory:');
-  const link = (recordId: string, more: Partial<Database['links']> = {}) => ({
+  const link = (recordId: string, more: Partial<LinkRow> = {}): LinkRow => ({
     flow_id: 'f',
     node_id: 'b',
     record_id: recordId,
@@ -20,17 +22,18 @@ async function withLinks(): Promise<StateDb> {
     written_hash: null,
     ...more,
   });
-  await db
-    .insertInto('links')
-    .values([
-      link('1', { written_tag: 't1', written_hash: 'w1' }),
-      link('2', { shadow_hash: null }),
-      link('3', { deleted: 1 }),
-      link('4', { written_tag: 't3', written_hash: 'w3' }),
-      link('1', { node_id: 'a' }),
-      link('9', { flow_id: 'other' }),
-    ])
-    .execute();
+  const links = [
+    link('1', { written_tag: 't1', written_hash: 'w1' }),
+    link('2', { shadow_hash: null }),
+    link('3', { deleted: 1 }),
+    link('4', { written_tag: 't3', written_hash: 'w3' }),
+    link('1', { node_id: 'a' }),
+    link('9', { flow_id: 'other' }),
+  ];
+  const entity = (id: string, flowId: string) => ({ id, flow_id: flowId, golden: '{}', match_key: null, deleted: 0, breaker_window_start: null, breaker_writes: 0, quarantined: 0, created_at: 'x', updated_at: 'x' });
+  await db.insertInto('entities').values(['1', '2', '3', '4'].map((id) => entity(`e${id}`, 'f'))).execute();
+  await db.insertInto('entities').values(entity('e9', 'other')).execute();
+  await upsertLinks(db, links);
   return db;
 }
 
@@ -55,9 +58,9 @@ describe('snapshot queries', () => {
       // Another pass replaced this shadow (and its hash) meanwhile: nothing is stored over it.
       { recordId: '1', shadow: '{"name":"1"}', hash: 'stale' },
     ]);
-    await db.updateTable('links').set({ shadow: '{"name":"changed"}', shadow_hash: null }).where('record_id', '=', '4').execute();
+    await changeStoredLinks(db, (link) => (link.node_id === 'b' && link.record_id === '4' ? { shadow: '{"name":"changed"}', shadow_hash: null } : null));
     await storeShadowHashes(db, 'f', 'b', [{ recordId: '4', shadow: '{"name":"4"}', hash: 'stale' }]);
-    const rows = await db.selectFrom('links').select(['record_id', 'shadow_hash']).where('flow_id', '=', 'f').where('node_id', '=', 'b').orderBy('record_id').execute();
+    const rows = (await storedLinks(db, { flowId: 'f', nodeId: 'b' })).map((row) => ({ record_id: row.record_id, shadow_hash: row.shadow_hash }));
     expect(rows).toEqual([
       { record_id: '1', shadow_hash: 'h1' },
       { record_id: '2', shadow_hash: 'fresh' },
@@ -79,9 +82,10 @@ describe('snapshot queries', () => {
     const sqlite = new Sqlite(':memory:');
     const db = wrapSqlite<Database>(sqlite);
     await migrateUpTo(db, '2026_12_02_0800_credential_types');
+    sqlite.prepare(`insert into entities (id, flow_id, golden, match_key, deleted, breaker_writes, quarantined, created_at, updated_at) values ('e', 'f', '{}', null, 0, 0, 0, 'x', 'x')`).run();
     sqlite.prepare(`insert into links (flow_id, node_id, record_id, entity_id, shadow, version, deleted, updated_at) values ('f', 'b', '1', 'e', '{"a":1}', '3', 0, 'x')`).run();
     await migrateToLatest(db);
-    expect(await db.selectFrom('links').selectAll().execute()).toEqual([
+    expect(await storedLinks(db)).toEqual([
       { flow_id: 'f', node_id: 'b', record_id: '1', entity_id: 'e', shadow: '{"a":1}', shadow_hash: null, version: '3', deleted: 0, updated_at: 'x', written_tag: null, written_hash: null },
     ]);
     await db.destroy();

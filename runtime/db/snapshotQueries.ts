@@ -1,11 +1,11 @@
 /**
  * What snapshot change detection (runtime/engine/snapshot.ts) asks of the state: per listed record, the hash of its
  * shadow and the runtime's last write to it; the live links of a side in key order; the hashes it backfills.
- * Written with Kysely's builder and no SQL of one dialect beyond `oneOf`, the state's id list.
+ * Written with Kysely's builder and no SQL of one dialect beyond `oneOf`, the state's id list; a link's shadow and marks
+ * are in its entity's row (entitySides.ts), read and written through runtime/db/queries.ts.
  */
-import { sql, type Kysely } from 'kysely';
-import { oneOf } from './bulk';
-import { chunked, type Db } from './queries';
+import type { Kysely } from 'kysely';
+import { linksByRecord, storeLinkShadowHashes, type Db } from './queries';
 import type { Database } from './schema';
 
 /** A record's link as a whole listing compares it: enough to tell "equal to its shadow" without reading the shadow. */
@@ -24,26 +24,10 @@ export interface ShadowDigest {
 /** The links of these records of one side, each with the runtime's last write to it, in one statement per chunk. */
 export async function shadowDigests(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<Map<string, ShadowDigest>> {
   const digests = new Map<string, ShadowDigest>();
-  for (const ids of chunked(recordIds)) {
-    const rows = await db
-      .selectFrom('links')
-      .select([
-        'record_id as recordId',
-        'entity_id as entityId',
-        'deleted',
-        'shadow_hash as hash',
-        sql<string | null>`case when shadow_hash is null then shadow end`.as('shadow'),
-        'written_tag as tag',
-        'written_hash as writtenHash',
-      ])
-      .where('flow_id', '=', flowId)
-      .where('node_id', '=', nodeId)
-      .where('record_id', 'in', oneOf(ids))
-      .execute();
-    for (const row of rows) {
-      const written = row.tag !== null && row.writtenHash !== null ? { tag: row.tag, hash: row.writtenHash } : null;
-      digests.set(row.recordId, { entityId: row.entityId, live: row.deleted === 0, hash: row.hash, shadow: row.shadow, written });
-    }
+  for (const link of await linksByRecord(db, flowId, nodeId, recordIds)) {
+    const written = link.written_tag !== null && link.written_hash !== null ? { tag: link.written_tag, hash: link.written_hash } : null;
+    const hash = link.shadow_hash;
+    digests.set(link.record_id, { entityId: link.entity_id, live: link.deleted === 0, hash, shadow: hash === null ? link.shadow : null, written });
   }
   return digests;
 }
@@ -54,19 +38,7 @@ export async function shadowDigests(db: Db, flowId: string, nodeId: string, reco
  */
 export async function storeShadowHashes(db: Kysely<Database>, flowId: string, nodeId: string, hashes: ReadonlyArray<{ recordId: string; shadow: string; hash: string }>): Promise<void> {
   if (hashes.length === 0) return;
-  await db.transaction().execute(async (tx) => {
-    for (const { recordId, shadow, hash } of hashes) {
-      await tx
-        .updateTable('links')
-        .set({ shadow_hash: hash })
-        .where('flow_id', '=', flowId)
-        .where('node_id', '=', nodeId)
-        .where('record_id', '=', recordId)
-        .where('shadow_hash', 'is', null)
-        .where('shadow', '=', shadow)
-        .execute();
-    }
-  });
+  await db.transaction().execute((tx) => storeLinkShadowHashes(tx, flowId, nodeId, hashes));
 }
 
 /** Up to `limit` record ids of one side's live links after `afterId` (from the first when null), in id order. */

@@ -32,11 +32,7 @@ async function addLinks(db: Db, flowId: string, nodeId: string, count: number, t
     // Ids that sort as text differently from numbers, as record ids do.
     record_id: String(i * 7),
     entity_id: `e${i}`,
-    shadow: '{}',
-    shadow_hash: null,
-    version: null,
     deleted: tombstoneEvery > 0 && i % tombstoneEvery === 0 ? 1 : 0,
-    updated_at: at,
   }));
   for (let i = 0; i < rows.length; i += 500) await db.insertInto('links').values(rows.slice(i, i + 500)).execute();
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { contents, memoryHarness, type HubOptions } from '../../test/engine/memory-flows';
+import { changeStoredLinks, storedLinks } from '../../test/support/links';
 import type { MemoryCall, MemoryCollectionOptions } from '../connectors/memory/index';
 import { RateLimitedError, type Connector, type ConnectorCapabilities } from '../connectors/types';
 import { hardDeletesFrom, listsWhole, stageSnapshot } from './snapshot';
@@ -18,7 +19,7 @@ async function snapshotPair(b: MemoryCollectionOptions = {}, options: Partial<Hu
 /** Every row of the state a pass may write, to tell that a pass wrote none. */
 async function stateRows(h: Awaited<ReturnType<typeof snapshotPair>>) {
   return {
-    links: await h.db.selectFrom('links').selectAll().orderBy('node_id').orderBy('record_id').execute(),
+    links: await storedLinks(h.db),
     entities: await h.db.selectFrom('entities').selectAll().orderBy('id').execute(),
     journal: await h.db.selectFrom('write_ahead').selectAll().orderBy('page').execute(),
     failing: await h.db.selectFrom('failing_records').selectAll().execute(),
@@ -218,27 +219,27 @@ describe('a pass over a side without a change feed', () => {
 
   it('compares links saved before shadows were hashed by their shadow, hashes them, and stays quiet', async () => {
     const h = await snapshotPair();
-    await h.db.updateTable('links').set({ shadow_hash: null }).execute();
+    await changeStoredLinks(h.db, () => ({ shadow_hash: null }));
     const quiet = await h.pass();
     expect(quiet.summary).toEqual({ created: 0, updated: 0, deleted: 0, echoes: 0, conflicts: 0, failed: 0 });
-    const hashed = await h.db.selectFrom('links').select(['shadow_hash']).where('node_id', '=', 'b').execute();
+    const hashed = await storedLinks(h.db, { nodeId: 'b' });
     expect(hashed.every((row) => row.shadow_hash !== null)).toBe(true);
     // And an edit is still seen against the shadow the hash was taken of.
-    await h.db.updateTable('links').set({ shadow_hash: null }).execute();
+    await changeStoredLinks(h.db, () => ({ shadow_hash: null }));
     h.sides.b!.update(h.people[1] as string, { name: 'After the upgrade' });
     expect((await h.pass()).summary).toMatchObject({ updated: 1 });
   });
 
   it('keeps hashes on its own links only, where a listing compares them', async () => {
     const h = await snapshotPair();
-    const links = await h.db.selectFrom('links').select(['node_id', 'shadow_hash']).execute();
+    const links = await storedLinks(h.db);
     expect(links.filter((link) => link.node_id === 'b').every((link) => link.shadow_hash !== null)).toBe(true);
     expect(links.filter((link) => link.node_id === 'a').every((link) => link.shadow_hash === null)).toBe(true);
   });
 
   it('in a dry run, reports the same and stores nothing', async () => {
     const h = await snapshotPair({ tags: false });
-    await h.db.updateTable('links').set({ shadow_hash: null }).execute();
+    await changeStoredLinks(h.db, () => ({ shadow_hash: null }));
     h.sides.b!.update(h.people[0] as string, { name: 'Planned' });
     const before = await stateRows(h);
     const dry = await h.pass({ dryRun: true });

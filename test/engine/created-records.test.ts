@@ -4,6 +4,7 @@ import { loadFlow } from '../../nodes/flow/load';
 import { connectorRegistry } from '../../runtime/connectors/index';
 import type { Connector, ConnectorType, SourceRecord } from '../../runtime/connectors/types';
 import { openStateDb, type StateDb } from '../../runtime/db/index';
+import { storedLinks } from '../support/links';
 import { SyncEngine } from '../../runtime/engine/index';
 import { testAccess } from '../support/access';
 import { createTestSchema, databaseUrl, skipPostgres, type TestSchema } from '../connectors/support/postgres';
@@ -78,7 +79,7 @@ describe.skipIf(skipPostgres())('created records on PostgreSQL', () => {
 
   /** Each link of b with its shadow, and b's rows as the connector reads them now. */
   async function shadowsAndRows(): Promise<{ shadows: Map<string, unknown>; rows: Map<string, SourceRecord> }> {
-    const links = await db.selectFrom('links').select(['record_id', 'shadow']).where('node_id', '=', 'b').execute();
+    const links = await storedLinks(db, { nodeId: 'b' });
     const connector = await connectorRegistry.postgres.open({
       config: flow().nodes.find((node) => node.id === 'b')?.config as never,
       baseDir: '/',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StateDb } from '../../runtime/db/index';
+import { storedLinks } from '../support/links';
 import { memoryHarness } from './memory-flows';
 
 // A flow's first import (no entity yet) links its pages without asking the state for links or entities by match
@@ -33,7 +34,7 @@ function provenanceShape(text: string | null): unknown {
  */
 async function stateOf(db: StateDb, runId: string, leaveOut: ReadonlySet<string>) {
   const entities = await db.selectFrom('entities').selectAll().execute();
-  const links = await db.selectFrom('links').selectAll().execute();
+  const links = await storedLinks(db);
   const keyOf = new Map(entities.map((entity) => [entity.id, entity.match_key]));
   const kept = entities.filter((entity) => !leaveOut.has(entity.match_key ?? ''));
   // A record is named by its id where the import gave it one, or by its entity's match key where the pass created it.

@@ -15,7 +15,7 @@ describe('forgetting a flow', () => {
       .insertInto('entities')
       .values({ id: 'other-entity', flow_id: 'other', golden: '{}', match_key: null, deleted: 0, breaker_window_start: null, breaker_writes: 0, quarantined: 0, created_at: 'x', updated_at: 'x' })
       .execute();
-    await h.db.insertInto('links').values({ flow_id: 'other', node_id: 'a', record_id: '1', entity_id: 'other-entity', shadow: null, version: null, deleted: 0, updated_at: 'x' }).execute();
+    await h.db.insertInto('links').values({ flow_id: 'other', node_id: 'a', record_id: '1', entity_id: 'other-entity', deleted: 0 }).execute();
     const count = async (table: 'entities' | 'links' | 'write_ahead' | 'runs' | 'cursors' | 'flow_knowledge', flowId: string) =>
       Number((await h.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('flow_id', '=', flowId).executeTakeFirstOrThrow()).n);
     expect(await count('links', h.flow.id)).toBe(80);

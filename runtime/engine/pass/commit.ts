@@ -59,9 +59,7 @@ export async function commitPage(ctx: CommitContext, connectors: Map<string, Con
       if (plan.skipped.has(item) || plan.breakerTripped.has(item)) continue;
       for (const side of item.sides.values()) if (!written.has(side)) saveUnwrittenLink(linkChanges, pass, plan, item, side, stamp);
     }
-    const read = new Map<string, string>();
-    for (const item of work) for (const side of item.sides.values()) if (side.link) read.set(sideRecordKey(side.trigger.nodeId, side.link.record_id), side.link.entity_id);
-    await linkChanges.apply(tx, pass.linkDelta, (nodeId, recordId) => read.get(sideRecordKey(nodeId, recordId)));
+    await linkChanges.apply(tx, pass.linkDelta);
     await appendRunLog(tx, pass.runId as string, pass.log.splice(0));
   });
 }
@@ -107,7 +105,7 @@ function entityRows(plan: PagePlan, pass: PassState, stamp: string): { created: 
       saved.push({ ...item.row, golden, provenance, deleted: deleted ? 1 : 0, updated_at: stamp });
       return;
     }
-    const row = { id: item.id, flow_id: pass.flowId, golden, provenance, match_key: item.matchKey, breaker_window_start: stamp, breaker_writes: 0, quarantined: 0, created_at: stamp, updated_at: stamp };
+    const row = { id: item.id, flow_id: pass.flowId, golden, provenance, match_key: item.matchKey, breaker_window_start: stamp, breaker_writes: 0, quarantined: 0, created_at: stamp, updated_at: stamp, sides: '{}' };
     created.push({ ...row, deleted: deleted ? 1 : 0 });
     item.row = { ...row, deleted: 0 };
   };

@@ -16,9 +16,9 @@ import {
   openConflictsOfKind,
   setConflictSides,
 } from '../../db/conflictQueries';
-import { deleteEntityLink, entityGolden, markEntityDeleted, quarantineEntity, releaseEntity, setEntityGolden } from '../../db/entityQueries';
+import { entityGolden, markEntityDeleted, quarantineEntity, releaseEntity, setEntityGolden } from '../../db/entityQueries';
 import { recordFailure } from '../../db/failingQueries';
-import type { Db } from '../../db/queries';
+import { deleteEntityLink, type Db } from '../../db/queries';
 import type { ConflictRow, EntityRow } from '../../db/schema';
 import type { FieldConflict } from '../merge';
 import { projectIn } from '../projection';

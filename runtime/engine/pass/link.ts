@@ -4,7 +4,8 @@
  * conflict). Then every side an entity has that brought no change is read as it is now (SPEC §5.1).
  */
 import type { Connector, SourceRecord } from '../../connectors/types';
-import { entitiesById, entitiesByMatchKey, linksByEntity, linksByRecord } from '../../db/queries';
+import { linksOfSides } from '../../db/entitySides';
+import { entitiesById, entitiesByMatchKey, linksByRecord } from '../../db/queries';
 import type { EntityRow, LinkRow } from '../../db/schema';
 import type { FlowRecord } from '../../../nodes/types';
 import type { CompiledPart, CompiledTrigger } from '../graph';
@@ -189,12 +190,10 @@ async function ambiguity(
 export async function loadEntities(ctx: LinkContext, part: CompiledPart, entityIds: readonly string[]): Promise<EntityWork[]> {
   if (entityIds.length === 0) return [];
   const rows = await entitiesById(ctx.db, entityIds);
-  const links = await linksByEntity(ctx.db, entityIds);
-  const linksByEntityId = new Map<string, LinkRow[]>();
-  for (const link of links) groupInto(linksByEntityId, link.entity_id, link);
   return rows.map((row) => {
     const item = newEntityWork(part, row.match_key, row);
-    for (const link of linksByEntityId.get(row.id) ?? []) {
+    // The entity's row holds its links' state: one read gives the entity and every side's link.
+    for (const link of linksOfSides(row)) {
       const side = item.sides.get(link.node_id);
       if (!side) continue;
       side.link = link;

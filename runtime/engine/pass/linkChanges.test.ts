@@ -18,11 +18,7 @@ describe('sameStoredVersion', () => {
 });
 
 describe('LinkChanges', () => {
-  // Told the entities the links were read under (as a commit is), or not: a link saved under another entity moves.
-  it.each([
-    ['without', undefined],
-    ['with', (_nodeId: string, recordId: string) => (recordId === 'new' ? undefined : `e-${recordId}`)],
-  ])('applies the last decision about each link, and counts the live links each side gains or loses (%s the links read)', async (_told, readEntity) => {
+  it('applies the last decision about each link, and counts the live links each side gains or loses', async () => {
     const db = await openStateDb(':memory:');
     await upsertLinks(db, [link('kept'), link('removed'), link('tombstoned'), link('saved-then-removed')]);
     const changes = new LinkChanges('f');
@@ -35,7 +31,7 @@ describe('LinkChanges', () => {
     changes.save(link('saved-then-removed'));
     changes.remove('a', 'saved-then-removed');
     const delta = new Map([['a', 0]]);
-    await changes.apply(db, delta, readEntity);
+    await changes.apply(db, delta);
 
     const rows = await db.selectFrom('links').select(['record_id', 'entity_id', 'deleted']).where('flow_id', '=', 'f').orderBy('record_id').execute();
     expect(rows).toEqual([

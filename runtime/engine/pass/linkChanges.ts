@@ -84,12 +84,8 @@ export class LinkChanges {
     this.changes.set(key, change);
   }
 
-  /**
-   * Applies the changes; with `delta`, first adds to it how many live links each side gains (or loses). `readEntity`
-   * tells the entity a link was stored under when the pass read it (this page, under the flow's lock), if it did: a
-   * link saved under that same entity is updated without touching its entity (upsertLinks).
-   */
-  async apply(tx: Db, delta: Map<string, number> | null, readEntity: (nodeId: string, recordId: string) => string | undefined = () => undefined): Promise<void> {
+  /** Applies the changes; with `delta`, first adds to it how many live links each side gains (or loses). */
+  async apply(tx: Db, delta: Map<string, number> | null): Promise<void> {
     if (delta) await this.countLiveChanges(tx, delta);
     const removed = new Map<string, string[]>();
     const tombstoned = new Map<string, string[]>();
@@ -102,7 +98,7 @@ export class LinkChanges {
     }
     for (const [nodeId, ids] of removed) await deleteLinks(tx, this.flowId, nodeId, ids);
     for (const [nodeId, ids] of tombstoned) await markLinksDeleted(tx, this.flowId, nodeId, ids);
-    await upsertLinks(tx, saved, (row) => readEntity(row.node_id, row.record_id) === row.entity_id);
+    await upsertLinks(tx, saved);
   }
 
   private async countLiveChanges(tx: Db, delta: Map<string, number>): Promise<void> {

@@ -10,7 +10,7 @@
  */
 import type { FlowRecord } from '../../../nodes/types';
 import type { Connector } from '../../connectors/types';
-import { entitiesById, insertMany, linksByRecord } from '../../db/queries';
+import { entitiesById, linksByRecord, upsertLinks } from '../../db/queries';
 import type { EntityRow, LinkRow } from '../../db/schema';
 import { rewriteWriteAhead, writeAheadPages, type PendingWrite, type WriteAheadPage } from '../../db/writeAheadQueries';
 import type { CompiledPart, CompiledTrigger } from '../graph';
@@ -146,7 +146,7 @@ async function restorePromisedLinks(ctx: Pick<EngineContext, 'db' | 'now'>, pass
       missing.push({ ...linkRow(pass, nodeId, link.recordId, link.entityId, null, null, stamp), version: link.version });
     }
   }
-  await insertMany(ctx.db, 'links', missing);
+  await ctx.db.transaction().execute((tx) => upsertLinks(tx, missing));
   if (pass.linkDelta) for (const row of missing) pass.linkDelta.set(row.node_id, (pass.linkDelta.get(row.node_id) ?? 0) + 1);
   for (const nodeId of sides) (pass.interrupted as InterruptedPages).restored.add(nodeId);
 }
