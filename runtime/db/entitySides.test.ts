@@ -5,6 +5,7 @@ import { stateDatabases } from '../../test/support/stateDatabases';
 import { storedLinks } from '../../test/support/links';
 import { linkFromSides, linksOfSides, parseSides, removeLink, setLink, storedLink } from './entitySides';
 import { migrateToLatest, migrateUpTo, wrapSqlite, type StateDb } from './index';
+import { upsertLinks } from './queries';
 import { up } from './migrations/2026_12_07_0900_entity_sides';
 import type { Database, LinkRow } from './schema';
 
@@ -81,5 +82,27 @@ describe.each(stateDatabases)('migration 2026_12_07_0900_entity_sides on $name',
     expect((await storedLinks(db)).sort(byKey)).toEqual([...links].sort(byKey));
     const narrow = await db.selectFrom('links').selectAll().limit(1).executeTakeFirstOrThrow();
     expect(Object.keys(narrow).sort()).toEqual(['deleted', 'entity_id', 'flow_id', 'node_id', 'record_id']);
+  });
+});
+
+describe('entities on SQLite', () => {
+  it('keep an entity with its links’ state on its page, up to a few kilobytes, and in no interior page', async () => {
+    const sqlite = new Sqlite(':memory:');
+    const db = wrapSqlite<Database>(sqlite);
+    onTestFinished(() => db.destroy());
+    await migrateToLatest(db);
+    const ids = Array.from({ length: 2000 }, (_, index) => `e${String(index).padStart(5, '0')}`);
+    for (let start = 0; start < ids.length; start += 500) {
+      await db.insertInto('entities').values(ids.slice(start, start + 500).map((id) => ({ id, flow_id: 'f', golden: '{}', match_key: null, deleted: 0, breaker_window_start: null, breaker_writes: 0, quarantined: 0, created_at: 'x', updated_at: 'x' }))).execute();
+    }
+    // Three sides of about 900 bytes each: a WITHOUT ROWID table spills anything over about 1,000 bytes to overflow
+    // pages, and copies rows into its interior pages.
+    const shadow = JSON.stringify({ notes: 'x'.repeat(850) });
+    await upsertLinks(db, ids.flatMap((id) => ['a', 'b', 'c'].map((side) => link(side, `${side}-${id}`, id, { shadow }))));
+    const pages = sqlite.prepare("select pagetype, count(*) as n from dbstat where name = 'entities' group by pagetype").all() as Array<{ pagetype: string; n: number }>;
+    const count = (type: string) => pages.find((page) => page.pagetype === type)?.n ?? 0;
+    expect(count('overflow')).toBe(0);
+    expect(count('leaf')).toBeGreaterThan(1000);
+    expect(count('internal')).toBeLessThan(20);
   });
 });
