@@ -6,6 +6,7 @@ import {
   type Kysely,
   type Transaction,
 } from 'kysely';
+import { groupInto } from '../util/collections';
 import { oneOf } from './bulk';
 import { linkFromSides, linksOfSides, parseSides, removeLink, serializeSides, setLink, storedLink, storedOf, type EntitySides } from './entitySides';
 import type { Database, EntityRow, LinkRow, LinksTable } from './schema';
@@ -264,7 +265,7 @@ export async function upsertLinks(db: Db, rows: readonly LinkRow[]): Promise<voi
   const earlier = new Map<LinkRow, ReturnType<typeof storedOf>>();
   if (elsewhere.length > 0) {
     const byFlowNode = new Map<string, LinkRow[]>();
-    for (const row of elsewhere) byFlowNode.set(`${row.flow_id}\u0000${row.node_id}`, [...(byFlowNode.get(`${row.flow_id}\u0000${row.node_id}`) ?? []), row]);
+    for (const row of elsewhere) groupInto(byFlowNode, `${row.flow_id}\u0000${row.node_id}`, row);
     const previous = new Map<LinkRow, string>();
     for (const group of byFlowNode.values()) {
       const first = group[0] as LinkRow;
