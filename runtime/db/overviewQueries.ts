@@ -1,8 +1,9 @@
 import { oneOf } from './bulk';
 import { linksOfSides } from './entitySides';
-import type { Db } from './queries';
+import { linkedEntityIds, type Db } from './queries';
 import { changeCount, parseSummary } from './runQueries';
 import type { FlowRecord } from '../../nodes/types';
+import { groupInto } from '../util/collections';
 import { sideRecordKey } from '../util/keys';
 
 /** How a flow is doing, for the flow list: its last pass, records in sync, changes, and what needs a person. */
@@ -137,22 +138,11 @@ export async function entityRecords(db: Db, entityIds: readonly string[]): Promi
 
 /** The entity each `(node, record)` of a flow is linked to, keyed by `sideRecordKey`. */
 export async function linkedEntities(db: Db, flowId: string, records: readonly { nodeId: string; recordId: string }[]): Promise<Map<string, string>> {
+  const byNode = new Map<string, string[]>();
+  for (const { nodeId, recordId } of records) groupInto(byNode, nodeId, recordId);
   const entities = new Map<string, string>();
-  const byNode = new Map<string, Set<string>>();
-  for (const { nodeId, recordId } of records) {
-    const set = byNode.get(nodeId) ?? new Set<string>();
-    set.add(recordId);
-    byNode.set(nodeId, set);
-  }
   for (const [nodeId, recordIds] of byNode) {
-    const rows = await db
-      .selectFrom('links')
-      .select(['record_id', 'entity_id'])
-      .where('flow_id', '=', flowId)
-      .where('node_id', '=', nodeId)
-      .where('record_id', 'in', oneOf([...recordIds]))
-      .execute();
-    for (const row of rows) entities.set(sideRecordKey(nodeId, row.record_id), row.entity_id);
+    for (const [recordId, entityId] of await linkedEntityIds(db, flowId, nodeId, [...new Set(recordIds)])) entities.set(sideRecordKey(nodeId, recordId), entityId);
   }
   return entities;
 }

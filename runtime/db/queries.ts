@@ -25,20 +25,24 @@ export function chunked<T>(items: readonly T[], size = CHUNK): T[][] {
 }
 
 /**
+ * Every link, each narrow row joined to its entity's sides (read them whole with `linkFromSides`): narrow further with
+ * `where` on the links table's columns.
+ */
+export function selectLinks(db: Db) {
+  return db
+    .selectFrom('links')
+    .leftJoin('entities', 'entities.id', 'links.entity_id')
+    .select(['links.flow_id', 'links.node_id', 'links.record_id', 'links.entity_id', 'links.deleted', 'entities.sides']);
+}
+
+/**
  * Links of one side for these record ids: each narrow row with its state from its entity's sides, in one statement per
  * chunk.
  */
 export async function linksByRecord(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<LinkRow[]> {
   const rows: LinkRow[] = [];
   for (const ids of chunked(recordIds)) {
-    const found = await db
-      .selectFrom('links')
-      .leftJoin('entities', 'entities.id', 'links.entity_id')
-      .select(['links.flow_id', 'links.node_id', 'links.record_id', 'links.entity_id', 'links.deleted', 'entities.sides'])
-      .where('links.flow_id', '=', flowId)
-      .where('links.node_id', '=', nodeId)
-      .where('links.record_id', 'in', oneOf(ids))
-      .execute();
+    const found = await selectLinks(db).where('links.flow_id', '=', flowId).where('links.node_id', '=', nodeId).where('links.record_id', 'in', oneOf(ids)).execute();
     const parsed = new Map<string, EntitySides>();
     for (const row of found) {
       let sides = parsed.get(row.entity_id);
@@ -49,8 +53,8 @@ export async function linksByRecord(db: Db, flowId: string, nodeId: string, reco
   return rows;
 }
 
-/** The entity of each of these records of one side that is linked: record id → entity id. */
-async function linkedEntityIds(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<Map<string, string>> {
+/** The entity of each of these records of one side that is linked (live or a tombstone): record id → entity id. */
+export async function linkedEntityIds(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<Map<string, string>> {
   const entities = new Map<string, string>();
   for (const ids of chunked(recordIds)) {
     const rows = await db.selectFrom('links').select(['record_id', 'entity_id']).where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).execute();

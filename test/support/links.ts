@@ -3,15 +3,12 @@
  * check or set what a link says without going through a pass.
  */
 import { linkFromSides, parseSides, serializeSides, setLink, storedLink } from '../../runtime/db/entitySides';
-import type { Db } from '../../runtime/db/queries';
+import { selectLinks, type Db } from '../../runtime/db/queries';
 import type { LinkRow, LinkState } from '../../runtime/db/schema';
 
 /** Every link of the state, or of one side, ordered by side and record. */
 export async function storedLinks(db: Db, where: { flowId?: string; nodeId?: string } = {}): Promise<LinkRow[]> {
-  let query = db
-    .selectFrom('links')
-    .leftJoin('entities', 'entities.id', 'links.entity_id')
-    .select(['links.flow_id', 'links.node_id', 'links.record_id', 'links.entity_id', 'links.deleted', 'entities.sides']);
+  let query = selectLinks(db);
   if (where.flowId !== undefined) query = query.where('links.flow_id', '=', where.flowId);
   if (where.nodeId !== undefined) query = query.where('links.node_id', '=', where.nodeId);
   const rows = await query.orderBy('links.node_id').orderBy('links.record_id').execute();
