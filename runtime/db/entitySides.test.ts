@@ -5,9 +5,9 @@ import { stateDatabases } from '../../test/support/stateDatabases';
 import { storedLinks } from '../../test/support/links';
 import { linkFromSides, linksOfSides, parseSides, removeLink, setLink, storedLink } from './entitySides';
 import { migrateToLatest, migrateUpTo, wrapSqlite, type StateDb } from './index';
-import { upsertLinks } from './queries';
+import { insertMany, saveEntityRows, setEntitySides, upsertLinks } from './queries';
 import { up } from './migrations/2026_12_07_0900_entity_sides';
-import type { Database, LinkRow } from './schema';
+import type { Database, EntityRow, LinkRow } from './schema';
 
 const link = (nodeId: string, recordId: string, entityId: string, more: Partial<LinkRow> = {}): LinkRow => ({
   flow_id: 'f',
@@ -82,6 +82,44 @@ describe.each(stateDatabases)('migration 2026_12_07_0900_entity_sides on $name',
     expect((await storedLinks(db)).sort(byKey)).toEqual([...links].sort(byKey));
     const narrow = await db.selectFrom('links').selectAll().limit(1).executeTakeFirstOrThrow();
     expect(Object.keys(narrow).sort()).toEqual(['deleted', 'entity_id', 'flow_id', 'node_id', 'record_id']);
+  });
+});
+
+describe.each(stateDatabases)('the sides of entities on $name', ({ open }) => {
+  const entity = (id: string, sides: string): EntityRow => ({
+    id,
+    flow_id: 'f',
+    golden: `{"name":"${id}"}`,
+    match_key: null,
+    deleted: 0,
+    breaker_window_start: null,
+    breaker_writes: 0,
+    quarantined: 0,
+    created_at: '2026-12-04T00:00:00.000Z',
+    updated_at: '2026-12-04T00:00:00.000Z',
+    provenance: null,
+    sides,
+  });
+
+  it('are set for the entities given, in chunks of every size, and nowhere else', async () => {
+    const db = await open();
+    // 300 rows: chunks of 256, 32, 8 and 4, each its own statement.
+    const ids = Array.from({ length: 301 }, (_, index) => `e${String(index).padStart(3, '0')}`);
+    await insertMany(db, 'entities', ids.map((id) => entity(id, '{}')));
+    const changed = ids.slice(0, 300).map((id) => ({ id, sides: JSON.stringify({ a: { [id]: { updated_at: id } } }) }));
+    // An id that is not stored changes nothing and adds no row.
+    await setEntitySides(db, [...changed, { id: 'absent', sides: '{"a":{}}' }]);
+    const stored = await db.selectFrom('entities').select(['id', 'sides', 'golden']).orderBy('id').execute();
+    expect(stored).toHaveLength(301);
+    expect(stored.slice(0, 300)).toEqual(changed.map(({ id, sides }) => ({ id, sides, golden: `{"name":"${id}"}` })));
+    expect(stored[300]).toEqual({ id: 'e300', sides: '{}', golden: '{"name":"e300"}' });
+  });
+
+  it('are left as they are by a save of the entity’s golden record', async () => {
+    const db = await open();
+    await insertMany(db, 'entities', [entity('e1', '{"a":{"1":{"updated_at":"t"}}}')]);
+    await saveEntityRows(db, [{ ...entity('e1', '{}'), golden: '{"name":"changed"}' }]);
+    expect(await db.selectFrom('entities').select(['golden', 'sides']).execute()).toEqual([{ golden: '{"name":"changed"}', sides: '{"a":{"1":{"updated_at":"t"}}}' }]);
   });
 });
 

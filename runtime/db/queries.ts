@@ -1,5 +1,6 @@
 import {
   CompiledQuery,
+  sql,
   type InsertQueryBuilder,
   type InsertResult,
   type Insertable,
@@ -184,42 +185,72 @@ async function insertRows<T extends keyof Database>(
 }
 
 /**
- * The sides of some entities, read once, changed in memory and written back in one upsert per chunk: how every write of
- * a link keeps an entity's sides in step with its narrow rows, in the same transaction. The rows are read and written
- * whole, as saveEntityRows writes them, though only `sides` is set; an entity that is not found has no sides to change.
+ * The sides of some entities, read once, changed in memory and written back (setEntitySides): how every write of a
+ * link keeps an entity's sides in step with its narrow rows, in the same transaction. Only `id` and `sides` are read
+ * and written; an entity that is not found has no sides to change.
  */
 class SidesEdit {
-  private readonly rows = new Map<string, { row: EntityRow; sides: EntitySides }>();
+  private readonly sides = new Map<string, EntitySides>();
   private readonly touched = new Set<string>();
   constructor(private readonly db: Db) {}
 
   async load(entityIds: Iterable<string>): Promise<void> {
-    const missing = [...new Set(entityIds)].filter((id) => !this.rows.has(id));
+    const missing = [...new Set(entityIds)].filter((id) => !this.sides.has(id));
     for (const ids of chunked(missing)) {
-      for (const row of await this.db.selectFrom('entities').selectAll().where('id', 'in', oneOf(ids)).execute()) this.rows.set(row.id, { row, sides: parseSides(row.sides) });
+      for (const row of await this.db.selectFrom('entities').select(['id', 'sides']).where('id', 'in', oneOf(ids)).execute()) this.sides.set(row.id, parseSides(row.sides));
     }
   }
 
   /** An entity's sides to change, if it was found; the change is written by `save`. */
   change(entityId: string): EntitySides | undefined {
-    const entry = this.rows.get(entityId);
-    if (entry) this.touched.add(entityId);
-    return entry?.sides;
+    const sides = this.sides.get(entityId);
+    if (sides) this.touched.add(entityId);
+    return sides;
   }
 
   /** An entity's sides to read, if it was found. */
   read(entityId: string): EntitySides | undefined {
-    return this.rows.get(entityId)?.sides;
+    return this.sides.get(entityId);
   }
 
   async save(): Promise<void> {
-    const rows: EntityRow[] = [];
-    for (const id of this.touched) {
-      const entry = this.rows.get(id) as { row: EntityRow; sides: EntitySides };
-      rows.push({ ...entry.row, sides: serializeSides(entry.sides) });
-    }
+    const rows: { id: string; sides: string }[] = [];
+    for (const id of this.touched) rows.push({ id, sides: serializeSides(this.sides.get(id) as EntitySides) });
     this.touched.clear();
-    await insertRows(this.db, 'entities', rows, 'sides', (query) => query.onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ sides: eb.ref('excluded.sides') }))));
+    await setEntitySides(this.db, rows);
+  }
+}
+
+/** Compiled `setEntitySides` statements by dialect, then by row count. */
+const compiledSidesUpdates = new WeakMap<object, Map<number, string>>();
+
+/**
+ * Sets the `sides` of existing entities, one statement per chunk that both databases run: the chunk as a `values` list
+ * joined to the table by id (`with v(id, sides) as (values …) update … from v`). An upsert of whole rows, which this
+ * replaced, bound every entity's golden record and provenance only to set `sides`; a `case id when … then …` over the
+ * chunk compares each row with every id of the chunk (bench/postgres.notes.md, 2026-12-04). Chunks take
+ * insertChunks' sizes, so each is compiled once per dialect.
+ */
+export async function setEntitySides(db: Db, rows: readonly { id: string; sides: string }[]): Promise<void> {
+  if (rows.length === 0) return;
+  const adapter = db.getExecutor().adapter;
+  let cache = compiledSidesUpdates.get(adapter);
+  if (!cache) {
+    cache = new Map();
+    compiledSidesUpdates.set(adapter, cache);
+  }
+  for (const chunk of insertChunks(rows)) {
+    let compiled = cache.get(chunk.length);
+    if (!compiled) {
+      const values = sql.join(chunk.map((row) => sql`(${row.id}, ${row.sides})`));
+      const query = sql`with v(id, sides) as (values ${values}) update entities set sides = v.sides from v where entities.id = v.id`.compile(db);
+      if (query.parameters.length !== chunk.length * 2) throw new Error('update entities: unexpected parameters in the compiled statement');
+      compiled = query.sql;
+      cache.set(chunk.length, compiled);
+    }
+    const parameters: unknown[] = [];
+    for (const row of chunk) parameters.push(row.id, row.sides);
+    await db.executeQuery(CompiledQuery.raw(compiled, parameters));
   }
 }
 
@@ -368,12 +399,13 @@ export async function deleteEntityLink(db: Db, entityId: string, nodeId: string)
 /**
  * Writes entities that exist already: golden record and its provenance, deleted flag, breaker bookkeeping and
  * updated_at. One upsert per chunk instead of one update per entity; the rows are whole, so an entity that is somehow
- * gone comes back. Its links' sides are not among them: only the link functions below write those.
+ * gone comes back, without its links' sides: only the link functions below write those.
  */
 export async function saveEntityRows(db: Db, rows: readonly EntityRow[]): Promise<void> {
   // One row per id, the last: PostgreSQL refuses an upsert that touches a row twice, where SQLite keeps the last.
-  const byId = new Map<string, EntityRow>();
-  for (const row of rows) {
+  // Bound without its sides, which the upsert does not set: they are most of an entity's bytes.
+  const byId = new Map<string, Omit<EntityRow, 'sides'>>();
+  for (const { sides: _sides, ...row } of rows) {
     byId.delete(row.id);
     byId.set(row.id, row);
   }
