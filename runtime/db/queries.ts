@@ -54,14 +54,31 @@ export async function linksByRecord(db: Db, flowId: string, nodeId: string, reco
   return rows;
 }
 
+/** The narrow rows of these records of one side that are linked (live or a tombstone): record id → entity and flag. */
+async function narrowLinks(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<Map<string, { entityId: string; deleted: number }>> {
+  const found = new Map<string, { entityId: string; deleted: number }>();
+  for (const ids of chunked(recordIds)) {
+    const rows = await db.selectFrom('links').select(['record_id', 'entity_id', 'deleted']).where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).execute();
+    for (const row of rows) found.set(row.record_id, { entityId: row.entity_id, deleted: row.deleted });
+  }
+  return found;
+}
+
 /** The entity of each of these records of one side that is linked (live or a tombstone): record id → entity id. */
 export async function linkedEntityIds(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<Map<string, string>> {
   const entities = new Map<string, string>();
-  for (const ids of chunked(recordIds)) {
-    const rows = await db.selectFrom('links').select(['record_id', 'entity_id']).where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).execute();
-    for (const row of rows) entities.set(row.record_id, row.entity_id);
-  }
+  for (const [recordId, { entityId }] of await narrowLinks(db, flowId, nodeId, recordIds)) entities.set(recordId, entityId);
   return entities;
+}
+
+/**
+ * Live links gained (or lost, when negative) per side, for a pass that keeps count of a side's links instead of
+ * counting them (runtime/engine/pass/sideKnowledge.ts). The link writes below add to it from the rows they read anyway.
+ */
+export type LiveLinkDelta = Map<string, number>;
+
+function addLive(delta: LiveLinkDelta | null, nodeId: string, gained: number): void {
+  if (delta) delta.set(nodeId, (delta.get(nodeId) ?? 0) + gained);
 }
 
 /** Whether one side of a flow has any link at all, live or a tombstone. */
@@ -276,9 +293,10 @@ async function upsertNarrowLinks(db: Db, rows: readonly LinksTable[]): Promise<v
  *
  * A link its entity's sides hold already, with the same tombstone flag, changes its entity's row only: its narrow row
  * says the same as before and is not written (bench/engine.notes.md, ninth round). New links, and links that move to
- * another entity (leaving the old one's sides), write their narrow rows too.
+ * another entity (leaving the old one's sides), write their narrow rows too. With `delta`, counts the live links each
+ * side gains or loses, from what the entities' sides and the narrow rows read here say.
  */
-export async function upsertLinks(db: Db, rows: readonly LinkRow[]): Promise<void> {
+export async function upsertLinks(db: Db, rows: readonly LinkRow[], delta: LiveLinkDelta | null = null): Promise<void> {
   const byKey = new Map<string, LinkRow>();
   for (const row of rows) {
     const key = `${row.flow_id}\u0000${row.node_id}\u0000${row.record_id}`;
@@ -293,8 +311,13 @@ export async function upsertLinks(db: Db, rows: readonly LinkRow[]): Promise<voi
   const elsewhere: LinkRow[] = [];
   for (const row of byKey.values()) {
     const before = storedOf(edit.read(row.entity_id) ?? {}, row.node_id, row.record_id);
-    if (!before) elsewhere.push(row);
-    else if ((before.deleted ?? 0) !== row.deleted) narrow.push(narrowOf(row));
+    if (!before) {
+      elsewhere.push(row);
+      continue;
+    }
+    // Its entity's sides say what its narrow row says.
+    addLive(delta, row.node_id, Number(row.deleted === 0) - Number((before.deleted ?? 0) === 0));
+    if ((before.deleted ?? 0) !== row.deleted) narrow.push(narrowOf(row));
   }
   // Links not under their entity yet: new, or moving from another entity, whose sides give up the link and its mark.
   const earlier = new Map<LinkRow, ReturnType<typeof storedOf>>();
@@ -304,10 +327,11 @@ export async function upsertLinks(db: Db, rows: readonly LinkRow[]): Promise<voi
     const previous = new Map<LinkRow, string>();
     for (const group of byFlowNode.values()) {
       const first = group[0] as LinkRow;
-      const entities = await linkedEntityIds(db, first.flow_id, first.node_id, group.map((row) => row.record_id));
+      const found = await narrowLinks(db, first.flow_id, first.node_id, group.map((row) => row.record_id));
       for (const row of group) {
-        const entityId = entities.get(row.record_id);
-        if (entityId !== undefined && entityId !== row.entity_id) previous.set(row, entityId);
+        const stored = found.get(row.record_id);
+        addLive(delta, row.node_id, Number(row.deleted === 0) - Number(stored?.deleted === 0));
+        if (stored !== undefined && stored.entityId !== row.entity_id) previous.set(row, stored.entityId);
       }
     }
     await edit.load(previous.values());
@@ -331,18 +355,33 @@ export async function upsertLinks(db: Db, rows: readonly LinkRow[]): Promise<voi
   await edit.save();
 }
 
-/** Deletes the links of these records of one side. */
-export async function deleteLinks(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<void> {
-  const entities = await linkedEntityIds(db, flowId, nodeId, recordIds);
+/** The entities of links a write ends (removes or tombstones): record id → entity id; the live ones among them are lost. */
+function entitiesOf(found: ReadonlyMap<string, { entityId: string; deleted: number }>, nodeId: string, delta: LiveLinkDelta | null): Map<string, string> {
+  const entities = new Map<string, string>();
+  let lost = 0;
+  for (const [recordId, { entityId, deleted }] of found) {
+    entities.set(recordId, entityId);
+    if (deleted === 0) lost++;
+  }
+  addLive(delta, nodeId, -lost);
+  return entities;
+}
+
+/** Deletes the links of these records of one side; with `delta`, counts the live ones lost. */
+export async function deleteLinks(db: Db, flowId: string, nodeId: string, recordIds: readonly string[], delta: LiveLinkDelta | null = null): Promise<void> {
+  const entities = entitiesOf(await narrowLinks(db, flowId, nodeId, recordIds), nodeId, delta);
   for (const ids of chunked([...entities.keys()])) {
     await db.deleteFrom('links').where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).execute();
   }
   await editLinks(db, nodeId, entities, (sides, recordId) => void removeLink(sides, nodeId, recordId));
 }
 
-/** Marks the links of these records of one side as tombstones: the record is gone there and must not come back. */
-export async function markLinksDeleted(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<void> {
-  const entities = await linkedEntityIds(db, flowId, nodeId, recordIds);
+/**
+ * Marks the links of these records of one side as tombstones: the record is gone there and must not come back. With
+ * `delta`, counts the live ones lost.
+ */
+export async function markLinksDeleted(db: Db, flowId: string, nodeId: string, recordIds: readonly string[], delta: LiveLinkDelta | null = null): Promise<void> {
+  const entities = entitiesOf(await narrowLinks(db, flowId, nodeId, recordIds), nodeId, delta);
   for (const ids of chunked([...entities.keys()])) {
     await db.updateTable('links').set({ deleted: 1 }).where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).execute();
   }

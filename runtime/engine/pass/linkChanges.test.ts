@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openStateDb } from '../../db/index';
-import { upsertLinks } from '../../db/queries';
+import { countLiveLinks, insertMany, upsertLinks } from '../../db/queries';
 import { LinkChanges, linkRow, sameStoredVersion } from './linkChanges';
 import { PassState } from './passState';
 
@@ -42,6 +42,32 @@ describe('LinkChanges', () => {
     ]);
     // Live before: kept, removed, tombstoned, saved-then-removed; live after: kept.
     expect(delta.get('a')).toBe(-3);
+    await db.destroy();
+  });
+
+  it('counts as the links table does, for links under their entities, moved between them, revived and ended', async () => {
+    const db = await openStateDb(':memory:');
+    const entity = (id: string) => ({ id, flow_id: 'f', golden: '{}', match_key: null, deleted: 0, breaker_window_start: null, breaker_writes: 0, quarantined: 0, created_at: 's', updated_at: 's', provenance: null });
+    await insertMany(db, 'entities', ['e-1', 'e-2', 'e-3'].map(entity));
+    const under = (recordId: string, entityId: string, deleted = 0) => ({ ...link(recordId), entity_id: entityId, deleted });
+    await upsertLinks(db, [under('live', 'e-1'), under('moving', 'e-1'), under('tomb', 'e-2', 1), under('ending', 'e-2'), under('tomb-removed', 'e-3', 1), under('live-removed', 'e-3')]);
+    const before = await countLiveLinks(db, 'f', 'a');
+    const changes = new LinkChanges('f');
+    changes.save(under('live', 'e-1'));
+    changes.save(under('moving', 'e-2'));
+    changes.save(under('tomb', 'e-2'));
+    changes.tombstone('a', 'ending');
+    changes.remove('a', 'tomb-removed');
+    changes.remove('a', 'live-removed');
+    changes.save(under('new', 'e-3'));
+    changes.save(under('new-tomb', 'e-3', 1));
+    changes.save(under('new-elsewhere', 'e-none'));
+    const delta = new Map([['a', 0]]);
+    await changes.apply(db, delta);
+    // Before: live, moving, ending, live-removed. After: live, moving, tomb (revived), new, new-elsewhere (its entity
+    // not stored: a narrow row only).
+    expect([before, await countLiveLinks(db, 'f', 'a')]).toEqual([4, 5]);
+    expect(delta.get('a')).toBe((await countLiveLinks(db, 'f', 'a')) - before);
     await db.destroy();
   });
 });

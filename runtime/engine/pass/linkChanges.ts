@@ -4,7 +4,7 @@
  */
 import type { FlowRecord } from '../../../nodes/types';
 import type { Version } from '../../connectors/types';
-import { deleteLinks, liveLinkedIds, markLinksDeleted, upsertLinks, type Db } from '../../db/queries';
+import { deleteLinks, markLinksDeleted, upsertLinks, type Db, type LiveLinkDelta } from '../../db/queries';
 import type { LinkRow } from '../../db/schema';
 import { shadowHash } from '../snapshot';
 import type { PassState } from './passState';
@@ -84,9 +84,11 @@ export class LinkChanges {
     this.changes.set(key, change);
   }
 
-  /** Applies the changes; with `delta`, first adds to it how many live links each side gains (or loses). */
-  async apply(tx: Db, delta: Map<string, number> | null): Promise<void> {
-    if (delta) await this.countLiveChanges(tx, delta);
+  /**
+   * Applies the changes; with `delta`, adds to it how many live links each side gains (or loses). Each link has one
+   * change, so the statements' order does not matter to the count.
+   */
+  async apply(tx: Db, delta: LiveLinkDelta | null): Promise<void> {
     const removed = new Map<string, string[]>();
     const tombstoned = new Map<string, string[]>();
     const saved: LinkRow[] = [];
@@ -96,23 +98,8 @@ export class LinkChanges {
         groupInto(change.kind === 'remove' ? removed : tombstoned, change.nodeId, change.recordId);
       }
     }
-    for (const [nodeId, ids] of removed) await deleteLinks(tx, this.flowId, nodeId, ids);
-    for (const [nodeId, ids] of tombstoned) await markLinksDeleted(tx, this.flowId, nodeId, ids);
-    await upsertLinks(tx, saved);
-  }
-
-  private async countLiveChanges(tx: Db, delta: Map<string, number>): Promise<void> {
-    const byNode = new Map<string, LinkChange[]>();
-    for (const change of this.changes.values()) groupInto(byNode, change.nodeId, change);
-    for (const [nodeId, changes] of byNode) {
-      const liveBefore = await liveLinkedIds(tx, this.flowId, nodeId, changes.map((change) => change.recordId));
-      let gained = 0;
-      for (const change of changes) {
-        const wasLive = liveBefore.has(change.recordId);
-        const isLive = change.kind === 'save' && change.row.deleted === 0;
-        gained += Number(isLive) - Number(wasLive);
-      }
-      delta.set(nodeId, (delta.get(nodeId) ?? 0) + gained);
-    }
+    for (const [nodeId, ids] of removed) await deleteLinks(tx, this.flowId, nodeId, ids, delta);
+    for (const [nodeId, ids] of tombstoned) await markLinksDeleted(tx, this.flowId, nodeId, ids, delta);
+    await upsertLinks(tx, saved, delta);
   }
 }
