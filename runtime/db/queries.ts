@@ -154,6 +154,14 @@ function insertChunks<T>(rows: readonly T[]): T[][] {
   }
   return chunks;
 }
+/** Statements of one kind compiled for the dialect `db` runs on (its adapter), created on first use. */
+function dialectCache<K, V>(caches: WeakMap<object, Map<K, V>>, db: Db): Map<K, V> {
+  const adapter = db.getExecutor().adapter;
+  let cache = caches.get(adapter);
+  if (!cache) caches.set(adapter, (cache = new Map()));
+  return cache;
+}
+
 /** Compiled multi-row inserts by dialect, then by shape (table, columns, conflict clause, row count). */
 const compiledInserts = new WeakMap<object, Map<string, { sql: string; columns: string[] }>>();
 
@@ -171,12 +179,7 @@ async function insertRows<T extends keyof Database>(
   finish: (query: InsertQueryBuilder<Database, T, InsertResult>) => InsertQueryBuilder<Database, T, InsertResult>,
 ): Promise<void> {
   if (rows.length === 0) return;
-  const adapter = db.getExecutor().adapter;
-  let cache = compiledInserts.get(adapter);
-  if (!cache) {
-    cache = new Map();
-    compiledInserts.set(adapter, cache);
-  }
+  const cache = dialectCache(compiledInserts, db);
   const columns = Object.keys(rows[0] as object).sort();
   for (const chunk of insertChunks(rows)) {
     const key = `${table}\u0000${shape}\u0000${columns.join(',')}\u0000${chunk.length}`;
@@ -250,12 +253,7 @@ const compiledSidesUpdates = new WeakMap<object, Map<number, string>>();
  */
 export async function setEntitySides(db: Db, rows: readonly { id: string; sides: string }[]): Promise<void> {
   if (rows.length === 0) return;
-  const adapter = db.getExecutor().adapter;
-  let cache = compiledSidesUpdates.get(adapter);
-  if (!cache) {
-    cache = new Map();
-    compiledSidesUpdates.set(adapter, cache);
-  }
+  const cache = dialectCache(compiledSidesUpdates, db);
   for (const chunk of insertChunks(rows)) {
     let compiled = cache.get(chunk.length);
     if (!compiled) {
