@@ -1025,7 +1025,7 @@ async function main(): Promise<void> {
   options.log(stale === null ? 'the CLI runs the bundled runtime (dist/runtime)' : `the CLI runs the TypeScript sources through tsx: ${stale}`);
   // Every Syncline the bench starts runs what that line says. With the bundle pinned, a source edited during the run
   // stops the bench (bin/syncline.mjs refuses a stale bundle) instead of timing the runs after it from the sources:
-  // about 1.5 s more a pass on the slower machine (bench/postgres.notes.md, 2026-12-04).
+  // 1.2–2.1 s more a pass on the slower machine (bench/postgres.notes.md, 2026-12-04).
   process.env.SYNCLINE_RUNTIME ??= stale === null ? 'bundle' : 'source';
   const result = await runBench(options);
   process.stdout.write(`${JSON.stringify(result)}\n`);

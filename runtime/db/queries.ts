@@ -54,9 +54,12 @@ export async function linksByRecord(db: Db, flowId: string, nodeId: string, reco
   return rows;
 }
 
+/** A record's narrow link row, as the link writes read it: its entity and its tombstone flag. */
+type NarrowLink = { entityId: string; deleted: number };
+
 /** The narrow rows of these records of one side that are linked (live or a tombstone): record id → entity and flag. */
-async function narrowLinks(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<Map<string, { entityId: string; deleted: number }>> {
-  const found = new Map<string, { entityId: string; deleted: number }>();
+async function narrowLinks(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<Map<string, NarrowLink>> {
+  const found = new Map<string, NarrowLink>();
   for (const ids of chunked(recordIds)) {
     const rows = await db.selectFrom('links').select(['record_id', 'entity_id', 'deleted']).where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).execute();
     for (const row of rows) found.set(row.record_id, { entityId: row.entity_id, deleted: row.deleted });
@@ -353,21 +356,17 @@ export async function upsertLinks(db: Db, rows: readonly LinkRow[], delta: LiveL
   await edit.save();
 }
 
-/** The entities of links a write ends (removes or tombstones): record id → entity id; the live ones among them are lost. */
-function entitiesOf(found: ReadonlyMap<string, { entityId: string; deleted: number }>, nodeId: string, delta: LiveLinkDelta | null): Map<string, string> {
-  const entities = new Map<string, string>();
-  let lost = 0;
-  for (const [recordId, { entityId, deleted }] of found) {
-    entities.set(recordId, entityId);
-    if (deleted === 0) lost++;
-  }
-  addLive(delta, nodeId, -lost);
-  return entities;
+/** Counts the live links among these as lost: a write is ending them (removing them, or making them tombstones). */
+function countEnded(found: ReadonlyMap<string, NarrowLink>, nodeId: string, delta: LiveLinkDelta | null): void {
+  let live = 0;
+  for (const { deleted } of found.values()) if (deleted === 0) live++;
+  addLive(delta, nodeId, -live);
 }
 
 /** Deletes the links of these records of one side; with `delta`, counts the live ones lost. */
 export async function deleteLinks(db: Db, flowId: string, nodeId: string, recordIds: readonly string[], delta: LiveLinkDelta | null = null): Promise<void> {
-  const entities = entitiesOf(await narrowLinks(db, flowId, nodeId, recordIds), nodeId, delta);
+  const entities = await narrowLinks(db, flowId, nodeId, recordIds);
+  countEnded(entities, nodeId, delta);
   for (const ids of chunked([...entities.keys()])) {
     await db.deleteFrom('links').where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).execute();
   }
@@ -379,7 +378,8 @@ export async function deleteLinks(db: Db, flowId: string, nodeId: string, record
  * `delta`, counts the live ones lost.
  */
 export async function markLinksDeleted(db: Db, flowId: string, nodeId: string, recordIds: readonly string[], delta: LiveLinkDelta | null = null): Promise<void> {
-  const entities = entitiesOf(await narrowLinks(db, flowId, nodeId, recordIds), nodeId, delta);
+  const entities = await narrowLinks(db, flowId, nodeId, recordIds);
+  countEnded(entities, nodeId, delta);
   for (const ids of chunked([...entities.keys()])) {
     await db.updateTable('links').set({ deleted: 1 }).where('flow_id', '=', flowId).where('node_id', '=', nodeId).where('record_id', 'in', oneOf(ids)).execute();
   }
@@ -391,7 +391,7 @@ export async function markLinksDeleted(db: Db, flowId: string, nodeId: string, r
  * and a later listing of the record must not count it again.
  */
 export async function clearWrittenMarks(db: Db, flowId: string, nodeId: string, recordIds: readonly string[]): Promise<void> {
-  const entities = await linkedEntityIds(db, flowId, nodeId, recordIds);
+  const entities = await narrowLinks(db, flowId, nodeId, recordIds);
   await editLinks(db, nodeId, entities, (sides, recordId) => {
     const stored = storedOf(sides, nodeId, recordId);
     if (!stored) return;
@@ -402,7 +402,7 @@ export async function clearWrittenMarks(db: Db, flowId: string, nodeId: string, 
 
 /** Stores the hashes of shadows that had none, where the shadow is still the one hashed (snapshotQueries.ts). */
 export async function storeLinkShadowHashes(db: Db, flowId: string, nodeId: string, hashes: ReadonlyArray<{ recordId: string; shadow: string; hash: string }>): Promise<void> {
-  const entities = await linkedEntityIds(db, flowId, nodeId, hashes.map((entry) => entry.recordId));
+  const entities = await narrowLinks(db, flowId, nodeId, hashes.map((entry) => entry.recordId));
   const wanted = new Map(hashes.map((entry) => [entry.recordId, entry]));
   await editLinks(db, nodeId, entities, (sides, recordId) => {
     const stored = storedOf(sides, nodeId, recordId);
@@ -411,12 +411,12 @@ export async function storeLinkShadowHashes(db: Db, flowId: string, nodeId: stri
   });
 }
 
-/** Changes the sides entry of each of these links (record id → entity id) of one side, and writes the entities back. */
-async function editLinks(db: Db, nodeId: string, entities: ReadonlyMap<string, string>, change: (sides: EntitySides, recordId: string) => void): Promise<void> {
+/** Changes the sides entry of each of these links (record id → narrow row) of one side, and writes the entities back. */
+async function editLinks(db: Db, nodeId: string, entities: ReadonlyMap<string, NarrowLink>, change: (sides: EntitySides, recordId: string) => void): Promise<void> {
   if (entities.size === 0) return;
   const edit = new SidesEdit(db);
-  await edit.load(entities.values());
-  for (const [recordId, entityId] of entities) {
+  await edit.load([...entities.values()].map((link) => link.entityId));
+  for (const [recordId, { entityId }] of entities) {
     const sides = edit.change(entityId);
     if (sides) change(sides, recordId);
   }
