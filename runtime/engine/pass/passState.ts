@@ -123,7 +123,11 @@ export class PassState {
   mayHaveFailing = false;
   /** Another pass of the same flow ran at the same time in this engine: what either learned is unreliable. */
   overlapped = false;
-  /** Live links gained (or lost) per side in this pass, while they are counted; null when they are not. */
+  /**
+   * Live links gained (or lost) per side of the part being synced, counted from its survey on while the part is small
+   * (sideKnowledge.ts); null when they are not. Each part starts without one: a map left by an earlier part would
+   * take counts its own survey already holds.
+   */
   linkDelta: Map<string, number> | null = null;
   /** Cursors of the parts whose changes were all processed, committed with the run's end. */
   readonly cursors = new Map<string, CursorState>();

@@ -129,7 +129,9 @@ export async function adoptInterruptedCreates(
 
 /**
  * The links interrupted pages made before writing (PendingLink), on these sides, where no link is: a record linked
- * then is merged as just linked, never created a second time. Counted as live links gained.
+ * then is merged as just linked, never created a second time. Neither these nor the adopted records' links are counted
+ * as live links gained (PassState.linkDelta): they are made before the part's survey, which counts what is there, as
+ * nothing learned before the interrupted pass holds any longer (its run voids it, sideKnowledge.ts).
  */
 async function restorePromisedLinks(ctx: Pick<EngineContext, 'db' | 'now'>, pass: PassState, sides: ReadonlySet<string>): Promise<void> {
   const promised = (pass.interrupted as InterruptedPages).links().filter((link) => sides.has(link.nodeId));
@@ -147,7 +149,6 @@ async function restorePromisedLinks(ctx: Pick<EngineContext, 'db' | 'now'>, pass
     }
   }
   await ctx.db.transaction().execute((tx) => upsertLinks(tx, missing));
-  if (pass.linkDelta) for (const row of missing) pass.linkDelta.set(row.node_id, (pass.linkDelta.get(row.node_id) ?? 0) + 1);
   for (const nodeId of sides) (pass.interrupted as InterruptedPages).restored.add(nodeId);
 }
 
