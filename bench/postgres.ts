@@ -34,6 +34,7 @@ import { Cluster, clusterUnavailable, reapedChildrenCpuSeconds, ThreadSampler, T
 import { summarizeProfiles } from './postgresProfile';
 import { option } from './options';
 import { benchFlow, runOnce, SynclineServer, writeFlowFile, type ProcessRun } from './postgresSyncline';
+import type { Measurement } from './engine';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options and the work.
@@ -659,16 +660,6 @@ async function waitForIdle(server: SynclineServer, flowId: string, timeoutMs: nu
 // ---------------------------------------------------------------------------------------------------------------
 // The report.
 
-interface Measurement {
-  id: string;
-  group: string;
-  title: string;
-  unit: string;
-  runs: number[];
-  better: 'lower' | 'higher';
-  target?: { op: '<' | '<=' | '>=' | '='; value: number; text: string };
-  notes?: string;
-}
 
 const median = (values: readonly number[]) => {
   const sorted = [...values].sort((a, b) => a - b);

@@ -163,8 +163,8 @@ function format(value, unit) {
   return value.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 }
 
-/** Median, min, max and the target's verdict of one measurement. */
-function summarize(measurement) {
+/** Median, min, max and the target's verdict of one measurement (`siblings`: its bench's measurements). */
+function summarize(measurement, siblings) {
   const values = measurement.runs;
   const value = median(values);
   const summary = { ...measurement, median: value, min: Math.min(...values), max: Math.max(...values) };
@@ -174,7 +174,23 @@ function summarize(measurement) {
     const ratio = measurement.better === 'lower' ? value / measurement.target.value : measurement.target.value / value;
     summary.miss = `${ratio.toFixed(2)}× ${measurement.better === 'lower' ? 'over' : 'under'} the target`;
   }
+  if (measurement.target && summary.met === false) summary.floors = floorsOf(measurement, siblings);
   return summary;
+}
+
+/**
+ * What a missed target's floors measured (the bench's `floors`: figures no engine, however lean, can go beneath), each
+ * said with whether it meets the target itself: a floor that misses it says the target is out of reach on that machine.
+ */
+function floorsOf(measurement, siblings) {
+  const said = [];
+  for (const { id, label } of measurement.floors ?? []) {
+    const floor = siblings.find((candidate) => candidate.id === id);
+    if (!floor) continue;
+    const value = median(floor.runs);
+    said.push(`${label}: ${shown(floor, value)}, which ${meets(measurement.target, value) ? 'meets it' : 'misses it too'}`);
+  }
+  return said;
 }
 
 /** A median with its unit; a yes/no measurement as how many runs it held in. */
@@ -185,7 +201,9 @@ function shown(summary, value = summary.median) {
 
 function verdict(summary) {
   if (summary.met === undefined) return '—';
-  return summary.met ? '**met**' : `**not met**${summary.miss ? ` (${summary.miss})` : ''}`;
+  if (summary.met) return '**met**';
+  const said = [summary.miss, summary.floors?.length ? `${summary.floors.length > 1 ? 'floors' : 'floor'}: ${summary.floors.join('; ')}` : null].filter(Boolean);
+  return `**not met**${said.length > 0 ? ` (${said.join('; ')})` : ''}`;
 }
 
 /** For a bench that judges itself: its stated target, as it states it. */
@@ -232,7 +250,7 @@ function report(run) {
     `- **Runs per figure**: ${run.runs}; the whole bench took ${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`,
     '',
   ];
-  const all = results.flatMap((result) => (result.measurements ?? []).map((measurement) => ({ bench: result.name, ...summarize(measurement) })));
+  const all = results.flatMap((result) => (result.measurements ?? []).map((measurement) => ({ bench: result.name, ...summarize(measurement, result.measurements) })));
   const targeted = all.filter((summary) => summary.met !== undefined);
   if (targeted.length > 0) {
     lines.push('## Targets', '', '| bench | measurement | target | median | verdict |', '| --- | --- | --- | ---: | --- |');
@@ -253,7 +271,7 @@ function report(run) {
     if (result.meta?.statedTarget) lines.push(`The bench states its target as \`${JSON.stringify(result.meta.statedTarget)}\`.`, '');
     let group = null;
     for (const measurement of result.measurements) {
-      const summary = summarize(measurement);
+      const summary = summarize(measurement, result.measurements);
       if (measurement.group && measurement.group !== group) {
         group = measurement.group;
         lines.push(`### ${group}`, '');
@@ -378,10 +396,11 @@ for (const result of results) {
     continue;
   }
   for (const measurement of result.measurements) {
-    const summary = summarize(measurement);
+    const summary = summarize(measurement, result.measurements);
     if (summary.met === undefined) continue;
     const target = summary.target?.text ?? targetOf(results, result.name).replace(/`/g, '');
-    process.stdout.write(`${result.name}: ${summary.title}: ${shown(summary)} — target ${target}: ${summary.met ? 'met' : `NOT met${summary.miss ? ` (${summary.miss})` : ''}`}\n`);
+    // The report's verdict, in plain text for a terminal.
+    process.stdout.write(`${result.name}: ${summary.title}: ${shown(summary)} — target ${target}: ${verdict(summary).replace('**not met**', 'NOT met').replaceAll('**', '')}\n`);
   }
 }
 process.stdout.write(`BENCHMARKS.md written (${Math.round(seconds)} s)\n`);
