@@ -1,0 +1,110 @@
+/**
+ * A flow may hold several connected parts, each with its own conflict node and triggers (SPEC §4): one pass syncs
+ * them all, each only between its own sides, and what a pass learns about a side (the live links its delete check
+ * counts on, sideKnowledge.ts) is that side's alone.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadFlow } from '../../nodes/flow/load';
+import type { FlowDocument } from '../../nodes/index';
+import { connectorRegistry } from '../../runtime/connectors/index';
+import { createMemoryStore } from '../../runtime/connectors/memory/index';
+import { openStateDb, type StateDb } from '../../runtime/db/index';
+import { storedKnowledge } from '../../runtime/db/knowledgeQueries';
+import { countLiveLinks } from '../../runtime/db/queries';
+import { SyncEngine } from '../../runtime/engine/index';
+import { contents } from './memory-flows';
+
+/** Two parts in one flow: a → b through conflict node `first`, c → d through `second`, on one memory store. */
+function twoPartFlow(store: string): FlowDocument {
+  const trigger = (id: string, x: number, y: number) => ({
+    id,
+    type: 'trigger',
+    typeVersion: 1,
+    position: { x, y },
+    config: { connector: 'memory', connection: { store }, collection: id, key: 'id', updatedAt: 'updated', detect: { mode: 'manual' } },
+  });
+  const conflict = (id: string, y: number) => ({ id, type: 'conflict', typeVersion: 1, position: { x: 200, y }, config: { policy: 'last-write-wins', fields: {}, match: ['email'], deletes: 'propagate' } });
+  const { document, issues } = loadFlow({
+    format: 'syncline.flow',
+    version: 1,
+    id: `flow-${store}`,
+    name: store,
+    nodes: [trigger('a', 0, 0), conflict('first', 0), trigger('b', 400, 0), trigger('c', 0, 300), conflict('second', 300), trigger('d', 400, 300)],
+    edges: [
+      { id: 'e-a', source: 'a', target: 'first' },
+      { id: 'e-b', source: 'first', target: 'b' },
+      { id: 'e-c', source: 'c', target: 'second' },
+      { id: 'e-d', source: 'second', target: 'd' },
+    ],
+  });
+  if (!document) throw new Error(issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '));
+  return document;
+}
+
+async function harness(name: string) {
+  const store = createMemoryStore(name, { seed: 1 });
+  const sides = Object.fromEntries(['a', 'b', 'c', 'd'].map((id) => [id, store.createCollection(id)]));
+  const flow = twoPartFlow(name);
+  const db = await openStateDb(':memory:');
+  const engine = new SyncEngine({ db, connectors: connectorRegistry, retry: { attempts: 2, baseMs: 1, maxWaitMs: 5 } });
+  return { store, sides, flow, db, pass: () => engine.runPass(flow, { baseDir: '.' }) };
+}
+
+/** What the last pass handed on about each side's live links, beside the links table's own count. */
+async function liveLinksKnown(db: StateDb, flowId: string): Promise<Record<string, { known: number | null; counted: number }>> {
+  const row = await storedKnowledge(db, flowId);
+  const known = JSON.parse(row?.sides ?? '{}') as Record<string, { liveLinks: number | null }>;
+  const out: Record<string, { known: number | null; counted: number }> = {};
+  for (const side of ['a', 'b', 'c', 'd']) out[side] = { known: known[side]?.liveLinks ?? null, counted: await countLiveLinks(db, flowId, side) };
+  return out;
+}
+
+describe('a flow of two parts', () => {
+  it('syncs each part between its own sides only, and the next pass is quiet', async () => {
+    const h = await harness('flow-parts-sync');
+    h.sides.a!.insert({ email: 'ada@example.com', name: 'Ada' });
+    h.sides.c!.insert({ email: 'grace@example.com', name: 'Grace' });
+    h.sides.d!.insert({ email: 'linus@example.com', name: 'Linus' });
+
+    const first = await h.pass();
+    expect(first.summary).toMatchObject({ created: 3, failed: 0 });
+    expect(contents(h.sides.b!)).toEqual([expect.objectContaining({ email: 'ada@example.com', name: 'Ada' })]);
+    expect(contents(h.sides.c!).map((record) => record.email)).toEqual(['grace@example.com', 'linus@example.com']);
+    expect(contents(h.sides.d!).map((record) => record.email)).toEqual(['grace@example.com', 'linus@example.com']);
+    expect(contents(h.sides.a!).map((record) => record.email)).toEqual(['ada@example.com']);
+
+    await h.pass(); // the echoes of the creates, with a full scan of each side that finds every record linked
+    const { writeOp, scanIds } = h.store.calls;
+    const quiet = await h.pass();
+    expect(quiet.summary).toMatchObject({ created: 0, updated: 0, deleted: 0, failed: 0 });
+    expect(h.store.calls.writeOp).toBe(writeOp);
+    // What the last pass learned of all four sides holds: no side needs its scan for hard deletes.
+    expect(h.store.calls.scanIds).toBe(scanIds);
+  });
+
+  it('hands on each side’s own count of live links, which holds as links are made and ended in both parts', async () => {
+    const h = await harness('flow-parts-knowledge');
+    const ids = ['one', 'two', 'three'].map((name) => h.sides.a!.insert({ email: `${name}@example.com`, name }));
+    const others = ['four', 'five'].map((name) => h.sides.c!.insert({ email: `${name}@example.com`, name }));
+    await h.pass();
+    await h.pass();
+    expect(await liveLinksKnown(h.db, h.flow.id)).toEqual({ a: { known: 3, counted: 3 }, b: { known: 3, counted: 3 }, c: { known: 2, counted: 2 }, d: { known: 2, counted: 2 } });
+
+    // One part gains a record while the other loses one: each count follows its own side.
+    h.sides.a!.insert({ email: 'six@example.com', name: 'Six' });
+    h.sides.c!.delete(others[0]!);
+    const changed = await h.pass();
+    expect(changed.summary).toMatchObject({ created: 1, deleted: 1, failed: 0 });
+    expect(contents(h.sides.d!).map((record) => record.email)).toEqual(['five@example.com']);
+    expect(contents(h.sides.b!)).toHaveLength(4);
+    await h.pass();
+    const counts = await liveLinksKnown(h.db, h.flow.id);
+    for (const [side, { known, counted }] of Object.entries(counts)) expect(known, side).toBe(counted);
+    expect(counts).toMatchObject({ a: { counted: 4 }, c: { counted: 1 } });
+
+    // A hard delete in the first part is still seen by the pass after.
+    h.sides.a!.delete(ids[1]!);
+    expect((await h.pass()).summary).toMatchObject({ deleted: 1, failed: 0 });
+    expect(contents(h.sides.b!).map((record) => record.email)).not.toContain('two@example.com');
+  });
+});
