@@ -41,12 +41,12 @@ function twoPartFlow(store: string): FlowDocument {
   return document;
 }
 
-async function harness(name: string) {
+async function harness(name: string, afterSideWrites?: (nodeId: string) => void) {
   const store = createMemoryStore(name, { seed: 1 });
   const sides = Object.fromEntries(['a', 'b', 'c', 'd'].map((id) => [id, store.createCollection(id)]));
   const flow = twoPartFlow(name);
   const db = await openStateDb(':memory:');
-  const engine = new SyncEngine({ db, connectors: connectorRegistry, retry: { attempts: 2, baseMs: 1, maxWaitMs: 5 } });
+  const engine = new SyncEngine({ db, connectors: connectorRegistry, retry: { attempts: 2, baseMs: 1, maxWaitMs: 5 }, afterSideWrites });
   return { store, sides, flow, db, pass: () => engine.runPass(flow, { baseDir: '.' }) };
 }
 
@@ -107,4 +107,26 @@ describe('a flow of two parts', () => {
     expect((await h.pass()).summary).toMatchObject({ deleted: 1, failed: 0 });
     expect(contents(h.sides.b!).map((record) => record.email)).not.toContain('two@example.com');
   });
+
+  it('counts a part’s links afresh after it recovers an interrupted page, whatever an earlier part counted', async () => {
+    // A pass counts link changes only while a part lists at most 20,000 records (sideKnowledge.ts); a larger part
+    // counts its sides when it is done. Here the second part is that large, and its first pass dies after its first
+    // batch of creates on d, leaving links it promised in the journal for the next pass to restore.
+    let crash = true;
+    const h = await harness('flow-parts-recovery', (nodeId) => {
+      if (nodeId === 'd' && crash) throw new Error('the process died here');
+    });
+    h.sides.a!.insert({ email: 'ada@example.com', name: 'Ada' });
+    for (let index = 0; index < 20_001; index++) h.sides.c!.insert({ email: `c${index}@example.com`, name: `C ${index}` });
+    expect((await h.pass()).status).toBe('failed');
+    expect(await h.db.selectFrom('write_ahead').select('page').execute()).toHaveLength(1);
+
+    crash = false;
+    const recovered = await h.pass();
+    expect(recovered.status).toBe('ok');
+    expect(contents(h.sides.d!)).toHaveLength(20_001);
+    const counts = await liveLinksKnown(h.db, h.flow.id);
+    for (const [side, { known, counted }] of Object.entries(counts)) expect(known, side).toBe(counted);
+    expect(counts).toMatchObject({ a: { counted: 1 }, b: { counted: 1 }, c: { counted: 20_001 }, d: { counted: 20_001 } });
+  }, 60_000);
 });
