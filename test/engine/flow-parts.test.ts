@@ -47,7 +47,7 @@ async function harness(name: string, afterSideWrites?: (nodeId: string) => void)
   const flow = twoPartFlow(name);
   const db = await openStateDb(':memory:');
   const engine = new SyncEngine({ db, connectors: connectorRegistry, retry: { attempts: 2, baseMs: 1, maxWaitMs: 5 }, afterSideWrites });
-  return { store, sides, flow, db, pass: () => engine.runPass(flow, { baseDir: '.' }) };
+  return { store, sides, flow, db, engine, pass: () => engine.runPass(flow, { baseDir: '.' }) };
 }
 
 /** What the last pass handed on about each side's live links, beside the links table's own count. */
@@ -129,4 +129,47 @@ describe('a flow of two parts', () => {
     for (const [side, { known, counted }] of Object.entries(counts)) expect(known, side).toBe(counted);
     expect(counts).toMatchObject({ a: { counted: 1 }, b: { counted: 1 }, c: { counted: 20_001 }, d: { counted: 20_001 } });
   }, 60_000);
+
+  it('never joins a record to another part’s entity, even with the same match values', async () => {
+    const h = await harness('flow-parts-match');
+    h.sides.c!.insert({ email: 'grace@example.com', name: 'Grace (HR)' });
+    await h.pass();
+    await h.pass();
+    // Both parts match on email; the same person turns up on a, in the other pair of systems.
+    h.sides.a!.insert({ email: 'grace@example.com', name: 'Grace (CRM)' });
+    const linked = await h.pass();
+    expect(linked.summary).toMatchObject({ created: 1, updated: 0, conflicts: 0, failed: 0 });
+    expect(contents(h.sides.b!)).toEqual([expect.objectContaining({ name: 'Grace (CRM)' })]);
+
+    // An edit in one pair reaches its own pair only.
+    const [onC] = h.sides.c!.all();
+    h.sides.c!.update(onC!.id, { name: 'Grace Hopper (HR)' });
+    await h.pass();
+    await h.pass();
+    expect(contents(h.sides.d!)).toEqual([expect.objectContaining({ name: 'Grace Hopper (HR)' })]);
+    expect(contents(h.sides.a!)).toEqual([expect.objectContaining({ name: 'Grace (CRM)' })]);
+    expect(contents(h.sides.b!)).toEqual([expect.objectContaining({ name: 'Grace (CRM)' })]);
+    const entities = await h.db.selectFrom('entities').select(['id']).execute();
+    expect(entities).toHaveLength(2);
+  });
+
+  it('merges the entity of a conflict resolved in one part in that part alone', async () => {
+    const h = await harness('flow-parts-resolved');
+    h.sides.c!.insert({ email: 'grace@example.com', name: 'Grace' });
+    await h.pass();
+    await h.pass();
+    const entity = await h.db.selectFrom('entities').select(['id']).executeTakeFirstOrThrow();
+    await h.db
+      .insertInto('conflicts')
+      .values({ id: 'c1', flow_id: h.flow.id, entity_id: entity.id, kind: 'field', field: 'name', base: null, sides: JSON.stringify({ c: 'Grace H', d: 'Grace' }), status: 'open', resolution: null, created_at: 'now', resolved_at: null })
+      .execute();
+    await h.engine.resolveConflict('c1', { value: 'Grace Hopper' });
+
+    const resolved = await h.pass();
+    expect(resolved.summary).toMatchObject({ created: 0, updated: 2, failed: 0 });
+    expect(contents(h.sides.c!)).toEqual([expect.objectContaining({ name: 'Grace Hopper' })]);
+    expect(contents(h.sides.d!)).toEqual([expect.objectContaining({ name: 'Grace Hopper' })]);
+    expect(contents(h.sides.a!)).toEqual([]);
+    expect(contents(h.sides.b!)).toEqual([]);
+  });
 });

@@ -98,7 +98,7 @@ class PageLinking {
     const groups = this.staging.byMatchKeys(unlinkedKeys, page);
     const entitiesByKey = new Map<string, EntityRow[]>();
     for (const row of this.firstImport ? [] : await entitiesByMatchKey(this.ctx.db, this.pass.flowId, keys)) {
-      groupInto(entitiesByKey, row.match_key as string, row);
+      if (linksInPart(this.part, row).length > 0) groupInto(entitiesByKey, row.match_key as string, row);
     }
     for (const change of page) {
       if (this.taken.has(change.seq)) continue;
@@ -186,21 +186,36 @@ async function ambiguity(
   return null;
 }
 
-/** Entities with their golden record and every side's link (records not read yet). */
+/**
+ * Entities of this part with their golden record and every side's link (records not read yet). An id of an entity of
+ * another part, or of none (see {@link linksInPart}), loads nothing.
+ */
 export async function loadEntities(ctx: LinkContext, part: CompiledPart, entityIds: readonly string[]): Promise<EntityWork[]> {
   if (entityIds.length === 0) return [];
-  const rows = await entitiesById(ctx.db, entityIds);
-  return rows.map((row) => {
-    const item = newEntityWork(part, row.match_key, row);
+  const work: EntityWork[] = [];
+  for (const row of await entitiesById(ctx.db, entityIds)) {
     // The entity's row holds its links' state: one read gives the entity and every side's link.
-    for (const link of linksOfSides(row)) {
-      const side = item.sides.get(link.node_id);
-      if (!side) continue;
+    const links = linksInPart(part, row);
+    if (links.length === 0) continue;
+    const item = newEntityWork(part, row.match_key, row);
+    for (const link of links) {
+      const side = item.sides.get(link.node_id) as SideWork;
       side.link = link;
       side.shadow = link.shadow === null ? null : (JSON.parse(link.shadow) as FlowRecord);
     }
-    return item;
-  });
+    work.push(item);
+  }
+  return work;
+}
+
+/**
+ * The links an entity's row holds on this part's sides, tombstones included. A flow of several parts (SPEC §4) keeps
+ * all their entities in one table, and what names entities flow-wide (match values, resolved and key conflicts to
+ * revisit) may name another part's: an entity with no link here is not this part's to merge, or the records of one
+ * pair of systems would join, and be written to, another pair's.
+ */
+function linksInPart(part: CompiledPart, row: EntityRow): LinkRow[] {
+  return linksOfSides(row).filter((link) => part.triggers.some((trigger) => trigger.nodeId === link.node_id));
 }
 
 function attachStaged(side: SideWork, change: StagedChange, taken: Set<number>): void {
