@@ -312,9 +312,12 @@ export function ConflictsPanel() {
       {open && open.length === 0 ? <p>No open conflicts.</p> : null}
       {open?.map((conflict) => {
         const record = conflict.recordName ? `“${conflict.recordName}”` : `record ${conflict.entityId}`;
-        // A key conflict's field is the side where another record holds the key.
-        const keySide = conflict.kind === 'key' && conflict.field ? (names[conflict.field] ?? conflict.field) : null;
-        const subject = keySide ? `${keySide}, for ${record}` : conflict.field ? `${conflict.field} of ${record}` : record;
+        // A key conflict's field is the side where another record holds the key; a mass delete's, the side it would
+        // delete from (none in reviews filed before they named it), and it has no record.
+        const namedSide = (conflict.kind === 'key' || conflict.kind === 'mass-delete') && conflict.field ? (names[conflict.field] ?? conflict.field) : null;
+        const keySide = conflict.kind === 'key' ? namedSide : null;
+        const massDelete = conflict.kind === 'mass-delete';
+        const subject = massDelete ? (namedSide ?? 'this flow') : keySide ? `${keySide}, for ${record}` : conflict.field ? `${conflict.field} of ${record}` : record;
         const parseTyped = () => {
           const text = typed[conflict.id] ?? '';
           try {
@@ -345,7 +348,7 @@ export function ConflictsPanel() {
                       <ShowValue value={value} />
                     </td>
                     <td>
-                      {keySide ? null : (
+                      {keySide || massDelete ? null : (
                         <button type="button" onClick={() => void store.getState().resolveConflict(conflict.id, { side })}>
                           Keep {names[side] ?? side}
                         </button>
@@ -356,6 +359,14 @@ export function ConflictsPanel() {
               </tbody>
             </table>
             {keySide ? <p>Free the key on {keySide} (remove the record that holds it, or give that record another key): the next run creates this record there.</p> : null}
+            {massDelete ? (
+              <p>
+                Runs stop here until these deletes are reviewed.{' '}
+                <button type="button" onClick={() => void store.getState().resolveConflict(conflict.id, { value: 'proceed' })}>
+                  Let the deletes proceed
+                </button>
+              </p>
+            ) : null}
             {conflict.kind === 'field' ? (
               <div className="sl-pair__row">
                 <div className="sl-field">

@@ -189,7 +189,8 @@ export function createRunsSlice({ set, get, deps }: SliceContext): RunsSliceStat
         return true;
       });
       if (done) {
-        get().notify('info', 'Conflict resolved: the chosen value is written on the next pass.');
+        const kind = get().conflicts?.find((conflict) => conflict.id === id)?.kind;
+        get().notify('info', kind === 'mass-delete' ? 'Deletes let through: the next pass makes them.' : 'Conflict resolved: the chosen value is written on the next pass.');
         await get().loadConflicts();
       }
     },

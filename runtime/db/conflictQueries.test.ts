@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findConflictId, insertConflict, listConflicts, markConflictResolved, markResolvedApplied, resolvedConflictEntityIds } from './conflictQueries';
+import { findConflictId, findMassDeleteReview, insertConflict, listConflicts, markConflictResolved, markResolvedApplied, resolvedConflictEntityIds } from './conflictQueries';
 import type { ConflictRow } from './schema';
 import { stateDatabases } from '../../test/support/stateDatabases';
 
@@ -29,6 +29,19 @@ describe.each(stateDatabases)('conflictQueries on $name', ({ open }) => {
     expect(await findConflictId(db, { flowId: 'f', kind: 'match', field: 'key', status: 'open' })).toBe('c2');
     expect(await findConflictId(db, { flowId: 'g', kind: 'match', field: 'key', status: 'open' })).toBeUndefined();
     expect(await findConflictId(db, { flowId: 'f', kind: 'match', field: 'key', status: 'resolved' })).toBeUndefined();
+    await db.destroy();
+  });
+
+  it('finds the mass-delete review of one side, or one filed before reviews named their side', async () => {
+    const db = await open();
+    await insertConflict(db, conflict('m1', { kind: 'mass-delete', field: 'a', status: 'resolved' }));
+    await insertConflict(db, conflict('m2', { kind: 'mass-delete', field: 'c' }));
+    expect(await findMassDeleteReview(db, 'f', 'a', 'resolved')).toBe('m1');
+    expect(await findMassDeleteReview(db, 'f', 'c', 'resolved')).toBeUndefined();
+    expect(await findMassDeleteReview(db, 'f', 'c', 'open')).toBe('m2');
+    expect(await findMassDeleteReview(db, 'g', 'a', 'resolved')).toBeUndefined();
+    await insertConflict(db, conflict('m0', { kind: 'mass-delete', field: null, status: 'resolved' }));
+    expect(await findMassDeleteReview(db, 'f', 'c', 'resolved')).toBe('m0');
     await db.destroy();
   });
 

@@ -7,7 +7,7 @@ export interface ConflictKey {
   flowId?: string;
   entityId?: string;
   kind: ConflictKind;
-  /** The field of a field conflict, the match values of a match conflict, the side of a key conflict. */
+  /** The field of a field conflict, the match values of a match conflict, the side of a key or mass-delete conflict. */
   field?: string;
   status: ConflictStatus;
 }
@@ -20,6 +20,22 @@ export async function findConflictId(db: Db, key: ConflictKey): Promise<string |
   query = query.where('kind', '=', key.kind);
   if (key.field !== undefined) query = query.where('field', '=', key.field);
   const row = await query.where('status', '=', key.status).executeTakeFirst();
+  return row?.id;
+}
+
+/**
+ * The mass-delete review of one side of a flow in this status, if there is one. A review filed before reviews named
+ * their side (its field null) stands for every side of its flow, as it did then.
+ */
+export async function findMassDeleteReview(db: Db, flowId: string, nodeId: string, status: ConflictStatus): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('conflicts')
+    .select(['id'])
+    .where('flow_id', '=', flowId)
+    .where('kind', '=', 'mass-delete')
+    .where('status', '=', status)
+    .where((eb) => eb.or([eb('field', '=', nodeId), eb('field', 'is', null)]))
+    .executeTakeFirst();
   return row?.id;
 }
 

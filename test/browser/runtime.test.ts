@@ -144,6 +144,53 @@ describe.skipIf(skip)('the editor against the runtime', () => {
     expect(errors).toEqual([]);
   }, 60_000);
 
+  it('holds a mass delete for review, names its side, and lets it proceed from the inbox', async () => {
+    const page = browser.page;
+    page.setDefaultTimeout(10_000);
+    const notice = () => page.locator('.sl-notice').textContent();
+    await page.goto(`http://127.0.0.1:${server.port}/?token=${TOKEN}`);
+
+    // Deletes propagate, but a pass that would delete more than half of a side's linked records stops for review.
+    const flow = peopleFlow({ id: 'mass', detect: { mode: 'manual' } }) as { name: string; nodes: Array<{ id: string; config: Record<string, unknown> }> };
+    flow.name = 'Many deletes';
+    const resolve = flow.nodes.find((node) => node.id === 'resolve');
+    if (resolve) resolve.config.massDelete = { maxShare: 0.5, minCount: 2 };
+    const flowFile = join(runtime.dir, 'mass.flow.json');
+    writeFileSync(flowFile, JSON.stringify(flow, null, 2));
+    await button(page, 'Import').click();
+    await page.getByLabel('Open a .json file').setInputFiles(flowFile);
+    await page.locator('.react-flow__node[data-id="b"]').waitFor();
+    await button(page, 'Deploy').click();
+    await expect.poll(notice).toMatch(/Deployed "mass"/);
+
+    const names = ['Mo', 'Nia', 'Oz', 'Pat'];
+    const ids = names.map((name) => upsertPerson(runtime.dir, { name, email: `${name.toLowerCase()}@mass.example.com` }));
+    await button(page, 'Run now').click();
+    await expect.poll(notice).toMatch(/Run finished/);
+    expect(contacts(runtime.dir).map((contact) => contact.full_name)).toEqual(expect.arrayContaining(names));
+
+    const a = new Sqlite(join(runtime.dir, 'a.db'));
+    try {
+      for (const id of ids.slice(0, 3)) a.prepare('DELETE FROM people WHERE id = ?').run(id);
+    } finally {
+      a.close();
+    }
+    await button(page, 'Run now').click();
+    await expect.poll(notice).toMatch(/The run stopped: this pass would delete 3 of the \d+ records linked on "a"/);
+    expect(contacts(runtime.dir).map((contact) => contact.full_name)).toEqual(expect.arrayContaining(names));
+
+    await page.getByRole('button', { name: /^Conflicts/ }).click();
+    const review = page.getByRole('region', { name: 'Conflict on a' });
+    await review.getByRole('heading', { name: 'Many deletes held for review on a' }).waitFor();
+    await review.getByRole('button', { name: 'Let the deletes proceed' }).click();
+    await expect.poll(notice).toMatch(/Deletes let through/);
+    await page.getByText('No open conflicts.').waitFor();
+
+    // A deployed flow gets the pass that carries the decision at once.
+    const left = () => contacts(runtime.dir).map((contact) => contact.full_name);
+    await expect.poll(() => names.filter((name) => left().includes(name))).toEqual(['Pat']);
+  });
+
   it('says plainly when the runtime is not reachable', async () => {
     const page = await browser.context.newPage();
     page.setDefaultTimeout(10_000);

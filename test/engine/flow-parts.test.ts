@@ -15,7 +15,7 @@ import { SyncEngine } from '../../runtime/engine/index';
 import { contents } from './memory-flows';
 
 /** Two parts in one flow: a → b through conflict node `first`, c → d through `second`, on one memory store. */
-function twoPartFlow(store: string): FlowDocument {
+function twoPartFlow(store: string, massDelete?: { maxShare: number; minCount: number }): FlowDocument {
   const trigger = (id: string, x: number, y: number) => ({
     id,
     type: 'trigger',
@@ -23,7 +23,7 @@ function twoPartFlow(store: string): FlowDocument {
     position: { x, y },
     config: { connector: 'memory', connection: { store }, collection: id, key: 'id', updatedAt: 'updated', detect: { mode: 'manual' } },
   });
-  const conflict = (id: string, y: number) => ({ id, type: 'conflict', typeVersion: 1, position: { x: 200, y }, config: { policy: 'last-write-wins', fields: {}, match: ['email'], deletes: 'propagate' } });
+  const conflict = (id: string, y: number) => ({ id, type: 'conflict', typeVersion: 1, position: { x: 200, y }, config: { policy: 'last-write-wins', fields: {}, match: ['email'], deletes: 'propagate', ...(massDelete ? { massDelete } : {}) } });
   const { document, issues } = loadFlow({
     format: 'syncline.flow',
     version: 1,
@@ -41,10 +41,10 @@ function twoPartFlow(store: string): FlowDocument {
   return document;
 }
 
-async function harness(name: string, afterSideWrites?: (nodeId: string) => void) {
+async function harness(name: string, afterSideWrites?: (nodeId: string) => void, massDelete?: { maxShare: number; minCount: number }) {
   const store = createMemoryStore(name, { seed: 1 });
   const sides = Object.fromEntries(['a', 'b', 'c', 'd'].map((id) => [id, store.createCollection(id)]));
-  const flow = twoPartFlow(name);
+  const flow = twoPartFlow(name, massDelete);
   const db = await openStateDb(':memory:');
   const engine = new SyncEngine({ db, connectors: connectorRegistry, retry: { attempts: 2, baseMs: 1, maxWaitMs: 5 }, afterSideWrites });
   return { store, sides, flow, db, engine, pass: () => engine.runPass(flow, { baseDir: '.' }) };
@@ -171,5 +171,35 @@ describe('a flow of two parts', () => {
     expect(contents(h.sides.d!)).toEqual([expect.objectContaining({ name: 'Grace Hopper' })]);
     expect(contents(h.sides.a!)).toEqual([]);
     expect(contents(h.sides.b!)).toEqual([]);
+  });
+
+  it('lets a reviewed mass delete through on the side reviewed, and stops for another side’s', async () => {
+    const h = await harness('flow-parts-mass-delete', undefined, { maxShare: 0.5, minCount: 2 });
+    const onA = ['p', 'q', 'r', 's'].map((name) => h.sides.a!.insert({ email: `${name}@example.com`, name }));
+    const onC = ['t', 'u', 'v', 'w'].map((name) => h.sides.c!.insert({ email: `${name}@example.com`, name }));
+    await h.pass();
+    await h.pass();
+
+    for (const id of onA.slice(0, 3)) h.sides.a!.delete(id);
+    const stopped = await h.pass();
+    expect(stopped.status).toBe('stopped');
+    expect(stopped.error).toMatch(/would delete 3 of the 4 records linked on "a"/);
+    const [review] = await h.engine.listConflicts({ flowId: h.flow.id, status: 'open' });
+    expect(review).toMatchObject({ kind: 'mass-delete', field: 'a' });
+
+    // Approved for a; meanwhile most of c goes too, which nobody has reviewed.
+    await h.engine.resolveConflict(review!.id, { value: 'proceed' });
+    for (const id of onC.slice(0, 3)) h.sides.c!.delete(id);
+    const second = await h.pass();
+    expect(second.status).toBe('stopped');
+    expect(second.error).toMatch(/would delete 3 of the 4 records linked on "c"/);
+    expect(contents(h.sides.b!)).toHaveLength(1);
+    expect(contents(h.sides.d!)).toHaveLength(4);
+    const open = await h.engine.listConflicts({ flowId: h.flow.id, status: 'open' });
+    expect(open).toEqual([expect.objectContaining({ kind: 'mass-delete', field: 'c' })]);
+
+    await h.engine.resolveConflict(open[0]!.id, { value: 'proceed' });
+    expect((await h.pass()).status).toBe('ok');
+    expect(contents(h.sides.d!)).toHaveLength(1);
   });
 });
