@@ -202,4 +202,43 @@ describe('a flow of two parts', () => {
     expect((await h.pass()).status).toBe('ok');
     expect(contents(h.sides.d!)).toHaveLength(1);
   });
+
+  it('runs every part when one stops or fails, and says which', async () => {
+    let failOn: string | null = null;
+    const h = await harness('flow-parts-isolated', (nodeId) => {
+      if (nodeId === failOn) throw new Error(`${nodeId} could not be written`);
+    }, { maxShare: 0.5, minCount: 2 });
+    const onA = ['p', 'q', 'r'].map((name) => h.sides.a!.insert({ email: `${name}@example.com`, name }));
+    await h.pass();
+    await h.pass();
+
+    // The first part stops for a review of its deletes; the second still syncs its new record.
+    for (const id of onA.slice(0, 2)) h.sides.a!.delete(id);
+    h.sides.c!.insert({ email: 'grace@example.com', name: 'Grace' });
+    const stopped = await h.pass();
+    expect(stopped.status).toBe('stopped');
+    expect(stopped.error).toMatch(/^part "first": this pass would delete 2 of the 3 records linked on "a"/);
+    expect(contents(h.sides.b!)).toHaveLength(3);
+    expect(contents(h.sides.d!)).toEqual([expect.objectContaining({ name: 'Grace' })]);
+
+    const [review] = await h.engine.listConflicts({ flowId: h.flow.id, status: 'open' });
+    await h.engine.resolveConflict(review!.id, { value: 'proceed' });
+    expect((await h.pass()).status).toBe('ok');
+    expect(contents(h.sides.b!)).toEqual([expect.objectContaining({ email: 'r@example.com' })]);
+
+    // The first part's system fails (after its write, before the pass commits it); the second's edit still goes through.
+    failOn = 'b';
+    h.sides.a!.update(onA[2]!, { name: 'R. Ray' });
+    const [grace] = h.sides.c!.all();
+    h.sides.c!.update(grace!.id, { name: 'Grace Hopper' });
+    const failed = await h.pass();
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toBe('part "first": b could not be written');
+    expect(contents(h.sides.d!)).toEqual([expect.objectContaining({ name: 'Grace Hopper' })]);
+
+    failOn = null;
+    expect((await h.pass()).status).toBe('ok');
+    expect(contents(h.sides.b!)).toEqual([expect.objectContaining({ name: 'R. Ray' })]);
+    expect((await h.pass()).summary).toMatchObject({ created: 0, updated: 0, deleted: 0, failed: 0 });
+  });
 });

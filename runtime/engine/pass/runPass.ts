@@ -28,28 +28,31 @@ export async function runPass(ctx: EngineContext, pool: ConnectorPool, running: 
   const known = pass.overlapped ? null : await validKnowledge(ctx.db, flow.id, fingerprint, runId);
   if (runId) await startRun(ctx.db, { id: runId, flowId: flow.id, startedAt, reason: options.reason ?? 'manual', process: options.process ?? null });
   const connectors = pool.lease(options.baseDir);
-  let status: PassResult['status'] = 'ok';
-  let error: string | null = null;
-  let resumeAt: string | null = null;
   const learned = new Map<string, SideKnowledge>();
+  const parts = compileFlow(flow).parts;
+  const ends: PartEnd[] = [];
   try {
-    for (const part of compileFlow(flow).parts) {
-      for (const trigger of part.triggers) {
-        const connector = await connectors.open(trigger);
-        if (listsWhole(connector.capabilities)) pass.listedWhole.add(trigger.nodeId);
+    // Each part syncs its own systems (SPEC §4): one that stops or fails leaves the others to run, and the pass ends
+    // with the worst of their ends. A part that did not finish keeps its cursors where they were.
+    for (const part of parts) {
+      try {
+        for (const trigger of part.triggers) {
+          const connector = await connectors.open(trigger);
+          if (listsWhole(connector.capabilities)) pass.listedWhole.add(trigger.nodeId);
+        }
+        for (const [nodeId, side] of await syncPart(ctx, part, connectors.byNode, pass, options, known)) learned.set(nodeId, side);
+      } catch (caught) {
+        const end = partEnd(caught, parts.length > 1 ? part.conflictNodeId : null);
+        ends.push(end);
+        ctx.logger?.[end.status === 'stopped' ? 'warn' : 'error']({ flowId: flow.id, runId, part: part.conflictNodeId, err: end.error }, `pass ${end.status}`);
       }
-      for (const [nodeId, side] of await syncPart(ctx, part, connectors.byNode, pass, options, known)) learned.set(nodeId, side);
     }
-  } catch (caught) {
-    // A rate limit is the system asking to come back later, not a failure: the pass stops with its cursors unmoved.
-    const limited = causeOf(caught, RateLimitedError);
-    status = caught instanceof PassStopped || limited ? 'stopped' : 'failed';
-    error = caught instanceof Error ? caught.message : String(caught);
-    resumeAt = limited?.resumeAt.toISOString() ?? null;
-    ctx.logger?.[status === 'stopped' ? 'warn' : 'error']({ flowId: flow.id, runId, err: error }, `pass ${status}`);
   } finally {
-    await connectors.settle(status === 'ok');
+    await connectors.settle(ends.length === 0);
   }
+  const status: PassResult['status'] = ends.some((end) => end.status === 'failed') ? 'failed' : ends.length > 0 ? 'stopped' : 'ok';
+  const error = ends.length > 0 ? ends.map((end) => end.error).join('; ') : null;
+  const resumeAt = ends.reduce<string | null>((latest, end) => (end.resumeAt !== null && (latest === null || end.resumeAt > latest) ? end.resumeAt : latest), null);
   const learnedNow = runId && status === 'ok' && !pass.overlapped ? { runId, startedAt, fingerprint, sides: learned } : null;
   if (runId) await endRun(ctx, flow, pass, runId, { status, error }, learnedNow);
   running.end(pass);
@@ -83,6 +86,26 @@ async function endRun(
     if (learned) await keepKnowledge(tx, flow.id, learned);
     else await deleteKnowledge(tx, flow.id);
   });
+}
+
+/** How a part of the pass ended early: stopped (for review, or by its system's rate limit) or failed. */
+interface PartEnd {
+  status: 'stopped' | 'failed';
+  error: string;
+  /** When a rate-limited system asked to be called again. */
+  resumeAt: string | null;
+}
+
+/** What an error that ended a part means for the pass; in a flow of several parts its message names the part. */
+function partEnd(caught: unknown, partName: string | null): PartEnd {
+  // A rate limit is the system asking to come back later, not a failure: the part stops with its cursors unmoved.
+  const limited = causeOf(caught, RateLimitedError);
+  const message = caught instanceof Error ? caught.message : String(caught);
+  return {
+    status: caught instanceof PassStopped || limited ? 'stopped' : 'failed',
+    error: partName === null ? message : `part "${partName}": ${message}`,
+    resumeAt: limited?.resumeAt.toISOString() ?? null,
+  };
 }
 
 /** The first error of this kind in an error's chain of causes. */
