@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findConflictId, findMassDeleteReview, insertConflict, listConflicts, markConflictResolved, markResolvedApplied, resolvedConflictEntityIds } from './conflictQueries';
+import { findConflictId, findMassDeleteReview, insertConflict, listConflicts, markConflictResolved, markConflictsApplied, markResolvedApplied, resolvedConflictEntityIds } from './conflictQueries';
 import type { ConflictRow } from './schema';
 import { stateDatabases } from '../../test/support/stateDatabases';
 
@@ -40,6 +40,10 @@ describe.each(stateDatabases)('conflictQueries on $name', ({ open }) => {
     expect(await findMassDeleteReview(db, 'f', 'c', 'resolved')).toBeUndefined();
     expect(await findMassDeleteReview(db, 'f', 'c', 'open')).toBe('m2');
     expect(await findMassDeleteReview(db, 'g', 'a', 'resolved')).toBeUndefined();
+    // Used up: applied, and found no more; an open one is left as it is.
+    await markConflictsApplied(db, ['m1', 'm2']);
+    expect(await findMassDeleteReview(db, 'f', 'a', 'resolved')).toBeUndefined();
+    expect(await findMassDeleteReview(db, 'f', 'c', 'open')).toBe('m2');
     await insertConflict(db, conflict('m0', { kind: 'mass-delete', field: null, status: 'resolved' }));
     expect(await findMassDeleteReview(db, 'f', 'c', 'resolved')).toBe('m0');
     await db.destroy();

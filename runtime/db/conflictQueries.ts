@@ -54,6 +54,12 @@ export async function markResolvedApplied(db: Db, flowId: string, kinds: readonl
   await db.updateTable('conflicts').set({ status: 'applied' }).where('flow_id', '=', flowId).where('status', '=', 'resolved').where('kind', 'in', kinds).execute();
 }
 
+/** Marks these resolved conflicts applied: what they decided has been done. */
+export async function markConflictsApplied(db: Db, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('conflicts').set({ status: 'applied' }).where('status', '=', 'resolved').where('id', 'in', ids).execute();
+}
+
 /** Entities of a flow with a resolved conflict whose resolution is still to be written out. */
 export async function resolvedConflictEntityIds(db: Db, flowId: string): Promise<string[]> {
   const rows = await db.selectFrom('conflicts').select(['entity_id']).where('flow_id', '=', flowId).where('status', '=', 'resolved').where('entity_id', 'is not', null).execute();

@@ -241,4 +241,30 @@ describe('a flow of two parts', () => {
     expect(contents(h.sides.b!)).toEqual([expect.objectContaining({ name: 'R. Ray' })]);
     expect((await h.pass()).summary).toMatchObject({ created: 0, updated: 0, deleted: 0, failed: 0 });
   });
+
+  it('uses up a mass-delete approval once its part acted on it, even when another part stops the pass', async () => {
+    const h = await harness('flow-parts-approval-used', undefined, { maxShare: 0.5, minCount: 2 });
+    const onA = ['p', 'q', 'r'].map((name) => h.sides.a!.insert({ email: `${name}@example.com`, name }));
+    const onC = ['t', 'u', 'v'].map((name) => h.sides.c!.insert({ email: `${name}@example.com`, name }));
+    await h.pass();
+    await h.pass();
+    for (const id of onA.slice(0, 2)) h.sides.a!.delete(id);
+    expect((await h.pass()).status).toBe('stopped');
+    const [review] = await h.engine.listConflicts({ flowId: h.flow.id, status: 'open' });
+    await h.engine.resolveConflict(review!.id, { value: 'proceed' });
+
+    // a's deletes go through while c's mass delete stops the pass for a review of its own.
+    for (const id of onC.slice(0, 2)) h.sides.c!.delete(id);
+    const stopped = await h.pass();
+    expect(stopped.error).toMatch(/^part "second": this pass would delete 2 of the 3 records linked on "c"/);
+    expect(contents(h.sides.b!)).toHaveLength(1);
+
+    // The next mass delete on a is a new one: it waits for its own review.
+    const more = ['w', 'x', 'y'].map((name) => h.sides.a!.insert({ email: `${name}@example.com`, name }));
+    await h.pass();
+    for (const id of more.slice(0, 3)) h.sides.a!.delete(id);
+    const again = await h.pass();
+    expect(again.error).toMatch(/part "first": this pass would delete 3 of the 4 records linked on "a"/);
+    expect(contents(h.sides.b!)).toHaveLength(4);
+  });
 });

@@ -21,7 +21,12 @@ export async function guardMassDeletes(ctx: Pick<EngineContext, 'db'>, part: Com
     // Only a linked record can be deleted elsewhere: a hint or soft delete of a record never linked deletes nothing.
     const deleting = (await liveLinkedIds(ctx.db, pass.flowId, trigger.nodeId, staging.pendingDeleteIdsOf(trigger.nodeId))).size;
     if (deleting < minCount) continue;
-    if (await findMassDeleteReview(ctx.db, pass.flowId, trigger.nodeId, 'resolved')) continue;
+    const approval = await findMassDeleteReview(ctx.db, pass.flowId, trigger.nodeId, 'resolved');
+    if (approval) {
+      // Used up once this part finishes (PassState.finishPart), whatever becomes of the rest of the pass.
+      pass.approvalsInPart.add(approval);
+      continue;
+    }
     const count = await countLiveLinks(ctx.db, pass.flowId, trigger.nodeId);
     if (count > 0 && deleting > maxShare * count) {
       const message = `this pass would delete ${deleting} of the ${count} records linked on "${trigger.nodeId}" (more than ${Math.round(maxShare * 100)}%): stopped for review; resolve the mass-delete conflict to let it proceed`;

@@ -125,10 +125,14 @@ export class PassState {
   overlapped = false;
   /**
    * Live links gained (or lost) per side of the part being synced, counted from its survey on while the part is small
-   * (sideKnowledge.ts); null when they are not. Each part starts without one: a map left by an earlier part would
-   * take counts its own survey already holds.
+   * (sideKnowledge.ts); null when they are not. Each part starts without one (beginPart): a map left by an earlier
+   * part would take counts its own survey already holds.
    */
   linkDelta: Map<string, number> | null = null;
+  /** Mass-delete approvals (conflict ids) the part being synced let a side's deletes through by (massDelete.ts). */
+  readonly approvalsInPart = new Set<string>();
+  /** Approvals used by parts that finished: done with, whatever becomes of the rest of the pass. */
+  readonly approvalsUsed = new Set<string>();
   /** Cursors of the parts whose changes were all processed, committed with the run's end. */
   readonly cursors = new Map<string, CursorState>();
   /** Sides whose changes this pass listed since their cursor: a record a dead pass wrote there is among them. */
@@ -158,6 +162,17 @@ export class PassState {
     readonly dryRun: boolean,
     readonly now: () => Date,
   ) {}
+
+  /** A part of the flow begins: what is counted or used per part starts afresh. */
+  beginPart(): void {
+    this.linkDelta = null;
+    this.approvalsInPart.clear();
+  }
+
+  /** The part being synced finished: the approvals it acted on are used up. */
+  finishPart(): void {
+    for (const id of this.approvalsInPart) this.approvalsUsed.add(id);
+  }
 
   record(nodeId: string, recordId: string | null, entityId: string | null, outcome: RecordOutcome, fields: FieldChange[] = [], message: string | null = null): void {
     this.log.push({ nodeId, recordId, entityId, outcome, fields, message, at: this.now().toISOString() });

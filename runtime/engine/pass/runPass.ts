@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FlowDocument } from '../../../nodes/index';
 import { RateLimitedError } from '../../connectors/types';
-import { markResolvedApplied } from '../../db/conflictQueries';
+import { markConflictsApplied, markResolvedApplied } from '../../db/conflictQueries';
 import { deleteKnowledge } from '../../db/knowledgeQueries';
 import { appendRunLog, finishRun, startRun } from '../../db/runQueries';
 import { recordTriggerPass } from '../../db/statusQueries';
@@ -35,12 +35,14 @@ export async function runPass(ctx: EngineContext, pool: ConnectorPool, running: 
     // Each part syncs its own systems (SPEC §4): one that stops or fails leaves the others to run, and the pass ends
     // with the worst of their ends. A part that did not finish keeps its cursors where they were.
     for (const part of parts) {
+      pass.beginPart();
       try {
         for (const trigger of part.triggers) {
           const connector = await connectors.open(trigger);
           if (listsWhole(connector.capabilities)) pass.listedWhole.add(trigger.nodeId);
         }
         for (const [nodeId, side] of await syncPart(ctx, part, connectors.byNode, pass, options, known)) learned.set(nodeId, side);
+        pass.finishPart();
       } catch (caught) {
         const end = partEnd(caught, parts.length > 1 ? part.conflictNodeId : null);
         ends.push(end);
@@ -77,8 +79,10 @@ async function endRun(
   await ctx.db.transaction().execute(async (tx) => {
     const finishedAt = ctx.now().toISOString();
     for (const [nodeId, cursor] of pass.cursors) await saveCursor(tx, pass.flowId, nodeId, cursor, ctx.now().toISOString());
-    // Every resolution this pass found has been written out.
+    // Every resolution this pass found has been written out; a pass that ended early used up at least the mass-delete
+    // approvals of its parts that finished, which must not let a later mass delete through unreviewed.
     if (end.status === 'ok') await markResolvedApplied(tx, pass.flowId, ['field', 'mass-delete', 'breaker', 'delete']);
+    else await markConflictsApplied(tx, [...pass.approvalsUsed]);
     if (end.status !== 'failed') await recordTriggerPass(tx, flow.id, flow.nodes.filter((node) => node.type === 'trigger').map((node) => node.id), finishedAt);
     await appendRunLog(tx, runId, pass.log);
     await finishRun(tx, runId, { finishedAt, status: end.status, summary: pass.summary, error: end.error });

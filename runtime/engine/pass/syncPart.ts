@@ -26,7 +26,6 @@ export async function syncPart(
   known: Map<string, SideKnowledge> | null,
 ): Promise<Map<string, SideKnowledge>> {
   const staging = new ChangeStaging(ctx.stagingMemoryLimit);
-  pass.linkDelta = null;
   try {
     const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
     // A hint pass still lists every side that can list incrementally (cheap with an index): creating a record
