@@ -660,7 +660,6 @@ async function waitForIdle(server: SynclineServer, flowId: string, timeoutMs: nu
 // ---------------------------------------------------------------------------------------------------------------
 // The report.
 
-
 const median = (values: readonly number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);

@@ -41,12 +41,19 @@ function twoPartFlow(store: string, massDelete?: { maxShare: number; minCount: n
   return document;
 }
 
-async function harness(name: string, afterSideWrites?: (nodeId: string) => void, massDelete?: { maxShare: number; minCount: number }) {
+interface HarnessOptions {
+  /** Called after each batch of writes to a side, before the pass commits it: a test throws there to end a part. */
+  afterSideWrites?: (nodeId: string) => void;
+  /** Both conflict nodes' mass-delete guard. */
+  massDelete?: { maxShare: number; minCount: number };
+}
+
+async function harness(name: string, options: HarnessOptions = {}) {
   const store = createMemoryStore(name, { seed: 1 });
   const sides = Object.fromEntries(['a', 'b', 'c', 'd'].map((id) => [id, store.createCollection(id)]));
-  const flow = twoPartFlow(name, massDelete);
+  const flow = twoPartFlow(name, options.massDelete);
   const db = await openStateDb(':memory:');
-  const engine = new SyncEngine({ db, connectors: connectorRegistry, retry: { attempts: 2, baseMs: 1, maxWaitMs: 5 }, afterSideWrites });
+  const engine = new SyncEngine({ db, connectors: connectorRegistry, retry: { attempts: 2, baseMs: 1, maxWaitMs: 5 }, afterSideWrites: options.afterSideWrites });
   return { store, sides, flow, db, engine, pass: () => engine.runPass(flow, { baseDir: '.' }) };
 }
 
@@ -113,8 +120,10 @@ describe('a flow of two parts', () => {
     // counts its sides when it is done. Here the second part is that large, and its first pass dies after its first
     // batch of creates on d, leaving links it promised in the journal for the next pass to restore.
     let crash = true;
-    const h = await harness('flow-parts-recovery', (nodeId) => {
-      if (nodeId === 'd' && crash) throw new Error('the process died here');
+    const h = await harness('flow-parts-recovery', {
+      afterSideWrites: (nodeId) => {
+        if (nodeId === 'd' && crash) throw new Error('the process died here');
+      },
     });
     h.sides.a!.insert({ email: 'ada@example.com', name: 'Ada' });
     for (let index = 0; index < 20_001; index++) h.sides.c!.insert({ email: `c${index}@example.com`, name: `C ${index}` });
@@ -174,7 +183,7 @@ describe('a flow of two parts', () => {
   });
 
   it('lets a reviewed mass delete through on the side reviewed, and stops for another side’s', async () => {
-    const h = await harness('flow-parts-mass-delete', undefined, { maxShare: 0.5, minCount: 2 });
+    const h = await harness('flow-parts-mass-delete', { massDelete: { maxShare: 0.5, minCount: 2 } });
     const onA = ['p', 'q', 'r', 's'].map((name) => h.sides.a!.insert({ email: `${name}@example.com`, name }));
     const onC = ['t', 'u', 'v', 'w'].map((name) => h.sides.c!.insert({ email: `${name}@example.com`, name }));
     await h.pass();
@@ -205,9 +214,12 @@ describe('a flow of two parts', () => {
 
   it('runs every part when one stops or fails, and says which', async () => {
     let failOn: string | null = null;
-    const h = await harness('flow-parts-isolated', (nodeId) => {
-      if (nodeId === failOn) throw new Error(`${nodeId} could not be written`);
-    }, { maxShare: 0.5, minCount: 2 });
+    const h = await harness('flow-parts-isolated', {
+      afterSideWrites: (nodeId) => {
+        if (nodeId === failOn) throw new Error(`${nodeId} could not be written`);
+      },
+      massDelete: { maxShare: 0.5, minCount: 2 },
+    });
     const onA = ['p', 'q', 'r'].map((name) => h.sides.a!.insert({ email: `${name}@example.com`, name }));
     await h.pass();
     await h.pass();
@@ -243,7 +255,7 @@ describe('a flow of two parts', () => {
   });
 
   it('uses up a mass-delete approval once its part acted on it, even when another part stops the pass', async () => {
-    const h = await harness('flow-parts-approval-used', undefined, { maxShare: 0.5, minCount: 2 });
+    const h = await harness('flow-parts-approval-used', { massDelete: { maxShare: 0.5, minCount: 2 } });
     const onA = ['p', 'q', 'r'].map((name) => h.sides.a!.insert({ email: `${name}@example.com`, name }));
     const onC = ['t', 'u', 'v'].map((name) => h.sides.c!.insert({ email: `${name}@example.com`, name }));
     await h.pass();

@@ -129,7 +129,7 @@ export class PassState {
    * part would take counts its own survey already holds.
    */
   linkDelta: Map<string, number> | null = null;
-  /** Mass-delete approvals (conflict ids) the part being synced let a side's deletes through by (massDelete.ts). */
+  /** Mass-delete approvals (conflict ids) the part being synced acted on, each letting one side's deletes through. */
   readonly approvalsInPart = new Set<string>();
   /** Approvals used by parts that finished: done with, whatever becomes of the rest of the pass. */
   readonly approvalsUsed = new Set<string>();
