@@ -3,7 +3,7 @@ import type { FlowDocument } from '../../nodes';
 import { loadFlow } from '../../nodes/flow/load';
 import { openStateDb, type StateDb } from '../db';
 import { demoFlow } from '../demo/install';
-import { LiveStatus, unreachableTrigger } from './liveStatus';
+import { LiveStatus, triggerProblems } from './liveStatus';
 
 const summary = (created: number, updated = 0) => JSON.stringify({ created, updated, deleted: 0, echoes: 0, conflicts: 0, failed: 0 });
 
@@ -163,12 +163,26 @@ describe('LiveStatus', () => {
   });
 });
 
-describe('unreachableTrigger', () => {
+describe('triggerProblems', () => {
+  const run = (status: string, error: string | null) => ({ status, error, startedAt: '2026-12-01T12:00:00.000Z', finishedAt: '2026-12-01T12:00:01.000Z' });
+
   it('names the trigger a failed or stopped pass could not use, and nothing for other failures', () => {
-    expect(unreachableTrigger({ status: 'failed', error: 'trigger "crm": cannot list changes: ECONNREFUSED' })).toEqual({ nodeId: 'crm', message: 'cannot list changes: ECONNREFUSED' });
-    expect(unreachableTrigger({ status: 'stopped', error: 'trigger "gh": cannot list changes: GitHub rate limit reached' })?.nodeId).toBe('gh');
-    expect(unreachableTrigger({ status: 'failed', error: 'database is locked' })).toBeNull();
-    expect(unreachableTrigger({ status: 'ok', error: 'trigger "crm": old news' })).toBeNull();
-    expect(unreachableTrigger(null)).toBeNull();
+    expect(triggerProblems(run('failed', 'trigger "crm": cannot list changes: ECONNREFUSED'))).toEqual(
+      new Map([['crm', { message: 'cannot list changes: ECONNREFUSED', at: '2026-12-01T12:00:01.000Z', status: 'failed' }]]),
+    );
+    expect([...triggerProblems(run('stopped', 'trigger "gh": cannot list changes: GitHub rate limit reached')).keys()]).toEqual(['gh']);
+    expect(triggerProblems(run('failed', 'database is locked')).size).toBe(0);
+    expect(triggerProblems(run('ok', 'trigger "crm": old news')).size).toBe(0);
+    expect(triggerProblems(null).size).toBe(0);
+  });
+
+  it('names the unreachable trigger of each part of a flow of several parts', () => {
+    const error = 'part "crm-pair": trigger "crm": cannot list changes: 429; retry-after 30 s; part "hr-pair": trigger "lms": cannot open lms.db';
+    const problems = triggerProblems(run('stopped', error));
+    expect(Object.fromEntries([...problems].map(([nodeId, problem]) => [nodeId, problem.message]))).toEqual({
+      crm: 'cannot list changes: 429; retry-after 30 s',
+      lms: 'cannot open lms.db',
+    });
+    expect(triggerProblems(run('failed', 'part "crm-pair": database is locked')).size).toBe(0);
   });
 });

@@ -15,20 +15,18 @@ import {
   type RecentRun,
 } from '../db/statusQueries';
 import { compileFlow } from '../engine/graph';
+import { unreachableTriggers } from '../engine/pass/passErrors';
 import type { FlowStatus, TriggerStatus } from './schemas';
 
 /**
- * A pass that fails or stops on one trigger's system says so first: the engine words every failure to open a
- * connector or list its changes as `trigger "<node id>": …` (runtime/engine/engine.ts `open`, `stageChanges`, and
- * snapshot.ts). Any other failure (the state, a write) is not the system being out of reach.
+ * The problem each trigger's system gave the last finished run, by node id: the triggers it could not open or list
+ * (one per part of the flow at most), none when that run ran or failed otherwise (the state, a write).
  */
-const TRIGGER_FAILURE = /^trigger "([^"]+)": ([\s\S]+)$/;
-
-/** The trigger whose system the run could not use, and what it said; null for a run that ran or failed otherwise. */
-export function unreachableTrigger(run: Pick<RecentRun, 'status' | 'error'> | null): { nodeId: string; message: string } | null {
-  if (!run || (run.status !== 'failed' && run.status !== 'stopped') || run.error === null) return null;
-  const found = TRIGGER_FAILURE.exec(run.error);
-  return found ? { nodeId: found[1] as string, message: found[2] as string } : null;
+export function triggerProblems(run: Pick<RecentRun, 'status' | 'error' | 'startedAt' | 'finishedAt'> | null): Map<string, NonNullable<TriggerStatus['problem']>> {
+  const problems = new Map<string, NonNullable<TriggerStatus['problem']>>();
+  if (!run || (run.status !== 'failed' && run.status !== 'stopped') || run.error === null) return problems;
+  for (const [nodeId, message] of unreachableTriggers(run.error)) problems.set(nodeId, { message, at: run.finishedAt ?? run.startedAt, status: run.status });
+  return problems;
 }
 
 /**
@@ -92,7 +90,7 @@ export class LiveStatus {
       this.synced(flowId, triggers, mark),
       this.changesLastHour(flowId, recent),
     ]);
-    const unreachable = unreachableTrigger(lastFinished);
+    const problems = triggerProblems(lastFinished);
     const nodes: Record<string, TriggerStatus> = {};
     for (const nodeId of triggers) {
       nodes[nodeId] = {
@@ -101,10 +99,7 @@ export class LiveStatus {
         changesLastHour: changes.get(nodeId) ?? 0,
         failing: failing.get(nodeId) ?? 0,
         openConflicts: conflicts.bySide.get(nodeId) ?? 0,
-        problem:
-          unreachable?.nodeId === nodeId && lastFinished
-            ? { message: unreachable.message, at: lastFinished.finishedAt ?? lastFinished.startedAt, status: lastFinished.status }
-            : null,
+        problem: problems.get(nodeId) ?? null,
       };
     }
     return { nodes, conflictNodes: conflicts.byConflictNode, countedAt: new Date(synced.countedAt).toISOString() };

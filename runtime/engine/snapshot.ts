@@ -20,6 +20,7 @@ import type { Connector, ConnectorCapabilities, ListPage, ListPosition, SourceRe
 import type { StateDb } from '../db/index';
 import { chunked, clearWrittenMarks, countLiveLinks, entitiesById, linksByEntity, liveLinkedIds } from '../db/queries';
 import { liveLinkIdsAfter, shadowDigests, storeShadowHashes, type ShadowDigest } from '../db/snapshotQueries';
+import { triggerError } from './pass/passErrors';
 import type { ChangeStaging, StagedProjection } from './staging';
 import { stableStringify, writtenContentHash } from './values';
 import { entitySideKey } from '../util/keys';
@@ -94,7 +95,7 @@ export async function stageSnapshot(side: SnapshotSide): Promise<SnapshotOutcome
     read += page.records.length;
     side.progress?.(read);
     if (page.next && samePosition(page.next, position)) {
-      throw new Error(`trigger "${side.nodeId}": cannot list changes: the connector returned the position it was asked for as the next one, so the listing would never end`);
+      throw triggerError(side.nodeId, 'cannot list changes: the connector returned the position it was asked for as the next one, so the listing would never end');
     }
     position = page.next;
   }
@@ -107,7 +108,7 @@ async function listPage(side: SnapshotSide, position: ListPosition): Promise<Lis
   try {
     return await side.connector.listSince(position, side.pageSize);
   } catch (caught) {
-    throw new Error(`trigger "${side.nodeId}": cannot list changes: ${caught instanceof Error ? caught.message : String(caught)}`, { cause: caught });
+    throw triggerError(side.nodeId, `cannot list changes: ${caught instanceof Error ? caught.message : String(caught)}`, caught);
   }
 }
 

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { loadFlow } from '../../nodes/flow/load';
 import type { FlowDocument } from '../../nodes/index';
 import { connectorRegistry } from '../../runtime/connectors/index';
-import { createMemoryStore } from '../../runtime/connectors/memory/index';
+import { createMemoryStore, InjectedFault } from '../../runtime/connectors/memory/index';
+import { LiveStatus } from '../../runtime/api/liveStatus';
 import { openStateDb, type StateDb } from '../../runtime/db/index';
 import { storedKnowledge } from '../../runtime/db/knowledgeQueries';
 import { countLiveLinks } from '../../runtime/db/queries';
@@ -252,6 +253,28 @@ describe('a flow of two parts', () => {
     expect((await h.pass()).status).toBe('ok');
     expect(contents(h.sides.b!)).toEqual([expect.objectContaining({ name: 'R. Ray' })]);
     expect((await h.pass()).summary).toMatchObject({ created: 0, updated: 0, deleted: 0, failed: 0 });
+  });
+
+  it('puts each part’s unreachable system on its own trigger for the canvas', async () => {
+    const h = await harness('flow-parts-unreachable');
+    h.sides.a!.insert({ email: 'ada@example.com', name: 'Ada' });
+    await h.pass();
+
+    const stop = h.store.failWhen((call) => (call.method === 'listSince' && (call.collection === 'b' || call.collection === 'c') ? new InjectedFault(`${call.collection} timed out`) : undefined));
+    const failed = await h.pass();
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/^part "first": trigger "b": cannot list changes: .*b timed out.*; part "second": trigger "c": cannot list changes: .*c timed out/);
+    const status = await new LiveStatus(h.db).of(h.flow.id, h.flow);
+    expect(Object.fromEntries(Object.entries(status.nodes).map(([nodeId, node]) => [nodeId, node.problem?.message ?? null]))).toEqual({
+      a: null,
+      b: expect.stringMatching(/^cannot list changes: .*b timed out/),
+      c: expect.stringMatching(/^cannot list changes: .*c timed out/),
+      d: null,
+    });
+
+    stop();
+    expect((await h.pass()).status).toBe('ok');
+    expect(Object.values((await new LiveStatus(h.db).of(h.flow.id, h.flow)).nodes).map((node) => node.problem)).toEqual([null, null, null, null]);
   });
 
   it('uses up a mass-delete approval once its part acted on it, even when another part stops the pass', async () => {

@@ -7,6 +7,7 @@ import { givenKeysRefusal } from '../../connectors/givenKeys';
 import { ConnectorError, type Connector, type ConnectorType } from '../../connectors/types';
 import type { ResolvedAuth } from '../../credentials/types';
 import type { CompiledTrigger } from '../graph';
+import { triggerError } from './passErrors';
 
 /** How long a connector kept between passes stays open unused. */
 const CONNECTOR_IDLE_MS = 30_000;
@@ -47,7 +48,7 @@ export class ConnectorPool {
     }
     const type = this.sources.connectors[trigger.config.connector];
     if (!type) {
-      throw new Error(`trigger "${trigger.nodeId}": unknown connector "${trigger.config.connector}"; known: ${Object.keys(this.sources.connectors).join(', ')}`);
+      throw triggerError(trigger.nodeId, `unknown connector "${trigger.config.connector}"; known: ${Object.keys(this.sources.connectors).join(', ')}`);
     }
     try {
       const connector = await type.open({
@@ -64,7 +65,7 @@ export class ConnectorPool {
       }
       return { connector, key };
     } catch (caught) {
-      throw new Error(`trigger "${trigger.nodeId}": ${caught instanceof Error ? caught.message : String(caught)}`, { cause: caught });
+      throw triggerError(trigger.nodeId, caught instanceof Error ? caught.message : String(caught), caught);
     }
   }
 

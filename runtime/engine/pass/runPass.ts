@@ -13,6 +13,7 @@ import type { ConnectorPool } from './connectorPool';
 import type { EngineContext } from './context';
 import { saveCursor } from './cursor';
 import { forgetKnowledge } from './forget';
+import { partError, passError } from './passErrors';
 import { PassState, PassStopped, type RunningPasses } from './passState';
 import { flowFingerprint, keepKnowledge, validKnowledge, type FlowKnowledge, type SideKnowledge } from './sideKnowledge';
 import { syncPart } from './syncPart';
@@ -53,7 +54,7 @@ export async function runPass(ctx: EngineContext, pool: ConnectorPool, running: 
     await connectors.settle(ends.length === 0);
   }
   const status: PassResult['status'] = ends.some((end) => end.status === 'failed') ? 'failed' : ends.length > 0 ? 'stopped' : 'ok';
-  const error = ends.length > 0 ? ends.map((end) => end.error).join('; ') : null;
+  const error = passError(ends.map((end) => end.error));
   const resumeAt = ends.reduce<string | null>((latest, end) => (end.resumeAt !== null && (latest === null || end.resumeAt > latest) ? end.resumeAt : latest), null);
   const learnedNow = runId && status === 'ok' && !pass.overlapped ? { runId, startedAt, fingerprint, sides: learned } : null;
   if (runId) await endRun(ctx, flow, pass, runId, { status, error }, learnedNow);
@@ -107,7 +108,7 @@ function partEnd(caught: unknown, partName: string | null): PartEnd {
   const message = caught instanceof Error ? caught.message : String(caught);
   return {
     status: caught instanceof PassStopped || limited ? 'stopped' : 'failed',
-    error: partName === null ? message : `part "${partName}": ${message}`,
+    error: partError(partName, message),
     resumeAt: limited?.resumeAt.toISOString() ?? null,
   };
 }

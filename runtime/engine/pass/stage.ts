@@ -21,6 +21,7 @@ import { advanceCursor, loadCursor, seenAtCursor, type CursorState } from './cur
 import { openKeyConflicts } from './conflicts';
 import { countWrittenEchoes, dropTaggedEchoes, isOwnTag } from './echoes';
 import { sameStoredVersion } from './linkChanges';
+import { triggerError } from './passErrors';
 import type { PassState } from './passState';
 import { filteredOut } from './skips';
 import { allSettledOrThrow } from '../../util/promises';
@@ -76,7 +77,7 @@ async function stageSinceCursor(
     try {
       page = await connector.listSince(position, pageSize);
     } catch (caught) {
-      throw new Error(`trigger "${trigger.nodeId}": cannot list changes: ${caught instanceof Error ? caught.message : String(caught)}`, { cause: caught });
+      throw triggerError(trigger.nodeId, `cannot list changes: ${caught instanceof Error ? caught.message : String(caught)}`, caught);
     }
     // A record seen at the cursor's exact version is dropped unread (SPEC §7), except from systems whose versions
     // are coarse and whose feeds are re-read with a lookback: there a person's edit in the same second as the
