@@ -40,8 +40,8 @@ async function runJob(cluster: Cluster, { catalog, runner, worker }: ClusterPart
   if (job.kind === 'webhook') return worker.drainHere(job.flowId);
   try {
     const result = await runner.runPass(job.flowId, { reason: 'schedule', requireDeployed: true });
-    // A system's rate limit said when to come back: the flow's next poll waits for it, whichever member claims it.
-    if (result.resumeAt !== undefined) await cluster.deferTick(job.flowId, new Date(result.resumeAt));
+    // Every part waits for a system's rate limit: the flow's next poll waits for it, whichever member claims it.
+    if (result.idleUntil !== undefined) await cluster.deferTick(job.flowId, new Date(result.idleUntil));
   } catch (error) {
     if (error instanceof FlowPausedError || error instanceof UnknownFlowError) return;
     throw error;

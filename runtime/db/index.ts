@@ -18,6 +18,7 @@ import * as fieldProvenance from './migrations/2026_12_04_1000_field_provenance'
 import * as pageJournal from './migrations/2026_12_05_0900_page_journal';
 import * as runProcess from './migrations/2026_12_06_1100_run_process';
 import * as entitySides from './migrations/2026_12_07_0900_entity_sides';
+import * as triggerHolds from './migrations/2026_12_08_0900_trigger_holds';
 import { isPostgresUrl } from '../util/postgresUrl';
 import { connectPostgresState, type PostgresStateOptions } from './postgresState';
 import type { Database } from './schema';
@@ -36,6 +37,7 @@ const migrations = {
   '2026_12_05_0900_page_journal': pageJournal,
   '2026_12_06_1100_run_process': runProcess,
   '2026_12_07_0900_entity_sides': entitySides,
+  '2026_12_08_0900_trigger_holds': triggerHolds,
 } satisfies Record<string, Migration>;
 
 export type StateDb = Kysely<Database>;

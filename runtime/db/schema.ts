@@ -237,6 +237,10 @@ export interface TriggerStatusTable {
   flow_id: string;
   node_id: string;
   last_pass_at: string;
+  /** Until when automatic passes leave this trigger's part alone: its system's rate limit refused the last one. */
+  held_until: string | null;
+  /** What the system said when it refused (the part's error), for the runs that skip the part meanwhile. */
+  held_reason: string | null;
 }
 
 /** What the last clean pass of a flow learned about its sides (see SyncEngine's SideKnowledge). */

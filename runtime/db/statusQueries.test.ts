@@ -4,17 +4,20 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { stateDatabases } from '../../test/support/stateDatabases';
 import { ImmediateSqliteDialect } from './immediateTransactions';
 import { migrateToLatest } from './index';
+import { down as downHolds, up as upHolds } from './migrations/2026_12_08_0900_trigger_holds';
 import type { Database } from './schema';
 import {
   countOpenConflicts,
   countSyncedInSteps,
   failingByNode,
+  holdTriggers,
   lastPasses,
   openConflictsBySide,
   openConflictsOfPart,
   recentRuns,
   recordTriggerPass,
   runWritesInSteps,
+  triggerHolds,
 } from './statusQueries';
 
 type Db = Kysely<Database>;
@@ -67,6 +70,17 @@ async function addConflict(db: Db, id: string, sides: Record<string, unknown>, s
     .values({ id, flow_id: flowId, entity_id: null, kind: 'field', field: 'name', base: null, sides: JSON.stringify(sides), status, resolution: null, created_at: at, resolved_at: null })
     .execute();
 }
+
+describe.each(stateDatabases)('migration 2026_12_08_0900_trigger_holds on $name', ({ open: state }) => {
+  it('keeps each trigger’s last pass and holds none of them', async () => {
+    const db = await state();
+    await downHolds(db as never);
+    await db.insertInto('trigger_status').values({ flow_id: 'f', node_id: 'crm', last_pass_at: at } as never).execute();
+    await upHolds(db as never);
+    expect(await db.selectFrom('trigger_status').selectAll().execute()).toEqual([{ flow_id: 'f', node_id: 'crm', last_pass_at: at, held_until: null, held_reason: null }]);
+    expect((await triggerHolds(db, 'f')).size).toBe(0);
+  });
+});
 
 describe.each(stateDatabases)('countSyncedInSteps on $name', ({ open: state }) => {
   it('counts a side’s live links a step at a time, leaving out tombstones, other sides and other flows', async () => {
@@ -130,6 +144,21 @@ describe.each(stateDatabases)('the other counts of the live canvas on $name', ({
     expect(Object.fromEntries(await failingByNode(db, 'f'))).toEqual({ crm: 2, mkt: 1 });
     await recordTriggerPass(db, 'f', ['crm', 'mkt'], at);
     expect(Object.fromEntries(await lastPasses(db, 'f'))).toEqual({ crm: at, mkt: at });
+  });
+
+  it('holds triggers of a flow until a time, and releases only held ones', async () => {
+    const db = await state();
+    await recordTriggerPass(db, 'f', ['crm', 'mkt', 'hr'], at);
+    await recordTriggerPass(db, 'other', ['crm'], at);
+    const hold = { until: '2026-12-01T10:01:00.000Z', reason: 'trigger "crm": cannot list changes: 429' };
+    await holdTriggers(db, 'f', ['crm', 'mkt'], hold);
+    expect(Object.fromEntries(await triggerHolds(db, 'f'))).toEqual({ crm: hold, mkt: hold });
+    expect((await triggerHolds(db, 'other')).size).toBe(0);
+
+    await holdTriggers(db, 'f', ['mkt', 'hr'], null);
+    expect(Object.fromEntries(await triggerHolds(db, 'f'))).toEqual({ crm: hold });
+    // A release leaves when each trigger last took part in a pass as it was.
+    expect(Object.fromEntries(await lastPasses(db, 'f'))).toEqual({ crm: at, mkt: at, hr: at });
   });
 
   it('lists the passes of the last hour, the newest pass and the newest that finished', async () => {

@@ -177,6 +177,32 @@ export async function recordTriggerPass(db: Db, flowId: string, nodeIds: readonl
     .execute();
 }
 
+/** The triggers of a flow held by a rate limit at some time (expired holds included), by node id. */
+export async function triggerHolds(db: Db, flowId: string): Promise<Map<string, { until: string; reason: string }>> {
+  const rows = await db
+    .selectFrom('trigger_status')
+    .select(['node_id', 'held_until', 'held_reason'])
+    .where('flow_id', '=', flowId)
+    .where('held_until', 'is not', null)
+    .execute();
+  return new Map(rows.map((row) => [row.node_id, { until: row.held_until as string, reason: row.held_reason ?? '' }]));
+}
+
+/**
+ * Holds these triggers until `until` for `reason`, or releases them (null). A trigger's row is made by
+ * {@link recordTriggerPass} of the same pass, which a held trigger took part in.
+ */
+export async function holdTriggers(db: Db, flowId: string, nodeIds: readonly string[], hold: { until: string; reason: string } | null): Promise<void> {
+  if (nodeIds.length === 0) return;
+  let query = db
+    .updateTable('trigger_status')
+    .set({ held_until: hold?.until ?? null, held_reason: hold?.reason ?? null })
+    .where('flow_id', '=', flowId)
+    .where('node_id', 'in', nodeIds);
+  if (hold === null) query = query.where('held_until', 'is not', null);
+  await query.execute();
+}
+
 /**
  * A run left `running` by a process (or, with `only`, a pass worker) that was killed is marked failed, so history does
  * not show it running forever.

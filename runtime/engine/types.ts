@@ -156,10 +156,16 @@ export interface PassResult {
   summary: PassSummary;
   error: string | null;
   /**
-   * When a system's rate limit stopped the pass (status `stopped`): the time it said to come back (ISO-8601). The
-   * scheduler polls again no earlier, and the webhook worker keeps the batch's events until then.
+   * When a system's rate limit stopped the pass (status `stopped`), or a part was left alone while an earlier one's
+   * hold lasts (pass/holds.ts): when to come back (ISO-8601), the latest of the parts'. The webhook worker keeps the
+   * batch's events until then.
    */
   resumeAt?: string;
+  /**
+   * When every part of the flow waits for a rate limit: no pass syncs anything before this time (ISO-8601), the first
+   * of theirs. The scheduler polls again no earlier; while any part can sync, it polls at the flow's interval.
+   */
+  idleUntil?: string;
   /** Present for dry runs. */
   planned?: PlannedSide[];
 }

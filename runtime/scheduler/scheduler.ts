@@ -5,6 +5,7 @@ import { FlowPausedError, type FlowRunner } from '../passes/runner';
 import type { PassJob } from '../cluster/cluster';
 import type { ChangeListeners } from './changeListeners';
 import type { WebhookRegistrations } from './webhookRegistrations';
+import { RATE_LIMIT_RECHECK_MS } from '../engine/pass/holds';
 
 /**
  * The poll interval of a flow: the shortest `intervalMs` of its poll triggers, or null when it has none. A pass
@@ -22,9 +23,6 @@ export function pollInterval(document: FlowDocument): number | null {
 
 /** setTimeout's longest delay (about 24.8 days); a longer one fires at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** The longest a flow waits for a rate limit's reset before it polls again anyway (see tick). */
-export const RATE_LIMIT_RECHECK_MS = 60_000;
 
 /**
  * What the scheduler needs of a cluster (runtime/cluster): a tick runs only where it claims the flow's due time, and
@@ -150,16 +148,17 @@ export class Scheduler {
     let resumeAt: number | null = null;
     try {
       const result = await this.runner.runPass(flowId, { reason: 'schedule', requireDeployed: true });
-      if (result.resumeAt !== undefined) resumeAt = Date.parse(result.resumeAt);
+      if (result.idleUntil !== undefined) resumeAt = Date.parse(result.idleUntil);
     } catch (error) {
       if (error instanceof FlowPausedError) return;
       this.logger.error({ flowId, err: error }, 'scheduled pass could not start');
     }
     if (schedule.stopped) return;
     const delayMs = Math.max(0, schedule.intervalMs - (Date.now() - started));
-    // A system whose rate limit stopped the pass said when to come back: polling at the interval before then spends
-    // budget on refusals. It is taken at its word a minute at a time, so a limit lifted early (a new token, a higher
-    // plan) is noticed within a minute, at the cost of one refused request.
+    // Every part of the flow waits for a system that said when to come back: a poll before then would sync nothing.
+    // It is taken at its word a minute at a time, so a limit lifted early (a new token, a higher plan) is noticed
+    // within a minute, at the cost of one refused request. While some part can sync, the flow polls at its interval
+    // and the engine leaves the held parts alone (engine/pass/holds.ts).
     if (resumeAt !== null && resumeAt - Date.now() > delayMs) {
       const waitMs = Math.min(resumeAt - Date.now(), Math.max(schedule.intervalMs, RATE_LIMIT_RECHECK_MS));
       this.logger.info({ flowId, resumeAt: new Date(resumeAt).toISOString(), nextPollInMs: waitMs }, 'rate limited: the next poll waits for the system');

@@ -5,7 +5,7 @@ import { flowsWithPendingEvents, markEventsProcessed, pendingEvents } from '../d
 import type { ChangeHint } from '../engine/types';
 import type { FlowCatalog } from '../flows/flowCatalog';
 import { FlowPausedError, type FlowRunner } from '../passes/runner';
-import { RATE_LIMIT_RECHECK_MS } from '../scheduler/scheduler';
+import { RATE_LIMIT_RECHECK_MS } from '../engine/pass/holds';
 import { sideRecordKey } from '../util/keys';
 
 /**

@@ -13,6 +13,8 @@ import { openStateDb, type StateDb } from '../../runtime/db/index';
 import { storedKnowledge } from '../../runtime/db/knowledgeQueries';
 import { countLiveLinks } from '../../runtime/db/queries';
 import { SyncEngine } from '../../runtime/engine/index';
+import type { PassOptions } from '../../runtime/engine/types';
+import { RateLimitedError } from '../../runtime/connectors/types';
 import { contents } from './memory-flows';
 
 /** Two parts in one flow: a → b through conflict node `first`, c → d through `second`, on one memory store. */
@@ -47,6 +49,8 @@ interface HarnessOptions {
   afterSideWrites?: (nodeId: string) => void;
   /** Both conflict nodes' mass-delete guard. */
   massDelete?: { maxShare: number; minCount: number };
+  /** The engine's clock. */
+  now?: () => Date;
 }
 
 async function harness(name: string, options: HarnessOptions = {}) {
@@ -54,8 +58,8 @@ async function harness(name: string, options: HarnessOptions = {}) {
   const sides = Object.fromEntries(['a', 'b', 'c', 'd'].map((id) => [id, store.createCollection(id)]));
   const flow = twoPartFlow(name, options.massDelete);
   const db = await openStateDb(':memory:');
-  const engine = new SyncEngine({ db, connectors: connectorRegistry, retry: { attempts: 2, baseMs: 1, maxWaitMs: 5 }, afterSideWrites: options.afterSideWrites });
-  return { store, sides, flow, db, engine, pass: () => engine.runPass(flow, { baseDir: '.' }) };
+  const engine = new SyncEngine({ db, connectors: connectorRegistry, retry: { attempts: 2, baseMs: 1, maxWaitMs: 5 }, afterSideWrites: options.afterSideWrites, ...(options.now ? { now: options.now } : {}) });
+  return { store, sides, flow, db, engine, pass: (more: Partial<PassOptions> = {}) => engine.runPass(flow, { baseDir: '.', ...more }) };
 }
 
 /** What the last pass handed on about each side's live links, beside the links table's own count. */
@@ -275,6 +279,76 @@ describe('a flow of two parts', () => {
     stop();
     expect((await h.pass()).status).toBe('ok');
     expect(Object.values((await new LiveStatus(h.db).of(h.flow.id, h.flow)).nodes).map((node) => node.problem)).toEqual([null, null, null, null]);
+  });
+
+  it('leaves a part held by its rate limit alone in the passes nobody asked for, while the other part syncs', async () => {
+    let clock = new Date('2026-12-05T12:00:00.000Z');
+    const h = await harness('flow-parts-held', { now: () => clock });
+    const listed: string[] = [];
+    h.store.failWhen((call) => void (call.method === 'listSince' && listed.push(call.collection)));
+    let limitedUntil: Date | null = new Date(clock.getTime() + 3_600_000);
+    h.store.failWhen((call) => (call.method === 'listSince' && call.collection === 'b' && limitedUntil ? new RateLimitedError('Memory', limitedUntil, '0 requests left') : undefined));
+    h.sides.a!.insert({ email: 'ada@example.com', name: 'Ada' });
+    h.sides.c!.insert({ email: 'grace@example.com', name: 'Grace' });
+
+    // The limit stops the first part; the second syncs. The flow's poll is not held back: a part can still sync.
+    const limited = await h.pass({ reason: 'schedule' });
+    expect(limited).toMatchObject({ status: 'stopped', resumeAt: limitedUntil.toISOString() });
+    expect(limited.idleUntil).toBeUndefined();
+    expect(limited.error).toMatch(/^part "first": trigger "b": cannot list changes: Memory rate limit reached/);
+    expect(contents(h.sides.d!)).toEqual([expect.objectContaining({ name: 'Grace' })]);
+
+    // A poll within the minute does not call a or b: the hold is a minute at most, however late the system said.
+    clock = new Date(clock.getTime() + 30_000);
+    h.sides.c!.insert({ email: 'linus@example.com', name: 'Linus' });
+    listed.length = 0;
+    const held = await h.pass({ reason: 'schedule' });
+    expect(listed.sort()).toEqual(['c', 'd']);
+    expect(held).toMatchObject({ status: 'stopped', resumeAt: '2026-12-05T12:01:00.000Z' });
+    expect(held.error).toMatch(/^part "first": trigger "b": cannot list changes: Memory rate limit reached .*\(its system is not called again before 2026-12-05T12:01:00.000Z; a pass run by hand calls it at once\)$/);
+    expect(contents(h.sides.d!).map((record) => record.name)).toEqual(['Grace', 'Linus']);
+    const status = await new LiveStatus(h.db, () => clock).of(h.flow.id, h.flow);
+    expect(status.nodes.b?.problem?.message).toMatch(/^cannot list changes: Memory rate limit reached/);
+
+    // A webhook batch for the other part is not held back by the hold; one for the held part is.
+    const [linus] = h.sides.c!.all().filter((record) => record.fields.name === 'Linus');
+    h.sides.c!.update(linus!.id, { name: 'Linus T.' });
+    const other = await h.pass({ reason: 'webhook', hints: [{ nodeId: 'c', recordId: linus!.id, type: 'upsert' }] });
+    expect(other).toMatchObject({ status: 'ok', summary: expect.objectContaining({ updated: 1 }) });
+    expect(other.resumeAt).toBeUndefined();
+    const [ada] = h.sides.a!.all();
+    const mine = await h.pass({ reason: 'webhook', hints: [{ nodeId: 'a', recordId: ada!.id, type: 'upsert' }] });
+    expect(mine).toMatchObject({ status: 'stopped', resumeAt: '2026-12-05T12:01:00.000Z' });
+
+    // A pass run by hand calls the held system at once, and once the limit is gone the hold goes with it.
+    limitedUntil = null;
+    listed.length = 0;
+    expect((await h.pass({ reason: 'manual' })).status).toBe('ok');
+    expect(listed).toContain('b');
+    expect(contents(h.sides.b!)).toEqual([expect.objectContaining({ name: 'Ada' })]);
+    listed.length = 0;
+    expect((await h.pass({ reason: 'schedule' })).status).toBe('ok');
+    expect(listed.sort()).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('waits out a hold that covers every part, and calls the system again when it ends', async () => {
+    let clock = new Date('2026-12-05T12:00:00.000Z');
+    const h = await harness('flow-parts-all-held', { now: () => clock });
+    const resumeAt = new Date(clock.getTime() + 3_600_000);
+    const refusals: string[] = [];
+    h.store.failWhen((call) => (call.method === 'listSince' && (call.collection === 'a' || call.collection === 'c') ? (refusals.push(call.collection), new RateLimitedError('Memory', resumeAt, '0 requests left')) : undefined));
+
+    // Both parts limited: no poll can sync anything before the first of them may call again.
+    expect(await h.pass({ reason: 'schedule' })).toMatchObject({ status: 'stopped', idleUntil: resumeAt.toISOString() });
+    expect(refusals.sort()).toEqual(['a', 'c']);
+    clock = new Date(clock.getTime() + 10_000);
+    expect(await h.pass({ reason: 'schedule' })).toMatchObject({ status: 'stopped', idleUntil: '2026-12-05T12:01:00.000Z' });
+    expect(refusals).toHaveLength(2);
+
+    // A minute on, the hold is over: the poll asks again (once each), and is refused again.
+    clock = new Date(clock.getTime() + 50_000);
+    expect(await h.pass({ reason: 'schedule' })).toMatchObject({ status: 'stopped', idleUntil: resumeAt.toISOString() });
+    expect(refusals).toHaveLength(4);
   });
 
   it('uses up a mass-delete approval once its part acted on it, even when another part stops the pass', async () => {

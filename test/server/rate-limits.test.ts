@@ -11,19 +11,23 @@ afterEach(async () => {
   await t?.close();
 });
 
-/** What the engine reports when a system's rate limit stopped the pass before it read anything. */
-function rateLimited(resumeAt: Date): PassResult {
+/**
+ * What the engine reports when a system's rate limit stopped the pass before it read anything: in a flow of one part
+ * (`everyPart`), or in one whose other part synced.
+ */
+function rateLimited(resumeAt: Date, everyPart: boolean): PassResult {
   return {
     runId: null,
     status: 'stopped',
     summary: { created: 0, updated: 0, deleted: 0, echoes: 0, conflicts: 0, failed: 0 },
     error: `Example rate limit reached (0 requests left); the next pass resumes at ${resumeAt.toISOString()}`,
     resumeAt: resumeAt.toISOString(),
+    ...(everyPart ? { idleUntil: resumeAt.toISOString() } : {}),
   };
 }
 
 /** The engine's first pass of `flowId` for `reason` reports a rate limit that resets at `resumeAt()`; the rest run. */
-function limitFirstPass(t: TestRuntime, flowId: string, reason: string, resumeAt: () => Date): Array<PassOptions['reason']> {
+function limitFirstPass(t: TestRuntime, flowId: string, reason: string, resumeAt: () => Date, everyPart = true): Array<PassOptions['reason']> {
   const engine = t.runtime.deps.engine;
   const original = engine.runPass.bind(engine);
   const seen: Array<PassOptions['reason']> = [];
@@ -32,7 +36,7 @@ function limitFirstPass(t: TestRuntime, flowId: string, reason: string, resumeAt
     if (flow.id === flowId) seen.push(options.reason);
     if (!limited && flow.id === flowId && options.reason === reason) {
       limited = true;
-      return rateLimited(resumeAt());
+      return rateLimited(resumeAt(), everyPart);
     }
     return original(flow, options);
   };
@@ -73,5 +77,13 @@ describe('a pass stopped by a rate limit', () => {
     await deployPeople(t, clock as unknown as Record<string, unknown>);
     await eventually(() => expect(clockPasses.mock.calls.filter(([flowId, request]) => flowId === 'clock' && request.reason === 'schedule').length).toBeGreaterThanOrEqual(3));
     expect(seen.filter((reason) => reason === 'schedule')).toEqual(['schedule']);
+  });
+
+  it('is polled at its interval while another part of the flow can sync', async () => {
+    t = await testRuntime();
+    const seen = limitFirstPass(t, 'people', 'schedule', () => new Date(Date.now() + 3_600_000), false);
+    await deployPeople(t, peopleFlow({ detect: { mode: 'poll', intervalMs: 100 } }));
+    // The engine leaves the held part alone in those polls (test/engine/flow-parts.test.ts); the flow's timer goes on.
+    await eventually(() => expect(seen.filter((reason) => reason === 'schedule').length).toBeGreaterThanOrEqual(3));
   });
 });
