@@ -11,6 +11,8 @@ import { existingKey } from '../credentials/keyFile';
 import { CredentialStore } from '../credentials/store';
 import { migrateToLatest, openStateDb, wrapSqlite, type StateDb } from '../db/index';
 import { SyncEngine, type PassProgress, type PassResult } from '../engine/index';
+import { nextPollIn } from '../engine/pass/holds';
+import type { RunReason } from '../engine/types';
 import { isPostgresUrl } from '../util/postgresUrl';
 import { commandArgs } from './args';
 import { RunControl } from './runSupervisor';
@@ -154,13 +156,21 @@ function report(result: PassResult): number {
   return 1;
 }
 
-/** Without --once: a pass at the shortest poll interval of the flow's triggers, until SIGINT or SIGTERM. */
+/**
+ * Without --once: a pass at the shortest poll interval of the flow's triggers, until SIGINT or SIGTERM. The first pass
+ * is the one a person started; those after it are polls, as `serve`'s scheduler runs them: they leave a part held by
+ * its system's rate limit alone, and when every part is held the loop waits for the first to come back.
+ */
 async function runContinuously(engine: SyncEngine, flow: FlowDocument, baseDir: string, dryRun: boolean, control: RunControl): Promise<number> {
   const intervals = flow.nodes.flatMap((node) => (node.type === 'trigger' && node.config.detect.mode === 'poll' ? [node.config.detect.intervalMs] : []));
   const interval = Math.min(...intervals, 5000);
+  let reason: RunReason = 'cli';
   while (!control.stopRequested()) {
-    report(await engine.runPass(flow, { baseDir, reason: 'cli', dryRun, onProgress: control.progress() }));
-    await control.sleep(interval);
+    const started = Date.now();
+    const result = await engine.runPass(flow, { baseDir, reason, dryRun, onProgress: control.progress() });
+    report(result);
+    reason = 'schedule';
+    await control.sleep(nextPollIn(interval, Date.now() - started, result.idleUntil, Date.now()).delayMs);
   }
   return 0;
 }

@@ -5,7 +5,7 @@ import { FlowPausedError, type FlowRunner } from '../passes/runner';
 import type { PassJob } from '../cluster/cluster';
 import type { ChangeListeners } from './changeListeners';
 import type { WebhookRegistrations } from './webhookRegistrations';
-import { RATE_LIMIT_RECHECK_MS } from '../engine/pass/holds';
+import { nextPollIn } from '../engine/pass/holds';
 
 /**
  * The poll interval of a flow: the shortest `intervalMs` of its poll triggers, or null when it has none. A pass
@@ -145,27 +145,19 @@ export class Scheduler {
     schedule.timer = null;
     if (this.cluster) return this.clusterTick(flowId, schedule);
     const started = Date.now();
-    let resumeAt: number | null = null;
+    let idleUntil: string | undefined;
     try {
-      const result = await this.runner.runPass(flowId, { reason: 'schedule', requireDeployed: true });
-      if (result.idleUntil !== undefined) resumeAt = Date.parse(result.idleUntil);
+      idleUntil = (await this.runner.runPass(flowId, { reason: 'schedule', requireDeployed: true })).idleUntil;
     } catch (error) {
       if (error instanceof FlowPausedError) return;
       this.logger.error({ flowId, err: error }, 'scheduled pass could not start');
     }
     if (schedule.stopped) return;
-    const delayMs = Math.max(0, schedule.intervalMs - (Date.now() - started));
-    // Every part of the flow waits for a system that said when to come back: a poll before then would sync nothing.
-    // It is taken at its word a minute at a time, so a limit lifted early (a new token, a higher plan) is noticed
-    // within a minute, at the cost of one refused request. While some part can sync, the flow polls at its interval
-    // and the engine leaves the held parts alone (engine/pass/holds.ts).
-    if (resumeAt !== null && resumeAt - Date.now() > delayMs) {
-      const waitMs = Math.min(resumeAt - Date.now(), Math.max(schedule.intervalMs, RATE_LIMIT_RECHECK_MS));
-      this.logger.info({ flowId, resumeAt: new Date(resumeAt).toISOString(), nextPollInMs: waitMs }, 'rate limited: the next poll waits for the system');
-      this.arm(flowId, schedule, Math.min(waitMs, MAX_TIMER_MS));
-      return;
-    }
-    this.arm(flowId, schedule, delayMs);
+    // While some part can sync, the flow polls at its interval and the engine leaves parts held by a rate limit alone;
+    // when every part waits for its system, a poll before then would sync nothing (engine/pass/holds.ts).
+    const next = nextPollIn(schedule.intervalMs, Date.now() - started, idleUntil, Date.now());
+    if (next.waitsForLimit) this.logger.info({ flowId, resumeAt: idleUntil, nextPollInMs: next.delayMs }, 'rate limited: the next poll waits for the system');
+    this.arm(flowId, schedule, Math.min(next.delayMs, MAX_TIMER_MS));
   }
 
   /**

@@ -52,3 +52,15 @@ export function heldMessage(hold: Hold): string {
 export function hintsFor(part: CompiledPart, hints: readonly ChangeHint[]): boolean {
   return hints.some((hint) => part.triggers.some((trigger) => trigger.nodeId === hint.nodeId));
 }
+
+/**
+ * How long a loop of polls (the scheduler, `syncline run` without --once) waits before its next poll, the last having
+ * started `elapsedMs` ago: the rest of the interval; or, when every part of the flow waits for a rate limit
+ * (PassResult.idleUntil), until the first of them may call again, a minute at a time (see RATE_LIMIT_RECHECK_MS).
+ */
+export function nextPollIn(intervalMs: number, elapsedMs: number, idleUntil: string | undefined, now: number): { delayMs: number; waitsForLimit: boolean } {
+  const delayMs = Math.max(0, intervalMs - elapsedMs);
+  const idleMs = idleUntil === undefined ? 0 : Date.parse(idleUntil) - now;
+  if (idleMs <= delayMs) return { delayMs, waitsForLimit: false };
+  return { delayMs: Math.min(idleMs, Math.max(intervalMs, RATE_LIMIT_RECHECK_MS)), waitsForLimit: true };
+}
