@@ -297,6 +297,9 @@ describe('a flow of two parts', () => {
     expect(limited.idleUntil).toBeUndefined();
     expect(limited.error).toMatch(/^part "first": trigger "b": cannot list changes: Memory rate limit reached/);
     expect(contents(h.sides.d!)).toEqual([expect.objectContaining({ name: 'Grace' })]);
+    // What the second part learned of its sides is kept: its polls need no scan for hard deletes meanwhile.
+    expect(await liveLinksKnown(h.db, h.flow.id)).toEqual({ a: { known: null, counted: 0 }, b: { known: null, counted: 0 }, c: { known: 1, counted: 1 }, d: { known: 1, counted: 1 } });
+    const scans = h.store.calls.scanIds;
 
     // A poll within the minute does not call a or b: the hold is a minute at most, however late the system said.
     clock = new Date(clock.getTime() + 30_000);
@@ -307,6 +310,7 @@ describe('a flow of two parts', () => {
     expect(held).toMatchObject({ status: 'stopped', resumeAt: '2026-12-05T12:01:00.000Z' });
     expect(held.error).toMatch(/^part "first": trigger "b": cannot list changes: Memory rate limit reached .*\(its system is not called again before 2026-12-05T12:01:00.000Z; a pass run by hand calls it at once\)$/);
     expect(contents(h.sides.d!).map((record) => record.name)).toEqual(['Grace', 'Linus']);
+    expect(h.store.calls.scanIds).toBe(scans);
     const status = await new LiveStatus(h.db, () => clock).of(h.flow.id, h.flow);
     expect(status.nodes.b?.problem?.message).toMatch(/^cannot list changes: Memory rate limit reached/);
 

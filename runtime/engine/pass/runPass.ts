@@ -36,7 +36,9 @@ export async function runPass(ctx: EngineContext, pool: ConnectorPool, running: 
   const error = passError(partEnds.map((end) => end.error));
   const resumeAt = partEnds.reduce<string | null>((latest, end) => (end.resumeAt !== null && (latest === null || end.resumeAt > latest) ? end.resumeAt : latest), null);
   const idleUntil = firstComeBack(parts.map((part) => ends.get(part)));
-  const learnedNow = runId && status === 'ok' && !pass.overlapped ? { runId, startedAt, fingerprint, sides: learned } : null;
+  // Only parts that finished learned anything, about their own sides (SPEC §4: no part touches another's): what they
+  // learned holds whatever became of the others, so a part held for an hour does not cost the rest a scan a poll.
+  const learnedNow = runId && learned.size > 0 && !pass.overlapped ? { runId, startedAt, fingerprint, sides: learned } : null;
   if (runId) await endRun(ctx, flow, pass, runId, { status, error }, partsAfter(parts, ends, leftAlone, ctx.now()), learnedNow);
   running.end(pass);
   // A pass that began while this one was finishing may count links differently: nothing learned is kept.

@@ -5,8 +5,9 @@
  * exactly when the side holds `live links + listed unlinked` records. "Every present record is linked" is what a pass
  * learns (a scan that finds no stray record, or a previous such pass, and every record it listed ending up linked) and
  * hands to the next pass, along with the exact number of live links. It is kept in the state (`flow_knowledge`), so
- * the next pass may run in another process; a pass of the flow that overlapped it or did not finish cleanly, a changed
- * flow or a resolved conflict voids it, and the next pass scans (deleteScan.ts).
+ * the next pass may run in another process; a pass of the flow that overlapped it, a changed flow or a resolved
+ * conflict voids it, and the next pass scans (deleteScan.ts). Of a pass whose part stopped or failed, only the parts
+ * that finished hand on what they learned of their own sides.
  */
 import { createHash } from 'node:crypto';
 import type { FlowDocument } from '../../../nodes/index';
