@@ -166,6 +166,11 @@ export interface PassResult {
    * of theirs. The scheduler polls again no earlier; while any part can sync, it polls at the flow's interval.
    */
   idleUntil?: string;
+  /**
+   * The pass stopped only for rate limits an earlier pass already reported: parts left alone while held, or refused
+   * again once their hold ended. An alert would say nothing new.
+   */
+  repeatedLimit?: boolean;
   /** Present for dry runs. */
   planned?: PlannedSide[];
 }

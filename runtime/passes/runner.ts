@@ -262,12 +262,9 @@ export class FlowRunner {
     const base = { flowId, runId: result.runId, summary: result.summary, at };
     if (result.status === 'failed') {
       this.deps.alerts.notify(url, { ...base, kind: 'pass_failed', message: `a pass of "${flowId}" failed: ${result.error ?? 'unknown error'}` });
-    } else if (result.status === 'stopped') {
-      this.deps.alerts.notify(url, {
-        ...base,
-        kind: 'pass_stopped',
-        message: `a pass of "${flowId}" stopped for review: ${result.error ?? 'it would have deleted too many records'}`,
-      });
+    } else if (result.status === 'stopped' && !result.repeatedLimit) {
+      // Held for review, or a system's rate limit met; while that limit lasts, the polls it stops alert no more.
+      this.deps.alerts.notify(url, { ...base, kind: 'pass_stopped', message: `a pass of "${flowId}" stopped: ${result.error ?? 'held for review'}` });
     }
     if (result.summary.conflicts > 0) {
       this.deps.alerts.notify(url, {

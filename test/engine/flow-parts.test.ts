@@ -295,6 +295,7 @@ describe('a flow of two parts', () => {
     const limited = await h.pass({ reason: 'schedule' });
     expect(limited).toMatchObject({ status: 'stopped', resumeAt: limitedUntil.toISOString() });
     expect(limited.idleUntil).toBeUndefined();
+    expect(limited.repeatedLimit).toBeUndefined();
     expect(limited.error).toMatch(/^part "first": trigger "b": cannot list changes: Memory rate limit reached/);
     expect(contents(h.sides.d!)).toEqual([expect.objectContaining({ name: 'Grace' })]);
     // What the second part learned of its sides is kept: its polls need no scan for hard deletes meanwhile.
@@ -307,7 +308,7 @@ describe('a flow of two parts', () => {
     listed.length = 0;
     const held = await h.pass({ reason: 'schedule' });
     expect(listed.sort()).toEqual(['c', 'd']);
-    expect(held).toMatchObject({ status: 'stopped', resumeAt: '2026-12-05T12:01:00.000Z' });
+    expect(held).toMatchObject({ status: 'stopped', resumeAt: '2026-12-05T12:01:00.000Z', repeatedLimit: true });
     expect(held.error).toMatch(/^part "first": trigger "b": cannot list changes: Memory rate limit reached .*\(its system is not called again before 2026-12-05T12:01:00.000Z; a pass run by hand calls it at once\)$/);
     expect(contents(h.sides.d!).map((record) => record.name)).toEqual(['Grace', 'Linus']);
     expect(h.store.calls.scanIds).toBe(scans);
@@ -343,15 +344,17 @@ describe('a flow of two parts', () => {
     h.store.failWhen((call) => (call.method === 'listSince' && (call.collection === 'a' || call.collection === 'c') ? (refusals.push(call.collection), new RateLimitedError('Memory', resumeAt, '0 requests left')) : undefined));
 
     // Both parts limited: no poll can sync anything before the first of them may call again.
-    expect(await h.pass({ reason: 'schedule' })).toMatchObject({ status: 'stopped', idleUntil: resumeAt.toISOString() });
+    const first = await h.pass({ reason: 'schedule' });
+    expect(first).toMatchObject({ status: 'stopped', idleUntil: resumeAt.toISOString() });
+    expect(first.repeatedLimit).toBeUndefined();
     expect(refusals.sort()).toEqual(['a', 'c']);
     clock = new Date(clock.getTime() + 10_000);
-    expect(await h.pass({ reason: 'schedule' })).toMatchObject({ status: 'stopped', idleUntil: '2026-12-05T12:01:00.000Z' });
+    expect(await h.pass({ reason: 'schedule' })).toMatchObject({ status: 'stopped', idleUntil: '2026-12-05T12:01:00.000Z', repeatedLimit: true });
     expect(refusals).toHaveLength(2);
 
-    // A minute on, the hold is over: the poll asks again (once each), and is refused again.
+    // A minute on, the hold is over: the poll asks again (once each), and is refused again, which is no news.
     clock = new Date(clock.getTime() + 50_000);
-    expect(await h.pass({ reason: 'schedule' })).toMatchObject({ status: 'stopped', idleUntil: resumeAt.toISOString() });
+    expect(await h.pass({ reason: 'schedule' })).toMatchObject({ status: 'stopped', idleUntil: resumeAt.toISOString(), repeatedLimit: true });
     expect(refusals).toHaveLength(4);
   });
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FlowDocument } from '../../nodes';
 import type { PassOptions, PassResult } from '../../runtime/engine/types';
-import { contacts, createSides, deployPeople, eventually, peopleFlow, testRuntime, upsertPerson, type TestRuntime } from './support';
+import { contacts, createSides, deployPeople, eventually, jsonHeaders, peopleFlow, testRuntime, upsertPerson, type TestRuntime } from './support';
 
 let t: TestRuntime;
 afterEach(async () => {
@@ -85,5 +85,18 @@ describe('a pass stopped by a rate limit', () => {
     await deployPeople(t, peopleFlow({ detect: { mode: 'poll', intervalMs: 100 } }));
     // The engine leaves the held part alone in those polls (test/engine/flow-parts.test.ts); the flow's timer goes on.
     await eventually(() => expect(seen.filter((reason) => reason === 'schedule').length).toBeGreaterThanOrEqual(3));
+  });
+
+  it('alerts once when a rate limit stops the flow, not for each poll it stops again', async () => {
+    t = await testRuntime();
+    const engine = t.runtime.deps.engine;
+    const results = [rateLimited(new Date(Date.now() + 3_600_000), true), { ...rateLimited(new Date(Date.now() + 60_000), true), repeatedLimit: true }];
+    engine.runPass = () => Promise.resolve(results.shift() as PassResult);
+    await t.post('/api/flows', peopleFlow());
+    await t.request('/api/flows/people/alert', { method: 'PUT', headers: jsonHeaders, body: '{"url":"http://127.0.0.1:9/alert"}' });
+    expect(((await (await t.post('/api/flows/people/run')).json()) as { status: string }).status).toBe('stopped');
+    expect(((await (await t.post('/api/flows/people/run')).json()) as { status: string }).status).toBe('stopped');
+    await t.runtime.alerts.settle();
+    expect(t.alerts).toEqual([expect.objectContaining({ kind: 'pass_stopped', flowId: 'people', message: expect.stringMatching(/^a pass of "people" stopped: Example rate limit reached/) })]);
   });
 });

@@ -36,6 +36,7 @@ export async function runPass(ctx: EngineContext, pool: ConnectorPool, running: 
   const error = passError(partEnds.map((end) => end.error));
   const resumeAt = partEnds.reduce<string | null>((latest, end) => (end.resumeAt !== null && (latest === null || end.resumeAt > latest) ? end.resumeAt : latest), null);
   const idleUntil = firstComeBack(parts.map((part) => ends.get(part)));
+  const repeatedLimit = partEnds.length > 0 && partEnds.every((end) => end.reported);
   // Only parts that finished learned anything, about their own sides (SPEC §4: no part touches another's): what they
   // learned holds whatever became of the others, so a part held for an hour does not cost the rest a scan a poll.
   const learnedNow = runId && learned.size > 0 && !pass.overlapped ? { runId, startedAt, fingerprint, sides: learned } : null;
@@ -51,6 +52,7 @@ export async function runPass(ctx: EngineContext, pool: ConnectorPool, running: 
     error,
     ...(resumeAt ? { resumeAt } : {}),
     ...(idleUntil ? { idleUntil } : {}),
+    ...(repeatedLimit ? { repeatedLimit } : {}),
     ...(dryRun ? { planned: [...pass.planned.values()] } : {}),
   };
 }
@@ -84,7 +86,7 @@ async function syncParts(
       const hold = holdOn(part, holds, ctx.now());
       if (hold) {
         // Left alone, its systems uncalled. A webhook batch with nothing for it loses nothing, and is not kept for later.
-        if (!options.hints || hintsFor(part, options.hints)) outcome.ends.set(part, { status: 'stopped', error: partError(partName, heldMessage(hold)), reason: hold.reason, resumeAt: hold.until, limited: true });
+        if (!options.hints || hintsFor(part, options.hints)) outcome.ends.set(part, { status: 'stopped', error: partError(partName, heldMessage(hold)), reason: hold.reason, resumeAt: hold.until, limited: true, reported: true });
         outcome.leftAlone.add(part);
         continue;
       }
@@ -98,6 +100,9 @@ async function syncParts(
         pass.finishPart();
       } catch (caught) {
         const end = partEnd(caught, partName);
+        // Refused again once its hold ended: the pass that first met the limit reported it (the hold is kept until
+        // the part finishes).
+        end.reported = end.limited && part.triggers.some((trigger) => holds.has(trigger.nodeId));
         outcome.ends.set(part, end);
         ctx.logger?.[end.status === 'stopped' ? 'warn' : 'error']({ flowId: pass.flowId, runId: pass.runId, part: part.conflictNodeId, err: end.error }, `pass ${end.status}`);
       }
@@ -184,6 +189,8 @@ interface PartEnd {
   resumeAt: string | null;
   /** Stopped by its system's rate limit, in this pass or (left alone while held) in an earlier one. */
   limited: boolean;
+  /** A rate limit an earlier pass already reported: the part was held, or is refused again after its hold. */
+  reported: boolean;
 }
 
 /** What an error that ended a part means for the pass; in a flow of several parts its message names the part. */
@@ -197,6 +204,7 @@ function partEnd(caught: unknown, partName: string | null): PartEnd {
     reason: message,
     resumeAt: limited?.resumeAt.toISOString() ?? null,
     limited: limited !== null,
+    reported: false,
   };
 }
 
