@@ -237,7 +237,9 @@ export interface TriggerStatusTable {
   flow_id: string;
   node_id: string;
   last_pass_at: string;
-  /** Until when automatic passes leave this trigger's part alone: its system's rate limit refused the last one. */
+  /** When its system's rate limit last refused a pass: automatic passes leave its part alone for a while (holds.ts). */
+  held_at: string | null;
+  /** When the system said to come back. */
   held_until: string | null;
   /** What the system said when it refused (the part's error), for the runs that skip the part meanwhile. */
   held_reason: string | null;

@@ -77,7 +77,7 @@ describe.each(stateDatabases)('migration 2026_12_08_0900_trigger_holds on $name'
     await downHolds(db as never);
     await db.insertInto('trigger_status').values({ flow_id: 'f', node_id: 'crm', last_pass_at: at } as never).execute();
     await upHolds(db as never);
-    expect(await db.selectFrom('trigger_status').selectAll().execute()).toEqual([{ flow_id: 'f', node_id: 'crm', last_pass_at: at, held_until: null, held_reason: null }]);
+    expect(await db.selectFrom('trigger_status').selectAll().execute()).toEqual([{ flow_id: 'f', node_id: 'crm', last_pass_at: at, held_at: null, held_until: null, held_reason: null }]);
     expect((await triggerHolds(db, 'f')).size).toBe(0);
   });
 });
@@ -150,7 +150,7 @@ describe.each(stateDatabases)('the other counts of the live canvas on $name', ({
     const db = await state();
     await recordTriggerPass(db, 'f', ['crm', 'mkt', 'hr'], at);
     await recordTriggerPass(db, 'other', ['crm'], at);
-    const hold = { until: '2026-12-01T10:01:00.000Z', reason: 'trigger "crm": cannot list changes: 429' };
+    const hold = { since: at, until: '2026-12-01T11:00:00.000Z', reason: 'trigger "crm": cannot list changes: 429' };
     await holdTriggers(db, 'f', ['crm', 'mkt'], hold);
     expect(Object.fromEntries(await triggerHolds(db, 'f'))).toEqual({ crm: hold, mkt: hold });
     expect((await triggerHolds(db, 'other')).size).toBe(0);

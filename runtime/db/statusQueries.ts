@@ -177,26 +177,26 @@ export async function recordTriggerPass(db: Db, flowId: string, nodeIds: readonl
     .execute();
 }
 
-/** The triggers of a flow held by a rate limit at some time (expired holds included), by node id. */
-export async function triggerHolds(db: Db, flowId: string): Promise<Map<string, { until: string; reason: string }>> {
+/** The triggers of a flow held by a rate limit at some time (holds whose time is past included), by node id. */
+export async function triggerHolds(db: Db, flowId: string): Promise<Map<string, { since: string; until: string; reason: string }>> {
   const rows = await db
     .selectFrom('trigger_status')
-    .select(['node_id', 'held_until', 'held_reason'])
+    .select(['node_id', 'held_at', 'held_until', 'held_reason'])
     .where('flow_id', '=', flowId)
     .where('held_until', 'is not', null)
     .execute();
-  return new Map(rows.map((row) => [row.node_id, { until: row.held_until as string, reason: row.held_reason ?? '' }]));
+  return new Map(rows.map((row) => [row.node_id, { since: row.held_at ?? (row.held_until as string), until: row.held_until as string, reason: row.held_reason ?? '' }]));
 }
 
 /**
- * Holds these triggers until `until` for `reason`, or releases them (null). A trigger's row is made by
+ * Holds these triggers (since when, until when, why), or releases them (null). A trigger's row is made by
  * {@link recordTriggerPass} of the same pass, which a held trigger took part in.
  */
-export async function holdTriggers(db: Db, flowId: string, nodeIds: readonly string[], hold: { until: string; reason: string } | null): Promise<void> {
+export async function holdTriggers(db: Db, flowId: string, nodeIds: readonly string[], hold: { since: string; until: string; reason: string } | null): Promise<void> {
   if (nodeIds.length === 0) return;
   let query = db
     .updateTable('trigger_status')
-    .set({ held_until: hold?.until ?? null, held_reason: hold?.reason ?? null })
+    .set({ held_at: hold?.since ?? null, held_until: hold?.until ?? null, held_reason: hold?.reason ?? null })
     .where('flow_id', '=', flowId)
     .where('node_id', 'in', nodeIds);
   if (hold === null) query = query.where('held_until', 'is not', null);

@@ -168,7 +168,7 @@ export interface PassResult {
   idleUntil?: string;
   /**
    * The pass stopped only for rate limits an earlier pass already reported: parts left alone while held, or refused
-   * again once their hold ended. An alert would say nothing new.
+   * again before the time their system gave. An alert would say nothing new.
    */
   repeatedLimit?: boolean;
   /** Present for dry runs. */

@@ -356,6 +356,13 @@ describe('a flow of two parts', () => {
     clock = new Date(clock.getTime() + 50_000);
     expect(await h.pass({ reason: 'schedule' })).toMatchObject({ status: 'stopped', idleUntil: resumeAt.toISOString(), repeatedLimit: true });
     expect(refusals).toHaveLength(4);
+
+    // Refused after the time the systems gave: a limit met anew, which the pass reports again.
+    clock = new Date(resumeAt.getTime() + 1_000);
+    const anew = await h.pass({ reason: 'schedule' });
+    expect(anew.status).toBe('stopped');
+    expect(anew.repeatedLimit).toBeUndefined();
+    expect(refusals).toHaveLength(6);
   });
 
   it('uses up a mass-delete approval once its part acted on it, even when another part stops the pass', async () => {

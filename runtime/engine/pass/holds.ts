@@ -16,7 +16,9 @@ import type { ChangeHint, PassOptions } from '../types';
 export const RATE_LIMIT_RECHECK_MS = 60_000;
 
 export interface Hold {
-  /** ISO-8601. */
+  /** When the system refused (ISO-8601). */
+  since: string;
+  /** When it said to come back (ISO-8601): until then, a refusal is the same limit again, not news. */
   until: string;
   /** The part's error when its system refused: what the system said, for a person. */
   reason: string;
@@ -27,25 +29,33 @@ export function honoursHolds(options: Pick<PassOptions, 'reason' | 'dryRun'>): b
   return !options.dryRun && (options.reason === 'schedule' || options.reason === 'webhook');
 }
 
-/** The hold on one of the part's triggers that has not ended at `now` (the latest, if several), or null. */
+/** Until when a hold keeps its part alone: the system's word, a minute at most from the refusal. */
+export function heldUntil(hold: Hold): string {
+  const recheck = new Date(Date.parse(hold.since) + RATE_LIMIT_RECHECK_MS).toISOString();
+  return hold.until < recheck ? hold.until : recheck;
+}
+
+/** The hold that keeps the part alone at `now` (the one that lasts longest, if several), or null. */
 export function holdOn(part: CompiledPart, holds: ReadonlyMap<string, Hold>, now: Date): Hold | null {
   let found: Hold | null = null;
   for (const trigger of part.triggers) {
     const hold = holds.get(trigger.nodeId);
-    if (hold && Date.parse(hold.until) > now.getTime() && (found === null || hold.until > found.until)) found = hold;
+    if (hold && Date.parse(heldUntil(hold)) > now.getTime() && (found === null || heldUntil(hold) > heldUntil(found))) found = hold;
   }
   return found;
 }
 
-/** The hold a rate limit that asked to come back at `resumeAt` puts on a part, at `now`. */
-export function holdFor(resumeAt: string, reason: string, now: Date): Hold {
-  const recheck = new Date(now.getTime() + RATE_LIMIT_RECHECK_MS).toISOString();
-  return { until: resumeAt < recheck ? resumeAt : recheck, reason };
+/** Whether a refusal of the part at `now` is a limit an earlier pass already met and reported: the system's time is not up. */
+export function sameLimit(part: CompiledPart, holds: ReadonlyMap<string, Hold>, now: Date): boolean {
+  return part.triggers.some((trigger) => {
+    const hold = holds.get(trigger.nodeId);
+    return hold !== undefined && Date.parse(hold.until) > now.getTime();
+  });
 }
 
 /** What a pass that leaves a held part alone says of it. */
 export function heldMessage(hold: Hold): string {
-  return `${hold.reason} (its system is not called again before ${hold.until}; a pass run by hand calls it at once)`;
+  return `${hold.reason} (its system is not called again before ${heldUntil(hold)}; a pass run by hand calls it at once)`;
 }
 
 /** Whether a webhook batch hints at records of this part: a held part with none loses nothing by being left alone. */

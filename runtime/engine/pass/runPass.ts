@@ -13,7 +13,7 @@ import type { ConnectorPool } from './connectorPool';
 import type { EngineContext } from './context';
 import { saveCursor } from './cursor';
 import { forgetKnowledge } from './forget';
-import { heldMessage, hintsFor, holdFor, holdOn, honoursHolds, type Hold } from './holds';
+import { heldMessage, heldUntil, hintsFor, holdOn, honoursHolds, sameLimit, type Hold } from './holds';
 import { partError, passError } from './passErrors';
 import { PassState, PassStopped, type RunningPasses } from './passState';
 import { flowFingerprint, keepKnowledge, validKnowledge, type FlowKnowledge, type SideKnowledge } from './sideKnowledge';
@@ -86,7 +86,7 @@ async function syncParts(
       const hold = holdOn(part, holds, ctx.now());
       if (hold) {
         // Left alone, its systems uncalled. A webhook batch with nothing for it loses nothing, and is not kept for later.
-        if (!options.hints || hintsFor(part, options.hints)) outcome.ends.set(part, { status: 'stopped', error: partError(partName, heldMessage(hold)), reason: hold.reason, resumeAt: hold.until, limited: true, reported: true });
+        if (!options.hints || hintsFor(part, options.hints)) outcome.ends.set(part, { status: 'stopped', error: partError(partName, heldMessage(hold)), reason: hold.reason, resumeAt: heldUntil(hold), limited: true, reported: true });
         outcome.leftAlone.add(part);
         continue;
       }
@@ -100,9 +100,8 @@ async function syncParts(
         pass.finishPart();
       } catch (caught) {
         const end = partEnd(caught, partName);
-        // Refused again once its hold ended: the pass that first met the limit reported it (the hold is kept until
-        // the part finishes).
-        end.reported = end.limited && part.triggers.some((trigger) => holds.has(trigger.nodeId));
+        // Refused again, after its hold, before the time its system gave: the pass that first met the limit said so.
+        end.reported = end.limited && sameLimit(part, holds, ctx.now());
         outcome.ends.set(part, end);
         ctx.logger?.[end.status === 'stopped' ? 'warn' : 'error']({ flowId: pass.flowId, runId: pass.runId, part: part.conflictNodeId, err: end.error }, `pass ${end.status}`);
       }
@@ -142,7 +141,7 @@ function partsAfter(parts: readonly CompiledPart[], ends: ReadonlyMap<CompiledPa
     const end = ends.get(part);
     if (end?.status !== 'failed') after.ran.push(...nodeIds);
     if (!end) after.released.push(...nodeIds);
-    else if (end.limited && end.resumeAt !== null) after.held.push({ nodeIds, hold: holdFor(end.resumeAt, end.reason, now) });
+    else if (end.limited && end.resumeAt !== null) after.held.push({ nodeIds, hold: { since: now.toISOString(), until: end.resumeAt, reason: end.reason } });
   }
   return after;
 }
@@ -189,7 +188,7 @@ interface PartEnd {
   resumeAt: string | null;
   /** Stopped by its system's rate limit, in this pass or (left alone while held) in an earlier one. */
   limited: boolean;
-  /** A rate limit an earlier pass already reported: the part was held, or is refused again after its hold. */
+  /** A rate limit an earlier pass already reported: the part was held, or is refused again before its system's time. */
   reported: boolean;
 }
 
