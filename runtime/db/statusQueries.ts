@@ -177,22 +177,33 @@ export async function recordTriggerPass(db: Db, flowId: string, nodeIds: readonl
     .execute();
 }
 
+/** A trigger held by its system's rate limit (runtime/engine/pass/holds.ts). */
+export interface TriggerHold {
+  /** When the system refused (ISO-8601). */
+  since: string;
+  /** When it said to come back (ISO-8601): until then, a refusal is the same limit again, not news. */
+  until: string;
+  /** The part's error when its system refused: what the system said, for a person. */
+  reason: string;
+}
+
 /** The triggers of a flow held by a rate limit at some time (holds whose time is past included), by node id. */
-export async function triggerHolds(db: Db, flowId: string): Promise<Map<string, { since: string; until: string; reason: string }>> {
+export async function triggerHolds(db: Db, flowId: string): Promise<Map<string, TriggerHold>> {
   const rows = await db
     .selectFrom('trigger_status')
     .select(['node_id', 'held_at', 'held_until', 'held_reason'])
     .where('flow_id', '=', flowId)
     .where('held_until', 'is not', null)
     .execute();
-  return new Map(rows.map((row) => [row.node_id, { since: row.held_at ?? (row.held_until as string), until: row.held_until as string, reason: row.held_reason ?? '' }]));
+  // The three are written together (holdTriggers): a row with a time to come back has the others.
+  return new Map(rows.map((row) => [row.node_id, { since: row.held_at as string, until: row.held_until as string, reason: row.held_reason as string }]));
 }
 
 /**
  * Holds these triggers (since when, until when, why), or releases them (null). A trigger's row is made by
  * {@link recordTriggerPass} of the same pass, which a held trigger took part in.
  */
-export async function holdTriggers(db: Db, flowId: string, nodeIds: readonly string[], hold: { since: string; until: string; reason: string } | null): Promise<void> {
+export async function holdTriggers(db: Db, flowId: string, nodeIds: readonly string[], hold: TriggerHold | null): Promise<void> {
   if (nodeIds.length === 0) return;
   let query = db
     .updateTable('trigger_status')

@@ -6,6 +6,7 @@
  * flow's other parts sync as usual. A pass a person runs (run now, a resolution, the CLI) calls the system at once:
  * that is how a limit lifted early (a new token, a higher plan) is noticed without waiting.
  */
+import type { TriggerHold } from '../../db/statusQueries';
 import type { CompiledPart } from '../graph';
 import type { ChangeHint, PassOptions } from '../types';
 
@@ -15,14 +16,7 @@ import type { ChangeHint, PassOptions } from '../types';
  */
 export const RATE_LIMIT_RECHECK_MS = 60_000;
 
-export interface Hold {
-  /** When the system refused (ISO-8601). */
-  since: string;
-  /** When it said to come back (ISO-8601): until then, a refusal is the same limit again, not news. */
-  until: string;
-  /** The part's error when its system refused: what the system said, for a person. */
-  reason: string;
-}
+export type Hold = TriggerHold;
 
 /** Whether this pass leaves held parts alone: only passes nobody asked for at that moment do. */
 export function honoursHolds(options: Pick<PassOptions, 'reason' | 'dryRun'>): boolean {
