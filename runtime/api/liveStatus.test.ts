@@ -185,4 +185,18 @@ describe('triggerProblems', () => {
     });
     expect(triggerProblems(run('failed', 'part "crm-pair": database is locked')).size).toBe(0);
   });
+
+  it('shows a rate-limit hold on the trigger whose system refused, while it keeps the part alone, whatever the last run', () => {
+    const hold = { since: '2026-12-01T12:00:00.000Z', until: '2026-12-01T13:00:00.000Z', reason: 'trigger "gh": cannot list changes: GitHub rate limit reached' };
+    // Both triggers of the held part keep the hold; the run after it synced another part.
+    const holds = new Map([['gh', hold], ['desk', hold]]);
+    const within = new Date('2026-12-01T12:00:30.000Z');
+    expect(triggerProblems(run('ok', null), holds, within)).toEqual(
+      new Map([['gh', { message: 'cannot list changes: GitHub rate limit reached (its system is not called again before 2026-12-01T12:01:00.000Z; a pass run by hand calls it at once)', at: hold.since, status: 'stopped' }]]),
+    );
+    // What the last run said of the trigger comes first.
+    expect(triggerProblems(run('stopped', 'trigger "gh": cannot list changes: 403'), holds, within).get('gh')?.message).toBe('cannot list changes: 403');
+    // After its minute the hold no longer keeps the part alone: the next pass says what the system says.
+    expect(triggerProblems(run('ok', null), holds, new Date('2026-12-01T12:01:00.000Z')).size).toBe(0);
+  });
 });

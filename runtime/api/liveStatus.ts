@@ -10,22 +10,37 @@ import {
   openConflictsOfPart,
   recentRuns,
   runWritesInSteps,
+  triggerHolds,
   yieldToOthers,
   type BetweenSteps,
   type RecentRun,
+  type TriggerHold,
 } from '../db/statusQueries';
 import { compileFlow } from '../engine/graph';
+import { heldMessage, heldUntil } from '../engine/pass/holds';
 import { unreachableTriggers } from '../engine/pass/passErrors';
 import type { FlowStatus, TriggerStatus } from './schemas';
 
 /**
  * The problem each trigger's system gave the last finished run, by node id: the triggers it could not open or list
- * (one per part of the flow at most), none when that run ran or failed otherwise (the state, a write).
+ * (one per part of the flow at most), none when that run ran or failed otherwise (the state, a write). A trigger whose
+ * system's rate limit holds its part (engine/pass/holds.ts) shows it for as long as the passes leave the part alone,
+ * whatever the last run was: in a flow of several parts, that may be a run of another part that synced.
  */
-export function triggerProblems(run: Pick<RecentRun, 'status' | 'error' | 'startedAt' | 'finishedAt'> | null): Map<string, NonNullable<TriggerStatus['problem']>> {
+export function triggerProblems(
+  run: Pick<RecentRun, 'status' | 'error' | 'startedAt' | 'finishedAt'> | null,
+  holds: ReadonlyMap<string, TriggerHold> = new Map(),
+  now = new Date(),
+): Map<string, NonNullable<TriggerStatus['problem']>> {
   const problems = new Map<string, NonNullable<TriggerStatus['problem']>>();
-  if (!run || (run.status !== 'failed' && run.status !== 'stopped') || run.error === null) return problems;
-  for (const [nodeId, message] of unreachableTriggers(run.error)) problems.set(nodeId, { message, at: run.finishedAt ?? run.startedAt, status: run.status });
+  if (run && (run.status === 'failed' || run.status === 'stopped') && run.error !== null) {
+    for (const [nodeId, message] of unreachableTriggers(run.error)) problems.set(nodeId, { message, at: run.finishedAt ?? run.startedAt, status: run.status });
+  }
+  // Every trigger of a held part keeps the same reason, which names the trigger whose system refused.
+  for (const hold of holds.values()) {
+    if (Date.parse(heldUntil(hold)) <= now.getTime()) continue;
+    for (const [nodeId, message] of unreachableTriggers(heldMessage(hold))) if (!problems.has(nodeId)) problems.set(nodeId, { message, at: hold.since, status: 'stopped' });
+  }
   return problems;
 }
 
@@ -83,14 +98,15 @@ export class LiveStatus {
     const now = this.now();
     const { recent, newest, lastFinished } = await recentRuns(this.db, flowId, new Date(now.getTime() - HOUR_MS).toISOString());
     const mark = markOf(newest, now);
-    const [passes, failing, conflicts, synced, changes] = await Promise.all([
+    const [passes, holds, failing, conflicts, synced, changes] = await Promise.all([
       lastPasses(this.db, flowId),
+      triggerHolds(this.db, flowId),
       failingByNode(this.db, flowId),
       this.openConflicts(flowId, document, mark),
       this.synced(flowId, triggers, mark),
       this.changesLastHour(flowId, recent),
     ]);
-    const problems = triggerProblems(lastFinished);
+    const problems = triggerProblems(lastFinished, holds, now);
     const nodes: Record<string, TriggerStatus> = {};
     for (const nodeId of triggers) {
       nodes[nodeId] = {

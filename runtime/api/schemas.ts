@@ -274,7 +274,8 @@ export type EntityInspectionView = z.infer<typeof entityInspectionSchema>;
 /**
  * What the canvas shows while a flow runs. Per trigger: when it last took part in a pass, its records in sync (linked,
  * not tombstoned), the records passes of the last hour wrote on its side, its failing records, the open conflicts that
- * name it, and `problem` when the last pass that finished could not open or list its system. Per conflict node: the
+ * name it, and `problem` when the last pass that finished could not open or list its system, or while its system's
+ * rate limit holds its part (api/liveStatus.ts triggerProblems). Per conflict node: the
  * open conflicts of its part. `countedAt`: when the records in sync were counted.
  */
 export const flowStatusSchema = z.strictObject({

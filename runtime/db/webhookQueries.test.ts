@@ -24,9 +24,26 @@ describe.each(stateDatabases)('the webhook inbox on $name', ({ openInbox }) => {
       ['1', 'delete', 'number'],
     ]);
     expect(await pendingEvents(inbox, 'f', 10, pending[0]!.id!)).toHaveLength(1);
-    await markEventsProcessed(inbox, 'f', pending[1]!.id!, at);
+    await markEventsProcessed(inbox, 'f', { afterId: 0, lastId: pending[1]!.id!, exceptNodes: [] }, at);
     expect(await pendingEvents(inbox, 'f', 10)).toEqual([]);
     expect(await flowsWithPendingEvents(inbox)).toEqual(['g']);
+  });
+
+  it('leaves out the events of held triggers, and marks a batch but for them, within its own ids', async () => {
+    const inbox = await openInbox();
+    const at = '2026-11-01T00:00:00.000Z';
+    const delivery = (nodeId: string, recordId: string) => ({ flowId: 'f', nodeId, deliveryId: null, events: [{ recordId, type: 'upsert' as const }] });
+    await storeDeliveries(inbox, [delivery('a', '1'), delivery('b', '2'), delivery('a', '3'), delivery('b', '4')], at);
+    const all = await pendingEvents(inbox, 'f', 10);
+    expect((await pendingEvents(inbox, 'f', 10, 0, ['a'])).map((event) => event.record_id)).toEqual(['2', '4']);
+    expect((await pendingEvents(inbox, 'f', 10, 0, ['a', 'b'])).map((event) => event.record_id)).toEqual([]);
+
+    // The first two events were one batch whose pass could not read `a`: record 1 stays, record 2 is done.
+    await markEventsProcessed(inbox, 'f', { afterId: 0, lastId: all[1]!.id!, exceptNodes: ['a'] }, at);
+    expect((await pendingEvents(inbox, 'f', 10)).map((event) => event.record_id)).toEqual(['1', '3', '4']);
+    // A later batch, read whole, marks its own events and not the held one before it.
+    await markEventsProcessed(inbox, 'f', { afterId: all[1]!.id!, lastId: all[3]!.id!, exceptNodes: [] }, at);
+    expect((await pendingEvents(inbox, 'f', 10)).map((event) => event.record_id)).toEqual(['1']);
   });
 
   it('drops old processed events and old delivery ids a chunk at a time, and keeps pending and recent ones', async () => {

@@ -69,17 +69,14 @@ export async function storeDeliveries(inbox: InboxDb, deliveries: readonly Incom
   });
 }
 
-/** The oldest unprocessed events of a flow, in arrival order; after `afterId` when given (a batch already taken). */
-export async function pendingEvents(inbox: InboxDb, flowId: string, limit: number, afterId = 0): Promise<WebhookEventRow[]> {
-  return inbox
-    .selectFrom('webhook_events')
-    .selectAll()
-    .where('flow_id', '=', flowId)
-    .where('processed_at', 'is', null)
-    .where('id', '>', afterId)
-    .orderBy('id')
-    .limit(limit)
-    .execute();
+/**
+ * The oldest unprocessed events of a flow, in arrival order; after `afterId` when given (a batch already taken), and
+ * leaving out the events of `skipNodes` (triggers whose system asked to be called later).
+ */
+export async function pendingEvents(inbox: InboxDb, flowId: string, limit: number, afterId = 0, skipNodes: readonly string[] = []): Promise<WebhookEventRow[]> {
+  let query = inbox.selectFrom('webhook_events').selectAll().where('flow_id', '=', flowId).where('processed_at', 'is', null).where('id', '>', afterId);
+  if (skipNodes.length > 0) query = query.where('node_id', 'not in', skipNodes);
+  return query.orderBy('id').limit(limit).execute();
 }
 
 /** Flows that have unprocessed events (to drain after a restart). */
@@ -88,15 +85,24 @@ export async function flowsWithPendingEvents(inbox: InboxDb): Promise<string[]> 
   return rows.map((row) => row.flow_id);
 }
 
-/** Marks a flow's events up to `lastId` (inclusive) processed. */
-export async function markEventsProcessed(inbox: InboxDb, flowId: string, lastId: number, now: string): Promise<void> {
-  await inbox
+/** The events of a batch a pass handled: the flow's after `afterId` up to `lastId`, but for those of `exceptNodes`. */
+export interface HandledEvents {
+  afterId: number;
+  lastId: number;
+  exceptNodes: readonly string[];
+}
+
+/** Marks a batch's events processed, but for those of the triggers its pass could not read (they stay pending). */
+export async function markEventsProcessed(inbox: InboxDb, flowId: string, handled: HandledEvents, now: string): Promise<void> {
+  let update = inbox
     .updateTable('webhook_events')
     .set({ processed_at: now })
     .where('flow_id', '=', flowId)
     .where('processed_at', 'is', null)
-    .where('id', '<=', lastId)
-    .execute();
+    .where('id', '>', handled.afterId)
+    .where('id', '<=', handled.lastId);
+  if (handled.exceptNodes.length > 0) update = update.where('node_id', 'not in', handled.exceptNodes);
+  await update.execute();
 }
 
 /** Rows a pruning statement deletes at most: each one holds the inbox's write lock, which the intake's 202s wait for. */

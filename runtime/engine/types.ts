@@ -158,9 +158,14 @@ export interface PassResult {
   /**
    * When a system's rate limit stopped the pass (status `stopped`), or a part was left alone while an earlier one's
    * hold lasts (pass/holds.ts): when to come back (ISO-8601), the latest of the parts'. The webhook worker keeps the
-   * batch's events until then.
+   * events of `heldTriggers` until then.
    */
   resumeAt?: string;
+  /**
+   * With `resumeAt`: the triggers of the parts a rate limit stopped or held in this pass, whose hinted records were
+   * not read. The webhook worker keeps those triggers' events; the other parts' events were synced.
+   */
+  heldTriggers?: string[];
   /**
    * When every part of the flow waits for a rate limit: no pass syncs anything before this time (ISO-8601), the first
    * of theirs. The scheduler polls again no earlier; while any part can sync, it polls at the flow's interval.

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { InboxDb } from '../db/inbox';
 import type { WebhookEventRow } from '../db/schema';
-import { flowsWithPendingEvents, markEventsProcessed, pendingEvents } from '../db/webhookQueries';
-import type { ChangeHint } from '../engine/types';
+import { flowsWithPendingEvents, markEventsProcessed, pendingEvents, type HandledEvents } from '../db/webhookQueries';
+import type { ChangeHint, PassResult } from '../engine/types';
 import type { FlowCatalog } from '../flows/flowCatalog';
 import { FlowPausedError, type FlowRunner } from '../passes/runner';
 import { RATE_LIMIT_RECHECK_MS } from '../engine/pass/holds';
@@ -37,6 +37,11 @@ export class WebhookWorker {
   private readonly retries = new Map<string, { timer: NodeJS.Timeout; delayMs: number }>();
   private readonly backoff = new Map<string, number>();
   private readonly loops = new Map<string, Promise<void>>();
+  /** Per flow, the triggers whose events wait for their system's rate limit, and until when (epoch ms). */
+  private readonly held = new Map<string, Map<string, number>>();
+  private readonly holdTimers = new Map<string, NodeJS.Timeout>();
+  /** Flows a hold on some of whose events ended: their drain goes back to the oldest pending event. */
+  private readonly rewind = new Set<string>();
   private stopped = false;
 
   constructor(
@@ -99,6 +104,10 @@ export class WebhookWorker {
     this.stopped = true;
     for (const retry of this.retries.values()) clearTimeout(retry.timer);
     this.retries.clear();
+    // Forgotten, not kept: a restart takes every pending event again, and a pass says again what is still held.
+    for (const timer of this.holdTimers.values()) clearTimeout(timer);
+    this.holdTimers.clear();
+    this.held.clear();
     await Promise.all([...this.loops.values()]);
   }
 
@@ -110,24 +119,30 @@ export class WebhookWorker {
   private async drain(flowId: string): Promise<void> {
     const { inbox, catalog, runner, logger } = this.deps;
     const batchSize = this.deps.batchSize ?? 2000;
-    // The last event of the batch whose pass has run but which is not marked processed yet. It is marked while the
-    // next pass runs: the flow's passes follow each other without waiting for that write in between.
-    let unmarked: number | null = null;
+    // The batch whose pass has run but whose events are not marked processed yet. They are marked while the next
+    // pass runs: the flow's passes follow each other without waiting for that write in between.
+    let unmarked: HandledEvents | null = null;
     const markProcessed = async () => {
       if (unmarked === null) return;
-      const lastId = unmarked;
+      const handled = unmarked;
       unmarked = null;
-      await markEventsProcessed(inbox, flowId, lastId, (this.deps.now?.() ?? new Date()).toISOString());
+      await markEventsProcessed(inbox, flowId, handled, this.now().toISOString());
     };
     let afterId = 0;
     try {
       for (;;) {
         if (this.stopped || !catalog.get(flowId)?.deployed) return;
         this.kickedWhileDraining.delete(flowId);
+        // A hold ended: its events, older than the batches taken since, are taken again.
+        if (this.rewind.delete(flowId) && afterId > 0) {
+          await markProcessed();
+          afterId = 0;
+        }
         // While another pass of the flow runs (a poll, "run now"), wait for it before taking the batch: events that
         // arrive meanwhile then go into this batch instead of the next pass's.
         if (runner.busy(flowId)) await runner.exclusive(flowId, async () => undefined);
-        const events = await pendingEvents(inbox, flowId, batchSize, afterId);
+        const skipped = this.heldTriggers(flowId);
+        const events = await pendingEvents(inbox, flowId, batchSize, afterId, skipped);
         if (events.length === 0) {
           await markProcessed();
           if (this.kickedWhileDraining.has(flowId)) continue;
@@ -142,12 +157,7 @@ export class WebhookWorker {
         const { result, error } = await outcome;
         // Paused while the batch waited: its events stay pending until the flow is deployed again.
         if (error instanceof FlowPausedError) return;
-        // A system's rate limit stopped the pass before it had read these records: they stay pending until it said
-        // to come back (a flow whose only trigger is this webhook has no poll that would read them later).
-        if (result?.resumeAt !== undefined) {
-          this.retryAt(flowId, Date.parse(result.resumeAt), result.error ?? 'rate limited', events.length);
-          return;
-        }
+        const held = this.keepHeld(flowId, result, events);
         const failed = error !== null ? (error instanceof Error ? error.message : String(error)) : result?.status === 'failed' ? (result.error ?? 'the pass failed') : null;
         if (failed !== null) {
           if (!catalog.get(flowId)) return;
@@ -155,25 +165,78 @@ export class WebhookWorker {
           return;
         }
         this.backoff.delete(flowId);
-        afterId = unmarked = events[events.length - 1]!.id!;
-        logger.debug({ flowId, events: events.length, hints: hints.length }, 'webhook batch processed');
+        const lastId = events[events.length - 1]!.id!;
+        // The held triggers' events among the batch's ids, left out of it or not read by its pass, stay pending.
+        unmarked = { afterId, lastId, exceptNodes: [...new Set([...skipped, ...held])] };
+        afterId = lastId;
+        logger.debug({ flowId, events: events.length, hints: hints.length, held: held.length }, 'webhook batch processed');
       }
     } finally {
       await markProcessed();
     }
   }
 
+  /** The flow's triggers still held by a rate limit: their pending events are not taken meanwhile. */
+  private heldTriggers(flowId: string): string[] {
+    const holds = this.held.get(flowId);
+    if (!holds) return [];
+    const now = this.now().getTime();
+    return [...holds].filter(([, until]) => until > now).map(([nodeId]) => nodeId);
+  }
+
+  /**
+   * A system's rate limit stopped a part before it had read its records: their events stay pending until the system
+   * said to come back (a flow whose only trigger is this webhook has no poll that would read them later), while the
+   * other parts' events, read by the pass, are done with, and later ones go on. Returns the triggers held.
+   */
+  private keepHeld(flowId: string, result: PassResult | null, events: readonly WebhookEventRow[]): string[] {
+    if (result?.resumeAt === undefined || !result.heldTriggers?.length) return [];
+    this.hold(flowId, result.heldTriggers, Date.parse(result.resumeAt), result.error ?? 'rate limited', events);
+    return result.heldTriggers;
+  }
+
+  private hold(flowId: string, nodeIds: readonly string[], at: number, reason: string, events: readonly WebhookEventRow[]): void {
+    const now = this.now().getTime();
+    // Like the scheduler, a minute at a time: a limit lifted early is noticed within a minute.
+    const delayMs = Math.max(MIN_RETRY_MS, Math.min(at - now, RATE_LIMIT_RECHECK_MS));
+    const holds = this.held.get(flowId) ?? new Map<string, number>();
+    for (const nodeId of nodeIds) holds.set(nodeId, now + delayMs);
+    this.held.set(flowId, holds);
+    const pending = events.filter((event) => nodeIds.includes(event.node_id)).length;
+    this.deps.logger.warn({ flowId, triggers: nodeIds, pending, retryInMs: delayMs, reason }, 'webhook events held by a rate limit; kept until it resets');
+    this.wakeForHolds(flowId);
+  }
+
+  /**
+   * Takes the flow's held events again when the first hold ends. The timer is this process's even in a cluster: were
+   * the process to die, the members that notice drain every flow with pending events (resumeAll).
+   */
+  private wakeForHolds(flowId: string): void {
+    clearTimeout(this.holdTimers.get(flowId));
+    this.holdTimers.delete(flowId);
+    const holds = this.held.get(flowId);
+    if (!holds || holds.size === 0 || this.stopped) return;
+    const first = Math.min(...holds.values());
+    const timer = setTimeout(() => {
+      this.holdTimers.delete(flowId);
+      for (const [nodeId, until] of holds) if (until <= first) holds.delete(nodeId);
+      if (holds.size === 0) this.held.delete(flowId);
+      this.rewind.add(flowId);
+      this.kick(flowId);
+      this.wakeForHolds(flowId);
+    }, Math.max(0, first - this.now().getTime()));
+    timer.unref();
+    this.holdTimers.set(flowId, timer);
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
   private retryLater(flowId: string, error: string, pending: number): void {
     const delayMs = Math.min(MAX_RETRY_MS, (this.backoff.get(flowId) ?? MIN_RETRY_MS / 2) * 2);
     this.backoff.set(flowId, delayMs);
     this.deps.logger.warn({ flowId, pending, retryInMs: delayMs, error }, 'webhook batch failed; events kept for a retry');
-    this.retryIn(flowId, delayMs);
-  }
-
-  private retryAt(flowId: string, at: number, reason: string, pending: number): void {
-    // Like the scheduler, a minute at a time: a limit lifted early is noticed within a minute.
-    const delayMs = Math.max(MIN_RETRY_MS, Math.min(at - (this.deps.now?.() ?? new Date()).getTime(), RATE_LIMIT_RECHECK_MS));
-    this.deps.logger.warn({ flowId, pending, retryInMs: delayMs, reason }, 'webhook batch stopped by a rate limit; events kept until it resets');
     this.retryIn(flowId, delayMs);
   }
 

@@ -293,7 +293,7 @@ describe('a flow of two parts', () => {
 
     // The limit stops the first part; the second syncs. The flow's poll is not held back: a part can still sync.
     const limited = await h.pass({ reason: 'schedule' });
-    expect(limited).toMatchObject({ status: 'stopped', resumeAt: limitedUntil.toISOString() });
+    expect(limited).toMatchObject({ status: 'stopped', resumeAt: limitedUntil.toISOString(), heldTriggers: ['a', 'b'] });
     expect(limited.idleUntil).toBeUndefined();
     expect(limited.repeatedLimit).toBeUndefined();
     expect(limited.error).toMatch(/^part "first": trigger "b": cannot list changes: Memory rate limit reached/);
@@ -321,9 +321,19 @@ describe('a flow of two parts', () => {
     const other = await h.pass({ reason: 'webhook', hints: [{ nodeId: 'c', recordId: linus!.id, type: 'upsert' }] });
     expect(other).toMatchObject({ status: 'ok', summary: expect.objectContaining({ updated: 1 }) });
     expect(other.resumeAt).toBeUndefined();
+    expect(other.heldTriggers).toBeUndefined();
+    // That run synced; the canvas still shows the held part's refusal on the trigger whose system refused.
+    const after = await new LiveStatus(h.db, () => clock).of(h.flow.id, h.flow);
+    expect(after.nodes.b?.problem).toMatchObject({ status: 'stopped', message: expect.stringMatching(/^cannot list changes: Memory rate limit reached .*not called again before 2026-12-05T12:01:00.000Z/) });
+    expect(after.nodes.a?.problem).toBeNull();
     const [ada] = h.sides.a!.all();
     const mine = await h.pass({ reason: 'webhook', hints: [{ nodeId: 'a', recordId: ada!.id, type: 'upsert' }] });
-    expect(mine).toMatchObject({ status: 'stopped', resumeAt: '2026-12-05T12:01:00.000Z' });
+    expect(mine).toMatchObject({ status: 'stopped', resumeAt: '2026-12-05T12:01:00.000Z', heldTriggers: ['a', 'b'] });
+    // A batch for both parts syncs the other part's record and names the held part's triggers, whose events wait.
+    h.sides.c!.update(linus!.id, { name: 'Linus Torvalds' });
+    const both = await h.pass({ reason: 'webhook', hints: [{ nodeId: 'a', recordId: ada!.id, type: 'upsert' }, { nodeId: 'c', recordId: linus!.id, type: 'upsert' }] });
+    expect(both).toMatchObject({ status: 'stopped', heldTriggers: ['a', 'b'], summary: expect.objectContaining({ updated: 1 }) });
+    expect(contents(h.sides.d!).map((record) => record.name)).toEqual(['Grace', 'Linus Torvalds']);
 
     // A pass run by hand calls the held system at once, and once the limit is gone the hold goes with it.
     limitedUntil = null;

@@ -2,7 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FlowDocument } from '../../nodes';
+import { createMemoryStore, deleteMemoryStore } from '../../runtime/connectors/memory/index';
+import { RateLimitedError } from '../../runtime/connectors/types';
 import type { PassOptions, PassResult } from '../../runtime/engine/types';
+import { contents } from '../engine/memory-flows';
 import { contacts, createSides, deployPeople, eventually, jsonHeaders, peopleFlow, testRuntime, upsertPerson, type TestRuntime } from './support';
 
 let t: TestRuntime;
@@ -22,6 +25,7 @@ function rateLimited(resumeAt: Date, everyPart: boolean): PassResult {
     summary: { created: 0, updated: 0, deleted: 0, echoes: 0, conflicts: 0, failed: 0 },
     error: `Example rate limit reached (0 requests left); the next pass resumes at ${resumeAt.toISOString()}`,
     resumeAt: resumeAt.toISOString(),
+    heldTriggers: ['a', 'b'],
     ...(everyPart ? { idleUntil: resumeAt.toISOString() } : {}),
   };
 }
@@ -43,6 +47,32 @@ function limitFirstPass(t: TestRuntime, flowId: string, reason: string, resumeAt
   return seen;
 }
 
+/** Two parts on one memory store, each fed by a webhook on its first side: a → b through `first`, c → d through `second`. */
+function twoPartWebhookFlow(store: string): Record<string, unknown> {
+  const trigger = (id: string, x: number, y: number, detect: Record<string, unknown>) => ({
+    id,
+    type: 'trigger',
+    typeVersion: 1,
+    position: { x, y },
+    config: { connector: 'memory', connection: { store }, collection: id, key: 'id', updatedAt: 'updated', detect },
+  });
+  const webhook = { mode: 'webhook', secret: { credential: 'hook-secret' } };
+  const conflict = (id: string, y: number) => ({ id, type: 'conflict', typeVersion: 1, position: { x: 200, y }, config: { policy: 'last-write-wins', fields: {}, match: ['email'] } });
+  return {
+    format: 'syncline.flow',
+    version: 1,
+    id: 'two-parts',
+    name: 'Two parts',
+    nodes: [trigger('a', 0, 0, webhook), conflict('first', 0), trigger('b', 400, 0, { mode: 'manual' }), trigger('c', 0, 300, webhook), conflict('second', 300), trigger('d', 400, 300, { mode: 'manual' })],
+    edges: [
+      { id: 'e-a', source: 'a', target: 'first' },
+      { id: 'e-b', source: 'first', target: 'b' },
+      { id: 'e-c', source: 'c', target: 'second' },
+      { id: 'e-d', source: 'second', target: 'd' },
+    ],
+  };
+}
+
 describe('a pass stopped by a rate limit', () => {
   it("keeps its webhook events until the system's limit resets, then syncs them", async () => {
     t = await testRuntime();
@@ -58,6 +88,37 @@ describe('a pass stopped by a rate limit', () => {
 
     await eventually(() => expect(contacts(t.dir).map((contact) => contact.full_name)).toContain('Grace Hopper'));
     await eventually(async () => expect(await t.inbox.selectFrom('webhook_events').select('id').where('processed_at', 'is', null).execute()).toEqual([]));
+  });
+
+  it("keeps the webhook events of the part it stopped, and syncs the other part's at once", async () => {
+    t = await testRuntime();
+    const store = createMemoryStore('rate-limited-webhooks', { seed: 1 });
+    const sides = Object.fromEntries(['a', 'b', 'c', 'd'].map((id) => [id, store.createCollection(id)]));
+    // The first part's system refuses every call while `limited`, saying to come back in 1.5 s each time.
+    let limited = true;
+    store.failWhen((call) => ('collection' in call && ['a', 'b'].includes(call.collection) && limited ? new RateLimitedError('Memory', new Date(Date.now() + 1_500), '0 requests left') : undefined));
+    await deployPeople(t, twoPartWebhookFlow('rate-limited-webhooks'));
+    const pending = async () => (await t.inbox.selectFrom('webhook_events').select('record_id').where('processed_at', 'is', null).orderBy('id').execute()).map((row) => row.record_id);
+    try {
+      const adaId = sides.a!.insert({ email: 'ada@example.com', name: 'Ada' });
+      expect((await t.hook('two-parts', 'a', JSON.stringify({ type: 'upsert', id: adaId }))).status).toBe(202);
+      await t.runtime.deps.worker.idle();
+      expect(await pending()).toEqual([adaId]);
+
+      // The hold on the first part's events does not hold back the second part's, which arrive after it began.
+      const graceId = sides.c!.insert({ email: 'grace@example.com', name: 'Grace' });
+      expect((await t.hook('two-parts', 'c', JSON.stringify({ type: 'upsert', id: graceId }))).status).toBe(202);
+      await t.runtime.deps.worker.idle();
+      expect(contents(sides.d!)).toEqual([expect.objectContaining({ name: 'Grace' })]);
+      expect(await pending()).toEqual([adaId]);
+
+      // Once the system takes calls again, the kept event is read when its hold ends, with no new event to wake it.
+      limited = false;
+      await eventually(() => expect(contents(sides.b!)).toEqual([expect.objectContaining({ name: 'Ada' })]));
+      await eventually(async () => expect(await pending()).toEqual([]));
+    } finally {
+      deleteMemoryStore('rate-limited-webhooks');
+    }
   });
 
   it('is not polled again at its interval while the system said to wait', async () => {

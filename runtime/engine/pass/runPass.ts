@@ -36,6 +36,7 @@ export async function runPass(ctx: EngineContext, pool: ConnectorPool, running: 
   const error = passError(partEnds.map((end) => end.error));
   const resumeAt = partEnds.reduce<string | null>((latest, end) => (end.resumeAt !== null && (latest === null || end.resumeAt > latest) ? end.resumeAt : latest), null);
   const idleUntil = firstComeBack(parts.map((part) => ends.get(part)));
+  const heldTriggers = parts.filter((part) => ends.get(part)?.limited).flatMap((part) => part.triggers.map((trigger) => trigger.nodeId));
   const repeatedLimit = partEnds.length > 0 && partEnds.every((end) => end.reported);
   // Only parts that finished learned anything, about their own sides (SPEC §4: no part touches another's): what they
   // learned holds whatever became of the others, so a part held for an hour does not cost the rest a scan a poll.
@@ -50,7 +51,7 @@ export async function runPass(ctx: EngineContext, pool: ConnectorPool, running: 
     status,
     summary: pass.summary,
     error,
-    ...(resumeAt ? { resumeAt } : {}),
+    ...(resumeAt ? { resumeAt, heldTriggers } : {}),
     ...(idleUntil ? { idleUntil } : {}),
     ...(repeatedLimit ? { repeatedLimit } : {}),
     ...(dryRun ? { planned: [...pass.planned.values()] } : {}),
