@@ -128,6 +128,11 @@ describe('reading', () => {
     const entries = await delivered();
     expect(entries.map((entry) => entry.headers['content-type'])).toEqual(['application/json', 'application/x-www-form-urlencoded', 'application/json', 'application/x-www-form-urlencoded']);
     for (const entry of entries) expect(bambooHrWebhook.read(delivery(entry), employees)).toEqual({ kind: 'events', events: [{ recordId: String(ada.id), type: 'upsert' }] });
+    // The form-encoded entries are keyed by the employee's id.
+    expect(entries[1]!.body.toString()).toContain(`employees%5B${ada.id}%5D%5Baction%5D=Created`);
+    // Field-Based Webhooks' own Form Post example, which carries no action: a change of employee 12345.
+    const documented = { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from('employees[12345][changedFields][0]=First+name&employees[12345][First+name]=John') };
+    expect(bambooHrWebhook.read(delivery(documented), employees)).toEqual({ kind: 'events', events: [{ recordId: '12345', type: 'upsert' }] });
     const batch = Buffer.from(JSON.stringify({ employees: [{ id: '7', action: 'Updated' }, { id: 8, action: 'Deleted' }] }));
     expect(bambooHrWebhook.read(delivery({ headers: {}, body: batch }), employees)).toEqual({
       kind: 'events',

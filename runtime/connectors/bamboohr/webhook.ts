@@ -13,9 +13,13 @@
  * - Payloads: event-based webhooks send one event, `{"type": "employee.created" | "employee.updated" |
  *   "employee.deleted", "timestamp", "data": {"companyId", "employeeId", "changedFields"}}` ("Event-Based Webhooks");
  *   field-based ones send `{"employees": [{"id", "action": "Created" | "Updated" | "Deleted", "changedFields",
- *   "fields"}]}` ("Field-Based Webhooks"). Either may come JSON or form-encoded (`data[employeeId]=…`). Every id is a
- *   hint: the record is read again before any merge (SPEC §5.1), so the values a field-based payload carries are not
- *   used. `company.*` events are about something else and are ignored.
+ *   "fields"}]}` ("Field-Based Webhooks", JSON Format). Either may come form-encoded: an event as `data[employeeId]=…`
+ *   (Event-Based, Form Post Format), field-based entries keyed by the employee's id, `employees[12345][changedFields][0]=
+ *   First+name&employees[12345][First+name]=John` (Field-Based, Form Post Format; "Global Webhooks":
+ *   `employees[<employeeId>][changedFields][0]=Employee #`), with no `id` or `action` in the example. Every id is a
+ *   hint: the record is read again before any merge (SPEC §5.1), so an entry without an action is read as a change,
+ *   and the values a field-based payload carries are not used. `company.*` events are about something else and are
+ *   ignored.
  * - BambooHR sends no delivery id: a retried delivery is a new one, and reading again makes repeats harmless.
  *
  * Registration (hooks.ts): Create Webhook takes a URL but no secret — BambooHR generates the private key and returns
@@ -80,13 +84,13 @@ export const bambooHrWebhook: ConnectorWebhook = {
 
     if (employees !== undefined) {
       // Field-based: one entry per employee, with the action that happened to them.
-      if (!Array.isArray(employees)) return { kind: 'invalid', message: 'must be a list of {id, action}', path: 'employees' };
+      if (!Array.isArray(employees)) return { kind: 'invalid', message: 'must be a list of {id, action} (or, form-encoded, entries keyed by the employee id)', path: 'employees' };
       const events: Array<{ recordId: string; type: 'upsert' | 'delete' }> = [];
       for (const [index, entry] of employees.entries()) {
         const { id, action } = (entry ?? {}) as { id?: unknown; action?: unknown };
         const recordId = typeof id === 'number' ? String(id) : id;
         if (typeof recordId !== 'string' || !/^\d+$/.test(recordId)) return { kind: 'invalid', message: "must be the employee's id", path: `employees[${index}].id` };
-        if (action !== 'Created' && action !== 'Updated' && action !== 'Deleted') return { kind: 'invalid', message: 'must be Created, Updated or Deleted', path: `employees[${index}].action` };
+        if (action !== undefined && action !== 'Created' && action !== 'Updated' && action !== 'Deleted') return { kind: 'invalid', message: 'must be Created, Updated or Deleted', path: `employees[${index}].action` };
         events.push({ recordId, type: action === 'Deleted' ? 'delete' : 'upsert' });
       }
       return events.length > 0 ? { kind: 'events', events } : { kind: 'ignored', reason: 'the delivery names no employee' };
@@ -126,7 +130,10 @@ function formPayload(text: string): unknown {
       }
     });
   }
-  // `employees[0][id]` makes an object keyed "0", "1", …: the list the JSON format sends.
-  if (typeof root.employees === 'object' && root.employees !== null && !Array.isArray(root.employees)) root.employees = Object.values(root.employees);
+  // `employees[12345][…]` makes an object keyed by employee id: the list the JSON format sends, each entry with its id.
+  const { employees } = root;
+  if (typeof employees === 'object' && employees !== null && !Array.isArray(employees)) {
+    root.employees = Object.entries(employees).map(([key, entry]) => (typeof entry === 'object' && entry !== null ? { id: key, ...entry } : entry));
+  }
   return root;
 }

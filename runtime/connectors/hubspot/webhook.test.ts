@@ -163,6 +163,8 @@ describe('reading the events', () => {
         { subscriptionType: 'object.propertyChange', objectTypeId: '0-1', objectId: 15 },
         { subscriptionType: 'object.creation', objectTypeId: '0-2', objectId: 16 },
         { eventType: 'contact.deletion', objectId: 17 },
+        // A merge that made a new object: both the primary and the merged one are gone.
+        { subscriptionType: 'contact.merge', objectId: 18, primaryObjectId: 18, mergedObjectIds: [19], newObjectId: 20 },
       ]),
       trigger('contacts'),
     );
@@ -176,6 +178,9 @@ describe('reading the events', () => {
         { recordId: '14', type: 'delete' },
         { recordId: '15', type: 'upsert' },
         { recordId: '17', type: 'delete' },
+        { recordId: '20', type: 'upsert' },
+        { recordId: '18', type: 'delete' },
+        { recordId: '19', type: 'delete' },
       ],
     });
   });

@@ -13,7 +13,8 @@
  *   without the secret no signature matches the URL it names.
  * - The body is "an array of objects… under 100 notifications": `{objectId, subscriptionType (or eventType),
  *   eventId, subscriptionId, occurredAt, attemptNumber, …}`. Creations, property changes, restores and merges are
- *   upserts; deletions and privacy deletions are deletes; a merge deletes the merged-away records. Events about other
+ *   upserts; deletions and privacy deletions are deletes; a merge deletes the merged-away records (the primary too
+ *   when the merge made a new object, `newObjectId`). Events about other
  *   object types (a contact trigger receives the app's company events too) and association changes are left out.
  * - Delivery id: HubSpot sends none, and "eventId … is not guaranteed to be unique". A retried batch carries the same
  *   notifications with `attemptNumber` one higher, so the id is a hash of the batch's events without their attempt
@@ -114,10 +115,10 @@ export const hubspotWebhook: ConnectorWebhook = {
         const winner = idOf(fields.newObjectId) ?? idOf(fields.primaryObjectId) ?? idOf(fields.objectId);
         if (winner === null) return { kind: 'invalid', message: 'must be the id of the record the merge kept', path: `[${index}].primaryObjectId` };
         read.push({ recordId: winner, type: 'upsert' });
-        for (const merged of Array.isArray(fields.mergedObjectIds) ? fields.mergedObjectIds : []) {
-          const id = idOf(merged);
-          if (id !== null && id !== winner) read.push({ recordId: id, type: 'delete' });
-        }
+        // "newObjectId … is separate from primaryObjectId because in some cases a new object is created" (changelog,
+        // "New subscription types for Webhooks"): then the primary is merged away too, and read again with the rest.
+        const losers = new Set([fields.primaryObjectId, ...(Array.isArray(fields.mergedObjectIds) ? fields.mergedObjectIds : [])].map(idOf));
+        for (const id of losers) if (id !== null && id !== winner) read.push({ recordId: id, type: 'delete' });
         continue;
       }
       const recordId = idOf(fields.objectId);

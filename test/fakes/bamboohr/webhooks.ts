@@ -209,8 +209,13 @@ export class WebhookHub {
     const fieldBasedEvent = `employee_with_fields.${fieldBasedAction === 'Created' ? 'created' : fieldBasedAction === 'Updated' ? 'updated' : 'deleted'}`;
     if (has(fieldBasedEvent) && (fieldBasedAction !== 'Updated' || changedMonitored.length > 0)) {
       const fields = fieldBasedAction === 'Updated' ? Object.fromEntries(Object.entries(webhook.postFields).map(([name, postedAs]) => [postedAs, this.company.valueOf(change.employee, fieldKey(this.company.resolveField(name) as FieldDefinition))])) : {};
-      const entry = { id: employeeId, action: fieldBasedAction, timestamp: at, changedFields: fieldBasedAction === 'Updated' ? changedMonitored.map((field) => field.name) : [], fields };
-      bodies.push(webhook.format === 'json' ? JSON.stringify({ employees: [entry] }) : formEncoded({ employees: [entry] }));
+      const changedFields = fieldBasedAction === 'Updated' ? changedMonitored.map((field) => field.name) : [];
+      if (webhook.format === 'json') bodies.push(JSON.stringify({ employees: [{ id: employeeId, action: fieldBasedAction, timestamp: at, changedFields, fields }] }));
+      // Form Post Format ("Field-Based Webhooks"): entries keyed by the employee's id, the posted values beside
+      // changedFields (`employees[12345][changedFields][0]=First+name&employees[12345][First+name]=John`). The
+      // example shows no action or timestamp; they are sent beside them as the JSON format has them, so a form
+      // delivery can still say Deleted (the connector does not count on them).
+      else bodies.push(formEncoded({ employees: { [employeeId]: { action: fieldBasedAction, timestamp: at, changedFields, ...fields } } }));
     }
     return bodies;
   }
