@@ -136,9 +136,14 @@ export class GitHubClient {
   }
 
   /** "Create an issue" takes no state; an absent body and a null one are the same there. */
+  /**
+   * "Create an issue" is a POST with no idempotency key: a server error or a lost answer does not mean no issue was
+   * made, so it is sent once (the retry plugin would send it up to three times more). Rate limits, which GitHub
+   * answers before doing anything, are still waited out by the throttling plugin.
+   */
   async createIssue(fields: Omit<IssueWrite, 'state' | 'state_reason'> & { title: string }): Promise<IssueJson> {
     const { body, ...rest } = fields;
-    const response = await this.octokit.rest.issues.create({ owner: this.owner, repo: this.repo, ...rest, ...(typeof body === 'string' ? { body } : {}) });
+    const response = await this.octokit.rest.issues.create({ owner: this.owner, repo: this.repo, ...rest, ...(typeof body === 'string' ? { body } : {}), request: { retries: 0 } });
     return response.data as unknown as IssueJson;
   }
 

@@ -186,7 +186,12 @@ class GitHubIssues implements Connector {
     if ('problem' in parsed) return refused(parsed.problem);
     const { state, state_reason: stateReason, ...body } = parsed.body;
     if (body.title === undefined) return refused('field "title" is required to create a GitHub issue');
-    const created = await this.client.createIssue({ ...body, title: body.title });
+    let created: Awaited<ReturnType<GitHubClient['createIssue']>>;
+    try {
+      created = await this.client.createIssue({ ...body, title: body.title });
+    } catch (error) {
+      return this.failedCreate(error);
+    }
     this.lastWrite.set(created.number, Date.now());
     if (state !== 'closed') return { ok: true, id: String(created.number), version: created.updated_at };
     // "Create an issue" takes no state: a closed record is created open, then closed. Were the close to fail, the
@@ -235,6 +240,18 @@ class GitHubIssues implements Connector {
     if (answer.kind === 'issue') return { ok: true, id: String(answer.issue.number), version: answer.issue.updated_at };
     await this.confirmRepository();
     return { ok: false, reason: 'missing' };
+  }
+
+  /**
+   * A failed create: as any failed write, but a server error or a request whose answer was lost may have made the
+   * issue, so it is not tried again (as the other SaaS connectors' creates): never a second issue for one record.
+   */
+  private failedCreate(error: unknown): WriteResult {
+    const result = this.failed(error);
+    const failure = classifyFailure(error);
+    const unknownOutcome = failure?.kind === 'server' || (failure?.kind === 'network' && !failure.refused);
+    if (result.ok || !unknownOutcome) return result;
+    return { ok: false, reason: 'failed', message: `${'message' in result ? result.message : 'the create failed'}; the issue may have been made all the same, so it is not created again: look for it in ${this.connection.repo}`, retryable: false };
   }
 
   /** A failed write as the engine takes it: rate limits and server errors retryable, GitHub's refusals not. */

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GitHubFake } from '../../../test/fakes/github/server';
 import { ConnectorError, RateLimitedError, type Connector, type ListPosition, type SourceRecord } from '../types';
@@ -158,5 +160,47 @@ describe('credentials and the repository', () => {
     expect(error.message).toMatch(/--allow-hosts 127\.0\.0\.1:\d+/);
     expect(fake.requests.count()).toBe(0);
     await refused.close();
+  });
+});
+
+describe('a create whose answer is lost', () => {
+  /**
+   * A gateway in front of the fake: it passes every request on, and answers a create with 502 once GitHub has made
+   * the issue, as a load balancer does when the answer times out on its way back.
+   */
+  async function lossyGateway(target: GitHubFake): Promise<{ url: string; close(): Promise<void> }> {
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        void (async () => {
+          const headers = Object.fromEntries(Object.entries(request.headers).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[0] !== 'host' && entry[0] !== 'content-length'));
+          const answer = await fetch(`${target.url}${request.url}`, { method: request.method, headers, ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}) });
+          const text = await answer.text();
+          if (request.method === 'POST' && /\/issues$/.test(request.url ?? '')) {
+            response.writeHead(502, { 'content-type': 'application/json' }).end('{"message":"Server Error"}');
+            return;
+          }
+          response.writeHead(answer.status, Object.fromEntries(answer.headers)).end(text);
+        })();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+
+  it('is sent once and not tried again, so a record never becomes two issues', async () => {
+    fake = (await startFakeRepository()).fake;
+    const gateway = await lossyGateway(fake);
+    try {
+      connector = await openIssues(fake, { baseUrl: gateway.url });
+      const [result] = await connector.write([{ kind: 'create', fields: { title: 'Crash on save' }, tag: 'syncline:f:1' }]);
+      expect(result).toMatchObject({ ok: false, reason: 'failed', retryable: false, message: expect.stringMatching(/502 .*may have been made all the same, so it is not created again/) });
+      expect(fake.requests.count('POST /repos/{owner}/{repo}/issues')).toBe(1);
+      expect(fake.issues.all().map((issue) => issue.title)).toEqual(['Crash on save']);
+    } finally {
+      await gateway.close();
+    }
   });
 });
