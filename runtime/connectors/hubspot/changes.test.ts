@@ -47,15 +47,17 @@ describe('listing from the start', () => {
 });
 
 describe('polling through the search index', () => {
-  it('asks for lastmodifieddate GTE the cursor less the lookback, sorted ascending, 200 a page, following paging.next.after', async () => {
+  it('asks for lastmodifieddate GTE the cursor less the lookback, sorted ascending, 200 a page, each page from the last date read', async () => {
     for (let i = 0; i < 450; i++) fake.seed('contacts', { email: `c${i}@example.com` }, { updatedAt: clockStart + i });
     fake.clock.advance(60_000);
     const since = '2024-06-03T12:00:00.100Z';
     const records = await listAll({ since, afterId: null });
-    // Everything from 5 minutes before the cursor: here, every contact.
+    // Everything from 5 minutes before the cursor: here, every contact, each once.
     expect(new Set(records.map((record) => record.id)).size).toBe(450);
     const bodies = searchBodies();
-    expect(bodies.map((body) => body.after ?? null)).toEqual([null, '200', '400']);
+    // Never an offset: the second page starts at the first page's last date (its 200th contact, read again and left out).
+    expect(bodies.map((body) => body.after ?? null)).toEqual([null, null, null]);
+    expect(bodies.map((body) => body.filterGroups[0]?.filters[0]?.value)).toEqual([String(Date.parse(since) - hubspotLookbackMs), String(clockStart + 199), String(clockStart + 398)]);
     expect(bodies[0]).toMatchObject({
       filterGroups: [{ filters: [{ propertyName: 'lastmodifieddate', operator: 'GTE', value: String(Date.parse(since) - hubspotLookbackMs) }] }],
       sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }],
@@ -128,8 +130,27 @@ describe('polling through the search index', () => {
   });
 });
 
+describe('edits while a listing goes on', () => {
+  it('loses no contact when one already read is edited between two pages', async () => {
+    for (let i = 0; i < 450; i++) fake.seed('contacts', { email: `c${i}@example.com` }, { updatedAt: clockStart + i * 10 });
+    fake.clock.advance(60_000);
+    // After the first search a person edits the first contact: it moves to the end of the results, and each contact
+    // after it one place up. Paged by offset, the one at the first page's edge would be read by neither page.
+    const first = fake.object('contacts', [...fake.portal.objects.contacts.keys()][0] as string);
+    let edited = false;
+    fake.afterEachSearch(() => {
+      if (edited) return;
+      edited = true;
+      fake.personUpdate('contacts', first?.id as string, { firstname: 'Edited' });
+    });
+    const records = await listAll({ since: new Date(clockStart + hubspotLookbackMs).toISOString(), afterId: null }, 20_000);
+    expect(edited).toBe(true);
+    expect(new Set(records.map((record) => record.id))).toEqual(new Set(fake.portal.objects.contacts.keys()));
+  });
+});
+
 describe('the 10,000-result ceiling', () => {
-  it('asks again from the last modified date seen when a query reaches 10,000 results, and loses nothing', async () => {
+  it('is never met: each page is a query of its own, from the last modified date read, and nothing is lost', async () => {
     const total = 10_450;
     for (let i = 0; i < total; i++) fake.seed('contacts', { email: `bulk${i}@example.com` }, { updatedAt: clockStart + i * 10 });
     fake.clock.set(clockStart + total * 10 + 60_000);
@@ -137,10 +158,11 @@ describe('the 10,000-result ceiling', () => {
     const records = await listAll({ since: new Date(clockStart + hubspotLookbackMs).toISOString(), afterId: null }, 20_000);
     expect(new Set(records.map((record) => record.id)).size).toBe(total);
     const bodies = searchBodies();
-    // 50 pages reach the 10,000th result; page 51 would answer 400, so the next query starts at that page's last date.
-    expect(bodies.every((body) => Number(body.after ?? 0) < 10_000)).toBe(true);
-    const windows = bodies.filter((body) => body.after === undefined).map((body) => body.filterGroups[0]?.filters[0]?.value);
-    expect(windows).toEqual([String(clockStart), String(clockStart + 9_999 * 10)]);
+    expect(bodies.every((body) => body.after === undefined)).toBe(true);
+    // 199 new contacts a query (the 200th is read again as the next query's first): 53 queries, the windows rising.
+    const windows = bodies.map((body) => Number(body.filterGroups[0]?.filters[0]?.value));
+    expect(windows).toHaveLength(53);
+    expect(windows.every((value, index) => index === 0 || value > (windows[index - 1] as number))).toBe(true);
     expect(fake.requests.filter((entry) => entry.status === 400)).toEqual([]);
   });
 
@@ -152,10 +174,10 @@ describe('the 10,000-result ceiling', () => {
     fake.clock.set(instant + 60_000);
     const records = await listAll({ since: new Date(instant + hubspotLookbackMs).toISOString(), afterId: null }, 20_000);
     expect(new Set(records.map((record) => record.id))).toEqual(new Set([...ids, after]));
-    const firstFilters = searchBodies()
-      .filter((body) => body.after === undefined)
-      .map((body) => body.filterGroups[0]?.filters.map((filter) => `${filter.propertyName} ${filter.operator}`).join(' & '));
-    expect(firstFilters).toEqual(['lastmodifieddate GTE', 'lastmodifieddate EQ', 'lastmodifieddate EQ & hs_object_id GT', 'lastmodifieddate GTE']);
+    const kinds = searchBodies().map((body) => body.filterGroups[0]?.filters.map((filter) => `${filter.propertyName} ${filter.operator}`).join(' & '));
+    // A page all of that instant, then the instant by id (52 pages of 200 and one short), then the window after it.
+    expect(kinds.filter((kind, index) => kind !== kinds[index - 1])).toEqual(['lastmodifieddate GTE', 'lastmodifieddate EQ', 'lastmodifieddate EQ & hs_object_id GT', 'lastmodifieddate GTE']);
+    expect(kinds.filter((kind) => kind === 'lastmodifieddate EQ & hs_object_id GT')).toHaveLength(51);
     expect(fake.requests.filter((entry) => entry.status === 400)).toEqual([]);
   });
 });

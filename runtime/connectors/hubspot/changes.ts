@@ -5,12 +5,15 @@
  * - From the start: the objects list (`GET /crm/v3/objects/{objectType}`, 100 a page, `paging.next.after` followed).
  *   It reads the records themselves, so it has neither the search index's lag nor its 10,000-result ceiling.
  * - Since a time: the search API (`POST /crm/v3/objects/{objectType}/search`), filtered `lastmodifieddate GTE since`
- *   (`hs_lastmodifieddate` for companies), sorted by it ascending, 200 a page, `paging.next.after` followed. "The
- *   search endpoints are limited to 10,000 total results for any given query. Attempting to page beyond 10,000 will
- *   result in a 400 error" (Search the CRM, Limitations): a query that reaches its 10,000th result is not paged further
- *   but asked again from the last modified date it returned. When all 10,000 share that one instant (a bulk import),
- *   that instant is read on its own, by id (`hs_object_id GT` the last id), before the window moves past it. A query
- *   never just stops at the ceiling.
+ *   (`hs_lastmodifieddate` for companies), sorted by it ascending, 200 a page. Each page is a query of its own, from
+ *   the last modified date of the page before, never `paging.next.after`: that token is an offset into the query's
+ *   results as they are when each page is asked for, so a record edited while the listing goes on moves to the end
+ *   and shifts every later one down a place, and the one at the page's edge would never be read (by the time the
+ *   lookback below could bring it back, the cursor is past it). Read by date, an edited record only comes later.
+ *   This also keeps every query far from the ceiling: "The search endpoints are limited to 10,000 total results for
+ *   any given query. Attempting to page beyond 10,000 will result in a 400 error" (Search the CRM, Limitations).
+ *   A search takes one sort, so records of one instant come in no set order: an instant that fills a whole page (a
+ *   bulk import) is read on its own, by id (`hs_object_id GT` the last id), before the window moves past it.
  * - The search index trails the records ("It may take a few moments for newly created or updated CRM objects to
  *   appear in search results", Limitations; integrators hold their cursors minutes behind for it: airbytehq/airbyte
  *   #69203 added a lookback to its HubSpot search streams, estuary/connectors#1549 delays HubSpot data 5 minutes,
@@ -34,7 +37,6 @@ export const hubspotLookbackMs = 5 * 60_000;
 export const searchPageSize = 200;
 /** The objects list's largest page. */
 export const listPageSize = 100;
-export const searchCeiling = 10_000;
 /** A listing that never ends is a bug, not a big account. */
 const maxRequests = 1_000_000;
 
@@ -115,70 +117,66 @@ export class HubSpotChanges {
   }
 
   /**
-   * Objects modified at or after `sinceMs` as the index shows them, in windows of at most 10,000 search results: their
-   * ids and last-modified dates (the only property asked for; their values are read by id).
+   * Objects modified at or after `sinceMs` as the index shows them, a page a query: their ids and last-modified dates
+   * (the only property asked for; their values are read by id).
    */
   private async *searchFrom(sinceMs: number): AsyncGenerator<unknown[]> {
     const version = versionProperty[this.collection];
     const path = `/crm/v3/objects/${this.collection}/search`;
     let from = sinceMs;
-    // Set while one instant holds more than a query can reach: that instant, paged by id.
+    // The ids read at `from` already: the next query, from that date, returns them again.
+    let readAtFrom = new Set<string>();
+    // Set while one instant fills a whole page: that instant, paged by id.
     let instant: { at: number; afterId: string | null } | null = null;
-    for (let requests = 0; requests < maxRequests; ) {
+    for (let requests = 0; requests < maxRequests; requests++) {
       const filters = instant
         ? [{ propertyName: version, operator: 'EQ', value: String(instant.at) }, ...(instant.afterId === null ? [] : [{ propertyName: 'hs_object_id', operator: 'GT', value: instant.afterId }])]
         : [{ propertyName: version, operator: 'GTE', value: String(from) }];
-      const sorts = [{ propertyName: instant ? 'hs_object_id' : version, direction: 'ASCENDING' }];
-      let after: string | null = null;
-      let received = 0;
-      let lastVersion: number | null = null;
-      let lastId: string | null = null;
-      let ceilingReached = false;
-      for (;;) {
-        requests++;
-        const body: Record<string, unknown> = { filterGroups: [{ filters }], sorts, properties: [version], limit: searchPageSize };
-        if (after !== null) body.after = after;
-        const response = await this.client.request('POST', path, { body, search: true, repeatable: true });
-        if (response.status === 400 && after !== null && received > 0) {
-          // The ceiling came sooner than counted: go on from what was read, as at the ceiling.
-          ceilingReached = true;
-          break;
-        }
-        if (response.status !== 200) throw this.client.failure(response, response.status === 400 ? `HubSpot refused the search — ${errorText(response)}` : '');
-        const answer = (response.body ?? {}) as Record<string, unknown>;
-        const results = resultsOf(answer, `POST ${path}`);
-        received += results.length;
-        for (const object of results) {
-          const id = (object as { id?: unknown }).id;
-          const time = Date.parse(String(latest([(object as ObjectJson).updatedAt, (object as ObjectJson).properties?.[version]]) ?? ''));
-          if (Number.isFinite(time) && (lastVersion === null || time > lastVersion)) lastVersion = time;
-          if (typeof id === 'string' || typeof id === 'number') lastId = String(id);
-        }
-        yield results;
-        const next = nextAfter(answer);
-        if (next === null) break;
-        if (received >= searchCeiling || (/^\d+$/.test(next) && Number(next) >= searchCeiling)) {
-          ceilingReached = true;
-          break;
-        }
-        after = next;
-      }
+      const body = { filterGroups: [{ filters }], sorts: [{ propertyName: instant ? 'hs_object_id' : version, direction: 'ASCENDING' }], properties: [version], limit: searchPageSize };
+      const response = await this.client.request('POST', path, { body, search: true, repeatable: true });
+      if (response.status !== 200) throw this.client.failure(response, response.status === 400 ? `HubSpot refused the search — ${errorText(response)}` : '');
+      const answer = (response.body ?? {}) as Record<string, unknown>;
+      const results = resultsOf(answer, `POST ${path}`);
+      const more = nextAfter(answer) !== null && results.length > 0;
+      const page = results.map((object) => ({ object, id: idOf(object), time: timeOf(object, version) }));
       if (instant) {
-        if (ceilingReached && lastId !== null) {
-          instant = { at: instant.at, afterId: lastId };
-          continue;
+        yield results;
+        const lastId = page.at(-1)?.id ?? null;
+        if (more && lastId !== null) instant = { at: instant.at, afterId: lastId };
+        else {
+          // That instant is read: the window goes on just after it.
+          from = instant.at + 1;
+          readAtFrom = new Set();
+          instant = null;
         }
-        // That instant is read: the window goes on just after it.
-        from = instant.at + 1;
-        instant = null;
         continue;
       }
-      if (!ceilingReached) return;
-      if (lastVersion !== null && lastVersion > from) from = lastVersion;
-      else instant = { at: from, afterId: null };
+      const fresh = page.filter((entry) => entry.id === null || !readAtFrom.has(entry.id)).map((entry) => entry.object);
+      if (fresh.length > 0) yield fresh;
+      if (!more) return;
+      const last = page.reduce<number | null>((max, entry) => (entry.time !== null && (max === null || entry.time > max) ? entry.time : max), null);
+      if (last === null || last <= from) {
+        instant = { at: from, afterId: null };
+        continue;
+      }
+      from = last;
+      readAtFrom = new Set(page.filter((entry) => entry.time === last && entry.id !== null).map((entry) => entry.id as string));
     }
     throw new ConnectorError(`POST ${path}: the search did not end after ${maxRequests} requests`);
   }
+}
+
+/** A search result's id, as text. */
+function idOf(object: unknown): string | null {
+  const id = (object as { id?: unknown } | null)?.id;
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : null;
+}
+
+/** A search result's last-modified time (ms), the later of its `updatedAt` and its version property. */
+function timeOf(object: unknown, version: string): number | null {
+  const { updatedAt, properties } = (object ?? {}) as Partial<ObjectJson>;
+  const time = Date.parse(String(latest([updatedAt, properties?.[version]]) ?? ''));
+  return Number.isFinite(time) ? time : null;
 }
 
 function resultsOf(body: Record<string, unknown>, shown: string): unknown[] {

@@ -92,6 +92,8 @@ export interface HubSpotFake {
   personCreate(type: ObjectType, properties: Record<string, unknown>): string;
   personUpdate(type: ObjectType, id: string, properties: Record<string, unknown>): void;
   personArchive(type: ObjectType, id: string): void;
+  /** Runs `callback` after each search is answered: a person at work in HubSpot between a listing's requests. */
+  afterEachSearch(callback: () => void): void;
   personRestore(type: ObjectType, id: string): void;
   /** The object as the API would show it with every property it holds; archived ones included. */
   object(type: ObjectType, id: string): { id: string; properties: Record<string, string>; updatedAt: string; archived: boolean } | undefined;
@@ -163,6 +165,7 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
   const searches = new RollingWindow(searchPerSecond, 1000);
   const forced: Array<{ status: number; body: Record<string, unknown>; headers: Record<string, string> }> = [];
   const requests: RequestLogEntry[] = [];
+  const afterSearch: Array<() => void> = [];
 
   const burstFor = (token: string, oauth: boolean): RollingWindow => {
     let window = burst.get(token);
@@ -281,6 +284,8 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
       const body = context.body && typeof context.body === 'object' ? (context.body as Record<string, unknown>) : {};
       const answer = search(portal, type, body);
       const asked = Array.isArray(body.properties) ? body.properties.map(String) : null;
+      // The answer is made; whatever a test does now (a person's edit) happens between this search and the next.
+      for (const callback of afterSearch) callback();
       // CollectionResponseWithTotalSimplePublicObject: {total, results, paging?: {next: {after}}}.
       return {
         status: 200,
@@ -602,5 +607,6 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
     },
     requests,
     countRequests: (routeKey) => (routeKey === undefined ? requests.length : requests.filter((entry) => entry.route === routeKey).length),
+    afterEachSearch: (callback) => void afterSearch.push(callback),
   };
 }
