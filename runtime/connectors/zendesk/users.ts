@@ -4,8 +4,8 @@
  * roles (`["end-user"]` for customers only): users of other roles are neither listed nor read.
  *
  * Read through the cursor-based incremental user export (a deleted user comes in it with `active: false`); written
- * inside Zendesk's `{"user": {…}}` envelope. Zendesk has no conditional update for users, so writes are not
- * conditional. The sync never deletes a user (`deletes: 'cannot'`): deleting one in Zendesk also takes away their
+ * inside Zendesk's `{"user": {…}}` envelope, but for a new email address, which goes through the user's identities
+ * (see setPrimaryEmail). Zendesk has no conditional update for users, so writes are not conditional. The sync never deletes a user (`deletes: 'cannot'`): deleting one in Zendesk also takes away their
  * identities and, once purged, their personal data on every ticket — not something a sync should do for another
  * system's delete.
  */
@@ -119,9 +119,43 @@ export class ZendeskUsers implements Connector {
     }
     const id = zendeskId(op.id);
     if (id === null) return { ok: false, reason: 'missing' };
-    const response = await this.client.request('PUT', this.client.url(`/api/v2/users/${id}.json`), { user: built.input });
+    // "email: … Writeable on create only. On update, a secondary email is added" (Users, JSON format): a new address
+    // goes through the user's identities instead, and the rest of the fields through Update User.
+    const { email, ...rest } = built.input;
+    if (typeof email === 'string') {
+      const failed = await this.setPrimaryEmail(id, email);
+      if (failed) return failed;
+      if (Object.keys(rest).length === 0) {
+        const current = await this.client.request('GET', this.client.url(`/api/v2/users/${id}.json`));
+        return current.status === 200 ? this.written(current) : this.writeFailure(current, `user ${id}`);
+      }
+    }
+    const response = await this.client.request('PUT', this.client.url(`/api/v2/users/${id}.json`), { user: typeof email === 'string' ? rest : built.input });
     if (response.status === 200) return this.written(response);
     return this.writeFailure(response, `user ${id}`);
+  }
+
+  /**
+   * Makes `email` the user's primary address, as "A user's primary email address is controlled through the User
+   * Identities endpoints" (support article 4408885830682): an address the user holds already is made primary (Make
+   * Identity Primary; the old one stays, as a secondary address), otherwise the primary address is changed in place
+   * (Update Identity: "To update an existing email address, including the existing primary email address"). A user
+   * without any address gets it through Update User, which then makes it their first. Null when done.
+   */
+  private async setPrimaryEmail(userId: number, email: string): Promise<WriteResult | null> {
+    const base = `/api/v2/users/${userId}/identities`;
+    const listed = await this.client.request('GET', this.client.url(`${base}.json`));
+    if (listed.status !== 200) return this.writeFailure(listed, `user ${userId}`);
+    const identities = ((listed.body as { identities?: unknown } | null)?.identities ?? []) as Array<{ id?: unknown; type?: unknown; value?: unknown; primary?: unknown }>;
+    const emails = identities.filter((identity) => identity.type === 'email' && typeof identity.id === 'number');
+    const same = emails.find((identity) => typeof identity.value === 'string' && identity.value.toLowerCase() === email.toLowerCase());
+    const primary = emails.find((identity) => identity.primary === true);
+    let response: ZendeskResponse;
+    if (same?.primary === true) return null;
+    if (same) response = await this.client.request('PUT', this.client.url(`${base}/${String(same.id)}/make_primary.json`));
+    else if (primary) response = await this.client.request('PUT', this.client.url(`${base}/${String(primary.id)}.json`), { identity: { value: email } });
+    else response = await this.client.request('PUT', this.client.url(`/api/v2/users/${userId}.json`), { user: { email } });
+    return response.status === 200 ? null : this.writeFailure(response, `user ${userId}'s email`);
   }
 
   private written(response: ZendeskResponse): WriteResult {

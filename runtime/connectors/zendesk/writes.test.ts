@@ -184,3 +184,48 @@ describe("what Zendesk refuses, and what the connector refuses before asking", (
     expect(fake.ticket(Number(id)).subject).toBe('S');
   });
 });
+
+describe("a user's email address", () => {
+  async function openUsers(): Promise<Connector> {
+    fake = await startFake();
+    const recording = recordingFetch();
+    sent = recording.sent;
+    connector = await openZendesk(contextFor(fake, 'users'), { ...fakeTime(fake), fetch: recording.fetch });
+    return connector;
+  }
+  const emails = (id: number) => fake.account.identities(id).map((identity) => [identity.value, identity.primary]);
+
+  it('changes the primary address through the identities, where Update User would only add a secondary one', async () => {
+    await openUsers();
+    const id = Number(fake.seedUser({ name: 'Ada', email: 'ada@old.example' }).id);
+    const result = await writeOne({ kind: 'update', id: String(id), fields: { email: 'ada@new.example', notes: 'moved' }, tag: 'syncline:f:1', expectedVersion: null });
+    expect(result).toMatchObject({ ok: true, id: String(id) });
+    expect(emails(id)).toEqual([['ada@new.example', true]]);
+    const record = (await (connector as Connector).getMany([String(id)])).get(String(id));
+    expect(record?.fields).toMatchObject({ email: 'ada@new.example', notes: 'moved' });
+    expect(record?.version).toBe((result as { version: string }).version);
+    // The address went to Update Identity, not into Update User's body.
+    expect(writes().map((request) => `${request.method} ${request.path}`)).toEqual([`PUT /api/v2/users/${id}/identities/${fake.account.users.get(id)?.emailIdentityId}.json`, `PUT /api/v2/users/${id}.json`]);
+    expect(JSON.stringify(writes()[1]?.body)).not.toContain('ada@new.example');
+  });
+
+  it('makes an address the user holds already primary, keeping the old one as a secondary address', async () => {
+    await openUsers();
+    const id = Number(fake.seedUser({ name: 'Grace', email: 'grace@work.example' }).id);
+    // Update User adds a secondary address, as Zendesk documents: the primary one does not change.
+    await fetch(`${fake.url}/api/v2/users/${id}.json`, { method: 'PUT', headers: { authorization: fake.auth.apiToken, 'content-type': 'application/json' }, body: JSON.stringify({ user: { email: 'grace@home.example' } }) });
+    expect(emails(id)).toEqual([['grace@work.example', true], ['grace@home.example', false]]);
+    const result = await writeOne({ kind: 'update', id: String(id), fields: { email: 'grace@home.example' }, tag: 'syncline:f:1', expectedVersion: null });
+    expect(result).toMatchObject({ ok: true, version: expect.any(String) });
+    expect(emails(id)).toEqual([['grace@home.example', true], ['grace@work.example', false]]);
+  });
+
+  it("passes on that another user holds the address, as a refusal", async () => {
+    await openUsers();
+    fake.seedUser({ name: 'Linus', email: 'linus@example.com' });
+    const id = Number(fake.seedUser({ name: 'Ken', email: 'ken@example.com' }).id);
+    const result = await writeOne({ kind: 'update', id: String(id), fields: { email: 'linus@example.com' }, tag: 'syncline:f:1', expectedVersion: null });
+    expect(result).toMatchObject({ ok: false, reason: 'failed', retryable: false, message: expect.stringContaining('already being used by another user') });
+    expect(emails(id)).toEqual([['ken@example.com', true]]);
+  });
+});

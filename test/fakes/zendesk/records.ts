@@ -37,6 +37,18 @@ export interface UserRecord {
   locale: string;
   createdAt: number;
   updatedAt: number;
+  /** The identity id of the primary address (`email`), null without one. */
+  emailIdentityId: number | null;
+  /** Other email addresses: "On update, a secondary email is added" (Users, JSON format, `email`). */
+  secondaryEmails: EmailIdentity[];
+}
+
+/** An email identity other than the primary one (User Identities, JSON format). */
+export interface EmailIdentity {
+  id: number;
+  value: string;
+  createdAt: number;
+  updatedAt: number;
 }
 
 export interface CommentRecord {
@@ -157,6 +169,7 @@ export class ZendeskAccount {
   private readonly userListeners: Array<(user: UserRecord, kind: 'created' | 'updated') => void> = [];
   private nextTicketId = 1;
   private nextUserId = 90001;
+  private nextIdentityId = 70001;
   private nextFieldId = 360000001;
   private nextCommentId = 700000001;
   /** The admin the default credentials belong to. */
@@ -203,6 +216,8 @@ export class ZendeskAccount {
       id: this.nextUserId++,
       name,
       email,
+      emailIdentityId: email === null ? null : this.nextIdentityId++,
+      secondaryEmails: [],
       role: parseRole(input.role) ?? 'end-user',
       externalId: optionalString(input.external_id, 'external_id'),
       phone: optionalString(input.phone, 'phone'),
@@ -232,11 +247,17 @@ export class ZendeskAccount {
     if (input.name !== undefined) user.name = optionalString(input.name, 'name') ?? user.name;
     if (input.email !== undefined) {
       const email = optionalString(input.email, 'email');
-      const holder = email === null ? undefined : this.findUserByEmail(email);
-      if (holder && holder.id !== id) {
-        throw recordInvalid({ email: [{ description: `Email: ${email} is already being used by another user`, error: 'DuplicateValue' }] });
+      this.assertEmailFree(email, id);
+      // "email: The user's primary email address. *Writeable on create only. On update, a secondary email is added."
+      // (Users, JSON format). A user without an address gets it as the primary one (UNCONFIRMED); null, as before,
+      // clears the primary (UNCONFIRMED).
+      if (email === null || user.email === null) {
+        user.email = email;
+        user.emailIdentityId = email === null ? null : this.nextIdentityId++;
+      } else if (!this.holdsEmail(user, email)) {
+        const now = this.nowSeconds();
+        user.secondaryEmails.push({ id: this.nextIdentityId++, value: email, createdAt: now, updatedAt: now });
       }
-      user.email = email;
     }
     if (input.role !== undefined) user.role = parseRole(input.role) ?? user.role;
     if (input.external_id !== undefined) user.externalId = optionalString(input.external_id, 'external_id');
@@ -255,10 +276,94 @@ export class ZendeskAccount {
     return user;
   }
 
+  /** The user holding this address, as their primary or a secondary identity: an address names one user. */
   findUserByEmail(email: string): UserRecord | undefined {
-    const wanted = email.toLowerCase();
-    for (const user of this.users.values()) if (user.email?.toLowerCase() === wanted) return user;
+    for (const user of this.users.values()) if (this.holdsEmail(user, email)) return user;
     return undefined;
+  }
+
+  private holdsEmail(user: UserRecord, email: string): boolean {
+    const wanted = email.toLowerCase();
+    return user.email?.toLowerCase() === wanted || user.secondaryEmails.some((identity) => identity.value.toLowerCase() === wanted);
+  }
+
+  private assertEmailFree(email: string | null, userId: number): void {
+    const holder = email === null ? undefined : this.findUserByEmail(email);
+    if (holder && holder.id !== userId) {
+      throw recordInvalid({ email: [{ description: `Email: ${email} is already being used by another user`, error: 'DuplicateValue' }] });
+    }
+  }
+
+  // ---------------------------------------------------------------- user identities
+  // https://developer.zendesk.com/api-reference/ticketing/users/user_identities/ (email identities only). "A user's
+  // primary email address is controlled through the User Identities endpoints" (support article 4408885830682).
+
+  /** List Identities: the primary address first. */
+  identities(userId: number): Array<Record<string, unknown>> {
+    const user = this.userOf(userId);
+    const json = (id: number, value: string, primary: boolean, createdAt: number, updatedAt: number) => ({
+      url: `${this.baseUrl()}/api/v2/users/${user.id}/identities/${id}.json`,
+      id,
+      user_id: user.id,
+      type: 'email',
+      value,
+      verified: primary ? user.verified : false,
+      primary,
+      created_at: isoSeconds(createdAt),
+      updated_at: isoSeconds(updatedAt),
+      undeliverable_count: 0,
+      deliverable_state: 'deliverable',
+    });
+    const primary = user.email !== null && user.emailIdentityId !== null ? [json(user.emailIdentityId, user.email, true, user.createdAt, user.updatedAt)] : [];
+    return [...primary, ...user.secondaryEmails.map((identity) => json(identity.id, identity.value, false, identity.createdAt, identity.updatedAt))];
+  }
+
+  /**
+   * Update Identity: "To update an existing email address, including the existing primary email address, use the
+   * Update Identity endpoint" (support article 4408885830682). A new primary address moves the user's updated_at
+   * (UNCONFIRMED: the user's `email` changes with it).
+   */
+  updateIdentity(userId: number, identityId: number, value: unknown): Record<string, unknown> {
+    const user = this.userOf(userId);
+    if (typeof value !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(value)) throw recordInvalid({ value: [{ description: `Value: ${String(value)} is not properly formatted`, error: 'InvalidValue' }] });
+    this.assertEmailFree(value, userId);
+    const now = this.nowSeconds();
+    if (identityId === user.emailIdentityId) this.changeUser(user, () => void (user.email = value));
+    else {
+      const identity = user.secondaryEmails.find((candidate) => candidate.id === identityId);
+      if (!identity) throw recordNotFound();
+      identity.value = value;
+      identity.updatedAt = now;
+    }
+    return this.identities(userId).find((identity) => identity.id === identityId) as Record<string, unknown>;
+  }
+
+  /** Make Identity Primary: the named identity becomes the primary address; the old primary stays, as a secondary one. */
+  makeIdentityPrimary(userId: number, identityId: number): Array<Record<string, unknown>> {
+    const user = this.userOf(userId);
+    if (identityId !== user.emailIdentityId) {
+      const index = user.secondaryEmails.findIndex((candidate) => candidate.id === identityId);
+      if (index < 0) throw recordNotFound();
+      const [chosen] = user.secondaryEmails.splice(index, 1) as [EmailIdentity];
+      this.changeUser(user, () => {
+        if (user.email !== null && user.emailIdentityId !== null) user.secondaryEmails.unshift({ id: user.emailIdentityId, value: user.email, createdAt: user.createdAt, updatedAt: this.nowSeconds() });
+        user.email = chosen.value;
+        user.emailIdentityId = chosen.id;
+      });
+    }
+    return this.identities(userId);
+  }
+
+  private userOf(userId: number): UserRecord {
+    const user = this.users.get(userId);
+    if (!user) throw recordNotFound();
+    return user;
+  }
+
+  private changeUser(user: UserRecord, change: () => void): void {
+    change();
+    user.updatedAt = this.nowSeconds();
+    for (const listener of this.userListeners) listener(user, 'updated');
   }
 
   findUserByExternalId(externalId: string): UserRecord | undefined {

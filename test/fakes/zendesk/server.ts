@@ -179,7 +179,7 @@ export async function startZendeskFake(options: ZendeskFakeOptions = {}): Promis
    * without the envelope fails validation (422 "Description: cannot be blank", issue #91) and an update without it
    * changes nothing yet answers 200.
    */
-  const envelope = (context: RequestContext, key: 'ticket' | 'user'): Record<string, unknown> => {
+  const envelope = (context: RequestContext, key: 'ticket' | 'user' | 'identity'): Record<string, unknown> => {
     const body = isObject(context.body) ? context.body : {};
     const removed = Object.keys(body).filter((name) => name !== key);
     const inner = isObject(body[key]) ? { ...body[key] } : {};
@@ -274,6 +274,19 @@ export async function startZendeskFake(options: ZendeskFakeOptions = {}): Promis
   });
   route('POST', '/api/v2/users', (context) => ({ status: 201, body: { user: userJson(account, account.createUser(envelope(context, 'user') as UserInput)) } }));
   route('PUT', '/api/v2/users/{user_id}', (context) => ({ status: 200, body: { user: userJson(account, account.updateUser(userId(context), envelope(context, 'user') as UserInput)) } }));
+  // User Identities — https://developer.zendesk.com/api-reference/ticketing/users/user_identities/
+  route('GET', '/api/v2/users/{user_id}/identities', (context) => {
+    const identities = account.identities(userId(context));
+    return { status: 200, body: { identities, next_page: null, previous_page: null, count: identities.length } };
+  });
+  route('PUT', '/api/v2/users/{user_id}/identities/{user_identity_id}', (context) => {
+    const identity = envelope(context, 'identity') as { value?: unknown };
+    return { status: 200, body: { identity: account.updateIdentity(userId(context), Number(context.params.user_identity_id), identity.value) } };
+  });
+  route('PUT', '/api/v2/users/{user_id}/identities/{user_identity_id}/make_primary', (context) => ({
+    status: 200,
+    body: { identities: account.makeIdentityPrimary(userId(context), Number(context.params.user_identity_id)) },
+  }));
   route('POST', '/api/v2/users/create_or_update', (context) => {
     // Create Or Update User: matches "by e-mail address or external ID"; 200 + "Location: /api/v2/users/{user_id}.json"
     // for an existing user, 201 + the new user's Location otherwise.
