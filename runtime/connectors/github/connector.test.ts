@@ -148,6 +148,20 @@ describe('what a delete does', () => {
 });
 
 describe('writes', () => {
+  it('refuses a state_reason without a state, which GitHub would answer 200 and not keep, and sends them together', async () => {
+    const { fake, connector } = await open();
+    const number = fake.seed.issue({ title: 'Closed once' });
+    await connector.write([{ kind: 'update', id: String(number), fields: { state: 'closed', state_reason: 'completed' }, tag: 'syncline:t:1', expectedVersion: null }]);
+    fake.requests.reset();
+    const [alone] = await connector.write([{ kind: 'update', id: String(number), fields: { state_reason: 'not_planned', title: 'Closed, not planned' }, tag: 'syncline:t:2', expectedVersion: null }]);
+    expect(alone).toMatchObject({ ok: false, reason: 'failed', retryable: false, message: expect.stringContaining('only together with its state') });
+    expect(fake.requests.count()).toBe(0);
+    expect(fake.issues.get(number)).toMatchObject({ title: 'Closed once', state_reason: 'completed' });
+    const [together] = await connector.write([{ kind: 'update', id: String(number), fields: { state: 'open', state_reason: 'reopened' }, tag: 'syncline:t:3', expectedVersion: null }]);
+    expect(together).toMatchObject({ ok: true });
+    expect(fake.issues.get(number)).toMatchObject({ state: 'open', state_reason: 'reopened' });
+  });
+
   it('sends only the given fields, labels and assignees replacing the sets', async () => {
     const { fake, connector, outOfBand } = await open();
     fake.seed.collaborator('hubot');

@@ -210,6 +210,11 @@ class GitHubIssues implements Connector {
     if ('problem' in parsed) return refused(parsed.problem);
     const number = issueNumber(id);
     if (number === null) return { ok: false, reason: 'missing' };
+    // state_reason: "The reason for the state change. Ignored unless `state` is changed" (Update an issue). Sent
+    // alone it would be answered 200 and not kept, and the old reason would come back as GitHub's own edit.
+    if (parsed.body.state_reason !== undefined && parsed.body.state === undefined) {
+      return refused(`GitHub changes an issue's state_reason only together with its state ("Ignored unless \`state\` is changed", Update an issue): this write changes state_reason alone, to ${JSON.stringify(parsed.body.state_reason)}, on issue #${number}; close or reopen it with the new reason, or leave state_reason out of the mapping's direction toward GitHub`);
+    }
     const answer = Object.keys(parsed.body).length === 0 ? await this.client.getIssue(number) : await this.patch(number, parsed.body);
     return this.written(answer);
   }
