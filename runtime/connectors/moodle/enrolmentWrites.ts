@@ -111,8 +111,9 @@ export function enrolParams(courseid: number, userid: number, roleid: number, su
 }
 
 /**
- * Enrolling an enrolled user again changes its status (enrol_plugin::enrol_user()); it also sets the dates (none)
- * and assigns the role given, so the role given is one the user holds there already.
+ * Enrolling an enrolled user again changes its status (enrol_plugin::enrol_user()); it also sets the dates (none:
+ * the web service defaults timestart and timeend to 0, which enrol_user() applies; docs/connectors/moodle.md says so
+ * to users) and assigns the role given, so the role given is one the user holds there already.
  */
 export function statusParams(enrolment: CourseEnrolment, suspend: boolean, connection: MoodleConnection): EnrolParams {
   return { roleid: enrolment.roleIds[0] ?? connection.roleId, userid: enrolment.userid, courseid: enrolment.courseid, suspend: suspend ? 1 : 0 };
