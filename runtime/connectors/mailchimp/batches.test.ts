@@ -89,7 +89,14 @@ describe('a large write goes as batch operations', () => {
       { kind: 'create', fields: { email_address: 'slow1@example.com' }, tag: 't1' },
       { kind: 'create', fields: { email_address: 'slow2@example.com' }, tag: 't2' },
     ]);
-    expect(results).toEqual([0, 1].map(() => ({ ok: false, reason: 'failed', retryable: true, message: expect.stringMatching(/has not finished after 6\d s .*safe to repeat/) })));
+    expect(results).toEqual([0, 1].map(() => ({ ok: false, reason: 'failed', retryable: true, message: expect.stringMatching(/has not finished after 6\d s .*it was stopped, .*safe to repeat/) })));
+    // Stopped, it never runs: a later pass's newer writes cannot be overtaken by these.
+    expect(fake.countRequests('DELETE /batches/{batch_id}')).toBe(1);
+    fake.clock.advance(2 * 3_600_000);
+    // The batch queue catches up when it is next asked about; a batch left queued would have run by now.
+    const queued = await fetch(`${fake.url}/3.0/batches`, { headers: { authorization: `Basic ${Buffer.from(`anystring:${fake.apiKey}`).toString('base64')}` } });
+    expect(((await queued.json()) as { total_items: number }).total_items).toBe(0);
+    expect(fake.account.list(fake.list.id).members.size).toBe(0);
   });
 });
 

@@ -59,8 +59,14 @@ export async function runBatch(client: MailchimpClient, operations: readonly Bat
   let waited = 0;
   for (let pause = timing.firstPollMs; status.status !== 'finished'; pause = Math.min(pause * 2, timing.maxPollMs)) {
     if (waited >= timing.maxWaitMs) {
+      // Left queued, it could still run after a later pass has written newer values, and put the old ones back.
+      // "Delete batch request: Stops a batch request from running"; the operations it ran already stay done.
+      const stopped = await client.request('DELETE', `/batches/${encodeURIComponent(id)}`).then(
+        (response) => response.status === 204 || response.status === 404,
+        () => false,
+      );
       throw new ConnectorError(
-        `batch ${id} (${operations.length} operations) has not finished after ${Math.round(waited / 1000)} s (status ${String(status.status)}, ${String(status.finished_operations)} done): its writes are reported as not done and retried by a later pass; they may yet be applied by Mailchimp, and every one of them is safe to repeat`,
+        `batch ${id} (${operations.length} operations) has not finished after ${Math.round(waited / 1000)} s (status ${String(status.status)}, ${String(status.finished_operations)} done): ${stopped ? 'it was stopped, and ' : 'it could not be stopped (it may yet run), and '}its writes are reported as not done and retried by a later pass; every one of them is safe to repeat`,
         { retryable: true },
       );
     }

@@ -108,6 +108,18 @@ export class BatchQueue {
     return [...this.batches];
   }
 
+  /**
+   * `DELETE /batches/{batch_id}`: "Stops a batch request from running. Since only one batch request is run at a time,
+   * this can be used to cancel a long running request. The results of any completed operations will not be available
+   * after this call." (Delete batch request). Operations that ran stay done; the rest never run.
+   */
+  remove(id: string): void {
+    this.catchUp();
+    const index = this.batches.findIndex((candidate) => candidate.id === id);
+    if (index < 0) throw resourceNotFound();
+    this.batches.splice(index, 1);
+  }
+
   /** Runs every operation that is due by now, batch after batch. */
   catchUp(): void {
     const now = this.now();

@@ -331,6 +331,10 @@ export async function startMailchimpFake(options: MailchimpFakeOptions = {}): Pr
     return { status: 200, body: { batches: page(all, call.query).map((batch) => batches.json(batch, baseUrl)), total_items: all.length, _links: [] } };
   });
   route('GET', '/3.0/batches/{batch_id}', (call) => ({ status: 200, body: batches.json(batches.get(call.params.batch_id as string), baseUrl) }));
+  route('DELETE', '/3.0/batches/{batch_id}', (call) => {
+    batches.remove(call.params.batch_id as string);
+    return { status: 204 };
+  });
 
   /** One batch operation, through the same routes as a request (webhooks, which call out, are not taken). */
   function runOperation(operation: BatchOperationInput): { status: number; body: unknown } {
