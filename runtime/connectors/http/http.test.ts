@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowRecord } from '../../../nodes/types';
 import { triggerConfigSchema } from '../../../nodes/trigger/schema';
@@ -138,6 +140,40 @@ describe('http connector on json-server', () => {
       new RegExp(`GET ${server.url}/${collection}.*not sorted by updatedAt, then id.*_sort`),
     );
     await connector.close();
+  });
+
+  it.each([
+    { style: 'page', pagination: { style: 'page', pageParam: 'page', sizeParam: 'per_page' } },
+    { style: 'offset', pagination: { style: 'offset', offsetParam: 'offset', limitParam: 'limit' } },
+  ])('lists everything from an API that caps its pages below the size asked for ($style)', async ({ pagination }) => {
+    // "the maxResults in the request is overridden if it is above the limit… rely on pagination" (Atlassian): this
+    // API answers at most 2 records a page, whatever per_page or limit says, and says nothing about it.
+    const records = Array.from({ length: 7 }, (_, index) => ({ id: index + 1, email: `p${index + 1}@example.com` }));
+    const capped = createServer((request, response) => {
+      const query = new URL(request.url ?? '/', 'http://127.0.0.1').searchParams;
+      const start = query.has('offset') ? Number(query.get('offset')) : (Number(query.get('page') ?? '1') - 1) * 2;
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(records.slice(start, start + 2)));
+    });
+    await new Promise<void>((resolve) => capped.listen(0, '127.0.0.1', resolve));
+    try {
+      const config = triggerConfigSchema.parse({
+        connector: 'http',
+        connection: { baseUrl: `http://127.0.0.1:${(capped.address() as AddressInfo).port}`, list: { changeFeed: false, pagination, pageSize: 5 } },
+        collection: 'people',
+        key: 'id',
+      });
+      const connector = await httpConnector.open({ config, baseDir: '/', resolveCredential: () => Promise.reject(new Error('none')), access: loopbackAccess });
+      const listed: string[] = [];
+      for (let position: ListPosition | null = { since: null, afterId: null }; position; ) {
+        const page = await connector.listSince(position, 100);
+        listed.push(...page.records.map((record) => record.id));
+        position = page.next;
+      }
+      expect(listed).toEqual(records.map((record) => String(record.id)));
+      await connector.close();
+    } finally {
+      await new Promise<void>((resolve) => capped.close(() => resolve()));
+    }
   });
 
   it('with list.changeFeed false, declares no change feed and lists every record whatever updatedAt says', async () => {

@@ -183,7 +183,7 @@ class HttpCollection implements Connector {
         after = { since: record.version, afterId: record.id };
         if (collected.length >= want) return collected;
       }
-      const next = nextPage(this.connection.list.pagination, this.client, step, page.response, page.body, page.itemCount, size);
+      const next = nextPage(this.connection.list.pagination, this.client, step, page.response, page.body, page.itemCount);
       if (!next) return collected;
       const last = collected.at(-1);
       if (incremental && last && last.version !== null && (querySince === null || compareVersions(last.version, querySince) > 0)) {
@@ -262,7 +262,7 @@ class HttpCollection implements Connector {
       for (let start = 0; start < wanted.length; start += idsPerRequest) {
         const chunk = wanted.slice(start, start + idsPerRequest);
         const asked = new Set(chunk);
-        for await (const records of this.walkAll(this.firstListPageWithIds(idsParam, chunk), Math.max(chunk.length, 10))) {
+        for await (const records of this.walkAll(this.firstListPageWithIds(idsParam, chunk))) {
           for (const record of records) if (asked.has(record.id)) found.set(record.id, record);
         }
       }
@@ -280,12 +280,12 @@ class HttpCollection implements Connector {
   }
 
   /** Every page of one query, as it comes, without keyset logic: for lookups whose order does not matter. */
-  private async *walkAll(first: PageStep, size: number): AsyncIterable<SourceRecord[]> {
+  private async *walkAll(first: PageStep): AsyncIterable<SourceRecord[]> {
     let step: PageStep | null = first;
     for (let pages = 0; step && pages < maxPagesPerListing; pages++) {
       const page = await this.fetchListPage(step);
       yield page.records;
-      step = nextPage(this.connection.list.pagination, this.client, step, page.response, page.body, page.itemCount, size);
+      step = nextPage(this.connection.list.pagination, this.client, step, page.response, page.body, page.itemCount);
     }
   }
 
@@ -389,7 +389,7 @@ class HttpCollection implements Connector {
     const tagParam = this.connection.list.tagParam as string;
     const size = this.connection.list.pageSize;
     const first = firstPage(this.connection.list.pagination, this.client, this.listPath, { ...this.connection.list.query, [tagParam]: tag }, size);
-    for await (const records of this.walkAll(first, size)) {
+    for await (const records of this.walkAll(first)) {
       // Checked here too: an API that ignores an unknown filter (json-server does) answers with everything.
       const match = records.find((record) => record.tag === tag);
       if (match) return match;

@@ -37,17 +37,20 @@ export function firstPage(pagination: Pagination, client: HttpClient, path: stri
 }
 
 /** The page after `step`, given what it returned; null when it was the last. */
-export function nextPage(pagination: Pagination, client: HttpClient, step: PageStep, response: HttpResponse, body: unknown, itemCount: number, size: number): PageStep | null {
+export function nextPage(pagination: Pagination, client: HttpClient, step: PageStep, response: HttpResponse, body: unknown, itemCount: number): PageStep | null {
   switch (pagination.style) {
+    // A short page is not the end: many APIs cap the page size below what was asked without saying so ("the
+    // maxResults in the request is overridden if it is above the limit… rely on pagination", Atlassian), and ending
+    // there would leave the rest unlisted, and read as deleted by a delete scan. Only an empty page ends a listing.
     case 'page': {
-      if (itemCount < size) return null;
+      if (itemCount === 0) return null;
       const page = (step.position as number) + 1;
       const url = new URL(step.url);
       url.searchParams.set(pagination.pageParam, String(page));
       return { url, position: page };
     }
     case 'offset': {
-      if (itemCount < size) return null;
+      if (itemCount === 0) return null;
       const offset = (step.position as number) + itemCount;
       const url = new URL(step.url);
       url.searchParams.set(pagination.offsetParam, String(offset));
