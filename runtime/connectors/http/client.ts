@@ -5,7 +5,7 @@
  */
 import { plainExcerpt, responseExcerpt } from '../excerpt';
 import { accessRefusalOf } from '../network';
-import { ConnectorError } from '../types';
+import { ConnectorError, RateLimitedError } from '../types';
 import type { HttpConnection } from './config';
 import { sleep, sharedBucket, type TokenBucket } from './rateLimit';
 
@@ -220,6 +220,20 @@ export class HttpClient {
       `${response.method} ${response.url}: ${response.status}${statusText ? ` ${statusText}` : ''}${advice ? `: ${advice}` : ''}${detail ? ` — ${detail}` : ''}`,
       { retryable, status: response.status, retryAfterMs: retryable ? parseRetryAfter(response.headers.get('retry-after')) : undefined },
     );
+  }
+
+  /**
+   * The error for a read the caller cannot use. A 429, or a 503 with Retry-After ("how long the user agent ought to
+   * wait before making a follow-up request", RFC 9110 §10.2.3), that is still there after the retries within the
+   * pass is the API's rate limit: the pass stops and its part is held until then (engine/pass/holds.ts), instead of
+   * failing and being polled again at once. A 429 without a Retry-After is given a minute.
+   */
+  readError(response: HttpResponse, hint = ''): HttpRequestError | RateLimitedError {
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+    if (response.status !== 429 && !(response.status === 503 && retryAfterMs !== undefined)) return this.statusError(response, hint);
+    const waitMs = retryAfterMs ?? 60_000;
+    const detail = `${response.method} ${response.url}: ${response.status}${retryAfterMs === undefined ? ', no Retry-After (a minute assumed)' : `, Retry-After ${Math.round(waitMs / 1000)} s`}`;
+    return new RateLimitedError(`the API at ${new URL(this.connection.baseUrl).host}`, new Date(Date.now() + waitMs), detail);
   }
 
   /** The response body as JSON, or an error naming the URL that says what came instead. */

@@ -13,6 +13,7 @@ import type { FlowRecord } from '../../../nodes/types';
 import type { TriggerConfig } from '../../../nodes/trigger/schema';
 import {
   ConnectorError,
+  RateLimitedError,
   type CollectionDescription,
   type Connector,
   type ConnectorCapabilities,
@@ -238,7 +239,7 @@ class HttpCollection implements Connector {
   private async fetchListPage(step: PageStep): Promise<{ records: SourceRecord[]; body: unknown; response: HttpResponse; itemCount: number }> {
     const response = await this.get(step.url);
     if (!isSuccess(response)) {
-      throw this.client.statusError(response, response.status === 404 ? `no list endpoint there: check the collection and connection.list.path` : '');
+      throw this.client.readError(response, response.status === 404 ? `no list endpoint there: check the collection and connection.list.path` : '');
     }
     const body = this.client.json(response);
     const itemsPath = this.connection.list.itemsPath;
@@ -293,7 +294,7 @@ class HttpCollection implements Connector {
   private async readItem(id: string): Promise<ItemRead | null> {
     const response = await this.get(this.client.url(this.expandId(this.itemPath, id)));
     if (response.status === 404 || response.status === 410) return null;
-    if (!isSuccess(response)) throw this.client.statusError(response);
+    if (!isSuccess(response)) throw this.client.readError(response);
     const body = this.client.json(response);
     const item = getPath(body, this.connection.item.itemPath);
     const record = this.toRecord(item, response, this.connection.item.itemPath === '' ? 'the response' : `"${this.connection.item.itemPath}" (connection.item.itemPath)`);
@@ -325,6 +326,8 @@ class HttpCollection implements Connector {
       }
     } catch (error) {
       if (error instanceof ConnectorError) return failedResult(error);
+      // A read within the write (read-check, read-back) met the rate limit: the write waits for it, as any other.
+      if (error instanceof RateLimitedError) return { ok: false, reason: 'failed', message: error.message, retryable: true, retryAfterMs: Math.max(0, error.resumeAt.getTime() - Date.now()) };
       throw error;
     }
   }
@@ -498,7 +501,7 @@ class HttpCollection implements Connector {
   private async countFromHeader(header: string): Promise<number> {
     const step = firstPage(this.connection.list.pagination, this.client, this.listPath, { ...this.connection.list.query }, 1);
     const response = await this.get(step.url);
-    if (!isSuccess(response)) throw this.client.statusError(response);
+    if (!isSuccess(response)) throw this.client.readError(response);
     const value = response.headers.get(header);
     if (value === null || !/^\d+$/.test(value.trim())) {
       throw new HttpRequestError(`${response.method} ${response.url}: no whole number in the ${header} header (connection.list.totalHeader), got ${value === null ? 'no such header' : JSON.stringify(value)}`, {

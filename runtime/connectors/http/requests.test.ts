@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { triggerConfigSchema } from '../../../nodes/trigger/schema';
-import type { Connector, SourceRecord } from '../types';
+import { RateLimitedError, type Connector, type SourceRecord } from '../types';
 import { HttpRequestError, parseRetryAfter } from './client';
 import { webhookSettingsSchema } from './config';
 import { httpConnector, httpWebhook, signWebhookBody } from './index';
@@ -135,13 +135,17 @@ describe('http connector against a stub API', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(950);
   });
 
-  it('hands a Retry-After longer than it will wait back to the engine', async () => {
+  it('hands a Retry-After longer than it will wait back to the engine: a read stops the pass as a rate limit', async () => {
     const api = await stubApi((_request, _body, response) => json(response, 429, {}, { 'retry-after': '120' }));
     const connector = await open({ baseUrl: api.url, retries: { attempts: 4, baseMs: 5, maxWaitMs: 1000 } });
-    const error = (await connector.listSince({ since: null, afterId: null }, 5).catch((caught: unknown) => caught)) as HttpRequestError;
-    expect(error).toBeInstanceOf(HttpRequestError);
-    expect(error).toMatchObject({ retryable: true, retryAfterMs: 120_000, status: 429 });
+    const before = Date.now();
+    const error = (await connector.listSince({ since: null, afterId: null }, 5).catch((caught: unknown) => caught)) as RateLimitedError;
+    // A RateLimitedError holds the part until then (engine/pass/holds.ts) instead of failing the pass.
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect(error.message).toMatch(/^the API at 127\.0\.0\.1:\d+ rate limit reached \(GET .*\/items: 429, Retry-After 120 s\)/);
+    expect(error.resumeAt.getTime()).toBeGreaterThanOrEqual(before + 120_000);
     expect(api.requests).toHaveLength(1);
+    await expect(connector.getMany(['1'])).rejects.toBeInstanceOf(RateLimitedError);
     const [result] = await connector.write([{ kind: 'delete', id: '1', expectedVersion: null }]);
     expect(result).toMatchObject({ ok: false, reason: 'failed', retryable: true, retryAfterMs: 120_000 });
   });
