@@ -462,6 +462,11 @@ class HttpCollection implements Connector {
 
   private ifMatch(current: ItemRead | null): Record<string, string> | undefined {
     if (this.connection.conditionalWrites !== 'if-match' || !current?.etag) return undefined;
+    // "An origin server MUST use the strong comparison function when comparing entity-tags for If-Match" (RFC 9110
+    // §13.1.1): a weak tag (W/"…", as Express sends by default and nginx makes of a strong one when it compresses)
+    // never matches, and every write would be answered 412. The read just made has checked the record; the short
+    // race it leaves stays open for this record, as with read-check.
+    if (/^\s*W\//.test(current.etag)) return undefined;
     return { 'if-match': current.etag };
   }
 

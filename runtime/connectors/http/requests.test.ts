@@ -150,6 +150,26 @@ describe('http connector against a stub API', () => {
     expect(result).toMatchObject({ ok: false, reason: 'failed', retryable: true, retryAfterMs: 120_000 });
   });
 
+  it('sends a strong ETag as If-Match, and never a weak one, which no server may match', async () => {
+    const etags: Record<string, string> = { '1': '"v1"', '2': 'W/"v1"' };
+    const api = await stubApi((request, _body, response) => {
+      const id = (request.url ?? '').split('/').pop() as string;
+      if (request.method === 'GET') return json(response, 200, { id: Number(id), name: 'Ada', updatedAt: '2024-01-01T00:00:00Z' }, { etag: etags[id] as string });
+      // RFC 9110 §13.1.1: If-Match compares strongly, so a weak tag fails it.
+      const asked = request.headers['if-match'];
+      if (asked !== undefined && (asked.startsWith('W/') || asked !== etags[id])) return json(response, 412, {});
+      json(response, 200, { id: Number(id), name: 'Grace', updatedAt: '2024-01-02T00:00:00Z' });
+    });
+    const connector = await open({ baseUrl: api.url, conditionalWrites: 'if-match' });
+    const results = await connector.write([
+      { kind: 'update', id: '1', fields: { name: 'Grace' }, tag: 't1', expectedVersion: '2024-01-01T00:00:00Z' },
+      { kind: 'update', id: '2', fields: { name: 'Grace' }, tag: 't2', expectedVersion: '2024-01-01T00:00:00Z' },
+    ]);
+    expect(results).toEqual([expect.objectContaining({ ok: true, id: '1' }), expect.objectContaining({ ok: true, id: '2' })]);
+    const sent = api.requests.filter((request) => request.method === 'PATCH').map((request) => [request.url, request.headers['if-match']]);
+    expect(sent.sort()).toEqual([['/items/1', '"v1"'], ['/items/2', undefined]]);
+  });
+
   it('gives up on a server that does not answer within the timeout', async () => {
     const api = await stubApi(() => undefined);
     const connector = await open({ baseUrl: api.url, timeoutMs: 100, retries: { attempts: 2, baseMs: 5, maxWaitMs: 1000 } });
