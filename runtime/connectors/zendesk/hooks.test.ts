@@ -88,9 +88,15 @@ describe('registering the webhook of a zendesk trigger', () => {
     expect(again).toEqual(first);
   });
 
-  it('subscribes a users trigger to user events', async () => {
+  it('subscribes a users trigger to user events, one for each synced field', async () => {
     await webhook.register!(context('users'), { url: endpoint, secret: null });
-    expect((await listed())[0]!.subscriptions).toEqual([...subscriptionsByCollection.users!]);
+    const subscribed = (await listed())[0]!.subscriptions;
+    expect(subscribed).toEqual([...subscriptionsByCollection.users!]);
+    // email and phone are identities, organization_id a membership, tags and suspended events of their own: a
+    // webhook trigger is not polled, so a change no event names would wait for another change of the user.
+    for (const type of ['name_changed', 'identity_created', 'identity_changed', 'identity_deleted', 'organization_membership_created', 'organization_membership_deleted', 'tags_changed', 'suspended_changed', 'role_changed', 'external_id_changed', 'notes_changed', 'details_changed']) {
+      expect(subscribed).toContain(`zen:event-type:user.${type}`);
+    }
   });
 
   it("removes only the webhook that sends to the trigger's URL, and removing twice is fine", async () => {

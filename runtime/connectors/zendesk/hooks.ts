@@ -28,14 +28,33 @@ export const subscriptionsByCollection: Record<string, readonly string[]> = {
     'status_changed',
     'subject_changed',
     'tags_changed',
+    'task_due_at_changed',
     'type_changed',
     'soft_deleted',
     'permanently_deleted',
     'undeleted',
   ].map((type) => `zen:event-type:ticket.${type}`),
-  users: ['created', 'name_changed', 'notes_changed', 'details_changed', 'external_id_changed', 'custom_field_changed', 'identity_changed', 'active_changed', 'role_changed', 'deleted'].map(
-    (type) => `zen:event-type:user.${type}`,
-  ),
+  // Email and phone are identities (a new address is identity_created, a removed one identity_deleted); the
+  // organization is a membership; tags and suspension have events of their own; a merge changes the user kept.
+  users: [
+    'created',
+    'name_changed',
+    'notes_changed',
+    'details_changed',
+    'external_id_changed',
+    'custom_field_changed',
+    'identity_changed',
+    'identity_created',
+    'identity_deleted',
+    'organization_membership_created',
+    'organization_membership_deleted',
+    'tags_changed',
+    'suspended_changed',
+    'active_changed',
+    'role_changed',
+    'merged',
+    'deleted',
+  ].map((type) => `zen:event-type:user.${type}`),
 };
 
 interface WebhookJson {
