@@ -2,8 +2,9 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { zValidator } from '@hono/zod-validator';
 import type { Context } from 'hono';
 import { findConnectorType } from '../connectors/index';
-import { credentialReferences } from '../credentials/references';
+import { credentialReferences, sharedSystemSecret, systemSecretHolders } from '../credentials/references';
 import type { TriggerConfig } from '../../nodes/trigger/schema';
+import type { FlowDocument } from '../../nodes';
 import { deleteDraft } from '../db/flowQueries';
 import type { CatalogEntry } from '../flows/flowCatalog';
 import { describeIssue, type FlowIssue } from '../flows/flowLoader';
@@ -160,6 +161,28 @@ const statusRoute = createRoute({
   responses: { 200: jsonResponse('Status', flowStatusSchema), 404: notFound },
 });
 
+/**
+ * Why the flow cannot be deployed beside the deployed ones because a webhook trigger of it would keep its system's
+ * signing secret in a credential another such trigger keeps its own in (references.ts sharedSystemSecret); null if none.
+ */
+function sharedSecretProblem(catalog: AppDeps['catalog'], id: string, document: FlowDocument, secretMadeBySystem: (config: TriggerConfig) => boolean): { message: string; path: string } | null {
+  const others = catalog
+    .list()
+    .filter((flow) => flow.id !== id && flow.deployed)
+    .flatMap((flow) => {
+      const stored = catalog.get(flow.id)?.document;
+      return stored ? systemSecretHolders(flow.id, stored, secretMadeBySystem) : [];
+    });
+  const shared = sharedSystemSecret(systemSecretHolders(id, document, secretMadeBySystem), others);
+  if (!shared) return null;
+  const { holder, other } = shared;
+  const where = other.flowId === id ? `trigger "${other.nodeId}" of this flow` : `trigger "${other.nodeId}" of deployed flow "${other.flowId}"`;
+  return {
+    message: `trigger "${holder.nodeId}" keeps the signing secret its system makes for its webhook in credential "${holder.credential}", as ${where} does for its own: each would overwrite the other's and one webhook's deliveries would all be refused. Name a credential of its own in detect.secret, then deploy`,
+    path: holder.path,
+  };
+}
+
 /** Flows: import, list, export, replace, remove, deploy, pause, alert webhook, per-trigger status. */
 export function flowsApi(deps: AppDeps): OpenAPIHono {
   const { catalog, scheduler, worker, runner, engine, logger } = deps;
@@ -228,6 +251,8 @@ export function flowsApi(deps: AppDeps): OpenAPIHono {
     if (missing) {
       return fail(c, 409, 'missing_credential', `the flow needs the credential "${missing.name}", which is not stored: add it with POST /api/credentials, then deploy`, missing.path);
     }
+    const shared = sharedSecretProblem(catalog, id, entry.document, secretMadeBySystem);
+    if (shared) return fail(c, 409, 'shared_webhook_secret', shared.message, shared.path);
     await scheduler.deploying(id);
     await catalog.setDeployed(id, true);
     // A draft that is what now runs has nothing left to say.

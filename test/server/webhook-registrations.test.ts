@@ -138,4 +138,27 @@ describe('webhooks whose system makes the signing secret', () => {
     expect(refused.status).toBe(409);
     expect(await refused.json()).toMatchObject({ error: { code: 'missing_credential' } });
   });
+
+  it('refuses a deploy that would keep two such webhooks\' secrets in one credential, naming both triggers', async () => {
+    const { registry } = registeringRegistry();
+    const sqlite = registry.sqlite as ConnectorType;
+    // As Zendesk and BambooHR: the system makes the secret, and the runtime stores it under detect.secret.
+    t = await testRuntime({ connectors: { ...registry, sqlite: { ...sqlite, webhook: { ...(sqlite.webhook as ConnectorWebhook), generatesSecret: true } } }, publicUrl: 'https://sync.example.com' });
+    await deployPeople(t);
+    const second = peopleFlow({ id: 'people-copy' });
+    expect((await t.post('/api/flows', second)).status).toBe(201);
+    const refused = await t.post('/api/flows/people-copy/deploy');
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({
+      error: {
+        code: 'shared_webhook_secret',
+        path: 'nodes[0].config.detect.secret',
+        message: expect.stringContaining('trigger "a" keeps the signing secret its system makes for its webhook in credential "hook-secret", as trigger "a" of deployed flow "people" does'),
+      },
+    });
+    // Under a credential of its own it deploys.
+    const own = peopleFlow({ id: 'people-copy', detect: { mode: 'webhook', secret: { credential: 'hook-secret-2' } } });
+    expect((await t.request('/api/flows/people-copy', { method: 'PUT', headers: { authorization: 'Bearer test-token-0123456789', 'content-type': 'application/json' }, body: JSON.stringify(own) })).status).toBe(200);
+    expect((await t.post('/api/flows/people-copy/deploy')).status).toBe(200);
+  });
 });
