@@ -66,6 +66,7 @@ export function credentialsApi(deps: AppDeps): OpenAPIHono {
       return fail(c, 409, 'credential_exists', `a credential named "${name}" exists: delete it first to replace its value`, 'name');
     }
     logger.info({ credential: name, type }, 'credential stored');
+    deps.scheduler.registrations?.credentialStored(name);
     return c.json({ name, type }, 201);
   });
 

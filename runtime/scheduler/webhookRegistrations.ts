@@ -90,6 +90,22 @@ export class WebhookRegistrations {
     for (const [nodeId, config] of wanted) this.add(flowId, nodeId, config);
   }
 
+  /**
+   * A credential was stored anew (credentials are replaced by removing and storing them): the hooks whose signing
+   * secret it holds are registered again, so the system signs with the new one (GitHub's `config.secret`, the
+   * secret in Mailchimp's URL). Until then every delivery would be refused. A secret the system makes is its own.
+   */
+  credentialStored(name: string): void {
+    for (const registration of this.registrations.values()) {
+      const { detect } = registration.config;
+      if (detect.mode !== 'webhook' || detect.secret.credential !== name || this.webhookOf(registration.config)?.generatesSecret) continue;
+      if (registration.retryTimer) clearTimeout(registration.retryTimer);
+      registration.retryTimer = null;
+      registration.registered = false;
+      this.whenTurn(registration, (hold) => this.register(registration, hold));
+    }
+  }
+
   /** The flow is being removed: its hooks are removed. */
   stop(flowId: string): void {
     for (const registration of this.ofFlow(flowId)) this.remove(registration);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectorRegistry } from '../../runtime/connectors/index';
 import type { ConnectorType, ConnectorWebhook } from '../../runtime/connectors/types';
-import { deployPeople, eventually, peopleFlow, SECRET, testRuntime, type TestRuntime } from './support';
+import { deployPeople, eventually, peopleFlow, SECRET, testRuntime, TOKEN, type TestRuntime } from './support';
 
 /** The sqlite connector, as if its system let the runtime register webhooks: what it was asked is recorded. */
 function registeringRegistry(): { registry: Record<string, ConnectorType>; hooks: Map<string, string>; calls: string[] } {
@@ -48,6 +48,18 @@ describe('webhooks registered with the system', () => {
     expect((await t.request('/api/flows/people', { method: 'DELETE', headers: { authorization: 'Bearer test-token-0123456789' } })).status).toBeLessThan(300);
     await eventually(() => expect(hooks.has(url)).toBe(false));
     expect(calls).toEqual([`register ${url} (people)`, `unregister ${url}`, `register ${url} (people)`, `unregister ${url}`]);
+  });
+
+  it('registers again with the new secret when its credential is stored anew, so the system signs with it', async () => {
+    const { registry, hooks, calls } = registeringRegistry();
+    t = await testRuntime({ connectors: registry, publicUrl: 'https://sync.example.com' });
+    await deployPeople(t);
+    const url = 'https://sync.example.com/hooks/people/a';
+    await eventually(() => expect(hooks.get(url)).toBe(SECRET));
+    expect((await t.request('/api/credentials/hook-secret', { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(204);
+    expect((await t.post('/api/credentials', { name: 'hook-secret', type: 'webhook-secret', value: 'a-new-signing-secret' })).status).toBe(201);
+    await eventually(() => expect(hooks.get(url)).toBe('a-new-signing-secret'));
+    expect(calls).toEqual([`register ${url} (people)`, `register ${url} (people)`]);
   });
 
   it("removes a changed trigger's old hook before it registers the new one at the same URL, so the new one stays", async () => {
