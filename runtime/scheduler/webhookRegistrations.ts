@@ -41,6 +41,9 @@ export interface RegistrationStatus {
 export class WebhookRegistrations {
   private readonly registrations = new Map<string, Registration>();
   private readonly errors = new Map<string, string>();
+  /** Removals that failed, waiting to be tried again. */
+  private readonly removals = new Set<NodeJS.Timeout>();
+  private stopped = false;
 
   constructor(
     private readonly deps: {
@@ -113,11 +116,14 @@ export class WebhookRegistrations {
 
   /** Shutting down: retries stop; hooks stay registered for the next start. */
   stopAll(): void {
+    this.stopped = true;
     for (const registration of this.registrations.values()) {
       registration.closed = true;
       if (registration.retryTimer) clearTimeout(registration.retryTimer);
     }
     this.registrations.clear();
+    for (const timer of this.removals) clearTimeout(timer);
+    this.removals.clear();
   }
 
   status(flowId: string, nodeId: string): RegistrationStatus | null {
@@ -207,19 +213,34 @@ export class WebhookRegistrations {
     const key = flowNodeKey(registration.flowId, registration.nodeId);
     this.registrations.delete(key);
     this.errors.delete(key);
+    this.whenTurn(registration, (hold) => this.unregister(registration, hold, MIN_RETRY_MS, false));
+  }
+
+  /**
+   * Removes a hook from its system; a failure is tried again, later and later, for as long as this process runs and
+   * no trigger has taken the hook's URL since (a retry landing after its registration, on the same system, would
+   * delete the hook just made). Meanwhile the system keeps sending to a trigger that is gone or paused, and those
+   * deliveries are refused (404, 409).
+   */
+  private async unregister(registration: Registration, hold: () => Promise<() => Promise<void>>, retryMs: number, retry: boolean): Promise<void> {
+    const key = flowNodeKey(registration.flowId, registration.nodeId);
     const log = this.deps.logger.child({ flowId: registration.flowId, nodeId: registration.nodeId });
-    this.whenTurn(registration, async (hold) => {
-      let release: (() => Promise<void>) | null = null;
-      try {
-        release = await hold();
-        await this.webhookOf(registration.config)?.unregister?.(this.context(registration.config), registration.url);
-        log.info({ url: registration.url }, 'webhook removed from the system');
-      } catch (error) {
-        // The system keeps sending to a trigger that is gone or paused; those deliveries are refused (404, 409).
-        log.warn({ err: error instanceof Error ? error.message : String(error), url: registration.url }, 'could not remove the webhook from the system');
-      } finally {
-        await release?.().catch(() => undefined);
-      }
-    });
+    if (this.stopped || (retry && this.registrations.has(key))) return;
+    let release: (() => Promise<void>) | null = null;
+    try {
+      release = await hold();
+      await this.webhookOf(registration.config)?.unregister?.(this.context(registration.config), registration.url);
+      log.info({ url: registration.url }, 'webhook removed from the system');
+    } catch (error) {
+      log.warn({ err: error instanceof Error ? error.message : String(error), url: registration.url, retryInMs: retryMs }, 'could not remove the webhook from the system; retrying');
+      const timer = setTimeout(() => {
+        this.removals.delete(timer);
+        this.whenTurn(registration, (again) => this.unregister(registration, again, Math.min(retryMs * 2, MAX_RETRY_MS), true));
+      }, retryMs);
+      timer.unref();
+      this.removals.add(timer);
+    } finally {
+      await release?.().catch(() => undefined);
+    }
   }
 }

@@ -50,6 +50,29 @@ describe('webhooks registered with the system', () => {
     expect(calls).toEqual([`register ${url} (people)`, `unregister ${url}`, `register ${url} (people)`, `unregister ${url}`]);
   });
 
+  it('tries a removal the system failed again, until the hook is gone', async () => {
+    const { registry, hooks, calls } = registeringRegistry();
+    const sqlite = registry.sqlite as ConnectorType;
+    let failures = 1;
+    const flaky: ConnectorWebhook = {
+      ...(sqlite.webhook as ConnectorWebhook),
+      unregister: async (context, url) => {
+        if (failures-- > 0) {
+          calls.push(`unregister ${url} failed`);
+          throw new Error('502 Bad Gateway');
+        }
+        await (sqlite.webhook as ConnectorWebhook).unregister!(context, url);
+      },
+    };
+    t = await testRuntime({ connectors: { ...registry, sqlite: { ...sqlite, webhook: flaky } }, publicUrl: 'https://sync.example.com' });
+    await deployPeople(t);
+    const url = 'https://sync.example.com/hooks/people/a';
+    await eventually(() => expect(hooks.has(url)).toBe(true));
+    expect((await t.post('/api/flows/people/pause')).status).toBe(200);
+    await eventually(() => expect(hooks.has(url)).toBe(false));
+    expect(calls).toEqual([`register ${url} (people)`, `unregister ${url} failed`, `unregister ${url}`]);
+  });
+
   it('registers again with the new secret when its credential is stored anew, so the system signs with it', async () => {
     const { registry, hooks, calls } = registeringRegistry();
     t = await testRuntime({ connectors: registry, publicUrl: 'https://sync.example.com' });
