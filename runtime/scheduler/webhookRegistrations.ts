@@ -225,7 +225,7 @@ export class WebhookRegistrations {
   private async unregister(registration: Registration, hold: () => Promise<() => Promise<void>>, retryMs: number, retry: boolean): Promise<void> {
     const key = flowNodeKey(registration.flowId, registration.nodeId);
     const log = this.deps.logger.child({ flowId: registration.flowId, nodeId: registration.nodeId });
-    if (this.stopped || (retry && this.registrations.has(key))) return;
+    if (retry && (this.stopped || this.registrations.has(key))) return;
     let release: (() => Promise<void>) | null = null;
     try {
       release = await hold();

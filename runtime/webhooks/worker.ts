@@ -191,20 +191,17 @@ export class WebhookWorker {
    */
   private keepHeld(flowId: string, result: PassResult | null, events: readonly WebhookEventRow[]): string[] {
     if (result?.resumeAt === undefined || !result.heldTriggers?.length) return [];
-    this.hold(flowId, result.heldTriggers, Date.parse(result.resumeAt), result.error ?? 'rate limited', events);
-    return result.heldTriggers;
-  }
-
-  private hold(flowId: string, nodeIds: readonly string[], at: number, reason: string, events: readonly WebhookEventRow[]): void {
+    const nodeIds = result.heldTriggers;
     const now = this.now().getTime();
     // Like the scheduler, a minute at a time: a limit lifted early is noticed within a minute.
-    const delayMs = Math.max(MIN_RETRY_MS, Math.min(at - now, RATE_LIMIT_RECHECK_MS));
+    const delayMs = Math.max(MIN_RETRY_MS, Math.min(Date.parse(result.resumeAt) - now, RATE_LIMIT_RECHECK_MS));
     const holds = this.held.get(flowId) ?? new Map<string, number>();
     for (const nodeId of nodeIds) holds.set(nodeId, now + delayMs);
     this.held.set(flowId, holds);
     const pending = events.filter((event) => nodeIds.includes(event.node_id)).length;
-    this.deps.logger.warn({ flowId, triggers: nodeIds, pending, retryInMs: delayMs, reason }, 'webhook events held by a rate limit; kept until it resets');
+    this.deps.logger.warn({ flowId, triggers: nodeIds, pending, retryInMs: delayMs, reason: result.error ?? 'rate limited' }, 'webhook events held by a rate limit; kept until it resets');
     this.wakeForHolds(flowId);
+    return nodeIds;
   }
 
   /**

@@ -23,6 +23,14 @@ function registeringRegistry(): { registry: Record<string, ConnectorType>; hooks
   return { registry: { ...connectorRegistry, sqlite: { ...connectorRegistry.sqlite, webhook } }, hooks, calls };
 }
 
+/** Deploys the people flow and waits until its webhook trigger `a` is registered; returns the hook's URL. */
+async function deployRegistered(t: TestRuntime, hooks: ReadonlyMap<string, string>): Promise<string> {
+  await deployPeople(t);
+  const url = 'https://sync.example.com/hooks/people/a';
+  await eventually(() => expect(hooks.has(url)).toBe(true));
+  return url;
+}
+
 describe('webhooks registered with the system', () => {
   let t: TestRuntime | undefined;
   afterEach(async () => {
@@ -33,9 +41,8 @@ describe('webhooks registered with the system', () => {
   it('registers on deploy, removes on pause, registers again on deploy and removes on delete', async () => {
     const { registry, hooks, calls } = registeringRegistry();
     t = await testRuntime({ connectors: registry, publicUrl: 'https://sync.example.com/' });
-    await deployPeople(t);
-    const url = 'https://sync.example.com/hooks/people/a';
-    await eventually(() => expect(hooks.get(url)).toBe(SECRET));
+    const url = await deployRegistered(t, hooks);
+    expect(hooks.get(url)).toBe(SECRET);
     // Only the webhook trigger registers; the manual trigger `b` has nothing to register.
     expect(calls).toEqual([`register ${url} (people)`]);
 
@@ -65,9 +72,7 @@ describe('webhooks registered with the system', () => {
       },
     };
     t = await testRuntime({ connectors: { ...registry, sqlite: { ...sqlite, webhook: flaky } }, publicUrl: 'https://sync.example.com' });
-    await deployPeople(t);
-    const url = 'https://sync.example.com/hooks/people/a';
-    await eventually(() => expect(hooks.has(url)).toBe(true));
+    const url = await deployRegistered(t, hooks);
     expect((await t.post('/api/flows/people/pause')).status).toBe(200);
     await eventually(() => expect(hooks.has(url)).toBe(false));
     expect(calls).toEqual([`register ${url} (people)`, `unregister ${url} failed`, `unregister ${url}`]);
@@ -76,9 +81,8 @@ describe('webhooks registered with the system', () => {
   it('registers again with the new secret when its credential is stored anew, so the system signs with it', async () => {
     const { registry, hooks, calls } = registeringRegistry();
     t = await testRuntime({ connectors: registry, publicUrl: 'https://sync.example.com' });
-    await deployPeople(t);
-    const url = 'https://sync.example.com/hooks/people/a';
-    await eventually(() => expect(hooks.get(url)).toBe(SECRET));
+    const url = await deployRegistered(t, hooks);
+    expect(hooks.get(url)).toBe(SECRET);
     expect((await t.request('/api/credentials/hook-secret', { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(204);
     expect((await t.post('/api/credentials', { name: 'hook-secret', type: 'webhook-secret', value: 'a-new-signing-secret' })).status).toBe(201);
     await eventually(() => expect(hooks.get(url)).toBe('a-new-signing-secret'));
@@ -103,9 +107,7 @@ describe('webhooks registered with the system', () => {
       },
     };
     t = await testRuntime({ connectors: { ...registry, sqlite: { ...sqlite, webhook: slowRemoval } }, publicUrl: 'https://sync.example.com' });
-    await deployPeople(t);
-    const url = 'https://sync.example.com/hooks/people/a';
-    await eventually(() => expect(hooks.has(url)).toBe(true));
+    const url = await deployRegistered(t, hooks);
 
     const changed = peopleFlow({ detect: { mode: 'webhook', secret: { credential: 'hook-secret' }, idPath: 'data.id' } });
     const replaced = await t.request('/api/flows/people', { method: 'PUT', headers: { authorization: 'Bearer test-token-0123456789', 'content-type': 'application/json' }, body: JSON.stringify(changed) });

@@ -5,9 +5,9 @@
  *
  * Read through the cursor-based incremental user export (a deleted user comes in it with `active: false`); written
  * inside Zendesk's `{"user": {…}}` envelope, but for a new email address, which goes through the user's identities
- * (see setPrimaryEmail). Zendesk has no conditional update for users, so writes are not conditional. The sync never deletes a user (`deletes: 'cannot'`): deleting one in Zendesk also takes away their
- * identities and, once purged, their personal data on every ticket — not something a sync should do for another
- * system's delete.
+ * (see setPrimaryEmail). Zendesk has no conditional update for users, so writes are not conditional. The sync never
+ * deletes a user (`deletes: 'cannot'`): deleting one in Zendesk also takes away their identities and, once purged,
+ * their personal data on every ticket — not something a sync should do for another system's delete.
  */
 import type { FlowRecord } from '../../../nodes/types';
 import type { CollectionDescription, Connector, ConnectorCapabilities, ListPage, ListPosition, SourceRecord, WriteOp, WriteResult } from '../types';
