@@ -44,8 +44,11 @@ export type WriteResult =
   /**
    * `record`: on a create by a connector with `capabilities.createdRecords`, the record as the system now holds it
    * (its defaults and trigger-set values included), exactly what `getMany` would return for `id` right after.
+   * `incomplete`: the record was made, but a step after the create failed (a system that cannot create an issue closed
+   * closes it next), so it does not hold everything written: why. The engine links it all the same (a second create
+   * would make a second record) and files it as failing, so the next pass writes what it lacks.
    */
-  | { ok: true; id: string; version: Version | null; record?: SourceRecord }
+  | { ok: true; id: string; version: Version | null; record?: SourceRecord; incomplete?: string }
   /** `changed`: the record's version is no longer the one read (update-if-unchanged lost); `missing`: it is gone. */
   | { ok: false; reason: 'changed' | 'missing' }
   /** A create given a key (`id`) that another record already holds: nothing was written, nothing overwritten. */

@@ -195,14 +195,22 @@ class GitHubIssues implements Connector {
     this.lastWrite.set(created.number, Date.now());
     if (state !== 'closed') return { ok: true, id: String(created.number), version: created.updated_at };
     // "Create an issue" takes no state: a closed record is created open, then closed. Were the close to fail, the
-    // issue exists all the same, so its number is reported (a retried create would make a second one); the next pass
-    // sees it open.
+    // issue exists all the same, so its number is reported (a retried create would make a second one), as incomplete:
+    // the engine then closes it on the next pass.
+    let closeFailure: string;
     try {
       const closed = await this.patch(created.number, { state, ...(stateReason ? { state_reason: stateReason } : {}) });
-      return { ok: true, id: String(created.number), version: closed.kind === 'issue' ? closed.issue.updated_at : created.updated_at };
-    } catch {
-      return { ok: true, id: String(created.number), version: created.updated_at };
+      if (closed.kind === 'issue') return { ok: true, id: String(created.number), version: closed.issue.updated_at };
+      closeFailure = 'GitHub no longer found it';
+    } catch (error) {
+      // Whatever the error, the create stands: it must reach the engine, or the record would be created again.
+      closeFailure = error instanceof Error ? error.message : String(error);
+      if (classifyFailure(error)) {
+        const result = this.failed(error);
+        if ('message' in result) closeFailure = result.message;
+      }
     }
+    return { ok: true, id: String(created.number), version: created.updated_at, incomplete: `issue #${created.number} was created open and closing it failed (${closeFailure})` };
   }
 
   private async update(id: string, fields: FlowRecord): Promise<WriteResult> {

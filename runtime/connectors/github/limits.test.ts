@@ -163,32 +163,37 @@ describe('credentials and the repository', () => {
   });
 });
 
-describe('a create whose answer is lost', () => {
-  /**
-   * A gateway in front of the fake: it passes every request on, and answers a create with 502 once GitHub has made
-   * the issue, as a load balancer does when the answer times out on its way back.
-   */
-  async function lossyGateway(target: GitHubFake): Promise<{ url: string; close(): Promise<void> }> {
-    const server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        void (async () => {
-          const headers = Object.fromEntries(Object.entries(request.headers).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[0] !== 'host' && entry[0] !== 'content-length'));
-          const answer = await fetch(`${target.url}${request.url}`, { method: request.method, headers, ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}) });
-          const text = await answer.text();
-          if (request.method === 'POST' && /\/issues$/.test(request.url ?? '')) {
-            response.writeHead(502, { 'content-type': 'application/json' }).end('{"message":"Server Error"}');
-            return;
-          }
-          response.writeHead(answer.status, Object.fromEntries(answer.headers)).end(text);
-        })();
-      });
+/**
+ * A gateway in front of the fake: it passes every request on, unless `replace(method, path)` gives an answer of its
+ * own. That answer comes after GitHub has acted on the request when `reached` (a load balancer whose answer timed out
+ * on its way back), and instead of it otherwise (a refusal).
+ */
+async function gateway(target: GitHubFake, replace: (method: string, path: string) => { status: number; body: string; reached: boolean } | null): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      void (async () => {
+        const headers = Object.fromEntries(Object.entries(request.headers).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[0] !== 'host' && entry[0] !== 'content-length'));
+        const replaced = replace(request.method ?? 'GET', new URL(request.url ?? '/', 'http://gateway').pathname);
+        const pass = () => fetch(`${target.url}${request.url}`, { method: request.method, headers, ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}) });
+        if (replaced) {
+          if (replaced.reached) await (await pass()).text();
+          response.writeHead(replaced.status, { 'content-type': 'application/json' }).end(replaced.body);
+          return;
+        }
+        const answer = await pass();
+        response.writeHead(answer.status, Object.fromEntries(answer.headers)).end(await answer.text());
+      })();
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-  }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+describe('a create whose answer is lost', () => {
+  const lossyGateway = (target: GitHubFake) => gateway(target, (method, path) => (method === 'POST' && /\/issues$/.test(path) ? { status: 502, body: '{"message":"Server Error"}', reached: true } : null));
 
   it('is sent once and not tried again, so a record never becomes two issues', async () => {
     fake = (await startFakeRepository()).fake;
@@ -201,6 +206,24 @@ describe('a create whose answer is lost', () => {
       expect(fake.issues.all().map((issue) => issue.title)).toEqual(['Crash on save']);
     } finally {
       await gateway.close();
+    }
+  });
+});
+
+describe('a closed record, created open and then closed', () => {
+  it('is reported made but incomplete when the close fails, so the engine links it and closes it next pass', async () => {
+    fake = (await startFakeRepository()).fake;
+    // A refusal is not retried by the client, so the close fails at once.
+    const refusing = await gateway(fake, (method) => (method === 'PATCH' ? { status: 403, body: '{"message":"Resource not accessible by personal access token","status":"403"}', reached: false } : null));
+    try {
+      connector = await openIssues(fake, { baseUrl: refusing.url });
+      const [result] = await connector.write([{ kind: 'create', fields: { title: 'Old crash', state: 'closed', state_reason: 'completed' }, tag: 'syncline:f:1' }]);
+      const number = Number((fake.issues.all()[0] as { number: number }).number);
+      expect(result).toMatchObject({ ok: true, id: String(number), incomplete: expect.stringMatching(new RegExp(`issue #${number} was created open and closing it failed \\(GitHub refused the write \\(403 Resource not accessible`)) });
+      expect(fake.issues.get(number)).toMatchObject({ state: 'open' });
+      expect(fake.requests.count('POST /repos/{owner}/{repo}/issues')).toBe(1);
+    } finally {
+      await refusing.close();
     }
   });
 });

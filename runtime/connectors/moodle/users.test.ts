@@ -226,6 +226,19 @@ describe('writing users', () => {
     const [result] = await users.write([{ kind: 'create', fields: { firstname: 'Gone', lastname: 'Already', email: 'gone@example.com', suspended: true }, tag: 't' }]);
     expect(fake.site.users.get(Number((result as { id: string }).id))?.suspended).toBe(true);
   });
+
+  it('reports the account made but incomplete when suspending it fails, so it is linked and not created twice', async () => {
+    await fake.close();
+    // A service that may create users but not update them: the suspension is refused after the create went through.
+    const { moodleFunctionNames } = await import('../../../test/fakes/moodle/server');
+    fake = await startFake({ functions: moodleFunctionNames.filter((name) => name !== 'core_user_update_users') });
+    const users = await open();
+    const [result] = await users.write([{ kind: 'create', fields: { firstname: 'Gone', lastname: 'Already', email: 'gone@example.com', suspended: true }, tag: 't' }]);
+    const id = Number((result as { id: string }).id);
+    expect(result).toMatchObject({ ok: true, id: String(id), incomplete: expect.stringMatching(new RegExp(`^user ${id} was created active and suspending it failed \\(.*core_user_update_users`)) });
+    expect(fake.site.users.get(id)).toMatchObject({ email: 'gone@example.com', suspended: false });
+    expect(fake.countRequests('core_user_create_users')).toBe(1);
+  });
 });
 
 describe('deleting users', () => {

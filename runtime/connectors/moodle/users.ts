@@ -171,14 +171,22 @@ export class MoodleUsers implements Connector {
     );
     items.forEach((item, position) => (results[item.index] = written[position] as WriteResult));
     // core_user_create_users has no `suspended`: a new account that is to be suspended is suspended right after. If
-    // that fails the account still exists (its id is the result); the next pass sees it active and suspends it again.
-    const toSuspend = items.filter((item) => item.suspend && results[item.index]?.ok).map((item) => Number((results[item.index] as { id: string }).id));
-    if (toSuspend.length > 0 && !session.stopped) {
+    // that fails the account still exists, so its id is the result, as incomplete: the engine suspends it next pass.
+    const toSuspend = items.filter((item) => item.suspend && results[item.index]?.ok);
+    if (toSuspend.length === 0) return results;
+    let failure = 'the writes were stopped before it was sent';
+    if (!session.stopped) {
       try {
-        await this.client.call('core_user_update_users', { users: toSuspend.map((id) => ({ id, suspended: 1 })) }, 'repeatable');
+        await this.client.call('core_user_update_users', { users: toSuspend.map((item) => ({ id: Number((results[item.index] as { id: string }).id), suspended: 1 })) }, 'repeatable');
+        return results;
       } catch (caught) {
         if (!(caught instanceof ConnectorError)) throw caught;
+        failure = caught.message;
       }
+    }
+    for (const item of toSuspend) {
+      const created = results[item.index] as Extract<WriteResult, { ok: true }>;
+      results[item.index] = { ...created, incomplete: `user ${created.id} was created active and suspending it failed (${failure})` };
     }
     return results;
   }

@@ -228,6 +228,8 @@ class WriteOutcomes {
         this.written(pass, write, result, pending as PendingWrite, sent);
       }
       if (pass.mayHaveFailing) this.clear(nodeId, recordId ?? `entity:${write.entity.id}`, `entity:${write.entity.id}`);
+      // Linked with what it holds (read back): the entity's revisit on the next pass writes the difference.
+      if (result.incomplete !== undefined) await failRecord(this.tx, pass, nodeId, result.id, write.entity.id, `${write.op.kind} incomplete: ${result.incomplete}`);
     } else if (result.reason === 'taken') {
       // Nothing was written: the key belongs to another record there until a person frees it.
       await fileKeyConflict(this.tx, pass, write, this.keyHolders.get(write));
