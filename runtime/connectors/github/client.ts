@@ -66,6 +66,8 @@ export type GitHubFailure =
   | { kind: 'unauthorized'; message: string }
   | { kind: 'not-found'; message: string }
   | { kind: 'gone'; message: string }
+  /** 410 for the whole repository: "If issues are disabled in the repository, the API returns a `410 Gone` status". */
+  | { kind: 'disabled'; message: string }
   | { kind: 'forbidden'; message: string }
   | { kind: 'invalid'; status: number; message: string }
   | { kind: 'server'; status: number; message: string; retryAfterMs?: number }
@@ -191,6 +193,8 @@ export class GitHubClient {
         return new ConnectorError(repositoryNotFoundMessage(repo, credential), { cause: error });
       case 'forbidden':
         return new ConnectorError(`${what}: GitHub refused it (403 ${failure.message}); the token of credential "${credential}" needs Issues read and write on ${repo}`, { cause: error });
+      case 'disabled':
+        return new ConnectorError(`${what}: ${issuesDisabledMessage(repo, failure.message)}`, { cause: error });
       case 'gone':
       case 'invalid':
         return new ConnectorError(`${what}: GitHub answered ${failure.kind === 'gone' ? 410 : failure.status} ${failure.message}`, { cause: error });
@@ -200,6 +204,11 @@ export class GitHubClient {
         return new ConnectorError(`${what}: ${failure.refused ? '' : `cannot reach GitHub at ${this.options.baseUrl}: `}${failure.message}`, { retryable: !failure.refused, cause: error });
     }
   }
+}
+
+/** Why nothing of the repository's issues can be read or written, and that none of them is taken for deleted. */
+export function issuesDisabledMessage(repo: string, message: string): string {
+  return `GitHub answers that Issues are turned off for ${repo} (410 ${message}): no issue is read as deleted meanwhile; turn Issues on again (Settings › General › Features) or pause this flow`;
 }
 
 export function unauthorizedMessage(credential: string): string {
@@ -277,7 +286,9 @@ export function classifyFailure(error: unknown, now: Date = new Date()): GitHubF
   }
   if (status === 401) return { kind: 'unauthorized', message };
   if (status === 404) return { kind: 'not-found', message };
-  if (status === 410) return { kind: 'gone', message };
+  // One status for two meanings: a deleted issue, and Issues turned off for the repository, which leaves every issue
+  // out of reach without deleting any. Only GitHub's message tells them apart.
+  if (status === 410) return /^issues are disabled/i.test(message) ? { kind: 'disabled', message } : { kind: 'gone', message };
   if (status >= 500) {
     const retryAfter = Number(header('retry-after'));
     return { kind: 'server', status, message, ...(header('retry-after') !== undefined && Number.isFinite(retryAfter) ? { retryAfterMs: retryAfter * 1000 } : {}) };

@@ -117,4 +117,37 @@ describe('github <-> memory through the engine', () => {
     expect(fake.requests.log.filter((entry) => writeRoutes.includes(entry.route))).toEqual([]);
     expect(await pass()).toMatchObject({ created: 0, updated: 0, deleted: 0, failed: 0 });
   });
+
+  it('stops, deleting nothing, while Issues are turned off for the repository', async () => {
+    repository = await startFakeRepository();
+    const { fake } = repository;
+    const store = createMemoryStore('github-flow');
+    const tasks = store.createCollection('tasks', { versions: 'iso' });
+    db = await openStateDb(':memory:');
+    const engine = new SyncEngine({
+      db,
+      connectors: connectorRegistry,
+      resolveCredential: async (name) => (name === credentialName ? testToken : Promise.reject(new Error(`no credential ${name}`))),
+      access: loopbackAccess,
+      retry: { attempts: 1, baseMs: 1, maxWaitMs: 5 },
+    });
+    const flow = issuesFlow(fakeConnection(fake), 'github-flow');
+    const task = tasks.insert({ title: 'Export is slow', body: 'CSV', state: 'open', labels: [] });
+    expect((await engine.runPass(flow, { baseDir: '.' })).summary).toMatchObject({ created: 1, failed: 0 });
+
+    // Every issue answers 410 now, as a deleted one does; the task's edit makes the engine read its issue. Read as
+    // deleted, it took the task with it (deletes: propagate).
+    fake.human.setIssuesEnabled(false);
+    tasks.update(task, { ...tasks.get(task)?.fields, body: 'CSV export takes minutes' });
+    const stopped = await engine.runPass(flow, { baseDir: '.' });
+    expect(stopped.error).toMatch(/Issues are turned off for octo-org\/hello-world \(410 Issues are disabled for this repo\)/);
+    expect(stopped.summary).toMatchObject({ deleted: 0, conflicts: 0 });
+    expect(tasks.get(task)?.deleted).toBeFalsy();
+
+    fake.human.setIssuesEnabled(true);
+    const resumed = await engine.runPass(flow, { baseDir: '.' });
+    expect(resumed.error).toBeNull();
+    expect(resumed.summary).toMatchObject({ updated: 1, deleted: 0, failed: 0 });
+    expect(fake.issues.all().map((issue) => [issue.title, issue.body, issue.state])).toEqual([['Export is slow', 'CSV export takes minutes', 'open']]);
+  });
 });

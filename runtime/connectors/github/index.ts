@@ -26,7 +26,7 @@ import {
   type WriteResult,
 } from '../types';
 import { IssueChanges, issuesLookbackMs } from './changes';
-import { classifyFailure, GitHubClient, repositoryNotFoundMessage, unauthorizedMessage, type IssueAnswer, type IssuePage } from './client';
+import { classifyFailure, GitHubClient, issuesDisabledMessage, repositoryNotFoundMessage, unauthorizedMessage, type IssueAnswer, type IssuePage } from './client';
 import { checkGitHubConnection, parseGitHubConnection, publicApiUrl, type GitHubConnection } from './config';
 import { isPullRequest, issueFields, issueRecord, issueWrite } from './issues';
 import { registerGitHubHook, unregisterGitHubHook } from './hooks';
@@ -287,6 +287,8 @@ class GitHubIssues implements Connector {
         return refused(repositoryNotFoundMessage(repo, auth.credential));
       case 'gone':
         return { ok: false, reason: 'missing' };
+      case 'disabled':
+        return refused(issuesDisabledMessage(repo, failure.message));
       case 'forbidden':
         return refused(`GitHub refused the write (403 ${failure.message}): the token in credential "${auth.credential}" needs Issues write access to ${repo}`);
       case 'invalid':

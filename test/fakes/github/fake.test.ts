@@ -276,6 +276,20 @@ describe('single issues', () => {
     expect((await failure(octokit.rest.issues.get({ ...repo(), issue_number: hidden }))).status).toBe(404);
   });
 
+  it('answers 410 "Issues are disabled" to every issue call while Issues are off, and lists none', async () => {
+    const octokit = sdk();
+    const number = fake.seed.issue({ title: 'kept' });
+    fake.human.setIssuesEnabled(false);
+    for (const call of [octokit.rest.issues.get({ ...repo(), issue_number: number }), octokit.rest.issues.update({ ...repo(), issue_number: number, title: 'x' }), octokit.rest.issues.create({ ...repo(), title: 'new' })]) {
+      const error = await failure(call);
+      expect(error.status).toBe(410);
+      expect((error.response.data as { message: string }).message).toBe('Issues are disabled for this repo');
+    }
+    expect((await octokit.rest.issues.listForRepo({ ...repo(), state: 'all' })).data).toEqual([]);
+    fake.human.setIssuesEnabled(true);
+    expect((await octokit.rest.issues.get({ ...repo(), issue_number: number })).data.title).toBe('kept');
+  });
+
   it('has no DELETE for issues: GitHub answers it like any unknown route', async () => {
     const number = fake.seed.issue({ title: 'stays' });
     const error = await failure(sdk().request('DELETE /repos/{owner}/{repo}/issues/{issue_number}', { ...repo(), issue_number: number }));

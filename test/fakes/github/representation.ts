@@ -231,7 +231,7 @@ export function repositoryJson(urls: Urls, repo: RepoStore, createdAt: number): 
     stargazers_count: 0,
     watchers_count: 0,
     language: null,
-    has_issues: true,
+    has_issues: repo.issuesEnabled,
     has_projects: true,
     has_downloads: true,
     has_wiki: true,

@@ -60,6 +60,9 @@ export function createRoutes(ctx: RouteContext): Route[] {
   // List repository issues. "GitHub's REST API considers every pull request an issue ... You can identify pull
   // requests by the `pull_request` key."
   both('GET', '/issues', ({ repo, query, apiVersion }): RouteAnswer => {
+    // UNCONFIRMED: the listing documents no 410 (its responses are 200, 301, 404 and 422) and users report an empty
+    // list for a repository with Issues turned off (GitScout feedback #248), so it answers as for no issues.
+    if (!repo.issuesEnabled) return { status: 200, body: [] };
     const page = listIssues(repo, query, `${ctx.urls.api}/repositories/${repo.repositoryId}/issues`, ctx.quirks, ctx.random, ctx.seed);
     return {
       status: 200,
@@ -71,6 +74,7 @@ export function createRoutes(ctx: RouteContext): Route[] {
   // Create an issue: "Any user with pull access to a repository can create an issue." 201 with a Location header.
   both('POST', '/issues', ({ repo, body, login, apiVersion }) => {
     const actor = requireUser(login);
+    repo.assertIssuesEnabled(docs.createIssue);
     const { issue, events } = repo.createIssue(asObject(body) as IssuePatch, {
       actor,
       canPush: allows(repo.permissionOf(actor), 'write'),

@@ -122,6 +122,8 @@ export interface GitHubFake {
     deleteIssue(number: number, options?: HumanOptions): void;
     /** Moves the issue to another repository; `readable: false` means the API caller cannot see the target. */
     transferIssue(number: number, to: { repository: string; readable?: boolean }, options?: HumanOptions): { repositoryId: number; number: number };
+    /** An admin turns the repository's Issues feature off or on (Settings › General › Features). */
+    setIssuesEnabled(enabled: boolean): void;
   };
 
   /** Reads of the current state, in the REST shape (list view, API version 2022-11-28). */
@@ -390,6 +392,9 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
         emitIssueEvents(main, events);
       },
       comment: (number) => void main.addComment(number),
+      setIssuesEnabled: (enabled) => {
+        main.issuesEnabled = enabled;
+      },
       deleteIssue: (number, options_) => {
         const issue = main.readableIssue(number);
         emitIssueEvents(main, [{ action: 'deleted', number, actor: human(options_).actor }]);

@@ -135,6 +135,8 @@ export class RepoStore {
   readonly labels: LabelRecord[] = [];
   readonly milestones: MilestoneRecord[] = [];
   readonly issues = new Map<number, IssueRecord>();
+  /** Settings › General › Features › Issues; an admin may turn it off, and the issues stay, out of reach. */
+  issuesEnabled = true;
   private nextId = 1000;
   private nextNumber = 1;
 
@@ -229,8 +231,19 @@ export class RepoStore {
     return this.milestones.find((milestone) => milestone.number === number);
   }
 
+  /**
+   * The issue endpoints of a repository with Issues turned off. Create an issue: "If issues are disabled in the
+   * repository, the API returns a `410 Gone` status" (github/rest-api-description); Get and Update answer the same,
+   * as recorded from GitHub (ansibullbot/ansibullbot#845: `GET …/issues/163 ==> 410`, "Issues are disabled for this
+   * repo"; the wording Renovate's GitHub platform code matches on).
+   */
+  assertIssuesEnabled(documentationUrl: string): void {
+    if (!this.issuesEnabled) throw new ApiError(410, 'Issues are disabled for this repo', documentationUrl);
+  }
+
   /** An issue that can be read at this number, or the documented 301/404/410 for one that cannot. */
   readableIssue(number: number): IssueRecord {
+    this.assertIssuesEnabled(docs.getIssue);
     const issue = this.issues.get(number);
     if (!issue) throw notFound(docs.getIssue);
     const fate = issue.fate;
