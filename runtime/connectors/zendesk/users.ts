@@ -35,6 +35,12 @@ export class ZendeskUsers implements Connector {
     lookbackMs: zendeskLookbackMs,
   };
   private readonly listing: ChangeFeed;
+  /**
+   * Whether the account has tags on users, as its answers tell ("tags: … Only present if your account has user tagging
+   * enabled", Users, JSON format); null until a user is read. Without it a user has no `tags` field at all: read as an
+   * empty list, every user's tags would be wiped on the other side.
+   */
+  private userTagging: boolean | null = null;
 
   constructor(
     private readonly client: ZendeskClient,
@@ -99,7 +105,7 @@ export class ZendeskUsers implements Connector {
       external_id: text(user.external_id),
       notes: text(user.notes),
       details: text(user.details),
-      tags: readTags(user.tags),
+      ...(this.tagsOf(user) ? { tags: readTags(user.tags) } : {}),
       suspended: user.suspended === true,
     };
     // "active: false if the user has been deleted" (Users, JSON format).
@@ -109,6 +115,9 @@ export class ZendeskUsers implements Connector {
   private async writeOne(op: WriteOp): Promise<WriteResult> {
     if (op.kind === 'delete') {
       return refused('the sync does not delete Zendesk users (a deleted user loses their identities, and once purged, their data on every ticket): delete them in Zendesk, or set deletes to "ignore" for this trigger');
+    }
+    if ('tags' in op.fields && this.userTagging === false) {
+      return refused('tags cannot be written to Zendesk users: this account has tags on users turned off, so Zendesk answers users without tags and drops what is written; turn on "Enable tags on users and organizations" (Admin Center › Objects and rules › Tags), or leave tags out of the mapping\'s direction toward Zendesk users');
     }
     const built = userInput(op.fields, op.kind);
     if ('error' in built) return refused(built.error);
@@ -158,9 +167,16 @@ export class ZendeskUsers implements Connector {
     return response.status === 200 ? null : this.writeFailure(response, `user ${userId}'s email`);
   }
 
+  /** Whether this user, as Zendesk answered it, has tags; what it tells of the account is kept. */
+  private tagsOf(user: Record<string, unknown>): boolean {
+    this.userTagging = 'tags' in user;
+    return this.userTagging;
+  }
+
   private written(response: ZendeskResponse): WriteResult {
     const user = (response.body as { user?: { id?: unknown; updated_at?: unknown } } | null)?.user;
     if (typeof user?.id !== 'number') return refused(`${response.shown}: ${response.status} without the user in the answer`);
+    this.tagsOf(user);
     return { ok: true, id: String(user.id), version: isoVersion(user.updated_at) };
   }
 

@@ -229,3 +229,21 @@ describe("a user's email address", () => {
     expect(emails(id)).toEqual([['ken@example.com', true]]);
   });
 });
+
+describe('user tags on an account with tags on users turned off', () => {
+  it('reads users without a tags field, and refuses to write tags rather than lose them', async () => {
+    fake = await startFake({ userTagging: false });
+    connector = await openZendesk(contextFor(fake, 'users'), fakeTime(fake));
+    const id = Number(fake.seedUser({ name: 'Ada', email: 'ada@example.com' }).id);
+    // An empty list here would be the other side's tags wiped by the next merge.
+    const record = (await connector.getMany([String(id)])).get(String(id));
+    expect(record?.fields).toMatchObject({ name: 'Ada', email: 'ada@example.com' });
+    expect(record?.fields).not.toHaveProperty('tags');
+
+    const result = await writeOne({ kind: 'update', id: String(id), fields: { tags: ['vip'], notes: 'key account' }, tag: 'syncline:f:1', expectedVersion: null });
+    expect(result).toMatchObject({ ok: false, reason: 'failed', retryable: false, message: expect.stringContaining('this account has tags on users turned off') });
+    expect(fake.account.users.get(id)?.notes).toBeNull();
+    // The other fields still go through.
+    expect(await writeOne({ kind: 'update', id: String(id), fields: { notes: 'key account' }, tag: 'syncline:f:1', expectedVersion: null })).toMatchObject({ ok: true });
+  });
+});

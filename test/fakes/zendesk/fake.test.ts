@@ -565,3 +565,17 @@ describe('webhooks', () => {
     expect(delivery.headers['x-zendesk-webhook-signature']).toBe(createHmac('sha256', secret).update(timestamp + delivery.body).digest('base64'));
   });
 });
+
+describe('tags on users', () => {
+  it('leaves tags out of users, and drops tags written to them, while the account has user tagging off', async () => {
+    await fake.close();
+    fake = await startZendeskFake({ clockStart: start, userTagging: false });
+    const created = await call(fake, 'POST', '/api/v2/users.json', { user: { name: 'Ada', email: 'ada@example.com', tags: ['vip'] } });
+    expect(created.status).toBe(201);
+    expect(created.json.user).not.toHaveProperty('tags');
+    const updated = await call(fake, 'PUT', `/api/v2/users/${created.json.user.id}.json`, { user: { tags: ['vip'], notes: 'n' } });
+    expect(updated.json.user).toMatchObject({ notes: 'n' });
+    expect(updated.json.user).not.toHaveProperty('tags');
+    expect(fake.account.users.get(created.json.user.id)?.tags).toEqual([]);
+  });
+});

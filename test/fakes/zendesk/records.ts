@@ -174,6 +174,13 @@ export class ZendeskAccount {
   private nextCommentId = 700000001;
   /** The admin the default credentials belong to. */
   readonly admin: UserRecord;
+  /**
+   * Admin Center › Objects and rules › Tags › "Enable tags on users and organizations". Off, users carry no `tags`
+   * (Users, JSON format: "The user's tags. Only present if your account has user tagging enabled") and tags written to
+   * a user are dropped (UNCONFIRMED: the Tags API says only "You must enable the tagging of users and organizations in
+   * Zendesk Support for the API calls to work"; what Update User does with them is not documented).
+   */
+  userTagging = true;
 
   constructor(
     readonly baseUrl: () => string,
@@ -224,7 +231,7 @@ export class ZendeskAccount {
       notes: optionalString(input.notes, 'notes'),
       details: optionalString(input.details, 'details'),
       organizationId: optionalNumber(input.organization_id, 'organization_id'),
-      tags: parseTags(input.tags) ?? [],
+      tags: this.userTagging ? (parseTags(input.tags) ?? []) : [],
       userFields: isObject(input.user_fields) ? { ...input.user_fields } : {},
       active: true,
       verified: input.verified === true,
@@ -265,7 +272,7 @@ export class ZendeskAccount {
     if (input.notes !== undefined) user.notes = optionalString(input.notes, 'notes');
     if (input.details !== undefined) user.details = optionalString(input.details, 'details');
     if (input.organization_id !== undefined) user.organizationId = optionalNumber(input.organization_id, 'organization_id');
-    if (input.tags !== undefined) user.tags = parseTags(input.tags) ?? [];
+    if (input.tags !== undefined && this.userTagging) user.tags = parseTags(input.tags) ?? [];
     if (isObject(input.user_fields)) user.userFields = { ...user.userFields, ...input.user_fields };
     if (input.verified !== undefined) user.verified = input.verified === true;
     if (input.suspended !== undefined) user.suspended = input.suspended === true;
@@ -622,7 +629,7 @@ export function userJson(account: ZendeskAccount, user: UserRecord): Record<stri
     role: user.role,
     verified: user.verified,
     external_id: user.externalId,
-    tags: [...user.tags],
+    ...(account.userTagging ? { tags: [...user.tags] } : {}),
     alias: null,
     active: user.active,
     shared: false,

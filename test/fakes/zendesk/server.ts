@@ -49,6 +49,8 @@ export interface ZendeskFakeOptions {
   clockStart?: Date | number;
   /** Extra seconds, beyond the documented excluded minute, before a change shows in the incremental exports. Default 0. */
   exportLagSeconds?: number;
+  /** Tags on users and organizations enabled (Admin Center › Objects and rules › Tags). Default true. */
+  userTagging?: boolean;
 }
 
 /** One request the fake answered, for tests that count calls. */
@@ -145,6 +147,7 @@ export async function startZendeskFake(options: ZendeskFakeOptions = {}): Promis
   let exportLag = options.exportLagSeconds ?? 0;
 
   const account = new ZendeskAccount(() => baseUrl, nowSeconds, email);
+  account.userTagging = options.userTagging ?? true;
   const agent = account.createUser({ name: 'Fake Agent', email: 'agent@example.com', role: 'agent', verified: true });
   const hub = new WebhookHub(account, accountId, () => nowMs);
   account.onTicketChange((change) => hub.publishTicketChange(change));
