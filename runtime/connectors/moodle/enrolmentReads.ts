@@ -7,7 +7,7 @@
  */
 import type { MoodleClient } from './client';
 import { CourseParticipants, type Participant } from './participants';
-import { text } from './shape';
+import { assertVisible, text } from './shape';
 
 export const enrolmentReadFunctions = ['core_enrol_get_enrolled_users'] as const;
 const participantFields = 'id,username,email,roles';
@@ -85,6 +85,7 @@ export class EnrolmentReads {
 
 function toCourseEnrolment(course: number, participant: Participant, inactive: ReadonlySet<number>): CourseEnrolment {
   const roles = Array.isArray(participant.roles) ? (participant.roles as Array<{ roleid?: unknown; shortname?: unknown }>) : [];
+  assertVisible(participant, ['username', 'email']);
   return {
     courseid: course,
     userid: participant.id,

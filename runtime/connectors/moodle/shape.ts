@@ -7,7 +7,7 @@
  * an empty or absent optional text reads as null and null is written as "": one value for "nothing" on both ways.
  */
 import type { FlowRecord } from '../../../nodes/types';
-import type { CollectionDescription, FieldDescription } from '../types';
+import { ConnectorError, type CollectionDescription, type FieldDescription } from '../types';
 
 /** User text fields, in the web-service parameter names. `required`: Moodle refuses the user without one. */
 export const userTextFields = {
@@ -57,8 +57,23 @@ export function describeMoodle(profileFields: readonly string[]): CollectionDesc
   ];
 }
 
+/**
+ * Moodle leaves out of a user what the token's user may not see (user_get_user_details(): names only `if ($isadmin or
+ * $canviewfullnames)`, the username only to the user or with moodle/user:viewalldetails, the email only as an identity
+ * field). Read as empty, a hidden field would be cleared on the other side. A field every Moodle user has (`required`)
+ * that is missing can only be hidden, so the read stops and says which capability to grant.
+ */
+export function assertVisible(user: Record<string, unknown>, names: readonly UserTextField[]): void {
+  const hidden = names.filter((name) => userTextFields[name].required && !(name in user));
+  if (hidden.length === 0) return;
+  throw new ConnectorError(
+    `Moodle hides ${hidden.join(', ')} of user ${String(user.id)} from the token's user, so they cannot be synced (read as empty, they would be cleared on the other side): give that user moodle/site:viewfullnames (names), moodle/user:viewalldetails (username, auth) and moodle/site:viewuseridentity with email among the identity fields (Site administration › Users › Permissions › User policies › showuseridentity), or use a site administrator's token`,
+  );
+}
+
 /** A user as `core_user_get_users_by_field` answers it, as a flow record. */
 export function userRecordFields(user: Record<string, unknown>, profileFields: readonly string[]): FlowRecord {
+  assertVisible(user, userTextFieldNames);
   const fields: FlowRecord = {};
   for (const name of userTextFieldNames) fields[name] = text(user[name]);
   fields.suspended = user.suspended === true;

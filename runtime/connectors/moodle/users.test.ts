@@ -308,6 +308,24 @@ describe('what the token may do', () => {
     expect(fake.countRequests('core_user_create_users')).toBe(0);
   });
 
+  it('stops rather than read as empty what Moodle hides from the token’s user, and reads all with the guide’s capabilities', async () => {
+    const clerk = person(50);
+    const ada = person(1, { phone1: '+44 20 7946 0000' });
+    const reading = ['moodle/user:viewdetails', 'moodle/user:viewalldetails', 'moodle/site:viewparticipants'];
+    fake.addToken('clerk', { userid: clerk.id, capabilities: reading });
+    const clerkToken = async () => 'clerk';
+    connector = await openMoodle({ ...contextFor(fake, 'users'), resolveCredential: clerkToken }, noWaiting);
+    // Without moodle/site:viewfullnames Moodle leaves every name out; read as empty, they would be cleared elsewhere.
+    await expect(connector.getMany([String(ada.id)])).rejects.toThrow(`Moodle hides email, firstname, lastname of user ${ada.id} from the token's user`);
+    await connector.close();
+
+    // The guide's set: names, the email as an identity field, and the phones.
+    fake.addToken('reader', { userid: clerk.id, capabilities: [...reading, 'moodle/site:viewfullnames', 'moodle/site:viewuseridentity', 'moodle/user:viewhiddendetails'] });
+    connector = await openMoodle({ ...contextFor(fake, 'users'), resolveCredential: async () => 'reader' }, noWaiting);
+    const read = (await connector.getMany([String(ada.id)])).get(String(ada.id));
+    expect(read?.fields).toMatchObject({ username: 'user1', firstname: 'First1', lastname: 'Last1', email: 'user1@example.com', phone1: '+44 20 7946 0000' });
+  });
+
   it('says web services are off, and retries a gateway error before reading', async () => {
     const users = await open();
     fake.failNextRequests(2, { status: 502 });

@@ -161,6 +161,8 @@ export const defaultUserFields = [
 export class MoodleSite {
   readonly users = new Map<number, MoodleUser>();
   readonly profileFields = new Map<string, ProfileField>();
+  /** $CFG->showuseridentity: the fields shown to identify users; Moodle's default is `email`. */
+  showuseridentity: readonly string[] = ['email'];
   readonly courses = new Map<number, Course>();
   readonly enrolInstances = new Map<number, EnrolInstance>();
   readonly userEnrolments = new Map<number, UserEnrolment>();
@@ -344,13 +346,32 @@ export class MoodleSite {
   }
 
   /**
-   * user_get_user_details() as the token's user sees `user`, with `course` for a course profile (roles, enrolled
-   * courses). The fake's viewers see every field (a site administrator, or a service user with
-   * moodle/user:viewalldetails); fields Moodle leaves out when empty are left out here too.
+   * user_get_user_details() (user/lib.php) as the token's user sees `user`, with `course` for a course profile (roles,
+   * enrolled courses). Fields Moodle leaves out when empty are left out here too, and so are those the viewer may not
+   * see: names without moodle/site:viewfullnames ("if ($isadmin or $canviewfullnames)"); the username, auth and (unless
+   * identity fields) idnumber, institution and department without moodle/user:viewalldetails; phones unless identity
+   * fields or with moodle/user:viewhiddendetails; the email unless an identity field. Identity fields need
+   * moodle/site:viewuseridentity (\core_user\fields::get_identity_fields()). The user's own account shows everything.
    */
   userDetails(user: MoodleUser, viewer: ServiceToken, course: Course | null, userfields: readonly string[]): Record<string, unknown> | null {
     if (!this.can(viewer, 'moodle/user:viewdetails') && viewer.userid !== user.id) return null;
-    const fields = new Set(userfields.length > 0 ? userfields : defaultUserFields);
+    const requested = new Set(userfields.length > 0 ? userfields : defaultUserFields);
+    const own = viewer.userid === user.id;
+    const identity = new Set(this.can(viewer, 'moodle/site:viewuseridentity') ? this.showuseridentity : []);
+    const allDetails = own || this.can(viewer, 'moodle/user:viewalldetails');
+    const visible: Record<string, boolean> = {
+      username: allDetails,
+      firstname: this.can(viewer, 'moodle/site:viewfullnames'),
+      lastname: this.can(viewer, 'moodle/site:viewfullnames'),
+      auth: allDetails,
+      email: own || viewer.capabilities === null || identity.has('email'),
+      phone1: identity.has('phone1') || this.can(viewer, 'moodle/user:viewhiddendetails'),
+      phone2: identity.has('phone2') || this.can(viewer, 'moodle/user:viewhiddendetails'),
+      idnumber: identity.has('idnumber') || allDetails,
+      institution: identity.has('institution') || allDetails,
+      department: identity.has('department') || allDetails,
+    };
+    const fields = new Set([...requested].filter((name) => visible[name] !== false));
     fields.add('id');
     fields.add('fullname');
     const details: Record<string, unknown> = { id: user.id };
