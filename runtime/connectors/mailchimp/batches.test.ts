@@ -57,6 +57,27 @@ describe('a large write goes as batch operations', () => {
     expect(fake.requests.length).toBe(before);
   });
 
+  it('archives in a batch as one by one: what is archived already succeeds, a pending or cleaned member is refused', async () => {
+    fake = await startFake();
+    const members = ['stays', 'archived', 'pending', 'cleaned'].map((name) => fake.seedMember({ email_address: `${name}@example.com`, status: name === 'pending' ? 'pending' : 'subscribed' }));
+    const [subscribed, archived, pending, cleaned] = members.map((member) => member.id) as [string, string, string, string];
+    fake.person.archive(archived);
+    fake.person.clean(cleaned);
+    connector = await openMailchimp(contextFor(fake), { ...fakeTime(fake), batchThreshold: 2 });
+    const results = await connector.write([subscribed, archived, pending, cleaned, subscriberHash('never@example.com')].map((id): WriteOp => ({ kind: 'delete', id, expectedVersion: null })));
+    expect(fake.countRequests('POST /batches')).toBe(1);
+    expect(results.slice(0, 2)).toEqual([
+      { ok: true, id: subscribed, version: null },
+      { ok: true, id: archived, version: null },
+    ]);
+    expect(results.slice(2, 4)).toEqual([
+      { ok: false, reason: 'failed', retryable: false, message: expect.stringMatching(/^archiving member \w+: Mailchimp cannot archive a pending member/) },
+      { ok: false, reason: 'failed', retryable: false, message: expect.stringMatching(/^archiving member \w+: Mailchimp cannot archive a cleaned member/) },
+    ]);
+    expect(results[4]).toEqual({ ok: false, reason: 'missing' });
+    expect(fake.member(subscribed)).toMatchObject({ status: 'archived' });
+  });
+
   it('writes a handful one by one', async () => {
     fake = await startFake();
     connector = await openMailchimp(contextFor(fake), fakeTime(fake));

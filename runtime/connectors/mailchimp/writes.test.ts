@@ -127,6 +127,45 @@ describe('updates: only what differs', () => {
   });
 });
 
+describe('what only the person can undo', () => {
+  it('refuses to add again an address deleted for good: the person must subscribe again themselves', async () => {
+    const { connector } = await open();
+    const member = fake.seedMember({ email_address: 'forgotten@example.com' });
+    fake.account.deletePermanently(fake.list, member);
+    const [result] = await connector.write([{ kind: 'create', fields: { email_address: 'forgotten@example.com', merge_fields: { FNAME: 'Again' } }, tag: 't' }]);
+    expect(result).toEqual({
+      ok: false,
+      reason: 'failed',
+      retryable: false,
+      message:
+        'creating the member: this address was deleted permanently from the audience in Mailchimp, and Mailchimp lets no one add it back: only the person can, by subscribing again themselves (through a Mailchimp signup form, say). Mailchimp answered 400 — Forgotten Email Not Subscribed — forgotten@example.com was permanently deleted and cannot be re-imported. The contact must re-subscribe to get back on the list.',
+    });
+    expect(fake.member(member.id)).toBeNull();
+  });
+
+  it('refuses to subscribe someone who unsubscribed themselves, but subscribes again one the sync unsubscribed', async () => {
+    const { connector } = await open();
+    const opted = fake.seedMember({ email_address: 'opted.out@example.com' });
+    fake.person.unsubscribe(opted.id);
+    const byApi = fake.seedMember({ email_address: 'by.sync@example.com' });
+    ok((await connector.write([{ kind: 'update', id: byApi.id, fields: { status: 'unsubscribed' }, tag: 't0', expectedVersion: null }]))[0]);
+    const results = await connector.write([
+      { kind: 'update', id: opted.id, fields: { status: 'subscribed', merge_fields: { FNAME: 'Opted' } }, tag: 't1', expectedVersion: null },
+      { kind: 'create', fields: { email_address: 'opted.out@example.com', status: 'subscribed' }, tag: 't2' },
+      { kind: 'update', id: byApi.id, fields: { status: 'subscribed' }, tag: 't3', expectedVersion: null },
+    ]);
+    const why =
+      'this person unsubscribed themselves (or their address bounced, or is under compliance review), and Mailchimp lets no one else subscribe them again: only they can, by subscribing again themselves (through a Mailchimp signup form, say). Mailchimp answered 400 — Member In Compliance State — opted.out@example.com is in a compliance state due to unsubscribe, bounce, or compliance review and cannot be subscribed.';
+    expect(results.slice(0, 2)).toEqual([
+      { ok: false, reason: 'failed', retryable: false, message: `updating member ${opted.id}: ${why}` },
+      { ok: false, reason: 'failed', retryable: false, message: `creating the member: ${why}` },
+    ]);
+    ok(results[2]);
+    expect(fake.member(opted.id)).toMatchObject({ status: 'unsubscribed', merge_fields: { FNAME: '' } });
+    expect(fake.member(byApi.id)).toMatchObject({ status: 'subscribed' });
+  });
+});
+
 describe('deletes archive', () => {
   it('DELETEs (archive), succeeds on an archived member, and never deletes for good', async () => {
     const { connector } = await open();
@@ -136,5 +175,32 @@ describe('deletes archive', () => {
     expect(await connector.write([{ kind: 'delete', id: member.id, expectedVersion: null }])).toEqual([{ ok: true, id: member.id, version: null }]);
     expect(await connector.write([{ kind: 'delete', id: subscriberHash('never@example.com'), expectedVersion: null }])).toEqual([{ ok: false, reason: 'missing' }]);
     expect(fake.countRequests('POST /lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent')).toBe(0);
+  });
+
+  it('refuses, not to be retried, to archive a member Mailchimp cannot archive: pending or cleaned', async () => {
+    const { connector } = await open();
+    const pending = fake.seedMember({ email_address: 'unconfirmed@example.com', status: 'pending' });
+    const cleaned = fake.seedMember({ email_address: 'bounced@example.com' });
+    fake.person.clean(cleaned.id);
+    const results = await connector.write([
+      { kind: 'delete', id: pending.id, expectedVersion: null },
+      { kind: 'delete', id: cleaned.id, expectedVersion: null },
+    ]);
+    const mailchimpSaid = 'Mailchimp answered 405 — Method Not Allowed — This list member cannot be removed. Can not archive a contact that is bounced, pending or archived';
+    expect(results).toEqual([
+      {
+        ok: false,
+        reason: 'failed',
+        retryable: false,
+        message: `archiving member ${pending.id}: Mailchimp cannot archive a pending member, one asked to confirm a subscription who has not confirmed it yet; it gets no campaigns unless they confirm. To have it gone, unsubscribe it or delete it permanently in Mailchimp. ${mailchimpSaid}`,
+      },
+      {
+        ok: false,
+        reason: 'failed',
+        retryable: false,
+        message: `archiving member ${cleaned.id}: Mailchimp cannot archive a cleaned member, an address that bounced, which Mailchimp keeps so that it is never mailed again; it gets no campaigns. To have it gone, delete it permanently in Mailchimp. ${mailchimpSaid}`,
+      },
+    ]);
+    expect(fake.member(pending.id)).toMatchObject({ status: 'pending' });
   });
 });

@@ -9,11 +9,16 @@
  * - Tags are not member fields Mailchimp writes: they are set with "Add or remove member tags",
  *   `POST …/members/{subscriber_hash}/tags` with `{name, status: active|inactive}` for each tag that changes — against
  *   the tags last read, so a tag someone added since is left alone.
- * - A delete is "Archive list member", `DELETE …/members/{subscriber_hash}`; archiving what is archived already changes
- *   nothing and succeeds. `POST …/actions/delete-permanent` is never sent: a sync does not erase people.
+ * - A delete is "Archive list member", `DELETE …/members/{subscriber_hash}`. Mailchimp refuses to archive a member
+ *   that is archived already (405), so such a delete is read back: archived is what it asks for, and it succeeds.
+ *   `POST …/actions/delete-permanent` is never sent: a sync does not erase people.
  *
- * Every one of these requests may be repeated with the same result, which is why a batch whose outcome is unknown (it
+ * Every one of these requests may be repeated to the same effect, which is why a batch whose outcome is unknown (it
  * ran past the pass's patience) can be reported as not done and written again by a later pass.
+ *
+ * What Mailchimp refuses for a person's sake (an address deleted for good, someone who unsubscribed themselves, a
+ * member it cannot archive) fails that record, not to be retried, saying what it means and what can be done
+ * (refusals.ts).
  */
 import type { SourceRecord, WriteOp, WriteResult } from '../types';
 import { ConnectorError, RateLimitedError } from '../types';
@@ -21,6 +26,7 @@ import { MailchimpCredentialsError, problemText, type HttpMethod, type Mailchimp
 import { runBatch, type BatchOperation, type BatchTiming, type OperationAnswer } from './batches';
 import type { MergeFieldCatalog } from './mergeFields';
 import { isSubscriberHash, memberRecord, memberWrite, readTagNames, subscriberHash } from './members';
+import { personalRefusal, unarchivableReason } from './refusals';
 
 export interface WriteSettings {
   listId: string;
@@ -160,38 +166,31 @@ export class MemberWriter {
         for (const plan of second) answers.set((plan.tags as Step).operationId, { status: 0, body: null, text: message });
       }
     }
-    for (const plan of live) {
-      const index = plans.indexOf(plan);
-      const lost = (step: Step | null): OperationAnswer | null => (step ? (answers.get(step.operationId) ?? { status: 0, body: null, text: `the batch's results have no answer for operation ${step.operationId}` }) : null);
-      try {
-        results[index] = await this.outcome(plan, lost(plan.member), plan.op.kind === 'create' && !plan.tags ? null : lost(plan.tags), created);
-      } catch (caught) {
-        results[index] = failureOf(caught, this.client.now());
-      }
-    }
+    // At once: an outcome may read the member back (a repeated archive), and the client keeps the connections in bounds.
+    await Promise.all(
+      live.map(async (plan) => {
+        const index = plans.indexOf(plan);
+        const lost = (step: Step | null): OperationAnswer | null => (step ? (answers.get(step.operationId) ?? { status: 0, body: null, text: `the batch's results have no answer for operation ${step.operationId}` }) : null);
+        try {
+          results[index] = await this.outcome(plan, lost(plan.member), plan.op.kind === 'create' && !plan.tags ? null : lost(plan.tags), created);
+        } catch (caught) {
+          results[index] = failureOf(caught, this.client.now());
+        }
+      }),
+    );
     return results as WriteResult[];
   }
 
   /** What Mailchimp's answers to one op's requests mean for it. */
   private async outcome(plan: Plan, member: OperationAnswer | null, tags: OperationAnswer | null, created: SourceRecord[]): Promise<WriteResult> {
     const { op } = plan;
-    if (op.kind === 'delete') {
-      const answer = member as OperationAnswer;
-      if (answer.status === 204 || answer.status === 200) return { ok: true, id: op.id, version: null };
-      if (answer.status === 404) {
-        // Archiving an archived member: gone from the audience but still there, so the delete holds.
-        const read = await this.client.request('GET', `/lists/${encodeURIComponent(this.settings.listId)}/members/${op.id}`);
-        if (read.status === 200 && (read.body as { status?: unknown } | null)?.status === 'archived') return { ok: true, id: op.id, version: null };
-        if (read.status === 404) return { ok: false, reason: 'missing' };
-      }
-      return answerFailure(answer, `archiving member ${op.id}`);
-    }
+    if (op.kind === 'delete') return this.archiveOutcome(op.id, member as OperationAnswer);
     if (op.kind === 'create') {
       const answer = member as OperationAnswer;
       if (answer.status !== 200) return answerFailure(answer, 'creating the member');
       const record = memberRecord((answer.body ?? {}) as Record<string, unknown>);
       if (!record) return refused(`the answer to creating the member is not a member: ${answer.text.slice(0, 200)}`);
-      if (tags && tags.status !== 204) return answerFailure(tags, `member ${record.id} was created, but setting its tags`, true);
+      if (tags && tags.status !== 204) return answerFailure(tags, `member ${record.id} was created, but setting its tags`, { repeatable: true });
       if (plan.activeTags.length > 0) record.fields.tags = readTagNames([...readTagNames(record.fields.tags), ...plan.activeTags]);
       created.push(record);
       return { ok: true, id: record.id, version: record.version };
@@ -204,6 +203,21 @@ export class MemberWriter {
     const record = memberRecord((member.body ?? {}) as Record<string, unknown>);
     return { ok: true, id: op.id, version: record?.version ?? null };
   }
+
+  /**
+   * What an archive's answer means. Mailchimp archives no member that is archived already, pending or cleaned (405,
+   * one detail for all three), and answers 404 for a hash that names no member: a read tells which it was.
+   */
+  private async archiveOutcome(id: string, answer: OperationAnswer): Promise<WriteResult> {
+    if (answer.status === 204 || answer.status === 200) return { ok: true, id, version: null };
+    if (answer.status !== 405 && answer.status !== 404) return answerFailure(answer, `archiving member ${id}`);
+    const read = await this.client.request('GET', `/lists/${encodeURIComponent(this.settings.listId)}/members/${id}`);
+    if (read.status === 404) return { ok: false, reason: 'missing' };
+    const status = read.status === 200 ? (read.body as { status?: unknown } | null)?.status : undefined;
+    // Archived already (by a person, or by this same delete in a batch that ran past the pass's patience): as asked.
+    if (status === 'archived') return { ok: true, id, version: null };
+    return answerFailure(answer, `archiving member ${id}`, { why: answer.status === 405 ? unarchivableReason(status) : null });
+  }
 }
 
 function operation(step: Step): BatchOperation {
@@ -214,12 +228,17 @@ function answerOf(response: { status: number; body: unknown; text: string }): Op
   return { status: response.status, body: response.body, text: response.text };
 }
 
-/** A failed answer: a 4xx is Mailchimp refusing what was sent (retrying cannot fix it), a 5xx or no answer is worth another try. */
-function answerFailure(answer: OperationAnswer, doing: string, repeatable = false): WriteResult {
+/**
+ * A failed answer: a 4xx is Mailchimp refusing what was sent (retrying cannot fix it), a 5xx or no answer is worth
+ * another try. `why` says what a refusal means, before Mailchimp's own words; by default, a refusal for a person's sake.
+ */
+function answerFailure(answer: OperationAnswer, doing: string, options: { repeatable?: boolean; why?: string | null } = {}): WriteResult {
   if (answer.status === 0) return { ok: false, reason: 'failed', message: `${doing}: ${answer.text}`, retryable: true };
   const words = problemText(answer);
-  const retryable = repeatable || answer.status >= 500 || answer.status === 429;
-  return { ok: false, reason: 'failed', message: `${doing}: Mailchimp answered ${answer.status}${words ? ` — ${words}` : ''}`, retryable };
+  const retryable = options.repeatable === true || answer.status >= 500 || answer.status === 429;
+  const said = `Mailchimp answered ${answer.status}${words ? ` — ${words}` : ''}`;
+  const why = options.why ?? personalRefusal(answer.body);
+  return { ok: false, reason: 'failed', message: `${doing}: ${why ? `${why}. ${said}` : said}`, retryable };
 }
 
 function refused(message: string): WriteResult {

@@ -122,7 +122,11 @@ describe('members', () => {
   it('a cleaned address cannot be subscribed again; a required merge field must be given', async () => {
     const member = fake.seedMember({ email_address: 'bounce@example.com' });
     fake.person.clean(member.id);
-    expect((await call('PATCH', members(`/${member.id}`), { status: 'subscribed' })).body).toMatchObject({ status: 400, title: 'Member In Compliance State' });
+    expect((await call('PATCH', members(`/${member.id}`), { status: 'subscribed' })).body).toMatchObject({
+      status: 400,
+      title: 'Member In Compliance State',
+      detail: 'bounce@example.com is in a compliance state due to unsubscribe, bounce, or compliance review and cannot be subscribed.',
+    });
     fake.addMergeField({ tag: 'COMPANY', type: 'text', required: true });
     const refused = await call('PUT', members(`/${subscriberHash('x@example.com')}`), { email_address: 'x@example.com', status_if_new: 'subscribed' });
     expect(refused.body).toMatchObject({ status: 400, errors: [{ field: 'COMPANY', message: 'Please enter a value' }] });
@@ -136,7 +140,10 @@ describe('members', () => {
     fake.clock.advance(1);
     expect((await call('DELETE', members(`/${member.id}`))).status).toBe(204);
     expect((await call('GET', members(`/${member.id}`))).body).toMatchObject({ status: 'archived', last_changed: '2024-06-03T12:00:01+00:00' });
-    expect((await call('DELETE', members(`/${member.id}`))).status).toBe(404);
+    const again = await call('DELETE', members(`/${member.id}`));
+    expect(again.status).toBe(405);
+    expect(again.headers.get('allow')).toBe('GET, PUT');
+    expect(again.body).toMatchObject({ title: 'Method Not Allowed', detail: 'This list member cannot be removed. Can not archive a contact that is bounced, pending or archived' });
     const listed = await call('GET', members());
     expect(listed.body).toMatchObject({ total_items: 1, members: [{ email_address: 'staying@example.com' }] });
     expect((await call('GET', `${members()}?status=archived`)).body).toMatchObject({ total_items: 1, members: [{ id: member.id, status: 'archived' }] });
@@ -145,6 +152,48 @@ describe('members', () => {
     expect(back.body).toMatchObject({ status: 'subscribed' });
     expect((await call('POST', members(`/${member.id}/actions/delete-permanent`))).status).toBe(204);
     expect((await call('GET', members(`/${member.id}`))).status).toBe(404);
+    expect((await call('DELETE', members(`/${subscriberHash('nobody@example.com')}`))).status).toBe(404);
+  });
+
+  it('archives no member that is pending or cleaned', async () => {
+    const pending = fake.seedMember({ email_address: 'unconfirmed@example.com', status: 'pending' });
+    const cleaned = fake.seedMember({ email_address: 'bounced@example.com' });
+    fake.person.clean(cleaned.id);
+    for (const member of [pending, cleaned]) {
+      const refused = await call('DELETE', members(`/${member.id}`));
+      expect(refused.status).toBe(405);
+      expect(refused.body).toMatchObject({ detail: 'This list member cannot be removed. Can not archive a contact that is bounced, pending or archived' });
+    }
+    expect(fake.member(pending.id)).toMatchObject({ status: 'pending' });
+    expect(fake.member(cleaned.id)).toMatchObject({ status: 'cleaned' });
+  });
+
+  it('adds no address deleted for good, in any way, until the person signs up again', async () => {
+    const member = fake.seedMember({ email_address: 'Forgotten@example.com' });
+    expect((await call('POST', members(`/${member.id}/actions/delete-permanent`))).status).toBe(204);
+    const forgotten = { status: 400, title: 'Forgotten Email Not Subscribed', detail: 'forgotten@example.com was permanently deleted and cannot be re-imported. The contact must re-subscribe to get back on the list.' };
+    expect((await call('PUT', members(`/${member.id}`), { email_address: 'forgotten@example.com', status_if_new: 'subscribed' })).body).toMatchObject(forgotten);
+    expect((await call('PUT', members(`/${member.id}`), { email_address: 'forgotten@example.com', status_if_new: 'pending', status: 'pending' })).body).toMatchObject(forgotten);
+    expect((await call('POST', members(), { email_address: 'forgotten@example.com', status: 'pending' })).body).toMatchObject(forgotten);
+    expect(fake.member(member.id)).toBeNull();
+    // Through a signup form the person comes back, and then the API may write them as any member.
+    fake.person.subscribe({ email_address: 'forgotten@example.com' });
+    expect((await call('PUT', members(`/${member.id}`), { email_address: 'forgotten@example.com', status_if_new: 'subscribed', merge_fields: { FNAME: 'Back' } })).status).toBe(200);
+  });
+
+  it('subscribes no one who unsubscribed themselves, but one the API unsubscribed; pending asks them to confirm', async () => {
+    const opted = fake.seedMember({ email_address: 'opted.out@example.com' });
+    const unsubscribed = fake.seedMember({ email_address: 'by.api@example.com' });
+    fake.person.unsubscribe(opted.id);
+    expect((await call('PATCH', members(`/${unsubscribed.id}`), { status: 'unsubscribed' })).status).toBe(200);
+    const compliance = { status: 400, title: 'Member In Compliance State', detail: 'opted.out@example.com is in a compliance state due to unsubscribe, bounce, or compliance review and cannot be subscribed.' };
+    expect((await call('PATCH', members(`/${opted.id}`), { status: 'subscribed', merge_fields: { FNAME: 'Opted' } })).body).toMatchObject(compliance);
+    expect((await call('PUT', members(`/${opted.id}`), { email_address: 'opted.out@example.com', status_if_new: 'subscribed', status: 'subscribed' })).body).toMatchObject(compliance);
+    // Nothing of a refused write is applied; a write without status is.
+    expect(fake.member(opted.id)).toMatchObject({ status: 'unsubscribed', merge_fields: { FNAME: '' } });
+    expect((await call('PATCH', members(`/${opted.id}`), { merge_fields: { FNAME: 'Opted' } })).body).toMatchObject({ status: 'unsubscribed', merge_fields: { FNAME: 'Opted' } });
+    expect((await call('PATCH', members(`/${unsubscribed.id}`), { status: 'subscribed' })).body).toMatchObject({ status: 'subscribed' });
+    expect((await call('PATCH', members(`/${opted.id}`), { status: 'pending' })).body).toMatchObject({ status: 'pending' });
   });
 
   it('sets tags active and inactive; a member shows at most 50, tags_count all', async () => {
@@ -221,15 +270,7 @@ describe('batch operations', () => {
 
     const url = finished.response_body_url as string;
     expect((await fetch(url, { headers: { authorization: `Bearer ${fake.oauthToken}` } })).status).toBe(400);
-    const archive = new Uint8Array(await (await fetch(url)).arrayBuffer());
-    const results = new Map<string, { status_code: number; response: string }>();
-    const reader = extract();
-    Readable.from([gunzipSync(archive)]).pipe(reader);
-    for await (const entry of reader) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of entry) chunks.push(chunk as Buffer);
-      if (entry.header.name.endsWith('.json')) for (const result of JSON.parse(Buffer.concat(chunks).toString('utf8')) as Array<{ operation_id: string; status_code: number; response: string }>) results.set(result.operation_id, result);
-    }
+    const results = await batchResults(url);
     expect(results.get('op-1')?.status_code).toBe(200);
     expect(JSON.parse(results.get('op-1')?.response ?? '')).toMatchObject({ email_address: 'one@example.com' });
     expect(results.get('op-2')?.status_code).toBe(404);
@@ -237,7 +278,41 @@ describe('batch operations', () => {
     expect(JSON.parse(results.get('op-3')?.response ?? '')).toMatchObject({ total_items: 1 });
     expect((await call('POST', '/batches', { operations: [{ method: 'PUT', path: '/lists', body: { not: 'a string' } }] })).body).toMatchObject({ status: 400 });
   });
+
+  it('answers in a batch what the same request answers alone: an archive refused, an address deleted for good', async () => {
+    const archived = fake.seedMember({ email_address: 'archived@example.com' });
+    fake.person.archive(archived.id);
+    const forgotten = fake.seedMember({ email_address: 'forgotten@example.com' });
+    fake.account.deletePermanently(fake.list, forgotten);
+    const operations = [
+      { method: 'DELETE', path: `/lists/${fake.list.id}/members/${archived.id}`, operation_id: 'archive' },
+      { method: 'PUT', path: `/lists/${fake.list.id}/members/${forgotten.id}`, operation_id: 'add', body: JSON.stringify({ email_address: 'forgotten@example.com', status_if_new: 'subscribed' }) },
+    ];
+    const id = (await call('POST', '/batches', { operations })).body?.id as string;
+    fake.clock.advance(3);
+    const finished = (await call('GET', `/batches/${id}`)).body as Record<string, unknown>;
+    expect(finished).toMatchObject({ status: 'finished', errored_operations: 2 });
+    const results = await batchResults(finished.response_body_url as string);
+    expect(results.get('archive')?.status_code).toBe(405);
+    expect(JSON.parse(results.get('archive')?.response ?? '')).toMatchObject({ title: 'Method Not Allowed', detail: 'This list member cannot be removed. Can not archive a contact that is bounced, pending or archived' });
+    expect(results.get('add')?.status_code).toBe(400);
+    expect(JSON.parse(results.get('add')?.response ?? '')).toMatchObject({ title: 'Forgotten Email Not Subscribed' });
+  });
 });
+
+/** A finished batch's results, read from its gzipped tar by operation_id. */
+async function batchResults(url: string): Promise<Map<string, { status_code: number; response: string }>> {
+  const archive = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  const results = new Map<string, { status_code: number; response: string }>();
+  const reader = extract();
+  Readable.from([gunzipSync(archive)]).pipe(reader);
+  for await (const entry of reader) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of entry) chunks.push(chunk as Buffer);
+    if (entry.header.name.endsWith('.json')) for (const result of JSON.parse(Buffer.concat(chunks).toString('utf8')) as Array<{ operation_id: string; status_code: number; response: string }>) results.set(result.operation_id, result);
+  }
+  return results;
+}
 
 describe('webhooks', () => {
   let receiver: Receiver;

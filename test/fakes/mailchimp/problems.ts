@@ -67,10 +67,23 @@ export const invalidResource = (errors: FieldError[], detail = "The resource sub
 export const memberExists = (email: string): MailchimpProblem =>
   new MailchimpProblem(400, 'Member Exists', `${email} is already a list member. Use PUT to insert or update list members.`);
 
-// Title recorded in public client code that branches on it ("Member In Compliance State"); a cleaned address cannot be
-// subscribed again through the API. UNCONFIRMED: the detail's wording.
+// Recorded in ibericode/mailchimp-for-wordpress issue #798 (a PATCH {status: "subscribed"} of a member who had
+// unsubscribed) and Setono/SyliusMailchimpPlugin issue #90 (subscribing again someone who unsubscribed through the link
+// in a campaign's footer); the same body inside a batch's results in tbar0970/jethro-pmm issue #656.
 export const memberInComplianceState = (email: string): MailchimpProblem =>
-  new MailchimpProblem(400, 'Member In Compliance State', `${email} is already a list member in compliance state due to unsubscribe, bounce, or compliance review and cannot be subscribed.`);
+  new MailchimpProblem(400, 'Member In Compliance State', `${email} is in a compliance state due to unsubscribe, bounce, or compliance review and cannot be subscribed.`);
+
+// Recorded in ibericode/mailchimp-for-wordpress issues #666 (POST status subscribed), #673 and #771 (POST status
+// pending), and brandonseydel/MailChimp.Net issue #416 (PUT, "AddOrUpdate"): an address deleted with
+// actions/delete-permanent, added again.
+export const forgottenEmailNotSubscribed = (email: string): MailchimpProblem =>
+  new MailchimpProblem(400, 'Forgotten Email Not Subscribed', `${email} was permanently deleted and cannot be re-imported. The contact must re-subscribe to get back on the list.`);
+
+// Recorded in grouparoo/grouparoo plugins/@grouparoo/mailchimp/__tests__/fixtures/export/exportRecord.js (November 2021):
+// a DELETE of a member whose GET, before and after, shows status "archived" — body and `Allow: GET, PUT` as here. The
+// same detail in amro/gibbon issue #320 and, as a batch operation's result, in hitobito/hitobito's Mailchimp sync specs.
+export const memberCannotBeArchived = (): MailchimpProblem =>
+  new MailchimpProblem(405, 'Method Not Allowed', 'This list member cannot be removed. Can not archive a contact that is bounced, pending or archived', null, { Allow: 'GET, PUT' });
 
 // "Your merge fields were invalid." with one entry per merge field, as community reports quote it. UNCONFIRMED: the
 // per-field messages.

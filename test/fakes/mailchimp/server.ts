@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { readBody } from '../../support/http';
 import { pathPattern, type PathPattern } from '../pathPattern';
 import { BatchQueue, type BatchOperationInput, type BatchTiming } from './batches';
-import { apiKeyInvalid, apiKeyMissing, invalidResource, jsonParseError, MailchimpProblem, memberExists, methodNotAllowed, resourceNotFound, tooManyRequests } from './problems';
+import { apiKeyInvalid, apiKeyMissing, invalidResource, jsonParseError, MailchimpProblem, memberCannotBeArchived, memberExists, methodNotAllowed, resourceNotFound, tooManyRequests } from './problems';
 import {
   FakeClock,
   listJson,
@@ -260,16 +260,18 @@ export async function startMailchimpFake(options: MailchimpFakeOptions = {}): Pr
     }
     return { status: 200, body: memberJson(audience, account.updateMember(audience, member, input, call.source, { skipMergeValidation: skipMergeValidation(call) }), baseUrl) };
   });
-  // "Archive list member" (DELETE): 204, the member stays with status archived. UNCONFIRMED: archiving a member that
-  // is already archived answers 404, as the member is no longer on the audience.
+  // "Archive list member" (DELETE): 204, the member stays with status archived. A member that is archived already,
+  // pending or cleaned ("bounced") is not archived: 405 (memberCannotBeArchived, recorded for an archived member).
+  // UNCONFIRMED: that pending and cleaned members get the very same answer, as its detail says they do.
   route('DELETE', '/3.0/lists/{list_id}/members/{subscriber_hash}', (call) => {
     const audience = listOf(call);
     const member = memberOf(call, audience);
-    if (member.status === 'archived') throw resourceNotFound();
+    if (member.status === 'archived' || member.status === 'pending' || member.status === 'cleaned') throw memberCannotBeArchived();
     account.archiveMember(audience, member, call.source);
     return { status: 204 };
   });
-  // "Delete list member" (permanent): 204; the member is gone.
+  // "Delete list member" (permanent): 204; the member is gone, and its address cannot be added again
+  // (forgottenEmailNotSubscribed).
   route('POST', '/3.0/lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent', (call) => {
     const audience = listOf(call);
     account.deletePermanently(audience, memberOf(call, audience));

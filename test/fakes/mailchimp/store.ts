@@ -6,7 +6,7 @@
  * reference pages named beside each rule. SOURCES.md lists them all.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { invalidMergeFields, invalidResource, memberExists, memberInComplianceState, resourceNotFound, type FieldError } from './problems';
+import { forgottenEmailNotSubscribed, invalidMergeFields, invalidResource, memberExists, memberInComplianceState, resourceNotFound, type FieldError } from './problems';
 
 /** "The MD5 hash of the lowercase version of the list member's email address" (subscriber_hash, every member path). */
 export function subscriberHash(email: string): string {
@@ -44,6 +44,8 @@ export interface MemberRecord {
   webId: number;
   emailType: 'html' | 'text';
   status: MemberStatus;
+  /** Who unsubscribed a member whose status is unsubscribed: only the person's own opt-out binds the API. */
+  unsubscribedBy: ChangeSource | null;
   unsubscribeReason: string | null;
   mergeFields: Record<string, unknown>;
   language: string;
@@ -75,6 +77,8 @@ export interface ListRecord {
   webhooks: Map<string, WebhookRecord>;
   /** Tag names of the audience and their ids ("Tags" › `id`). */
   tagIds: Map<string, number>;
+  /** Subscriber hashes of the addresses deleted with actions/delete-permanent: none may be added again but by the person. */
+  forgotten: Set<string>;
 }
 
 /** Who made a change, as a webhook's `sources` tells them apart ("List Webhooks" › `sources`: user, admin, api). */
@@ -171,7 +175,7 @@ export class MailchimpAccount {
   }
 
   createList(name: string, id = randomBytes(5).toString('hex')): ListRecord {
-    const list: ListRecord = { id, webId: this.nextWebId++, name, dateCreated: this.clock.nowSecondMs(), mergeFields: defaultMergeFields(), members: new Map(), webhooks: new Map(), tagIds: new Map() };
+    const list: ListRecord = { id, webId: this.nextWebId++, name, dateCreated: this.clock.nowSecondMs(), mergeFields: defaultMergeFields(), members: new Map(), webhooks: new Map(), tagIds: new Map(), forgotten: new Set() };
     this.lists.set(id, list);
     return list;
   }
@@ -224,6 +228,12 @@ export class MailchimpAccount {
     if (!emailPattern.test(email)) throw invalidResource([{ field: 'email_address', message: 'Please provide a valid email address.' }], 'Please provide a valid email address.');
     const id = subscriberHash(email);
     if (list.members.has(id)) throw memberExists(email);
+    // Permanently deleted, the address comes back only when the person signs up again (forgottenEmailNotSubscribed's
+    // recordings: a POST or PUT as pending is refused too). UNCONFIRMED: that every other status is refused alike.
+    if (list.forgotten.has(id)) {
+      if (source !== 'user') throw forgottenEmailNotSubscribed(email);
+      list.forgotten.delete(id);
+    }
     const status = checkedStatus(input.status ?? input.status_if_new, 'status');
     const mergeFields = this.mergedFields(list, {}, input.merge_fields, options.skipMergeValidation !== true);
     const now = this.clock.nowSecondMs();
@@ -235,6 +245,7 @@ export class MailchimpAccount {
       webId: this.nextWebId++,
       emailType: input.email_type === 'text' ? 'text' : 'html',
       status,
+      unsubscribedBy: status === 'unsubscribed' ? source : null,
       unsubscribeReason: status === 'unsubscribed' ? 'N/A (Unsubscribed by an admin)' : null,
       mergeFields,
       language: typeof input.language === 'string' ? input.language : '',
@@ -272,8 +283,7 @@ export class MailchimpAccount {
     let status = member.status;
     if (input.status !== undefined) {
       status = checkedStatus(input.status, 'status');
-      // A cleaned address has bounced: the API cannot subscribe it again.
-      if (member.status === 'cleaned' && (status === 'subscribed' || status === 'pending')) throw memberInComplianceState(member.emailAddress);
+      if (inComplianceState(member, status)) throw memberInComplianceState(member.emailAddress);
     } else if (member.status === 'archived' && input.status_if_new !== undefined) {
       // "Add or update list member" on an archived contact adds it back (UNCONFIRMED: that status_if_new applies then).
       status = checkedStatus(input.status_if_new, 'status_if_new');
@@ -294,6 +304,7 @@ export class MailchimpAccount {
     const wasArchived = member.status === 'archived';
     member.status = status;
     if (statusChanged) {
+      member.unsubscribedBy = status === 'unsubscribed' ? source : null;
       member.unsubscribeReason = status === 'unsubscribed' ? 'N/A (Unsubscribed by an admin)' : null;
       if (status === 'subscribed') {
         member.timestampOpt = this.clock.nowSecondMs();
@@ -349,9 +360,10 @@ export class MailchimpAccount {
     this.emit({ type: 'unsubscribe', list, member, source, action: 'delete', reason: 'manual' });
   }
 
-  /** "Delete list member" (actions/delete-permanent): gone for good. */
+  /** "Delete list member" (actions/delete-permanent): gone for good, and its address may not be added again. */
   deletePermanently(list: ListRecord, member: MemberRecord): void {
     list.members.delete(member.id);
+    list.forgotten.add(member.id);
   }
 
   /** A campaign bounced hard for the address: its status becomes cleaned and the `cleaned` webhook fires. */
@@ -393,6 +405,20 @@ export interface MemberInput {
   language?: unknown;
   vip?: unknown;
   tags?: unknown;
+}
+
+/**
+ * Whether Mailchimp refuses to give `member` the status `wanted` (Member In Compliance State):
+ * - one who unsubscribed themselves cannot be subscribed by anyone else (ibericode/mailchimp-for-wordpress #798,
+ *   Setono/SyliusMailchimpPlugin #90), while one the API unsubscribed can (grouparoo's exportRecord.js: PUT
+ *   {status: "unsubscribed"}, then PUT {status: "subscribed"}, both 200). Setting such a member `pending`, which has
+ *   Mailchimp ask them to confirm, is accepted: beabee-communityrm/monorepo PR #106 and forem/forem PR #6256 rely on it
+ *   (UNCONFIRMED by a recorded answer).
+ * - a cleaned address has bounced: the API subscribes it neither way (UNCONFIRMED for pending).
+ */
+function inComplianceState(member: MemberRecord, wanted: MemberStatus): boolean {
+  if (member.status === 'cleaned') return wanted === 'subscribed' || wanted === 'pending';
+  return member.status === 'unsubscribed' && member.unsubscribedBy === 'user' && wanted === 'subscribed';
 }
 
 function checkedStatus(value: unknown, field: string): Exclude<MemberStatus, 'archived'> {
