@@ -1,6 +1,7 @@
 import { deletePath, formatPath, getPath, leaves, PathError, peekPath, setPath } from '../paths';
 import { RecordError, type BehaviourContext, type Direction, type FlowRecord, type NodeBehaviour, type NodeOutcome, type RoundTripIssue } from '../types';
 import { evaluateExpression } from './expression';
+import { isoInstant, utcMillis } from '../dates';
 import type { TransformConfig, TransformOp } from './schema';
 
 type ExpressionOp = Extract<TransformOp, { op: 'expression' }>;
@@ -323,8 +324,6 @@ function convertDateField(working: FlowRecord, field: string, from: DateFormat, 
   write(working, field, converted, site);
 }
 
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
-
 /** Milliseconds since the epoch, or null when `value` is not a date in `format`. */
 function parseDate(value: unknown, format: DateFormat): number | null {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.getTime();
@@ -334,15 +333,7 @@ function parseDate(value: unknown, format: DateFormat): number | null {
     return format === 'epoch-ms' ? number : Math.round(multiplyDecimal(number, 1000));
   }
   if (typeof value !== 'string') return null;
-  if (format === 'iso') {
-    const match = ISO_DATE.exec(value.trim());
-    if (!match) return null;
-    const [, year, month, day, hour, minute, second, fraction, offset] = match;
-    const millis = fraction === undefined ? 0 : Number(fraction.slice(0, 3).padEnd(3, '0'));
-    const local = utcMillis(Number(year), Number(month), Number(day), Number(hour ?? 0), Number(minute ?? 0), Number(second ?? 0), millis);
-    // Without an offset the time is taken as UTC, never as the server's local time.
-    return local === null ? null : local - offsetMinutes(offset) * 60_000;
-  }
+  if (format === 'iso') return isoInstant(value);
   const pattern = datePattern(format);
   const match = pattern.parser.exec(value.trim());
   if (!match) return null;
@@ -351,22 +342,6 @@ function parseDate(value: unknown, format: DateFormat): number | null {
     parts[token] = Number(match[position + 1]);
   });
   return utcMillis(parts.YYYY, parts.MM, parts.DD, parts.HH, parts.mm, parts.ss, 0);
-}
-
-function offsetMinutes(offset: string | undefined): number {
-  if (offset === undefined || offset.toUpperCase() === 'Z') return 0;
-  const digits = offset.slice(1).replace(':', '');
-  const minutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || '0');
-  return offset.startsWith('-') ? -minutes : minutes;
-}
-
-/** The instant of a UTC calendar time, or null when a part is out of range (a 30 February, a 25th hour). */
-function utcMillis(year: number, month: number, day: number, hour: number, minute: number, second: number, millis: number): number | null {
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
-  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second, millis));
-  // Date.UTC treats years below 100 as 19xx; setUTCFullYear does not.
-  if (year < 100) date.setUTCFullYear(year, month - 1, day);
-  return date.getUTCDate() === day ? date.getTime() : null;
 }
 
 /** `millis` written in `format`, or null when it has no representation there. */

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadFlow } from '../../../nodes/flow/load';
 import type { FlowDocument } from '../../../nodes/index';
 import type { HubSpotFake } from '../../../test/fakes/hubspot/server';
+import { failingOfFlow } from '../../db/failingQueries';
 import { openStateDb, type StateDb } from '../../db/index';
 import { SyncEngine } from '../../engine/index';
 import { connectorRegistry } from '../index';
@@ -25,44 +26,7 @@ const writeRequests = () => fake.requests.filter((entry) => entry.route !== null
 beforeEach(async () => {
   fake = await startFake({ realTime: true });
   leads = createMemoryStore(store).createCollection('leads', { versions: 'iso' });
-  const { document, issues } = loadFlow({
-    format: 'syncline.flow',
-    version: 1,
-    id: 'leads',
-    name: 'CRM <-> leads',
-    nodes: [
-      {
-        id: 'crm',
-        type: 'trigger',
-        typeVersion: 1,
-        position: { x: 0, y: 0 },
-        config: { connector: 'hubspot', connection: connectionFor(fake, { properties: ['email', 'firstname', 'lastname', 'lifecyclestage'] }), collection: 'contacts', key: 'id', detect: { mode: 'manual' } },
-      },
-      {
-        id: 'map',
-        type: 'mapping',
-        typeVersion: 1,
-        position: { x: 200, y: 0 },
-        config: {
-          fields: [
-            { left: 'properties.email', right: 'email', direction: 'both' },
-            { left: 'properties.firstname', right: 'first_name', direction: 'both' },
-            { left: 'properties.lastname', right: 'last_name', direction: 'both' },
-            { left: 'properties.lifecyclestage', right: 'stage', direction: 'both' },
-          ],
-        },
-      },
-      { id: 'hub', type: 'conflict', typeVersion: 1, position: { x: 400, y: 0 }, config: { policy: 'last-write-wins', match: ['email'], deletes: 'propagate' } },
-      { id: 'table', type: 'trigger', typeVersion: 1, position: { x: 600, y: 0 }, config: { connector: 'memory', connection: { store }, collection: 'leads', key: 'id', updatedAt: 'updated', detect: { mode: 'manual' } } },
-    ],
-    edges: [
-      { id: 'e1', source: 'crm', target: 'map' },
-      { id: 'e2', source: 'map', target: 'hub' },
-      { id: 'e3', source: 'hub', target: 'table' },
-    ],
-  });
-  if (!document) throw new Error(issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '));
-  flow = document;
+  flow = leadsFlow([]);
   db = await openStateDb(':memory:');
   engine = new SyncEngine({
     db,
@@ -78,6 +42,54 @@ afterEach(async () => {
   await fake.close();
   deleteMemoryStore(store);
 });
+
+/**
+ * Contacts' email, names and lifecycle stage, and `more` properties of the same name in the leads table, both ways.
+ * `isoBesideHubSpot`: properties a transform next to HubSpot writes as ISO 8601 in UTC (`dateFormat` iso → iso).
+ */
+function leadsFlow(more: readonly string[], isoBesideHubSpot: readonly string[] = []): FlowDocument {
+  const canon = isoBesideHubSpot.map((name) => ({ op: 'dateFormat', field: `properties.${name}`, from: 'iso', to: 'iso' }));
+  const { document, issues } = loadFlow({
+    format: 'syncline.flow',
+    version: 1,
+    id: 'leads',
+    name: 'CRM <-> leads',
+    nodes: [
+      {
+        id: 'crm',
+        type: 'trigger',
+        typeVersion: 1,
+        position: { x: 0, y: 0 },
+        config: { connector: 'hubspot', connection: connectionFor(fake, { properties: ['email', 'firstname', 'lastname', 'lifecyclestage', ...more] }), collection: 'contacts', key: 'id', detect: { mode: 'manual' } },
+      },
+      ...(canon.length === 0 ? [] : [{ id: 'canon', type: 'transform', typeVersion: 1, position: { x: 100, y: 0 }, config: { ops: canon } }]),
+      {
+        id: 'map',
+        type: 'mapping',
+        typeVersion: 1,
+        position: { x: 200, y: 0 },
+        config: {
+          fields: [
+            { left: 'properties.email', right: 'email', direction: 'both' },
+            { left: 'properties.firstname', right: 'first_name', direction: 'both' },
+            { left: 'properties.lastname', right: 'last_name', direction: 'both' },
+            { left: 'properties.lifecyclestage', right: 'stage', direction: 'both' },
+            ...more.map((name) => ({ left: `properties.${name}`, right: name, direction: 'both' })),
+          ],
+        },
+      },
+      { id: 'hub', type: 'conflict', typeVersion: 1, position: { x: 400, y: 0 }, config: { policy: 'last-write-wins', match: ['email'], deletes: 'propagate' } },
+      { id: 'table', type: 'trigger', typeVersion: 1, position: { x: 600, y: 0 }, config: { connector: 'memory', connection: { store }, collection: 'leads', key: 'id', updatedAt: 'updated', detect: { mode: 'manual' } } },
+    ],
+    edges: [
+      ...(canon.length === 0 ? [{ id: 'e1', source: 'crm', target: 'map' }] : [{ id: 'e0', source: 'crm', target: 'canon' }, { id: 'e1', source: 'canon', target: 'map' }]),
+      { id: 'e2', source: 'map', target: 'hub' },
+      { id: 'e3', source: 'hub', target: 'table' },
+    ],
+  });
+  if (!document) throw new Error(issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '));
+  return document;
+}
 
 /** One pass, a poll interval after the last one. */
 async function pass() {
@@ -152,5 +164,71 @@ describe('hubspot contacts <-> leads through the engine', () => {
     expect(resumed.status).toBe('ok');
     expect(resumed.summary).toMatchObject({ created: 1, failed: 0 });
     expect(leadWith('late@example.com')?.fields).toMatchObject({ first_name: 'Late' });
+  });
+});
+
+describe('hubspot dates and datetimes through the engine', () => {
+  beforeEach(() => {
+    fake.defineProperty('contacts', { name: 'next_call', label: 'Next call', type: 'datetime', fieldType: 'date' });
+    fake.defineProperty('contacts', { name: 'renewal', label: 'Renewal date', type: 'date', fieldType: 'date' });
+    flow = leadsFlow(['next_call', 'renewal']);
+  });
+
+  const sentProperties = () => writeRequests().map((entry) => (entry.body as { inputs: Array<{ properties: Record<string, string> }> }).inputs.map((input) => input.properties));
+  const quiet = { created: 0, updated: 0, deleted: 0, failed: 0 };
+
+  it('creates with a datetime given with an offset written as HubSpot keeps it, and the next pass writes nothing', async () => {
+    leads.insert({ email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace', stage: 'lead', next_call: '2024-06-03T12:00:00+02:00', renewal: '2024-07-01' });
+    expect((await pass()).summary).toMatchObject({ created: 1, failed: 0 });
+    expect(sentProperties()).toEqual([[expect.objectContaining({ next_call: '2024-06-03T10:00:00.000Z', renewal: '2024-07-01' })]]);
+    expect(contactWith('ada@example.com')?.state.properties.get('next_call')).toBe('2024-06-03T10:00:00.000Z');
+    // The create, read back, is the runtime's own write: an echo, nothing to write either way.
+    expect((await pass()).summary).toEqual({ ...quiet, echoes: 1, conflicts: 0 });
+    expect(writeRequests()).toHaveLength(1);
+    expect(leadWith('ada@example.com')?.fields.next_call).toBe('2024-06-03T12:00:00+02:00');
+  });
+
+  it('updates HubSpot once in its own form; the engine then takes its text for an edit once, which a transform beside HubSpot avoids', async () => {
+    flow = leadsFlow(['next_call']);
+    const ada = fake.seed('contacts', { email: 'ada@example.com', firstname: 'Ada', lastname: 'Lovelace', lifecyclestage: 'lead', next_call: '2024-06-03T10:00:00.000Z' });
+    leads.insert({ email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace', stage: 'lead', next_call: '2024-06-03T10:00:00.000Z' });
+    expect((await pass()).summary).toMatchObject(quiet);
+    leads.update(leadWith('ada@example.com')?.id as string, { next_call: '2024-06-04T09:30:00-04:00' });
+    expect((await pass()).summary).toMatchObject({ ...quiet, updated: 1 });
+    expect(writeRequests().map((entry) => entry.body)).toEqual([{ inputs: [{ id: ada, properties: { next_call: '2024-06-04T13:30:00.000Z' }, objectWriteTraceId: expect.any(String) }] }]);
+    // An update's shadow is what the flow sent (the engine's `after`), not the text HubSpot answers with: HubSpot's form
+    // comes back as an edit once and goes to the leads table. HubSpot is not written again, and both sides settle.
+    expect((await pass()).summary).toMatchObject({ ...quiet, updated: 1 });
+    expect(leadWith('ada@example.com')?.fields.next_call).toBe('2024-06-04T13:30:00.000Z');
+    expect((await pass()).summary).toMatchObject(quiet);
+    expect(writeRequests()).toHaveLength(1);
+  });
+
+  it('updates HubSpot once and then writes nothing when a transform beside HubSpot writes the datetime as ISO in UTC', async () => {
+    flow = leadsFlow(['next_call'], ['next_call']);
+    const ada = fake.seed('contacts', { email: 'ada@example.com', firstname: 'Ada', lastname: 'Lovelace', lifecyclestage: 'lead', next_call: '2024-06-03T10:00:00.000Z' });
+    leads.insert({ email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace', stage: 'lead', next_call: '2024-06-03T10:00:00.000Z' });
+    expect((await pass()).summary).toMatchObject(quiet);
+    leads.update(leadWith('ada@example.com')?.id as string, { next_call: '2024-06-04T09:30:00-04:00' });
+    expect((await pass()).summary).toMatchObject({ ...quiet, updated: 1 });
+    expect(writeRequests().map((entry) => entry.body)).toEqual([{ inputs: [{ id: ada, properties: { next_call: '2024-06-04T13:30:00.000Z' }, objectWriteTraceId: expect.any(String) }] }]);
+    expect((await pass()).summary).toMatchObject(quiet);
+    expect((await pass()).summary).toMatchObject(quiet);
+    expect(writeRequests()).toHaveLength(1);
+    expect(leadWith('ada@example.com')?.fields.next_call).toBe('2024-06-04T09:30:00-04:00');
+  });
+
+  it('fails only the record whose date carries a time of day, naming the property and the value', async () => {
+    leads.insert({ email: 'ada@example.com', first_name: 'Ada', stage: 'lead', renewal: '2024-07-01T15:00:00Z' });
+    leads.insert({ email: 'grace@example.com', first_name: 'Grace', stage: 'lead', renewal: '2024-07-01' });
+    expect((await pass()).summary).toMatchObject({ created: 1, failed: 1 });
+    expect(contactWith('grace@example.com')?.state.properties.get('renewal')).toBe('2024-07-01');
+    expect(contactWith('ada@example.com')).toBeUndefined();
+    // Refused before sending: the batch HubSpot got held Grace alone, and was not refused.
+    expect(writeRequests().map((entry) => [entry.status, entry.inputs])).toEqual([[201, 1]]);
+    const failing = await failingOfFlow(db, flow.id);
+    expect(failing.map((row) => [row.node_id, row.error])).toEqual([
+      ['crm', expect.stringContaining('properties.renewal (Renewal date, a date in HubSpot): "2024-07-01T15:00:00Z" is 15:00:00.000 UTC on 2024-07-01, not midnight UTC')],
+    ]);
   });
 });

@@ -10,6 +10,7 @@ import { formatPath } from '../../../nodes/paths';
 import { ConnectorError, type FieldDescription } from '../types';
 import type { HubSpotClient } from './client';
 import { defaultProperties, type HubSpotCollection } from './config';
+import { hubspotTime, readTime } from './dates';
 
 export interface PropertyInfo {
   name: string;
@@ -104,9 +105,9 @@ export class PropertyCatalog {
           return { error: known ? `properties.${name} is not among connection.properties (${this.synced.map((candidate) => candidate.name).join(', ')}): add it there to sync it` : `HubSpot ${this.collection} have no property "${name}"${suggestion(name, this.all)}` };
         }
         if (info.readOnly) return { error: `properties.${name} (${info.label}) is calculated or read-only in HubSpot: it cannot be written` };
-        const text = writeValue(leaf);
-        if (text === undefined) return { error: `properties.${name} must be text, a number, true or false, or null, got ${preview(leaf)}` };
-        properties[name] = text;
+        const written = writeValue(info, leaf);
+        if ('problem' in written) return { error: `properties.${name} ${written.problem}` };
+        properties[name] = written.text;
       }
     }
     return { properties };
@@ -148,15 +149,25 @@ export function readValue(info: PropertyInfo, value: unknown): string | number |
     return Number.isFinite(number) ? number : text;
   }
   if (info.type === 'bool') return text === 'true' ? true : text === 'false' ? false : text;
+  if (info.type === 'date' || info.type === 'datetime') return readTime(info.type, text);
   return text;
 }
 
-function writeValue(value: unknown): string | undefined {
-  if (value === null) return '';
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
-  if (typeof value === 'boolean') return String(value);
-  return undefined;
+/**
+ * A value as the text HubSpot takes, or why it cannot be written (said after the property's path). Dates and
+ * datetimes go in the form HubSpot returns (dates.ts), so what is written is what the next read finds.
+ */
+function writeValue(info: PropertyInfo, value: unknown): { text: string } | { problem: string } {
+  // "Properties values can be cleared by passing an empty string" (OpenAPI, batch/update), dates too.
+  if (value === null || value === '') return { text: '' };
+  if (info.type === 'date' || info.type === 'datetime') {
+    const time = hubspotTime(info.type, value);
+    return 'text' in time ? time : { problem: `(${info.label}, a ${info.type} in HubSpot): ${preview(value)} ${time.problem}` };
+  }
+  if (typeof value === 'string') return { text: value };
+  if (typeof value === 'number' && Number.isFinite(value)) return { text: String(value) };
+  if (typeof value === 'boolean') return { text: String(value) };
+  return { problem: `must be text, a number, true or false, or null, got ${preview(value)}` };
 }
 
 function suggestion(name: string, all: ReadonlyMap<string, PropertyInfo>): string {

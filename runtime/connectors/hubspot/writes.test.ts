@@ -14,7 +14,8 @@ const bodiesOf = (name: string) => fake.requests.filter((entry) => entry.route =
 beforeEach(async () => {
   fake = await startFake();
   fake.defineProperty('contacts', { name: 'score', label: 'Score', type: 'number', fieldType: 'number' });
-  connector = await openHubSpot(contextFor(fake, 'contacts', { properties: 'email, firstname, lastname, score, hs_email_optout' }), fakeTime(fake));
+  fake.defineProperty('contacts', { name: 'vip', label: 'VIP', type: 'bool', fieldType: 'booleancheckbox' });
+  connector = await openHubSpot(contextFor(fake, 'contacts', { properties: 'email, firstname, lastname, score, vip, hs_email_optout' }), fakeTime(fake));
 });
 afterEach(async () => {
   await connector.close();
@@ -25,13 +26,13 @@ describe('partial properties', () => {
   it('sends only the properties an update carries, as text; null clears one', async () => {
     const id = fake.seed('contacts', { email: 'ada@example.com', firstname: 'Ada', lastname: 'Lovelace', score: '10' });
     fake.clock.advance(5);
-    const [result] = await connector.write([{ kind: 'update', id, fields: { properties: { score: 12.5, lastname: null, hs_email_optout: true } }, tag: 't', expectedVersion: null }]);
+    const [result] = await connector.write([{ kind: 'update', id, fields: { properties: { score: 12.5, lastname: null, vip: true } }, tag: 't', expectedVersion: null }]);
     expect(result).toEqual({ ok: true, id, version: '2024-06-03T12:00:00.005Z' });
-    expect(bodiesOf('update')).toEqual([{ inputs: [{ id, properties: { score: '12.5', lastname: '', hs_email_optout: 'true' }, objectWriteTraceId: 'syncline-0' }] }]);
-    expect(fake.object('contacts', id)?.properties).toMatchObject({ email: 'ada@example.com', firstname: 'Ada', score: '12.5', hs_email_optout: 'true' });
+    expect(bodiesOf('update')).toEqual([{ inputs: [{ id, properties: { score: '12.5', lastname: '', vip: 'true' }, objectWriteTraceId: 'syncline-0' }] }]);
+    expect(fake.object('contacts', id)?.properties).toMatchObject({ email: 'ada@example.com', firstname: 'Ada', score: '12.5', vip: 'true' });
     expect(fake.object('contacts', id)?.properties.lastname).toBeUndefined();
     const read = (await connector.getMany([id])).get(id);
-    expect(read?.fields).toEqual({ properties: { email: 'ada@example.com', firstname: 'Ada', lastname: null, score: 12.5, hs_email_optout: true } });
+    expect(read?.fields).toEqual({ properties: { email: 'ada@example.com', firstname: 'Ada', lastname: null, score: 12.5, vip: true, hs_email_optout: null } });
   });
 
   it('refuses what HubSpot keeps or the connection does not sync, naming it, and writes the rest', async () => {
@@ -41,20 +42,61 @@ describe('partial properties', () => {
       { kind: 'update', id, fields: { properties: { lastmodifieddate: '2020-01-01' } }, tag: 't', expectedVersion: null },
       { kind: 'update', id, fields: { properties: { phone: '+1 555' } }, tag: 't', expectedVersion: null },
       { kind: 'update', id, fields: { properties: { hubspotscore: 3 } }, tag: 't', expectedVersion: null },
+      { kind: 'update', id, fields: { properties: { hs_email_optout: true } }, tag: 't', expectedVersion: null },
       { kind: 'update', id, fields: { email: 'flat@example.com' }, tag: 't', expectedVersion: null },
       { kind: 'update', id, fields: { properties: { firstname: 'Still written' } }, tag: 't', expectedVersion: null },
     ]);
-    expect(results.slice(0, 5).map((result) => (result.ok ? 'ok' : result.reason === 'failed' ? result.message : result.reason))).toEqual([
+    expect(results.slice(0, 6).map((result) => (result.ok ? 'ok' : result.reason === 'failed' ? result.message : result.reason))).toEqual([
       expect.stringContaining('properties.hs_object_id'),
       expect.stringContaining('properties.lastmodifieddate'),
       expect.stringContaining('not among connection.properties'),
       expect.stringContaining('properties.hubspotscore'),
+      'properties.hs_email_optout (Unsubscribed from all email) is calculated or read-only in HubSpot: it cannot be written',
       expect.stringContaining('properties.email'),
     ]);
-    expect(results[5]).toMatchObject({ ok: true, id });
+    expect(results[6]).toMatchObject({ ok: true, id });
+    expect(bodiesOf('update')).toEqual([{ inputs: [{ id, properties: { firstname: 'Still written' }, objectWriteTraceId: 'syncline-6' }] }]);
     expect(fake.object('contacts', id)?.properties.firstname).toBe('Still written');
   });
 });
+
+describe('dates and datetimes', () => {
+  beforeEach(async () => {
+    await connector.close();
+    fake.defineProperty('contacts', { name: 'next_call', label: 'Next call', type: 'datetime', fieldType: 'date' });
+    fake.defineProperty('contacts', { name: 'renewal', label: 'Renewal date', type: 'date', fieldType: 'date' });
+    connector = await openHubSpot(contextFor(fake, 'contacts', { properties: 'email, next_call, renewal' }), fakeTime(fake));
+  });
+
+  it('sends a datetime in UTC with milliseconds and a date as YYYY-MM-DD, and reads back exactly what it sent', async () => {
+    const id = fake.seed('contacts', { email: 'ada@example.com' });
+    const midnight = Date.parse('2024-07-01T00:00:00Z');
+    const [result] = await connector.write([{ kind: 'update', id, fields: { properties: { next_call: '2024-06-03T12:00:00+02:00', renewal: midnight } }, tag: 't', expectedVersion: null }]);
+    expect(result).toMatchObject({ ok: true, id });
+    const sent = { next_call: '2024-06-03T10:00:00.000Z', renewal: '2024-07-01' };
+    expect(bodiesOf('update')).toEqual([{ inputs: [{ id, properties: sent, objectWriteTraceId: 'syncline-0' }] }]);
+    expect((await connector.getMany([id])).get(id)?.fields).toEqual({ properties: { email: 'ada@example.com', ...sent } });
+  });
+
+  it('refuses, for that record only, a date at a time of day and text that is no date, naming the property and the value', async () => {
+    const results = await connector.write([
+      { kind: 'create', fields: { properties: { email: 'noon@example.com', renewal: '2024-07-01T15:00:00Z' } }, tag: 't' },
+      { kind: 'create', fields: { properties: { email: 'local@example.com', renewal: '2024-07-01T00:00:00+02:00' } }, tag: 't' },
+      { kind: 'create', fields: { properties: { email: 'words@example.com', next_call: 'tomorrow' } }, tag: 't' },
+      { kind: 'create', fields: { properties: { email: 'good@example.com', renewal: '2024-07-01', next_call: '2024-06-03T10:00:00Z' } }, tag: 't' },
+    ]);
+    expect(results.slice(0, 3)).toEqual([
+      refusal('properties.renewal (Renewal date, a date in HubSpot): "2024-07-01T15:00:00Z" is 15:00:00.000 UTC on 2024-07-01, not midnight UTC: HubSpot keeps a date without a time of day, so write the date alone, as YYYY-MM-DD'),
+      refusal(expect.stringContaining('"2024-07-01T00:00:00+02:00" is 22:00:00.000 UTC on 2024-06-30, not midnight UTC')),
+      refusal(expect.stringContaining('properties.next_call (Next call, a datetime in HubSpot): "tomorrow" is not a date and time')),
+    ]);
+    expect(results[3]).toMatchObject({ ok: true });
+    // Refused before sending: HubSpot got one input, and did not refuse the batch.
+    expect(fake.requests.filter((entry) => entry.route === route('create')).map((entry) => [entry.status, entry.inputs])).toEqual([[201, 1]]);
+  });
+});
+
+const refusal = (message: unknown) => ({ ok: false, reason: 'failed', retryable: false, message });
 
 describe('batches', () => {
   it('creates, updates and archives at most 100 to a request, one result per op, in order', async () => {

@@ -234,6 +234,54 @@ describe('properties API', () => {
     expect(byName.get('hs_object_id')).toMatchObject({ modificationMetadata: { readOnlyValue: true } });
     expect(byName.get('favourite_colour')).toMatchObject({ hubspotDefined: false, modificationMetadata: { readOnlyValue: false } });
     expect(byName.get('lifecyclestage')).toMatchObject({ type: 'enumeration', options: expect.arrayContaining([expect.objectContaining({ value: 'customer' })]) });
+    expect(byName.get('hs_email_optout')).toMatchObject({ type: 'bool', modificationMetadata: { readOnlyValue: true } });
+  });
+
+  it('refuses a value for hs_email_optout, which HubSpot keeps itself', async () => {
+    const id = fake.seed('contacts', { email: 'optout@example.com' });
+    const answer = await call('POST', '/crm/v3/objects/contacts/batch/update', { inputs: [{ id, properties: { hs_email_optout: 'true' } }] });
+    expect(answer.status).toBe(400);
+    expect(answer.body?.message).toContain('READ_ONLY_VALUE');
+  });
+});
+
+describe('date and datetime values', () => {
+  beforeEach(() => {
+    fake.defineProperty('contacts', { name: 'next_call', type: 'datetime', fieldType: 'date' });
+    fake.defineProperty('contacts', { name: 'renewal', type: 'date', fieldType: 'date' });
+  });
+  const create = (properties: Record<string, unknown>) => call('POST', '/crm/v3/objects/contacts/batch/create', { inputs: [{ properties }] });
+
+  it('keeps a datetime in UTC with milliseconds and Z, whatever ISO 8601 zone or epoch milliseconds it was given', async () => {
+    const written = ['2024-06-03T12:00:00+02:00', '2024-06-03T10:00:00Z', '2024-06-03T05:00:00-0500', String(Date.parse('2024-06-03T10:00:00Z')), '2024-06-03T10:00:00.000000Z'];
+    for (const [index, value] of written.entries()) {
+      const answer = await create({ email: `t${index}@example.com`, next_call: value });
+      expect(answer.status, value).toBe(201);
+      expect(answer.body?.results[0].properties.next_call, value).toBe('2024-06-03T10:00:00.000Z');
+    }
+  });
+
+  it('keeps a date as YYYY-MM-DD, from the date or midnight UTC in milliseconds', async () => {
+    for (const [index, value] of ['2024-06-03', String(Date.parse('2024-06-03T00:00:00Z')), '2024-06-03T00:00:00.000Z'].entries()) {
+      const answer = await create({ email: `d${index}@example.com`, renewal: value });
+      expect(answer.status, value).toBe(201);
+      expect(answer.body?.results[0].properties.renewal, value).toBe('2024-06-03');
+    }
+  });
+
+  it('refuses a date at a time of day other than midnight UTC, and text that is no date, as invalid property values', async () => {
+    const noon = Date.parse('2024-06-03T13:01:00Z');
+    const atNoon = await create({ email: 'noon@example.com', renewal: String(noon) });
+    expect(atNoon.status).toBe(400);
+    expect(atNoon.body).toMatchObject({ status: 'error', category: 'VALIDATION_ERROR' });
+    expect(atNoon.body?.message).toContain(`Property values were not valid: [{"isValid":false,"message":"${noon} is at 13:1:0.0 UTC, not midnight!","error":"INVALID_DATE","name":"renewal"`);
+    for (const value of ['2024-06-03T00:00:00+02:00', '03/06/2024', '2024-02-30']) {
+      const refused = await create({ email: 'refused@example.com', renewal: value });
+      expect(refused.status, value).toBe(400);
+      expect(refused.body?.message, value).toContain('INVALID_DATE');
+    }
+    expect((await create({ email: 'refused@example.com', next_call: 'tomorrow' })).body?.message).toContain('INVALID_DATE');
+    expect(fake.portal.objects.contacts.size).toBe(0);
   });
 });
 

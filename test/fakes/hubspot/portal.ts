@@ -3,6 +3,7 @@
  * records, and the search index that trails the records by a lag. Plain data and rules, no HTTP: server.ts turns
  * requests into calls here. Each rule cites the documentation it follows; SOURCES.md lists them.
  */
+import { storedTime } from './dates';
 import { contactExistsMessage, type PropertyProblem } from './responses';
 
 export const objectTypes = ['contacts', 'companies'] as const;
@@ -103,7 +104,18 @@ const builtIn: Record<ObjectType, PropertyInput[]> = {
       groupName: 'contactinformation',
       options: lifecycleStages.map((stage, index) => option(stage, stage, index)),
     },
-    { name: 'hs_email_optout', label: 'Unsubscribed from all email', type: 'bool', fieldType: 'booleancheckbox', groupName: 'contactinformation', options: [option('true', 'Yes', 0), option('false', 'No', 1)] },
+    // Read-only, though not calculated: hull/hull-connectors hull-hubspot test/integration/fixtures/get-contacts-groups.json
+    // records it from the properties API with "readOnlyValue": true, "readOnlyDefinition": true, "calculated": false,
+    // group emailinformation, options "true"/"false".
+    {
+      name: 'hs_email_optout',
+      label: 'Unsubscribed from all email',
+      type: 'bool',
+      fieldType: 'booleancheckbox',
+      groupName: 'emailinformation',
+      options: [option('true', 'True', 0), option('false', 'False', 1)],
+      modificationMetadata: readOnly,
+    },
     { name: 'hubspotscore', label: 'HubSpot Score', type: 'number', fieldType: 'number', groupName: 'contactinformation', calculated: true, modificationMetadata: readOnly },
     { name: 'createdate', label: 'Create Date', type: 'datetime', fieldType: 'date', groupName: 'contactinformation', modificationMetadata: readOnly },
     { name: 'lastmodifieddate', label: 'Last Modified Date', type: 'datetime', fieldType: 'date', groupName: 'contactinformation', modificationMetadata: readOnly },
@@ -182,7 +194,8 @@ export class Portal {
 
   /**
    * Checks property values against their definitions: unknown and read-only properties, numbers, booleans, options,
-   * email addresses. "Read-only and non-existent properties will result in an error" (OpenAPI, batch/update).
+   * email addresses, dates and datetimes (dates.ts). "Read-only and non-existent properties will result in an error"
+   * (OpenAPI, batch/update).
    */
   problems(type: ObjectType, values: Readonly<Record<string, unknown>>): PropertyProblem[] {
     const problems: PropertyProblem[] = [];
@@ -208,6 +221,9 @@ export class Portal {
         problems.push({ name, error: 'INVALID_OPTION', message: `${value} was not one of the allowed options: [${definition.options.map((choice) => choice.value).join(', ')}]` }); // UNCONFIRMED
       } else if (type === 'contacts' && name === 'email' && !/^[^\s@"<>]+@[^\s@"<>]+\.[^\s@"<>]+$/.test(value)) {
         problems.push({ name, error: 'INVALID_EMAIL', message: `Email address ${value} is invalid` }); // UNCONFIRMED
+      } else if (definition.type === 'date' || definition.type === 'datetime') {
+        const stored = storedTime(definition.type, name, value);
+        if ('problem' in stored) problems.push(stored.problem);
       }
     }
     return problems;
@@ -336,16 +352,16 @@ export class Portal {
   }
 
   /**
-   * Values as HubSpot keeps them: text; an empty string clears the property; a datetime given in epoch milliseconds
-   * reads back as ISO text, a date as YYYY-MM-DD (CRM Properties, "Property type and fieldType values": dates "in
-   * UTC… as a UNIX timestamp in milliseconds" or ISO 8601).
+   * Values as HubSpot keeps them: text; an empty string clears the property; a datetime, given as ISO 8601 in any zone
+   * or as epoch milliseconds, reads back in UTC with milliseconds and "Z", a date as YYYY-MM-DD (dates.ts). A value
+   * `problems` would refuse reaches here only by `seed`, and is kept as given.
    */
   private normalized(type: ObjectType, name: string, value: string | null): string | null {
     if (value === null || value === '') return null;
     const definition = this.properties[type].get(name);
-    if (definition?.type === 'datetime' && /^\d+$/.test(value)) return isoMillis(Number(value));
-    if (definition?.type === 'date' && /^\d+$/.test(value)) return isoMillis(Number(value)).slice(0, 10);
-    return value;
+    if (definition?.type !== 'date' && definition?.type !== 'datetime') return value;
+    const stored = storedTime(definition.type, name, value);
+    return 'value' in stored ? stored.value : value;
   }
 
   private index(object: CrmObject): void {
