@@ -340,6 +340,26 @@ export class MoodleSite {
     return [...ids].map((id) => this.roles.get(id) as Role).sort((a, b) => a.sortorder - b.sortorder);
   }
 
+  /** Which of a user's details the viewer may see, by user_get_user_details()'s rules (see userDetails). */
+  private visibility(user: MoodleUser, viewer: ServiceToken): Record<string, boolean> {
+    const own = viewer.userid === user.id;
+    const identity = new Set(this.can(viewer, 'moodle/site:viewuseridentity') ? this.showuseridentity : []);
+    const allDetails = own || this.can(viewer, 'moodle/user:viewalldetails');
+    const hiddenDetails = this.can(viewer, 'moodle/user:viewhiddendetails');
+    return {
+      username: allDetails,
+      firstname: this.can(viewer, 'moodle/site:viewfullnames'),
+      lastname: this.can(viewer, 'moodle/site:viewfullnames'),
+      auth: allDetails,
+      email: own || viewer.capabilities === null || identity.has('email'),
+      phone1: identity.has('phone1') || hiddenDetails,
+      phone2: identity.has('phone2') || hiddenDetails,
+      idnumber: identity.has('idnumber') || allDetails,
+      institution: identity.has('institution') || allDetails,
+      department: identity.has('department') || allDetails,
+    };
+  }
+
   /** Whether a token's user holds a capability (a site administrator holds them all). */
   can(token: ServiceToken, capability: string): boolean {
     return token.capabilities === null || token.capabilities.has(capability);
@@ -351,26 +371,12 @@ export class MoodleSite {
    * see: names without moodle/site:viewfullnames ("if ($isadmin or $canviewfullnames)"); the username, auth and (unless
    * identity fields) idnumber, institution and department without moodle/user:viewalldetails; phones unless identity
    * fields or with moodle/user:viewhiddendetails; the email unless an identity field. Identity fields need
-   * moodle/site:viewuseridentity (\core_user\fields::get_identity_fields()). The user's own account shows everything.
+   * moodle/site:viewuseridentity (\core_user\fields::get_identity_fields()).
    */
   userDetails(user: MoodleUser, viewer: ServiceToken, course: Course | null, userfields: readonly string[]): Record<string, unknown> | null {
     if (!this.can(viewer, 'moodle/user:viewdetails') && viewer.userid !== user.id) return null;
     const requested = new Set(userfields.length > 0 ? userfields : defaultUserFields);
-    const own = viewer.userid === user.id;
-    const identity = new Set(this.can(viewer, 'moodle/site:viewuseridentity') ? this.showuseridentity : []);
-    const allDetails = own || this.can(viewer, 'moodle/user:viewalldetails');
-    const visible: Record<string, boolean> = {
-      username: allDetails,
-      firstname: this.can(viewer, 'moodle/site:viewfullnames'),
-      lastname: this.can(viewer, 'moodle/site:viewfullnames'),
-      auth: allDetails,
-      email: own || viewer.capabilities === null || identity.has('email'),
-      phone1: identity.has('phone1') || this.can(viewer, 'moodle/user:viewhiddendetails'),
-      phone2: identity.has('phone2') || this.can(viewer, 'moodle/user:viewhiddendetails'),
-      idnumber: identity.has('idnumber') || allDetails,
-      institution: identity.has('institution') || allDetails,
-      department: identity.has('department') || allDetails,
-    };
+    const visible = this.visibility(user, viewer);
     const fields = new Set([...requested].filter((name) => visible[name] !== false));
     fields.add('id');
     fields.add('fullname');
