@@ -85,7 +85,8 @@ describe('issues that are gone', () => {
     expect([...(await connector.getMany([String(kept), String(deleted)])).keys()]).toEqual([String(kept)]);
     expect(await connector.write([{ kind: 'update', id: String(deleted), fields: { title: 'x' }, tag: 'syncline:t:1', expectedVersion: null }])).toEqual([{ ok: false, reason: 'missing' }]);
     expect(await connector.write([{ kind: 'delete', id: String(deleted), expectedVersion: null }])).toEqual([{ ok: false, reason: 'missing' }]);
-    expect(fake.requests.log.filter((entry) => entry.route === patchRoute).map((entry) => entry.status)).toEqual([410, 410]);
+    // The update's PATCH met the 410; the delete read the issue first, and sent nothing.
+    expect(fake.requests.log.filter((entry) => entry.route === patchRoute).map((entry) => entry.status)).toEqual([410]);
   });
 
   it('reads an issue transferred to another repository as absent, and never writes to where it went', async () => {
@@ -133,6 +134,18 @@ describe('what a delete does', () => {
     expect(fake.issues.get(number)).toMatchObject({ state: 'closed', state_reason: 'not_planned' });
     expect((await connector.getMany([String(number)])).get(String(number))).toMatchObject({ deleted: false, fields: { state: 'closed', state_reason: 'not_planned' } });
     expect((await connector.write([{ kind: 'delete', id: String(number), expectedVersion: null }]))[0]).toMatchObject({ ok: true });
+  });
+
+  it('leaves an issue closed already as it is: no re-close as not planned, no new updated_at', async () => {
+    const { fake, connector } = await open();
+    const number = fake.seed.issue({ title: 'done', updatedAt: '2024-01-01T00:00:00Z' });
+    fake.human.editIssue(number, { state: 'closed', state_reason: 'completed' });
+    const before = fake.issues.get(number);
+    fake.requests.reset();
+    const [result] = await connector.write([{ kind: 'delete', id: String(number), expectedVersion: null }]);
+    expect(result).toEqual({ ok: true, id: String(number), version: before?.updated_at });
+    expect(fake.issues.get(number)).toMatchObject({ state: 'closed', state_reason: 'completed', updated_at: before?.updated_at });
+    expect(fake.requests.count('PATCH /repos/{owner}/{repo}/issues/{issue_number}')).toBe(0);
   });
 
   it('with deletes "refuse": says it cannot delete, and a delete asked for anyway fails for good without a request', async () => {

@@ -233,6 +233,12 @@ class GitHubIssues implements Connector {
       return refused(`GitHub issues cannot be deleted through the API, and this connection refuses deletes (connection.deletes: "refuse"): issue #${number ?? id} is left as it is`);
     }
     if (number === null) return { ok: false, reason: 'missing' };
+    // An issue closed already is what a delete asks for. Closed again as not planned, it would be re-closed: a new reason,
+    // a "closed this" event, notifications, a new updated_at (microsoft/vscode-github-triage-actions#102, whose
+    // closeIssue checks the state first for this reason).
+    const current = await this.client.getIssue(number);
+    if (current.kind === 'issue' && current.issue.state === 'closed') return { ok: true, id: String(number), version: current.issue.updated_at };
+    if (current.kind !== 'issue') return this.written(current);
     // "state_reason: The reason for the state change" — a deleted record is not done, it is not planned.
     return this.written(await this.patch(number, { state: 'closed', state_reason: 'not_planned' }));
   }

@@ -377,6 +377,15 @@ export class RepoStore {
         issue.closedAt = null;
         events.push({ action: 'reopened', number, actor: context.actor });
       }
+    } else if (state === 'closed' && issue.state === 'closed' && body.state_reason && body.state_reason !== 'reopened' && body.state_reason !== issue.stateReason) {
+      // A closed issue closed again with another reason is re-closed: "Updating the state_reason will say you re-closed
+      // the issue" (microsoft/vscode-github-triage-actions#102, whose closeIssue now skips issues already closed;
+      // cli/cli#14364: the REST API accepts state_reason on a PATCH of a closed issue). UNCONFIRMED in GitHub's docs,
+      // which say only "Ignored unless `state` is changed", read by that evidence as "unless `state` is in the body".
+      issue.stateReason = body.state_reason as StateReason;
+      issue.closedAt = this.clock.nowSeconds();
+      issue.closedBy = context.actor;
+      events.push({ action: 'closed', number, actor: context.actor });
     }
     events.push(...this.applyFieldWrites(issue, planned, context.actor));
     if (events.length > 0) issue.updatedAt = this.clock.nowSeconds();
