@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { FlowRecord } from '../../../nodes/types';
 import type { FieldDescription, SourceRecord } from '../types';
-import type { MergeFieldCatalog } from './mergeFields';
+import type { MergeField, MergeFieldCatalog } from './mergeFields';
 
 /** The subscriber hash: Mailchimp's key for a member, derived from the address alone. */
 export function subscriberHash(email: string): string {
@@ -132,7 +132,7 @@ export function memberWrite(
         for (const [tag, held] of Object.entries(value as Record<string, unknown>)) {
           const field = catalog.byTag.get(tag);
           if (!field) return { error: `merge_fields.${tag} is not a merge field of this audience; its merge fields are ${catalog.known()}` };
-          const written = mergeValue(field.type, held, mode.kind === 'update' ? mode.current?.fields.merge_fields : undefined, tag);
+          const written = mergeValue(field, held, mode.kind === 'update' ? mode.current?.fields.merge_fields : undefined);
           if (written instanceof MergeValueError) return { error: written.message };
           merged[tag] = written;
         }
@@ -170,8 +170,10 @@ class MergeValueError {
 }
 
 /** A merge field value as Mailchimp takes it: "" for no value, numbers for number fields, whole addresses. */
-function mergeValue(type: string, value: unknown, current: unknown, tag: string): unknown {
+function mergeValue(field: MergeField, value: unknown, current: unknown): unknown {
+  const { type, tag } = field;
   if (value === null) return '';
+  if (type === 'birthday') return birthdayValue(field, value);
   if (type === 'number') {
     if (typeof value === 'number' && Number.isFinite(value)) return value;
     if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
@@ -186,6 +188,20 @@ function mergeValue(type: string, value: unknown, current: unknown, tag: string)
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return new MergeValueError(`merge_fields.${tag} must be text, got ${preview(value)}`);
+}
+
+/**
+ * A birthday holds a month and a day, in the field's `date_format`; anything else Mailchimp refuses with "Please enter
+ * a month (01-12) and a day (01-31)" (recorded in public Mailchimp integrations' logs), failing every field of the write.
+ */
+function birthdayValue(field: MergeField, value: unknown): string | MergeValueError {
+  const format = field.dateFormat === 'DD/MM' ? 'DD/MM' : 'MM/DD';
+  const match = typeof value === 'string' ? /^(\d{2})\/(\d{2})$/.exec(value.trim()) : null;
+  const [month, day] = match ? (format === 'MM/DD' ? [Number(match[1]), Number(match[2])] : [Number(match[2]), Number(match[1])]) : [0, 0];
+  if (month >= 1 && month <= 12 && day >= 1 && day <= 31) return (value as string).trim();
+  return new MergeValueError(
+    `merge_fields.${field.tag} is a birthday field, which holds a month and a day as ${format}, got ${preview(value)}: Mailchimp keeps no year, so map a full date one way, toward Mailchimp, through a transform { "op": "dateFormat", "from": "YYYY-MM-DD", "to": "${format}" }`,
+  );
 }
 
 function tagNames(value: unknown): string[] | null {

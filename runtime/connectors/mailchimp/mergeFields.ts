@@ -12,6 +12,8 @@ export interface MergeField {
   /** text, number, address, phone, date, url, imageurl, radio, dropdown, birthday, zip ("Merge Field" › type). */
   type: string;
   required: boolean;
+  /** A birthday field's `options.date_format`: "MM/DD" (Mailchimp's default) or "DD/MM". */
+  dateFormat?: string;
 }
 
 /** "Maximum value is 1000" for `count`. */
@@ -34,7 +36,14 @@ export class MergeFieldCatalog {
       const page = Array.isArray(body.merge_fields) ? (body.merge_fields as Array<Record<string, unknown>>) : [];
       for (const field of page) {
         if (typeof field.tag !== 'string' || field.tag === '') continue;
-        fields.push({ tag: field.tag, name: typeof field.name === 'string' ? field.name : field.tag, type: typeof field.type === 'string' ? field.type : 'text', required: field.required === true });
+        const dateFormat = (field.options as { date_format?: unknown } | undefined)?.date_format;
+        fields.push({
+          tag: field.tag,
+          name: typeof field.name === 'string' ? field.name : field.tag,
+          type: typeof field.type === 'string' ? field.type : 'text',
+          required: field.required === true,
+          ...(typeof dateFormat === 'string' ? { dateFormat } : {}),
+        });
       }
       const total = typeof body.total_items === 'number' ? body.total_items : fields.length;
       if (page.length === 0 || offset + page.length >= total) break;

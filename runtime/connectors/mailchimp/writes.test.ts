@@ -75,6 +75,27 @@ describe('creates: the documented PUT upsert, keyed by the subscriber hash', () 
   });
 });
 
+describe('birthdays', () => {
+  it('takes a month and a day in the field’s format, and refuses a full date for that record alone before sending it', async () => {
+    const { connector, writes } = await open();
+    const results = await connector.write([
+      { kind: 'create', fields: { email_address: 'ada@example.com', merge_fields: { BIRTHDAY: '12/10' } }, tag: 't1' },
+      { kind: 'create', fields: { email_address: 'grace@example.com', merge_fields: { FNAME: 'Grace', BIRTHDAY: '1906-12-09' } }, tag: 't2' },
+    ]);
+    expect(ok(results[0]).id).toBe(subscriberHash('ada@example.com'));
+    expect(results[1]).toMatchObject({ ok: false, reason: 'failed', retryable: false, message: expect.stringContaining('merge_fields.BIRTHDAY is a birthday field, which holds a month and a day as MM/DD, got "1906-12-09"') });
+    expect(writes().map((entry) => entry.path)).toEqual([`/3.0/lists/${fake.list.id}/members/${subscriberHash('ada@example.com')}`]);
+    // Against Mailchimp (the fake, as recorded) the full date fails the whole member, its name with it.
+    const direct = await fetch(`${fake.url}/3.0/lists/${fake.list.id}/members/${subscriberHash('grace@example.com')}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${fake.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ email_address: 'grace@example.com', status_if_new: 'subscribed', merge_fields: { FNAME: 'Grace', BIRTHDAY: '1906-12-09' } }),
+    });
+    expect(direct.status).toBe(400);
+    expect(await direct.json()).toMatchObject({ errors: [{ field: 'BIRTHDAY', message: 'Please enter a month (01-12) and a day (01-31)' }] });
+  });
+});
+
 describe('updates: only what differs', () => {
   it('PATCHes a partial merge_fields, which Mailchimp merges: the other merge fields keep their values', async () => {
     const { connector, writes } = await open();

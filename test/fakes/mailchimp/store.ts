@@ -442,6 +442,15 @@ function mergeValueProblem(field: MergeFieldRecord, value: unknown): string | nu
       for (const key of ['addr1', 'city', 'state', 'zip']) if (typeof address[key] !== 'string' || address[key] === '') return 'Please enter a complete address';
       return null;
     }
+    case 'birthday': {
+      // A month and a day in the field's date_format; anything else: "Please enter a month (01-12) and a day (01-31)",
+      // as recorded in public integrations' logs of the 400 "Your merge fields were invalid." (its errors[] entry for
+      // BIRTHDAY when a full date was sent).
+      const match = typeof value === 'string' ? /^(\d{2})\/(\d{2})$/.exec(value) : null;
+      const dayFirst = field.options.date_format === 'DD/MM';
+      const [month, day] = match ? (dayFirst ? [Number(match[2]), Number(match[1])] : [Number(match[1]), Number(match[2])]) : [0, 0];
+      return month >= 1 && month <= 12 && day >= 1 && day <= 31 ? null : 'Please enter a month (01-12) and a day (01-31)';
+    }
     default:
       return typeof value === 'string' ? null : 'Please enter a value';
   }
