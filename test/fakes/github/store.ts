@@ -363,33 +363,36 @@ export class RepoStore {
       issue.body = body.body as string | null;
     }
     if (changes.title || changes.body) events.push({ action: 'edited', number, actor: context.actor, changes });
-    if (state !== undefined && state !== issue.state) {
+    if (state !== undefined) events.push(...this.changeState(issue, state, (body.state_reason ?? null) as StateReason | null, context.actor));
+    events.push(...this.applyFieldWrites(issue, planned, context.actor));
+    if (events.length > 0) issue.updatedAt = this.clock.nowSeconds();
+    return { issue, events };
+  }
+
+  /** Closes or reopens an issue, or closes a closed one again with another reason; the events that follow. */
+  private changeState(issue: IssueRecord, state: 'open' | 'closed', asked: StateReason | null, actor: string): IssueEvent[] {
+    const number = issue.number;
+    if (state !== issue.state) {
       // state_reason: "The reason for the state change. Ignored unless `state` is changed."
-      const asked = (body.state_reason ?? null) as StateReason | null;
       issue.state = state;
-      if (state === 'closed') {
-        issue.stateReason = asked && asked !== 'reopened' ? asked : 'completed';
-        issue.closedAt = this.clock.nowSeconds();
-        issue.closedBy = context.actor;
-        events.push({ action: 'closed', number, actor: context.actor });
-      } else {
+      if (state === 'open') {
         issue.stateReason = 'reopened';
         issue.closedAt = null;
-        events.push({ action: 'reopened', number, actor: context.actor });
+        return [{ action: 'reopened', number, actor }];
       }
-    } else if (state === 'closed' && issue.state === 'closed' && body.state_reason && body.state_reason !== 'reopened' && body.state_reason !== issue.stateReason) {
+      issue.stateReason = asked && asked !== 'reopened' ? asked : 'completed';
+    } else if (state === 'closed' && asked && asked !== 'reopened' && asked !== issue.stateReason) {
       // A closed issue closed again with another reason is re-closed: "Updating the state_reason will say you re-closed
       // the issue" (microsoft/vscode-github-triage-actions#102, whose closeIssue now skips issues already closed;
       // cli/cli#14364: the REST API accepts state_reason on a PATCH of a closed issue). UNCONFIRMED in GitHub's docs,
       // which say only "Ignored unless `state` is changed", read by that evidence as "unless `state` is in the body".
-      issue.stateReason = body.state_reason as StateReason;
-      issue.closedAt = this.clock.nowSeconds();
-      issue.closedBy = context.actor;
-      events.push({ action: 'closed', number, actor: context.actor });
+      issue.stateReason = asked;
+    } else {
+      return [];
     }
-    events.push(...this.applyFieldWrites(issue, planned, context.actor));
-    if (events.length > 0) issue.updatedAt = this.clock.nowSeconds();
-    return { issue, events };
+    issue.closedAt = this.clock.nowSeconds();
+    issue.closedBy = actor;
+    return [{ action: 'closed', number, actor }];
   }
 
   /** A comment arrives: the count goes up and so does updated_at (an issue is "updated" by its comments). */
