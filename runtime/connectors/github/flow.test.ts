@@ -62,21 +62,24 @@ function byTitle(tasks: MemoryCollection, title: string): Record<string, unknown
   return tasks.all().find((record) => !record.deleted && record.fields.title === title)?.fields;
 }
 
+/** The fake's repository and a task list, in the flow, on a fresh state database, with `attempts` tries per call. */
+async function issuesAndTasks(attempts: number): Promise<{ repository: FakeRepository; tasks: MemoryCollection; engine: SyncEngine; flow: FlowDocument }> {
+  repository = await startFakeRepository();
+  const tasks = createMemoryStore('github-flow').createCollection('tasks', { versions: 'iso' });
+  db = await openStateDb(':memory:');
+  const engine = new SyncEngine({
+    db,
+    connectors: connectorRegistry,
+    resolveCredential: async (name) => (name === credentialName ? testToken : Promise.reject(new Error(`no credential ${name}`))),
+    access: loopbackAccess,
+    retry: { attempts, baseMs: 1, maxWaitMs: 5 },
+  });
+  return { repository, tasks, engine, flow: issuesFlow(fakeConnection(repository.fake), 'github-flow') };
+}
+
 describe('github <-> memory through the engine', () => {
   it('creates on each side, carries edits both ways and a close, closes for a delete, and then has nothing to write', async () => {
-    repository = await startFakeRepository();
-    const { fake, outOfBand } = repository;
-    const store = createMemoryStore('github-flow');
-    const tasks = store.createCollection('tasks', { versions: 'iso' });
-    db = await openStateDb(':memory:');
-    const engine = new SyncEngine({
-      db,
-      connectors: connectorRegistry,
-      resolveCredential: async (name) => (name === credentialName ? testToken : Promise.reject(new Error(`no credential ${name}`))),
-      access: loopbackAccess,
-      retry: { attempts: 2, baseMs: 1, maxWaitMs: 5 },
-    });
-    const flow = issuesFlow(fakeConnection(fake), 'github-flow');
+    const { repository: { fake, outOfBand }, tasks, engine, flow } = await issuesAndTasks(2);
     const pass = async () => {
       const result = await engine.runPass(flow, { baseDir: '.' });
       expect(result.error).toBeNull();
@@ -119,19 +122,7 @@ describe('github <-> memory through the engine', () => {
   });
 
   it('stops, deleting nothing, while Issues are turned off for the repository', async () => {
-    repository = await startFakeRepository();
-    const { fake } = repository;
-    const store = createMemoryStore('github-flow');
-    const tasks = store.createCollection('tasks', { versions: 'iso' });
-    db = await openStateDb(':memory:');
-    const engine = new SyncEngine({
-      db,
-      connectors: connectorRegistry,
-      resolveCredential: async (name) => (name === credentialName ? testToken : Promise.reject(new Error(`no credential ${name}`))),
-      access: loopbackAccess,
-      retry: { attempts: 1, baseMs: 1, maxWaitMs: 5 },
-    });
-    const flow = issuesFlow(fakeConnection(fake), 'github-flow');
+    const { repository: { fake }, tasks, engine, flow } = await issuesAndTasks(1);
     const task = tasks.insert({ title: 'Export is slow', body: 'CSV', state: 'open', labels: [] });
     expect((await engine.runPass(flow, { baseDir: '.' })).summary).toMatchObject({ created: 1, failed: 0 });
 

@@ -196,9 +196,10 @@ function mergeValue(field: MergeField, value: unknown, current: unknown): unknow
  */
 function birthdayValue(field: MergeField, value: unknown): string | MergeValueError {
   const format = field.dateFormat === 'DD/MM' ? 'DD/MM' : 'MM/DD';
-  const match = typeof value === 'string' ? /^(\d{2})\/(\d{2})$/.exec(value.trim()) : null;
+  const text = typeof value === 'string' ? value.trim() : '';
+  const match = /^(\d{2})\/(\d{2})$/.exec(text);
   const [month, day] = match ? (format === 'MM/DD' ? [Number(match[1]), Number(match[2])] : [Number(match[2]), Number(match[1])]) : [0, 0];
-  if (month >= 1 && month <= 12 && day >= 1 && day <= 31) return (value as string).trim();
+  if (month >= 1 && month <= 12 && day >= 1 && day <= 31) return text;
   return new MergeValueError(
     `merge_fields.${field.tag} is a birthday field, which holds a month and a day as ${format}, got ${preview(value)}: Mailchimp keeps no year, so map a full date one way, toward Mailchimp, through a transform { "op": "dateFormat", "from": "YYYY-MM-DD", "to": "${format}" }`,
   );
