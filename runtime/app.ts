@@ -220,6 +220,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     ...(cluster ? { claimListening: (flowId: string, nodeId: string) => cluster.claimListening(flowId, nodeId) } : {}),
   });
   const registrations = new WebhookRegistrations({
+    db,
     catalog,
     connectors,
     publicUrl: options.publicUrl ?? null,
@@ -275,6 +276,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
         if (interrupted > 0) logger.warn({ runs: interrupted }, 'passes interrupted by the last stop are marked failed and redone');
       }
       scheduler.syncAll();
+      await registrations.start();
       await worker.resumeAll();
       if (cluster) await startClusterWork(cluster, { catalog, runner, worker, scheduler, logger });
       prune();

@@ -19,6 +19,7 @@ import * as pageJournal from './migrations/2026_12_05_0900_page_journal';
 import * as runProcess from './migrations/2026_12_06_1100_run_process';
 import * as entitySides from './migrations/2026_12_07_0900_entity_sides';
 import * as triggerHolds from './migrations/2026_12_08_0900_trigger_holds';
+import * as webhookRemovals from './migrations/2026_12_09_0900_webhook_removals';
 import { isPostgresUrl } from '../util/postgresUrl';
 import { connectPostgresState, type PostgresStateOptions } from './postgresState';
 import type { Database } from './schema';
@@ -38,6 +39,7 @@ const migrations = {
   '2026_12_06_1100_run_process': runProcess,
   '2026_12_07_0900_entity_sides': entitySides,
   '2026_12_08_0900_trigger_holds': triggerHolds,
+  '2026_12_09_0900_webhook_removals': webhookRemovals,
 } satisfies Record<string, Migration>;
 
 export type StateDb = Kysely<Database>;

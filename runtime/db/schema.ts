@@ -23,6 +23,7 @@ export interface Database {
   webhook_events: WebhookEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   trigger_status: TriggerStatusTable;
+  webhook_removals: WebhookRemovalsTable;
   flow_knowledge: FlowKnowledgeTable;
   flow_drafts: FlowDraftsTable;
   flow_versions: FlowVersionsTable;
@@ -243,6 +244,16 @@ export interface TriggerStatusTable {
   held_until: string | null;
   /** What the system said when it refused (the part's error), for the runs that skip the part meanwhile. */
   held_reason: string | null;
+}
+
+/** A hook still to be removed from its system (webhookRegistrations.ts); its row goes once the system confirms. */
+export interface WebhookRemovalsTable {
+  flow_id: string;
+  node_id: string;
+  url: string;
+  /** The trigger's config as JSON: the system, collection and credential the hook belongs to. */
+  config: string;
+  requested_at: string;
 }
 
 /** What the last clean pass of a flow learned about its sides (see SyncEngine's SideKnowledge). */

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { TriggerConfig } from '../../nodes/trigger/schema';
 import type { ConnectorAccess } from '../connectors/access';
 import type { ConnectorType, ConnectorWebhook } from '../connectors/types';
+import type { StateDb } from '../db/index';
+import { forgetWebhookRemoval, noteWebhookRemoval, pendingWebhookRemovals } from '../db/webhookRemovalQueries';
 import type { FlowCatalog } from '../flows/flowCatalog';
 import { flowNodeKey } from '../util/keys';
 
@@ -23,6 +25,8 @@ interface Registration {
   closed: boolean;
 }
 
+type Hold = () => Promise<() => Promise<void>>;
+
 /** What a trigger's registration looks like from the outside, for its status. */
 export interface RegistrationStatus {
   url: string;
@@ -36,7 +40,9 @@ export interface RegistrationStatus {
  * register one, the system is asked to send to `<publicUrl>/hooks/<flow>/<trigger>`; a paused, changed or removed
  * trigger's hook is removed. Without a public URL (the runtime on a laptop, out of the systems' reach) nothing is
  * registered: webhook triggers are then set up by hand, and polling still catches up. Shutting down removes nothing:
- * the hooks wait for the next start, and the systems retry what they could not deliver meanwhile.
+ * the hooks wait for the next start, and the systems retry what they could not deliver meanwhile. A removal the
+ * system has not confirmed is kept in the state (`webhook_removals`) and tried again after a restart: a removed
+ * flow's trigger is nowhere else, and its system would send to the runtime for good.
  */
 export class WebhookRegistrations {
   private readonly registrations = new Map<string, Registration>();
@@ -47,6 +53,8 @@ export class WebhookRegistrations {
 
   constructor(
     private readonly deps: {
+      /** Where removals still to be made are kept across restarts. */
+      db: StateDb;
       catalog: FlowCatalog;
       connectors: Readonly<Record<string, ConnectorType>>;
       /** Where the systems reach this runtime (`serve --public-url`); null: nothing is registered. */
@@ -126,6 +134,31 @@ export class WebhookRegistrations {
     this.removals.clear();
   }
 
+  /**
+   * Starting (again), once the deployed flows have registered (`sync`): the removals the last process noted and did
+   * not finish are tried again. One whose URL a trigger has taken again is dropped, as that trigger's registration
+   * finds and keeps the hook.
+   */
+  async start(): Promise<void> {
+    this.stopped = false;
+    for (const pending of await pendingWebhookRemovals(this.deps.db)) {
+      const log = this.deps.logger.child({ flowId: pending.flowId, nodeId: pending.nodeId });
+      const key = flowNodeKey(pending.flowId, pending.nodeId);
+      if (this.registrations.get(key)?.url === pending.url) {
+        await this.forget(pending);
+        continue;
+      }
+      const config = parseConfig(pending.config);
+      if (!config || !this.webhookOf(config)?.unregister) {
+        log.warn({ url: pending.url }, 'a webhook left to remove names no system that can remove it; remove it by hand');
+        await this.forget(pending);
+        continue;
+      }
+      const registration: Registration = { ...pending, config, fingerprint: pending.config, registered: false, retryTimer: null, retryMs: MIN_RETRY_MS, closed: true };
+      this.whenTurn(registration, (hold) => this.unregister(registration, hold, MIN_RETRY_MS, true, Promise.resolve()));
+    }
+  }
+
   status(flowId: string, nodeId: string): RegistrationStatus | null {
     const key = flowNodeKey(flowId, nodeId);
     const registration = this.registrations.get(key);
@@ -158,7 +191,7 @@ export class WebhookRegistrations {
    * of the old config still under way as the new one registers would find and delete the hook just made. Across
    * processes, each one lists the system's hooks only after the last one's hook is made, and finds it.
    */
-  private whenTurn(registration: Registration, work: (hold: () => Promise<() => Promise<void>>) => Promise<void>): void {
+  private whenTurn(registration: Registration, work: (hold: Hold) => Promise<void>): void {
     const key = flowNodeKey(registration.flowId, registration.nodeId);
     const hold = async () => (await this.deps.lockTrigger?.(registration.flowId, registration.nodeId)) ?? (async () => {});
     // Each work catches and reports its own errors, so the chain never breaks.
@@ -169,7 +202,7 @@ export class WebhookRegistrations {
     });
   }
 
-  private async register(registration: Registration, hold: () => Promise<() => Promise<void>>): Promise<void> {
+  private async register(registration: Registration, hold: Hold): Promise<void> {
     const key = flowNodeKey(registration.flowId, registration.nodeId);
     const log = this.deps.logger.child({ flowId: registration.flowId, nodeId: registration.nodeId });
     let release: (() => Promise<void>) | null = null;
@@ -190,6 +223,8 @@ export class WebhookRegistrations {
       }
       registration.registered = true;
       this.errors.delete(key);
+      // A removal of this URL noted earlier (a pause, then a deploy) would delete the hook this trigger now uses.
+      await this.forget(registration);
       log.info({ url: registration.url }, 'webhook registered with the system');
     } catch (error) {
       if (registration.closed) return;
@@ -213,34 +248,60 @@ export class WebhookRegistrations {
     const key = flowNodeKey(registration.flowId, registration.nodeId);
     this.registrations.delete(key);
     this.errors.delete(key);
-    this.whenTurn(registration, (hold) => this.unregister(registration, hold, MIN_RETRY_MS, false));
+    // Noted at once, not when its turn comes: a stop while an earlier register of the trigger still runs keeps it.
+    const noted = noteWebhookRemoval(this.deps.db, { ...registration, config: registration.fingerprint }, new Date().toISOString()).catch((error: unknown) =>
+      this.deps.logger.warn({ err: String(error), url: registration.url }, 'could not note the webhook removal in the state; a restart will not retry it'),
+    );
+    this.whenTurn(registration, (hold) => this.unregister(registration, hold, MIN_RETRY_MS, false, noted));
+  }
+
+  private async forget(removal: { flowId: string; nodeId: string; url: string }): Promise<void> {
+    await forgetWebhookRemoval(this.deps.db, removal).catch((error: unknown) =>
+      this.deps.logger.warn({ err: String(error), url: removal.url }, 'could not clear a finished webhook removal from the state'),
+    );
   }
 
   /**
    * Removes a hook from its system; a failure is tried again, later and later, for as long as this process runs and
    * no trigger has taken the hook's URL since (a retry landing after its registration, on the same system, would
-   * delete the hook just made). Meanwhile the system keeps sending to a trigger that is gone or paused, and those
-   * deliveries are refused (404, 409).
+   * delete the hook just made), and after a restart. Meanwhile the system keeps sending to a trigger that is gone or
+   * paused, and those deliveries are refused (404, 409). `noted`: the removal is in the state.
    */
-  private async unregister(registration: Registration, hold: () => Promise<() => Promise<void>>, retryMs: number, retry: boolean): Promise<void> {
+  private async unregister(registration: Registration, hold: Hold, retryMs: number, retry: boolean, noted: Promise<void>): Promise<void> {
     const key = flowNodeKey(registration.flowId, registration.nodeId);
     const log = this.deps.logger.child({ flowId: registration.flowId, nodeId: registration.nodeId });
-    if (retry && (this.stopped || this.registrations.has(key))) return;
+    if (retry && (this.stopped || this.registrations.get(key)?.url === registration.url)) return;
     let release: (() => Promise<void>) | null = null;
     try {
       release = await hold();
       await this.webhookOf(registration.config)?.unregister?.(this.context(registration.config), registration.url);
       log.info({ url: registration.url }, 'webhook removed from the system');
+      await noted;
+      await this.forget(registration);
     } catch (error) {
       log.warn({ err: error instanceof Error ? error.message : String(error), url: registration.url, retryInMs: retryMs }, 'could not remove the webhook from the system; retrying');
       const timer = setTimeout(() => {
         this.removals.delete(timer);
-        this.whenTurn(registration, (again) => this.unregister(registration, again, Math.min(retryMs * 2, MAX_RETRY_MS), true));
+        this.whenTurn(registration, (again) => this.unregister(registration, again, Math.min(retryMs * 2, MAX_RETRY_MS), true, noted));
       }, retryMs);
       timer.unref();
       this.removals.add(timer);
     } finally {
       await release?.().catch(() => undefined);
     }
+  }
+}
+
+/**
+ * A trigger config kept with a removal, or null when the state holds something else. Checked only for what a removal
+ * uses (the connector, then the connector's own reading of it), not against today's trigger schema: a removal noted
+ * by an earlier release must still be made after an upgrade.
+ */
+function parseConfig(text: string): TriggerConfig | null {
+  try {
+    const config = JSON.parse(text) as TriggerConfig | null;
+    return config && typeof config === 'object' && typeof config.connector === 'string' ? config : null;
+  } catch {
+    return null;
   }
 }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectorRegistry } from '../../runtime/connectors/index';
 import type { ConnectorType, ConnectorWebhook } from '../../runtime/connectors/types';
+import { pendingWebhookRemovals } from '../../runtime/db/webhookRemovalQueries';
 import { deployPeople, eventually, peopleFlow, SECRET, testRuntime, TOKEN, type TestRuntime } from './support';
 
 /** The sqlite connector, as if its system let the runtime register webhooks: what it was asked is recorded. */
@@ -76,6 +77,66 @@ describe('webhooks registered with the system', () => {
     expect((await t.post('/api/flows/people/pause')).status).toBe(200);
     await eventually(() => expect(hooks.has(url)).toBe(false));
     expect(calls).toEqual([`register ${url} (people)`, `unregister ${url} failed`, `unregister ${url}`]);
+  });
+
+  /** The registering sqlite connector, whose system cannot remove hooks until `reachable` is set. */
+  function withOutage(): ReturnType<typeof registeringRegistry> & { reach(): void } {
+    const registering = registeringRegistry();
+    const sqlite = registering.registry.sqlite as ConnectorType;
+    const webhook = sqlite.webhook as ConnectorWebhook;
+    let reachable = false;
+    const outage: ConnectorWebhook = {
+      ...webhook,
+      unregister: async (context, url) => {
+        if (!reachable) {
+          registering.calls.push(`unregister ${url} failed`);
+          throw new Error('503 Service Unavailable');
+        }
+        await webhook.unregister!(context, url);
+      },
+    };
+    return { ...registering, registry: { ...registering.registry, sqlite: { ...sqlite, webhook: outage } }, reach: () => (reachable = true) };
+  }
+
+  /** Stops the runtime and starts it again on the same state, as a new process would. */
+  async function restart(runtime: TestRuntime): Promise<void> {
+    await runtime.runtime.stop();
+    await runtime.runtime.deps.catalog.load();
+    await runtime.runtime.start();
+  }
+
+  it("tries a removed flow's hook removal again after a restart, and forgets it once the hook is gone", async () => {
+    const { registry, hooks, calls, reach } = withOutage();
+    t = await testRuntime({ connectors: registry, publicUrl: 'https://sync.example.com' });
+    const url = await deployRegistered(t, hooks);
+    expect((await t.request('/api/flows/people', { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } })).status).toBeLessThan(300);
+    await eventually(() => expect(calls).toContain(`unregister ${url} failed`));
+    // The flow, and its trigger's config, are gone from the state; the removal is kept there.
+    expect(await pendingWebhookRemovals(t.db)).toEqual([{ flowId: 'people', nodeId: 'a', url, config: expect.stringContaining('"connector":"sqlite"') }]);
+
+    reach();
+    await restart(t);
+    await eventually(() => expect(hooks.has(url)).toBe(false));
+    await eventually(async () => expect(await pendingWebhookRemovals(t!.db)).toEqual([]));
+    expect(calls.filter((call) => call === `unregister ${url}`)).toEqual([`unregister ${url}`]);
+  });
+
+  it('drops a removal it could not make when the trigger is deployed again, and keeps the hook across a restart', async () => {
+    const { registry, hooks, calls, reach } = withOutage();
+    t = await testRuntime({ connectors: registry, publicUrl: 'https://sync.example.com' });
+    const url = await deployRegistered(t, hooks);
+    expect((await t.post('/api/flows/people/pause')).status).toBe(200);
+    await eventually(() => expect(calls).toContain(`unregister ${url} failed`));
+    expect(await pendingWebhookRemovals(t.db)).toHaveLength(1);
+    expect((await t.post('/api/flows/people/deploy')).status).toBe(200);
+    await eventually(async () => expect(await pendingWebhookRemovals(t!.db)).toEqual([]));
+
+    reach();
+    await restart(t);
+    // The restart registers the trigger again (finding its hook); no removal was left to run before or after it.
+    await eventually(() => expect(calls.filter((call) => call.startsWith('register'))).toHaveLength(3));
+    expect(hooks.has(url)).toBe(true);
+    expect(calls).not.toContain(`unregister ${url}`);
   });
 
   it('registers again with the new secret when its credential is stored anew, so the system signs with it', async () => {
