@@ -227,6 +227,70 @@ describe('http connector on json-server', () => {
     await connector.close();
   });
 
+  /** An API listing `records` by offset and limit, sorted by id, that counts the list requests it answers. */
+  async function offsetApi(records: Array<{ id: number }>): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
+    let requests = 0;
+    const api = createServer((request, response) => {
+      requests++;
+      const query = new URL(request.url ?? '/', 'http://127.0.0.1').searchParams;
+      const offset = Number(query.get('offset') ?? '0');
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(records.slice(offset, offset + Number(query.get('limit') ?? '10'))));
+    });
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${(api.address() as AddressInfo).port}`, requests: () => requests, close: () => new Promise<void>((resolve) => api.close(() => resolve())) };
+  }
+
+  /** Lists a whole collection 10 at a time, calling `between` after each listing. */
+  async function listAll(connector: Connector, between: () => void = () => {}): Promise<string[]> {
+    const listed: string[] = [];
+    for (let position: ListPosition | null = { since: null, afterId: null }; position; ) {
+      const page = await connector.listSince(position, 10);
+      listed.push(...page.records.map((record) => record.id));
+      position = page.next;
+      between();
+    }
+    return listed;
+  }
+
+  async function openOffsetListing(url: string): Promise<Connector> {
+    const pagination = { style: 'offset', offsetParam: 'offset', limitParam: 'limit' };
+    const config = triggerConfigSchema.parse({ connector: 'http', connection: { baseUrl: url, list: { changeFeed: false, pagination, pageSize: 10 } }, collection: 'people', key: 'id' });
+    return httpConnector.open({ config, baseDir: '/', resolveCredential: () => Promise.reject(new Error('none')), access: loopbackAccess });
+  }
+
+  it('without a change feed, goes on from the page where the last listing stopped: requests grow with the pages, not their square', async () => {
+    const records = Array.from({ length: 200 }, (_, index) => ({ id: index + 1 }));
+    const api = await offsetApi(records);
+    const connector = await openOffsetListing(api.url);
+    try {
+      expect(await listAll(connector)).toEqual(records.map((record) => String(record.id)));
+      // 20 listings of 10 over pages of 10: each reads the page it stopped in again, its own, and the next one to know
+      // whether more follow. Walking from the first page every time took 230 requests.
+      expect(api.requests()).toBeLessThanOrEqual(3 * 20);
+    } finally {
+      await connector.close();
+      await api.close();
+    }
+  });
+
+  it('without a change feed, starts over when the record it stopped at left its page, and loses no record after it', async () => {
+    const records = Array.from({ length: 40 }, (_, index) => ({ id: index + 1 }));
+    const api = await offsetApi(records);
+    const connector = await openOffsetListing(api.url);
+    try {
+      let listings = 0;
+      // The second listing ends at record 20, the last of the page at offset 10. Eleven deletes before it move record
+      // 21 back to the page at offset 0, before the page the next listing would go on from.
+      const listed = await listAll(connector, () => {
+        if (++listings === 2) records.splice(0, 11);
+      });
+      expect(listed).toEqual(Array.from({ length: 40 }, (_, index) => String(index + 1)));
+    } finally {
+      await connector.close();
+      await api.close();
+    }
+  });
+
   it('a page that an edit reorders mid-listing loses no record', async () => {
     const { connector, collection } = await open({
       list: { pagination: { style: 'page', pageParam: '_page', sizeParam: '_limit' }, pageSize: 3, updatedSinceParam: 'updatedAt_gte', query: sorted },
