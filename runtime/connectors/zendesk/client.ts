@@ -1,8 +1,9 @@
 /**
  * Requests to one Zendesk account over the operator's host policy (`guardedFetch`), with Zendesk's rate limits read
  * as Zendesk states them: a 429 carries `Retry-After` in seconds, for the account's per-minute limit and for the
- * incremental exports' own limit of 10 requests a minute alike
- * (https://developer.zendesk.com/api-reference/introduction/rate-limits/). A wait up to `maxWaitMs` is waited out;
+ * endpoints' own limits alike — the incremental exports' 10 requests a minute
+ * (https://developer.zendesk.com/api-reference/introduction/rate-limits/), List Deleted Tickets' 10 a minute (Tickets
+ * API, List Deleted Tickets › Limits). A wait up to `maxWaitMs` is waited out;
  * a longer one ends the pass cleanly with a {@link RateLimitedError}, never a credential error.
  *
  * Not node-zendesk: see docs/connectors/zendesk.md ("Why not node-zendesk") — in short, its 429 handling hands back an
@@ -213,6 +214,7 @@ function detail(response: ZendeskResponse): string {
 
 function limitName(url: URL): string {
   if (url.pathname.startsWith('/api/v2/incremental/')) return 'the incremental export limit (10 requests a minute, 30 with the High Volume add-on)';
+  if (/^\/api\/v2\/deleted_tickets(\.json)?$/.test(url.pathname)) return "the deleted tickets list's own limit (10 requests a minute, add-on or not)";
   return "the account's API rate limit";
 }
 

@@ -20,10 +20,8 @@ let flow: FlowDocument;
 let product: number;
 const store = 'zendesk-flow';
 
-beforeEach(async () => {
-  fake = await startFake();
-  product = Number(fake.seedTicketField({ type: 'text', title: 'Product' }).id);
-  issues = createMemoryStore(store).createCollection('issues', { versions: 'iso' });
+/** Help desk <-> tracker with these mapped fields; Zendesk's connection names the custom field `product`. */
+function helpdeskFlow(fields: Array<Record<string, unknown>>): FlowDocument {
   const { document, issues: problems } = loadFlow({
     format: 'syncline.flow',
     version: 1,
@@ -37,23 +35,7 @@ beforeEach(async () => {
         position: { x: 0, y: 0 },
         config: { connector: 'zendesk', connection: connectionFor(fake, { customFields: { product } }), collection: 'tickets', key: 'id', detect: { mode: 'manual' } },
       },
-      {
-        id: 'map',
-        type: 'mapping',
-        typeVersion: 1,
-        position: { x: 200, y: 0 },
-        config: {
-          fields: [
-            { left: 'subject', right: 'title', direction: 'both' },
-            // A ticket's description is its first comment, which Zendesk never changes: it flows out of Zendesk only.
-            { left: 'description', right: 'body', direction: 'forward' },
-            { left: 'status', right: 'status', direction: 'both' },
-            { left: 'priority', right: 'priority', direction: 'both' },
-            { left: 'requester_email', right: 'reporter', direction: 'both' },
-            { left: 'product', right: 'product', direction: 'both' },
-          ],
-        },
-      },
+      { id: 'map', type: 'mapping', typeVersion: 1, position: { x: 200, y: 0 }, config: { fields } },
       { id: 'hub', type: 'conflict', typeVersion: 1, position: { x: 400, y: 0 }, config: { policy: 'last-write-wins', match: ['title'], deletes: 'propagate' } },
       { id: 'tracker', type: 'trigger', typeVersion: 1, position: { x: 600, y: 0 }, config: { connector: 'memory', connection: { store }, collection: 'issues', key: 'id', updatedAt: 'updated', detect: { mode: 'manual' } } },
     ],
@@ -64,7 +46,24 @@ beforeEach(async () => {
     ],
   });
   if (!document) throw new Error(problems.map((problem) => `${problem.path}: ${problem.message}`).join('; '));
-  flow = document;
+  return document;
+}
+
+const mapping = [
+  { left: 'subject', right: 'title', direction: 'both' },
+  // A ticket's description is its first comment, which Zendesk never changes: it flows out of Zendesk only.
+  { left: 'description', right: 'body', direction: 'forward' },
+  { left: 'status', right: 'status', direction: 'both' },
+  { left: 'priority', right: 'priority', direction: 'both' },
+  { left: 'requester_email', right: 'reporter', direction: 'both' },
+  { left: 'product', right: 'product', direction: 'both' },
+];
+
+beforeEach(async () => {
+  fake = await startFake();
+  product = Number(fake.seedTicketField({ type: 'text', title: 'Product' }).id);
+  issues = createMemoryStore(store).createCollection('issues', { versions: 'iso' });
+  flow = helpdeskFlow(mapping);
   db = await openStateDb(':memory:');
   engine = new SyncEngine({
     db,
@@ -129,6 +128,23 @@ describe('zendesk tickets <-> tracker issues through the engine', () => {
     expect(fake.account.tickets.get(loginTicket)?.deleted).not.toBeNull();
     expect(liveIssues()).toEqual([]);
     expect((await pass()).summary).toEqual({ created: 0, updated: 0, deleted: 0, echoes: 0, conflicts: 0, failed: 0 });
+  });
+
+  it("keeps a drop-down the flow does not map when the tracker's labels replace the ticket's tags, and never shows its tag as a label", async () => {
+    // Zendesk keeps the drop-down's option as a tag on the ticket: a tags write without it would clear the field.
+    const plan = Number(fake.seedTicketField({ type: 'tagger', title: 'Plan', options: [{ name: 'Gold', value: 'plan_gold' }, { name: 'Silver', value: 'plan_silver' }] }).id);
+    flow = helpdeskFlow([...mapping, { left: 'tags', right: 'labels', direction: 'both' }]);
+    const id = Number(fake.seedTicket({ subject: 'Invoice wrong', description: 'Charged twice', tags: ['billing'], custom_fields: [{ id: plan, value: 'plan_gold' }] }).id);
+
+    expect((await pass()).summary).toMatchObject({ created: 1, failed: 0 });
+    expect(issueTitled('Invoice wrong')?.fields.labels).toEqual(['billing']);
+
+    issues.update(issueTitled('Invoice wrong')?.id as string, { labels: ['escalated'] });
+    expect((await pass()).summary).toMatchObject({ updated: 1, failed: 0, conflicts: 0 });
+    expect(fake.account.tickets.get(id)?.customFields.get(plan)).toBe('plan_gold');
+    expect([...(ticketTitled('Invoice wrong')?.tags ?? [])].sort()).toEqual(['escalated', 'plan_gold']);
+    expect((await pass()).summary).toMatchObject({ created: 0, updated: 0, deleted: 0, failed: 0, conflicts: 0 });
+    expect(issueTitled('Invoice wrong')?.fields.labels).toEqual(['escalated']);
   });
 
   it('stops a pass that meets a long rate limit, and the next pass goes on from where it was', async () => {

@@ -118,6 +118,39 @@ describe('the incremental export limit', () => {
   });
 });
 
+describe("the deleted tickets list's own limit", () => {
+  // Tickets that Show Many does not return are looked for in Deleted tickets (GET /api/v2/deleted_tickets), which
+  // Zendesk allows 10 times a minute whatever the account's budget.
+  /** A deleted ticket, read ten times at second 30 of a minute: the list's ten requests of that minute are used up. */
+  async function openWithDeleted(options: Pick<ZendeskOptions, 'maxWaitMs'> = {}): Promise<{ id: string; waits: number[] }> {
+    fake = await startFake();
+    const id = seedTicket();
+    fake.agentDeleteTicket(Number(id));
+    atSecond(30);
+    const time = fakeTime(fake);
+    await open({ ...time, ...options });
+    for (let i = 0; i < 10; i++) expect((await (connector as Connector).getMany([id])).get(id)?.deleted).toBe(true);
+    expect(time.waits).toEqual([]);
+    return { id, waits: time.waits };
+  }
+
+  it('waits for the next minute when the ten listings of this one are used up, and still finds the deleted ticket', async () => {
+    const { id, waits } = await openWithDeleted();
+    expect((await (connector as Connector).getMany([id])).get(id)).toMatchObject({ deleted: true, fields: { subject: 'Printer on fire' } });
+    expect(waits).toEqual([30_000]);
+    expect(fake.requests.filter((request) => request.route === 'GET /api/v2/deleted_tickets').map((request) => request.status).slice(-2)).toEqual([429, 200]);
+  });
+
+  it('stops with RateLimitedError naming that limit when the wait is longer than a pass waits', async () => {
+    const { id } = await openWithDeleted({ maxWaitMs: 5_000 });
+    const error = await (connector as Connector).getMany([id]).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect((error as RateLimitedError).resumeAt.getTime()).toBe(fake.clock.now().getTime() + 30_000);
+    expect((error as Error).message).toContain("the deleted tickets list's own limit (10 requests a minute");
+    expect((error as Error).message).not.toMatch(/credential/i);
+  });
+});
+
 describe('credentials', () => {
   it('says the credentials were refused, and which, on a 401', async () => {
     fake = await startFake();

@@ -7,11 +7,13 @@
  *   nothing. Updates are conditional with `safe_update` + `updated_stamp` (409 when the ticket moved on).
  * - `description` is the ticket's first comment: sent on create, and refused on update (Zendesk cannot change it).
  * - A delete is Zendesk's delete: the ticket goes to Deleted tickets (restorable for 30 days) and leaves the API.
+ * - Drop-down, multi-select and checkbox fields are tags in Zendesk (ticketFields.ts): `tags` is read without theirs,
+ *   and an update that writes `tags` reads the ticket first, to write back the tags its fields hold.
  * - No tag is stored on the ticket (`tags: false`): tags are visible to agents and drive triggers, views and SLAs,
  *   so the sync's own writes are recognised by the write journal's hash instead (SPEC §6).
  */
 import type { FlowRecord } from '../../../nodes/types';
-import type { CollectionDescription, Connector, ConnectorCapabilities, ListPage, ListPosition, SourceRecord, WriteOp, WriteResult } from '../types';
+import type { CollectionDescription, Connector, ConnectorCapabilities, ListPage, ListPosition, SourceRecord, Version, WriteOp, WriteResult } from '../types';
 import { ChangeFeed } from '../saas/changeFeed';
 import { ConnectorError } from '../types';
 import { errorText, isClosedTicketError, type ZendeskClient, type ZendeskResponse } from './client';
@@ -142,7 +144,7 @@ export class ZendeskTickets implements Connector {
       status: text(ticket.status),
       priority: text(ticket.priority),
       type: text(ticket.type),
-      tags: readTags(ticket.tags),
+      tags: catalog.ownTags(ticket.tags),
       assignee_id: idValue(ticket.assignee_id) ?? null,
       group_id: idValue(ticket.group_id) ?? null,
       organization_id: idValue(ticket.organization_id) ?? null,
@@ -196,41 +198,63 @@ export class ZendeskTickets implements Connector {
   }
 
   private async writeOne(op: WriteOp, catalog: TicketFieldCatalog): Promise<WriteResult> {
-    if (op.kind === 'create') {
-      const built = ticketInput(op.fields, 'create', catalog);
-      if ('error' in built) return refused(built.error);
-      const response = await this.client.request('POST', this.client.url('/api/v2/tickets.json'), { ticket: built.input });
-      if (response.status === 201 || response.status === 200) return this.written(response);
-      return this.writeFailure(response, 'create');
-    }
+    if (op.kind === 'create') return this.create(op.fields, catalog);
     const id = zendeskId(op.id);
     if (id === null) return { ok: false, reason: 'missing' };
-    if (op.kind === 'update') {
-      const built = ticketInput(op.fields, 'update', catalog);
-      if ('error' in built) return refused(built.error);
-      const input = built.input;
-      if (op.expectedVersion !== null) {
-        // "Protecting against ticket update collisions": with safe_update, Zendesk answers 409 when updated_stamp
-        // is not the ticket's updated_at any more.
-        input.safe_update = true;
-        input.updated_stamp = isoSeconds((versionSeconds(op.expectedVersion) ?? 0) * 1000);
-      }
-      const response = await this.client.request('PUT', this.client.url(`/api/v2/tickets/${id}.json`), { ticket: input });
-      if (response.status === 200) return this.written(response);
-      return this.writeFailure(response, `ticket ${id}`);
-    }
+    if (op.kind === 'update') return this.update(id, op.fields, op.expectedVersion, catalog);
     if (op.expectedVersion !== null) {
       // Zendesk's delete takes no updated_stamp: the version is compared just before. A change in the instant
       // between the two requests is not caught.
-      const current = await this.client.request('GET', this.client.url(`/api/v2/tickets/${id}.json`));
-      if (current.status === 404) return { ok: false, reason: 'missing' };
-      if (current.status !== 200) return this.writeFailure(current, `ticket ${id}`);
-      const ticket = (current.body as { ticket?: { updated_at?: unknown } } | null)?.ticket;
-      if (versionSeconds(ticket?.updated_at) !== versionSeconds(op.expectedVersion)) return { ok: false, reason: 'changed' };
+      const current = await this.currentTicket(id, op.expectedVersion);
+      if ('result' in current) return current.result;
     }
     const response = await this.client.request('DELETE', this.client.url(`/api/v2/tickets/${id}.json`));
     if (response.status === 204 || response.status === 200) return { ok: true, id: op.id, version: null };
     return this.writeFailure(response, `ticket ${id}`);
+  }
+
+  private async create(fields: FlowRecord, catalog: TicketFieldCatalog): Promise<WriteResult> {
+    const built = ticketInput(fields, 'create', catalog);
+    if ('error' in built) return refused(built.error);
+    const input = built.input;
+    if (Array.isArray(input.tags)) input.tags = catalog.tagsToWrite(input.tags as string[], [], customFieldsOf(input));
+    const response = await this.client.request('POST', this.client.url('/api/v2/tickets.json'), { ticket: input });
+    if (response.status === 201 || response.status === 200) return this.written(response);
+    return this.writeFailure(response, 'create');
+  }
+
+  private async update(id: number, fields: FlowRecord, expectedVersion: Version | null, catalog: TicketFieldCatalog): Promise<WriteResult> {
+    const built = ticketInput(fields, 'update', catalog);
+    if ('error' in built) return refused(built.error);
+    const input = built.input;
+    // "Protecting against ticket update collisions": with safe_update, Zendesk answers 409 when updated_stamp is not
+    // the ticket's updated_at any more.
+    let stamp = expectedVersion === null ? null : (versionSeconds(expectedVersion) ?? 0);
+    if (Array.isArray(input.tags) && catalog.hasFieldTags) {
+      // `tags` replaces the ticket's whole list, and a drop-down's, multi-select's or checkbox's tag leaving it clears
+      // that field: the tags the fields hold now are read and written back. Stamped with the version read, so a field
+      // changed in between is not set back.
+      const current = await this.currentTicket(id, expectedVersion);
+      if ('result' in current) return current.result;
+      stamp ??= versionSeconds(current.ticket.updated_at);
+      input.tags = catalog.tagsToWrite(input.tags as string[], readTags(current.ticket.tags), customFieldsOf(input));
+    }
+    if (stamp !== null) {
+      input.safe_update = true;
+      input.updated_stamp = isoSeconds(stamp * 1000);
+    }
+    const response = await this.client.request('PUT', this.client.url(`/api/v2/tickets/${id}.json`), { ticket: input });
+    if (response.status === 200) return this.written(response);
+    return this.writeFailure(response, `ticket ${id}`);
+  }
+
+  /** The ticket as Zendesk has it now, or the result that ends the write: it is gone, unreadable, or moved on from `expectedVersion`. */
+  private async currentTicket(id: number, expectedVersion: Version | null): Promise<{ ticket: Record<string, unknown> } | { result: WriteResult }> {
+    const current = await this.client.request('GET', this.client.url(`/api/v2/tickets/${id}.json`));
+    if (current.status !== 200) return { result: this.writeFailure(current, `ticket ${id}`) };
+    const ticket = (current.body as { ticket?: Record<string, unknown> } | null)?.ticket ?? {};
+    if (expectedVersion !== null && versionSeconds(ticket.updated_at) !== versionSeconds(expectedVersion)) return { result: { ok: false, reason: 'changed' } };
+    return { ticket };
   }
 
   private written(response: ZendeskResponse): WriteResult {
@@ -251,6 +275,11 @@ export class ZendeskTickets implements Connector {
     // A POST that failed on Zendesk's side may have made the ticket: not repeated, so there is never a second one.
     return { ok: false, reason: 'failed', message: failure.message, retryable: failure.retryable && response.method !== 'POST' };
   }
+}
+
+/** The custom fields a ticket input writes, as ticketInput builds them. */
+function customFieldsOf(input: Record<string, unknown>): Array<{ id: number; value: unknown }> {
+  return Array.isArray(input.custom_fields) ? (input.custom_fields as Array<{ id: number; value: unknown }>) : [];
 }
 
 /** The `ticket` object of a create or update, or why these fields cannot be written. */

@@ -180,6 +180,63 @@ describe('tickets', () => {
   });
 });
 
+describe('drop-down, multi-select and checkbox fields kept as tags ("Understanding tags and ticket fields")', () => {
+  let plan: number;
+  let areas: number;
+  let vip: number;
+
+  beforeEach(() => {
+    plan = Number(fake.seedTicketField({ type: 'tagger', title: 'Plan', options: [{ name: 'Gold', value: 'plan_gold' }, { name: 'Silver', value: 'plan_silver' }] }).id);
+    areas = Number(fake.seedTicketField({ type: 'multiselect', title: 'Areas', options: [{ name: 'Billing', value: 'area_billing' }, { name: 'Login', value: 'area_login' }] }).id);
+    vip = Number(fake.seedTicketField({ type: 'checkbox', title: 'VIP', tag: 'vip_customer' }).id);
+  });
+
+  const valueOf = (ticket: { custom_fields: Array<{ id: number; value: unknown }> }, id: number): unknown => ticket.custom_fields.find((entry) => entry.id === id)?.value;
+  const sorted = (tags: string[]): string[] => [...tags].sort();
+
+  it('lists each option with its tag as `value`, and a checkbox with its `tag`', async () => {
+    const fields = (await call(fake, 'GET', '/api/v2/ticket_fields.json')).json.ticket_fields as Array<Record<string, unknown>>;
+    expect(fields.find((field) => field.id === plan)?.custom_field_options).toEqual([expect.objectContaining({ name: 'Gold', value: 'plan_gold' }), expect.objectContaining({ name: 'Silver', value: 'plan_silver' })]);
+    expect(fields.find((field) => field.id === vip)).toMatchObject({ type: 'checkbox', tag: 'vip_customer' });
+    expect(() => fake.seedTicketField({ type: 'tagger', title: 'Tier', options: [{ name: 'Gold', value: 'plan_gold' }] })).toThrow(/re-used/);
+  });
+
+  it('adds the tags of the values written, and swaps them when a value changes', async () => {
+    const created = await call(fake, 'POST', '/api/v2/tickets', {
+      ticket: { comment: { body: 'x' }, tags: ['printer'], custom_fields: [{ id: plan, value: 'plan_gold' }, { id: areas, value: ['area_login'] }, { id: vip, value: true }] },
+    });
+    const id = created.json.ticket.id as number;
+    expect(sorted(created.json.ticket.tags)).toEqual(['area_login', 'plan_gold', 'printer', 'vip_customer']);
+    const changed = await call(fake, 'PUT', `/api/v2/tickets/${id}`, { ticket: { custom_fields: [{ id: plan, value: 'plan_silver' }, { id: vip, value: false }] } });
+    expect(sorted(changed.json.ticket.tags)).toEqual(['area_login', 'plan_silver', 'printer']);
+  });
+
+  it('clears the fields whose tags a tags write leaves out, and sets those whose tags it adds', async () => {
+    const seeded = fake.seedTicket({ subject: 'x', comment: { body: 'x' }, tags: ['printer'], custom_fields: [{ id: plan, value: 'plan_gold' }, { id: areas, value: ['area_billing', 'area_login'] }, { id: vip, value: true }] });
+    const id = seeded.id as number;
+    const replaced = (await call(fake, 'PUT', `/api/v2/tickets/${id}`, { ticket: { tags: ['printer', 'urgent', 'area_billing'] } })).json.ticket;
+    expect(replaced.tags).toEqual(['printer', 'urgent', 'area_billing']);
+    expect([valueOf(replaced, plan), valueOf(replaced, areas), valueOf(replaced, vip)]).toEqual([null, ['area_billing'], false]);
+
+    const tagged = (await call(fake, 'PUT', `/api/v2/tickets/${id}`, { ticket: { tags: ['printer', 'plan_silver', 'vip_customer'] } })).json.ticket;
+    expect([valueOf(tagged, plan), valueOf(tagged, areas), valueOf(tagged, vip)]).toEqual(['plan_silver', null, true]);
+  });
+
+  it("keeps one option of a drop-down: adding another option's tag selects it and drops the first one's", async () => {
+    const id = fake.seedTicket({ subject: 'x', comment: { body: 'x' }, custom_fields: [{ id: plan, value: 'plan_gold' }] }).id as number;
+    const ticket = (await call(fake, 'PUT', `/api/v2/tickets/${id}`, { ticket: { tags: ['plan_gold', 'plan_silver'] } })).json.ticket;
+    expect(ticket.tags).toEqual(['plan_silver']);
+    expect(valueOf(ticket, plan)).toBe('plan_silver');
+  });
+
+  it('lets the field values win over tags written in the same request', async () => {
+    const id = fake.seedTicket({ subject: 'x', comment: { body: 'x' }, custom_fields: [{ id: plan, value: 'plan_gold' }] }).id as number;
+    const ticket = (await call(fake, 'PUT', `/api/v2/tickets/${id}`, { ticket: { tags: ['printer'], custom_fields: [{ id: plan, value: 'plan_gold' }] } })).json.ticket;
+    expect(sorted(ticket.tags)).toEqual(['plan_gold', 'printer']);
+    expect(valueOf(ticket, plan)).toBe('plan_gold');
+  });
+});
+
 describe('safe updates ("Protecting against ticket update collisions")', () => {
   it('answers 409 when updated_stamp is not the current updated_at, and applies nothing', async () => {
     const seeded = fake.seedTicket({ subject: 'x', comment: { body: 'x' } });
@@ -226,6 +283,21 @@ describe('deleting tickets', () => {
     const restored = await call(fake, 'PUT', `/api/v2/deleted_tickets/${seeded.id as number}/restore.json`);
     expect(restored.status).toBe(200);
     expect((await call(fake, 'GET', `/api/v2/tickets/${seeded.id as number}`)).json.ticket.status).toBe('pending');
+  });
+
+  it('lists deleted tickets 10 times a minute, its own limit in Zendesk-RateLimit-deleted-tickets-index, then 429', async () => {
+    fake.clock.set(Date.parse('2024-06-03T12:00:20Z'));
+    const first = await call(fake, 'GET', '/api/v2/deleted_tickets.json');
+    expect(first.headers.get('zendesk-ratelimit-deleted-tickets-index')).toBe('total=10; remaining=9; resets=40');
+    for (let index = 1; index < 10; index++) expect((await call(fake, 'GET', '/api/v2/deleted_tickets.json')).status).toBe(200);
+    const limited = await call(fake, 'GET', '/api/v2/deleted_tickets.json');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('40');
+    expect(limited.headers.get('zendesk-ratelimit-deleted-tickets-index')).toBe('total=10; remaining=0; resets=40');
+    // The account's budget is another: other endpoints go on.
+    expect((await call(fake, 'GET', '/api/v2/ticket_fields')).status).toBe(200);
+    fake.clock.advance(40);
+    expect((await call(fake, 'GET', '/api/v2/deleted_tickets.json')).status).toBe(200);
   });
 });
 

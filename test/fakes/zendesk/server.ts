@@ -13,7 +13,7 @@ import {
   userJson,
   ZendeskAccount,
   type TicketChange,
-  type TicketFieldType,
+  type TicketFieldInput,
   type TicketInput,
   type TicketRecord,
   type UserInput,
@@ -81,7 +81,8 @@ export interface ZendeskFake {
   seedUser(input: UserInput & { created_at?: string; updated_at?: string }): Record<string, unknown>;
   /** Creates a ticket without webhooks or rate limits; `created_at`/`updated_at` may be set for history. */
   seedTicket(input: TicketInput & { created_at?: string; updated_at?: string }): Record<string, unknown>;
-  seedTicketField(input: { type: TicketFieldType; title: string; options?: Array<{ name: string; value: string }>; required?: boolean }): Record<string, unknown>;
+  /** A custom field; a drop-down's or multi-select's option `value`s and a checkbox's `tag` are kept as tags on tickets. */
+  seedTicketField(input: TicketFieldInput): Record<string, unknown>;
   /** A ticket as Show Ticket would return it, soft-deleted ones included (status "deleted"). */
   ticket(id: number): Record<string, unknown>;
   user(id: number): Record<string, unknown>;
@@ -158,6 +159,11 @@ export async function startZendeskFake(options: ZendeskFakeOptions = {}): Promis
   // Incremental User Export, Cursor Based > Limits: its own allocation, 20 a minute (60 with the add-on), reported
   // in a Zendesk-RateLimit-incremental-exports-cursor header.
   const usersCursorBudget = new MinuteBudget(options.highVolumeAddOn ? 60 : 20);
+  // List Deleted Tickets › Rate Limit: "You can make 10 requests every 1 minute using this endpoint", and › Limits:
+  // "This endpoint has its own rate limit that is different from the account wide rate limit", 10 with or without the
+  // High Volume add-on, reported in Zendesk-RateLimit-deleted-tickets-index (Tickets API reference). Its 5 a minute
+  // "beyond page 100" is not reproduced: the fake answers the list in one page.
+  const deletedTicketsBudget = new MinuteBudget(10);
   const ticketUpdateBudget = new TicketUpdateBudget();
   let forcedFailures: { remaining: number; retryAfter: number } = { remaining: 0, retryAfter: 0 };
   const requests: RequestLogEntry[] = [];
@@ -435,8 +441,13 @@ export async function startZendeskFake(options: ZendeskFakeOptions = {}): Promis
     }
     if (path === '/api/v2/incremental/users/cursor') {
       const state = usersCursorBudget.take(nowMs);
-      headers['Zendesk-RateLimit-incremental-exports-cursor'] = `total=${state.limit}; remaining=${state.remaining}; resets=${state.resetSeconds}`;
+      headers['Zendesk-RateLimit-incremental-exports-cursor'] = endpointLimit(state);
       if (!state.allowed) return { result: errorResult(incrementalRateLimited(state.resetSeconds), headers), route: routeKey };
+    } else if (method === 'GET' && path === '/api/v2/deleted_tickets') {
+      const state = deletedTicketsBudget.take(nowMs);
+      headers['Zendesk-RateLimit-deleted-tickets-index'] = endpointLimit(state);
+      // UNCONFIRMED: the 429's description; the docs give the status ("429 Too Many Requests") and the header only.
+      if (!state.allowed) return { result: errorResult(accountRateLimited(state.resetSeconds, 'Number of allowed deleted tickets index requests per minute exceeded'), headers), route: routeKey };
     } else if (path.startsWith('/api/v2/incremental/')) {
       // Incremental Exports > Rate limits: "You can make up to 10 requests per minute to these endpoints."
       const state = incrementalBudget.take(nowMs);
@@ -547,6 +558,11 @@ export async function startZendeskFake(options: ZendeskFakeOptions = {}): Promis
       forcedFailures = { remaining: count, retryAfter: failOptions?.retryAfter ?? 60 };
     },
   };
+}
+
+/** An endpoint's own limit as its header reports it: "total={number}; remaining={number}; resets={number}". */
+function endpointLimit(state: BudgetState): string {
+  return `total=${state.limit}; remaining=${state.remaining}; resets=${state.resetSeconds}`;
 }
 
 function errorResult(error: ZendeskError, headers: Record<string, string> = {}): RouteResult {
