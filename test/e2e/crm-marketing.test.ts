@@ -401,7 +401,7 @@ describe('the CRM ↔ marketing template under syncline serve', () => {
 
       const [ada] = seeded.hubspotOnly as [SeededPerson];
       const eve = pick(seeded.mailchimpOnly, (person) => person.status === 'subscribed');
-      // HubSpot moves a lifecycle stage forward only ("to move backward, clear it first"): the tag moves Fay on from lead.
+      // A stage later than HubSpot's, which HubSpot takes in one write (an earlier one needs it cleared first).
       const fay = pick(seeded.mailchimpOnly, (person) => person !== eve && person.status === 'subscribed' && person.stage === 'lead');
       // HubSpot's search shows a change some seconds late (the fake's index lags 10 s); the poll reads from a little
       // before its cursor, so the edit arrives all the same.

@@ -157,6 +157,41 @@ describe("HubSpot's per-input answers", () => {
     expect(emails).toEqual(['good@example.com', 'also-good@example.com']);
   });
 
+  it("fails an update giving a contact another contact's email alone, naming that contact and what to do", async () => {
+    const ada = fake.seed('contacts', { email: 'ada@example.com' });
+    const bob = fake.seed('contacts', { email: 'bob@example.com' });
+    const results = await connector.write([
+      { kind: 'update', id: bob, fields: { properties: { email: 'ada@example.com', firstname: 'Bob' } }, tag: 't', expectedVersion: null },
+      { kind: 'update', id: ada, fields: { properties: { firstname: 'Ada' } }, tag: 't', expectedVersion: null },
+    ]);
+    expect(results[0]).toEqual(
+      refusal(
+        `POST /crm/v3/objects/contacts/batch/update: properties.email "ada@example.com" is already record ${ada}'s in HubSpot (HubSpot: "Contact already exists. Existing ID: ${ada}"), and HubSpot keeps it on one record only: change it on one of the two, or merge the two records in HubSpot, then sync again`,
+      ),
+    );
+    expect(results[1]).toMatchObject({ ok: true, id: ada });
+    expect(fake.requests.filter((entry) => entry.route === route('update')).map((entry) => entry.status)).toEqual([207]);
+    expect(fake.object('contacts', bob)?.properties).toMatchObject({ email: 'bob@example.com' });
+    expect(fake.object('contacts', ada)?.properties.firstname).toBe('Ada');
+  });
+
+  it('names the contact holding the email when HubSpot refuses the whole batch for it, after sending each alone', async () => {
+    const ada = fake.seed('contacts', { email: 'ada@example.com' });
+    const bob = fake.seed('contacts', { email: 'bob@example.com' });
+    await connector.describe();
+    const conflict = { status: 409, body: { status: 'error', message: `Contact already exists. Existing ID: ${ada}`, correlationId: 'c', category: 'CONFLICT' } };
+    fake.limits.failNext(2, conflict);
+    const [alone] = await connector.write([{ kind: 'update', id: bob, fields: { properties: { email: 'ada@example.com' } }, tag: 't', expectedVersion: null }]);
+    expect(alone).toEqual(refusal(expect.stringContaining(`properties.email "ada@example.com" is already record ${ada}'s in HubSpot`)));
+    const results = await connector.write([
+      { kind: 'update', id: bob, fields: { properties: { email: 'ada@example.com' } }, tag: 't', expectedVersion: null },
+      { kind: 'update', id: ada, fields: { properties: { firstname: 'Ada' } }, tag: 't', expectedVersion: null },
+    ]);
+    expect(results[0]).toEqual(refusal(expect.stringContaining(`is already record ${ada}'s in HubSpot`)));
+    expect(results[1]).toMatchObject({ ok: true, id: ada });
+    expect(bodiesOf('update').map((body) => body.inputs.length)).toEqual([1, 2, 1, 1]);
+  });
+
   it('sends a batch HubSpot refused whole again one input at a time', async () => {
     await connector.describe(); // the properties are read first, once
     fake.limits.failNext(1, { status: 400, body: { status: 'error', message: 'Property values were not valid', correlationId: 'c', category: 'VALIDATION_ERROR' } });
@@ -186,5 +221,46 @@ describe("HubSpot's per-input answers", () => {
     ]);
     expect(bodiesOf('archive')).toEqual([{ inputs: [{ id: live }] }]);
     expect((await connector.getMany([live])).get(live)).toMatchObject({ deleted: true });
+  });
+});
+
+describe('lifecycle stage', () => {
+  beforeEach(async () => {
+    await connector.close();
+    connector = await openHubSpot(contextFor(fake, 'contacts', { properties: 'email, lifecyclestage' }), fakeTime(fake));
+  });
+  const stage = (id: string, lifecyclestage: string): WriteOp => ({ kind: 'update', id, fields: { properties: { lifecyclestage } }, tag: 't', expectedVersion: null });
+
+  it('moves a stage back by clearing it first, as HubSpot asks, and a stage forward in one request', async () => {
+    const back = fake.seed('contacts', { email: 'back@example.com', lifecyclestage: 'customer' });
+    const forward = fake.seed('contacts', { email: 'forward@example.com', lifecyclestage: 'lead' });
+    fake.clock.advance(5);
+    const results = await connector.write([stage(back, 'lead'), stage(forward, 'customer')]);
+    expect(results).toEqual([
+      { ok: true, id: back, version: '2024-06-03T12:00:00.005Z' },
+      { ok: true, id: forward, version: '2024-06-03T12:00:00.005Z' },
+    ]);
+    expect(bodiesOf('update')).toEqual([
+      { inputs: [expect.objectContaining({ id: back, properties: { lifecyclestage: 'lead' } }), expect.objectContaining({ id: forward, properties: { lifecyclestage: 'customer' } })] },
+      { inputs: [{ id: back, properties: { lifecyclestage: '' }, objectWriteTraceId: 'syncline-0' }] },
+      { inputs: [{ id: back, properties: { lifecyclestage: 'lead' }, objectWriteTraceId: 'syncline-0' }] },
+    ]);
+    expect([fake.object('contacts', back)?.properties.lifecyclestage, fake.object('contacts', forward)?.properties.lifecyclestage]).toEqual(['lead', 'customer']);
+    expect((await connector.getMany([back])).get(back)?.fields).toEqual({ properties: { email: 'back@example.com', lifecyclestage: 'lead' } });
+  });
+
+  it('fails the op, naming the stage, when HubSpot keeps its stage even once cleared, rather than writing it every pass', async () => {
+    const id = fake.seed('contacts', { email: 'kept@example.com', lifecyclestage: 'customer' });
+    await connector.describe();
+    // HubSpot's answers when something in the account (a workflow) sets the stage again at once.
+    const answer = (lifecyclestage: string) => ({ status: 200, body: { status: 'COMPLETE', results: [{ id, properties: { lifecyclestage }, createdAt: '2024-06-03T12:00:00.000Z', updatedAt: '2024-06-03T12:00:00.000Z', archived: false }] } });
+    fake.limits.failNext(1, answer('customer'));
+    fake.limits.failNext(1, answer(''));
+    fake.limits.failNext(1, answer('customer'));
+    const [result] = await connector.write([stage(id, 'lead')]);
+    expect(result).toEqual(
+      refusal('properties.lifecyclestage: HubSpot kept "customer" even after the stage was cleared and "lead" written again; check what sets it in HubSpot (a workflow, another integration) before syncing this record again'),
+    );
+    expect(bodiesOf('update').map((body) => body.inputs[0]?.properties)).toEqual([{ lifecyclestage: 'lead' }, { lifecyclestage: '' }, { lifecyclestage: 'lead' }]);
   });
 });

@@ -9,7 +9,9 @@
  *   errors"): a 207 names each refused input by its trace id (or, for an id it cannot find, by `context.ids`), and the
  *   other inputs are applied. Results come in no promised order: they are matched by trace id and by record id.
  * - A batch HubSpot refuses whole (a 4xx without per-input errors) is sent again one input at a time, so one bad value
- *   fails its own op only.
+ *   fails its own op only. An update giving a contact an email another contact holds fails its op, naming that contact.
+ * - HubSpot moves a lifecycle stage forward only, and keeps its own when an update writes an earlier one: those are
+ *   cleared, then written again, in two more requests (`moveStagesBack`).
  * - A delete is an archive, which HubSpot answers 204 whatever the ids: the ids are read first (live, then archived),
  *   so an op on an id that never existed is `missing` and one on an archived record succeeds as it is.
  * - A rate limit longer than the pass waits fails the op it met and every later one, retryable, with when to come back;
@@ -119,7 +121,33 @@ export class HubSpotWriter {
   }
 
   private async update(run: Array<Indexed<'update'>>, catalog: PropertyCatalog, results: Array<WriteResult | undefined>): Promise<void> {
-    const inputs: Array<{ index: number; id: string; input: { id: string; properties: Record<string, string>; objectWriteTraceId: string } }> = [];
+    const inputs = await this.updateInputs(run, catalog, results);
+    if (inputs.length === 0) return;
+    const response = await this.client.request('POST', `${this.base}/batch/update`, { body: { inputs: inputs.map((entry) => entry.input) }, repeatable: true });
+    if (response.status === 200 || response.status === 207) {
+      const written = applyUpdateAnswer(response, inputs, results);
+      await this.moveStagesBack(stagesKept(inputs, written), results);
+      return;
+    }
+    if (isWholeBatchRefusal(response) && inputs.length > 1) {
+      for (const entry of inputs) await this.update([run.find((item) => item.index === entry.index) as Indexed<'update'>], catalog, results);
+      return;
+    }
+    const [only] = inputs;
+    if (only && inputs.length === 1 && response.status === 409 && typeof response.body === 'object' && response.body !== null) {
+      results[only.index] = refused(conflictMessage(response, response.body as BatchError, only));
+      return;
+    }
+    const failure = this.client.failure(response);
+    for (const { index } of inputs) results[index] = { ok: false, reason: 'failed', message: failure.message, retryable: failure.retryable };
+  }
+
+  /**
+   * The inputs of a run of updates, each with its own trace id. An op HubSpot cannot take fails here; one that
+   * changes nothing succeeds with the version HubSpot holds (or finds the record gone), and is not sent.
+   */
+  private async updateInputs(run: Array<Indexed<'update'>>, catalog: PropertyCatalog, results: Array<WriteResult | undefined>): Promise<UpdateInput[]> {
+    const inputs: UpdateInput[] = [];
     const unchanged: Array<{ index: number; id: string }> = [];
     for (const { index, op } of run) {
       const id = hubspotId(op.id);
@@ -133,36 +161,52 @@ export class HubSpotWriter {
       else inputs.push({ index, id, input: { id, properties: built.properties, objectWriteTraceId: traceId(index) } });
     }
     if (unchanged.length > 0) {
-      // Nothing to send: the op succeeds with the version HubSpot holds (or finds the record gone).
       const found = await this.readVersions(unchanged.map((entry) => entry.id), false);
       for (const { index, id } of unchanged) results[index] = found.has(id) ? { ok: true, id, version: found.get(id) ?? null } : { ok: false, reason: 'missing' };
     }
-    if (inputs.length === 0) return;
+    return inputs;
+  }
+
+  /**
+   * Moves back the lifecycle stages HubSpot kept. It moves a stage forward only, and answers a write of an earlier one
+   * 200 with the stage unchanged; to move it back, "first set the value to "" (empty string), then (in a separate
+   * request) set the earlier lifecycle stage value" (HubSpot on integrate.hubspot.com/t/1333; test/fakes/hubspot/
+   * SOURCES.md). So: one batch clears them, the next sets them. A stage HubSpot keeps even then fails its op, named,
+   * rather than coming back as a difference every pass.
+   */
+  private async moveStagesBack(kept: readonly KeptStage[], results: Array<WriteResult | undefined>): Promise<void> {
+    if (kept.length === 0) return;
+    // Not done until both requests are: a rate limit or a failure between them fails these ops, not reports them done.
+    for (const { index } of kept) results[index] = undefined;
+    const cleared = await this.writeStage(kept, () => '', results, (entry) => `HubSpot kept lifecycle stage "${entry.kept}" (it moves a stage back only once it is cleared), and clearing it failed`);
+    const again = kept.filter((entry) => cleared.has(entry.index));
+    for (const { index } of again) results[index] = undefined;
+    const set = await this.writeStage(again, (entry) => entry.stage, results, (entry) => `the lifecycle stage was cleared to move it back from "${entry.kept}", but writing "${entry.stage}" failed; the next sync writes it again`);
+    for (const entry of again) {
+      const stage = set.get(entry.index)?.properties?.[lifecycleStage];
+      if (set.has(entry.index) && stage !== entry.stage) {
+        results[entry.index] = refused(`properties.${lifecycleStage}: HubSpot kept "${String(stage ?? '')}" even after the stage was cleared and "${entry.stage}" written again; check what sets it in HubSpot (a workflow, another integration) before syncing this record again`);
+      }
+    }
+  }
+
+  /** One batch/update of the lifecycle stage of these ops: the objects written, by op; a failure fails its op. */
+  private async writeStage(entries: readonly KeptStage[], stage: (entry: KeptStage) => string, results: Array<WriteResult | undefined>, context: (entry: KeptStage) => string): Promise<Map<number, ObjectJson>> {
+    if (entries.length === 0) return new Map();
+    const inputs: UpdateInput[] = entries.map((entry) => ({ index: entry.index, id: entry.id, input: { id: entry.id, properties: { [lifecycleStage]: stage(entry) }, objectWriteTraceId: traceId(entry.index) } }));
     const response = await this.client.request('POST', `${this.base}/batch/update`, { body: { inputs: inputs.map((entry) => entry.input) }, repeatable: true });
-    if (response.status === 200 || response.status === 207) {
-      const byId = new Map(inputs.map((entry) => [entry.id, entry.index]));
-      const byTrace = new Map(inputs.map((entry) => [entry.input.objectWriteTraceId, entry.index]));
-      for (const object of resultList(response)) {
-        const index = byId.get(String(object.id));
-        if (index !== undefined) results[index] = written(object);
-      }
-      for (const error of errorList(response)) {
-        const notFound = error.category === 'OBJECT_NOT_FOUND';
-        const message = errorMessage(response, error);
-        const indexes = [...contextList(error, 'objectWriteTraceId').map((trace) => byTrace.get(trace)), ...contextList(error, 'ids').map((id) => byId.get(id))];
-        for (const index of indexes) if (index !== undefined) results[index] ??= notFound ? { ok: false, reason: 'missing' } : refused(message);
-      }
-      for (const { index } of inputs) {
-        results[index] ??= { ok: false, reason: 'failed', message: `${response.shown}: ${response.status}, but HubSpot's answer names neither the record nor an error for it (merged into another record?)`, retryable: true };
-      }
-      return;
+    if (response.status !== 200 && response.status !== 207) {
+      const failure = this.client.failure(response);
+      for (const entry of entries) results[entry.index] = { ok: false, reason: 'failed', message: `properties.${lifecycleStage}: ${context(entry)}: ${failure.message}`, retryable: failure.retryable };
+      return new Map();
     }
-    if (isWholeBatchRefusal(response) && inputs.length > 1) {
-      for (const entry of inputs) await this.update([run.find((item) => item.index === entry.index) as Indexed<'update'>], catalog, results);
-      return;
+    const answered: Array<WriteResult | undefined> = [];
+    const written = applyUpdateAnswer(response, inputs, answered);
+    for (const entry of entries) {
+      const result = answered[entry.index] ?? refused('internal: no result for this op');
+      results[entry.index] = result.ok || result.reason !== 'failed' ? result : { ...result, message: `properties.${lifecycleStage}: ${context(entry)}: ${result.message}` };
     }
-    const failure = this.client.failure(response);
-    for (const { index } of inputs) results[index] = { ok: false, reason: 'failed', message: failure.message, retryable: failure.retryable };
+    return written;
   }
 
   private async archive(run: Array<Indexed<'delete'>>, results: Array<WriteResult | undefined>): Promise<void> {
@@ -247,6 +291,76 @@ function runs(ops: readonly WriteOp[]): Array<Array<Indexed<WriteOp['kind']>>> {
 /** Unique within a request, which is all HubSpot asks of it. */
 function traceId(index: number): string {
   return `syncline-${index}`;
+}
+
+interface UpdateInput {
+  index: number;
+  id: string;
+  input: { id: string; properties: Record<string, string>; objectWriteTraceId: string };
+}
+
+/** HubSpot's lifecycle stage, which it moves forward only (see `moveStagesBack`). */
+const lifecycleStage = 'lifecyclestage';
+
+/** An op that wrote an earlier lifecycle stage than the one HubSpot kept. */
+interface KeptStage {
+  index: number;
+  id: string;
+  stage: string;
+  kept: string;
+}
+
+/**
+ * Maps a batch/update answer (200, 207) to its ops: the objects HubSpot names by id, the refusals by trace id or by
+ * `context.ids`; an op it names neither way fails, retryable. The objects written, by op.
+ */
+function applyUpdateAnswer(response: HubSpotResponse, inputs: readonly UpdateInput[], results: Array<WriteResult | undefined>): Map<number, ObjectJson> {
+  const byId = new Map(inputs.map((entry) => [entry.id, entry]));
+  const byTrace = new Map(inputs.map((entry) => [entry.input.objectWriteTraceId, entry]));
+  const objects = new Map<number, ObjectJson>();
+  for (const object of resultList(response)) {
+    const entry = byId.get(String(object.id));
+    if (!entry) continue;
+    results[entry.index] = written(object);
+    objects.set(entry.index, object);
+  }
+  for (const error of errorList(response)) {
+    const entries = [...contextList(error, 'objectWriteTraceId').map((trace) => byTrace.get(trace)), ...contextList(error, 'ids').map((id) => byId.get(id))];
+    for (const entry of entries) {
+      if (!entry) continue;
+      if (error.category === 'OBJECT_NOT_FOUND') results[entry.index] ??= { ok: false, reason: 'missing' };
+      else results[entry.index] ??= refused(error.category === 'CONFLICT' ? conflictMessage(response, error, entry) : errorMessage(response, error));
+    }
+  }
+  for (const { index } of inputs) {
+    results[index] ??= { ok: false, reason: 'failed', message: `${response.shown}: ${response.status}, but HubSpot's answer names neither the record nor an error for it (merged into another record?)`, retryable: true };
+  }
+  return objects;
+}
+
+/** The ops whose answer shows another lifecycle stage than the one they wrote: HubSpot kept its own. */
+function stagesKept(inputs: readonly UpdateInput[], objects: ReadonlyMap<number, ObjectJson>): KeptStage[] {
+  const kept: KeptStage[] = [];
+  for (const { index, id, input } of inputs) {
+    const stage = input.properties[lifecycleStage];
+    const answered = objects.get(index)?.properties?.[lifecycleStage];
+    // An answer without the property tells nothing; one with it is what HubSpot holds now.
+    if (stage && answered !== undefined && answered !== stage) kept.push({ index, id, stage, kept: String(answered ?? '') });
+  }
+  return kept;
+}
+
+/**
+ * An update HubSpot refused for a unique value another record holds: for contacts, the email ("Contact already
+ * exists. Existing ID: 151"). The other record is named from `context.existingId` or HubSpot's message.
+ */
+function conflictMessage(response: HubSpotResponse, error: BatchError, entry: UpdateInput): string {
+  const said = typeof error.message === 'string' ? error.message.slice(0, 400) : '';
+  const other = contextList(error, 'existingId')[0] ?? /Existing ID:\s*(\d+)/.exec(said)?.[1];
+  const email = entry.input.properties.email;
+  const what = email !== undefined ? `properties.email "${email}"` : 'a unique value of this record';
+  const holder = other ? `record ${other}` : 'another record';
+  return `${response.shown}: ${what} is already ${holder}'s in HubSpot (HubSpot: "${said}"), and HubSpot keeps it on one record only: change it on one of the two, or merge the two records in HubSpot, then sync again`;
 }
 
 function written(object: ObjectJson & { objectWriteTraceId?: unknown }): WriteResult {

@@ -222,6 +222,64 @@ describe('batch endpoints', () => {
     expect(answer.body?.errors).toEqual([expect.objectContaining({ category: 'OBJECT_NOT_FOUND', context: { ids: ['424242'], objectWriteTraceId: ['b'] } })]);
     expect(fake.object('contacts', id)?.properties.firstname).toBeUndefined();
   });
+
+  it("batch update refuses another contact's email: CONFLICT per traced input, the rest applied; untraced, 409 for all", async () => {
+    const ada = fake.seed('contacts', { email: 'ada@example.com' });
+    const bob = fake.seed('contacts', { email: 'bob@example.com' });
+    const cy = fake.seed('contacts', { email: 'cy@example.com' });
+    const partial = await call('POST', '/crm/v3/objects/contacts/batch/update', {
+      inputs: [
+        { id: bob, properties: { email: 'ADA@example.com' }, objectWriteTraceId: 'b' },
+        { id: cy, properties: { email: 'new@example.com', firstname: 'Cy' }, objectWriteTraceId: 'c' },
+        { id: ada, properties: { email: 'ada@example.com', firstname: 'Ada' }, objectWriteTraceId: 'a' },
+      ],
+    });
+    expect(partial.status).toBe(207);
+    expect(partial.body?.errors).toEqual([
+      { status: 'error', category: 'CONFLICT', message: `Contact already exists. Existing ID: ${ada}`, context: { objectWriteTraceId: ['b'], existingId: [ada] } },
+    ]);
+    expect(partial.body?.results.map((result: { id: string }) => result.id).sort()).toEqual([ada, cy].sort());
+    expect(fake.object('contacts', bob)?.properties.email).toBe('bob@example.com');
+    expect(fake.object('contacts', cy)?.properties.email).toBe('new@example.com');
+
+    const whole = await call('POST', '/crm/v3/objects/contacts/batch/update', {
+      inputs: [
+        { id: ada, properties: { firstname: 'Not applied' } },
+        { id: bob, properties: { email: 'NEW@example.com' } },
+      ],
+    });
+    expect(whole.status).toBe(409);
+    expect(whole.body).toMatchObject({ status: 'error', category: 'CONFLICT', message: `Contact already exists. Existing ID: ${cy}` });
+    expect(fake.object('contacts', ada)?.properties.firstname).toBe('Ada');
+    // Two inputs of one batch giving one address: the later one is refused.
+    const twice = await call('POST', '/crm/v3/objects/contacts/batch/update', { inputs: [{ id: ada, properties: { email: 'same@example.com' } }, { id: bob, properties: { email: 'same@example.com' } }] });
+    expect(twice.body).toMatchObject({ category: 'CONFLICT', message: `Contact already exists. Existing ID: ${ada}` });
+  });
+});
+
+describe('lifecycle stage', () => {
+  const stageOf = (id: string) => fake.object('contacts', id)?.properties.lifecyclestage;
+  const update = (id: string, lifecyclestage: string) => call('POST', '/crm/v3/objects/contacts/batch/update', { inputs: [{ id, properties: { lifecyclestage }, objectWriteTraceId: 't' }] });
+
+  it('moves forward only through the API: an earlier stage is answered 200 with the stage kept; cleared first, it moves back', async () => {
+    const id = fake.seed('contacts', { email: 'l@example.com', lifecyclestage: 'lead' });
+    expect((await update(id, 'customer')).body?.results[0].properties.lifecyclestage).toBe('customer');
+    fake.clock.advance(10);
+    const back = await update(id, 'lead');
+    expect(back.status).toBe(200);
+    expect(back.body?.results).toEqual([expect.objectContaining({ id, updatedAt: '2024-06-03T12:00:00.010Z', properties: expect.objectContaining({ lifecyclestage: 'customer' }) })]);
+    expect(stageOf(id)).toBe('customer');
+    expect((await update(id, '')).status).toBe(200);
+    expect(stageOf(id)).toBeUndefined();
+    expect((await update(id, 'lead')).body?.results[0].properties.lifecyclestage).toBe('lead');
+    expect(stageOf(id)).toBe('lead');
+  });
+
+  it('lets a person in HubSpot set any stage', async () => {
+    const id = fake.seed('contacts', { email: 'p@example.com', lifecyclestage: 'customer' });
+    fake.personUpdate('contacts', id, { lifecyclestage: 'subscriber' });
+    expect(stageOf(id)).toBe('subscriber');
+  });
 });
 
 describe('properties API', () => {

@@ -261,18 +261,22 @@ export class Portal {
    * Updates a live object's properties: "Provided property values will be overwritten… Properties values can be
    * cleared by passing an empty string" (OpenAPI, batch/update). Every update moves the last-modified date, changed
    * values or not (UNCONFIRMED: HubSpot's behaviour for a write of equal values; the issue that asked for this
-   * connector reports real last-modified dates rewritten by identical writes).
+   * connector reports real last-modified dates rewritten by identical writes). A contact's email stays unique, as on
+   * create ({@link emailTakenBy}); an API write moves a lifecycle stage forward only ({@link keepsStage}).
    */
   update(type: ObjectType, id: string, values: Readonly<Record<string, unknown>>, source: string): WriteOutcome | { ok: false; problems: PropertyProblem[] } {
     const object = this.find(type, id, false);
     if (!object) return { ok: false, category: 'OBJECT_NOT_FOUND', message: 'not found', context: { ids: [id] } };
     const problems = this.problems(type, values);
     if (problems.length > 0) return { ok: false, problems };
+    const holder = this.emailTakenBy(type, id, values);
+    if (holder) return { ok: false, category: 'CONFLICT', message: contactExistsMessage(holder), context: { existingId: [holder] } };
     const now = Math.max(this.now(), object.state.updatedAt);
     const properties = new Map(object.state.properties);
     const changed: Array<[string, string]> = [];
     for (const [name, raw] of Object.entries(values)) {
       const value = this.normalized(type, name, textOf(raw));
+      if (source === 'API' && this.keepsStage(type, name, object.state.properties.get(name) ?? null, value)) continue;
       if (value === null) properties.delete(name);
       else properties.set(name, value);
       if ((object.state.properties.get(name) ?? null) !== value) changed.push([name, value ?? '']);
@@ -334,6 +338,48 @@ export class Portal {
     this.objects[type].set(id, object);
     object.indexed.push({ sequence: ++this.sequence, visibleAt: at.indexed === false ? this.now() + this.searchLagMs : Number.NEGATIVE_INFINITY, state: object.state });
     return object;
+  }
+
+  /**
+   * The id of another live contact that holds the email these values give contact `id` (or that an earlier input of
+   * the same batch gives another contact: `pending`, address → id), or null.
+   *
+   * HubSpot keeps a contact's email unique: an update that gives a contact the address of another is refused like a
+   * create. Legacy Contacts API, "Create or update a contact": "Return a 409 Conflict error response if you are trying
+   * to update the email address of a record, and there is an existing record with the new email address"
+   * (legacydocs.hubspot.com/docs/methods/contacts/create_or_update). UNCONFIRMED for the v3 update endpoints: the
+   * CONFLICT "Contact already exists. Existing ID: …" the fake answers is the one recorded for v3 creates
+   * (hubspot-api-php#59, hubspot-api-nodejs#545); none recorded for an update was found.
+   */
+  emailTakenBy(type: ObjectType, id: string, values: Readonly<Record<string, unknown>>, pending: ReadonlyMap<string, string> = new Map()): string | null {
+    const email = type === 'contacts' ? textOf(values.email)?.trim().toLowerCase() : undefined;
+    if (!email) return null;
+    const holder = this.findContactByEmail(email)?.id ?? pending.get(email);
+    return holder !== undefined && holder !== id ? holder : null;
+  }
+
+  /**
+   * Whether an API write of `value` leaves the lifecycle stage as it is: HubSpot moves it forward only, in the order of
+   * the property's options. A write of an earlier stage is answered 200 with the stage kept (the input's other values
+   * are written, the last-modified date moves); clearing it ("") first, then writing the earlier stage in another
+   * request, moves it back.
+   * - Legacy Contacts API, "Update an existing contact by email", Property notes: "The Lifecycle stage is not designed
+   *   to move backwards. If you need to set this property to an previous stage, you will first need to set the value
+   *   to "" (an empty string) and then set the new Stage."
+   * - integrate.hubspot.com/t/update-lifecycle-stage-using-api/1333: "I seem to get a successful 204 Response from the
+   *   request, but the change was not made"; HubSpot's answer: "first set the value to "" (empty string), then (in a
+   *   separate request) set the earlier lifecycle stage value".
+   * - segmentio/action-destinations, hubspot/upsertContact/index.ts (v3 PATCH and batch/update): "If the stage we are
+   *   trying to set is backward than the current stage, it retains the current stage and updates the timestamp"; it
+   *   reads the kept stage from the answer's `properties.lifecyclestage`, clears it, then sets it.
+   * UNCONFIRMED: a person's edit in HubSpot's UI is not held to this (the fake lets `personUpdate` set any stage); the
+   * order of custom stages taken as the options' displayOrder.
+   */
+  private keepsStage(type: ObjectType, name: string, current: string | null, value: string | null): boolean {
+    if (name !== 'lifecyclestage' || current === null || value === null) return false;
+    const order = [...(this.properties[type].get(name)?.options ?? [])].sort((a, b) => a.displayOrder - b.displayOrder).map((choice) => choice.value);
+    const [from, to] = [order.indexOf(current), order.indexOf(value)];
+    return from >= 0 && to >= 0 && to < from;
   }
 
   private findContactByEmail(email: string): CrmObject | undefined {

@@ -16,10 +16,12 @@ import {
   type ObjectType,
   type PropertyDefinition,
   type PropertyInput,
+  textOf,
 } from './portal';
 import {
   authenticationExpired,
   authenticationNotFound,
+  contactExistsMessage,
   duplicateIds,
   HubSpotError,
   invalidInput,
@@ -376,6 +378,13 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
    * objectWriteTraceId in `context` while the other inputs are applied (recorded in rudder-transformer's HubSpot
    * batch/update fixtures). An input with invalid values fails alone when it carries an objectWriteTraceId, else the
    * whole batch (as for creates). Archived objects cannot be updated: they are not found.
+   *
+   * An email another contact holds (Portal.emailTakenBy) is refused the same way: with a trace id, a 207 entry
+   * CONFLICT "Contact already exists. Existing ID: …" with `context: {objectWriteTraceId, existingId}` — the shape
+   * recorded for batch create's multi-status conflicts — the other inputs applied; without, 409 for the whole batch,
+   * nothing applied. UNCONFIRMED for batch/update: the OpenAPI gives its inputs an `objectWriteTraceId` and the endpoint
+   * a 207 answer ("a 207 Multi-Status response when one or more of the batch operations fails", changelog
+   * "Simplifying batch update response codes for CRM v3 APIs"), but no recorded conflict from it was found.
    */
   route('POST', '/crm/v3/objects/{objectType}/batch/update', (context) => {
     const type = objectType(context);
@@ -383,9 +392,17 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
     const inputs = inputsOf(context.body);
     refuseDuplicates(inputs.map((input) => String(input.id ?? '')));
     const valuesOf = (input: Record<string, unknown>) => (input.properties && typeof input.properties === 'object' ? (input.properties as Record<string, unknown>) : {});
+    // All or nothing for inputs without a trace id: each is checked, in order, before any is applied.
+    const pendingEmails = new Map<string, string>();
     for (const input of inputs) {
-      const problems = portal.problems(type, valuesOf(input));
-      if (problems.length > 0 && typeof input.objectWriteTraceId !== 'string') throw standardError(400, 'VALIDATION_ERROR', propertyValuesMessage(problems, portalId));
+      const values = valuesOf(input);
+      const traced = typeof input.objectWriteTraceId === 'string';
+      const problems = portal.problems(type, values);
+      if (problems.length > 0 && !traced) throw standardError(400, 'VALIDATION_ERROR', propertyValuesMessage(problems, portalId));
+      const holder = portal.emailTakenBy(type, String(input.id ?? ''), values, pendingEmails);
+      if (holder !== null && !traced) throw standardError(409, 'CONFLICT', contactExistsMessage(holder));
+      const email = type === 'contacts' ? textOf(values.email)?.trim().toLowerCase() : undefined;
+      if (email && holder === null) pendingEmails.set(email, String(input.id ?? ''));
     }
     const results: Array<Record<string, unknown>> = [];
     const errors: Array<Record<string, unknown>> = [];
@@ -398,6 +415,8 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
         results.push(objectJson(type, outcome.object, outcome.object.state, Object.keys(values), trace.length > 0 ? { objectWriteTraceId: trace[0] } : {}));
       } else if ('problems' in outcome) {
         errors.push({ status: 'error', category: 'VALIDATION_ERROR', message: propertyValuesMessage(outcome.problems, portalId), context: { objectWriteTraceId: trace, ids: [id] } });
+      } else if (outcome.category === 'CONFLICT') {
+        errors.push({ status: 'error', category: outcome.category, message: outcome.message, context: { objectWriteTraceId: trace, ...outcome.context } });
       } else {
         // UNCONFIRMED: one entry per missing input (a batch read groups them in one).
         errors.push(objectsNotFound(singularName[type], [id], trace));
