@@ -199,16 +199,27 @@ export class BambooHrCredentialsError extends ConnectorError {
 
 /**
  * BambooHR's own words about an error: the `X-BambooHR-Error-Message` header (or its help pages' spelling with three
- * s), else the webhooks API's `{"errors": [{"error": …}]}`, else an excerpt of the body.
+ * s), else the webhooks API's `{"errors": [{"error": …, "issues": […]}]}` with the fields a 403 names
+ * (`unknownFields`, `monitorFields`, `postFields`: `[{id, name}]`), else an excerpt of the body.
  */
 export function errorText(response: BambooHrResponse): string {
   const header = response.headers.get('x-bamboohr-error-message') ?? response.headers.get('x-bamboohr-error-messsage');
   if (header) return plainExcerpt(header, 300);
   const errors = (response.body as { errors?: unknown } | null)?.errors;
   const list = Array.isArray(errors) ? errors : errors ? [errors] : [];
-  const words = list.map((entry) => (entry as { error?: unknown; issues?: unknown } | null)).flatMap((entry) => [entry?.error, ...(Array.isArray(entry?.issues) ? entry.issues : [])]).filter((text): text is string => typeof text === 'string');
+  const words = list.flatMap((entry) => webhookErrorWords(entry as Record<string, unknown> | null));
   if (words.length > 0) return plainExcerpt(words.join(': '), 300);
   return response.text.trim() === '' ? '' : responseExcerpt(response.text);
+}
+
+function webhookErrorWords(entry: Record<string, unknown> | null): string[] {
+  const words = [entry?.error, ...(Array.isArray(entry?.issues) ? entry.issues : [])].filter((text): text is string => typeof text === 'string');
+  for (const list of ['unknownFields', 'monitorFields', 'postFields']) {
+    const fields = entry?.[list];
+    const names = Array.isArray(fields) ? fields.map((field) => (field as { name?: unknown } | null)?.name).filter((name): name is string => typeof name === 'string') : [];
+    if (names.length > 0) words.push(`${list} ${names.join(', ')}`);
+  }
+  return words;
 }
 
 function detail(response: BambooHrResponse): string {

@@ -29,6 +29,7 @@ export class BambooHrEmployees implements Connector {
     lookbackMs: bambooLookbackMs,
   };
   private readonly listing: ChangeFeed;
+  private catalog: Promise<FieldCatalog> | null = null;
 
   constructor(
     private readonly client: BambooHrClient,
@@ -51,7 +52,16 @@ export class BambooHrEmployees implements Connector {
   }
 
   write(ops: readonly WriteOp[]): Promise<WriteResult[]> {
-    return writeEmployees(this.client, ops);
+    return writeEmployees(this.client, ops, () => this.fieldCatalog());
+  }
+
+  /** The company's fields, read at the first write and kept; read again after a failed read. */
+  private fieldCatalog(): Promise<FieldCatalog> {
+    this.catalog ??= FieldCatalog.load(this.client).catch((caught: unknown) => {
+      this.catalog = null;
+      throw caught;
+    });
+    return this.catalog;
   }
 
   // eslint-disable-next-line require-yield

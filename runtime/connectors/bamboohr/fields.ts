@@ -2,8 +2,8 @@
  * BambooHR's employee fields: the company's list (List Fields, `GET /api/v1/meta/fields`: `[{id, name, type,
  * alias?}]`, standard and custom fields alike), how a flow names them, what type the editor shows, and how their
  * values read and write. BambooHR hands every value over as text ("Field Types": dates "yyyy-mm-dd", timestamps
- * "2012-10-17T20:27:17+00:00", currency "27000.00"); the connector turns whole-number fields into numbers and empty
- * dates into null, and leaves the rest as BambooHR wrote it.
+ * "2012-10-17T20:27:17+00:00", currency "27000.00"); the connector turns whole-number fields into numbers, checkboxes
+ * into true/false and empty dates into null, and leaves the rest as BambooHR wrote it.
  */
 import type { ConnectionOption } from '../../../nodes/trigger/connectionForm';
 import type { FieldDescription } from '../types';
@@ -48,21 +48,58 @@ export const readOnlyFields: Readonly<Record<string, string>> = {
 const wholeNumberTypes = new Set(['integer', 'int']);
 const dateTypes = new Set(['date']);
 
+/**
+ * "Field Types" (documentation.bamboohr.com/docs/field-types), checkbox: '"yes" or "checkbox" will mark the checkbox
+ * checked and everything else will default to unchecked. Example: "yes", "checkbox", "no"', and "All values are case
+ * insensitive". So JSON true would uncheck it, without an error: a checkbox is written as "yes" or "no".
+ */
+const checkboxType = 'checkbox';
+/** The texts taken as checked or unchecked: BambooHR's own, and true/false and 1/0 as other systems write them. */
+const checkedTexts = new Set(['yes', 'checkbox', 'true', '1']);
+const uncheckedTexts = new Set(['no', 'false', '0', '']);
+
 /** The type the editor shows for a BambooHR field type. */
 export function flowType(type: string): string {
   if (wholeNumberTypes.has(type)) return 'number';
   if (dateTypes.has(type) || type === 'timestamp') return 'date';
+  if (type === checkboxType) return 'boolean';
   return 'string';
 }
 
-/** A value as BambooHR sent it, in the flow's terms: numbers for whole-number fields, null for an empty one. */
-export function readValue(type: string | undefined, value: unknown): string | number | null {
+/**
+ * A value as BambooHR sent it, in the flow's terms: numbers for whole-number fields, true/false for a checkbox (one
+ * never set is unchecked), null for an empty field.
+ */
+export function readValue(type: string | undefined, value: unknown): string | number | boolean | null {
+  if (type === checkboxType) return checkboxState(value) === true;
   if (value === null || value === undefined) return null;
   const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
   // An empty date reads "0000-00-00" in BambooHR's answers (a termination date of someone still employed).
   if (text === '' || (type !== undefined && dateTypes.has(type) && text === '0000-00-00')) return null;
   if (type !== undefined && wholeNumberTypes.has(type) && /^-?\d{1,15}$/.test(text)) return Number(text);
   return text;
+}
+
+/**
+ * What a write sends for a field of this type: a checkbox as "yes" or "no" (null, which BambooHR would store as
+ * unchecked anyway, as "no"); other values as they are. An error for a value a checkbox cannot take.
+ */
+export function writeValue(name: string, type: string | undefined, value: unknown): { value: unknown } | { error: string } {
+  if (type !== checkboxType) return { value };
+  const state = checkboxState(value);
+  if (state === null) {
+    return { error: `${name} is a BambooHR checkbox: it takes true or false (or "yes" and "no"), not ${JSON.stringify(value)}; BambooHR would store that as unchecked` };
+  }
+  return { value: state ? 'yes' : 'no' };
+}
+
+/** Checked, unchecked, or null for a value that is neither. */
+function checkboxState(value: unknown): boolean | null {
+  if (typeof value === 'boolean') return value;
+  if (value === null || value === undefined) return false;
+  if (typeof value !== 'string' && typeof value !== 'number') return null;
+  const text = String(value).trim().toLowerCase();
+  return checkedTexts.has(text) ? true : uncheckedTexts.has(text) ? false : null;
 }
 
 /** The company's fields, by key and by id. */
@@ -98,7 +135,11 @@ export class FieldCatalog {
         `connection.fields: ${unknown.map((name) => `"${name}"`).join(', ')} ${unknown.length === 1 ? 'is not a field' : 'are not fields'} of this BambooHR company (List Fields, GET /api/v1/meta/fields, names them; the connection form offers them)`,
       );
     }
-    return chosen.map((name) => ({ name, type: flowType((this.find(name) as BambooHrField).type), nullable: true }));
+    return chosen.map((name) => {
+      const { type } = this.find(name) as BambooHrField;
+      // A checkbox is checked or not: it reads false where nothing was ever set.
+      return { name, type: flowType(type), nullable: type !== checkboxType };
+    });
   }
 
   /** Every field as a choice of the connection form, by name. */

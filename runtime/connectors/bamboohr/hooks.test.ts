@@ -3,7 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { triggerConfigSchema } from '../../../nodes/trigger/schema';
 import type { BambooHrFake } from '../../../test/fakes/bamboohr/server';
-import { contextFor, startFake } from './fakeCompany';
+import { guardedFetch } from '../network';
+import { BambooHrClient } from './client';
+import { access, contextFor, startFake } from './fakeCompany';
+import { registerBambooHrWebhook } from './hooks';
 import { bambooHrConnector } from './index';
 
 // Registration through BambooHR's webhooks API on the fake, instead of an admin's setup in BambooHR's settings.
@@ -14,14 +17,19 @@ let endpoint: string;
 
 const webhook = bambooHrConnector.webhook;
 
-function context() {
-  const base = contextFor(fake);
+function context(connection: Record<string, unknown> = {}) {
+  const base = contextFor(fake, connection);
   return { ...base, config: triggerConfigSchema.parse({ ...base.config, detect: { mode: 'webhook', secret: { credential: 'bamboohr-hook' } } }) };
 }
 
 async function listed(): Promise<Array<{ id: string; url: string }>> {
   const response = await fetch(`${fake.url}/api/v1/webhooks`, { headers: { authorization: fake.authorization, accept: 'application/json' } });
   return ((await response.json()) as { webhooks: Array<{ id: string; url: string }> }).webhooks;
+}
+
+async function shown(id: string): Promise<{ events: string[]; monitorFields: string[] | null }> {
+  const response = await fetch(`${fake.url}/api/v1/webhooks/${id}`, { headers: { authorization: fake.authorization, accept: 'application/json' } });
+  return (await response.json()) as { events: string[]; monitorFields: string[] | null };
 }
 
 beforeEach(async () => {
@@ -73,5 +81,44 @@ describe('registering the webhook of a bamboohr trigger', () => {
     await webhook.unregister!(context(), endpoint);
     await webhook.unregister!(context(), endpoint);
     expect((await listed()).map((entry) => entry.url)).toEqual([`${endpoint}-other`]);
+  });
+
+  it('watches only the chosen fields List Monitor Fields offers, names the others, and still hears of a termination', async () => {
+    const answer = (await webhook.register!(context(), { url: endpoint, secret: null })) as { secret: string; unwatched: string[] };
+    // terminationDate, a default field, is not monitorable: BambooHR would refuse the whole webhook with a 403.
+    expect(answer.unwatched).toEqual(['terminationDate']);
+    const [created] = await listed();
+    const config = await shown(created!.id);
+    expect(config.events).toEqual(['employee.created', 'employee.updated', 'employee.deleted']);
+    expect(config.monitorFields).toEqual(['firstName', 'lastName', 'preferredName', 'workEmail', 'employeeNumber', 'jobTitle', 'department', 'division', 'location', 'status', 'employmentHistoryStatus', 'hireDate']);
+
+    const ada = fake.hire({ firstName: 'Ada', lastName: 'Lovelace' });
+    await fake.webhooks.idle();
+    const before = fake.webhooks.deliveries.length;
+    fake.clock.advance(60);
+    fake.terminate(ada.id, '2024-06-30');
+    await fake.webhooks.idle();
+    const after = fake.webhooks.deliveries.slice(before).map((delivery) => JSON.parse(delivery.body) as { type: string; data: { changedFields?: string[] } });
+    expect(after).toEqual([expect.objectContaining({ type: 'employee.updated', data: expect.objectContaining({ changedFields: ['status', 'employmentHistoryStatus'] }) })]);
+  });
+
+  it('with no chosen field BambooHR can monitor, announces hires and deletions only, and says which fields go unwatched', async () => {
+    const answer = (await webhook.register!(context({ fields: ['terminationDate', 'displayName'] }), { url: endpoint, secret: null })) as { unwatched: string[] };
+    expect(answer.unwatched).toEqual(['terminationDate', 'displayName']);
+    const [created] = await listed();
+    expect(await shown(created!.id)).toMatchObject({ events: ['employee.created', 'employee.deleted'], monitorFields: null });
+  });
+
+  it("when BambooHR refuses a field its own list offered (the key's access changed in between), the error names the field", async () => {
+    // A List Monitor Fields answer from before the change: terminationDate still on it.
+    const inner = guardedFetch(access.hosts);
+    const staleList: typeof fetch = async (input, init) => {
+      if (String(input).endsWith('/api/v1/webhooks/monitor_fields')) return Response.json({ fields: [{ id: '16', name: 'Termination Date', alias: 'terminationDate' }] });
+      return inner(input, init);
+    };
+    const client = new BambooHrClient(fake.url, fake.apiKey, 'bamboohr-key', { fetch: staleList, now: () => Date.now(), sleep: async () => {}, maxWaitMs: 0, timeoutMs: 5000 }, new AbortController().signal);
+    await expect(registerBambooHrWebhook(client, ['terminationDate'], endpoint, null)).rejects.toThrow(
+      'POST /api/v1/webhooks: 403, BambooHR refused to create the webhook (managing webhooks needs an admin API key) — Permission denied to the following fields: monitorFields Termination Date',
+    );
   });
 });

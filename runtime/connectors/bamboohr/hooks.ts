@@ -14,6 +14,32 @@ import type { BambooHrClient } from './client';
  */
 export const subscribedEvents = ['employee.created', 'employee.updated', 'employee.deleted'] as const;
 
+/** What registering did: the key deliveries are signed with, and the chosen fields no webhook announces. */
+export interface BambooHrRegistration {
+  secret: string;
+  unwatched: string[];
+}
+
+/**
+ * The chosen fields a webhook may watch, and those it may not. BambooHR refuses a webhook whose `monitorFields` hold a
+ * field List Monitor Fields (`GET /api/v1/webhooks/monitor_fields`: "the list of employee fields that can be monitored
+ * by a webhook") leaves out — a computed field, one the key's user may not see — with a 403 naming those
+ * `monitorFields` (Create Webhook). So only the listed ones are watched. A change to the others sends no webhook; it is
+ * read by the next pass that lists BambooHR (a poll, or the pass another webhook starts), since Get Changed Employee IDs
+ * notes every change, watched or not.
+ */
+export async function watchableFields(client: BambooHrClient, fields: readonly string[]): Promise<{ watched: string[]; unwatched: string[] }> {
+  const body = (await client.json('GET', client.url('/api/v1/webhooks/monitor_fields'))) as { fields?: unknown } | null;
+  if (!body || !Array.isArray(body.fields)) throw new ConnectorError('GET /api/v1/webhooks/monitor_fields: expected {"fields": [...]}, the fields a webhook may monitor');
+  // monitorFields takes "the field IDs or aliases from this response", as a flow names its fields.
+  const names = new Set<string>();
+  for (const field of body.fields as Array<{ id?: unknown; alias?: unknown }>) {
+    if (typeof field?.id === 'string' || typeof field?.id === 'number') names.add(String(field.id));
+    if (typeof field?.alias === 'string' && field.alias !== '') names.add(field.alias);
+  }
+  return { watched: fields.filter((name) => names.has(name)), unwatched: fields.filter((name) => !names.has(name)) };
+}
+
 interface WebhookJson {
   id: string | number;
   url?: string;
@@ -30,19 +56,23 @@ async function deleteWebhook(client: BambooHrClient, id: string | number): Promi
 }
 
 /**
- * Makes BambooHR send the employees' events to `url`; returns the private key it signs them with. `stored` is the
- * key the runtime holds from an earlier registration, if any.
+ * Makes BambooHR send the employees' events to `url`; returns the private key it signs them with, and the chosen
+ * fields it cannot watch ({@link watchableFields}). `stored` is the key the runtime holds from an earlier
+ * registration, if any. With no field to watch, the webhook announces hires and deletions only: an update event needs
+ * at least one monitored field.
  */
-export async function registerBambooHrWebhook(client: BambooHrClient, fields: readonly string[], url: string, stored: string | null): Promise<{ secret: string }> {
+export async function registerBambooHrWebhook(client: BambooHrClient, fields: readonly string[], url: string, stored: string | null): Promise<BambooHrRegistration> {
+  const { watched, unwatched } = await watchableFields(client, fields);
   const existing = await webhooksAt(client, url);
-  if (existing.length === 1 && stored !== null) return { secret: stored };
+  if (existing.length === 1 && stored !== null) return { secret: stored, unwatched };
   for (const webhook of existing) await deleteWebhook(client, webhook.id);
-  const input = { name: `Syncline ${new URL(url).pathname}`, url, format: 'json', events: [...subscribedEvents], monitorFields: [...fields] };
+  const events = watched.length > 0 ? [...subscribedEvents] : subscribedEvents.filter((event) => event !== 'employee.updated');
+  const input = { name: `Syncline ${new URL(url).pathname}`, url, format: 'json', events, ...(watched.length > 0 ? { monitorFields: watched } : {}) };
   const created = await client.request('POST', client.url('/api/v1/webhooks'), input);
   if (created.status !== 201 && created.status !== 200) throw client.failure(created, 'BambooHR refused to create the webhook (managing webhooks needs an admin API key)');
   const privateKey = (client.jsonBody(created) as { privateKey?: unknown }).privateKey;
   if (typeof privateKey !== 'string' || privateKey === '') throw new ConnectorError('POST /api/v1/webhooks: the answer holds no privateKey');
-  return { secret: privateKey };
+  return { secret: privateKey, unwatched };
 }
 
 /** Deletes the webhooks that send to `url`, if any. */

@@ -24,10 +24,12 @@ describe('create and update', () => {
   it('creates with the id from Location and the version read back, and updates only the fields given', async () => {
     const [created] = await connector.write([{ kind: 'create', fields: { firstName: 'Ada', lastName: 'Lovelace', workEmail: 'ada@example.com' }, tag: 't1' }]);
     expect(created).toEqual({ ok: true, id: '40', version: '2024-06-03T12:00:00Z' });
-    expect(fake.requests.map((request) => `${request.method} ${request.path} ${request.status}`)).toEqual(['POST /api/v1/employees 201', 'GET /api/v1/employees/40?fields=lastChanged 200']);
+    // The field list is read once, at the first write: a field's type decides how its value is written.
+    expect(fake.requests.map((request) => `${request.method} ${request.path} ${request.status}`)).toEqual(['GET /api/v1/meta/fields 200', 'POST /api/v1/employees 201', 'GET /api/v1/employees/40?fields=lastChanged 200']);
     fake.clock.advance(30);
     const [updated] = await connector.write([{ kind: 'update', id: '40', fields: { department: 'Research' }, tag: 't2', expectedVersion: '2024-06-03T12:00:00Z' }]);
     expect(updated).toEqual({ ok: true, id: '40', version: '2024-06-03T12:00:30Z' });
+    expect(fake.countRequests('GET /api/v1/meta/fields')).toBe(1);
     expect(fake.employee(40)).toMatchObject({ firstName: 'Ada', workEmail: 'ada@example.com', department: 'Research' });
   });
 
@@ -49,7 +51,7 @@ describe("BambooHR's refusals", () => {
   it('a create without first and last name is refused before it is sent', async () => {
     const [result] = await connector.write([{ kind: 'create', fields: { firstName: 'Ada', workEmail: 'a@example.com' }, tag: 't' }]);
     expect(result).toEqual({ ok: false, reason: 'failed', retryable: false, message: 'BambooHR creates an employee only with a first and a last name: lastName is missing; map it from the other side' });
-    expect(fake.requests).toEqual([]);
+    expect(fake.requests.map((request) => request.route)).toEqual(['GET /api/v1/meta/fields']);
   });
 
   it('a duplicate work email (409), an unknown field (406) and the employee limit (429 without Retry-After) fail with BambooHR’s reason, not retryable', async () => {
@@ -84,6 +86,45 @@ describe("BambooHR's refusals", () => {
     expect(results[1]).toMatchObject({ ok: false, message: expect.stringMatching(/^lastChanged is the time BambooHR last changed the employee/) });
     expect(results[2]).toMatchObject({ ok: false, message: expect.stringMatching(/^department must be text, a number, true\/false or null/) });
     expect(results[3]).toMatchObject({ ok: true, id: ada });
+  });
+});
+
+describe('checkboxes', () => {
+  it('reads a checkbox as true or false and writes true/false as the "yes"/"no" BambooHR takes, so true never unchecks it', async () => {
+    fake.addCustomField({ name: 'Remote', type: 'checkbox', alias: 'customRemote' });
+    const remote = await openBambooHr(contextFor(fake, { fields: ['firstName', 'lastName', 'customRemote'] }), fakeTime(fake));
+    try {
+      expect((await remote.describe())[0]?.fields).toContainEqual({ name: 'customRemote', type: 'boolean', nullable: false });
+      const [created] = await remote.write([{ kind: 'create', fields: { firstName: 'Ada', lastName: 'Lovelace', customRemote: true }, tag: 't1' }]);
+      const id = (created as { id: string }).id;
+      expect(fake.employee(Number(id)).customRemote).toBe('yes');
+      expect((await remote.getMany([id])).get(id)?.fields.customRemote).toBe(true);
+
+      fake.clock.advance(1);
+      expect(await remote.write([{ kind: 'update', id, fields: { customRemote: false }, tag: 't2', expectedVersion: null }])).toMatchObject([{ ok: true }]);
+      expect(fake.employee(Number(id)).customRemote).toBe('no');
+      expect((await remote.getMany([id])).get(id)?.fields.customRemote).toBe(false);
+
+      // One never set reads unchecked, as BambooHR's screens show it.
+      const grace = String(fake.hire({ firstName: 'Grace', lastName: 'Hopper' }).id);
+      expect((await remote.getMany([grace])).get(grace)?.fields.customRemote).toBe(false);
+    } finally {
+      await remote.close();
+    }
+  });
+
+  it('refuses a value a checkbox cannot take, before it is sent, rather than let BambooHR uncheck it', async () => {
+    fake.addCustomField({ name: 'Remote', type: 'checkbox', alias: 'customRemote' });
+    const ada = String(fake.hire({ firstName: 'Ada', lastName: 'Lovelace', customRemote: 'yes' }).id);
+    const [result] = await connector.write([{ kind: 'update', id: ada, fields: { customRemote: 'sometimes' }, tag: 't', expectedVersion: null }]);
+    expect(result).toEqual({
+      ok: false,
+      reason: 'failed',
+      retryable: false,
+      message: 'customRemote is a BambooHR checkbox: it takes true or false (or "yes" and "no"), not "sometimes"; BambooHR would store that as unchecked',
+    });
+    expect(fake.employee(Number(ada)).customRemote).toBe('yes');
+    expect(fake.countRequests('POST /api/v1/employees/{id}')).toBe(0);
   });
 });
 

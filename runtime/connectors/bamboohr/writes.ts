@@ -18,7 +18,7 @@ import { ConnectorError, RateLimitedError, type WriteOp, type WriteResult } from
 import { BambooHrCredentialsError, errorText, type BambooHrClient, type BambooHrResponse } from './client';
 import { isoVersion, employeeId } from './changes';
 import { bookkeepingFields } from './config';
-import { readOnlyFields } from './fields';
+import { readOnlyFields, writeValue, type FieldCatalog } from './fields';
 
 /** A field name a write may carry: an API alias or a custom field's numeric id. */
 const writableName = /^(?:[A-Za-z][A-Za-z0-9_]{0,99}|\d{1,10})$/;
@@ -35,9 +35,10 @@ export function refused(message: string): WriteResult {
  * Applies ops one by one (BambooHR has no batch write), one result per op. A failure of one op does not stop the
  * others, except where every further request would fail the same way: throttling longer than the pass waits (the
  * rest fail retryable, with when to come back) and a refused key. Results of ops already applied are kept: an
- * exception here would make the engine think none of them happened.
+ * exception here would make the engine think none of them happened. `catalog` gives the company's field types, which
+ * decide how a value is written (a checkbox takes "yes" or "no"); it is asked for at the first create or update.
  */
-export async function writeEmployees(client: BambooHrClient, ops: readonly WriteOp[]): Promise<WriteResult[]> {
+export async function writeEmployees(client: BambooHrClient, ops: readonly WriteOp[], catalog: () => Promise<FieldCatalog>): Promise<WriteResult[]> {
   const results: WriteResult[] = [];
   let rest: WriteResult | null = null;
   for (const op of ops) {
@@ -46,27 +47,28 @@ export async function writeEmployees(client: BambooHrClient, ops: readonly Write
       continue;
     }
     try {
-      results.push(await writeOne(client, op));
+      results.push(op.kind === 'delete' ? refused(deleteRefusal) : await writeOne(client, op, await catalog()));
     } catch (caught) {
-      if (caught instanceof RateLimitedError) {
-        rest = { ok: false, reason: 'failed', message: caught.message, retryable: true, retryAfterMs: Math.max(0, caught.resumeAt.getTime() - client.now()) };
-        results.push(rest);
-      } else if (caught instanceof BambooHrCredentialsError) {
-        rest = refused(caught.message);
-        results.push(rest);
-      } else if (caught instanceof ConnectorError) {
-        results.push({ ok: false, reason: 'failed', message: caught.message, retryable: caught.retryable });
-      } else {
-        throw caught;
-      }
+      const failed = failedOp(client, caught);
+      results.push(failed.result);
+      if (failed.stopsTheRest) rest = failed.result;
     }
   }
   return results;
 }
 
-async function writeOne(client: BambooHrClient, op: WriteOp): Promise<WriteResult> {
-  if (op.kind === 'delete') return refused(deleteRefusal);
-  const built = employeeInput(op.fields);
+/** An op's failure as its result, and whether every further op would fail the same way; unexpected errors go on up. */
+function failedOp(client: BambooHrClient, caught: unknown): { result: WriteResult; stopsTheRest: boolean } {
+  if (caught instanceof RateLimitedError) {
+    return { result: { ok: false, reason: 'failed', message: caught.message, retryable: true, retryAfterMs: Math.max(0, caught.resumeAt.getTime() - client.now()) }, stopsTheRest: true };
+  }
+  if (caught instanceof BambooHrCredentialsError) return { result: refused(caught.message), stopsTheRest: true };
+  if (caught instanceof ConnectorError) return { result: { ok: false, reason: 'failed', message: caught.message, retryable: caught.retryable }, stopsTheRest: false };
+  throw caught;
+}
+
+async function writeOne(client: BambooHrClient, op: Exclude<WriteOp, { kind: 'delete' }>, catalog: FieldCatalog): Promise<WriteResult> {
+  const built = employeeInput(op.fields, catalog);
   if ('error' in built) return refused(built.error);
   if (op.kind === 'create') {
     // Create Employee: "At minimum, provide a first name and last name."
@@ -90,8 +92,8 @@ async function writeOne(client: BambooHrClient, op: WriteOp): Promise<WriteResul
   return { ok: true, id: String(id), version };
 }
 
-/** The body of a create or update, or why these fields cannot be written. */
-export function employeeInput(fields: FlowRecord): { input: Record<string, unknown> } | { error: string } {
+/** The body of a create or update, each value as its field's type is written, or why these fields cannot be written. */
+export function employeeInput(fields: FlowRecord, catalog: FieldCatalog): { input: Record<string, unknown> } | { error: string } {
   const input: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(fields)) {
     const bookkeeping = bookkeepingFields[name];
@@ -103,7 +105,9 @@ export function employeeInput(fields: FlowRecord): { input: Record<string, unkno
       return { error: `${name} must be text, a number, true/false or null; BambooHR keeps no lists or objects in an employee field` };
     }
     if (typeof value === 'number' && !Number.isFinite(value)) return { error: `${name} must be a finite number` };
-    input[name] = value;
+    const written = writeValue(name, catalog.find(name)?.type, value);
+    if ('error' in written) return written;
+    input[name] = written.value;
   }
   return { input };
 }

@@ -26,6 +26,16 @@ export interface FieldDefinition {
   /** The API alias; standard fields have one, custom fields only when an admin gave one. */
   alias?: string;
   readOnly?: boolean;
+  /** False for a field List Monitor Fields leaves out, so a webhook may not watch it. */
+  monitorable?: boolean;
+}
+
+/** A custom field as an admin adds it; `monitorable: false` keeps it off List Monitor Fields (hidden from the key's user). */
+export interface CustomFieldInput {
+  name: string;
+  type: string;
+  alias?: string;
+  monitorable?: boolean;
 }
 
 /** What a field is called in the fake's records: its alias, else its id as text (Get Employee takes either). */
@@ -34,13 +44,16 @@ export function fieldKey(field: FieldDefinition): string {
 }
 
 // Standard fields with the types "Field Names" gives them. The numeric ids are the fake's own: the documentation
-// lists names, not ids.
+// lists names, not ids. Which of them a webhook may monitor follows the list "Global Webhooks"
+// (documentation.bamboohr.com/docs/global-webhooks) gives: "Employment Status", "Reporting to", "Status", "Hire Date"
+// are on it; "Termination Date", "Display Name" and "Last Changed" are not. UNCONFIRMED for webhooks made through the
+// API, whose list is the company's and the key user's own (List Monitor Fields answers it).
 const standardFields: FieldDefinition[] = [
   { id: 1, name: 'First Name', type: 'text', alias: 'firstName' },
   { id: 2, name: 'Last Name', type: 'text', alias: 'lastName' },
   { id: 3, name: 'Middle Name', type: 'text', alias: 'middleName' },
   { id: 4, name: 'Preferred Name', type: 'text', alias: 'preferredName' },
-  { id: 5, name: 'Display Name', type: 'text', alias: 'displayName', readOnly: true },
+  { id: 5, name: 'Display Name', type: 'text', alias: 'displayName', readOnly: true, monitorable: false },
   { id: 6, name: 'Employee #', type: 'text', alias: 'employeeNumber' },
   { id: 7, name: 'Work Email', type: 'email', alias: 'workEmail' },
   { id: 8, name: 'Home Email', type: 'email', alias: 'homeEmail' },
@@ -51,14 +64,14 @@ const standardFields: FieldDefinition[] = [
   { id: 13, name: 'Status', type: 'status', alias: 'status' },
   { id: 14, name: 'Employment Status', type: 'list', alias: 'employmentHistoryStatus', readOnly: true },
   { id: 15, name: 'Hire Date', type: 'date', alias: 'hireDate' },
-  { id: 16, name: 'Termination Date', type: 'date', alias: 'terminationDate', readOnly: true },
+  { id: 16, name: 'Termination Date', type: 'date', alias: 'terminationDate', readOnly: true, monitorable: false },
   { id: 17, name: 'Birth Date', type: 'date', alias: 'dateOfBirth' },
   { id: 18, name: 'Mobile Phone', type: 'phone', alias: 'mobilePhone' },
   { id: 19, name: 'Work Phone', type: 'phone', alias: 'workPhone' },
   { id: 20, name: 'Standard Hours Per Week', type: 'integer', alias: 'standardHoursPerWeek' },
   { id: 21, name: 'Pay Rate', type: 'currency', alias: 'payRate' },
   { id: 22, name: 'Reporting to', type: 'employee', alias: 'supervisorEId', readOnly: true },
-  { id: 23, name: 'Last Changed', type: 'timestamp', alias: 'lastChanged', readOnly: true },
+  { id: 23, name: 'Last Changed', type: 'timestamp', alias: 'lastChanged', readOnly: true, monitorable: false },
 ];
 
 /** Values as BambooHR keeps them: text, or null for an empty field. */
@@ -90,6 +103,17 @@ export function bambooTimestamp(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, '+00:00');
 }
 
+/**
+ * A checkbox as BambooHR stores what is written to it. "Field Types" (documentation.bamboohr.com/docs/field-types):
+ * checkbox — '"yes" or "checkbox" will mark the checkbox checked and everything else will default to unchecked.
+ * Example: "yes", "checkbox", "no"', and "All values are case insensitive". So JSON `true`, "true", "1" and null all
+ * uncheck it, without an error. Reads give "yes" or "no" (UNCONFIRMED: the page's examples for the type; no recorded
+ * answer with a checkbox was found); one never set reads empty, as other fields do.
+ */
+export function checkboxValue(raw: unknown): 'yes' | 'no' {
+  return typeof raw === 'string' && /^(?:yes|checkbox)$/i.test(raw) ? 'yes' : 'no';
+}
+
 export class BambooHrCompany {
   readonly fields = new Map<string, FieldDefinition>();
   readonly employees = new Map<number, EmployeeRecord>();
@@ -106,8 +130,8 @@ export class BambooHrCompany {
   }
 
   /** A custom field, as an admin adds one in Settings › Employee Fields. */
-  addCustomField(input: { name: string; type: string; alias?: string }): FieldDefinition {
-    const field: FieldDefinition = { id: this.nextFieldId++, name: input.name, type: input.type, ...(input.alias ? { alias: input.alias } : {}) };
+  addCustomField(input: CustomFieldInput): FieldDefinition {
+    const field: FieldDefinition = { id: this.nextFieldId++, name: input.name, type: input.type, ...(input.alias ? { alias: input.alias } : {}), ...(input.monitorable === false ? { monitorable: false } : {}) };
     this.fields.set(fieldKey(field), field);
     return field;
   }
@@ -117,6 +141,11 @@ export class BambooHrCompany {
     const byKey = this.fields.get(name);
     if (byKey) return byKey;
     return /^\d+$/.test(name) ? [...this.fields.values()].find((field) => String(field.id) === name) : undefined;
+  }
+
+  /** The fields List Monitor Fields answers with: those a webhook may watch. */
+  monitorFields(): FieldDefinition[] {
+    return [...this.fields.values()].filter((field) => field.monitorable !== false);
   }
 
   live(id: number): EmployeeRecord {
@@ -192,7 +221,8 @@ export class BambooHrCompany {
   /**
    * The values of a create or update, as text. Unknown field names are refused (406); read-only fields are dropped
    * (UNCONFIRMED: whether BambooHR drops them or refuses the request; the documentation only calls them read only);
-   * dates must be yyyy-mm-dd, whole-number fields whole numbers, status Active or Inactive, and emails unique (409).
+   * checkboxes take what {@link checkboxValue} says; dates must be yyyy-mm-dd, whole-number fields whole numbers,
+   * status Active or Inactive, and emails unique (409).
    */
   private checkedValues(input: Record<string, unknown>, selfId: number | null): EmployeeValues {
     const unknown = Object.keys(input).filter((name) => !this.resolveField(name));
@@ -204,6 +234,10 @@ export class BambooHrCompany {
       const key = fieldKey(field);
       const value = raw === null || raw === '' ? null : typeof raw === 'object' ? null : String(raw);
       if (typeof raw === 'object' && raw !== null) throw invalidValue(key, 'must be text, a number or true/false');
+      if (field.type === 'checkbox') {
+        values[key] = checkboxValue(raw);
+        continue;
+      }
       if (value !== null) {
         if (field.type === 'date' && (!datePattern.test(value) || Number.isNaN(Date.parse(value)))) throw invalidValue(key, `"${value}" is not a date (yyyy-mm-dd)`);
         if (field.type === 'integer' && !/^-?\d+$/.test(value)) throw invalidValue(key, `"${value}" is not a whole number`);

@@ -133,6 +133,18 @@ describe('employees', () => {
     expect((await call(fake, 'POST', '/api/v1/employees/9999', { body: { firstName: 'X' } })).status).toBe(404);
   });
 
+  it('a checkbox is checked only by "yes" or "checkbox" (any case); anything else, JSON true included, unchecks it', async () => {
+    const remote = fake.addCustomField({ name: 'Remote', type: 'checkbox', alias: 'customRemote' });
+    const employee = fake.hire({ firstName: 'Ada', lastName: 'Lovelace' });
+    const read = async () => (await call(fake, 'GET', `/api/v1/employees/${employee.id}?fields=customRemote,${remote.id}`)).json;
+    expect(await read()).toEqual({ id: String(employee.id), customRemote: null, [remote.id]: null });
+    for (const [written, stored] of [['YES', 'yes'], [true, 'no'], ['checkbox', 'yes'], ['true', 'no'], ['Checkbox', 'yes'], [null, 'no'], [1, 'no']] as const) {
+      const reply = await call(fake, 'POST', `/api/v1/employees/${employee.id}`, { body: { customRemote: written } });
+      expect(reply.status, String(written)).toBe(200);
+      expect((await read()).customRemote, String(written)).toBe(stored);
+    }
+  });
+
   it('keeps a terminated employee, Inactive, readable and in reports; changed lists the termination as an update', async () => {
     const employee = fake.hire({ firstName: 'Ada', lastName: 'Lovelace' });
     fake.clock.advance(60);
@@ -318,9 +330,25 @@ describe('webhooks', () => {
       const unknown = await call(strict, 'POST', '/api/v1/webhooks', { body: { name: 'x', url: 'https://example.com/hook', format: 'json', monitorFields: ['shoeSize'] } });
       expect(unknown.status).toBe(403);
       expect(unknown.json.errors[0].unknownFields).toEqual([{ id: null, name: 'shoeSize' }]);
+      const unwatchable = await call(strict, 'POST', '/api/v1/webhooks', { body: { name: 'x', url: 'https://example.com/hook', format: 'json', monitorFields: ['firstName', 'terminationDate', '23'] } });
+      expect(unwatchable.status).toBe(403);
+      expect(unwatchable.json).toEqual({
+        errors: [{ error: 'Permission denied to the following fields', monitorFields: [{ id: 16, name: 'Termination Date' }, { id: 23, name: 'Last Changed' }] }],
+      });
+      expect((await call(strict, 'GET', '/api/v1/webhooks')).json).toEqual({ webhooks: [] });
     } finally {
       await strict.close();
     }
+  });
+
+  it('lists the fields a webhook may monitor, by id as text, name and alias: computed fields and those kept off the list are not among them', async () => {
+    fake.addCustomField({ name: 'Remote', type: 'checkbox', alias: 'customRemote' });
+    fake.addCustomField({ name: 'Salary band', type: 'list', monitorable: false });
+    const listed = (await call(fake, 'GET', '/api/v1/webhooks/monitor_fields')).json.fields as Array<{ id: string; name: string; alias: string | null }>;
+    expect(listed).toContainEqual({ id: '1', name: 'First Name', alias: 'firstName' });
+    expect(listed).toContainEqual({ id: '14', name: 'Employment Status', alias: 'employmentHistoryStatus' });
+    expect(listed).toContainEqual({ id: '4000', name: 'Remote', alias: 'customRemote' });
+    for (const name of ['Display Name', 'Termination Date', 'Last Changed', 'Salary band']) expect(listed.map((field) => field.name)).not.toContain(name);
   });
 
   it('sends event-based deliveries signed over the body then the timestamp: created and updated on a hire, updated only for monitored fields, deleted', async () => {

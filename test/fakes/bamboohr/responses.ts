@@ -86,6 +86,23 @@ export function webhookBadRequest(issues: string[]): BambooHrError {
   return new BambooHrError(400, issues.join('; '), { 'Content-Type': 'application/json' }, JSON.stringify({ errors: [{ error: 'Invalid request body', issues }] }));
 }
 
+/**
+ * Create Webhook 403 (OpenAPI description, `create-webhook`): "The authenticated user does not have permission to
+ * access one or more of the specified fields. The response lists which `monitorFields`, `postFields`, and
+ * `unknownFields` caused the violation", in `WebhookError` entries (`WebhookSubErrorProperty`: `error`,
+ * `unknownFields: [{id, name}]` with a null id for a name matching no field, `monitorFields: [{id, name}]`). "Permissioned
+ * Webhooks" sends a webhook's author to Get Monitor Fields "to see what fields you can monitor": a monitored field off
+ * that list is one of the `monitorFields` here. The `error` wording is UNCONFIRMED (the schema gives no example).
+ */
+export function webhookFieldsDenied(denied: { unknownFields: string[]; monitorFields: Array<{ id: number; name: string }> }): BambooHrError {
+  const entry = {
+    error: 'Permission denied to the following fields',
+    ...(denied.unknownFields.length > 0 ? { unknownFields: denied.unknownFields.map((name) => ({ id: null, name })) } : {}),
+    ...(denied.monitorFields.length > 0 ? { monitorFields: denied.monitorFields } : {}),
+  };
+  return new BambooHrError(403, entry.error, { 'Content-Type': 'application/json' }, JSON.stringify({ errors: [entry] }));
+}
+
 // Get/Delete Webhook 404 with WebhookError {errors: [{error}]}; the wording is the schema's own example.
 export const webhookNotFound = (id: string): BambooHrError =>
   new BambooHrError(404, `No webhook was found with ID: ${id}.`, { 'Content-Type': 'application/json' }, JSON.stringify({ errors: [{ error: `No webhook was found with ID: ${id}.` }] }));

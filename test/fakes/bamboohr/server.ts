@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { readBody } from '../../support/http';
 import { pathParams, pathPattern, type PathPattern } from '../pathPattern';
-import { bambooTimestamp, BambooHrCompany, fieldKey, type EmployeeRecord, type FieldDefinition } from './company';
+import { bambooTimestamp, BambooHrCompany, fieldKey, type CustomFieldInput, type EmployeeRecord, type FieldDefinition } from './company';
 import {
   badChangeType,
   badSince,
@@ -70,7 +70,7 @@ export interface BambooHrFake {
   terminate(id: number, date: string): EmployeeRecord;
   rehire(id: number, date: string): EmployeeRecord;
   deleteEmployee(id: number): void;
-  addCustomField(input: { name: string; type: string; alias?: string }): FieldDefinition;
+  addCustomField(input: CustomFieldInput): FieldDefinition;
   /** Every stored value of an employee, computed fields included, as Get Employee would give them. */
   employee(id: number): Record<string, string | null>;
   webhooks: {
@@ -286,9 +286,11 @@ export async function startBambooHrFake(options: BambooHrFakeOptions = {}): Prom
   // Webhooks — List, Create, Get, Delete Webhook, List Monitor Fields (OpenAPI "Webhooks" tag). JSON only.
   route('GET', '/api/v1/webhooks', () => ({ status: 200, json: { webhooks: [...hub.webhooks.values()].map((webhook) => ({ id: webhook.id, name: webhook.name, created: hub.json(webhook).created, lastSent: hub.json(webhook).lastSent, url: webhook.url })) } }));
   route('POST', '/api/v1/webhooks', (context) => ({ status: 201, json: hub.json(hub.create(jsonObject(context)), true) }));
+  // List Monitor Fields (`MonitorFieldList`): "one entry per monitorable employee field, including the field ID (as a
+  // string), human-readable name, and alias (null if no alias is defined)".
   route('GET', '/api/v1/webhooks/monitor_fields', () => ({
     status: 200,
-    json: { fields: [...company.fields.values()].filter((field) => !field.readOnly).map((field) => ({ id: String(field.id), name: field.name, alias: field.alias ?? null })) },
+    json: { fields: company.monitorFields().map((field) => ({ id: String(field.id), name: field.name, alias: field.alias ?? null })) },
   }));
   route('GET', '/api/v1/webhooks/{id}', (context) => ({ status: 200, json: hub.json(hub.get(context.params.id as string)) }));
   route('DELETE', '/api/v1/webhooks/{id}', (context) => {

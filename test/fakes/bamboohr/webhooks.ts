@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { BambooHrCompany, EmployeeChange, FieldDefinition } from './company';
 import { fieldKey } from './company';
-import { BambooHrError, webhookBadRequest, webhookNotFound } from './responses';
+import { webhookBadRequest, webhookFieldsDenied, webhookNotFound } from './responses';
 
 /**
  * Webhooks: the records of the Webhooks API (`/api/v1/webhooks`) and the signed requests BambooHR sends.
@@ -11,8 +11,9 @@ import { BambooHrError, webhookBadRequest, webhookNotFound } from './responses';
  *   required; url "must begin with https://"; `events` default `['employee_with_fields.updated',
  *   'employee_with_fields.deleted', 'employee_with_fields.created']`, "Cannot mix employee_with_fields events with
  *   employee events"; `monitorFields` required with an update event; 201 with `privateKey`, "only returned at
- *   creation time and cannot be retrieved again"; 403 listing `unknownFields`), List Webhooks, Get Webhook (no
- *   private key), Delete Webhook (200 text/plain "Web hook has been deleted."), `WebhookEventType`.
+ *   creation time and cannot be retrieved again"; 403 listing `unknownFields` and the `monitorFields` List Monitor
+ *   Fields leaves out), List Webhooks, Get Webhook (no private key), Delete Webhook (200 text/plain "Web hook has been
+ *   deleted."), `WebhookEventType`.
  * - "Event-Based Webhooks", https://documentation.bamboohr.com/docs/event-based-webhooks : `{"type":
  *   "employee.updated", "timestamp": "2026-01-31T18:42:00+0000", "data": {"companyId", "employeeId",
  *   "changedFields"}}`, and the form-post encoding `type=…&data[companyId]=…`.
@@ -113,10 +114,7 @@ export class WebhookHub {
     if (issues.length > 0) throw webhookBadRequest(issues);
 
     const postFields = typeof input.postFields === 'object' && input.postFields !== null && !Array.isArray(input.postFields) ? Object.fromEntries(Object.entries(input.postFields).map(([key, value]) => [key, String(value)])) : {};
-    const unknown = [...monitorFields, ...Object.keys(postFields)].filter((field) => !this.company.resolveField(field));
-    if (unknown.length > 0) {
-      throw new BambooHrError(403, 'Permission denied to the following fields', { 'Content-Type': 'application/json' }, JSON.stringify({ errors: [{ error: 'Permission denied to the following fields', unknownFields: unknown.map((field) => ({ id: null, name: field })) }] }));
-    }
+    this.checkFields(monitorFields, Object.keys(postFields));
     const webhook: WebhookRecord = {
       id: String(this.nextId++),
       name: name as string,
@@ -133,6 +131,17 @@ export class WebhookHub {
     };
     this.webhooks.set(webhook.id, webhook);
     return webhook;
+  }
+
+  /** Names matching no field, and monitored fields List Monitor Fields leaves out, refuse the webhook (403). */
+  private checkFields(monitorFields: string[], postFields: string[]): void {
+    const unknownFields = [...monitorFields, ...postFields].filter((name) => !this.company.resolveField(name));
+    const monitorable = new Set(this.company.monitorFields());
+    const denied = monitorFields
+      .map((name) => this.company.resolveField(name))
+      .filter((field): field is FieldDefinition => field !== undefined && !monitorable.has(field))
+      .map((field) => ({ id: field.id, name: field.name }));
+    if (unknownFields.length > 0 || denied.length > 0) throw webhookFieldsDenied({ unknownFields, monitorFields: denied });
   }
 
   get(id: string): WebhookRecord {
