@@ -240,6 +240,37 @@ describe('core_user_update_users', () => {
   });
 });
 
+describe('menu profile fields', () => {
+  beforeEach(() =>
+    start({
+      profileFields: [
+        { shortname: 'site', name: 'Site', datatype: 'menu', options: ['Leeds', 'York', 'Hull'], defaultdata: 'Leeds' },
+        { shortname: 'shift', name: 'Shift', datatype: 'menu', options: ['Early', 'Late'], required: true },
+      ],
+    }),
+  );
+
+  const save = (id: number, site: string, shift: string) =>
+    call('core_user_update_users', { users: { 0: { id, customfields: { 0: { type: 'site', value: site }, 1: { type: 'shift', value: shift } } } } });
+
+  it('keeps one of the options; an unknown option, or "" on a field not required, silently becomes the default', async () => {
+    const ada = seedPerson('ada');
+    expect(await save(ada.id, 'York', 'Late')).toEqual({ warnings: [] });
+    expect(Object.fromEntries(fake.site.users.get(ada.id)?.profile ?? [])).toEqual({ site: 'York', shift: 'Late' });
+    // Options match exactly: "york" is not "York". A required menu has "" (Choose...) among its options.
+    expect(await save(ada.id, 'york', '')).toEqual({ warnings: [] });
+    expect(Object.fromEntries(fake.site.users.get(ada.id)?.profile ?? [])).toEqual({ site: 'Leeds', shift: '' });
+    expect(await save(ada.id, '', 'Night')).toEqual({ warnings: [] });
+    expect(Object.fromEntries(fake.site.users.get(ada.id)?.profile ?? [])).toEqual({ site: 'Leeds', shift: '' });
+  });
+
+  it('reads a user without data for a field as the field’s default', async () => {
+    const bob = seedPerson('bob');
+    const [user] = (await call('core_user_get_users_by_field', { field: 'id', values: { 0: String(bob.id) } })) as Array<Record<string, unknown>>;
+    expect(user?.customfields).toEqual([{ name: 'Site', value: 'Leeds', displayvalue: 'Leeds', type: 'menu', shortname: 'site' }]);
+  });
+});
+
 describe('reading users', () => {
   beforeEach(() => start({ profileFields: [{ shortname: 'costcentre', name: 'Cost centre', datatype: 'text' }] }));
 

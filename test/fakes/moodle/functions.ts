@@ -15,7 +15,7 @@ import {
   requiredCapability,
 } from './exceptions';
 import { cleanParam, multiple, phpIntval, single, value, type Description, type Validated } from './php';
-import { defaultUserFields, GUEST_ID, SITEID, type Course, type MoodleSite, type MoodleUser, type ServiceToken } from './site';
+import { defaultUserFields, GUEST_ID, SITEID, type Course, type MoodleSite, type MoodleUser, type ProfileField, type ServiceToken } from './site';
 
 export interface Call {
   site: MoodleSite;
@@ -229,13 +229,32 @@ function inTransaction<T>(site: MoodleSite, work: () => T): T {
   }
 }
 
-/** profile_save_data(): each given field that exists is saved ("profile_field_<shortname>"); unknown names are ignored. */
+/**
+ * profile_save_data(): each given field that exists is saved ("profile_field_<shortname>"); unknown names are ignored.
+ * Each goes through its type's edit_save_data_preprocess() first (user/profile/lib.php, profile_field_base::
+ * edit_save_data()).
+ */
 function saveProfile(site: MoodleSite, user: MoodleUser, customfields: Validated | undefined): void {
   if (!Array.isArray(customfields)) return;
   for (const entry of customfields as Row[]) {
-    const shortname = String(entry.type);
-    if (site.profileFields.has(shortname)) user.profile.set(shortname, String(entry.value));
+    const field = site.profileFields.get(String(entry.type));
+    if (field) user.profile.set(field.shortname, savedProfileValue(field, String(entry.value)));
   }
+}
+
+/**
+ * What a profile field stores of a value written to it, without an error either way. A menu keeps only one of its
+ * options: profile_field_menu (user/profile/field/menu/field.class.php) keys `$this->options` by the option texts
+ * (plus '' for "Choose..." when the field is required), and `edit_save_data_preprocess()` is `return
+ * isset($this->options[$data]) ? $data : null;`; profile_field_base::edit_save_data() then "Field cannot be set to null,
+ * set the default value." — `$this->field->defaultdata`. So an unknown option, or "" on a field not required, becomes
+ * the default. Other types keep the value as given (the base preprocess returns it unchanged).
+ */
+function savedProfileValue(field: ProfileField, value: string): string {
+  if (field.datatype !== 'menu') return value;
+  const options = new Set(field.options ?? []);
+  if (field.required) options.add('');
+  return options.has(value) ? value : (field.defaultdata ?? '');
 }
 
 function emailTaken(site: MoodleSite, email: string, exceptId: number | null): boolean {

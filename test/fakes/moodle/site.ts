@@ -52,6 +52,11 @@ export interface ProfileField {
   shortname: string;
   name: string;
   datatype: 'text' | 'menu' | 'checkbox' | 'textarea' | 'datetime';
+  /** A menu's options, one a line of `param1` as the admin typed them. */
+  options?: readonly string[];
+  /** `defaultdata`: what the field holds before a value is saved, and what a value the field refuses becomes. */
+  defaultdata?: string;
+  required?: boolean;
 }
 
 export interface Course {
@@ -386,10 +391,13 @@ export class MoodleSite {
     if (fields.has('lastname')) details.lastname = user.lastname;
     details.fullname = `${user.firstname} ${user.lastname}`;
     if (fields.has('customfields')) {
-      // Only visible, non-empty fields; the key is dropped when none has data. `type` is the field's datatype.
+      // Only visible, non-empty fields; the key is dropped when none has data. `type` is the field's datatype. A user
+      // with no data for a field shows its default: profile_field_base::set_field() sets `$this->data =
+      // $this->field->defaultdata`, and only saved user data replaces it (user/profile/lib.php).
       const custom = [...this.profileFields.values()]
-        .filter((field) => (user.profile.get(field.shortname) ?? '') !== '')
-        .map((field) => ({ name: field.name, value: user.profile.get(field.shortname), displayvalue: user.profile.get(field.shortname), type: field.datatype, shortname: field.shortname }));
+        .map((field) => ({ field, data: user.profile.get(field.shortname) ?? field.defaultdata ?? '' }))
+        .filter(({ data }) => data !== '')
+        .map(({ field, data }) => ({ name: field.name, value: data, displayvalue: data, type: field.datatype, shortname: field.shortname }));
       if (custom.length > 0) details.customfields = custom;
     }
     const avatar = `${this.wwwroot()}/theme/image.php/boost/core/1/u/`;
