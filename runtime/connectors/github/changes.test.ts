@@ -124,6 +124,23 @@ describe('listing issues whose updated_at ties, in pages GitHub orders anew on e
   });
 });
 
+describe('a large repository, whose pages GitHub links by cursor', () => {
+  it('reads a tie longer than page numbers reach whole, by the cursor, never asking for a page GitHub refuses', async () => {
+    // GitHub refuses page=100 of 100 in such a listing; the fake's window is 300 here, so page=3 would be refused and
+    // the tie of 450 issues needs five pages.
+    const { fake, connector } = await open({ pagination: 'cursor', pageWindow: 300 });
+    seedAt(fake, 30, (i) => i, 'early');
+    seedAt(fake, 450, () => 100, 'bulk');
+    seedAt(fake, 40, () => 101, 'next');
+    seedAt(fake, 20, (i) => 110 + i, 'late');
+    fake.requests.reset();
+    expectExactly(await listAll(connector, { since: null, afterId: null }, 1000), issuesOf(fake));
+    expect(fake.requests.log.filter((entry) => entry.status !== 200)).toEqual([]);
+    // Pages 2 to 5 of the query that holds the tie.
+    expect(fake.requests.log.filter((entry) => entry.path.includes('after='))).toHaveLength(4);
+  });
+});
+
 describe('a listing resumed from the position it handed out', () => {
   it('is served from its first read in the middle of a listing, without a request', async () => {
     const { fake, connector } = await open();

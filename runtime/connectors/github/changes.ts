@@ -11,10 +11,15 @@
  * come first and are dropped as already read; were it exclusive, nothing is lost either). Only a tie of a page or more
  * is read across pages, and there the positions it fills are counted: pages are read again until as many distinct
  * issues are known at that second as it has positions.
+ *
+ * Such a tie is the one reason to read past the first page, and it may be longer than page numbers reach: GitHub
+ * refuses `page=100` of 100 in a large listing (422 "Pagination with the page parameter is not supported for large
+ * datasets, please use cursor based pagination (after/before)") and links its next pages by an `after` cursor instead.
+ * A later page is asked for by that cursor whenever GitHub gave one, so no tie is too long to be read whole.
  */
 import type { ChangeFeedSource } from '../saas/changeFeed';
 import { ConnectorError, type SourceRecord } from '../types';
-import type { IssuePage } from './client';
+import type { IssuePage, PageRequest } from './client';
 import { isPullRequest, issueRecord, type IssueJson } from './issues';
 
 /**
@@ -28,7 +33,7 @@ export const issuesLookbackMs = 5_000;
 const maxRounds = 20;
 
 /** Reads one page of the query `since` (whole seconds, ISO 8601) — or of every issue, for null. */
-export type IssuePageReader = (since: string | null, page: number) => Promise<IssuePage>;
+export type IssuePageReader = (since: string | null, page: PageRequest) => Promise<IssuePage>;
 
 /** `2024-01-01T12:00:00Z`: GitHub's timestamp format, with `date` rounded down to the second. */
 export function isoSeconds(date: Date | number): string {
@@ -71,8 +76,10 @@ export class IssueChanges implements ChangeFeedSource {
     for (let round = 0; round < maxRounds; round++) {
       const listed: IssueJson[] = [];
       let ended = false;
+      let after: string | null = null;
       for (let page = 1; ; page++) {
-        const answer = await this.readPage(since, page);
+        const answer = await this.readPage(since, { page, after });
+        after = answer.after;
         listed.push(...answer.items);
         const last = answer.items.at(-1);
         if (!answer.hasNext || last === undefined) {

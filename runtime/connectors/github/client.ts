@@ -50,6 +50,15 @@ export interface IssuePage {
   items: IssueJson[];
   /** GitHub's Link header has a `next` page. */
   hasNext: boolean;
+  /** The `after` cursor of that next page, when GitHub pages this listing by cursor; else null. */
+  after: string | null;
+}
+
+/** Where a page of a listing is: its number, and the cursor GitHub gave for it, if any. */
+export interface PageRequest {
+  page: number;
+  after?: string | null;
+  perPage?: number;
 }
 
 /** What became of a request for one issue. */
@@ -111,8 +120,13 @@ export class GitHubClient {
    * List repository issues, `since`, `sort=updated`, `direction=asc`, `state=all`). A redirect means the repository
    * itself moved (renamed or transferred, docs: Best practices › Follow redirects): its issues are not gone, the
    * connection names an old address, so the pass stops and says so rather than read issues as missing.
+   *
+   * A page with a cursor is asked for as GitHub's Link header names it, `after` beside the page number: GitHub refuses
+   * `page` alone deep in a large listing (422 "Pagination with the page parameter is not supported for large datasets,
+   * please use cursor based pagination (after/before)", at page 100 of 100: google/go-github#3565), and a cursor
+   * reaches any depth.
    */
-  async listIssues(since: string | null, page: number, perPage = issuesPerPage): Promise<IssuePage> {
+  async listIssues(since: string | null, { page, after = null, perPage = issuesPerPage }: PageRequest): Promise<IssuePage> {
     const response = await this.octokit.rest.issues.listForRepo({
       owner: this.owner,
       repo: this.repo,
@@ -120,8 +134,9 @@ export class GitHubClient {
       sort: 'updated',
       direction: 'asc',
       per_page: perPage,
-      page,
       ...(since === null ? {} : { since }),
+      ...(after === null ? {} : { after }),
+      page,
       request: { redirect: 'manual' },
     });
     const status = response.status as number;
@@ -130,7 +145,8 @@ export class GitHubClient {
         `GitHub answers that repository "${this.options.repo}" moved (${status} to ${String(response.headers.location ?? 'another address')}): it was renamed or transferred; set connection.repo to its new owner/name`,
       );
     }
-    return { items: response.data as unknown as IssueJson[], hasNext: /\brel="next"/.test(response.headers.link ?? '') };
+    const link = response.headers.link ?? '';
+    return { items: response.data as unknown as IssueJson[], hasNext: /\brel="next"/.test(link), after: nextCursor(link) };
   }
 
   async getIssue(number: number): Promise<IssueAnswer> {
@@ -203,6 +219,17 @@ export class GitHubClient {
       case 'network':
         return new ConnectorError(`${what}: ${failure.refused ? '' : `cannot reach GitHub at ${this.options.baseUrl}: `}${failure.message}`, { retryable: !failure.refused, cause: error });
     }
+  }
+}
+
+/** The `after` parameter of the Link header's next page, or null when it has none (a listing paged by number). */
+function nextCursor(link: string): string | null {
+  const next = /<([^>]*)>;\s*rel="next"/.exec(link)?.[1];
+  if (next === undefined) return null;
+  try {
+    return new URL(next).searchParams.get('after');
+  } catch {
+    return null;
   }
 }
 

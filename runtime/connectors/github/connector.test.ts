@@ -118,7 +118,7 @@ describe('a repository that moved', () => {
         headers: { location: 'https://api.github.com/repositories/42/issues?state=all', 'content-type': 'application/json; charset=utf-8' },
       });
     const client = new GitHubClient({ baseUrl: 'https://api.github.com', token: testToken, repo: 'octo-org/old-name', credential: credentialName, fetch: moved, maxWaitSeconds: 60, signal: new AbortController().signal });
-    await expect(client.listIssues(null, 1)).rejects.toThrow(
+    await expect(client.listIssues(null, { page: 1 })).rejects.toThrow(
       'GitHub answers that repository "octo-org/old-name" moved (301 to https://api.github.com/repositories/42/issues?state=all): it was renamed or transferred; set connection.repo to its new owner/name',
     );
   });
@@ -206,6 +206,28 @@ describe('writes', () => {
     expect((results[0] as { message: string }).message).toMatch(/^GitHub refused the issue \(422 Validation Failed: assignees invalid \("nobody-here"\)\)/);
     expect(results[1]).toMatchObject({ ok: true });
     expect(fake.issues.get(number)?.title).toBe('renamed');
+  });
+
+  it('refuses a record with more than 10 assignees, which GitHub would cut to 10 without an error, and writes the others', async () => {
+    const { fake, connector } = await open();
+    const people = Array.from({ length: 11 }, (_, i) => `member-${i + 1}`);
+    for (const login of people) fake.seed.collaborator(login);
+    const number = fake.seed.issue({ title: 'Team task', assignees: ['member-1'] });
+    fake.requests.reset();
+    const results = await connector.write([
+      { kind: 'create', fields: { title: 'Whole team', assignees: people }, tag: 'syncline:t:12' },
+      { kind: 'update', id: String(number), fields: { assignees: people }, tag: 'syncline:t:13', expectedVersion: null },
+      { kind: 'update', id: String(number), fields: { assignees: people.slice(0, 10) }, tag: 'syncline:t:14', expectedVersion: null },
+    ]);
+    for (const refused of results.slice(0, 2)) {
+      expect(refused).toMatchObject({ ok: false, reason: 'failed', retryable: false });
+      expect((refused as { message: string }).message).toMatch(/^field "assignees": GitHub keeps at most 10 assignees on an issue and would silently keep only 10 of these 11 \(member-1, .*member-11\); this record is not written: assign at most 10 people/);
+    }
+    expect(results[2]).toMatchObject({ ok: true, id: String(number) });
+    expect(fake.requests.count('POST /repos/{owner}/{repo}/issues')).toBe(0);
+    expect(fake.requests.log.filter((entry) => entry.method === 'PATCH')).toHaveLength(1);
+    expect(fake.issues.all()).toHaveLength(1);
+    expect((fake.issues.get(number)?.assignees as Array<{ login: string }>).map((user) => user.login)).toEqual(people.slice(0, 10));
   });
 
   it('refuses fields it does not have, values of the wrong kind and a create without a title, naming the field, without a request', async () => {

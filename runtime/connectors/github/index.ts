@@ -26,7 +26,7 @@ import {
   type WriteResult,
 } from '../types';
 import { IssueChanges, issuesLookbackMs } from './changes';
-import { classifyFailure, GitHubClient, issuesDisabledMessage, repositoryNotFoundMessage, unauthorizedMessage, type IssueAnswer, type IssuePage } from './client';
+import { classifyFailure, GitHubClient, issuesDisabledMessage, repositoryNotFoundMessage, unauthorizedMessage, type IssueAnswer, type IssuePage, type PageRequest } from './client';
 import { checkGitHubConnection, parseGitHubConnection, publicApiUrl, type GitHubConnection } from './config';
 import { isPullRequest, issueFields, issueRecord, issueWrite } from './issues';
 import { registerGitHubHook, unregisterGitHubHook } from './hooks';
@@ -106,7 +106,7 @@ class GitHubIssues implements Connector {
     this.feed = new ChangeFeed(this.changes);
   }
 
-  private async listPage(since: string | null, page: number): Promise<IssuePage> {
+  private async listPage(since: string | null, page: PageRequest): Promise<IssuePage> {
     this.assertOpen();
     try {
       return await this.client.listIssues(since, page);
@@ -149,7 +149,7 @@ class GitHubIssues implements Connector {
   /** A 404 for an issue means it is missing only while the repository itself answers; else the whole connection is wrong. */
   private async confirmRepository(): Promise<void> {
     try {
-      await this.client.listIssues(null, 1, 1);
+      await this.client.listIssues(null, { page: 1, perPage: 1 });
     } catch (error) {
       throw this.client.readError(error, `reading ${this.connection.repo}`);
     }
@@ -358,7 +358,7 @@ async function describeGitHubConnection(context: ConnectionContext): Promise<Col
   const connection = parseGitHubConnection(context.connection);
   const client = await clientFor(connection, context, new AbortController().signal);
   try {
-    await client.listIssues(null, 1, 1);
+    await client.listIssues(null, { page: 1, perPage: 1 });
   } catch (error) {
     throw client.readError(error, `reading ${connection.repo}`);
   }

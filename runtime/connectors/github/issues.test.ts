@@ -53,11 +53,11 @@ describe('records from recorded answers of the REST API', () => {
   });
 
   it('reads the recorded pages, thirteen issues updated in one second across five pages, into thirteen records in order', async () => {
-    // The recording is one listing of 3 a page; its Link headers say which pages follow.
-    const changes = new IssueChanges(async (_since, page) => {
+    // The recording is one listing of 3 a page; its Link headers say which pages follow, by number (no cursor).
+    const changes = new IssueChanges(async (_since, { page }) => {
       const exchange = pages[page - 1];
       if (!exchange) throw new Error(`no recorded page ${page}`);
-      return { items: exchange.response as IssueJson[], hasNext: /rel="next"/.test(exchange.headers.link ?? '') };
+      return { items: exchange.response as IssueJson[], hasNext: /rel="next"/.test(exchange.headers.link ?? ''), after: null };
     });
     const listed = await new ChangeFeed(changes).listSince({ since: null, afterId: null }, 100);
     expect(listed.records.map((record) => record.id)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13']);

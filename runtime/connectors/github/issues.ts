@@ -26,6 +26,13 @@ export const issueBookkeeping = { number: 'the issue number (the key)', updated_
 
 export const stateReasons = ['completed', 'not_planned', 'duplicate', 'reopened'] as const;
 
+/**
+ * "You can assign up to 10 people to each issue or pull request" (GitHub docs: Assigning issues and pull requests).
+ * Given more, Create an issue answers 201 and keeps ten (trstringer/manual-approval#94: "only 10 users will be added to
+ * the issue. The workflow does not generate a error."), so the others would be dropped without a word.
+ */
+export const maxAssignees = 10;
+
 /** The fields of an issue that sync, with their types, as describe() lists them. */
 export const issueFields: FieldDescription[] = [
   { name: 'title', type: 'string', nullable: false },
@@ -128,6 +135,10 @@ function setField(body: IssueWrite, name: string, value: unknown): string | null
     case 'assignees': {
       const names = nameList(value);
       if (!names) return `must be a list of ${name === 'labels' ? 'label names' : 'user logins'} (or null for none)`;
+      if (name === 'assignees') {
+        const problem = tooManyAssignees(names);
+        if (problem) return problem;
+      }
       body[name] = names;
       return null;
     }
@@ -144,6 +155,17 @@ function setField(body: IssueWrite, name: string, value: unknown): string | null
     default:
       return 'is not writable';
   }
+}
+
+/**
+ * More people than GitHub keeps on an issue: it would keep ten of them without an error, the issue would then read
+ * differently from what was written, and the people left out would be taken for unassigned in GitHub.
+ */
+function tooManyAssignees(logins: string[]): string | null {
+  // Logins are case-insensitive on GitHub: "Hubot" and "hubot" are one person.
+  const people = new Set(logins.map((login) => login.toLowerCase())).size;
+  if (people <= maxAssignees) return null;
+  return `GitHub keeps at most ${maxAssignees} assignees on an issue and would silently keep only ${maxAssignees} of these ${people} (${logins.join(', ')}); this record is not written: assign at most ${maxAssignees} people to it, or leave assignees out of the mapping's direction toward GitHub`;
 }
 
 function nameList(value: unknown): string[] | null {

@@ -168,6 +168,35 @@ describe('listing issues', () => {
     expect(await order()).toEqual([13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
   });
 
+  it('pages a large repository by the after cursor of its Link header, and refuses a page number from the 10,000th position', async () => {
+    fake.quirks.set({ pagination: 'cursor' });
+    for (let i = 1; i <= 7; i++) fake.seed.issue({ title: `tied ${i}`, updatedAt: '2024-02-01T10:00:00Z' });
+    const octokit = sdk();
+    const query = { ...repo(), sort: 'updated', direction: 'asc', per_page: 3 } as const;
+
+    const first = await octokit.rest.issues.listForRepo(query);
+    expect(first.data.map((issue) => issue.number)).toEqual([1, 2, 3]);
+    const next = new URL(/^<([^>]+)>; rel="next"$/.exec(first.headers.link ?? '')?.[1] ?? 'http://missing');
+    expect(`${next.origin}${next.pathname}`).toBe(`${fake.url}/repositories/${fake.repositoryId}/issues`);
+    expect([...next.searchParams.keys()]).toEqual(['sort', 'direction', 'per_page', 'after', 'page']);
+    expect(next.searchParams.get('page')).toBe('2');
+    // A cursor goes on from the issue it names, whatever page number comes with it.
+    const after = next.searchParams.get('after') ?? '';
+    expect((await octokit.rest.issues.listForRepo({ ...query, after, page: 500 } as never)).data.map((issue) => issue.number)).toEqual([4, 5, 6]);
+    expect((await octokit.paginate(octokit.rest.issues.listForRepo, query)).map((issue) => issue.number)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+
+    expect((await octokit.rest.issues.listForRepo({ ...repo(), per_page: 100, page: 99 })).data).toEqual([]);
+    const deep = await failure(octokit.rest.issues.listForRepo({ ...repo(), per_page: 100, page: 100 }));
+    expect(deep.status).toBe(422);
+    expect(deep.response.data).toEqual({
+      message: 'Pagination with the page parameter is not supported for large datasets, please use cursor based pagination (after/before)',
+      documentation_url: 'https://docs.github.com/rest/issues/issues#list-repository-issues',
+      status: '422',
+    });
+    const forged = await failure(octokit.rest.issues.listForRepo({ ...query, after: 'not-a-cursor' } as never));
+    expect(forged.status).toBe(422);
+  });
+
   it('counts a new comment as an update: updated_at moves and a since query picks the issue up', async () => {
     const number = fake.seed.issue({ title: 'quiet', updatedAt: '2024-02-01T00:00:00Z', comments: 1 });
     fake.human.comment(number);
@@ -220,6 +249,18 @@ describe('single issues', () => {
     expect(stranger.status).toBe(422);
     expect(stranger.response.data.errors).toEqual([{ resource: 'Issue', code: 'invalid', field: 'assignees', value: 'nobody' }]);
     expect(fake.issues.all()).toHaveLength(0);
+  });
+
+  it('keeps the first 10 of more than 10 assignees, creating or updating, without an error', async () => {
+    const people = Array.from({ length: 12 }, (_, i) => `member-${i + 1}`);
+    for (const login of people) fake.seed.collaborator(login);
+    const octokit = sdk();
+    const created = await octokit.rest.issues.create({ ...repo(), title: 'Whole team', assignees: people.slice(0, 11) });
+    expect(created.status).toBe(201);
+    expect(created.data.assignees?.map((user) => user.login)).toEqual(people.slice(0, 10));
+    const updated = await octokit.rest.issues.update({ ...repo(), issue_number: created.data.number, assignees: [...people].reverse() });
+    expect(updated.status).toBe(200);
+    expect(updated.data.assignees?.map((user) => user.login)).toEqual([...people].reverse().slice(0, 10));
   });
 
   it('silently drops labels, assignees and milestone from callers without push access', async () => {

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { seededRandom } from '../../../runtime/seededRandom';
 import { readBody } from '../../support/http';
 import { ApiError, docs, notFound } from './api-error';
-import type { ListingQuirks, TieOrder } from './listing';
+import type { ListingQuirks, Pagination, TieOrder } from './listing';
 import { RateLimiter, type RateLimitSettings, type SecondaryLimitSettings } from './rate-limit';
 import { issueJson, type Urls } from './representation';
 import { createRoutes, type Route, type RouteAnswer } from './routes';
@@ -22,7 +22,7 @@ import { Clock, RepoStore, type IssueEvent, type IssuePatch, type Permission, ty
 import { issuesPayload, pingPayload } from './webhook-payloads';
 import { WebhookDispatcher, type DeliveryRecord, type HookRecord, type ReleaseOrder } from './webhooks';
 
-export type { DeliveryRecord, HookRecord, Permission, ReleaseOrder, SeedIssueInput, StateReason, TieOrder };
+export type { DeliveryRecord, HookRecord, Pagination, Permission, ReleaseOrder, SeedIssueInput, StateReason, TieOrder };
 
 /**
  * API versions (docs: API Versions). The description ships 2022-11-28 and 2026-03-10; a request without the
@@ -169,7 +169,7 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
   const seed = options.seed ?? 1;
   const random = seededRandom(seed);
   const clock = new Clock(options.now);
-  const quirks: ListingQuirks = { tieOrder: 'per-request', sinceInclusive: true, ...options.quirks };
+  const quirks: ListingQuirks = { tieOrder: 'per-request', sinceInclusive: true, pagination: 'numbered', pageWindow: 10_000, ...options.quirks };
   const ownerLogin = options.owner ?? 'octo-org';
   const placeholderOwner = { login: ownerLogin, id: 1, nodeId: 'O_kgDOAAAAAQ', type: options.ownerType ?? 'Organization' } as const;
   const main = new RepoStore({ ...placeholderOwner }, options.repo ?? 'hello-world', options.repositoryId ?? 515435940, options.private ?? true, clock);

@@ -125,6 +125,16 @@ export class Clock {
   }
 }
 
+/**
+ * "You can assign up to 10 people to each issue or pull request" (docs: Assigning issues and pull requests to other
+ * GitHub users; "Add assignees to an issue": "Adds up to 10 assignees to an issue"). Create an issue given more keeps
+ * ten and answers 201 without an error: trstringer/manual-approval#94, whose create sends its whole approver list, "If
+ * your `org-team1` has more than 10 users, only 10 users will be added to the issue. The workflow does not generate a
+ * error." UNCONFIRMED: which ten are kept (here the first ten given, once validated) and that Update an issue does the
+ * same (its documentation does not mention the limit).
+ */
+const maxAssignees = 10;
+
 // Label colour GitHub gives a label it creates on the fly: the recorded @octokit/fixtures scenario
 // "add-labels-to-issue" shows new labels Foo, bAr, baZ coming back with color "ededed", default false.
 const createdLabelColor = 'ededed';
@@ -448,7 +458,7 @@ export class RepoStore {
           errors.push({ resource: 'Issue', code: 'invalid', field: 'assignees', value: login });
         } else if (!logins.includes(user.login)) logins.push(user.login);
       }
-      planned.assignees = logins;
+      planned.assignees = logins.slice(0, maxAssignees);
     }
     if (body.milestone !== undefined) {
       if (body.milestone === null) planned.milestone = null;
