@@ -9,6 +9,8 @@
  * - A delete is Zendesk's delete: the ticket goes to Deleted tickets (restorable for 30 days) and leaves the API.
  * - Drop-down, multi-select and checkbox fields are tags in Zendesk (ticketFields.ts): `tags` is read without theirs,
  *   and an update that writes `tags` reads the ticket first, to write back the tags its fields hold.
+ * - Zendesk never sets a ticket back to new, nor takes its priority away (ticketRules.ts): an update asking for either
+ *   reads the ticket first, and is refused when the ticket has left new or has a priority.
  * - No tag is stored on the ticket (`tags: false`): tags are visible to agents and drive triggers, views and SLAs,
  *   so the sync's own writes are recognised by the write journal's hash instead (SPEC §6).
  */
@@ -21,6 +23,7 @@ import type { ZendeskConnection } from './config';
 import { isoSeconds, isoVersion, readCursorExport, versionSeconds, zendeskLookbackMs } from './incremental';
 import { preview, text, ticketFieldDescriptions, describeZendesk } from './shape';
 import { nextPage, TicketFieldCatalog } from './ticketFields';
+import { mayBreakTicketRule, ticketRuleRefusal } from './ticketRules';
 import { idValue, readTags, refused, writeEach, writeTags, zendeskId } from './writes';
 
 /** Show Many Tickets and Show Many Users take up to 100 ids. */
@@ -230,14 +233,18 @@ export class ZendeskTickets implements Connector {
     // "Protecting against ticket update collisions": with safe_update, Zendesk answers 409 when updated_stamp is not
     // the ticket's updated_at any more.
     let stamp = expectedVersion === null ? null : (versionSeconds(expectedVersion) ?? 0);
-    if (Array.isArray(input.tags) && catalog.hasFieldTags) {
+    const carryFieldTags = Array.isArray(input.tags) && catalog.hasFieldTags;
+    if (carryFieldTags || mayBreakTicketRule(input)) {
       // `tags` replaces the ticket's whole list, and a drop-down's, multi-select's or checkbox's tag leaving it clears
-      // that field: the tags the fields hold now are read and written back. Stamped with the version read, so a field
-      // changed in between is not set back.
+      // that field: the tags the fields hold now are read and written back. Status new and no priority depend on what
+      // the ticket holds now (ticketRules.ts). Stamped with the version read, so a field changed in between is not set
+      // back, nor a ticket that left new meanwhile written new.
       const current = await this.currentTicket(id, expectedVersion);
       if ('result' in current) return current.result;
+      const refusal = ticketRuleRefusal(id, input, current.ticket);
+      if (refusal !== null) return refused(refusal);
       stamp ??= versionSeconds(current.ticket.updated_at);
-      input.tags = catalog.tagsToWrite(input.tags as string[], readTags(current.ticket.tags), customFieldsOf(input));
+      if (carryFieldTags) input.tags = catalog.tagsToWrite(input.tags as string[], readTags(current.ticket.tags), customFieldsOf(input));
     }
     if (stamp !== null) {
       input.safe_update = true;

@@ -240,6 +240,45 @@ describe("what Zendesk refuses, and what the connector refuses before asking", (
     expect(unknown).toMatchObject({ ok: false, reason: 'failed', retryable: false, message: expect.stringContaining('colour is not a field of Zendesk tickets') });
   });
 
+  it('refuses to set a ticket that has left new back to new, naming the rule and what to do, without sending the update', async () => {
+    await open();
+    const id = String(fake.seedTicket({ subject: 'S', description: 'x', status: 'open' }).id);
+    const result = await writeOne({ kind: 'update', id, fields: { subject: 'S2', status: 'new' }, tag: 'syncline:f:1', expectedVersion: null });
+    expect(result).toMatchObject({ ok: false, reason: 'failed', retryable: false });
+    const message = (result as { message: string }).message;
+    expect(message).toContain(`status: ticket ${id} is open, and Zendesk never sets a ticket back to new`);
+    expect(message).toContain('map the other system');
+    expect(writes()).toEqual([]);
+    expect(fake.ticket(Number(id))).toMatchObject({ subject: 'S', status: 'open' });
+
+    // A ticket still new takes it, conditional on the version read for it.
+    const fresh = String(fake.seedTicket({ subject: 'S', description: 'x' }).id);
+    fake.clock.advance(1);
+    expect(await writeOne({ kind: 'update', id: fresh, fields: { subject: 'S2', status: 'new' }, tag: 'syncline:f:2', expectedVersion: null })).toMatchObject({ ok: true });
+    expect(writes().at(-1)?.body).toEqual({ ticket: { subject: 'S2', status: 'new', safe_update: true, updated_stamp: fake.ticket(Number(fresh)).created_at } });
+    // Other statuses are written without reading the ticket first.
+    const reads = sent.filter((request) => request.method === 'GET').length;
+    expect(await writeOne({ kind: 'update', id, fields: { status: 'pending' }, tag: 'syncline:f:3', expectedVersion: null })).toMatchObject({ ok: true });
+    expect(sent.filter((request) => request.method === 'GET')).toHaveLength(reads);
+  });
+
+  it('refuses to take a priority away from a ticket that has one, and says both rules when an update breaks both', async () => {
+    await open();
+    const id = String(fake.seedTicket({ subject: 'S', description: 'x', status: 'pending', priority: 'high' }).id);
+    const result = await writeOne({ kind: 'update', id, fields: { priority: null, seats: 3 }, tag: 'syncline:f:1', expectedVersion: null });
+    expect(result).toMatchObject({ ok: false, reason: 'failed', retryable: false, message: expect.stringContaining(`priority: ticket ${id} has priority high, and Zendesk never takes a priority away once set`) });
+    const both = await writeOne({ kind: 'update', id, fields: { priority: null, status: 'new' }, tag: 'syncline:f:2', expectedVersion: null });
+    expect((both as { message: string }).message).toMatch(/^status: ticket \d+ is pending, .*; priority: ticket \d+ has priority high, /);
+    expect(writes()).toEqual([]);
+    expect(fake.ticket(Number(id))).toMatchObject({ priority: 'high', status: 'pending', custom_fields: expect.arrayContaining([{ id: fields.seats, value: null }]) });
+
+    // A ticket without a priority takes none; another priority is always taken.
+    const none = String(fake.seedTicket({ subject: 'S', description: 'x' }).id);
+    expect(await writeOne({ kind: 'update', id: none, fields: { priority: null, seats: 3 }, tag: 'syncline:f:3', expectedVersion: null })).toMatchObject({ ok: true });
+    expect(await writeOne({ kind: 'update', id, fields: { priority: 'low' }, tag: 'syncline:f:4', expectedVersion: null })).toMatchObject({ ok: true });
+    expect(fake.ticket(Number(id)).priority).toBe('low');
+  });
+
   it('answers changed when the ticket moved on since it was read (safe_update, 409)', async () => {
     await open();
     const id = String(fake.seedTicket({ subject: 'S', description: 'x' }).id);

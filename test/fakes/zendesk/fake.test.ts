@@ -159,6 +159,33 @@ describe('tickets', () => {
     expect(reply.json.error).toBe('RecordInvalid');
   });
 
+  it('never sets a ticket that has left new back to new: 200, the status kept ("About native system ticket rules")', async () => {
+    const fresh = fake.seedTicket({ subject: 'x', comment: { body: 'x' } });
+    fake.clock.advance(10);
+    // A new ticket may be written "new"; it changes nothing.
+    const same = await call(fake, 'PUT', `/api/v2/tickets/${fresh.id as number}`, { ticket: { status: 'new' } });
+    expect(same.json.ticket).toMatchObject({ status: 'new', updated_at: fresh.updated_at });
+    const opened = await call(fake, 'PUT', `/api/v2/tickets/${fresh.id as number}`, { ticket: { status: 'open' } });
+    expect(opened.json.ticket).toMatchObject({ status: 'open', updated_at: '2024-06-03T12:00:10Z' });
+    fake.clock.advance(10);
+    const back = await call(fake, 'PUT', `/api/v2/tickets/${fresh.id as number}`, { ticket: { status: 'new', subject: 'y' } });
+    expect(back.status).toBe(200);
+    // The rest of the update is applied.
+    expect(back.json.ticket).toMatchObject({ status: 'open', subject: 'y', updated_at: '2024-06-03T12:00:20Z' });
+    expect((await call(fake, 'PUT', `/api/v2/tickets/${fresh.id as number}`, { ticket: { status: 'pending' } })).json.ticket.status).toBe('pending');
+  });
+
+  it('never takes a priority away once set: null answers 200 and keeps it; another priority is taken', async () => {
+    const seeded = fake.seedTicket({ subject: 'x', comment: { body: 'x' }, priority: 'high' });
+    fake.clock.advance(10);
+    const cleared = await call(fake, 'PUT', `/api/v2/tickets/${seeded.id as number}`, { ticket: { priority: null } });
+    expect(cleared.status).toBe(200);
+    expect(cleared.json.ticket).toMatchObject({ priority: 'high', updated_at: seeded.updated_at });
+    expect((await call(fake, 'PUT', `/api/v2/tickets/${seeded.id as number}`, { ticket: { priority: 'low' } })).json.ticket.priority).toBe('low');
+    const none = fake.seedTicket({ subject: 'x', comment: { body: 'x' } });
+    expect((await call(fake, 'PUT', `/api/v2/tickets/${none.id as number}`, { ticket: { priority: null } })).json.ticket.priority).toBeNull();
+  });
+
   it('lists every custom field on a ticket and stores values by field id', async () => {
     const field = fake.seedTicketField({ type: 'text', title: 'Order number' });
     const dropdown = fake.seedTicketField({ type: 'tagger', title: 'Plan', options: [{ name: 'Gold', value: 'plan_gold' }] });

@@ -490,8 +490,7 @@ export class ZendeskAccount {
     }
     const before = cloneTicket(ticket);
     if (input.subject !== undefined) ticket.subject = optionalString(input.subject, 'subject') ?? '';
-    if (input.status !== undefined) ticket.status = parseStatus(input.status) ?? ticket.status;
-    if (input.priority !== undefined) ticket.priority = input.priority === null ? null : (parsePriority(input.priority) ?? ticket.priority);
+    applyStatusAndPriority(ticket, input);
     if (input.type !== undefined) ticket.type = input.type === null ? null : (parseType(input.type) ?? ticket.type);
     if (input.requester_id !== undefined || input.requester !== undefined) ticket.requesterId = this.resolveRequester(input, actorId);
     if (input.assignee_id !== undefined) {
@@ -767,6 +766,25 @@ function parsePriority(value: unknown): TicketPriority | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   if ((ticketPriorities as readonly unknown[]).includes(value)) return value as TicketPriority;
   throw recordInvalid({ priority: [{ description: `Priority: ${String(value)} is not valid`, error: 'InvalidValue' }] });
+}
+
+/**
+ * An update's status and priority, under two of Zendesk's native system ticket rules, which "can't be reconfigured"
+ * (support article 4408894213018 "About native system ticket rules"): "After a ticket's status has been changed from
+ * New, it can never be set back to New", and "When you set a priority, you can't reset it back to no priority. You can
+ * always change it to a different priority." So `new` leaves a ticket that is not new as it is, and a null or empty
+ * priority never clears one. UNCONFIRMED: what Update Ticket answers to such a write; no recorded response was found.
+ * The fake answers 200 and keeps the old value, as Zendesk describes its REST API: "The REST API is permissive ...
+ * Compare the values you send in the payload to the response object ... [it] shows if your business rules change the
+ * values that you try to set" (support article 4418443326106 "REST API gives 200 response but the request didn't
+ * work"); its Apps API likewise takes, "For an existing ticket", the statuses "open, pending, hold and solved" only
+ * (article 4959212269210).
+ */
+function applyStatusAndPriority(ticket: TicketRecord, input: TicketInput): void {
+  const status = parseStatus(input.status);
+  if (status !== undefined && (status !== 'new' || ticket.status === 'new')) ticket.status = status;
+  const priority = parsePriority(input.priority);
+  if (priority !== undefined) ticket.priority = priority;
 }
 
 function parseType(value: unknown): TicketType | undefined {
