@@ -1,6 +1,7 @@
 import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { memo, useMemo } from 'react';
 import { isNodeType, nodeRegistry } from '../../nodes';
+import type { TriggerStatus } from '../../runtime/api/schemas';
 import type { CanvasNode } from '../document/canvasDocument';
 import { useFlowStore, useFlowStoreApi } from '../store/context';
 import { NodeIcon } from './nodeIcons';
@@ -42,10 +43,33 @@ const TriggerLive = memo(function TriggerLive({ nodeId }: { nodeId: string }) {
           {problem.status === 'stopped' ? 'Stopped by its system' : 'Its system could not be reached'}: {fit(problem.message, 90)}
         </div>
       ) : null}
+      <WebhookLine webhook={status.webhook} />
       <div className="sl-node__lastpass">last pass {formatTime(status.lastPassAt)}</div>
     </div>
   );
 });
+
+/**
+ * The webhook the runtime keeps registered with the trigger's system: said only when a person should act or know —
+ * the system refused it (tried again meanwhile), or registered it with a note (fields it will not watch).
+ */
+function WebhookLine({ webhook }: { webhook: TriggerStatus['webhook'] }) {
+  if (!webhook) return null;
+  if (webhook.error !== null) {
+    return (
+      <div className="sl-node__problem" data-testid="live-webhook" title={`${webhook.url}: ${webhook.error}`}>
+        Webhook not registered (trying again): {fit(webhook.error, 90)}
+      </div>
+    );
+  }
+  if (!webhook.registered || webhook.notes.length === 0) return null;
+  const notes = webhook.notes.join(' ');
+  return (
+    <div className="sl-node__note" data-testid="live-webhook" title={notes}>
+      Webhook: {fit(notes, 90)}
+    </div>
+  );
+}
 
 /** The open conflicts waiting where the records meet, opening the inbox. */
 const ConflictLive = memo(function ConflictLive({ nodeId }: { nodeId: string }) {

@@ -292,7 +292,8 @@ export function flowsApi(deps: AppDeps): OpenAPIHono {
   app.openapi(statusRoute, async (c) => {
     const entry = findFlow(c, deps, c.req.valid('param').id);
     if (entry instanceof Response) return entry;
-    return c.json(await live.of(entry.id, entry.document), 200);
+    const registrations = deps.scheduler.registrations;
+    return c.json(await live.of(entry.id, entry.document, (nodeId) => registrations?.status(entry.id, nodeId) ?? null), 200);
   });
 
   return app;

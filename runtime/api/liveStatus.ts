@@ -92,8 +92,11 @@ export class LiveStatus {
     private readonly between: BetweenSteps = yieldToOthers,
   ) {}
 
-  /** The live counts of a stored flow's triggers and conflict nodes (none for a flow that no longer loads). */
-  async of(flowId: string, document: FlowDocument | null): Promise<FlowStatus> {
+  /**
+   * The live counts of a stored flow's triggers and conflict nodes (none for a flow that no longer loads); `webhookOf`
+   * tells each trigger's webhook registration, which this process keeps in memory.
+   */
+  async of(flowId: string, document: FlowDocument | null, webhookOf: (nodeId: string) => TriggerStatus['webhook'] = () => null): Promise<FlowStatus> {
     const triggers = document?.nodes.filter((node) => node.type === 'trigger').map((node) => node.id) ?? [];
     const now = this.now();
     const { recent, newest, lastFinished } = await recentRuns(this.db, flowId, new Date(now.getTime() - HOUR_MS).toISOString());
@@ -116,6 +119,7 @@ export class LiveStatus {
         failing: failing.get(nodeId) ?? 0,
         openConflicts: conflicts.bySide.get(nodeId) ?? 0,
         problem: problems.get(nodeId) ?? null,
+        webhook: webhookOf(nodeId),
       };
     }
     return { nodes, conflictNodes: conflicts.byConflictNode, countedAt: new Date(synced.countedAt).toISOString() };

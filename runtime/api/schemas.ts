@@ -275,8 +275,9 @@ export type EntityInspectionView = z.infer<typeof entityInspectionSchema>;
  * What the canvas shows while a flow runs. Per trigger: when it last took part in a pass, its records in sync (linked,
  * not tombstoned), the records passes of the last hour wrote on its side, its failing records, the open conflicts that
  * name it, and `problem` when the last pass that finished could not open or list its system, or while its system's
- * rate limit holds its part (api/liveStatus.ts triggerProblems). Per conflict node: the
- * open conflicts of its part. `countedAt`: when the records in sync were counted.
+ * rate limit holds its part (api/liveStatus.ts triggerProblems), and `webhook` when the runtime registers the trigger's
+ * webhook with its system (serve --public-url). Per conflict node: the open conflicts of its part. `countedAt`: when
+ * the records in sync were counted.
  */
 export const flowStatusSchema = z.strictObject({
   nodes: z.record(
@@ -288,6 +289,12 @@ export const flowStatusSchema = z.strictObject({
       failing: z.number().int(),
       openConflicts: z.number().int(),
       problem: z.strictObject({ message: z.string(), at: z.string(), status: z.string() }).nullable(),
+      /**
+       * The hook the runtime keeps registered with the trigger's system (scheduler/webhookRegistrations.ts): where
+       * it sends, whether the system confirmed it, why the last try failed (it is tried again), and what the system's
+       * connector said a person should know (fields it does not watch). Null when nothing is registered for it.
+       */
+      webhook: z.strictObject({ url: z.string(), registered: z.boolean(), error: z.string().nullable(), notes: z.array(z.string()) }).nullable(),
     }),
   ),
   conflictNodes: z.record(z.string(), z.strictObject({ openConflicts: z.number().int() })),

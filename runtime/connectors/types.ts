@@ -217,8 +217,10 @@ export interface ConnectorWebhook {
    * when the flow is deployed and again at every start, so it must be idempotent (find an existing hook by its URL).
    * A system that makes the signing secret itself (`generatesSecret`) is given the stored secret when there is one
    * (null when not) and returns the secret it signs with; the runtime stores it as the trigger's `detect.secret`.
+   * `notes`: what a person should know about the hook as registered (fields the system would not watch), shown with
+   * the trigger's status.
    */
-  register?(context: ConnectorContext, target: { url: string; secret: string | null }): Promise<{ secret: string } | void>;
+  register?(context: ConnectorContext, target: { url: string; secret: string | null }): Promise<{ secret?: string; notes?: string[] } | void>;
   /**
    * The system, not the runtime, makes the signing secret when a webhook is registered (Zendesk: "Show Webhook Signing
    * Secret"): nobody has to store one by hand before the flow is deployed.

@@ -20,6 +20,8 @@ interface Registration {
   fingerprint: string;
   /** Whether the system has confirmed it; false while registering or waiting to retry. */
   registered: boolean;
+  /** What the system's connector said a person should know about the hook as registered. */
+  notes: string[];
   retryTimer: NodeJS.Timeout | null;
   retryMs: number;
   closed: boolean;
@@ -27,11 +29,13 @@ interface Registration {
 
 type Hold = () => Promise<() => Promise<void>>;
 
-/** What a trigger's registration looks like from the outside, for its status. */
+/** What a trigger's registration looks like from the outside, for its status (api/schemas.ts webhookStatusSchema). */
 export interface RegistrationStatus {
   url: string;
   registered: boolean;
+  /** Why the last try failed; it is being tried again. */
   error: string | null;
+  notes: string[];
 }
 
 /**
@@ -154,7 +158,7 @@ export class WebhookRegistrations {
         await this.forget(pending);
         continue;
       }
-      const registration: Registration = { ...pending, config, fingerprint: pending.config, registered: false, retryTimer: null, retryMs: MIN_RETRY_MS, closed: true };
+      const registration: Registration = { ...pending, config, fingerprint: pending.config, registered: false, notes: [], retryTimer: null, retryMs: MIN_RETRY_MS, closed: true };
       this.whenTurn(registration, (hold) => this.unregister(registration, hold, MIN_RETRY_MS, true, Promise.resolve()));
     }
   }
@@ -163,7 +167,7 @@ export class WebhookRegistrations {
     const key = flowNodeKey(flowId, nodeId);
     const registration = this.registrations.get(key);
     if (!registration) return null;
-    return { url: registration.url, registered: registration.registered, error: this.errors.get(key) ?? null };
+    return { url: registration.url, registered: registration.registered, error: this.errors.get(key) ?? null, notes: registration.notes };
   }
 
   private webhookOf(config: TriggerConfig): ConnectorWebhook | undefined {
@@ -180,7 +184,7 @@ export class WebhookRegistrations {
 
   private add(flowId: string, nodeId: string, config: TriggerConfig): void {
     const url = `${(this.deps.publicUrl as string).replace(/\/+$/, '')}/hooks/${encodeURIComponent(flowId)}/${encodeURIComponent(nodeId)}`;
-    const registration: Registration = { flowId, nodeId, url, config, fingerprint: JSON.stringify(config), registered: false, retryTimer: null, retryMs: MIN_RETRY_MS, closed: false };
+    const registration: Registration = { flowId, nodeId, url, config, fingerprint: JSON.stringify(config), registered: false, notes: [], retryTimer: null, retryMs: MIN_RETRY_MS, closed: false };
     this.registrations.set(flowNodeKey(flowId, nodeId), registration);
     this.whenTurn(registration, (hold) => this.register(registration, hold));
   }
@@ -222,6 +226,8 @@ export class WebhookRegistrations {
         log.info({ credential: name }, 'stored the signing secret the system made for its webhook');
       }
       registration.registered = true;
+      registration.notes = answer?.notes ?? [];
+      for (const note of registration.notes) log.warn({ url: registration.url }, note);
       this.errors.delete(key);
       // A removal of this URL noted earlier (a pause, then a deploy) would delete the hook this trigger now uses.
       await this.forget(registration);

@@ -12,13 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installDemoIfFirstStart } from '../../runtime/demo/install';
 import { silentLogger } from '../../runtime/observability/logger';
 import { listen, type ListeningServer } from '../../runtime/server';
-import { flowOnOwnSides, testRuntime, TOKEN, type TestRuntime } from '../server/support';
+import { connectorRegistry } from '../../runtime/connectors/index';
+import type { ConnectorType, ConnectorWebhook } from '../../runtime/connectors/types';
+import { deployPeople, flowOnOwnSides, testRuntime, TOKEN, type TestRuntime } from '../server/support';
 import { chromiumRequirement, skipUnless } from '../support/requirements';
 import { button, node, watchedPages, withToken } from './canvas';
 import { buildEditor, launchBrowser, repoRoot, type Browser } from './harness';
 
 const screenshots = join(repoRoot, 'test/output/screenshots');
-const live = (page: Page, id: string, what: 'synced' | 'changes' | 'failing' | 'conflicts' | 'problem') => node(page, id).getByTestId(`live-${what}`);
+const live = (page: Page, id: string, what: 'synced' | 'changes' | 'failing' | 'conflicts' | 'problem' | 'webhook') => node(page, id).getByTestId(`live-${what}`);
 
 /** Waits for a condition: the editor polls the runtime every few seconds, and passes run on their own timers. */
 const poll = <T>(check: () => T | Promise<T>, options: { message?: string; timeout?: number } = {}) => expect.poll(check, { timeout: 20_000, ...options });
@@ -263,6 +265,35 @@ describe.skipIf(skip)('the canvas, live', () => {
     }).toEqual(['a→map', 'map→resolve']);
     await closePage(page);
   }, 60_000);
+
+  it('says on a webhook trigger’s node that its system refused the hook, then what the system noted once it took it', async () => {
+    // A runtime of its own, with a public URL and a sqlite connector whose system registers hooks: refused at first.
+    const sqlite = connectorRegistry.sqlite as ConnectorType;
+    let refusing = true;
+    const webhook: ConnectorWebhook = {
+      ...(sqlite.webhook as ConnectorWebhook),
+      register: async () => {
+        if (refusing) throw new Error('403 Forbidden: this key may not manage webhooks');
+        return { notes: ['the system will not announce changes to name'] };
+      },
+      unregister: async () => {},
+    };
+    const own = await testRuntime({ editorDir: outDir, publicUrl: 'https://sync.example.com', connectors: { ...connectorRegistry, sqlite: { ...sqlite, webhook } } });
+    const ownServer = await listen(own.runtime.app, { host: '127.0.0.1', port: 0 });
+    try {
+      await deployPeople(own);
+      const page = await pages.open(withToken(`http://127.0.0.1:${ownServer.port}/?flow=people`), { width: 1440, height: 900 });
+      await poll(() => live(page, 'a', 'webhook').textContent()).toMatch(/^Webhook not registered \(trying again\): 403 Forbidden: this key may not manage webhooks/);
+      // The key is given the permission: the next try (1, 2, 4… s apart) registers the hook.
+      refusing = false;
+      await poll(() => live(page, 'a', 'webhook').textContent()).toBe('Webhook: the system will not announce changes to name');
+      expect(await live(page, 'b', 'webhook').count()).toBe(0);
+      await closePage(page);
+    } finally {
+      await ownServer.close();
+      await own.close();
+    }
+  }, 90_000);
 
   it('shows the demo live: its counts on the triggers, and the conflict waiting on the conflict node, which opens the inbox', async () => {
     const page = await openPage('?flow=leads');

@@ -157,7 +157,7 @@ describe('flows', () => {
     t = await testRuntime();
     await t.post('/api/flows', peopleFlow());
     const status = await (await t.request('/api/flows/people/status', { headers: auth })).json();
-    const quiet = { lastPassAt: null, synced: 0, changesLastHour: 0, failing: 0, openConflicts: 0, problem: null };
+    const quiet = { lastPassAt: null, synced: 0, changesLastHour: 0, failing: 0, openConflicts: 0, problem: null, webhook: null };
     expect(status).toMatchObject({ nodes: { a: quiet, b: quiet }, conflictNodes: { resolve: { openConflicts: 0 } } });
     await expectError(await t.request('/api/flows/ghost/status', { headers: auth }), 404, 'not_found');
   });

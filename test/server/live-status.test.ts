@@ -30,7 +30,7 @@ describe('the live status of a flow', () => {
     t = await testRuntime();
     await t.post('/api/flows', peopleFlow({ detect: { mode: 'manual' }, namePolicy: 'manual' }));
     let live = await status();
-    expect(live.nodes.a).toEqual({ lastPassAt: null, synced: 0, changesLastHour: 0, failing: 0, openConflicts: 0, problem: null });
+    expect(live.nodes.a).toEqual({ lastPassAt: null, synced: 0, changesLastHour: 0, failing: 0, openConflicts: 0, problem: null, webhook: null });
     expect(live.conflictNodes).toEqual({ resolve: { openConflicts: 0 } });
 
     const ada = upsertPerson(t.dir, { name: 'Ada Lovelace', email: 'ada@example.com' });
@@ -40,7 +40,7 @@ describe('the live status of a flow', () => {
     // Three people on each side; two created on b, one on a. (The canvas polls: a count may catch up a poll later.)
     live = await eventually(async () => {
       const now = await status();
-      expect(now.nodes.a).toMatchObject({ synced: 3, changesLastHour: 1, failing: 0, openConflicts: 0, problem: null });
+      expect(now.nodes.a).toMatchObject({ synced: 3, changesLastHour: 1, failing: 0, openConflicts: 0, problem: null, webhook: null });
       expect(now.nodes.b).toMatchObject({ synced: 3, changesLastHour: 2 });
       return now;
     });

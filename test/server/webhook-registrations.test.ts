@@ -139,6 +139,38 @@ describe('webhooks registered with the system', () => {
     expect(calls).not.toContain(`unregister ${url}`);
   });
 
+  /** The people flow's trigger `a` as `GET /api/flows/people/status` shows it. */
+  async function triggerStatus(runtime: TestRuntime): Promise<Record<string, unknown>> {
+    const answer = await runtime.request('/api/flows/people/status', { headers: { authorization: `Bearer ${TOKEN}` } });
+    return ((await answer.json()) as { nodes: Record<string, Record<string, unknown>> }).nodes.a ?? {};
+  }
+
+  it("shows the trigger's hook in its status: why the system refused it, then what the system's connector noted", async () => {
+    const { registry, hooks } = registeringRegistry();
+    const sqlite = registry.sqlite as ConnectorType;
+    const webhook = sqlite.webhook as ConnectorWebhook;
+    let refusing = true;
+    const noting: ConnectorWebhook = {
+      ...webhook,
+      register: async (context, target) => {
+        if (refusing) throw new Error('403 Forbidden: the key may not manage webhooks');
+        await webhook.register!(context, target);
+        return { notes: ['the system will not announce changes to name'] };
+      },
+    };
+    t = await testRuntime({ connectors: { ...registry, sqlite: { ...sqlite, webhook: noting } }, publicUrl: 'https://sync.example.com' });
+    await deployPeople(t);
+    const url = 'https://sync.example.com/hooks/people/a';
+    await eventually(async () => expect((await triggerStatus(t!)).webhook).toEqual({ url, registered: false, error: '403 Forbidden: the key may not manage webhooks', notes: [] }));
+    // The key is given the permission: the next try (1, 2, 4… s apart) registers the hook.
+    refusing = false;
+    await eventually(() => expect(hooks.has(url)).toBe(true));
+    await eventually(async () => expect((await triggerStatus(t!)).webhook).toEqual({ url, registered: true, error: null, notes: ['the system will not announce changes to name'] }));
+    // The manual trigger registers nothing.
+    const answer = await t.request('/api/flows/people/status', { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(((await answer.json()) as { nodes: Record<string, { webhook: unknown }> }).nodes.b?.webhook).toBeNull();
+  });
+
   it('registers again with the new secret when its credential is stored anew, so the system signs with it', async () => {
     const { registry, hooks, calls } = registeringRegistry();
     t = await testRuntime({ connectors: registry, publicUrl: 'https://sync.example.com' });

@@ -40,6 +40,14 @@ export async function watchableFields(client: BambooHrClient, fields: readonly s
   return { watched: fields.filter((name) => names.has(name)), unwatched: fields.filter((name) => !names.has(name)) };
 }
 
+/** What a person should know of fields the webhook does not watch: none when it watches them all. */
+export function unwatchedNote(unwatched: readonly string[]): string[] {
+  if (unwatched.length === 0) return [];
+  return [
+    `BambooHR lets no webhook watch ${unwatched.join(', ')} (List Monitor Fields): a change to ${unwatched.length === 1 ? 'it' : 'them'} alone reaches the flow with the next pass that lists BambooHR (a poll, or the pass another webhook starts)`,
+  ];
+}
+
 interface WebhookJson {
   id: string | number;
   url?: string;

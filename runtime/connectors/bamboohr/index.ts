@@ -13,7 +13,7 @@ import { BambooHrEmployees, describeEmployees, employeesCollection } from './emp
 import { FieldCatalog } from './fields';
 import { bambooHrConnectionForm } from './form';
 import { bambooHrWebhook } from './webhook';
-import { registerBambooHrWebhook, unregisterBambooHrWebhook } from './hooks';
+import { registerBambooHrWebhook, unregisterBambooHrWebhook, unwatchedNote } from './hooks';
 
 export { checkBambooHrConnection, type BambooHrConnection } from './config';
 export { bambooHrWebhook, signBambooHrWebhook } from './webhook';
@@ -103,7 +103,8 @@ export const bambooHrConnector = {
     generatesSecret: true,
     register: async (context, target) => {
       const { client, connection } = await hookClient(context);
-      return registerBambooHrWebhook(client, connection.fields, target.url, target.secret);
+      const { secret, unwatched } = await registerBambooHrWebhook(client, connection.fields, target.url, target.secret);
+      return { secret, notes: unwatchedNote(unwatched) };
     },
     unregister: async (context, url) => unregisterBambooHrWebhook((await hookClient(context)).client, url),
   },
