@@ -149,7 +149,12 @@ describe("HubSpot's per-input answers", () => {
     expect(fake.requests.filter((entry) => entry.route === route('update')).map((entry) => entry.status)).toEqual([207]);
     expect(results[0]).toMatchObject({ ok: true });
     expect(results[1]).toMatchObject({ ok: false, reason: 'failed', retryable: false, message: expect.stringContaining('INVALID_INTEGER') });
-    expect(results[2]).toMatchObject({ ok: false, reason: 'failed', retryable: false, message: expect.stringContaining(`Contact already exists. Existing ID: ${kept}`) });
+    expect(results[2]).toMatchObject({
+      ok: false,
+      reason: 'failed',
+      retryable: false,
+      message: `POST /crm/v3/objects/contacts/batch/create: properties.email "kept@example.com" is already record ${kept}'s in HubSpot (HubSpot: "Contact already exists. Existing ID: ${kept}"), so it was not created: with properties.email among the conflict node's match fields, the next pass links the two instead; or change the email on one of them`,
+    });
     expect(results[3]).toMatchObject({ ok: true });
     expect(results[4]).toMatchObject({ ok: true, id: kept });
     expect(results[5]).toEqual({ ok: false, reason: 'missing' });

@@ -98,10 +98,9 @@ export class HubSpotWriter {
         if (index !== undefined) results[index] = written(object);
       });
       for (const error of errorList(response)) {
-        const message = errorMessage(response, error);
         for (const trace of contextList(error, 'objectWriteTraceId')) {
-          const index = byTrace.get(trace);
-          if (index !== undefined) results[index] ??= refused(message);
+          const entry = inputs.find((input) => input.input.objectWriteTraceId === trace);
+          if (entry) results[entry.index] ??= refused(error.category === 'CONFLICT' ? conflictMessage(response, error, entry.input.properties, 'create') : errorMessage(response, error));
         }
       }
       for (const { index } of inputs) {
@@ -115,7 +114,12 @@ export class HubSpotWriter {
       for (const entry of inputs) await this.create([run.find((item) => item.index === entry.index) as Indexed<'create'>], catalog, results);
       return;
     }
-    const failure = this.client.failure(response, response.status === 409 ? 'HubSpot holds a record with a unique value this one has' : '');
+    const [only] = inputs;
+    if (only && inputs.length === 1 && response.status === 409 && typeof response.body === 'object' && response.body !== null) {
+      results[only.index] = refused(conflictMessage(response, response.body as BatchError, only.input.properties, 'create'));
+      return;
+    }
+    const failure = this.client.failure(response);
     // A create that failed on HubSpot's side may have made the record: not repeated, so there is never a second one.
     for (const { index } of inputs) results[index] = refused(failure.message);
   }
@@ -135,7 +139,7 @@ export class HubSpotWriter {
     }
     const [only] = inputs;
     if (only && inputs.length === 1 && response.status === 409 && typeof response.body === 'object' && response.body !== null) {
-      results[only.index] = refused(conflictMessage(response, response.body as BatchError, only));
+      results[only.index] = refused(conflictMessage(response, response.body as BatchError, only.input.properties, 'update'));
       return;
     }
     const failure = this.client.failure(response);
@@ -329,7 +333,7 @@ function applyUpdateAnswer(response: HubSpotResponse, inputs: readonly UpdateInp
     for (const entry of entries) {
       if (!entry) continue;
       if (error.category === 'OBJECT_NOT_FOUND') results[entry.index] ??= { ok: false, reason: 'missing' };
-      else results[entry.index] ??= refused(error.category === 'CONFLICT' ? conflictMessage(response, error, entry) : errorMessage(response, error));
+      else results[entry.index] ??= refused(error.category === 'CONFLICT' ? conflictMessage(response, error, entry.input.properties, 'update') : errorMessage(response, error));
     }
   }
   for (const { index } of inputs) {
@@ -351,16 +355,21 @@ function stagesKept(inputs: readonly UpdateInput[], objects: ReadonlyMap<number,
 }
 
 /**
- * An update HubSpot refused for a unique value another record holds: for contacts, the email ("Contact already
- * exists. Existing ID: 151"). The other record is named from `context.existingId` or HubSpot's message.
+ * A create or update HubSpot refused for a unique value another record holds: for contacts, the email ("Contact
+ * already exists. Existing ID: 151"). The other record is named from `context.existingId` or HubSpot's message. A
+ * create means the flow did not link the record to the one HubSpot has: matching on the email links them instead.
  */
-function conflictMessage(response: HubSpotResponse, error: BatchError, entry: UpdateInput): string {
+function conflictMessage(response: HubSpotResponse, error: BatchError, properties: Readonly<Record<string, string>>, kind: 'create' | 'update'): string {
   const said = typeof error.message === 'string' ? error.message.slice(0, 400) : '';
   const other = contextList(error, 'existingId')[0] ?? /Existing ID:\s*(\d+)/.exec(said)?.[1];
-  const email = entry.input.properties.email;
+  const email = properties.email;
   const what = email !== undefined ? `properties.email "${email}"` : 'a unique value of this record';
   const holder = other ? `record ${other}` : 'another record';
-  return `${response.shown}: ${what} is already ${holder}'s in HubSpot (HubSpot: "${said}"), and HubSpot keeps it on one record only: change it on one of the two, or merge the two records in HubSpot, then sync again`;
+  const remedy =
+    kind === 'create'
+      ? 'so it was not created: with properties.email among the conflict node\'s match fields, the next pass links the two instead; or change the email on one of them'
+      : 'and HubSpot keeps it on one record only: change it on one of the two, or merge the two records in HubSpot, then sync again';
+  return `${response.shown}: ${what} is already ${holder}'s in HubSpot (HubSpot: "${said}"), ${remedy}`;
 }
 
 function written(object: ObjectJson & { objectWriteTraceId?: unknown }): WriteResult {
