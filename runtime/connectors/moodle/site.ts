@@ -1,7 +1,8 @@
 /**
  * What a connector learns about its site once, when it opens: whose token it holds (`core_webservice_get_site_info`
  * answers the user id) and which functions the token's external service includes. The token's own account is never
- * part of a collection — a sync must not suspend the account it works through — and a function missing from the
+ * part of the users collection, nor of enrolments read one record per user — a sync must not suspend the account it
+ * works through (its own enrolments, one record each, are listed like anyone's) — and a function missing from the
  * service is named before any pass runs, instead of failing one call at a time.
  */
 import { ConnectorError, type WriteResult } from '../types';
