@@ -27,7 +27,7 @@ import { parseRetryAfter } from '../http/client';
 import { accessRefusalOf } from '../network';
 import { ConnectorError, RateLimitedError } from '../types';
 
-export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 export interface BambooHrClientOptions {
   fetch: typeof globalThis.fetch;

@@ -3,7 +3,7 @@
  * alias?}]`, standard and custom fields alike), how a flow names them, what type the editor shows, and how their
  * values read and write. BambooHR hands every value over as text ("Field Types": dates "yyyy-mm-dd", timestamps
  * "2012-10-17T20:27:17+00:00", currency "27000.00"); the connector turns whole-number fields into numbers, checkboxes
- * into true/false and empty dates into null, and leaves the rest as BambooHR wrote it.
+ * and bool fields into true/false and empty dates into null, and leaves the rest as BambooHR wrote it.
  */
 import type { ConnectionOption } from '../../../nodes/trigger/connectionForm';
 import type { FieldDescription } from '../types';
@@ -48,30 +48,49 @@ export const readOnlyFields: Readonly<Record<string, string>> = {
 const wholeNumberTypes = new Set(['integer', 'int']);
 const dateTypes = new Set(['date']);
 
+/** How a true/false field type is written, and what to say of a value that is neither. */
+interface BooleanType {
+  checked: string;
+  unchecked: string;
+  what: string;
+  otherwise: string;
+}
+
 /**
- * "Field Types" (documentation.bamboohr.com/docs/field-types), checkbox: '"yes" or "checkbox" will mark the checkbox
- * checked and everything else will default to unchecked. Example: "yes", "checkbox", "no"', and "All values are case
- * insensitive". So JSON true would uncheck it, without an error: a checkbox is written as "yes" or "no".
+ * BambooHR's true/false field types, as "Field Types" (documentation.bamboohr.com/docs/field-types) has them written;
+ * "All values are case insensitive".
+ * - checkbox: '"yes" or "checkbox" will mark the checkbox checked and everything else will default to unchecked.
+ *   Example: "yes", "checkbox", "no"'. So JSON true would uncheck it, without an error: it is written "yes" or "no".
+ * - bool: 'A boolean value, true or false. Example: "true"': written "true" or "false", as the example has it.
+ * Both read as true or false, whatever form BambooHR answers in ("yes", "true", 1 or JSON true), and one never set
+ * reads false.
  */
-const checkboxType = 'checkbox';
+const booleanTypes: ReadonlyMap<string, BooleanType> = new Map([
+  ['checkbox', { checked: 'yes', unchecked: 'no', what: 'a BambooHR checkbox', otherwise: 'BambooHR would store that as unchecked' }],
+  ['bool', { checked: 'true', unchecked: 'false', what: 'a BambooHR true/false (bool) field', otherwise: 'BambooHR documents no other value for it' }],
+]);
 /** The texts taken as checked or unchecked: BambooHR's own, and true/false and 1/0 as other systems write them. */
 const checkedTexts = new Set(['yes', 'checkbox', 'true', '1']);
 const uncheckedTexts = new Set(['no', 'false', '0', '']);
+
+function booleanType(type: string | undefined): BooleanType | undefined {
+  return type === undefined ? undefined : booleanTypes.get(type);
+}
 
 /** The type the editor shows for a BambooHR field type. */
 export function flowType(type: string): string {
   if (wholeNumberTypes.has(type)) return 'number';
   if (dateTypes.has(type) || type === 'timestamp') return 'date';
-  if (type === checkboxType) return 'boolean';
+  if (booleanType(type)) return 'boolean';
   return 'string';
 }
 
 /**
- * A value as BambooHR sent it, in the flow's terms: numbers for whole-number fields, true/false for a checkbox (one
- * never set is unchecked), null for an empty field.
+ * A value as BambooHR sent it, in the flow's terms: numbers for whole-number fields, true/false for a checkbox or a
+ * bool field (one never set is false), null for an empty field.
  */
 export function readValue(type: string | undefined, value: unknown): string | number | boolean | null {
-  if (type === checkboxType) return checkboxState(value) === true;
+  if (booleanType(type)) return booleanState(value) === true;
   if (value === null || value === undefined) return null;
   const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
   // An empty date reads "0000-00-00" in BambooHR's answers (a termination date of someone still employed).
@@ -81,20 +100,20 @@ export function readValue(type: string | undefined, value: unknown): string | nu
 }
 
 /**
- * What a write sends for a field of this type: a checkbox as "yes" or "no" (null, which BambooHR would store as
- * unchecked anyway, as "no"); other values as they are. An error for a value a checkbox cannot take.
+ * What a write sends for a field of this type: a checkbox as "yes" or "no", a bool field as "true" or "false" (null as
+ * unchecked/false, which a field never set reads as); other values as they are. An error for a value neither true nor
+ * false, which BambooHR would store as unchecked (a checkbox) or is not documented to take (a bool field).
  */
 export function writeValue(name: string, type: string | undefined, value: unknown): { value: unknown } | { error: string } {
-  if (type !== checkboxType) return { value };
-  const state = checkboxState(value);
-  if (state === null) {
-    return { error: `${name} is a BambooHR checkbox: it takes true or false (or "yes" and "no"), not ${JSON.stringify(value)}; BambooHR would store that as unchecked` };
-  }
-  return { value: state ? 'yes' : 'no' };
+  const written = booleanType(type);
+  if (!written) return { value };
+  const state = booleanState(value);
+  if (state === null) return { error: `${name} is ${written.what}: it takes true or false (or "yes" and "no"), not ${JSON.stringify(value)}; ${written.otherwise}` };
+  return { value: state ? written.checked : written.unchecked };
 }
 
-/** Checked, unchecked, or null for a value that is neither. */
-function checkboxState(value: unknown): boolean | null {
+/** True, false, or null for a value that is neither. */
+function booleanState(value: unknown): boolean | null {
   if (typeof value === 'boolean') return value;
   if (value === null || value === undefined) return false;
   if (typeof value !== 'string' && typeof value !== 'number') return null;
@@ -137,8 +156,8 @@ export class FieldCatalog {
     }
     return chosen.map((name) => {
       const { type } = this.find(name) as BambooHrField;
-      // A checkbox is checked or not: it reads false where nothing was ever set.
-      return { name, type: flowType(type), nullable: type !== checkboxType };
+      // A checkbox or a bool field is true or false: it reads false where nothing was ever set.
+      return { name, type: flowType(type), nullable: booleanType(type) === undefined };
     });
   }
 

@@ -75,6 +75,43 @@ describe('registering the webhook of a bamboohr trigger', () => {
     expect(again.secret).toBe(fake.webhooks.privateKey(String(now[0]!.id)));
   });
 
+  it("brings a kept webhook's watched fields up to date when the flow's fields change, keeping its key, so the new field's changes are delivered", async () => {
+    const first = (await webhook.register!(context({ fields: ['firstName', 'lastName'] }), { url: endpoint, secret: null })) as { secret: string };
+    const [original] = await listed();
+    expect(await webhook.register!(context({ fields: ['firstName', 'lastName'] }), { url: endpoint, secret: first.secret })).toEqual({ secret: first.secret, notes: [] });
+    expect(fake.countRequests('PUT /api/v1/webhooks/{id}')).toBe(0);
+
+    const again = (await webhook.register!(context({ fields: ['firstName', 'lastName', 'department'] }), { url: endpoint, secret: first.secret })) as { secret: string };
+    expect(again.secret).toBe(first.secret);
+    expect((await listed()).map((entry) => entry.id)).toEqual([original!.id]);
+    expect(fake.webhooks.privateKey(original!.id)).toBe(first.secret);
+    expect(await shown(original!.id)).toMatchObject({ events: ['employee.created', 'employee.updated', 'employee.deleted'], monitorFields: ['firstName', 'lastName', 'department'] });
+
+    const ada = fake.hire({ firstName: 'Ada', lastName: 'Lovelace' });
+    await fake.webhooks.idle();
+    const before = fake.webhooks.deliveries.length;
+    fake.edit(ada.id, { department: 'Research' });
+    await fake.webhooks.idle();
+    const [delivery, ...more] = fake.webhooks.deliveries.slice(before);
+    expect(more).toEqual([]);
+    expect(JSON.parse(delivery!.body)).toMatchObject({ type: 'employee.updated', data: { employeeId: String(ada.id), changedFields: ['department'] } });
+    const incoming = { method: 'POST', url: '/hooks/hr/bamboohr', body: new TextEncoder().encode(delivery!.body), header: (name: string) => delivery!.headers[Object.keys(delivery!.headers).find((key) => key.toLowerCase() === name.toLowerCase()) ?? ''] };
+    expect(webhook.verify(incoming, first.secret, fake.clock.now())).toBeNull();
+  });
+
+  it('starts watching a chosen field once List Monitor Fields offers it, and announces updates once a field is watchable', async () => {
+    const band = fake.addCustomField({ name: 'Salary band', type: 'list', alias: 'customBand', monitorable: false });
+    const first = (await webhook.register!(context({ fields: ['customBand'] }), { url: endpoint, secret: null })) as { secret: string; notes: string[] };
+    expect(first.notes).toEqual([expect.stringContaining('BambooHR lets no webhook watch customBand')]);
+    const [created] = await listed();
+    expect(await shown(created!.id)).toMatchObject({ events: ['employee.created', 'employee.deleted'], monitorFields: null });
+
+    // The key's user was given access to the field: it is on List Monitor Fields now.
+    delete band.monitorable;
+    expect(await webhook.register!(context({ fields: ['customBand'] }), { url: endpoint, secret: first.secret })).toEqual({ secret: first.secret, notes: [] });
+    expect(await shown(created!.id)).toMatchObject({ events: ['employee.created', 'employee.updated', 'employee.deleted'], monitorFields: ['customBand'] });
+  });
+
   it("removes only the webhook that sends to the trigger's URL, and removing twice is fine", async () => {
     await webhook.register!(context(), { url: endpoint, secret: null });
     await webhook.register!(context(), { url: `${endpoint}-other`, secret: null });

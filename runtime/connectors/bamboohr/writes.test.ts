@@ -128,6 +128,45 @@ describe('checkboxes', () => {
   });
 });
 
+describe('bool fields', () => {
+  it('reads a bool field as true or false and writes true/false (or "yes"/"no") as the "true"/"false" BambooHR takes', async () => {
+    fake.addCustomField({ name: 'Eligible for rehire', type: 'bool', alias: 'customRehire' });
+    const rehire = await openBambooHr(contextFor(fake, { fields: ['firstName', 'lastName', 'customRehire'] }), fakeTime(fake));
+    try {
+      expect((await rehire.describe())[0]?.fields).toContainEqual({ name: 'customRehire', type: 'boolean', nullable: false });
+      const [created] = await rehire.write([{ kind: 'create', fields: { firstName: 'Ada', lastName: 'Lovelace', customRehire: true }, tag: 't1' }]);
+      const id = (created as { id: string }).id;
+      expect(fake.employee(Number(id)).customRehire).toBe('true');
+      expect((await rehire.getMany([id])).get(id)?.fields.customRehire).toBe(true);
+
+      // Another system's "no" is false, not a value BambooHR would refuse.
+      fake.clock.advance(1);
+      expect(await rehire.write([{ kind: 'update', id, fields: { customRehire: 'no' }, tag: 't2', expectedVersion: null }])).toMatchObject([{ ok: true }]);
+      expect(fake.employee(Number(id)).customRehire).toBe('false');
+      expect((await rehire.getMany([id])).get(id)?.fields.customRehire).toBe(false);
+
+      const grace = String(fake.hire({ firstName: 'Grace', lastName: 'Hopper' }).id);
+      expect((await rehire.getMany([grace])).get(grace)?.fields.customRehire).toBe(false);
+    } finally {
+      await rehire.close();
+    }
+  });
+
+  it('refuses a value a bool field cannot take, before it is sent', async () => {
+    fake.addCustomField({ name: 'Eligible for rehire', type: 'bool', alias: 'customRehire' });
+    const ada = String(fake.hire({ firstName: 'Ada', lastName: 'Lovelace', customRehire: 'true' }).id);
+    const [result] = await connector.write([{ kind: 'update', id: ada, fields: { customRehire: 'maybe' }, tag: 't', expectedVersion: null }]);
+    expect(result).toEqual({
+      ok: false,
+      reason: 'failed',
+      retryable: false,
+      message: 'customRehire is a BambooHR true/false (bool) field: it takes true or false (or "yes" and "no"), not "maybe"; BambooHR documents no other value for it',
+    });
+    expect(fake.employee(Number(ada)).customRehire).toBe('true');
+    expect(fake.countRequests('POST /api/v1/employees/{id}')).toBe(0);
+  });
+});
+
 describe('deletes and terminations', () => {
   it('declares that it cannot delete, and refuses a delete asked for anyway, leaving the employee', async () => {
     expect(connector.capabilities.deletes).toBe('cannot');

@@ -114,6 +114,22 @@ export function checkboxValue(raw: unknown): 'yes' | 'no' {
   return typeof raw === 'string' && /^(?:yes|checkbox)$/i.test(raw) ? 'yes' : 'no';
 }
 
+/**
+ * A `bool` field as BambooHR stores what is written to it. "Field Types" (documentation.bamboohr.com/docs/field-types):
+ * bool — 'A boolean value, true or false. Example: "true"', and "All values are case insensitive". So "true" and
+ * "false" in any case are taken; JSON true/false too (UNCONFIRMED: the page's example is the text). Reads give
+ * "true"/"false" as the page writes them (UNCONFIRMED: no recorded answer with a bool employee field was found; the
+ * directory, another call, gives JSON `"photoUploaded": true` in recorded answers); one never set reads empty, as other
+ * fields do. Any other value is refused with 409 like other invalid values (UNCONFIRMED: the page says nothing of
+ * one), and null empties it.
+ */
+export function boolValue(key: string, raw: unknown): 'true' | 'false' | null {
+  if (raw === null || raw === '') return null;
+  if (typeof raw === 'boolean') return raw ? 'true' : 'false';
+  if (typeof raw === 'string' && /^(?:true|false)$/i.test(raw)) return raw.toLowerCase() as 'true' | 'false';
+  throw invalidValue(key, `${JSON.stringify(raw)} is not true or false`);
+}
+
 export class BambooHrCompany {
   readonly fields = new Map<string, FieldDefinition>();
   readonly employees = new Map<number, EmployeeRecord>();
@@ -221,8 +237,8 @@ export class BambooHrCompany {
   /**
    * The values of a create or update, as text. Unknown field names are refused (406); read-only fields are dropped
    * (UNCONFIRMED: whether BambooHR drops them or refuses the request; the documentation only calls them read only);
-   * checkboxes take what {@link checkboxValue} says; dates must be yyyy-mm-dd, whole-number fields whole numbers,
-   * status Active or Inactive, and emails unique (409).
+   * checkboxes take what {@link checkboxValue} says, bool fields what {@link boolValue} says; dates must be
+   * yyyy-mm-dd, whole-number fields whole numbers, status Active or Inactive, and emails unique (409).
    */
   private checkedValues(input: Record<string, unknown>, selfId: number | null): EmployeeValues {
     const unknown = Object.keys(input).filter((name) => !this.resolveField(name));
@@ -236,6 +252,10 @@ export class BambooHrCompany {
       if (typeof raw === 'object' && raw !== null) throw invalidValue(key, 'must be text, a number or true/false');
       if (field.type === 'checkbox') {
         values[key] = checkboxValue(raw);
+        continue;
+      }
+      if (field.type === 'bool') {
+        values[key] = boolValue(key, raw);
         continue;
       }
       if (value !== null) {

@@ -145,6 +145,20 @@ describe('employees', () => {
     }
   });
 
+  it('a bool field takes true or false (text in any case, or JSON) and reads "true"/"false"; another value is refused with 409', async () => {
+    const field = fake.addCustomField({ name: 'Eligible for rehire', type: 'bool', alias: 'customRehire' });
+    const employee = fake.hire({ firstName: 'Ada', lastName: 'Lovelace' });
+    const read = async () => (await call(fake, 'GET', `/api/v1/employees/${employee.id}?fields=customRehire,${field.id}`)).json;
+    expect(await read()).toEqual({ id: String(employee.id), customRehire: null, [field.id]: null });
+    for (const [written, stored] of [['TRUE', 'true'], [false, 'false'], [true, 'true'], ['false', 'false'], [null, null]] as const) {
+      const reply = await call(fake, 'POST', `/api/v1/employees/${employee.id}`, { body: { customRehire: written } });
+      expect(reply.status, String(written)).toBe(200);
+      expect((await read()).customRehire, String(written)).toBe(stored);
+    }
+    const refused = await call(fake, 'POST', `/api/v1/employees/${employee.id}`, { body: { customRehire: 'yes' } });
+    expect([refused.status, refused.headers.get('x-bamboohr-error-message')]).toEqual([409, 'Invalid value for customRehire: "yes" is not true or false']);
+  });
+
   it('keeps a terminated employee, Inactive, readable and in reports; changed lists the termination as an update', async () => {
     const employee = fake.hire({ firstName: 'Ada', lastName: 'Lovelace' });
     fake.clock.advance(60);
@@ -314,6 +328,30 @@ describe('webhooks', () => {
     const deleted = await call(fake, 'DELETE', '/api/v1/webhooks/1');
     expect([deleted.status, deleted.text]).toEqual([200, 'Web hook has been deleted.']);
     expect((await call(fake, 'GET', '/api/v1/webhooks/1')).json).toEqual({ errors: [{ error: 'No webhook was found with ID: 1.' }] });
+  });
+
+  it('updates a webhook in place as a full replacement, keeping its private key: deliveries follow the new fields, signed as before', async () => {
+    const created = await call(fake, 'POST', '/api/v1/webhooks', {
+      body: { name: 'Sync', url: target, format: 'json', events: ['employee.created', 'employee.updated'], monitorFields: ['firstName'], postFields: { firstName: 'First' }, includeCompanyDomain: true },
+    });
+    const privateKey = created.json.privateKey as string;
+    const updated = await call(fake, 'PUT', '/api/v1/webhooks/1', { body: { name: 'Sync', url: target, format: 'json', events: ['employee.updated'], monitorFields: ['department'] } });
+    expect(updated.status).toBe(200);
+    // Omitted optional fields revert to their defaults; the key is neither changed nor shown.
+    expect(updated.json).toEqual({ id: '1', name: 'Sync', created: '2024-06-03 12:00:00', lastSent: null, monitorFields: ['department'], postFields: {}, url: target, format: 'json', includeCompanyDomain: false, events: ['employee.updated'] });
+    expect(fake.webhooks.privateKey('1')).toBe(privateKey);
+
+    const employee = fake.hire({ firstName: 'Ada', lastName: 'Lovelace', department: 'Research' });
+    fake.edit(employee.id, { firstName: 'Augusta' });
+    fake.edit(employee.id, { department: 'Engineering' });
+    await fake.webhooks.idle();
+    expect(received.map((entry) => JSON.parse(entry.body).data.changedFields)).toEqual([['department'], ['department']]);
+    for (const entry of received) expect(entry.headers['x-bamboohr-signature']).toBe(createHmac('sha256', privateKey).update(entry.body + (entry.headers['x-bamboohr-timestamp'] as string)).digest('hex'));
+
+    expect((await call(fake, 'PUT', '/api/v1/webhooks/9', { body: { name: 'x', url: target, format: 'json', events: ['employee.created'] } })).json).toEqual({ errors: [{ error: 'No webhook was found with ID: 9.' }] });
+    const refused = await call(fake, 'PUT', '/api/v1/webhooks/1', { body: { name: 'Sync', url: target, format: 'json', events: ['employee.updated'], monitorFields: ['terminationDate'] } });
+    expect(refused.status).toBe(403);
+    expect((await call(fake, 'GET', '/api/v1/webhooks/1')).json).toMatchObject({ monitorFields: ['department'], events: ['employee.updated'] });
   });
 
   it('refuses a webhook without format, with a plain http URL, without monitor fields for updates, or mixing event kinds', async () => {

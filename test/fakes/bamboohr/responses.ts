@@ -103,6 +103,6 @@ export function webhookFieldsDenied(denied: { unknownFields: string[]; monitorFi
   return new BambooHrError(403, entry.error, { 'Content-Type': 'application/json' }, JSON.stringify({ errors: [entry] }));
 }
 
-// Get/Delete Webhook 404 with WebhookError {errors: [{error}]}; the wording is the schema's own example.
+// Get/Update/Delete Webhook 404 with WebhookError {errors: [{error}]}; the wording is the schema's own example.
 export const webhookNotFound = (id: string): BambooHrError =>
   new BambooHrError(404, `No webhook was found with ID: ${id}.`, { 'Content-Type': 'application/json' }, JSON.stringify({ errors: [{ error: `No webhook was found with ID: ${id}.` }] }));

@@ -283,7 +283,7 @@ export async function startBambooHrFake(options: BambooHrFakeOptions = {}): Prom
     };
   });
 
-  // Webhooks — List, Create, Get, Delete Webhook, List Monitor Fields (OpenAPI "Webhooks" tag). JSON only.
+  // Webhooks — List, Create, Get, Update, Delete Webhook, List Monitor Fields (OpenAPI "Webhooks" tag). JSON only.
   route('GET', '/api/v1/webhooks', () => ({ status: 200, json: { webhooks: [...hub.webhooks.values()].map((webhook) => ({ id: webhook.id, name: webhook.name, created: hub.json(webhook).created, lastSent: hub.json(webhook).lastSent, url: webhook.url })) } }));
   route('POST', '/api/v1/webhooks', (context) => ({ status: 201, json: hub.json(hub.create(jsonObject(context)), true) }));
   // List Monitor Fields (`MonitorFieldList`): "one entry per monitorable employee field, including the field ID (as a
@@ -293,6 +293,8 @@ export async function startBambooHrFake(options: BambooHrFakeOptions = {}): Prom
     json: { fields: company.monitorFields().map((field) => ({ id: String(field.id), name: field.name, alias: field.alias ?? null })) },
   }));
   route('GET', '/api/v1/webhooks/{id}', (context) => ({ status: 200, json: hub.json(hub.get(context.params.id as string)) }));
+  // Update Webhook: 200 with the webhook as Get Webhook shows it, its private key kept and not shown.
+  route('PUT', '/api/v1/webhooks/{id}', (context) => ({ status: 200, json: hub.json(hub.update(context.params.id as string, jsonObject(context))) }));
   route('DELETE', '/api/v1/webhooks/{id}', (context) => {
     hub.delete(context.params.id as string);
     return { status: 200, text: 'Web hook has been deleted.', headers: { 'Content-Type': 'text/plain' } };

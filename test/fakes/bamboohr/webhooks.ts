@@ -12,8 +12,9 @@ import { webhookBadRequest, webhookFieldsDenied, webhookNotFound } from './respo
  *   'employee_with_fields.deleted', 'employee_with_fields.created']`, "Cannot mix employee_with_fields events with
  *   employee events"; `monitorFields` required with an update event; 201 with `privateKey`, "only returned at
  *   creation time and cannot be retrieved again"; 403 listing `unknownFields` and the `monitorFields` List Monitor
- *   Fields leaves out), List Webhooks, Get Webhook (no private key), Delete Webhook (200 text/plain "Web hook has been
- *   deleted."), `WebhookEventType`.
+ *   Fields leaves out), List Webhooks, Get Webhook (no private key), Update Webhook (a full replacement; "The private
+ *   key is not regenerated on update"), Delete Webhook (200 text/plain "Web hook has been deleted."),
+ *   `WebhookEventType`.
  * - "Event-Based Webhooks", https://documentation.bamboohr.com/docs/event-based-webhooks : `{"type":
  *   "employee.updated", "timestamp": "2026-01-31T18:42:00+0000", "data": {"companyId", "employeeId",
  *   "changedFields"}}`, and the form-post encoding `type=…&data[companyId]=…`.
@@ -95,8 +96,34 @@ export class WebhookHub {
     company.onChange((change) => this.publish(change));
   }
 
-  /** Create Webhook: validated as the 400 and 403 answers describe. */
+  /** Create Webhook: validated as the 400 and 403 answers describe; the private key is made here, and only here. */
   create(input: Record<string, unknown>): WebhookRecord {
+    const webhook: WebhookRecord = {
+      id: String(this.nextId++),
+      ...this.settings(input),
+      // UNCONFIRMED: the key's length and alphabet; the API only calls it a private key.
+      privateKey: randomBytes(32).toString('hex'),
+      created: this.nowMs(),
+      lastSent: null,
+    };
+    this.webhooks.set(webhook.id, webhook);
+    return webhook;
+  }
+
+  /**
+   * Update Webhook (`PUT /api/v1/webhooks/{id}`, OpenAPI `update-webhook`): "Performs a full replacement update of a
+   * webhook — all request body fields overwrite existing values, so omitted optional fields revert to defaults", with
+   * the body and the 400/403 checks of Create Webhook (`NewWebHook`), 404 for no such webhook, and "The private key is
+   * not regenerated on update." Its 200 is `WebHookResponse`, which holds no private key.
+   */
+  update(id: string, input: Record<string, unknown>): WebhookRecord {
+    const webhook = this.get(id);
+    Object.assign(webhook, this.settings(input));
+    return webhook;
+  }
+
+  /** What a create or an update sets, checked as their 400 and 403 answers describe. */
+  private settings(input: Record<string, unknown>): Pick<WebhookRecord, 'name' | 'url' | 'format' | 'monitorFields' | 'postFields' | 'events' | 'includeCompanyDomain'> {
     const issues: string[] = [];
     const name = typeof input.name === 'string' && input.name !== '' ? input.name : null;
     const url = typeof input.url === 'string' ? input.url : null;
@@ -115,8 +142,7 @@ export class WebhookHub {
 
     const postFields = typeof input.postFields === 'object' && input.postFields !== null && !Array.isArray(input.postFields) ? Object.fromEntries(Object.entries(input.postFields).map(([key, value]) => [key, String(value)])) : {};
     this.checkFields(monitorFields, Object.keys(postFields));
-    const webhook: WebhookRecord = {
-      id: String(this.nextId++),
+    return {
       name: name as string,
       url: url as string,
       format: input.format as 'json' | 'form-encoded',
@@ -124,13 +150,7 @@ export class WebhookHub {
       postFields,
       events,
       includeCompanyDomain: input.includeCompanyDomain === true,
-      // UNCONFIRMED: the key's length and alphabet; the API only calls it a private key.
-      privateKey: randomBytes(32).toString('hex'),
-      created: this.nowMs(),
-      lastSent: null,
     };
-    this.webhooks.set(webhook.id, webhook);
-    return webhook;
   }
 
   /** Names matching no field, and monitored fields List Monitor Fields leaves out, refuse the webhook (403). */
