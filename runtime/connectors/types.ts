@@ -53,8 +53,14 @@ export type WriteResult =
   | { ok: false; reason: 'changed' | 'missing' }
   /** A create given a key (`id`) that another record already holds: nothing was written, nothing overwritten. */
   | { ok: false; reason: 'taken' }
-  /** Anything else; `retryAfterMs` when the system said when to come back (HTTP Retry-After). */
-  | { ok: false; reason: 'failed'; message: string; retryable: boolean; retryAfterMs?: number };
+  /**
+   * Anything else; `retryAfterMs` when the system said when to come back (HTTP Retry-After). `mayHaveApplied`: the
+   * system may have done it all the same (a create whose answer was lost: a timeout, a 5xx after the request went
+   * out). For a create, the engine then keeps its journal entry, as for a pass that died mid-write: the next pass
+   * adopts the record if it lists it (by tag, by exactly what was written, or by match values) rather than create a
+   * second one (engine/pass/recovery.ts).
+   */
+  | { ok: false; reason: 'failed'; message: string; retryable: boolean; retryAfterMs?: number; mayHaveApplied?: boolean };
 
 export interface FieldDescription {
   name: string;
@@ -281,11 +287,19 @@ export class RateLimitedError extends Error {
 }
 
 /** Thrown by a connector when the system cannot be used at all (unreachable, wrong credentials, no such table). */
+/** A write's failure as a connector's own error describes it: whether to retry, and whether it may have applied. */
+export function failedWrite(error: ConnectorError): WriteResult {
+  return { ok: false, reason: 'failed', message: error.message, retryable: error.retryable, ...(error.mayHaveApplied ? { mayHaveApplied: true } : {}) };
+}
+
 export class ConnectorError extends Error {
   readonly retryable: boolean;
-  constructor(message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+  /** The request may have been applied all the same: its answer was lost (see WriteResult's `mayHaveApplied`). */
+  readonly mayHaveApplied: boolean;
+  constructor(message: string, options: { retryable?: boolean; cause?: unknown; mayHaveApplied?: boolean } = {}) {
     super(message, { cause: options.cause });
     this.name = 'ConnectorError';
     this.retryable = options.retryable ?? false;
+    this.mayHaveApplied = options.mayHaveApplied ?? false;
   }
 }

@@ -33,7 +33,8 @@ export async function withRetries(policy: RetryPolicy, ops: readonly WriteOp[], 
       // so it ends the pass and the write-ahead journal sorts it out on the next one.
       if (!(error instanceof ConnectorError)) throw error;
       const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
-      outcomes = pending.map(() => ({ ok: false, reason: 'failed', message: error.message, retryable: error.retryable, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }));
+      const maybe = error.mayHaveApplied ? { mayHaveApplied: true } : {};
+      outcomes = pending.map(() => ({ ok: false, reason: 'failed', message: error.message, retryable: error.retryable, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), ...maybe }));
     }
     const again: number[] = [];
     let wait = 0;

@@ -108,7 +108,7 @@ export class BambooHrClient {
           await this.pause(backoffMs(attempt), shown);
           continue;
         }
-        throw new ConnectorError(`${shown}: ${reason}${repeatable ? '' : '; it may or may not have been applied, so it is not repeated'}`, { retryable: repeatable, cause: caught });
+        throw new ConnectorError(`${shown}: ${reason}${repeatable ? '' : '; it may or may not have been applied, so it is not repeated'}`, { retryable: repeatable, cause: caught, mayHaveApplied: !repeatable });
       }
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'), this.options.now());
       // A throttled request was refused before BambooHR acted on it, so even a create is safe to send again.

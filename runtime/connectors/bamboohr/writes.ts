@@ -14,7 +14,7 @@
  * `cannot`: the engine never plans a delete here, and one asked for anyway is refused.
  */
 import type { FlowRecord } from '../../../nodes/types';
-import { ConnectorError, RateLimitedError, type WriteOp, type WriteResult } from '../types';
+import { ConnectorError, RateLimitedError, type WriteOp, type WriteResult, failedWrite } from '../types';
 import { BambooHrCredentialsError, errorText, type BambooHrClient, type BambooHrResponse } from './client';
 import { isoVersion, employeeId } from './changes';
 import { bookkeepingFields } from './config';
@@ -63,7 +63,7 @@ function failedOp(client: BambooHrClient, caught: unknown): { result: WriteResul
     return { result: { ok: false, reason: 'failed', message: caught.message, retryable: true, retryAfterMs: Math.max(0, caught.resumeAt.getTime() - client.now()) }, stopsTheRest: true };
   }
   if (caught instanceof BambooHrCredentialsError) return { result: refused(caught.message), stopsTheRest: true };
-  if (caught instanceof ConnectorError) return { result: { ok: false, reason: 'failed', message: caught.message, retryable: caught.retryable }, stopsTheRest: false };
+  if (caught instanceof ConnectorError) return { result: failedWrite(caught), stopsTheRest: false };
   throw caught;
 }
 
@@ -161,6 +161,8 @@ function failure(client: BambooHrClient, response: BambooHrResponse, what: strin
       return refused(`${response.shown}: 429, the BambooHR account has reached its employee limit; no more employees can be added${said}`);
   }
   const error = client.failure(response);
-  // A create that failed with a 5xx may have been applied; an update sends the same fields again when retried.
-  return { ok: false, reason: 'failed', message: error.message, retryable: error.retryable && what !== 'the new employee' };
+  // A create that failed with a 5xx may have been applied (the engine keeps it journaled for the next pass to adopt);
+  // an update sends the same fields again when retried.
+  const create = what === 'the new employee';
+  return { ok: false, reason: 'failed', message: error.message, retryable: error.retryable && !create, ...(create && response.status >= 500 ? { mayHaveApplied: true } : {}) };
 }

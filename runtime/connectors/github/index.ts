@@ -13,6 +13,7 @@ import { guardedFetch } from '../network';
 import { ChangeFeed } from '../saas/changeFeed';
 import {
   ConnectorError,
+  failedWrite,
   type CollectionDescription,
   type Connector,
   type ConnectorCapabilities,
@@ -263,14 +264,21 @@ class GitHubIssues implements Connector {
 
   /**
    * A failed create: as any failed write, but a server error or a request whose answer was lost may have made the
-   * issue, so it is not tried again (as the other SaaS connectors' creates): never a second issue for one record.
+   * issue, so it is not tried again (as the other SaaS connectors' creates): never a second issue for one record. The
+   * engine keeps such a create journaled (`mayHaveApplied`), and the next pass adopts the issue if it lists it.
    */
   private failedCreate(error: unknown): WriteResult {
     const result = this.failed(error);
     const failure = classifyFailure(error);
     const unknownOutcome = failure?.kind === 'server' || (failure?.kind === 'network' && !failure.refused);
     if (result.ok || !unknownOutcome) return result;
-    return { ok: false, reason: 'failed', message: `${'message' in result ? result.message : 'the create failed'}; the issue may have been made all the same, so it is not created again: look for it in ${this.connection.repo}`, retryable: false };
+    return {
+      ok: false,
+      reason: 'failed',
+      message: `${'message' in result ? result.message : 'the create failed'}; the issue may have been made all the same, so it is not created again: look for it in ${this.connection.repo}`,
+      retryable: false,
+      mayHaveApplied: true,
+    };
   }
 
   /** A failed write as the engine takes it: rate limits and server errors retryable, GitHub's refusals not. */
@@ -278,7 +286,7 @@ class GitHubIssues implements Connector {
     const failure = classifyFailure(error);
     const { repo, auth } = this.connection;
     if (!failure) {
-      if (error instanceof ConnectorError) return { ok: false, reason: 'failed', message: error.message, retryable: error.retryable };
+      if (error instanceof ConnectorError) return failedWrite(error);
       throw error;
     }
     switch (failure.kind) {

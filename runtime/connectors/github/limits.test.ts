@@ -201,7 +201,7 @@ describe('a create whose answer is lost', () => {
     try {
       connector = await openIssues(fake, { baseUrl: gateway.url });
       const [result] = await connector.write([{ kind: 'create', fields: { title: 'Crash on save' }, tag: 'syncline:f:1' }]);
-      expect(result).toMatchObject({ ok: false, reason: 'failed', retryable: false, message: expect.stringMatching(/502 .*may have been made all the same, so it is not created again/) });
+      expect(result).toMatchObject({ ok: false, reason: 'failed', retryable: false, mayHaveApplied: true, message: expect.stringMatching(/502 .*may have been made all the same, so it is not created again/) });
       expect(fake.requests.count('POST /repos/{owner}/{repo}/issues')).toBe(1);
       expect(fake.issues.all().map((issue) => issue.title)).toEqual(['Crash on save']);
     } finally {

@@ -44,8 +44,8 @@ export interface ResolvedAuth {
 export class HttpRequestError extends ConnectorError {
   readonly status: number | null;
   readonly retryAfterMs: number | undefined;
-  constructor(message: string, options: { retryable: boolean; status?: number | null; retryAfterMs?: number | undefined; cause?: unknown }) {
-    super(message, { retryable: options.retryable, cause: options.cause });
+  constructor(message: string, options: { retryable: boolean; status?: number | null; retryAfterMs?: number | undefined; cause?: unknown; mayHaveApplied?: boolean }) {
+    super(message, { retryable: options.retryable, cause: options.cause, mayHaveApplied: options.mayHaveApplied ?? false });
     this.name = 'HttpRequestError';
     this.status = options.status ?? null;
     this.retryAfterMs = options.retryAfterMs;
@@ -148,6 +148,7 @@ export class HttpClient {
           throw new HttpRequestError(`${shown}: ${failure.message}; it may or may not have been applied, so it is not repeated (give list.tagParam to let the connector check)`, {
             retryable: false,
             cause: failure.cause,
+            mayHaveApplied: true,
           });
         }
       }

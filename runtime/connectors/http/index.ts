@@ -384,6 +384,7 @@ class HttpCollection implements Connector {
             throw new ConnectorError(`POST ${this.client.redact(this.client.url(this.createPath))}: the answer was lost and the record could not be looked up by its tag (${messageOf(error)}); it may have been created, so it is not sent again`, {
               retryable: false,
               cause: error,
+              mayHaveApplied: true,
             });
           }
           return recovered ? 'applied' : 'not-applied';
@@ -398,7 +399,13 @@ class HttpCollection implements Connector {
     if (!isSuccess(response)) {
       const error = this.client.statusError(response);
       if (response.status >= 500 && !findable) {
-        return { ok: false, reason: 'failed', retryable: false, message: `${error.message}; the record may have been created all the same, so it is not sent again (give connection.list.tagParam and a tagColumn to let the connector check)` };
+        return {
+          ok: false,
+          reason: 'failed',
+          retryable: false,
+          mayHaveApplied: true,
+          message: `${error.message}; the record may have been created all the same, so it is not sent again (give connection.list.tagParam and a tagColumn to let the connector check)`,
+        };
       }
       return failedResult(error);
     }
@@ -676,7 +683,7 @@ function looksLikeTime(path: string): boolean {
 
 function failedResult(error: ConnectorError): WriteResult {
   const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
-  return { ok: false, reason: 'failed', message: error.message, retryable: error.retryable, ...(typeof retryAfterMs === 'number' ? { retryAfterMs } : {}) };
+  return { ok: false, reason: 'failed', message: error.message, retryable: error.retryable, ...(typeof retryAfterMs === 'number' ? { retryAfterMs } : {}), ...(error.mayHaveApplied ? { mayHaveApplied: true } : {}) };
 }
 
 function assertLimit(limit: number): void {

@@ -221,7 +221,7 @@ describe('http connector against a stub API', () => {
 
     const blind = await open({ baseUrl: api.url, stampUpdatedAt: true, retries: fastRetries }, { tagColumn: 'tag' });
     const [unsure] = await blind.write([{ kind: 'create', fields: { name: 'Grace' }, tag: 'syncline:f:2' }]);
-    expect(unsure).toMatchObject({ ok: false, reason: 'failed', retryable: false, message: expect.stringMatching(/502 Bad Gateway.*may have been created all the same/) });
+    expect(unsure).toMatchObject({ ok: false, reason: 'failed', retryable: false, mayHaveApplied: true, message: expect.stringMatching(/502 Bad Gateway.*may have been created all the same/) });
     expect(posts).toBe(2);
   });
 

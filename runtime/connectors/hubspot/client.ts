@@ -130,7 +130,7 @@ export class HubSpotClient {
           await this.pause(backoffMs(failures++), shown);
           continue;
         }
-        throw new ConnectorError(`${shown}: ${reason}${options.repeatable ? '' : '; it may or may not have been applied, so it is not repeated'}`, { retryable: options.repeatable, cause: caught });
+        throw new ConnectorError(`${shown}: ${reason}${options.repeatable ? '' : '; it may or may not have been applied, so it is not repeated'}`, { retryable: options.repeatable, cause: caught, mayHaveApplied: !options.repeatable });
       }
       if (!options.search) this.noteRemaining(response);
 

@@ -17,7 +17,7 @@
  * - A rate limit longer than the pass waits fails the op it met and every later one, retryable, with when to come back;
  *   refused credentials fail the rest likewise, not retryable.
  */
-import { ConnectorError, RateLimitedError, type WriteOp, type WriteResult } from '../types';
+import { ConnectorError, RateLimitedError, type WriteOp, type WriteResult, failedWrite } from '../types';
 import { HubSpotCredentialsError, type HubSpotClient, type HubSpotResponse } from './client';
 import { latest, type ObjectJson } from './changes';
 import type { HubSpotCollection } from './config';
@@ -68,7 +68,7 @@ export class HubSpotWriter {
           failure = refused(caught.message);
           rest = failure;
         } else if (caught instanceof ConnectorError) {
-          failure = { ok: false, reason: 'failed', message: caught.message, retryable: caught.retryable };
+          failure = failedWrite(caught);
         } else {
           throw caught;
         }
@@ -105,7 +105,7 @@ export class HubSpotWriter {
       }
       for (const { index } of inputs) {
         // Not in the answer at all: it may have been made, so it is not repeated (a second contact would follow).
-        results[index] ??= refused(`${response.shown}: ${response.status}, but HubSpot's answer names neither a new record nor an error for this input; check HubSpot before syncing it again`);
+        results[index] ??= { ...unsure(`${response.shown}: ${response.status}, but HubSpot's answer names neither a new record nor an error for this input; check HubSpot before syncing it again`) };
       }
       return;
     }
@@ -120,8 +120,9 @@ export class HubSpotWriter {
       return;
     }
     const failure = this.client.failure(response);
-    // A create that failed on HubSpot's side may have made the record: not repeated, so there is never a second one.
-    for (const { index } of inputs) results[index] = refused(failure.message);
+    // A create that failed on HubSpot's side (a 5xx) may have made the record: not repeated, so there is never a second
+    // one, and journaled by the engine for the next pass to adopt; a 4xx made nothing.
+    for (const { index } of inputs) results[index] = response.status >= 500 ? unsure(failure.message) : refused(failure.message);
   }
 
   private async update(run: Array<Indexed<'update'>>, catalog: PropertyCatalog, results: Array<WriteResult | undefined>): Promise<void> {
@@ -370,6 +371,11 @@ function conflictMessage(response: HubSpotResponse, error: BatchError, propertie
       ? 'so it was not created: with properties.email among the conflict node\'s match fields, the next pass links the two instead; or change the email on one of them'
       : 'and HubSpot keeps it on one record only: change it on one of the two, or merge the two records in HubSpot, then sync again';
   return `${response.shown}: ${what} is already ${holder}'s in HubSpot (HubSpot: "${said}"), ${remedy}`;
+}
+
+/** A create whose outcome is unknown: not repeated, and adopted by the next pass if HubSpot made it. */
+function unsure(message: string): WriteResult {
+  return { ok: false, reason: 'failed', message, retryable: false, mayHaveApplied: true };
 }
 
 function written(object: ObjectJson & { objectWriteTraceId?: unknown }): WriteResult {

@@ -130,7 +130,7 @@ export class MailchimpClient {
           await this.pause(500 * 2 ** attempt, shown);
           continue;
         }
-        throw new ConnectorError(`${shown}: ${reason}${repeatable ? '' : '; it may or may not have been applied, so it is not repeated'}`, { retryable: repeatable, cause: caught });
+        throw new ConnectorError(`${shown}: ${reason}${repeatable ? '' : '; it may or may not have been applied, so it is not repeated'}`, { retryable: repeatable, cause: caught, mayHaveApplied: !repeatable });
       }
       if (response.status === 429) {
         const told = retryAfterMs(response.headers.get('retry-after'), this.options.now());

@@ -21,7 +21,7 @@
  * (refusals.ts).
  */
 import type { SourceRecord, WriteOp, WriteResult } from '../types';
-import { ConnectorError, RateLimitedError } from '../types';
+import { ConnectorError, RateLimitedError, failedWrite } from '../types';
 import { MailchimpCredentialsError, problemText, type HttpMethod, type MailchimpClient } from './client';
 import { runBatch, type BatchOperation, type BatchTiming, type OperationAnswer } from './batches';
 import type { MergeFieldCatalog } from './mergeFields';
@@ -248,6 +248,6 @@ function refused(message: string): WriteResult {
 /** A thrown error as the result of the ops it stopped; a long rate limit says when to come back. */
 export function failureOf(caught: unknown, now: number): WriteResult {
   if (caught instanceof RateLimitedError) return { ok: false, reason: 'failed', message: caught.message, retryable: true, retryAfterMs: Math.max(0, caught.resumeAt.getTime() - now) };
-  if (caught instanceof ConnectorError) return { ok: false, reason: 'failed', message: caught.message, retryable: caught.retryable };
+  if (caught instanceof ConnectorError) return failedWrite(caught);
   throw caught;
 }

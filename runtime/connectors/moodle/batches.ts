@@ -85,8 +85,10 @@ export function refusedResult(message: string): WriteResult {
 /** The result for every op of a batch that could not be sent, from the error that stopped it. */
 export function failedResult(error: unknown, kind: 'create' | 'other'): WriteResult {
   if (!(error instanceof ConnectorError)) throw error;
-  // A create that got no answer may have been made: sending it again would make a second account.
-  return { ok: false, reason: 'failed', message: error.message, retryable: kind === 'create' ? false : error.retryable };
+  // A create that got no answer may have been made: sending it again would make a second account. The engine keeps it
+  // journaled, and the next pass adopts the account if it lists it.
+  if (kind === 'create') return { ok: false, reason: 'failed', message: error.message, retryable: false, ...(error.mayHaveApplied ? { mayHaveApplied: true } : {}) };
+  return { ok: false, reason: 'failed', message: error.message, retryable: error.retryable };
 }
 
 /**

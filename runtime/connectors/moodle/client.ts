@@ -109,7 +109,7 @@ export class MoodleClient {
           await this.pause(backoffMs(attempt), wsfunction);
           continue;
         }
-        throw new ConnectorError(`${wsfunction}: ${reason}${repeat === 'once' ? '; it may or may not have been applied, so it is not repeated' : ''}`, { retryable: repeat === 'repeatable', cause: caught });
+        throw new ConnectorError(`${wsfunction}: ${reason}${repeat === 'once' ? '; it may or may not have been applied, so it is not repeated' : ''}`, { retryable: repeat === 'repeatable', cause: caught, mayHaveApplied: repeat === 'once' });
       }
       if (status >= 500 && repeat === 'repeatable' && attempt < failureRetries) {
         await this.pause(backoffMs(attempt), wsfunction);
@@ -128,7 +128,10 @@ export class MoodleClient {
     if (status !== 200) {
       const retryable = status >= 500 || status === 429;
       const hint = repeat === 'once' && retryable ? '; it may or may not have been applied, so it is not repeated' : '';
-      throw new ConnectorError(`${wsfunction}: ${this.endpoint} answered ${status}${text.trim() ? ` — ${responseExcerpt(text)}` : ''}${hint}`, { retryable: retryable && repeat === 'repeatable' });
+      throw new ConnectorError(`${wsfunction}: ${this.endpoint} answered ${status}${text.trim() ? ` — ${responseExcerpt(text)}` : ''}${hint}`, {
+        retryable: retryable && repeat === 'repeatable',
+        mayHaveApplied: hint !== '',
+      });
     }
     let parsed: unknown;
     try {

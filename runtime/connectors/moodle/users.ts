@@ -163,7 +163,7 @@ export class MoodleUsers implements Connector {
       session.guard('create', async (batch) => {
         const answer = await this.client.call('core_user_create_users', { users: batch.map((item) => item.params) }, 'once');
         if (!Array.isArray(answer) || answer.length !== batch.length || answer.some((user) => typeof (user as { id?: unknown }).id !== 'number')) {
-          throw new ConnectorError(`core_user_create_users: expected ${batch.length} new users with ids, got ${preview(answer)}; they may or may not have been created`);
+          throw new ConnectorError(`core_user_create_users: expected ${batch.length} new users with ids, got ${preview(answer)}; they may or may not have been created`, { mayHaveApplied: true });
         }
         return (answer as Array<{ id: number }>).map((user): WriteResult => ({ ok: true, id: String(user.id), version: null }));
       }),

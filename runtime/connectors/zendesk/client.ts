@@ -93,7 +93,7 @@ export class ZendeskClient {
           await this.pause(backoffMs(attempt), shown);
           continue;
         }
-        throw new ConnectorError(`${shown}: ${reason}${repeatable ? '' : '; it may or may not have been applied, so it is not repeated'}`, { retryable: repeatable, cause: caught });
+        throw new ConnectorError(`${shown}: ${reason}${repeatable ? '' : '; it may or may not have been applied, so it is not repeated'}`, { retryable: repeatable, cause: caught, mayHaveApplied: !repeatable });
       }
       if (response.status === 429) {
         const waitMs = retryAfterMs(response.headers.get('retry-after'), this.options.now()) ?? 60_000;

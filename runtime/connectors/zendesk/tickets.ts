@@ -279,8 +279,10 @@ export class ZendeskTickets implements Connector {
       return refused(`${response.shown}: ${what} is closed, and Zendesk never changes a closed ticket (a follow-up ticket is its way on) — ${errorText(response)}`);
     }
     const failure = this.client.failure(response, response.status === 403 ? 'Zendesk does not let this user do that' : '');
-    // A POST that failed on Zendesk's side may have made the ticket: not repeated, so there is never a second one.
-    return { ok: false, reason: 'failed', message: failure.message, retryable: failure.retryable && response.method !== 'POST' };
+    // A POST that failed on Zendesk's side (a 5xx) may have made the ticket: not repeated, so there is never a second
+    // one, and journaled by the engine for the next pass to adopt.
+    const post = response.method === 'POST';
+    return { ok: false, reason: 'failed', message: failure.message, retryable: failure.retryable && !post, ...(post && response.status >= 500 ? { mayHaveApplied: true } : {}) };
   }
 }
 

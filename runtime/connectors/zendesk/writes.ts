@@ -1,4 +1,4 @@
-import { ConnectorError, RateLimitedError, type WriteOp, type WriteResult } from '../types';
+import { ConnectorError, RateLimitedError, type WriteOp, type WriteResult, failedWrite } from '../types';
 import { ZendeskCredentialsError } from './client';
 
 /**
@@ -25,7 +25,7 @@ export async function writeEach(ops: readonly WriteOp[], writeOne: (op: WriteOp)
         rest = { ok: false, reason: 'failed', message: caught.message, retryable: false };
         results.push(rest);
       } else if (caught instanceof ConnectorError) {
-        results.push({ ok: false, reason: 'failed', message: caught.message, retryable: caught.retryable });
+        results.push(failedWrite(caught));
       } else {
         throw caught;
       }

@@ -11,7 +11,7 @@ import { sameVersion } from '../../connectors/versions';
 import { clearFailing, insertMany, saveEntityRows, type Db } from '../../db/queries';
 import { appendRunLog } from '../../db/runQueries';
 import type { EntityRow, LinkRow } from '../../db/schema';
-import { appendWriteAhead, deleteWriteAhead, type PendingLink, type PendingWrite } from '../../db/writeAheadQueries';
+import { appendWriteAhead, rewriteWriteAhead, type PendingLink, type PendingWrite } from '../../db/writeAheadQueries';
 import { writeId } from '../ids';
 import { projectIn } from '../projection';
 import { withRetries } from '../retry';
@@ -44,7 +44,9 @@ export async function commitPage(ctx: CommitContext, connectors: Map<string, Con
     for (const link of journal.links) linkChanges.save({ ...linkRow(pass, link.nodeId, link.recordId, link.entityId, null, null, stamp), version: link.version });
     const outcome = new WriteOutcomes(tx, connectors, pass, holders);
     for (const write of plan.writes) await outcome.settle(write, results.get(write) as WriteResult, journal.writes.get(write), sent.get(write) as FlowRecord, linkChanges);
-    await deleteWriteAhead(tx, [journal.page]);
+    // A create whose outcome is unknown stays journaled, as if the pass had died there: the next pass adopts what it
+    // made, if anything (recovery.ts), instead of creating it a second time. The rest of the page is settled.
+    await rewriteWriteAhead(tx, { page: journal.page, flowId: pass.flowId, createdAt: journal.createdAt, writes: createsOfUnknownOutcome(plan.writes, results, journal), links: [] });
     // Only once a pass has failing records is there anything to clear (PassState.mayHaveFailing).
     if (pass.mayHaveFailing) await clearRecovered(tx, pass, work, plan, outcome.cleared);
     // Shadows: what each side now holds, projected in. Sides not written keep the projection just read.
@@ -67,6 +69,7 @@ export async function commitPage(ctx: CommitContext, connectors: Map<string, Con
 /** What a page's write-ahead journaled: its row's id, the entry of each create and update, the links it promised. */
 interface Journaled {
   page: string;
+  createdAt: string;
   writes: Map<PlannedWrite, PendingWrite>;
   links: PendingLink[];
 }
@@ -74,7 +77,7 @@ interface Journaled {
 /** Write-ahead: golden records, and the page's journal row (intended writes, records linked), before any write. */
 async function writeAhead(ctx: Pick<EngineContext, 'db' | 'now'>, connectors: Map<string, Connector>, plan: PagePlan, pass: PassState): Promise<Journaled> {
   const stamp = ctx.now().toISOString();
-  const journaled: Journaled = { page: writeId(), writes: new Map(), links: [] };
+  const journaled: Journaled = { page: writeId(), createdAt: stamp, writes: new Map(), links: [] };
   const rows = entityRows(plan, pass, stamp);
   for (const row of rows.links) journaled.links.push({ nodeId: row.node_id, recordId: row.record_id, entityId: row.entity_id, version: row.version });
   for (const write of plan.writes) {
@@ -90,6 +93,17 @@ async function writeAhead(ctx: Pick<EngineContext, 'db' | 'now'>, connectors: Ma
     for (const { entity, conflict } of plan.newConflicts) await fileFieldConflict(tx, pass, entity, conflict);
   });
   return journaled;
+}
+
+/** The journal entries of the page's creates that failed in a way that may have made the record all the same. */
+function createsOfUnknownOutcome(writes: readonly PlannedWrite[], results: ReadonlyMap<PlannedWrite, WriteResult>, journal: Journaled): PendingWrite[] {
+  const entries: PendingWrite[] = [];
+  for (const write of writes) {
+    const result = results.get(write);
+    const entry = journal.writes.get(write);
+    if (write.op.kind === 'create' && entry && result && !result.ok && result.reason === 'failed' && result.mayHaveApplied) entries.push(entry);
+  }
+  return entries;
 }
 
 /** The entity rows a page changes (new ones are given their row), and the links of the records it newly linked. */
@@ -264,8 +278,14 @@ async function clearRecovered(tx: Db, pass: PassState, work: EntityWork[], plan:
   for (const item of work) {
     if (plan.skipped.has(item) || plan.breakerTripped.has(item)) continue;
     for (const side of item.sides.values()) {
-      if (!side.staged || !side.record || pass.failedRecords.has(sideRecordKey(side.trigger.nodeId, side.record.id))) continue;
-      groupInto(cleared, side.trigger.nodeId, side.record.id);
+      if (!side.record) continue;
+      const nodeId = side.trigger.nodeId;
+      // A create that failed is filed under its entity: a record there now (adopted from a create whose answer was
+      // lost, or linked by match) settles it, unless this pass failed that side again.
+      const entityKey = `entity:${item.id}`;
+      if (!side.record.deleted && !pass.failedRecords.has(sideRecordKey(nodeId, entityKey))) groupInto(cleared, nodeId, entityKey);
+      if (!side.staged || pass.failedRecords.has(sideRecordKey(nodeId, side.record.id))) continue;
+      groupInto(cleared, nodeId, side.record.id);
     }
   }
   for (const [nodeId, ids] of cleared) await clearFailing(tx, pass.flowId, nodeId, ids);
