@@ -8,6 +8,7 @@
  * result of Mailchimp's DELETE, and of "Archive" in its web app — reads as deleted, with status archived.
  */
 import { createHash } from 'node:crypto';
+import { utcMillis } from '../../../nodes/dates';
 import type { FlowRecord } from '../../../nodes/types';
 import type { FieldDescription, SourceRecord } from '../types';
 import type { MergeField, MergeFieldCatalog } from './mergeFields';
@@ -174,6 +175,7 @@ function mergeValue(field: MergeField, value: unknown, current: unknown): unknow
   const { type, tag } = field;
   if (value === null) return '';
   if (type === 'birthday') return birthdayValue(field, value);
+  if (type === 'date') return dateValue(field, value);
   if (type === 'number') {
     if (typeof value === 'number' && Number.isFinite(value)) return value;
     if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
@@ -202,6 +204,24 @@ function birthdayValue(field: MergeField, value: unknown): string | MergeValueEr
   if (month >= 1 && month <= 12 && day >= 1 && day <= 31) return text;
   return new MergeValueError(
     `merge_fields.${field.tag} is a birthday field, which holds a month and a day as ${format}, got ${preview(value)}: Mailchimp keeps no year, so map a full date one way, toward Mailchimp, through a transform { "op": "dateFormat", "from": "YYYY-MM-DD", "to": "${format}" }`,
+  );
+}
+
+/**
+ * A date merge field holds a calendar date, which Mailchimp answers as YYYY-MM-DD whatever the field's `date_format`
+ * (a field of format MM/DD/YYYY written "1980-12-21" reads back so in grouparoo's recorded Mailchimp traffic) and takes
+ * as YYYY-MM-DD without a doubt. Slashed text it reads by the field's format, so 03/04/2024 is 4 March in one audience
+ * and 3 April in another, and it comes back as YYYY-MM-DD, unlike what was written: a difference every pass. So the
+ * connector writes YYYY-MM-DD only, and refuses anything else for that record before Mailchimp refuses it ("Please
+ * enter the date", failing every field of the write) or reads it by a format the other system does not use.
+ */
+function dateValue(field: MergeField, value: unknown): string | MergeValueError {
+  const text = typeof value === 'string' ? value.trim() : '';
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (match && utcMillis(Number(match[1]), Number(match[2]), Number(match[3]), 0, 0, 0, 0) !== null) return text;
+  const format = field.dateFormat ?? 'MM/DD/YYYY';
+  return new MergeValueError(
+    `merge_fields.${field.tag} is a date field, got ${preview(value)}: the sync writes dates to Mailchimp as YYYY-MM-DD, the one form Mailchimp reads the same whatever the field's format (${format} here) and answers with, so that a date comes back as written; for dates held in another form, convert them on Mailchimp's side of the mapping with a transform { "op": "dateFormat", "field": "merge_fields.${field.tag}", "from": "${format}", "to": "YYYY-MM-DD" } ("from" the other system's form; from and to the other way round where the flow runs out of Mailchimp)`,
   );
 }
 

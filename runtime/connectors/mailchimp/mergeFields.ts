@@ -12,7 +12,7 @@ export interface MergeField {
   /** text, number, address, phone, date, url, imageurl, radio, dropdown, birthday, zip ("Merge Field" › type). */
   type: string;
   required: boolean;
-  /** A birthday field's `options.date_format`: "MM/DD" (Mailchimp's default) or "DD/MM". */
+  /** A date or birthday field's `options.date_format`: "MM/DD/YYYY" or "DD/MM/YYYY"; "MM/DD" (the default) or "DD/MM". */
   dateFormat?: string;
 }
 

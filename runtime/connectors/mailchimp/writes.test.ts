@@ -96,6 +96,38 @@ describe('birthdays', () => {
   });
 });
 
+describe('date merge fields', () => {
+  it('writes YYYY-MM-DD, which Mailchimp answers as written whatever the field’s format: read back, nothing differs', async () => {
+    const { connector, writes } = await open();
+    fake.addMergeField({ tag: 'RENEWAL', type: 'date', options: { date_format: 'DD/MM/YYYY' } });
+    const [created] = await connector.write([{ kind: 'create', fields: { email_address: 'ada@example.com', merge_fields: { RENEWAL: '2024-04-03' } }, tag: 't' }]);
+    const id = ok(created).id;
+    expect(writes()[0]?.body).toMatchObject({ merge_fields: { RENEWAL: '2024-04-03' } });
+    expect((await connector.getMany([id])).get(id)?.fields.merge_fields).toMatchObject({ RENEWAL: '2024-04-03' });
+  });
+
+  it('refuses, for that record alone and before sending, a date in the field’s own format and what is no date', async () => {
+    const { connector, writes } = await open();
+    fake.addMergeField({ tag: 'RENEWAL', type: 'date', options: { date_format: 'DD/MM/YYYY' } });
+    const results = await connector.write([
+      // Mailchimp would take this as 3 April and answer 2024-04-03: not what was written, so a difference every pass.
+      { kind: 'create', fields: { email_address: 'ada@example.com', merge_fields: { RENEWAL: '03/04/2024' } }, tag: 't1' },
+      // Mailchimp would refuse it with "Please enter the date", the name with it.
+      { kind: 'create', fields: { email_address: 'grace@example.com', merge_fields: { FNAME: 'Grace', RENEWAL: 'soon' } }, tag: 't2' },
+      { kind: 'create', fields: { email_address: 'alan@example.com', merge_fields: { RENEWAL: '2024-02-30' } }, tag: 't3' },
+      { kind: 'create', fields: { email_address: 'edsger@example.com', merge_fields: { RENEWAL: '2024-02-29' } }, tag: 't4' },
+    ]);
+    expect(results.slice(0, 3).map((result) => (result.ok ? 'ok' : result.reason === 'failed' ? result.message : result.reason))).toEqual([
+      'merge_fields.RENEWAL is a date field, got "03/04/2024": the sync writes dates to Mailchimp as YYYY-MM-DD, the one form Mailchimp reads the same whatever the field\'s format (DD/MM/YYYY here) and answers with, so that a date comes back as written; for dates held in another form, convert them on Mailchimp\'s side of the mapping with a transform { "op": "dateFormat", "field": "merge_fields.RENEWAL", "from": "DD/MM/YYYY", "to": "YYYY-MM-DD" } ("from" the other system\'s form; from and to the other way round where the flow runs out of Mailchimp)',
+      expect.stringMatching(/^merge_fields\.RENEWAL is a date field, got "soon": /),
+      expect.stringMatching(/^merge_fields\.RENEWAL is a date field, got "2024-02-30": /),
+    ]);
+    expect(results.slice(0, 3).every((result) => !result.ok && result.reason === 'failed' && !result.retryable)).toBe(true);
+    expect(ok(results[3]).id).toBe(subscriberHash('edsger@example.com'));
+    expect(writes().map((entry) => entry.path)).toEqual([`/3.0/lists/${fake.list.id}/members/${subscriberHash('edsger@example.com')}`]);
+  });
+});
+
 describe('updates: only what differs', () => {
   it('PATCHes a partial merge_fields, which Mailchimp merges: the other merge fields keep their values', async () => {
     const { connector, writes } = await open();

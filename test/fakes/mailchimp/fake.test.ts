@@ -119,6 +119,32 @@ describe('members', () => {
     expect((await call('GET', members(`/${subscriberHash('grace@example.com')}`))).status).toBe(404);
   });
 
+  it('keeps a date merge field as YYYY-MM-DD whatever its date_format, reads a slashed date by that format, refuses what is no date', async () => {
+    fake.addMergeField({ tag: 'JOINED', type: 'date', options: { date_format: 'MM/DD/YYYY' } });
+    fake.addMergeField({ tag: 'RENEWAL', type: 'date', options: { date_format: 'DD/MM/YYYY' } });
+    const hash = subscriberHash('ada@example.com');
+    // As recorded (grouparoo's exportRecord.js): YYYY-MM-DD goes in and comes out as sent.
+    const created = await call('PUT', members(`/${hash}`), { email_address: 'ada@example.com', status_if_new: 'subscribed', merge_fields: { JOINED: '1980-12-21', RENEWAL: '1980-12-21' } });
+    expect(created.body).toMatchObject({ merge_fields: { JOINED: '1980-12-21', RENEWAL: '1980-12-21' } });
+    // The same text, 03/04/2024, is 4 March in one field and 3 April in the other; both answer YYYY-MM-DD.
+    const slashed = await call('PATCH', members(`/${hash}`), { merge_fields: { JOINED: '03/04/2024', RENEWAL: '03/04/2024' } });
+    expect(slashed.body).toMatchObject({ merge_fields: { JOINED: '2024-03-04', RENEWAL: '2024-04-03' } });
+    expect((await call('PATCH', members(`/${hash}`), { merge_fields: { JOINED: '4/15/2018' } })).body).toMatchObject({ merge_fields: { JOINED: '2018-04-15' } });
+    // No 25th month in a DD/MM/YYYY field; no date at all: the whole write is refused, every field with it.
+    const refused = await call('PATCH', members(`/${hash}`), { merge_fields: { FNAME: 'Ada', RENEWAL: '12/25/2024', JOINED: 'DecDec/MonMon/2019201920192019' } });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({
+      title: 'Invalid Resource',
+      detail: 'Your merge fields were invalid.',
+      errors: [
+        { field: 'RENEWAL', message: 'Please enter the date' },
+        { field: 'JOINED', message: 'Please enter the date' },
+      ],
+    });
+    expect(fake.member(hash)).toMatchObject({ merge_fields: { FNAME: '', JOINED: '2018-04-15', RENEWAL: '2024-04-03' } });
+    expect((await call('GET', `/lists/${fake.list.id}/merge-fields`)).body).toMatchObject({ merge_fields: expect.arrayContaining([expect.objectContaining({ tag: 'RENEWAL', type: 'date', options: { date_format: 'DD/MM/YYYY' } })]) });
+  });
+
   it('a cleaned address cannot be subscribed again; a required merge field must be given', async () => {
     const member = fake.seedMember({ email_address: 'bounce@example.com' });
     fake.person.clean(member.id);

@@ -70,7 +70,7 @@ export interface MailchimpFake {
   list: ListRecord;
   clock: { now(): Date; set(time: Date | number): void; advance(seconds: number): void };
   createList(name: string): ListRecord;
-  addMergeField(input: { tag: string; name?: string; type: MergeFieldType; required?: boolean }, list?: ListRecord): void;
+  addMergeField(input: { tag: string; name?: string; type: MergeFieldType; required?: boolean; options?: Record<string, unknown> }, list?: ListRecord): void;
   /** A member as history has it: no webhook fires; `lastChanged` may be set (default the clock's now). */
   seedMember(input: MemberInput & { email_address: string; lastChanged?: Date | number | string }, list?: ListRecord): MemberRecord;
   /** The member as `GET .../members/{subscriber_hash}` shows it. */

@@ -142,6 +142,16 @@ function defaultMergeFields(): MergeFieldRecord[] {
   return [field(1, 'FNAME', 'First Name', 'text'), field(2, 'LNAME', 'Last Name', 'text'), field(3, 'ADDRESS', 'Address', 'address'), field(4, 'PHONE', 'Phone Number', 'phone'), field(5, 'BIRTHDAY', 'Birthday', 'birthday')];
 }
 
+/**
+ * A merge field added without options: a date field as "MM/DD/YYYY", the format of the date field in grouparoo/grouparoo's
+ * recorded `GET /lists/{list_id}/merge-fields` (`JOINED_AT`, fixtures export/destinationMappingOptions.js); a birthday
+ * as "MM/DD", the default audience's. UNCONFIRMED: that these are Mailchimp's defaults rather than what those fields
+ * were given.
+ */
+function defaultOptions(type: MergeFieldType): Record<string, unknown> {
+  return type === 'date' ? { date_format: 'MM/DD/YYYY' } : type === 'birthday' ? { date_format: 'MM/DD' } : {};
+}
+
 const emailPattern = /^[^\s@"<>(),;:]+@[^\s@"<>(),;:]+\.[^\s@"<>(),;:]+$/;
 
 /** Everything the fake holds, and the rules that change it. */
@@ -197,7 +207,7 @@ export class MailchimpAccount {
       defaultValue: '',
       public: true,
       displayOrder: mergeId + 1,
-      options: input.options ?? {},
+      options: input.options ?? defaultOptions(input.type),
       helpText: '',
     };
     list.mergeFields.push(field);
@@ -387,7 +397,7 @@ export class MailchimpAccount {
       if (!field) continue;
       const problem = mergeValueProblem(field, value);
       if (problem) errors.push({ field: tag, message: problem });
-      else next[tag] = field.type === 'number' && typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      else next[tag] = keptMergeValue(field, value);
     }
     if (enforceRequired) for (const field of list.mergeFields) if (field.required && (next[field.tag] === '' || next[field.tag] === null)) errors.push({ field: field.tag, message: 'Please enter a value' });
     if (errors.length > 0) throw invalidMergeFields(errors);
@@ -451,9 +461,56 @@ function mergeValueProblem(field: MergeFieldRecord, value: unknown): string | nu
       const [month, day] = match ? (dayFirst ? [Number(match[2]), Number(match[1])] : [Number(match[1]), Number(match[2])]) : [0, 0];
       return month >= 1 && month <= 12 && day >= 1 && day <= 31 ? null : 'Please enter a month (01-12) and a day (01-31)';
     }
+    case 'date':
+      // As recorded in ibericode/mailchimp-for-wordpress #662: a POST whose date fields held no date (CDATE
+      // "DecDec/MonMon/2019201920192019") answered 400 "Invalid Resource", "Your merge fields were invalid.", errors
+      // [{"field":"CDATE","message":"Please enter the date"}, …] — every field of the write refused with it.
+      return mailchimpDate(field, value) === null ? 'Please enter the date' : null;
     default:
       return typeof value === 'string' ? null : 'Please enter a value';
   }
+}
+
+/** A valid value as Mailchimp keeps it: numbers for number fields, a date as YYYY-MM-DD; the rest as given. */
+function keptMergeValue(field: MergeFieldRecord, value: unknown): unknown {
+  if (value === '' || value === null) return value;
+  if (field.type === 'number' && typeof value === 'string' && value.trim() !== '') return Number(value);
+  if (field.type === 'date') return mailchimpDate(field, value);
+  return value;
+}
+
+/**
+ * A date merge field's value as Mailchimp keeps and answers it, YYYY-MM-DD, or null for a value that is no date.
+ * - YYYY-MM-DD is taken and answered as sent, whatever the field's `date_format`: recorded in grouparoo/grouparoo's
+ *   nock fixtures (export/exportRecord.js, November 2021), a PUT of JOINED_AT "1980-12-21" to a date field whose
+ *   date_format is "MM/DD/YYYY" answered 200 with "1980-12-21", and every later GET the same;
+ *   ibericode/mailchimp-for-wordpress sends every date field as Y-m-d since its fix of #662 ("Mailchimp expects a
+ *   Y-m-d format no matter the display preference", includes/class-field-formatter.php).
+ * - Month, day and year with slashes are read by the field's `date_format`: "MM/DD/YYYY" month first ("The expected
+ *   format is: mm/dd/yyyy", single digits too, "4/15/2018": a Q&A answer, "Formatting the date type parameter for
+ *   mergefields in the Mailchimp API"; verygoodplugins/wp-fusion-lite sends m/d/Y), "DD/MM/YYYY" day first
+ *   (wpninjas/ninja-forms #1748: a date of 30 January sent month first to a d/m/Y field "gets lost because there is no
+ *   30th Month"; the same for birthdays in solspace/craft-freeform #2615). The old help page "Format List Fields":
+ *   "MailChimp will attempt to convert the date field to match the account's default date format". UNCONFIRMED: that
+ *   such a value is then answered as YYYY-MM-DD (it is how Mailchimp answers the recorded one), and how other forms
+ *   fare (the fake takes none).
+ * - A day that is not in the calendar (2024-02-30) is no date. UNCONFIRMED.
+ */
+function mailchimpDate(field: MergeFieldRecord, value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const iso = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value.trim());
+  if (iso) return calendarDate(Number(iso[1]), Number(iso[2]), Number(iso[3]));
+  const slashed = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(value.trim());
+  if (!slashed) return null;
+  const [first, second, year] = [Number(slashed[1]), Number(slashed[2]), Number(slashed[3])];
+  return field.options.date_format === 'DD/MM/YYYY' ? calendarDate(year, second, first) : calendarDate(year, first, second);
+}
+
+function calendarDate(year: number, month: number, day: number): string | null {
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return null;
+  return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
 }
 
 /** A member as the API shows it ("List Members" schema of `GET /lists/{list_id}/members/{subscriber_hash}`). */
