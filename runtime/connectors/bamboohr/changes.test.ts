@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BambooHrFake } from '../../../test/fakes/bamboohr/server';
 import type { Connector, ListPage, ListPosition, SourceRecord } from '../types';
 import { idsPerReport } from './changes';
+import { forgetEffectiveDates } from './effective';
 import { contextFor, fakeTime, startFake } from './fakeCompany';
 import { openBambooHr } from './index';
 
@@ -39,7 +40,7 @@ describe('the first listing', () => {
   it('reads every employee, Active and Inactive, with one custom report, typed and versioned by lastChanged', async () => {
     const ada = fake.hire({ firstName: 'Ada', lastName: 'Lovelace', department: 'Research', standardHoursPerWeek: 40 });
     fake.clock.advance(5);
-    const grace = fake.hire({ firstName: 'Grace', lastName: 'Hopper' });
+    const grace = fake.hire({ firstName: 'Grace', lastName: 'Hopper', hireDate: '2024-01-15' });
     fake.clock.advance(5);
     fake.terminate(grace.id, '2024-05-31');
     const { records } = await listAll(start);
@@ -77,21 +78,34 @@ describe('the first listing', () => {
 });
 
 describe('later listings', () => {
-  it('read what changed since the cursor: one call to Get Changed Employee IDs and one report, none when nothing changed', async () => {
+  it('read what changed since the cursor: Get Changed Employee IDs, the changed rows of the dated tables and one report; one request when nothing changed', async () => {
     const ada = fake.hire({ firstName: 'Ada', lastName: 'Lovelace' });
     const grace = fake.hire({ firstName: 'Grace', lastName: 'Hopper' });
     fake.clock.advance(3600);
     const cursor: ListPosition = { since: '2024-06-03T12:30:00Z', afterId: null };
     expect((await listAll(cursor)).records).toEqual([]);
+    // The first listing of the process also reads the rows of the tables behind department and the employment status
+    // whole, for their effective dates.
+    expect(fake.requests.map((request) => [request.route, request.path])).toEqual([
+      // From lookbackMs before the cursor, in UTC with a Z: no `+` to escape.
+      ['GET /api/v1/employees/changed', '/api/v1/employees/changed?since=2024-06-03T12%3A29%3A00Z'],
+      ['GET /api/v1/employees/{id}/tables/{table}', '/api/v1/employees/all/tables/jobInfo'],
+      ['GET /api/v1/employees/{id}/tables/{table}', '/api/v1/employees/all/tables/employmentStatus'],
+    ]);
+    fake.requests.length = 0;
+    expect((await listAll(cursor)).records).toEqual([]);
     expect(fake.requests.map((request) => request.route)).toEqual(['GET /api/v1/employees/changed']);
-    // From lookbackMs before the cursor, in UTC with a Z: no `+` to escape.
-    expect(fake.requests[0]?.path).toBe('/api/v1/employees/changed?since=2024-06-03T12%3A29%3A00Z');
 
     fake.edit(grace.id, { department: 'Navy' });
     fake.requests.length = 0;
     const changed = (await listAll(cursor)).records;
     expect(changed.map((record) => [record.id, record.version, record.fields.department])).toEqual([[String(grace.id), '2024-06-03T13:00:00Z', 'Navy']]);
-    expect(fake.requests.map((request) => request.route)).toEqual(['GET /api/v1/employees/changed', 'POST /api/v1/reports/custom']);
+    expect(fake.requests.map((request) => request.path)).toEqual([
+      '/api/v1/employees/changed?since=2024-06-03T12%3A29%3A00Z',
+      '/api/v1/employees/changed/tables/jobInfo?since=2024-06-03T12%3A29%3A00Z',
+      '/api/v1/employees/changed/tables/employmentStatus?since=2024-06-03T12%3A29%3A00Z',
+      '/api/v1/reports/custom?format=JSON&onlyCurrent=true',
+    ]);
     expect(changed.map((record) => record.id)).not.toContain(String(ada.id));
   });
 
@@ -99,9 +113,9 @@ describe('later listings', () => {
     const ada = fake.hire({ firstName: 'Ada', lastName: 'Lovelace' });
     const first = (await listAll(start)).records;
     fake.clock.advance(600);
-    fake.terminate(ada.id, '2024-06-30');
+    fake.terminate(ada.id, '2024-06-03');
     const [terminated] = (await listAll(newest(first))).records;
-    expect(terminated).toMatchObject({ id: String(ada.id), deleted: false, fields: { status: 'Inactive', employmentHistoryStatus: 'Terminated', terminationDate: '2024-06-30' } });
+    expect(terminated).toMatchObject({ id: String(ada.id), deleted: false, fields: { status: 'Inactive', employmentHistoryStatus: 'Terminated', terminationDate: '2024-06-03' } });
     expect((await connector.getMany([String(ada.id)])).get(String(ada.id))?.fields.status).toBe('Inactive');
   });
 
@@ -138,6 +152,91 @@ describe('later listings', () => {
     fake.edit(ada.id, { department: 'Research' });
     const later = (await listAll(newest(first))).records;
     expect(later.find((record) => record.id === String(ada.id))?.fields.department).toBe('Research');
+  });
+});
+
+describe('future-dated changes', () => {
+  // BambooHR reads a table field (department, the employment status) from the row in effect today, and lists an
+  // employee as changed when a row is entered, not when its date comes.
+  const at = (time: string) => fake.clock.set(Date.parse(time));
+  const listed = (records: SourceRecord[]) => records.map((record) => [record.id, record.version, record.fields.department, record.fields.status]);
+
+  it('a move and a termination entered today, effective in three days, are listed as current once their day has come, and only then', async () => {
+    // A bystander hired earlier, out of every later listing's lookback.
+    fake.hire({ firstName: 'Cy', lastName: 'Bystander', department: 'Sales' });
+    fake.clock.advance(120);
+    const ada = fake.hire({ firstName: 'Ada', lastName: 'Lovelace', department: 'Research' });
+    const bob = fake.hire({ firstName: 'Bob', lastName: 'Builder', department: 'Sales' });
+    const first = (await listAll(start)).records;
+    fake.clock.advance(600);
+    fake.enterRow(ada.id, 'jobInfo', { date: '2024-06-06', department: 'Engineering' });
+    fake.terminate(bob.id, '2024-06-06');
+    // Entered today: listed as changed, with the values in effect today.
+    const entered = (await listAll(newest(first))).records;
+    expect(listed(entered)).toEqual([
+      [String(ada.id), '2024-06-03T12:12:00Z', 'Research', 'Active'],
+      [String(bob.id), '2024-06-03T12:12:00Z', 'Sales', 'Active'],
+    ]);
+    const cursor = newest(entered);
+
+    // The day before: nothing new (the two come again with the lookback of the change feed, as they were).
+    at('2024-06-05T23:00:00Z');
+    fake.requests.length = 0;
+    expect(listed((await listAll(cursor)).records)).toEqual(listed(entered));
+    expect(fake.requests.map((request) => request.route)).toEqual(['GET /api/v1/employees/changed', 'POST /api/v1/reports/custom']);
+
+    // Their day: listed again with the new values, at a version past the moment they took effect everywhere; the
+    // bystander is not read.
+    at('2024-06-06T12:30:00Z');
+    fake.requests.length = 0;
+    const effective = (await listAll(cursor)).records;
+    expect(listed(effective)).toEqual([
+      [String(ada.id), '2024-06-06T12:00:05Z', 'Engineering', 'Active'],
+      [String(bob.id), '2024-06-06T12:00:05Z', 'Sales', 'Inactive'],
+    ]);
+    expect(effective[1]?.fields).toMatchObject({ employmentHistoryStatus: 'Terminated', terminationDate: '2024-06-06' });
+    expect(fake.requests.map((request) => request.route)).toEqual(['GET /api/v1/employees/changed', 'POST /api/v1/reports/custom']);
+
+    // Once the cursor has passed them, a poll costs one request again.
+    fake.clock.advance(3600);
+    fake.requests.length = 0;
+    expect((await listAll(newest(effective))).records).toEqual([]);
+    expect(fake.requests.map((request) => request.route)).toEqual(['GET /api/v1/employees/changed']);
+  });
+
+  it('after a restart, reads the tables whole and catches up on rows that took effect since the cursor', async () => {
+    const ada = fake.hire({ firstName: 'Ada', lastName: 'Lovelace', department: 'Research' });
+    fake.hire({ firstName: 'Cy', lastName: 'Bystander', department: 'Sales' });
+    const first = (await listAll(start)).records;
+    fake.clock.advance(600);
+    fake.enterRow(ada.id, 'jobInfo', { date: '2024-06-06', department: 'Engineering' });
+    const cursor = newest((await listAll(newest(first))).records);
+
+    // The runtime is down over the effective date: the process that knew the row's date is gone.
+    forgetEffectiveDates();
+    at('2024-06-08T09:00:00Z');
+    fake.requests.length = 0;
+    const caughtUp = (await listAll(cursor)).records;
+    expect(listed(caughtUp)).toEqual([[String(ada.id), '2024-06-06T12:00:05Z', 'Engineering', 'Active']]);
+    expect(fake.requests.map((request) => request.path)).toEqual([
+      '/api/v1/employees/changed?since=2024-06-03T12%3A09%3A00Z',
+      '/api/v1/employees/all/tables/jobInfo',
+      '/api/v1/employees/all/tables/employmentStatus',
+      '/api/v1/reports/custom?format=JSON&onlyCurrent=true',
+    ]);
+  });
+
+  it('reads no table when no chosen field comes from one', async () => {
+    const names = await openBambooHr(contextFor(fake, { fields: ['firstName', 'lastName'] }), fakeTime(fake));
+    try {
+      const ada = fake.hire({ firstName: 'Ada', lastName: 'Lovelace', department: 'Research' });
+      fake.enterRow(ada.id, 'jobInfo', { date: '2024-06-04', department: 'Engineering' });
+      at('2024-06-05T00:00:00Z');
+      await names.listSince({ since: '2024-06-04T00:00:00Z', afterId: null }, 100);
+      expect(fake.requests.map((request) => request.route)).toEqual(['GET /api/v1/employees/changed']);
+    } finally {
+      await names.close();
+    }
   });
 });
 

@@ -12,6 +12,9 @@
  *   employees costs 2 requests this way and 201 the other, against a rate limit BambooHR does not publish. (The
  *   report is marked deprecated in favour of Datasets, which page at 1000 rows and name fields differently; it is
  *   still served, and it is the call that takes the field aliases a flow uses.)
+ * - A job, employment status or compensation row dated ahead is listed when it is entered, with the values in effect
+ *   that day, and nothing is listed when its date comes: effective.ts finds those employees, and the listing reads
+ *   them again then.
  * - `since` is inclusive or not as BambooHR decides (undocumented), and `lastChanged` has whole seconds, so several
  *   employees share one and arrive in no order: the feed reads from `lookbackMs` before its cursor and the change
  *   feed sorts and de-duplicates. Employees whose last change is older than June 5, 2011 have no `lastChanged` ("We
@@ -19,7 +22,9 @@
  */
 import type { FlowRecord } from '../../../nodes/types';
 import { ConnectorError, type SourceRecord } from '../types';
+import { compareVersions } from '../versions';
 import type { BambooHrClient } from './client';
+import { clockSlackMs, takingEffect } from './effective';
 import { readValue } from './fields';
 
 /** How far before its cursor a listing reads: ties within a second, and clocks a little apart. */
@@ -55,13 +60,20 @@ export function employeeId(id: string): number | null {
   return Number.isSafeInteger(number) ? number : null;
 }
 
-/** Every employee changed at or after `since`, as Get Changed Employee IDs lists them. */
-export async function changedEmployees(client: BambooHrClient, since: Date): Promise<ChangedEmployee[]> {
+/**
+ * Every employee changed at or after `since`, as Get Changed Employee IDs lists them, and BambooHR's time of the
+ * answer (its `Date` header; ours when it has none): the clock its `lastChanged` stamps are on.
+ */
+export async function changedEmployees(client: BambooHrClient, since: Date): Promise<{ changed: ChangedEmployee[]; answeredAt: number }> {
   const url = client.url('/api/v1/employees/changed', { since: sinceParameter(since) });
-  const body = await client.json('GET', url);
+  const response = await client.request('GET', url);
+  if (response.status !== 200) throw client.failure(response);
+  const body = client.jsonBody(response);
+  const date = Date.parse(response.headers.get('date') ?? '');
+  const answeredAt = Number.isFinite(date) ? date : client.now();
   const employees = (body as { employees?: unknown } | null)?.employees;
   // The schema says a map; an empty list is read as no change too, in case an empty map is serialised as one.
-  if (Array.isArray(employees) && employees.length === 0) return [];
+  if (Array.isArray(employees) && employees.length === 0) return { changed: [], answeredAt };
   if (typeof employees !== 'object' || employees === null) throw new ConnectorError(`GET ${url.pathname}: expected an "employees" map, got ${JSON.stringify(body)?.slice(0, 120)}`);
   const changed: ChangedEmployee[] = [];
   for (const [key, entry] of Object.entries(employees as Record<string, unknown>)) {
@@ -70,7 +82,7 @@ export async function changedEmployees(client: BambooHrClient, since: Date): Pro
     if (action !== 'Inserted' && action !== 'Updated' && action !== 'Deleted') continue;
     changed.push({ id: employee, action, lastChanged: typeof lastChanged === 'string' ? lastChanged : null });
   }
-  return changed;
+  return { changed, answeredAt };
 }
 
 /**
@@ -109,17 +121,34 @@ export async function reportEmployeesById(client: BambooHrClient, fields: readon
 
 /**
  * The change-feed source: every employee (one report) when `since` is null; otherwise those Get Changed Employee IDs
- * names, read in reports, and the deleted ones as deletes. An employee listed as changed but absent from the report
- * was deleted in between, and its delete comes in a later listing.
+ * names and those whose future-dated rows took effect since the cursor (effective.ts), read in reports, and the
+ * deleted ones as deletes. An employee listed as changed but absent from the report was deleted in between, and its
+ * delete comes in a later listing.
  */
 export async function* employeesChangedSince(client: BambooHrClient, fields: readonly string[], since: Date | null): AsyncGenerator<SourceRecord[]> {
   if (since === null) {
     yield await reportEmployees(client, fields, null);
     return;
   }
-  const changed = await changedEmployees(client, since);
+  const { changed, answeredAt } = await changedEmployees(client, since);
+  // The change feed reads from bambooLookbackMs before the cursor.
+  const due = await takingEffect(client, fields, { since, sinceParameter: sinceParameter(since), cursor: since.getTime() + bambooLookbackMs, now: answeredAt, changed });
   const deleted = changed.filter((entry) => entry.action === 'Deleted');
   if (deleted.length > 0) yield deleted.map((entry) => ({ id: entry.id, version: isoVersion(entry.lastChanged), tag: null, deleted: true, fields: {} }));
-  const live = changed.filter((entry) => entry.action !== 'Deleted').map((entry) => employeeId(entry.id)).filter((id): id is number => id !== null);
-  for (let index = 0; index < live.length; index += idsPerReport) yield await reportEmployees(client, fields, live.slice(index, index + idsPerReport));
+  const ids = new Set([...changed.filter((entry) => entry.action !== 'Deleted').map((entry) => entry.id), ...due.keys()]);
+  const live = [...ids].map(employeeId).filter((id): id is number => id !== null);
+  for (let index = 0; index < live.length; index += idsPerReport) {
+    const records = await reportEmployees(client, fields, live.slice(index, index + idsPerReport));
+    yield records.map((record) => atLeast(record, due.get(record.id)));
+  }
+}
+
+/**
+ * An employee whose future-dated row took effect at `at` (ms). Changed since, it keeps its `lastChanged`: the listing
+ * of that change read the row in effect. Otherwise its values changed at `at` though its `lastChanged` did not: it is
+ * listed just past that moment, so a cursor past it means the engine has them.
+ */
+function atLeast(record: SourceRecord, at: number | undefined): SourceRecord {
+  if (at === undefined || compareVersions(record.version, isoVersion(new Date(at).toISOString())) >= 0) return record;
+  return { ...record, version: isoVersion(new Date(at + clockSlackMs).toISOString()) };
 }

@@ -85,6 +85,11 @@ export class BambooHrClient {
     return this.options.now();
   }
 
+  /** The company and the credential whose key reaches it: what is learnt through this client holds for them. */
+  get identity(): string {
+    return `${this.baseUrl} ${this.credentialName}`;
+  }
+
   /**
    * Sends a request and returns BambooHR's answer whatever its status (the caller knows what a 404 or a 409 means for
    * it), after waiting out short throttling and retrying what may be repeated. Throws {@link RateLimitedError} for

@@ -118,7 +118,7 @@ describe('bamboohr employees <-> learners through the engine', () => {
     expect((await pass()).summary).toMatchObject({ created: 0, updated: 0, failed: 0 });
 
     // Ada leaves: BambooHR keeps her, Inactive; the learner is suspended, not deleted.
-    fake.terminate(ada.id, '2024-06-30');
+    fake.terminate(ada.id, '2024-06-03');
     const left = await pass();
     expect(left.summary).toMatchObject({ updated: 1, deleted: 0, failed: 0 });
     expect(learner('ada@example.com')?.fields.status).toBe('suspended');
@@ -130,6 +130,25 @@ describe('bamboohr employees <-> learners through the engine', () => {
     expect(fake.company.employees.get(bob?.id as number)?.deleted).toBe(false);
     expect(fake.requests.filter((request) => request.method === 'DELETE')).toEqual([]);
     expect((await pass()).summary).toEqual({ created: 0, updated: 0, deleted: 0, echoes: 0, conflicts: 0, failed: 0 });
+  });
+
+  it('carries a department move entered ahead of its date to the learner on that day, not before, and reads it once', async () => {
+    const ada = fake.hire({ firstName: 'Ada', lastName: 'Lovelace', workEmail: 'ada@example.com', department: 'Research' });
+    expect((await pass()).summary).toMatchObject({ created: 1, failed: 0 });
+    // Entered on Monday, effective Thursday: BambooHR lists Ada as changed now, still in Research.
+    fake.enterRow(ada.id, 'jobInfo', { date: '2024-06-06', department: 'Engineering' });
+    expect((await pass()).summary).toMatchObject({ created: 0, updated: 0, failed: 0 });
+    expect(learner('ada@example.com')?.fields.department).toBe('Research');
+
+    // Thursday: nothing changes in BambooHR's change log, yet the learner moves.
+    fake.clock.set(Date.parse('2024-06-06T12:30:00Z'));
+    expect((await pass()).summary).toMatchObject({ updated: 1, failed: 0 });
+    expect(learner('ada@example.com')?.fields.department).toBe('Engineering');
+    // The learner's side brings back the runtime's own write once (an echo); BambooHR's costs one request a poll.
+    fake.requests.length = 0;
+    expect((await pass()).summary).toMatchObject({ created: 0, updated: 0, failed: 0 });
+    expect((await pass()).summary).toEqual({ created: 0, updated: 0, deleted: 0, echoes: 0, conflicts: 0, failed: 0 });
+    expect(fake.requests.map((request) => request.route)).toEqual(['GET /api/v1/employees/changed', 'GET /api/v1/employees/changed']);
   });
 
   it('stops a pass that meets long throttling, and the next pass goes on from where it was', async () => {

@@ -133,7 +133,7 @@ describe('registering the webhook of a bamboohr trigger', () => {
     await fake.webhooks.idle();
     const before = fake.webhooks.deliveries.length;
     fake.clock.advance(60);
-    fake.terminate(ada.id, '2024-06-30');
+    fake.terminate(ada.id, '2024-06-03');
     await fake.webhooks.idle();
     const after = fake.webhooks.deliveries.slice(before).map((delivery) => JSON.parse(delivery.body) as { type: string; data: { changedFields?: string[] } });
     expect(after).toEqual([expect.objectContaining({ type: 'employee.updated', data: expect.objectContaining({ changedFields: ['status', 'employmentHistoryStatus'] }) })]);

@@ -124,7 +124,7 @@ describe('reading', () => {
     await createWebhook({ monitorFields: ['status'], postFields: { status: 'Status' } });
     await createWebhook({ format: 'form-encoded', monitorFields: ['status'] });
     const ada = fake.hire({ firstName: 'Ada', lastName: 'Lovelace' });
-    fake.terminate(ada.id, '2024-06-30');
+    fake.terminate(ada.id, '2024-06-03');
     const entries = await delivered();
     expect(entries.map((entry) => entry.headers['content-type'])).toEqual(['application/json', 'application/x-www-form-urlencoded', 'application/json', 'application/x-www-form-urlencoded']);
     for (const entry of entries) expect(bambooHrWebhook.read(delivery(entry), employees)).toEqual({ kind: 'events', events: [{ recordId: String(ada.id), type: 'upsert' }] });

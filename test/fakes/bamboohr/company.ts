@@ -15,8 +15,10 @@
  * - The REST API has no call that deletes an employee (the OpenAPI description has no DELETE on /api/v1/employees/…):
  *   deleting happens in BambooHR's own screens, which `deleteEmployee` stands for. Terminating an employee is a row of
  *   the employment status table: status becomes Inactive, employmentHistoryStatus "Terminated", terminationDate set.
+ * - Effective dates: job information, employment status and compensation are table rows, each with the date it takes
+ *   effect, and the employee's fields read the row in effect today ({@link employeeTables} says where each comes from).
  */
-import { duplicateEmail, employeeNotFound, invalidValue, missingNames, unknownFields } from './responses';
+import { badRow, duplicateEmail, employeeNotFound, invalidValue, missingNames, unknownFields } from './responses';
 
 export interface FieldDefinition {
   /** A number for top-level fields ("for top-level fields it may be an integer"), as List Fields answers. */
@@ -77,10 +79,66 @@ const standardFields: FieldDefinition[] = [
 /** Values as BambooHR keeps them: text, or null for an empty field. */
 export type EmployeeValues = Record<string, string | null>;
 
+/**
+ * The employee tables whose rows take effect on a date, and the fields that read the row in effect.
+ *
+ * - "Field Names" (documentation.bamboohr.com/docs/list-of-field-names, as ffflorian/api-clients
+ *   `packages/bamboohr.com/src/interfaces/Fields.ts` transcribes it): department "The employee's CURRENT department",
+ *   likewise division, location, employmentHistoryStatus ("update using the employmentStatus table") and payRate;
+ *   jobTitle "The **current** value of the employee's job title, updating this field will create a new row in
+ *   position history"; terminationDate "update using the employmentStatus table".
+ * - Row columns: "Get changed employee table data" (documentation.bamboohr.com/reference/get-changed-employee-table-data)
+ *   shows jobInfo rows `date, location, division, department, jobTitle, reportsTo` and compensation rows `startDate,
+ *   endDate, rate, type, …, paidPer`; the OpenAPI `TableRowUpdate`: `date` "The effective date for the row".
+ * - What is current: OpenAPI `get-employee` ("By default only current values are returned; set `onlyCurrent` to false
+ *   to include future-dated values from historical table fields"); the 2016.09 API change log as quoted in
+ *   aubrey-wodonga/Bamboozled#5 ("any time you future date a hire date, termination date, or tabular data (Job
+ *   Information, Compensation etc.) ... we will only recognize the date when the date arrives"); a recorded Get
+ *   Employee of a future hire in smeggingsmegger/PyBambooHR#34 (`<field id="department"></field>` until
+ *   `onlyCurrent=false`). The row in effect is the one with the latest date on or before today; of rows with one
+ *   date, the last entered (UNCONFIRMED). "Today" is the fake clock's UTC date: BambooHR goes by the company's own
+ *   time zone, and the fake's company is in UTC.
+ * - Columns and tables the fake leaves out: supervisor fields (reportsTo is kept but decides nothing), the other
+ *   compensation columns' fields, custom tables.
+ */
+export type TableName = 'jobInfo' | 'employmentStatus' | 'compensation';
+
+interface TableDefinition {
+  /** The column of the row's effective date. */
+  dateColumn: 'date' | 'startDate';
+  columns: readonly string[];
+  /** Employee field key → the column of the row in effect that it reads. */
+  fields: Readonly<Record<string, string>>;
+}
+
+export const employeeTables: Readonly<Record<TableName, TableDefinition>> = {
+  jobInfo: { dateColumn: 'date', columns: ['location', 'division', 'department', 'jobTitle', 'reportsTo'], fields: { jobTitle: 'jobTitle', department: 'department', division: 'division', location: 'location' } },
+  employmentStatus: { dateColumn: 'date', columns: ['employmentStatus'], fields: { employmentHistoryStatus: 'employmentStatus' } },
+  compensation: { dateColumn: 'startDate', columns: ['rate', 'type', 'paidPer'], fields: { payRate: 'rate' } },
+};
+
+export interface TableRow {
+  /** Row ids are one sequence across tables, in the order rows were entered. */
+  id: number;
+  /** yyyy-mm-dd: the day the row takes effect. */
+  date: string;
+  values: EmployeeValues;
+}
+
+/** The fields whose value comes from a table row: those a table names, and terminationDate (the Terminated row's date). */
+const rowFields = [...Object.values(employeeTables).flatMap((table) => Object.keys(table.fields)), 'terminationDate'];
+
 export interface EmployeeRecord {
   id: number;
-  /** By field key (alias, or id for a custom field without one). Computed fields are not stored. */
+  /** By field key (alias, or id for a custom field without one). Computed fields and table fields are not stored. */
   values: EmployeeValues;
+  /** Rows of each effective-dated table, in the order entered. */
+  tables: Record<TableName, TableRow[]>;
+  /**
+   * The employment status row whose taking effect last set `status` (a termination makes the employee Inactive, any
+   * other status Active); a status written since stays until another row takes effect.
+   */
+  statusRowId: number | null;
   /** Epoch milliseconds, whole seconds: BambooHR's timestamps have no fractions. */
   lastChanged: number;
   /** What Get Changed Employee IDs says about the employee's last change. */
@@ -130,11 +188,34 @@ export function boolValue(key: string, raw: unknown): 'true' | 'false' | null {
   throw invalidValue(key, `${JSON.stringify(raw)} is not true or false`);
 }
 
+/** The table whose rows decide a field, or null for a field stored on the employee. */
+function tableOf(key: string): TableName | null {
+  for (const [name, table] of Object.entries(employeeTables)) if (Object.hasOwn(table.fields, key)) return name as TableName;
+  return null;
+}
+
+/** A write's values apart: those stored on the employee, and the columns of a row per table. */
+function splitRowValues(values: EmployeeValues): { stored: EmployeeValues; rows: Array<[TableName, EmployeeValues]> } {
+  const stored: EmployeeValues = {};
+  const rows = new Map<TableName, EmployeeValues>();
+  for (const [key, value] of Object.entries(values)) {
+    const table = tableOf(key);
+    if (table === null) stored[key] = value;
+    else rows.set(table, { ...rows.get(table), [employeeTables[table].fields[key] as string]: value });
+  }
+  return { stored, rows: [...rows] };
+}
+
+function pick(values: EmployeeValues, keys: string[]): EmployeeValues {
+  return Object.fromEntries(keys.map((key) => [key, values[key] ?? null]));
+}
+
 export class BambooHrCompany {
   readonly fields = new Map<string, FieldDefinition>();
   readonly employees = new Map<number, EmployeeRecord>();
   private nextEmployeeId = 40;
   private nextFieldId = 4000;
+  private nextRowId = 1;
   private readonly listeners: Array<(change: EmployeeChange) => void> = [];
 
   constructor(private readonly nowMs: () => number) {
@@ -170,35 +251,83 @@ export class BambooHrCompany {
     return employee;
   }
 
-  /** Create Employee: firstName and lastName at minimum; values checked as an update's are. */
+  /**
+   * Create Employee: firstName and lastName at minimum; values checked as an update's are. The job information and
+   * compensation given, and a first employment status row, are rows dated the hire date, else today (UNCONFIRMED for
+   * an employee made through the API: a future hire made in BambooHR's screens reads no department until the hire
+   * date, PyBambooHR#34).
+   */
   create(input: Record<string, unknown>): EmployeeRecord {
     const values = this.checkedValues(input, null);
     if (!values.firstName || !values.lastName) throw missingNames();
+    const { stored, rows } = splitRowValues(values);
+    const employee: EmployeeRecord = {
+      id: this.nextEmployeeId++,
+      values: { status: 'Active', ...stored },
+      tables: { jobInfo: [], employmentStatus: [], compensation: [] },
+      statusRowId: null,
+      lastChanged: this.nowMs(),
+      action: 'Inserted',
+      deleted: false,
+    };
+    const day = stored.hireDate ?? this.today();
     // A new employee is Active with a first employment status row; "Full-Time" stands for the account's default
-    // status (UNCONFIRMED: the statuses are the account's own list).
-    const employee: EmployeeRecord = { id: this.nextEmployeeId++, values: { status: 'Active', employmentHistoryStatus: 'Full-Time', ...values }, lastChanged: this.nowMs(), action: 'Inserted', deleted: false };
+    // status (UNCONFIRMED: the statuses are the account's own list). That row's effect is the status just given.
+    employee.statusRowId = this.addRow(employee, 'employmentStatus', day, { employmentStatus: 'Full-Time' }).id;
+    for (const [table, columns] of rows) this.addRow(employee, table, day, columns);
     this.employees.set(employee.id, employee);
     this.emit({ employee, action: 'Inserted', changedFields: Object.keys(values) });
     return employee;
   }
 
-  /** Update Employee: only the fields sent change; the last-change time moves only when one did. */
+  /**
+   * Update Employee: only the fields sent change; the last-change time moves only when one did. A table field sent
+   * enters a row dated today with the other columns of the row in effect ("updating this field will create a new row
+   * in position history"; the copied columns are UNCONFIRMED).
+   */
   update(id: number, input: Record<string, unknown>): EmployeeRecord {
     const employee = this.live(id);
     const values = this.checkedValues(input, employee.id);
-    return this.apply(employee, values);
+    const changedFields = Object.keys(values).filter((key) => this.valueOf(employee, key) !== values[key]);
+    if (changedFields.length === 0) return employee;
+    const { stored, rows } = splitRowValues(values);
+    Object.assign(employee.values, stored);
+    const day = this.today();
+    for (const [table, columns] of rows) this.addRow(employee, table, day, { ...this.rowInEffect(employee, table, day)?.values, ...columns });
+    return this.changed(employee, changedFields);
+  }
+
+  /**
+   * A row entered in one of the employee's tables (BambooHR's screens: Job Information, Employment Status or
+   * Compensation, with its "Effective Date"). Entering it is the change Get Changed Employee IDs reports, even when it
+   * takes effect later ("any change to the employment status, job info, or compensation tables"); its date arriving
+   * changes no `lastChanged` (UNCONFIRMED: nothing documents a change recorded then). Webhooks hear of the fields it
+   * changes today only; a future row's are sent when it takes effect ({@link clockMoved}).
+   */
+  enterRow(id: number, table: TableName, row: Record<string, unknown>, stored: EmployeeValues = {}): EmployeeRecord {
+    const employee = this.live(id);
+    const definition = employeeTables[table];
+    const date = row[definition.dateColumn];
+    if (typeof date !== 'string' || !datePattern.test(date) || Number.isNaN(Date.parse(date))) throw badRow(`${definition.dateColumn} must be a date (yyyy-mm-dd)`);
+    const unknown = Object.keys(row).filter((column) => column !== definition.dateColumn && !definition.columns.includes(column));
+    if (unknown.length > 0) throw badRow(`no such column in ${table}: ${unknown.join(', ')}`);
+    const day = this.today();
+    const before = { ...this.rowView(employee, day), ...pick(employee.values, Object.keys(stored)) };
+    Object.assign(employee.values, stored);
+    this.addRow(employee, table, date, Object.fromEntries(Object.entries(row).map(([column, value]) => [column, value === null || value === undefined ? null : String(value)])));
+    this.statusFromRows(employee, day);
+    const after = { ...this.rowView(employee, day), ...pick(employee.values, Object.keys(stored)) };
+    return this.changed(employee, Object.keys(after).filter((key) => before[key] !== after[key]));
   }
 
   /** A termination entered in the employment status table (what BambooHR's "Terminate Employee" screen writes). */
   terminate(id: number, date: string): EmployeeRecord {
-    const employee = this.live(id);
-    return this.apply(employee, { status: 'Inactive', employmentHistoryStatus: 'Terminated', terminationDate: date });
+    return this.enterRow(id, 'employmentStatus', { date, employmentStatus: 'Terminated' });
   }
 
-  /** Rehiring: a new employment status row; the termination date stays in history, the current one is empty. */
+  /** Rehiring: a new employment status row and hire date; the termination stays in the table's history. */
   rehire(id: number, date: string): EmployeeRecord {
-    const employee = this.live(id);
-    return this.apply(employee, { status: 'Active', employmentHistoryStatus: 'Full-Time', terminationDate: null, hireDate: date });
+    return this.enterRow(id, 'employmentStatus', { date, employmentStatus: 'Full-Time' }, { hireDate: date });
   }
 
   /** Deleting an employee in BambooHR's screens: gone from every read; Get Changed Employee IDs says "Deleted". */
@@ -210,8 +339,12 @@ export class BambooHrCompany {
     this.emit({ employee, action: 'Deleted', changedFields: [] });
   }
 
-  /** A field's current value as a read returns it, computed fields included. */
-  valueOf(employee: EmployeeRecord, key: string): string | null {
+  /**
+   * A field's value as a read returns it, computed fields included: as of today, or with `onlyCurrent: false` from the
+   * latest row whatever its date ("Setting to false will return future-dated values from history table fields").
+   */
+  valueOf(employee: EmployeeRecord, key: string, view: { onlyCurrent?: boolean; day?: string } = {}): string | null {
+    const day = view.onlyCurrent === false ? null : (view.day ?? this.today());
     switch (key) {
       case 'lastChanged':
         return bambooTimestamp(employee.lastChanged);
@@ -219,15 +352,77 @@ export class BambooHrCompany {
         const first = employee.values.preferredName || employee.values.firstName || '';
         return `${first} ${employee.values.lastName ?? ''}`.trim();
       }
-      default:
-        return employee.values[key] ?? null;
+      case 'terminationDate': {
+        const row = this.rowInEffect(employee, 'employmentStatus', day);
+        return row?.values.employmentStatus === 'Terminated' ? row.date : null;
+      }
+    }
+    const table = tableOf(key);
+    if (table === null) return employee.values[key] ?? null;
+    return this.rowInEffect(employee, table, day)?.values[employeeTables[table].fields[key] as string] ?? null;
+  }
+
+  /**
+   * The row in effect on `day`: the latest dated on or before it, the last entered of one date. `day` null: the latest
+   * row whatever its date.
+   */
+  rowInEffect(employee: EmployeeRecord, table: TableName, day: string | null): TableRow | null {
+    let found: TableRow | null = null;
+    for (const row of employee.tables[table]) {
+      if (day !== null && row.date > day) continue;
+      if (!found || row.date > found.date || (row.date === found.date && row.id > found.id)) found = row;
+    }
+    return found;
+  }
+
+  /** The fake clock's date, yyyy-mm-dd in UTC: the day rows take effect on. */
+  today(ms = this.nowMs()): string {
+    return new Date(ms).toISOString().slice(0, 10);
+  }
+
+  /**
+   * The clock moved on from `previousMs`: rows dated in between take effect. Nothing is recorded as a change (the
+   * fields' values simply read differently), but webhooks fire for the fields that changed: "For history-tracked
+   * fields (e.g., `jobTitle`, `payRate`), events fire only when changes take effect, not when future-dated changes
+   * are created" (OpenAPI description, `employee.updated` event).
+   */
+  clockMoved(previousMs: number): void {
+    const from = this.today(previousMs);
+    const day = this.today();
+    if (day <= from) return;
+    for (const employee of this.employees.values()) {
+      if (employee.deleted) continue;
+      const before = this.rowView(employee, from);
+      this.statusFromRows(employee, day);
+      const after = this.rowView(employee, day);
+      const changedFields = Object.keys(after).filter((key) => before[key] !== after[key]);
+      if (changedFields.length > 0) this.emit({ employee, action: 'Updated', changedFields });
     }
   }
 
-  private apply(employee: EmployeeRecord, values: EmployeeValues): EmployeeRecord {
-    const changedFields = Object.keys(values).filter((key) => (employee.values[key] ?? null) !== values[key]);
-    if (changedFields.length === 0) return employee;
-    Object.assign(employee.values, values);
+  /** A row with every column of its table, those not given empty. */
+  private addRow(employee: EmployeeRecord, table: TableName, date: string, values: EmployeeValues): TableRow {
+    const row: TableRow = { id: this.nextRowId++, date, values: Object.fromEntries(employeeTables[table].columns.map((column) => [column, values[column] ?? null])) };
+    employee.tables[table].push(row);
+    return row;
+  }
+
+  /** `status` and the fields rows decide, as they read on `day`. */
+  private rowView(employee: EmployeeRecord, day: string): EmployeeValues {
+    const view: EmployeeValues = { status: employee.values.status ?? null };
+    for (const key of rowFields) view[key] = this.valueOf(employee, key, { day });
+    return view;
+  }
+
+  /** When another employment status row has taken effect, `status` follows it: Inactive for a termination, else Active. */
+  private statusFromRows(employee: EmployeeRecord, day: string): void {
+    const row = this.rowInEffect(employee, 'employmentStatus', day);
+    if (!row || row.id === employee.statusRowId) return;
+    employee.statusRowId = row.id;
+    employee.values.status = row.values.employmentStatus === 'Terminated' ? 'Inactive' : 'Active';
+  }
+
+  private changed(employee: EmployeeRecord, changedFields: string[]): EmployeeRecord {
     employee.lastChanged = this.nowMs();
     employee.action = 'Updated';
     this.emit({ employee, action: 'Updated', changedFields });

@@ -162,9 +162,9 @@ describe('employees', () => {
   it('keeps a terminated employee, Inactive, readable and in reports; changed lists the termination as an update', async () => {
     const employee = fake.hire({ firstName: 'Ada', lastName: 'Lovelace' });
     fake.clock.advance(60);
-    fake.terminate(employee.id, '2024-06-30');
+    fake.terminate(employee.id, '2024-06-03');
     const read = await call(fake, 'GET', `/api/v1/employees/${employee.id}?fields=status,employmentHistoryStatus,terminationDate`);
-    expect(read.json).toEqual({ id: String(employee.id), status: 'Inactive', employmentHistoryStatus: 'Terminated', terminationDate: '2024-06-30' });
+    expect(read.json).toEqual({ id: String(employee.id), status: 'Inactive', employmentHistoryStatus: 'Terminated', terminationDate: '2024-06-03' });
     const changed = await call(fake, 'GET', '/api/v1/employees/changed?since=2024-06-03T12:00:30Z');
     expect(changed.json.employees).toEqual({ [employee.id]: { id: String(employee.id), action: 'Updated', lastChanged: '2024-06-03T12:01:00+00:00' } });
     const report = await call(fake, 'POST', '/api/v1/reports/custom?format=JSON', { body: { fields: ['status'] } });
@@ -216,7 +216,7 @@ describe('Get Changed Employee IDs', () => {
 describe('Request Custom Report', () => {
   it('reports the requested fields of every employee, Active and Inactive, unknown fields left out, empty dates as 0000-00-00', async () => {
     const a = fake.hire({ firstName: 'Ada', lastName: 'Lovelace', standardHoursPerWeek: 40 });
-    const b = fake.hire({ firstName: 'Grace', lastName: 'Hopper' });
+    const b = fake.hire({ firstName: 'Grace', lastName: 'Hopper', hireDate: '2024-01-15' });
     fake.terminate(b.id, '2024-05-31');
     const reply = await call(fake, 'POST', '/api/v1/reports/custom?format=json', { body: { title: 'All', fields: ['firstName', 'nosuch', 'standardHoursPerWeek', 'terminationDate', 'lastChanged'] } });
     expect(reply.status).toBe(200);
@@ -262,6 +262,73 @@ describe('Request Custom Report', () => {
     for (const accept of ['application/xml', '*/*', 'application/json, text/plain']) expect((await call(fake, 'POST', '/api/v1/reports/custom', { body, accept })).status, accept).toBe(404);
     expect((await call(fake, 'POST', '/api/v1/reports/custom?format=bogus', { body })).status).toBe(404);
     expect((await call(fake, 'POST', '/api/v1/reports/custom?format=JSON', { body: { fields: Array.from({ length: 401 }, (_, i) => `f${i}`) } })).status).toBe(400);
+  });
+});
+
+describe('effective-dated tables', () => {
+  it('a job information row dated three days ahead: reads keep the current title until that day, onlyCurrent=false shows it, and only its entry is a change', async () => {
+    const ada = fake.hire({ firstName: 'Ada', lastName: 'Lovelace', jobTitle: 'Engineer', department: 'Research' });
+    fake.clock.advance(60);
+    fake.enterRow(ada.id, 'jobInfo', { date: '2024-06-06', jobTitle: 'Director', department: 'Research' });
+    const read = async (query = '') => (await call(fake, 'GET', `/api/v1/employees/${ada.id}?fields=jobTitle,department,lastChanged${query}`)).json;
+    const reported = async (query: string) => (await call(fake, 'POST', `/api/v1/reports/custom?format=JSON${query}`, { body: { fields: ['jobTitle'] } })).json.employees;
+    expect(await read()).toEqual({ id: String(ada.id), jobTitle: 'Engineer', department: 'Research', lastChanged: '2024-06-03T12:01:00+00:00' });
+    expect(await read('&onlyCurrent=false')).toMatchObject({ jobTitle: 'Director' });
+    expect(await reported('&onlyCurrent=true')).toEqual([{ id: String(ada.id), jobTitle: 'Engineer' }]);
+    expect(await reported('&onlyCurrent=false')).toEqual([{ id: String(ada.id), jobTitle: 'Director' }]);
+    // Entering the row is the change: Get Changed Employee IDs lists Ada at that time.
+    expect((await call(fake, 'GET', '/api/v1/employees/changed?since=2024-06-03T12:00:30Z')).json.employees).toEqual({ [ada.id]: { id: String(ada.id), action: 'Updated', lastChanged: '2024-06-03T12:01:00+00:00' } });
+
+    fake.clock.set(Date.parse('2024-06-05T23:59:59Z'));
+    expect(await read()).toMatchObject({ jobTitle: 'Engineer' });
+    fake.clock.set(Date.parse('2024-06-06T00:00:00Z'));
+    // The date arriving is no change: the title reads the new row, lastChanged stays, nothing is listed as changed.
+    expect(await read()).toEqual({ id: String(ada.id), jobTitle: 'Director', department: 'Research', lastChanged: '2024-06-03T12:01:00+00:00' });
+    expect((await call(fake, 'GET', '/api/v1/employees/changed?since=2024-06-03T12:01:01Z')).json.employees).toEqual({});
+  });
+
+  it('a termination dated ahead leaves the employee Active until that day, then Inactive and Terminated', async () => {
+    const ada = fake.hire({ firstName: 'Ada', lastName: 'Lovelace' });
+    fake.terminate(ada.id, '2024-06-10');
+    const read = async () => (await call(fake, 'GET', `/api/v1/employees/${ada.id}?fields=status,employmentHistoryStatus,terminationDate`)).json;
+    expect(await read()).toEqual({ id: String(ada.id), status: 'Active', employmentHistoryStatus: 'Full-Time', terminationDate: '0000-00-00' });
+    fake.clock.set(Date.parse('2024-06-10T00:00:00Z'));
+    expect(await read()).toEqual({ id: String(ada.id), status: 'Inactive', employmentHistoryStatus: 'Terminated', terminationDate: '2024-06-10' });
+  });
+
+  it('Get Employee Table Data lists every row of one employee or of all, future ones included; a job field updated enters a row dated today; 404 for no such table', async () => {
+    const ada = fake.hire({ firstName: 'Ada', lastName: 'Lovelace', hireDate: '2024-01-15', jobTitle: 'Engineer' });
+    const bob = fake.hire({ firstName: 'Bob', lastName: 'Builder' });
+    fake.enterRow(ada.id, 'jobInfo', { date: '2024-07-01', jobTitle: 'Director', department: 'Research' });
+    expect((await call(fake, 'POST', `/api/v1/employees/${bob.id}`, { body: { department: 'Sales' } })).status).toBe(200);
+    const row = (employee: number, date: string, values: Record<string, string>) => ({ id: expect.any(String), employeeId: String(employee), date, location: null, division: null, department: null, jobTitle: null, reportsTo: null, ...values });
+    expect((await call(fake, 'GET', `/api/v1/employees/${ada.id}/tables/jobInfo`)).json).toEqual([row(ada.id, '2024-07-01', { jobTitle: 'Director', department: 'Research' }), row(ada.id, '2024-01-15', { jobTitle: 'Engineer' })]);
+    expect((await call(fake, 'GET', '/api/v1/employees/all/tables/jobInfo')).json).toEqual([
+      row(ada.id, '2024-07-01', { jobTitle: 'Director', department: 'Research' }),
+      row(ada.id, '2024-01-15', { jobTitle: 'Engineer' }),
+      row(bob.id, '2024-06-03', { department: 'Sales' }),
+    ]);
+    expect((await call(fake, 'GET', '/api/v1/employees/all/tables/employmentStatus')).json).toEqual([
+      { id: expect.any(String), employeeId: String(ada.id), date: '2024-01-15', employmentStatus: 'Full-Time' },
+      { id: expect.any(String), employeeId: String(bob.id), date: '2024-06-03', employmentStatus: 'Full-Time' },
+    ]);
+    const xml = await call(fake, 'GET', `/api/v1/employees/${bob.id}/tables/jobInfo`, { accept: null });
+    expect(xml.text).toMatch(new RegExp(`<table><row id="\\d+" employeeId="${bob.id}"><field id="date">2024-06-03</field><field id="location"></field>`));
+    for (const path of ['/api/v1/employees/all/tables/nosuch', '/api/v1/employees/9999/tables/jobInfo']) expect((await call(fake, 'GET', path)).status, path).toBe(404);
+  });
+
+  it('Get Changed Employee Table Data lists the employees changed since then, each with all its rows and its lastChanged', async () => {
+    const ada = fake.hire({ firstName: 'Ada', lastName: 'Lovelace', jobTitle: 'Engineer' });
+    fake.hire({ firstName: 'Bob', lastName: 'Builder', jobTitle: 'Clerk' });
+    fake.clock.advance(60);
+    fake.enterRow(ada.id, 'jobInfo', { date: '2024-06-06', jobTitle: 'Director' });
+    const reply = await call(fake, 'GET', '/api/v1/employees/changed/tables/jobInfo?since=2024-06-03T12:00:30Z');
+    const row = (date: string, jobTitle: string) => ({ date, location: null, division: null, department: null, jobTitle, reportsTo: null });
+    expect(reply.json).toEqual({ table: 'jobInfo', employees: { [ada.id]: { lastChanged: '2024-06-03T12:01:00Z', rows: [row('2024-06-06', 'Director'), row('2024-06-03', 'Engineer')] } } });
+    const xml = await call(fake, 'GET', '/api/v1/employees/changed/tables/jobInfo?since=2024-06-03T12:00:30Z', { accept: null });
+    expect(xml.text).toContain(`<table id="jobInfo"><employee id="${ada.id}" lastChanged="2024-06-03T12:01:00Z"><row><field id="date">2024-06-06</field>`);
+    expect((await call(fake, 'GET', '/api/v1/employees/changed/tables/jobInfo?since=yesterday')).status).toBe(400);
+    expect((await call(fake, 'GET', '/api/v1/employees/changed/tables/nosuch?since=2024-06-03T12:00:30Z')).status).toBe(404);
   });
 });
 
@@ -413,6 +480,22 @@ describe('webhooks', () => {
       expect(entry.headers['x-bamboohr-signature']).toBe(createHmac('sha256', privateKey).update(entry.body + timestamp).digest('hex'));
       expect(entry.headers['user-agent']).toBe('BambooHR-WebHooks/1.0 (+https://www.bamboohr.com)');
     }
+  });
+
+  it('sends employee.updated for a future-dated row on the day it takes effect, not when it is entered', async () => {
+    const ada = fake.hire({ firstName: 'Ada', lastName: 'Lovelace', jobTitle: 'Engineer' });
+    await call(fake, 'POST', '/api/v1/webhooks', { body: { name: 'Sync', url: target, format: 'json', events: ['employee.updated'], monitorFields: ['jobTitle', 'status'] } });
+    fake.enterRow(ada.id, 'jobInfo', { date: '2024-06-06', jobTitle: 'Director' });
+    fake.terminate(ada.id, '2024-06-10');
+    await fake.webhooks.idle();
+    expect(received).toEqual([]);
+    fake.clock.set(Date.parse('2024-06-06T00:00:05Z'));
+    fake.clock.set(Date.parse('2024-06-10T08:00:00Z'));
+    await fake.webhooks.idle();
+    expect(received.map((entry) => JSON.parse(entry.body))).toEqual([
+      { type: 'employee.updated', timestamp: '2024-06-06T00:00:05+0000', data: { companyId: '12345', employeeId: String(ada.id), changedFields: ['jobTitle'] } },
+      { type: 'employee.updated', timestamp: '2024-06-10T08:00:00+0000', data: { companyId: '12345', employeeId: String(ada.id), changedFields: ['status'] } },
+    ]);
   });
 
   it('sends field-based deliveries with the action and the post fields, and form-encoded ones where asked', async () => {

@@ -57,6 +57,14 @@ export const unknownFields = (names: string[]): BambooHrError => headerError(406
 export const duplicateEmail = (field: string, value: string): BambooHrError => headerError(409, `Duplicate email: ${field} ${value} is already in use by another employee`);
 export const invalidValue = (field: string, detail: string): BambooHrError => headerError(409, `Invalid value for ${field}: ${detail}`);
 
+// Get Employee Table Data 404: "The employee or table does not exist."; Get Changed Employee Table Data 404: "The
+// specified table does not exist."
+export const noSuchTable = (table: string): BambooHrError => headerError(404, `Table ${table} does not exist`);
+
+// Add Table Row 400: "The posted JSON or XML is malformed, or required fields are missing." The fake has no Add Table
+// Row route; its screens (`enterRow`) check rows the same way.
+export const badRow = (detail: string): BambooHrError => headerError(400, `Invalid row: ${detail}`);
+
 // Get Changed Employee IDs 400: "The since parameter is missing, is not a valid ISO 8601 date, or the type parameter
 // is invalid."
 export const badSince = (): BambooHrError => headerError(400, 'The since parameter must be a valid ISO 8601 date');

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { readBody } from '../../support/http';
 import { pathParams, pathPattern, type PathPattern } from '../pathPattern';
-import { bambooTimestamp, BambooHrCompany, fieldKey, type CustomFieldInput, type EmployeeRecord, type FieldDefinition } from './company';
+import { bambooTimestamp, BambooHrCompany, employeeTables, fieldKey, type CustomFieldInput, type EmployeeRecord, type FieldDefinition, type TableName, type TableRow } from './company';
 import {
   badChangeType,
   badSince,
@@ -10,6 +10,7 @@ import {
   malformedJson,
   malformedXml,
   noSuchEndpoint,
+  noSuchTable,
   reportFormatNotFound,
   throttled,
   tooManyFields,
@@ -20,8 +21,8 @@ import { WebhookHub, type Delivery } from './webhooks';
 import { element, readXmlReport, xmlDocument } from './xml';
 
 /**
- * A stateful fake of BambooHR's REST API for one company — employees, field metadata, last-change information, custom
- * reports, throttling and webhooks — on node:http, 127.0.0.1, a free port. Built from BambooHR's documentation and
+ * A stateful fake of BambooHR's REST API for one company — employees, field metadata, effective-dated tables,
+ * last-change information, custom reports, throttling and webhooks — on node:http, 127.0.0.1, a free port. Built from BambooHR's documentation and
  * the OpenAPI description in its official SDK repositories (BambooHR/bhr-api-php `specs/public.yaml`); each
  * behaviour carries its source beside it and SOURCES.md lists them. Time never moves by itself: every timestamp comes
  * from the fake's clock, which a test sets or advances.
@@ -67,6 +68,11 @@ export interface BambooHrFake {
   hire(values: Record<string, unknown>): EmployeeRecord;
   /** An edit in BambooHR's screens. */
   edit(id: number, values: Record<string, unknown>): EmployeeRecord;
+  /**
+   * A row entered in an employee's table in BambooHR's screens, with its effective date (`date`; `startDate` for
+   * compensation): a promotion effective next month is `enterRow(id, 'jobInfo', {date: '2024-07-01', jobTitle: …})`.
+   */
+  enterRow(id: number, table: TableName, row: Record<string, unknown>): EmployeeRecord;
   terminate(id: number, date: string): EmployeeRecord;
   rehire(id: number, date: string): EmployeeRecord;
   deleteEmployee(id: number): void;
@@ -133,9 +139,9 @@ export async function startBambooHrFake(options: BambooHrFakeOptions = {}): Prom
   const hub = new WebhookHub(company, '12345', () => nowMs, options.allowHttpWebhookTargets ?? false);
 
   const routes: Route[] = [];
-  const route = (method: string, pattern: string, handle: Route['handle']): void => {
-    // Employee and webhook ids are numbers.
-    routes.push({ method, pattern, ...pathPattern(pattern, () => '\\d+'), handle });
+  const route = (method: string, pattern: string, handle: Route['handle'], params: Record<string, string> = {}): void => {
+    // Employee and webhook ids are numbers, unless the route says otherwise.
+    routes.push({ method, pattern, ...pathPattern(pattern, (name) => params[name] ?? '\\d+'), handle });
   };
 
   const liveEmployees = (): EmployeeRecord[] => [...company.employees.values()].filter((employee) => !employee.deleted).sort((a, b) => a.id - b.id);
@@ -144,8 +150,8 @@ export async function startBambooHrFake(options: BambooHrFakeOptions = {}): Prom
    * A field's value as reads return it: text or null. Empty dates read "0000-00-00" (UNCONFIRMED: a BambooHR quirk
    * known from integrations, e.g. `"terminationDate":"0000-00-00"` in recorded directory answers; not documented).
    */
-  const readValue = (employee: EmployeeRecord, field: FieldDefinition): string | null => {
-    const value = company.valueOf(employee, fieldKey(field));
+  const readValue = (employee: EmployeeRecord, field: FieldDefinition, onlyCurrent: boolean): string | null => {
+    const value = company.valueOf(employee, fieldKey(field), { onlyCurrent });
     if (value === null && field.type === 'date') return '0000-00-00';
     return value;
   };
@@ -161,6 +167,12 @@ export async function startBambooHrFake(options: BambooHrFakeOptions = {}): Prom
     };
   });
 
+  /** Employees whose last change is at or after `since` and already shows (the change lag). */
+  const changedSince = (since: number): EmployeeRecord[] => {
+    const visibleUntil = nowMs - changedLag * 1000;
+    return [...company.employees.values()].filter((employee) => employee.lastChanged >= since && employee.lastChanged <= visibleUntil);
+  };
+
   // Get Changed Employee IDs — GET /api/v1/employees/changed?since=…&type=…: {latest, employees: {id: {id, action,
   // lastChanged}}}. "Only employees changed since this timestamp will be returned" (UNCONFIRMED whether a change at
   // exactly `since` is included; the fake includes it, as Pipedream's action documents "at or after").
@@ -169,9 +181,7 @@ export async function startBambooHrFake(options: BambooHrFakeOptions = {}): Prom
     if (since === null) throw badSince();
     const type = (context.query.get('type') ?? 'all').toLowerCase();
     if (!['inserted', 'updated', 'deleted', 'all'].includes(type)) throw badChangeType();
-    const visibleUntil = nowMs - changedLag * 1000;
-    const changed = [...company.employees.values()]
-      .filter((employee) => employee.lastChanged >= since && employee.lastChanged <= visibleUntil)
+    const changed = changedSince(since)
       .filter((employee) => type === 'all' || employee.action.toLowerCase() === type)
       // "newest first" (as BambooHR MCP servers describe the answer); a map's order promises nothing anyway.
       .sort((a, b) => b.lastChanged - a.lastChanged || b.id - a.id);
@@ -187,7 +197,8 @@ export async function startBambooHrFake(options: BambooHrFakeOptions = {}): Prom
   // Get Employee — GET /api/v1/employees/{id}?fields=…: "A dictionary of the requested employee fields and their
   // values"; `fields` defaults to "firstName,lastName"; ids and custom field aliases both work; 400 over 400 fields;
   // 404 "The employee does not exist." Names matching no field are left out of the answer (UNCONFIRMED; the custom
-  // report documents the same for its fields).
+  // report documents the same for its fields). `onlyCurrent`: "Setting to false will return future-dated values from
+  // history table fields. Defaults to true."
   route('GET', '/api/v1/employees/{id}', (context) => {
     const employee = company.live(Number(context.params.id));
     const names = (context.query.get('fields') ?? 'firstName,lastName').split(',').map((name) => name.trim()).filter(Boolean);
@@ -195,7 +206,7 @@ export async function startBambooHrFake(options: BambooHrFakeOptions = {}): Prom
     const values: Array<[string, string | null]> = [];
     for (const name of names) {
       const field = company.resolveField(name);
-      if (field) values.push([name, readValue(employee, field)]);
+      if (field) values.push([name, readValue(employee, field, onlyCurrent(context))]);
     }
     return {
       status: 200,
@@ -221,6 +232,56 @@ export async function startBambooHrFake(options: BambooHrFakeOptions = {}): Prom
     company.update(id, writeBody(context));
     return { status: 200, text: '' };
   });
+
+  // Get Employee Table Data — GET /api/v1/employees/{id}/tables/{table}: "Returns all rows for a given employee and
+  // table combination. The result is not sorted in any particular order"; `id` "Use the special value "all" to
+  // retrieve table data for all employees the API user has access to"; rows `{id, employeeId, …}` with the table's
+  // columns; 404 "The employee or table does not exist." Future-dated rows are among them. The XML shape (`<table><row
+  // id employeeId><field id>…`) is the classic API's, UNCONFIRMED.
+  route(
+    'GET',
+    '/api/v1/employees/{id}/tables/{table}',
+    (context) => {
+      const table = knownTable(context.params.table as string);
+      const employees = context.params.id === 'all' ? liveEmployees() : [company.live(Number(context.params.id))];
+      const rows = employees.flatMap((employee) => newestFirst(employee.tables[table]).map((row) => ({ employee, row })));
+      return {
+        status: 200,
+        json: rows.map(({ employee, row }) => ({ id: String(row.id), employeeId: String(employee.id), ...tableRow(table, row) })),
+        xml: () => element('table', {}, rows.map(({ employee, row }) => element('row', { id: row.id, employeeId: employee.id }, rowFields(table, row)))),
+      };
+    },
+    { id: '\\d+|all', table: '[A-Za-z]+' },
+  );
+
+  // Get Changed Employee Table Data — GET /api/v1/employees/changed/tables/{table}?since=…: employees changed since
+  // then ("a change in ANY field in the employee record will cause ALL of that employee's table rows to show up"),
+  // `{table, employees: {"<id>": {lastChanged, rows: [...]}}}` with rows of the table's columns, newest first and
+  // `lastChanged` with a `Z` as the documented sample has them; XML `<table id><employee id lastChanged><row><field
+  // id>…` as documented. 400 for a bad `since`, 404 for no such table. Deleted employees and employees without a row
+  // in the table are left out (UNCONFIRMED).
+  route(
+    'GET',
+    '/api/v1/employees/changed/tables/{table}',
+    (context) => {
+      const table = knownTable(context.params.table as string);
+      const since = parseIsoTime(context.query.get('since'));
+      if (since === null) throw badSince();
+      const changed = changedSince(since).filter((employee) => !employee.deleted && employee.tables[table].length > 0);
+      const lastChanged = (employee: EmployeeRecord) => new Date(employee.lastChanged).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      return {
+        status: 200,
+        json: { table, employees: Object.fromEntries(changed.map((employee) => [String(employee.id), { lastChanged: lastChanged(employee), rows: newestFirst(employee.tables[table]).map((row) => tableRow(table, row)) }])) },
+        xml: () =>
+          element(
+            'table',
+            { id: table },
+            changed.map((employee) => element('employee', { id: employee.id, lastChanged: lastChanged(employee) }, newestFirst(employee.tables[table]).map((row) => element('row', {}, rowFields(table, row))))),
+          ),
+      };
+    },
+    { table: '[A-Za-z]+' },
+  );
 
   // Request Custom Report — POST /api/v1/reports/custom (deprecated in favour of Datasets, still served).
   route('POST', '/api/v1/reports/custom', (context) => {
@@ -258,7 +319,8 @@ export async function startBambooHrFake(options: BambooHrFakeOptions = {}): Prom
       if (from === null) throw headerMalformedFilter();
       employees = employees.filter((employee) => employee.lastChanged >= from);
     }
-    const rows = employees.map((employee) => ({ employee, values: columns.map((column) => [column.name, readValue(employee, column.field)] as [string, string | null]) }));
+    // `onlyCurrent`: "Set to false to include future-dated history values in the report output. Defaults to true."
+    const rows = employees.map((employee) => ({ employee, values: columns.map((column) => [column.name, readValue(employee, column.field, onlyCurrent(context))] as [string, string | null]) }));
     const title = definition.title ?? '';
     if (format === 'json') {
       // "an object with a `title` string, a `fields` array (each with `id`, `type`, and `name`), and an `employees`
@@ -358,7 +420,9 @@ export async function startBambooHrFake(options: BambooHrFakeOptions = {}): Prom
     answer(request).then(
       ({ result, route: routeKey, error }) => {
         const accept = request.headers.accept ?? '';
-        let headers: Record<string, string> = { ...(result.headers ?? {}) };
+        // Every answer's Date is the fake clock's, as a server's is its own clock (a recorded BambooHR answer in
+        // PyBambooHR#34 carries "Date: Mon, 13 Nov 2017 00:35:45 GMT").
+        let headers: Record<string, string> = { Date: new Date(nowMs).toUTCString(), ...(result.headers ?? {}) };
         let body = '';
         if (error) {
           headers = { ...headers, ...error.headers };
@@ -395,14 +459,19 @@ export async function startBambooHrFake(options: BambooHrFakeOptions = {}): Prom
     clock: {
       now: () => new Date(nowMs),
       set: (time) => {
+        const previous = nowMs;
         nowMs = Math.floor(new Date(time).getTime() / 1000) * 1000;
+        company.clockMoved(previous);
       },
       advance: (seconds) => {
+        const previous = nowMs;
         nowMs += Math.round(seconds * 1000);
+        company.clockMoved(previous);
       },
     },
     hire: (values) => company.create(values),
     edit: (id, values) => company.update(id, values),
+    enterRow: (id, table, row) => company.enterRow(id, table, row),
     terminate: (id, date) => company.terminate(id, date),
     rehire: (id, date) => company.rehire(id, date),
     deleteEmployee: (id) => company.deleteEmployee(id),
@@ -441,6 +510,30 @@ export async function startBambooHrFake(options: BambooHrFakeOptions = {}): Prom
  */
 function wantsJson(accept: string): boolean {
   return /application\/json/i.test(accept);
+}
+
+/** `onlyCurrent` of Get Employee and Request Custom Report: true unless "false" (or 0) is sent. */
+function onlyCurrent(context: RequestContext): boolean {
+  return !/^(?:false|0)$/i.test(context.query.get('onlyCurrent') ?? '');
+}
+
+function knownTable(name: string): TableName {
+  if (!Object.hasOwn(employeeTables, name)) throw noSuchTable(name);
+  return name as TableName;
+}
+
+/** The latest-dated row first, as the documented samples list them; nothing promises an order. */
+function newestFirst(rows: readonly TableRow[]): TableRow[] {
+  return [...rows].sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : b.id - a.id));
+}
+
+/** A row as the tables API shows it: its effective date under the table's date column, then its columns. */
+function tableRow(table: TableName, row: TableRow): Record<string, string | null> {
+  return { [employeeTables[table].dateColumn]: row.date, ...row.values };
+}
+
+function rowFields(table: TableName, row: TableRow): string[] {
+  return Object.entries(tableRow(table, row)).map(([name, value]) => element('field', { id: name }, value ?? ''));
 }
 
 /**
