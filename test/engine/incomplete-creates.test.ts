@@ -1,42 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { connectorRegistry } from '../../runtime/connectors/index';
-import type { Connector, ConnectorType, WriteOp, WriteResult } from '../../runtime/connectors/types';
+import type { WriteResult } from '../../runtime/connectors/types';
 import { openStateDb } from '../../runtime/db/index';
 import { listFailing } from '../../runtime/db/failingQueries';
 import { SyncEngine } from '../../runtime/engine/index';
 import { createMemoryStore, deleteMemoryStore } from '../../runtime/connectors/memory/index';
-import { hubFlow } from './memory-flows';
+import { hubFlow, withWrites } from './memory-flows';
 
 /**
  * A system that cannot create a record in its final state (GitHub creates every issue open, Moodle every account
  * active): side `b` creates a record without `status`, then sets it in a second step, which fails while `stepFails`.
  */
-function twoStepCreates(stepFails: () => boolean): typeof connectorRegistry {
-  const real = connectorRegistry.memory as ConnectorType;
-  const open: ConnectorType['open'] = async (context) => {
-    const connector = await real.open(context);
-    if (context.config.collection !== 'b') return connector;
-    const write = async (ops: readonly WriteOp[]): Promise<WriteResult[]> => {
-      const results: WriteResult[] = [];
-      for (const op of ops) {
-        if (op.kind !== 'create' || op.fields.status === undefined) {
-          results.push(...(await connector.write([op])));
-          continue;
-        }
-        const { status, ...rest } = op.fields;
-        const [created] = await connector.write([{ ...op, fields: rest }]);
-        if (!created?.ok || stepFails()) {
-          results.push(created?.ok ? { ...created, incomplete: 'setting status failed (503)' } : (created as WriteResult));
-          continue;
-        }
-        const [set] = await connector.write([{ kind: 'update', id: created.id, fields: { status }, tag: op.tag, expectedVersion: null }]);
-        results.push(set?.ok ? set : created);
+function twoStepCreates(stepFails: () => boolean) {
+  return withWrites('b', async (real, ops) => {
+    const results: WriteResult[] = [];
+    for (const op of ops) {
+      if (op.kind !== 'create' || op.fields.status === undefined) {
+        results.push(...(await real.write([op])));
+        continue;
       }
-      return results;
-    };
-    return new Proxy(connector, { get: (target, property, receiver) => (property === 'write' ? write : (Reflect.get(target, property, receiver) as unknown)) }) satisfies Connector;
-  };
-  return { ...connectorRegistry, memory: { ...connectorRegistry.memory, open } };
+      const { status, ...rest } = op.fields;
+      const [created] = await real.write([{ ...op, fields: rest }]);
+      if (!created?.ok || stepFails()) {
+        results.push(created?.ok ? { ...created, incomplete: 'setting status failed (503)' } : (created as WriteResult));
+        continue;
+      }
+      const [set] = await real.write([{ kind: 'update', id: created.id, fields: { status }, tag: op.tag, expectedVersion: null }]);
+      results.push(set?.ok ? set : created);
+    }
+    return results;
+  });
 }
 
 describe('a create the system made only in part', () => {

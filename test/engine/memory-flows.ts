@@ -3,6 +3,7 @@ import type { FlowDocument } from '../../nodes/index';
 import type { ConflictPolicy } from '../../nodes/conflict/schema';
 import { createMemoryStore, type MemoryCollection, type MemoryCollectionOptions, type MemoryStore } from '../../runtime/connectors/memory/index';
 import { connectorRegistry } from '../../runtime/connectors/index';
+import type { Connector, ConnectorType, WriteOp, WriteResult } from '../../runtime/connectors/types';
 import { openStateDb, type StateDb } from '../../runtime/db/index';
 import { SyncEngine } from '../../runtime/engine/index';
 
@@ -16,6 +17,21 @@ export interface HubOptions {
   breaker?: { maxWrites: number; windowMs: number };
   /** Options of each side's collection, by side (what its system can do: deletes, tags, versions). */
   collections?: Record<string, MemoryCollectionOptions>;
+}
+
+/**
+ * The connectors, with the memory connector's writes to `collection` made by `write` instead: a system that answers
+ * or acts otherwise than the memory store, built on it (`real` writes to the store).
+ */
+export function withWrites(collection: string, write: (real: Connector, ops: readonly WriteOp[]) => Promise<WriteResult[]>): typeof connectorRegistry {
+  const memory = connectorRegistry.memory;
+  const open: ConnectorType['open'] = async (context) => {
+    const connector = await memory.open(context);
+    if (context.config.collection !== collection) return connector;
+    const written = (ops: readonly WriteOp[]) => write(connector, ops);
+    return new Proxy(connector, { get: (target, property, receiver) => (property === 'write' ? written : (Reflect.get(target, property, receiver) as unknown)) }) satisfies Connector;
+  };
+  return { ...connectorRegistry, memory: { ...memory, open } };
 }
 
 /** A flow whose triggers meet directly at one conflict node, each on a collection of one memory store. */

@@ -1,36 +1,28 @@
 import { describe, expect, it } from 'vitest';
-import { connectorRegistry } from '../../runtime/connectors/index';
-import type { Connector, ConnectorType, WriteOp, WriteResult } from '../../runtime/connectors/types';
+import type { WriteResult } from '../../runtime/connectors/types';
 import { createMemoryStore, deleteMemoryStore } from '../../runtime/connectors/memory/index';
 import { openStateDb } from '../../runtime/db/index';
 import { listFailing } from '../../runtime/db/failingQueries';
 import { SyncEngine } from '../../runtime/engine/index';
-import { hubFlow } from './memory-flows';
+import { hubFlow, withWrites } from './memory-flows';
 
 /**
  * A system whose answer to a create is lost while `losing` (a timeout, a 502 from a gateway after the request went
  * out): side `b` reports the create failed, perhaps applied, and has made the record when `made` says so.
  */
-function lostAnswers(losing: () => boolean, made: () => boolean): typeof connectorRegistry {
-  const real = connectorRegistry.memory as ConnectorType;
-  const open: ConnectorType['open'] = async (context) => {
-    const connector = await real.open(context);
-    if (context.config.collection !== 'b') return connector;
-    const write = async (ops: readonly WriteOp[]): Promise<WriteResult[]> => {
-      const results: WriteResult[] = [];
-      for (const op of ops) {
-        if (op.kind !== 'create' || !losing()) {
-          results.push(...(await connector.write([op])));
-          continue;
-        }
-        if (made()) await connector.write([op]);
-        results.push({ ok: false, reason: 'failed', message: 'POST: 502 Bad Gateway; the record may have been created all the same', retryable: false, mayHaveApplied: true });
+function lostAnswers(losing: () => boolean, made: () => boolean) {
+  return withWrites('b', async (real, ops) => {
+    const results: WriteResult[] = [];
+    for (const op of ops) {
+      if (op.kind !== 'create' || !losing()) {
+        results.push(...(await real.write([op])));
+        continue;
       }
-      return results;
-    };
-    return new Proxy(connector, { get: (target, property, receiver) => (property === 'write' ? write : (Reflect.get(target, property, receiver) as unknown)) }) satisfies Connector;
-  };
-  return { ...connectorRegistry, memory: { ...connectorRegistry.memory, open } };
+      if (made()) await real.write([op]);
+      results.push({ ok: false, reason: 'failed', message: 'POST: 502 Bad Gateway; the record may have been created all the same', retryable: false, mayHaveApplied: true });
+    }
+    return results;
+  });
 }
 
 /** Two sides, nothing to match on: only the create's journal entry can tell the next pass what the lost create made. */

@@ -114,11 +114,7 @@ export class HubSpotWriter {
       for (const entry of inputs) await this.create([run.find((item) => item.index === entry.index) as Indexed<'create'>], catalog, results);
       return;
     }
-    const [only] = inputs;
-    if (only && inputs.length === 1 && response.status === 409 && typeof response.body === 'object' && response.body !== null) {
-      results[only.index] = refused(conflictMessage(response, response.body as BatchError, only.input.properties, 'create'));
-      return;
-    }
+    if (loneConflict(response, inputs, 'create', results)) return;
     const failure = this.client.failure(response);
     // A create that failed on HubSpot's side (a 5xx) may have made the record: not repeated, so there is never a second
     // one, and journaled by the engine for the next pass to adopt; a 4xx made nothing.
@@ -138,11 +134,7 @@ export class HubSpotWriter {
       for (const entry of inputs) await this.update([run.find((item) => item.index === entry.index) as Indexed<'update'>], catalog, results);
       return;
     }
-    const [only] = inputs;
-    if (only && inputs.length === 1 && response.status === 409 && typeof response.body === 'object' && response.body !== null) {
-      results[only.index] = refused(conflictMessage(response, response.body as BatchError, only.input.properties, 'update'));
-      return;
-    }
+    if (loneConflict(response, inputs, 'update', results)) return;
     const failure = this.client.failure(response);
     for (const { index } of inputs) results[index] = { ok: false, reason: 'failed', message: failure.message, retryable: failure.retryable };
   }
@@ -353,6 +345,17 @@ function stagesKept(inputs: readonly UpdateInput[], objects: ReadonlyMap<number,
     if (stage && answered !== undefined && answered !== stage) kept.push({ index, id, stage, kept: String(answered ?? '') });
   }
   return kept;
+}
+
+/**
+ * A batch of one HubSpot refused whole (409) for a unique value another record holds: that op fails with the other
+ * record named. False for any other answer.
+ */
+function loneConflict(response: HubSpotResponse, inputs: ReadonlyArray<{ index: number; input: { properties: Record<string, string> } }>, kind: 'create' | 'update', results: Array<WriteResult | undefined>): boolean {
+  const [only] = inputs;
+  if (!only || inputs.length !== 1 || response.status !== 409 || typeof response.body !== 'object' || response.body === null) return false;
+  results[only.index] = refused(conflictMessage(response, response.body as BatchError, only.input.properties, kind));
+  return true;
 }
 
 /**
