@@ -53,6 +53,8 @@ export class WebhookRegistrations {
   private readonly errors = new Map<string, string>();
   /** Removals that failed, waiting to be tried again. */
   private readonly removals = new Set<NodeJS.Timeout>();
+  /** Per trigger, the latest removal being noted in the state: clearing one waits for it, or the note would outlive it. */
+  private readonly noting = new Map<string, Promise<void>>();
   private stopped = false;
 
   constructor(
@@ -159,7 +161,7 @@ export class WebhookRegistrations {
         continue;
       }
       const registration: Registration = { ...pending, config, fingerprint: pending.config, registered: false, notes: [], retryTimer: null, retryMs: MIN_RETRY_MS, closed: true };
-      this.whenTurn(registration, (hold) => this.unregister(registration, hold, MIN_RETRY_MS, true, Promise.resolve()));
+      this.whenTurn(registration, (hold) => this.unregister(registration, hold, MIN_RETRY_MS, true));
     }
   }
 
@@ -258,10 +260,15 @@ export class WebhookRegistrations {
     const noted = noteWebhookRemoval(this.deps.db, { ...registration, config: registration.fingerprint }, new Date().toISOString()).catch((error: unknown) =>
       this.deps.logger.warn({ err: String(error), url: registration.url }, 'could not note the webhook removal in the state; a restart will not retry it'),
     );
-    this.whenTurn(registration, (hold) => this.unregister(registration, hold, MIN_RETRY_MS, false, noted));
+    this.noting.set(key, noted);
+    void noted.then(() => {
+      if (this.noting.get(key) === noted) this.noting.delete(key);
+    });
+    this.whenTurn(registration, (hold) => this.unregister(registration, hold, MIN_RETRY_MS, false));
   }
 
   private async forget(removal: { flowId: string; nodeId: string; url: string }): Promise<void> {
+    await this.noting.get(flowNodeKey(removal.flowId, removal.nodeId));
     await forgetWebhookRemoval(this.deps.db, removal).catch((error: unknown) =>
       this.deps.logger.warn({ err: String(error), url: removal.url }, 'could not clear a finished webhook removal from the state'),
     );
@@ -271,9 +278,9 @@ export class WebhookRegistrations {
    * Removes a hook from its system; a failure is tried again, later and later, for as long as this process runs and
    * no trigger has taken the hook's URL since (a retry landing after its registration, on the same system, would
    * delete the hook just made), and after a restart. Meanwhile the system keeps sending to a trigger that is gone or
-   * paused, and those deliveries are refused (404, 409). `noted`: the removal is in the state.
+   * paused, and those deliveries are refused (404, 409).
    */
-  private async unregister(registration: Registration, hold: Hold, retryMs: number, retry: boolean, noted: Promise<void>): Promise<void> {
+  private async unregister(registration: Registration, hold: Hold, retryMs: number, retry: boolean): Promise<void> {
     const key = flowNodeKey(registration.flowId, registration.nodeId);
     const log = this.deps.logger.child({ flowId: registration.flowId, nodeId: registration.nodeId });
     if (retry && (this.stopped || this.registrations.get(key)?.url === registration.url)) return;
@@ -282,13 +289,12 @@ export class WebhookRegistrations {
       release = await hold();
       await this.webhookOf(registration.config)?.unregister?.(this.context(registration.config), registration.url);
       log.info({ url: registration.url }, 'webhook removed from the system');
-      await noted;
       await this.forget(registration);
     } catch (error) {
       log.warn({ err: error instanceof Error ? error.message : String(error), url: registration.url, retryInMs: retryMs }, 'could not remove the webhook from the system; retrying');
       const timer = setTimeout(() => {
         this.removals.delete(timer);
-        this.whenTurn(registration, (again) => this.unregister(registration, again, Math.min(retryMs * 2, MAX_RETRY_MS), true, noted));
+        this.whenTurn(registration, (again) => this.unregister(registration, again, Math.min(retryMs * 2, MAX_RETRY_MS), true));
       }, retryMs);
       timer.unref();
       this.removals.add(timer);

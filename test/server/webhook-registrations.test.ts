@@ -112,7 +112,7 @@ describe('webhooks registered with the system', () => {
     expect((await t.request('/api/flows/people', { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } })).status).toBeLessThan(300);
     await eventually(() => expect(calls).toContain(`unregister ${url} failed`));
     // The flow, and its trigger's config, are gone from the state; the removal is kept there.
-    expect(await pendingWebhookRemovals(t.db)).toEqual([{ flowId: 'people', nodeId: 'a', url, config: expect.stringContaining('"connector":"sqlite"') }]);
+    await eventually(async () => expect(await pendingWebhookRemovals(t!.db)).toEqual([{ flowId: 'people', nodeId: 'a', url, config: expect.stringContaining('"connector":"sqlite"') }]));
 
     reach();
     await restart(t);
@@ -127,7 +127,7 @@ describe('webhooks registered with the system', () => {
     const url = await deployRegistered(t, hooks);
     expect((await t.post('/api/flows/people/pause')).status).toBe(200);
     await eventually(() => expect(calls).toContain(`unregister ${url} failed`));
-    expect(await pendingWebhookRemovals(t.db)).toHaveLength(1);
+    await eventually(async () => expect(await pendingWebhookRemovals(t!.db)).toHaveLength(1));
     expect((await t.post('/api/flows/people/deploy')).status).toBe(200);
     await eventually(async () => expect(await pendingWebhookRemovals(t!.db)).toEqual([]));
 
