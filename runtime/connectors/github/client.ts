@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
+import { linkTarget } from '../http/pagination';
 import { accessRefusalOf } from '../network';
 import { ConnectorError, RateLimitedError } from '../types';
 import type { IssueJson, IssueWrite } from './issues';
@@ -145,8 +146,8 @@ export class GitHubClient {
         `GitHub answers that repository "${this.options.repo}" moved (${status} to ${String(response.headers.location ?? 'another address')}): it was renamed or transferred; set connection.repo to its new owner/name`,
       );
     }
-    const link = response.headers.link ?? '';
-    return { items: response.data as unknown as IssueJson[], hasNext: /\brel="next"/.test(link), after: nextCursor(link) };
+    const next = linkTarget(response.headers.link ?? null, 'next');
+    return { items: response.data as unknown as IssueJson[], hasNext: next !== null, after: afterCursor(next) };
   }
 
   async getIssue(number: number): Promise<IssueAnswer> {
@@ -222,10 +223,9 @@ export class GitHubClient {
   }
 }
 
-/** The `after` parameter of the Link header's next page, or null when it has none (a listing paged by number). */
-function nextCursor(link: string): string | null {
-  const next = /<([^>]*)>;\s*rel="next"/.exec(link)?.[1];
-  if (next === undefined) return null;
+/** The `after` parameter of the next page's URL, or null when it has none (a listing paged by number). */
+function afterCursor(next: string | null): string | null {
+  if (next === null) return null;
   try {
     return new URL(next).searchParams.get('after');
   } catch {
