@@ -26,6 +26,7 @@ import { compareVersions } from '../versions';
 import type { BambooHrClient } from './client';
 import { clockSlackMs, takingEffect } from './effective';
 import { readValue } from './fields';
+import { isoSeconds, isoVersion } from '../timestamps';
 
 /** How far before its cursor a listing reads: ties within a second, and clocks a little apart. */
 export const bambooLookbackMs = 60_000;
@@ -41,18 +42,6 @@ export interface ChangedEmployee {
   lastChanged: string | null;
 }
 
-/** BambooHR's timestamps ("2011-06-02T19:26:23+00:00") as versions: UTC ISO text in one format, so text order is time order. */
-export function isoVersion(value: unknown): string | null {
-  if (typeof value !== 'string' || value === '') return null;
-  const time = Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
-  return Number.isFinite(time) ? new Date(Math.floor(time / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z') : null;
-}
-
-/** `since` as Get Changed Employee IDs takes it: ISO 8601 in UTC with a `Z`, so no `+` needs escaping in the query. */
-export function sinceParameter(since: Date): string {
-  return new Date(Math.floor(since.getTime() / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
-}
-
 /** An employee id as BambooHR has them: a positive whole number. Anything else names no employee. */
 export function employeeId(id: string): number | null {
   if (!/^[1-9]\d{0,14}$/.test(id)) return null;
@@ -65,7 +54,7 @@ export function employeeId(id: string): number | null {
  * answer (its `Date` header; ours when it has none): the clock its `lastChanged` stamps are on.
  */
 export async function changedEmployees(client: BambooHrClient, since: Date): Promise<{ changed: ChangedEmployee[]; answeredAt: number }> {
-  const url = client.url('/api/v1/employees/changed', { since: sinceParameter(since) });
+  const url = client.url('/api/v1/employees/changed', { since: isoSeconds(since) });
   const response = await client.request('GET', url);
   if (response.status !== 200) throw client.failure(response);
   const body = client.jsonBody(response);
@@ -132,7 +121,7 @@ export async function* employeesChangedSince(client: BambooHrClient, fields: rea
   }
   const { changed, answeredAt } = await changedEmployees(client, since);
   // The change feed reads from bambooLookbackMs before the cursor.
-  const due = await takingEffect(client, fields, { since, sinceParameter: sinceParameter(since), cursor: since.getTime() + bambooLookbackMs, now: answeredAt, changed });
+  const due = await takingEffect(client, fields, { since, sinceParameter: isoSeconds(since), cursor: since.getTime() + bambooLookbackMs, now: answeredAt, changed });
   const deleted = changed.filter((entry) => entry.action === 'Deleted');
   if (deleted.length > 0) yield deleted.map((entry) => ({ id: entry.id, version: isoVersion(entry.lastChanged), tag: null, deleted: true, fields: {} }));
   const ids = new Set([...changed.filter((entry) => entry.action !== 'Deleted').map((entry) => entry.id), ...due.keys()]);

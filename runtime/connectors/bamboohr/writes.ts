@@ -16,9 +16,10 @@
 import type { FlowRecord } from '../../../nodes/types';
 import { ConnectorError, RateLimitedError, type WriteOp, type WriteResult, failedWrite } from '../types';
 import { BambooHrCredentialsError, errorText, type BambooHrClient, type BambooHrResponse } from './client';
-import { isoVersion, employeeId } from './changes';
+import { employeeId } from './changes';
 import { bookkeepingFields } from './config';
 import { readOnlyFields, writeValue, type FieldCatalog } from './fields';
+import { isoVersion } from '../timestamps';
 
 /** A field name a write may carry: an API alias or a custom field's numeric id. */
 const writableName = /^(?:[A-Za-z][A-Za-z0-9_]{0,99}|\d{1,10})$/;

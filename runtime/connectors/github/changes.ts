@@ -21,6 +21,7 @@ import type { ChangeFeedSource } from '../saas/changeFeed';
 import { ConnectorError, type SourceRecord } from '../types';
 import type { IssuePage, PageRequest } from './client';
 import { isPullRequest, issueRecord, type IssueJson } from './issues';
+import { isoSeconds } from '../timestamps';
 
 /**
  * How far before the cursor a listing starts: a second for a `since` that turned out exclusive (the docs say "after",
@@ -34,12 +35,6 @@ const maxRounds = 20;
 
 /** Reads one page of the query `since` (whole seconds, ISO 8601) — or of every issue, for null. */
 export type IssuePageReader = (since: string | null, page: PageRequest) => Promise<IssuePage>;
-
-/** `2024-01-01T12:00:00Z`: GitHub's timestamp format, with `date` rounded down to the second. */
-export function isoSeconds(date: Date | number): string {
-  const ms = typeof date === 'number' ? date : date.getTime();
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 /** The issues of one repository as a change feed whose pages have no dependable order. */
 export class IssueChanges implements ChangeFeedSource {

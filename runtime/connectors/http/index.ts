@@ -27,7 +27,8 @@ import {
   type WriteOp,
   type WriteResult,
 } from '../types';
-import { compareVersions, sameVersion } from '../versions';
+import { compareTimeVersions, detectTimestampFormat, formatTimestamp, nextStampMs, parseTimestampMs, resolutionMs } from '../timestamps';
+import { sameVersion } from '../versions';
 import { HttpClient, HttpRequestError, type HttpResponse, type ResolvedAuth } from './client';
 import { checkHttpConnection, parseHttpConnection, type HttpAuth, type HttpConnection } from './config';
 import { firstPage, nextPage, type PageStep } from './pagination';
@@ -96,12 +97,13 @@ class HttpCollection implements Connector {
   private readonly deletePath: string;
   /** Path to role, for the paths that are identity and bookkeeping rather than data (SPEC §3). */
   private readonly bookkeeping = new Map<string, string>();
-  private lastStampMs = 0;
   /**
    * How many records the list has, from `list.totalHeader`: lets the engine skip the scan for hard deletes when the
    * count shows none can be missing. Absent when the API gives no exact total.
    */
   readonly count: (() => Promise<number>) | undefined;
+  /** The last updatedAt read, as the API writes it: the form a create's stamp takes. */
+  private versionSeen: Version | null = null;
   /** A listing went on to a next page of the same query, where a delete meanwhile could have shifted a record past it. */
   private pagedByPosition = false;
   /**
@@ -205,7 +207,7 @@ class HttpCollection implements Connector {
       const next = nextPage(this.connection.list.pagination, this.client, step, page.response, page.body, page.itemCount);
       if (!next) return { records: collected, steps, size };
       const last = collected.at(-1);
-      if (incremental && last && last.version !== null && (querySince === null || compareVersions(last.version, querySince) > 0)) {
+      if (incremental && last && last.version !== null && (querySince === null || compareTimeVersions(last.version, querySince) > 0)) {
         // A fresh query from the last version collected: nothing edited meanwhile can shift a record past the reader.
         querySince = last.version;
         step = this.firstListPage(querySince, size);
@@ -229,7 +231,7 @@ class HttpCollection implements Connector {
   /** Whether a record lies after a listing position: a later version, or the same version and a later id. */
   private isAfter(record: SourceRecord, position: ListPosition): boolean {
     if (!this.capabilities.incremental) return position.afterId === null || compareIds(record.id, position.afterId) > 0;
-    const byVersion = compareVersions(record.version, position.since);
+    const byVersion = compareTimeVersions(record.version, position.since);
     if (byVersion !== 0) return byVersion > 0;
     return position.afterId === null || compareIds(record.id, position.afterId) > 0;
   }
@@ -246,7 +248,7 @@ class HttpCollection implements Connector {
       );
     }
     if (!previous) return;
-    const byVersion = this.capabilities.incremental ? compareVersions(previous.version, record.version) : 0;
+    const byVersion = this.capabilities.incremental ? compareTimeVersions(previous.version, record.version) : 0;
     if (byVersion < 0 || (byVersion === 0 && compareIds(previous.id, record.id) < 0)) return;
     const order = this.capabilities.incremental ? `${this.config.updatedAt ?? 'updatedAt'}, then ${this.config.key}` : this.config.key;
     throw new ConnectorError(
@@ -457,7 +459,7 @@ class HttpCollection implements Connector {
     const base: Record<string, unknown> = put && current ? structuredClone(current.raw) : {};
     const body = mergeLeaves(base, structuredClone(fields));
     if (this.config.tagColumn) setPath(body, this.config.tagColumn, tag);
-    const stamp = this.stampFor(current?.record.version ?? null);
+    const stamp = this.stampFor(current?.record.version ?? expectedVersion);
     if (stamp !== null && this.config.updatedAt) setPath(body, this.config.updatedAt, stamp);
     const headers = this.ifMatch(current);
     const response = await this.client.send({ method: this.connection.update.method, url: this.client.url(this.expandId(this.updatePath, id)), body, headers, idempotent: true });
@@ -481,8 +483,8 @@ class HttpCollection implements Connector {
     const headers = this.ifMatch(current);
     if (soft) {
       const body: Record<string, unknown> = {};
-      const stamp = this.stampFor(current?.record.version ?? null);
-      setPath(body, soft, looksLikeTime(soft) ? new Date(this.nextStampMs()).toISOString() : true);
+      const stamp = this.stampFor(current?.record.version ?? expectedVersion);
+      setPath(body, soft, looksLikeTime(soft) ? new Date(nextStampMs()).toISOString() : true);
       if (stamp !== null && this.config.updatedAt) setPath(body, this.config.updatedAt, stamp);
       const response = await this.client.send({ method: 'PATCH', url: this.client.url(this.expandId(this.updatePath, id)), body, headers, idempotent: true });
       if (response === 'applied') throw new ConnectorError('internal: an idempotent update cannot be ambiguous');
@@ -604,6 +606,7 @@ class HttpCollection implements Connector {
     }
     const version = this.config.updatedAt ? getPath(item, this.config.updatedAt) : null;
     const tag = this.config.tagColumn ? getPath(item, this.config.tagColumn) : null;
+    if (typeof version === 'string' || typeof version === 'number') this.versionSeen = version;
     const fields = structuredClone(item) as Record<string, unknown>;
     for (const path of this.bookkeeping.keys()) deletePath(fields, path);
     return {
@@ -637,22 +640,18 @@ class HttpCollection implements Connector {
     return null;
   }
 
-  /** The updatedAt this write sets, when the connector stamps it: now, and later than the record's current one. */
+  /**
+   * The updatedAt this write sets, when the connector stamps it: now, and later than the record's current one, in the
+   * record's own representation (epoch seconds stay seconds, an offset stays an offset), so that it sorts among the
+   * stamps the API's other clients write. `current`: the record's time as just read, or as the engine last saw it.
+   */
   private stampFor(current: Version | null): Version | null {
     if (!this.connection.stampUpdatedAt || !this.config.updatedAt) return null;
-    let ms = this.nextStampMs();
-    const currentMs = typeof current === 'number' ? current : typeof current === 'string' ? Date.parse(current) : Number.NaN;
-    if (Number.isFinite(currentMs) && currentMs >= ms) {
-      ms = currentMs + 1;
-      this.lastStampMs = ms;
-    }
-    return typeof current === 'number' ? ms : new Date(ms).toISOString();
-  }
-
-  /** Now, and strictly later than every stamp before: two writes in one millisecond would otherwise share a version. */
-  private nextStampMs(): number {
-    this.lastStampMs = Math.max(Date.now(), this.lastStampMs + 1);
-    return this.lastStampMs;
+    // A create has no time of its own to copy: the last one listed shows how this API writes them.
+    const format = detectTimestampFormat(current ?? this.versionSeen, '');
+    const resolution = resolutionMs(format);
+    const currentMs = parseTimestampMs(current, format);
+    return formatTimestamp(nextStampMs(resolution, Math.max(Date.now(), currentMs === null ? -Infinity : currentMs + resolution)), format);
   }
 }
 

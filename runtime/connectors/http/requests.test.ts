@@ -363,3 +363,59 @@ describe('http connector: nested partial updates', () => {
     expect(api.requests.filter((request) => request.method === 'PATCH')).toHaveLength(1);
   });
 });
+
+describe('http connector: times as APIs write them', () => {
+  /** An API that filters and sorts by the instant a time stands for, whatever width its text has. */
+  async function timedApi(records: Array<{ id: number; updatedAt: string | number }>): Promise<{ url: string; requests: Array<{ method: string; url: string; body: string }> }> {
+    const instant = (value: string | number): number => (typeof value === 'number' ? value : Date.parse(value));
+    return stubApi((request, body, response) => {
+      const url = new URL(request.url ?? '/', 'http://x');
+      if (request.method === 'GET' && url.pathname === '/items') {
+        const since = url.searchParams.get('since');
+        const listed = records
+          .filter((record) => since === null || instant(record.updatedAt) >= instant(/^\d+$/.test(since) ? Number(since) : since))
+          .sort((a, b) => instant(a.updatedAt) - instant(b.updatedAt) || a.id - b.id);
+        return json(response, 200, listed);
+      }
+      const record = records.find((candidate) => `/items/${candidate.id}` === url.pathname);
+      if (!record) return json(response, 404, {});
+      if (request.method === 'PATCH') Object.assign(record, JSON.parse(body) as object);
+      json(response, 200, record);
+    });
+  }
+
+  it("lists times written as Go's RFC3339Nano writes them (trailing zeros trimmed) in time order, and loses none after a cursor", async () => {
+    // As text "…:00.12Z" sorts after "…:00.123Z" ('Z' > '3'): compared that way, the listing below is "not sorted",
+    // and a cursor at 10:00:00.12 would skip the record at 10:00:00.123.
+    const api = await timedApi([
+      { id: 1, updatedAt: '2024-05-01T10:00:00Z' },
+      { id: 2, updatedAt: '2024-05-01T10:00:00.12Z' },
+      { id: 3, updatedAt: '2024-05-01T10:00:00.123Z' },
+      { id: 4, updatedAt: '2024-05-01T12:00:00.5+02:00' },
+      { id: 5, updatedAt: '2024-05-01T10:00:01Z' },
+    ]);
+    const connector = await open({ baseUrl: api.url, list: { updatedSinceParam: 'since' } });
+    const all = await connector.listSince({ since: null, afterId: null }, 10);
+    expect(all.records.map((record) => record.id)).toEqual(['1', '2', '3', '4', '5']);
+    const rest = await connector.listSince({ since: '2024-05-01T10:00:00.12Z', afterId: '2' }, 10);
+    expect(rest.records.map((record) => record.id)).toEqual(['3', '4', '5']);
+  });
+
+  it('stamps a record the way it keeps its time: epoch seconds stay seconds, an offset stays an offset', async () => {
+    const seconds = Math.floor(Date.now() / 1000) + 3600;
+    const api = await timedApi([
+      { id: 1, updatedAt: seconds },
+      { id: 2, updatedAt: '2024-05-01T12:00:00.000+02:00' },
+    ]);
+    const connector = await open({ baseUrl: api.url, stampUpdatedAt: true, conditionalWrites: 'none', fields: { name: 'string' } });
+    const results = await connector.write([
+      { kind: 'update', id: '1', fields: { name: 'A' }, tag: 't1', expectedVersion: seconds },
+      { kind: 'update', id: '2', fields: { name: 'B' }, tag: 't2', expectedVersion: '2024-05-01T12:00:00.000+02:00' },
+    ]);
+    expect(results.every((result) => result.ok)).toBe(true);
+    const sent = api.requests.filter((request) => request.method === 'PATCH').map((request) => (JSON.parse(request.body) as { updatedAt: unknown }).updatedAt);
+    // Later than the record's own time even though its clock runs an hour ahead of ours.
+    expect(sent[0]).toBe(seconds + 1);
+    expect(sent[1]).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+02:00$/);
+  });
+});

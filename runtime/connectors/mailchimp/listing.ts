@@ -18,7 +18,7 @@
  */
 import { ConnectorError } from '../types';
 import type { MailchimpClient } from './client';
-import { isoSeconds } from './members';
+import { isoSeconds } from '../timestamps';
 
 /** A second: `since_last_changed` may leave out the second it names. */
 export const mailchimpLookbackMs = 1000;

@@ -12,6 +12,7 @@ import { utcMillis } from '../../../nodes/dates';
 import type { FlowRecord } from '../../../nodes/types';
 import type { FieldDescription, SourceRecord } from '../types';
 import type { MergeField, MergeFieldCatalog } from './mergeFields';
+import { isoVersion } from '../timestamps';
 
 /** The subscriber hash: Mailchimp's key for a member, derived from the address alone. */
 export function subscriberHash(email: string): string {
@@ -38,17 +39,6 @@ export const memberFieldDescriptions: readonly FieldDescription[] = [
   { name: 'status', type: 'string', nullable: false },
   { name: 'tags', type: 'array', nullable: false },
 ];
-
-/** Mailchimp's timestamps ("2015-10-21T15:41:36+00:00") as versions: ISO text in one format, so text order is time order. */
-export function isoVersion(value: unknown): string | null {
-  if (typeof value !== 'string' || value === '') return null;
-  const time = Date.parse(value);
-  return Number.isFinite(time) ? isoSeconds(time) : null;
-}
-
-export function isoSeconds(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
-}
 
 /** A member of a listing or a read as a record, or null for something that is not one. `tags` replaces the ≤ 50 listed. */
 export function memberRecord(member: Record<string, unknown>, tags?: readonly string[]): SourceRecord | null {

@@ -17,7 +17,7 @@ import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type pg from 'pg';
 import type { FlowRecord } from '../../../nodes/types';
 import type { TriggerConfig } from '../../../nodes/trigger/schema';
-import { detectTimestampFormat, formatTimestamp, nextStampMs, resolutionMs, type TimestampFormat } from '../sql/timestamps';
+import { detectTimestampFormat, formatTimestamp, nextStampMs, resolutionMs, type TimestampFormat } from '../timestamps';
 import {
   ConnectorError,
   type CollectionDescription,

@@ -31,7 +31,7 @@ import {
   type WriteResult,
 } from '../types';
 import { quoteIdentifier } from '../sql/quoting';
-import { detectTimestampFormat, formatTimestamp, nextStampMs, parseTimestampMs, resolutionMs, type TimestampFormat } from '../sql/timestamps';
+import { detectTimestampFormat, formatTimestamp, nextStampMs, parseTimestampMs, resolutionMs, type TimestampFormat } from '../timestamps';
 import {
   columnAffinity,
   columnDecoder,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { folderAccess } from '../access';
 import { sqliteConnector } from './index';
-import { parseTimestampMs, isoTextFormat } from '../sql/timestamps';
+import { parseTimestampMs, isoTextFormat } from '../timestamps';
 
 describe('sqlite write stamps', () => {
   it('an update moves the version past the record’s own stamp, even one ahead of this clock', async () => {

@@ -58,17 +58,6 @@ export async function* readCursorExport(client: ZendeskClient, exported: CursorE
   throw new ConnectorError(`GET ${exported.path}: the export did not end after ${maxPages} pages`);
 }
 
-/** Zendesk's timestamps, "2024-06-03T12:00:00Z", as versions: ISO text in one format, so text order is time order. */
-export function isoVersion(value: unknown): string | null {
-  if (typeof value !== 'string') return null;
-  const time = Date.parse(value);
-  return Number.isFinite(time) ? isoSeconds(time) : null;
-}
-
-export function isoSeconds(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
-}
-
 /** The record's time as epoch seconds, for comparing two versions of Zendesk's (whole seconds). */
 export function versionSeconds(version: unknown): number | null {
   if (typeof version === 'number') return Math.floor(version / 1000);

@@ -20,11 +20,12 @@ import { ChangeFeed } from '../saas/changeFeed';
 import { ConnectorError } from '../types';
 import { errorText, isClosedTicketError, type ZendeskClient, type ZendeskResponse } from './client';
 import type { ZendeskConnection } from './config';
-import { isoSeconds, isoVersion, readCursorExport, versionSeconds, zendeskLookbackMs } from './incremental';
+import { readCursorExport, versionSeconds, zendeskLookbackMs } from './incremental';
 import { preview, text, ticketFieldDescriptions, describeZendesk } from './shape';
 import { nextPage, TicketFieldCatalog } from './ticketFields';
 import { mayBreakTicketRule, ticketRuleRefusal } from './ticketRules';
 import { idValue, readTags, refused, writeEach, writeTags, zendeskId } from './writes';
+import { isoSeconds, isoVersion } from '../timestamps';
 
 /** Show Many Tickets and Show Many Users take up to 100 ids. */
 const idsPerRequest = 100;

@@ -15,10 +15,11 @@ import { ChangeFeed } from '../saas/changeFeed';
 import { ConnectorError } from '../types';
 import { errorText, type ZendeskClient, type ZendeskResponse } from './client';
 import type { ZendeskConnection } from './config';
-import { isoVersion, readCursorExport, zendeskLookbackMs } from './incremental';
+import { readCursorExport, zendeskLookbackMs } from './incremental';
 import { describeZendesk, preview, text, userFieldDescriptions } from './shape';
 import { TicketFieldCatalog } from './ticketFields';
 import { idValue, readTags, refused, writeEach, writeTags, zendeskId } from './writes';
+import { isoVersion } from '../timestamps';
 
 const idsPerRequest = 100;
 const userBookkeeping: Record<string, string> = { id: "the user's id, Zendesk's key", updated_at: "the user's change time, kept by Zendesk", created_at: "the user's creation time, kept by Zendesk" };

@@ -1,10 +1,17 @@
 /**
- * The runtime stamps `updatedAt` on every write. The stamp must sort among the values other programs write into the
- * same column — a poll cursor compares them with `>=` — so it copies the column's representation rather than imposing
- * ISO-8601: epoch milliseconds stay milliseconds, `2024-05-01 10:00:00` (SQLite's CURRENT_TIMESTAMP) keeps its space
- * separator, an offset suffix keeps its offset. Shared by the SQL connectors (sqlite, postgres), whose columns hold
- * time in any of these ways.
+ * Time as the systems at the other end keep it, in one place for every connector.
+ *
+ * The runtime stamps `updatedAt` on every write to a SQL table or a JSON API that leaves it to the client. The stamp
+ * must sort among the values other programs write into the same column — a poll cursor compares them with `>=` — so it
+ * copies the column's representation rather than imposing ISO-8601: epoch milliseconds stay milliseconds,
+ * `2024-05-01 10:00:00` (SQLite's CURRENT_TIMESTAMP) keeps its space separator, an offset suffix keeps its offset.
+ *
+ * The SaaS systems give whole-second ISO-8601 times, which their connectors keep as versions in one format
+ * (`isoVersion`), so that text order is time order.
  */
+import type { Version } from './types';
+import { compareVersions } from './versions';
+
 export type TimestampFormat =
   | { kind: 'epochMs' }
   | { kind: 'epochSeconds'; fractional: boolean }
@@ -99,4 +106,53 @@ export function nextStampMs(resolution = 1, now = Date.now()): number {
   if (stamp <= last) stamp = last + resolution;
   lastStampByResolution.set(resolution, stamp);
   return stamp;
+}
+
+/** `2024-01-01T12:00:00Z`: an instant rounded down to the second, as the SaaS APIs write their times and take `since`. */
+export function isoSeconds(date: Date | number): string {
+  const ms = typeof date === 'number' ? date : date.getTime();
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
+}
+
+/**
+ * A system's timestamp as a version in `isoSeconds` form, or null when it is none. Takes any ISO-8601 text, offsets
+ * written `+0000` as well (BambooHR's), which `Date.parse` does not read.
+ */
+export function isoVersion(value: unknown): string | null {
+  if (typeof value !== 'string' || value === '') return null;
+  const time = Date.parse(withColonOffset(value));
+  return Number.isFinite(time) ? isoSeconds(time) : null;
+}
+
+/**
+ * ISO-8601 text as a key whose text order is time order: UTC, every field fixed-width, the fraction to nanoseconds.
+ * Null for text that is not such a time. APIs do not keep one width: Go's RFC3339Nano trims trailing zeros
+ * ("…:00.12Z" before "…:00.123Z") and Python's isoformat() drops a zero fraction ("…:00Z" before "…:00.000001Z"),
+ * and as text both pairs sort the wrong way round.
+ */
+export function timeOrderKey(value: string): string | null {
+  const match = isoPattern.exec(value.trim());
+  if (!match) return null;
+  const seconds = Date.parse(withColonOffset(`${match[1]}T${match[3]}${match[5] ?? 'Z'}`));
+  if (Number.isNaN(seconds)) return null;
+  return `${new Date(seconds).toISOString().slice(0, 19)}.${(match[4] ?? '').slice(0, 9).padEnd(9, '0')}Z`;
+}
+
+/** `+0530` and `+05` as `+05:30` and `+05:00`: the only offsets `Date.parse` reads. */
+function withColonOffset(text: string): string {
+  return text.replace(/([+-]\d{2})(\d{2})$/, '$1:$2').replace(/([T:]\d{2}[+-]\d{2})$/, '$1:00');
+}
+
+/**
+ * `compareVersions`, but two ISO-8601 texts compare by the time they stand for. For connectors that read versions a
+ * system formats as it likes (the http connector); the SQL connectors list in their database's own order, which for
+ * text is `compareVersions`'s.
+ */
+export function compareTimeVersions(a: Version | null, b: Version | null): number {
+  if (typeof a === 'string' && typeof b === 'string') {
+    const keyA = timeOrderKey(a);
+    const keyB = timeOrderKey(b);
+    if (keyA !== null && keyB !== null) return keyA < keyB ? -1 : keyA > keyB ? 1 : 0;
+  }
+  return compareVersions(a, b);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectTimestampFormat, formatTimestamp, isoTextFormat, nextStampMs, resolutionMs } from './timestamps';
+import { compareTimeVersions, detectTimestampFormat, formatTimestamp, isoSeconds, isoTextFormat, isoVersion, nextStampMs, resolutionMs, timeOrderKey } from './timestamps';
 
 const at = Date.UTC(2024, 4, 1, 10, 0, 0, 250);
 
@@ -56,5 +56,52 @@ describe('nextStampMs', () => {
   it('steps by the resolution it is asked for', () => {
     const base = Math.floor(Date.now() / 1000) * 1000 + 20_000_000;
     expect([nextStampMs(1000, base + 10), nextStampMs(1000, base + 20)]).toEqual([base, base + 1000]);
+  });
+});
+
+describe('isoVersion and isoSeconds', () => {
+  it.each([
+    ['2024-06-03T12:00:00Z', '2024-06-03T12:00:00Z'],
+    ['2015-10-21T15:41:36+00:00', '2015-10-21T15:41:36Z'],
+    ['2011-06-02T19:26:23+0200', '2011-06-02T17:26:23Z'],
+    ['2024-06-03T12:00:00.999Z', '2024-06-03T12:00:00Z'],
+  ])('keeps %s as %s: UTC, whole seconds, one format', (value, version) => {
+    expect(isoVersion(value)).toBe(version);
+  });
+
+  it('is null for what is not a time', () => {
+    for (const value of ['', 'soon', 12, null, undefined]) expect(isoVersion(value)).toBeNull();
+  });
+
+  it('rounds an instant down to its second', () => {
+    expect(isoSeconds(Date.UTC(2024, 0, 1, 12, 0, 0, 999))).toBe('2024-01-01T12:00:00Z');
+    expect(isoSeconds(new Date(Date.UTC(2024, 0, 1, 12, 0, 0)))).toBe('2024-01-01T12:00:00Z');
+  });
+});
+
+describe('timeOrderKey and compareTimeVersions', () => {
+  it('orders times by the instant, whatever the width of their fraction or their offset', () => {
+    const written = ['2024-05-01T10:00:01Z', '2024-05-01T10:00:00.123Z', '2024-05-01T12:00:00.5+02:00', '2024-05-01T10:00:00Z', '2024-05-01T10:00:00.12Z', '2024-05-01 10:00:00.000001'];
+    expect([...written].sort(compareTimeVersions)).toEqual([
+      '2024-05-01T10:00:00Z',
+      '2024-05-01 10:00:00.000001',
+      '2024-05-01T10:00:00.12Z',
+      '2024-05-01T10:00:00.123Z',
+      '2024-05-01T12:00:00.5+02:00',
+      '2024-05-01T10:00:01Z',
+    ]);
+  });
+
+  it('keys fractions finer than milliseconds apart, and one instant written two ways alike', () => {
+    expect(timeOrderKey('2024-05-01T10:00:00.123456789Z')).toBe('2024-05-01T10:00:00.123456789Z');
+    expect(compareTimeVersions('2024-05-01T10:00:00.1234567Z', '2024-05-01T10:00:00.1234568Z')).toBeLessThan(0);
+    expect(compareTimeVersions('2024-05-01T12:00:00+0200', '2024-05-01T10:00:00.000Z')).toBe(0);
+  });
+
+  it('falls back to the order of versions for anything that is not a time', () => {
+    expect(timeOrderKey('v12')).toBeNull();
+    expect(compareTimeVersions('b', 'a')).toBeGreaterThan(0);
+    expect(compareTimeVersions(5, '2024-05-01T10:00:00Z')).toBeLessThan(0);
+    expect(compareTimeVersions(null, 5)).toBeLessThan(0);
   });
 });
