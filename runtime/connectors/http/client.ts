@@ -52,8 +52,15 @@ export class HttpRequestError extends ConnectorError {
   }
 }
 
-/** What to do after a try whose outcome is unknown (a POST that timed out): `applied` ends the request as done. */
-export type AmbiguityCheck = () => Promise<'applied' | 'not-applied'>;
+/**
+ * What to do after a try whose outcome is unknown (a POST that timed out): `applied` ends the request as done.
+ * `settled`: the API itself answered (a 5xx), so whatever that try did is done and a look-up sees it; without an
+ * answer, or with a gateway's (502, 504), the API may still be working on it.
+ */
+export type AmbiguityCheck = (settled: boolean) => Promise<'applied' | 'not-applied'>;
+
+/** A gateway answered for an API that did not answer in time or at all: the request may still be in progress behind it. */
+const gatewayStatuses = new Set([502, 504]);
 
 /** Network failures that happen before a request is sent: repeating one cannot apply it twice. */
 const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -152,7 +159,7 @@ export class HttpClient {
           });
         }
       }
-      if (ambiguous && onAmbiguous && (await onAmbiguous()) === 'applied') return 'applied';
+      if (ambiguous && onAmbiguous && (await onAmbiguous(response !== null && !gatewayStatuses.has(response.status))) === 'applied') return 'applied';
       // A 429 was turned away before any work; a 5xx or a lost answer may have done some.
       repeated ||= (response !== null && response.status !== 429) || (failure?.maybeApplied ?? false);
       const delay = retryAfterMs ?? backoffMs(baseMs, maxWaitMs, attempt);

@@ -377,19 +377,27 @@ class HttpCollection implements Connector {
 
     let recovered: SourceRecord | null = null;
     const findable = this.config.tagColumn !== undefined && this.connection.list.tagParam !== undefined;
+    const shown = `POST ${this.client.redact(this.client.url(this.createPath))}`;
     const onAmbiguous = findable
-      ? async (): Promise<'applied' | 'not-applied'> => {
+      ? async (settled: boolean): Promise<'applied' | 'not-applied'> => {
           try {
             recovered = await this.findByTag(tag);
           } catch (error) {
             // Unknown either way: sending it again could make a second record, so the engine must not retry it.
-            throw new ConnectorError(`POST ${this.client.redact(this.client.url(this.createPath))}: the answer was lost and the record could not be looked up by its tag (${messageOf(error)}); it may have been created, so it is not sent again`, {
+            throw new ConnectorError(`${shown}: the answer was lost and the record could not be looked up by its tag (${messageOf(error)}); it may have been created, so it is not sent again`, {
               retryable: false,
               cause: error,
               mayHaveApplied: true,
             });
           }
-          return recovered ? 'applied' : 'not-applied';
+          if (recovered) return 'applied';
+          if (settled) return 'not-applied';
+          // The API may still be making it, after the look-up: sent again now, it could exist twice. The engine keeps
+          // the create journaled, and its next pass adopts the record by its tag or, when none turns up, creates it.
+          throw new ConnectorError(`${shown}: the answer was lost and no record carries its tag yet; the API may still be creating it, so it is not sent again until the next pass looks again`, {
+            retryable: false,
+            mayHaveApplied: true,
+          });
         }
       : undefined;
     const response = await this.client.send({ method: 'POST', url: this.client.url(this.createPath), body, idempotent: false }, onAmbiguous);

@@ -208,8 +208,8 @@ describe('http connector against a stub API', () => {
       if (request.method === 'POST') {
         posts++;
         stored.push({ ...(JSON.parse(body) as Record<string, unknown>), id: stored.length + 1 });
-        // The record is stored, but the answer never makes it: a proxy in between failed.
-        return json(response, 502, { error: 'bad gateway' });
+        // The record is stored, but the API fails before it answers.
+        return json(response, 500, { error: 'internal error' });
       }
       const tag = url.searchParams.get('tag');
       json(response, 200, stored.filter((record) => tag === null || record['tag'] === tag));
@@ -221,8 +221,35 @@ describe('http connector against a stub API', () => {
 
     const blind = await open({ baseUrl: api.url, stampUpdatedAt: true, retries: fastRetries }, { tagColumn: 'tag' });
     const [unsure] = await blind.write([{ kind: 'create', fields: { name: 'Grace' }, tag: 'syncline:f:2' }]);
-    expect(unsure).toMatchObject({ ok: false, reason: 'failed', retryable: false, mayHaveApplied: true, message: expect.stringMatching(/502 Bad Gateway.*may have been created all the same/) });
+    expect(unsure).toMatchObject({ ok: false, reason: 'failed', retryable: false, mayHaveApplied: true, message: expect.stringMatching(/500 Internal Server Error.*may have been created all the same/) });
     expect(posts).toBe(2);
+  });
+
+  it('does not send a create again while the API may still be making it: no answer, or a gateway gave up on it', async () => {
+    const stored: Array<Record<string, unknown>> = [];
+    const pending: Array<() => void> = [];
+    let posts = 0;
+    const api = await stubApi((request, body, response) => {
+      if (request.method === 'POST') {
+        posts++;
+        // Behind a gateway that gives up first, the API is still at work: the record lands after the look-up.
+        pending.push(() => stored.push({ ...(JSON.parse(body) as Record<string, unknown>), id: stored.length + 1 }));
+        return posts === 1 ? json(response, 504, { error: 'gateway timeout' }) : undefined;
+      }
+      const tag = new URL(request.url ?? '/', 'http://x').searchParams.get('tag');
+      json(response, 200, stored.filter((record) => tag === null || record['tag'] === tag));
+    });
+    const connector = await open({ baseUrl: api.url, list: { tagParam: 'tag' }, stampUpdatedAt: true, retries: fastRetries, timeoutMs: 300 }, { tagColumn: 'tag' });
+    const results = await connector.write([
+      { kind: 'create', fields: { name: 'Ada' }, tag: 'syncline:f:1' },
+      { kind: 'create', fields: { name: 'Grace' }, tag: 'syncline:f:2' },
+    ]);
+    for (const result of results) {
+      expect(result).toMatchObject({ ok: false, reason: 'failed', retryable: false, mayHaveApplied: true, message: expect.stringMatching(/no record carries its tag yet; the API may still be creating it/) });
+    }
+    expect(posts).toBe(2);
+    for (const land of pending.splice(0)) land();
+    expect(stored.map((record) => record['name']).sort()).toEqual(['Ada', 'Grace']);
   });
 
   it('reads Retry-After as seconds or as a date, and Link headers with several relations', () => {
