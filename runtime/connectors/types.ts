@@ -149,6 +149,14 @@ export interface Connector {
   /** The collections of this connection and their fields, for validation and the editor's dropdowns. */
   describe(): Promise<CollectionDescription[]>;
   /**
+   * The fields as the system will hold them once written, for a system that keeps some values in a form of its own
+   * (HubSpot answers every datetime in UTC, every number as a number). The engine compares the side with the golden
+   * record, and keeps the side's shadow, in that form: a value the system would only reformat is no change to write,
+   * and reads back as the sync's own write rather than as an edit to carry to the other systems. A value it cannot
+   * take stays as it is, for the write to refuse. Absent: the system holds what it is sent.
+   */
+  storedForm?(fields: FlowRecord): FlowRecord;
+  /**
    * For a connector that may serve the next pass too (opening one costs more than a small pass): whether it still
    * reaches what it was opened on, unchanged in shape. The engine keeps such a connector open between passes and asks
    * before each reuse; without this method it opens a connector for every pass.

@@ -201,13 +201,25 @@ describe('hubspot dates and datetimes through the engine', () => {
     expect(writeRequests().map((entry) => entry.body)).toEqual([{ inputs: [{ id: ada, properties: { next_call: '2024-06-04T13:30:00.000Z' }, objectWriteTraceId: expect.any(String) }] }]);
   }
 
-  it('updates HubSpot once in its own form; the engine then takes its text for an edit once, which a transform beside HubSpot avoids', async () => {
+  it("updates HubSpot once in its own form, and then writes nothing either way: HubSpot's text is not an edit", async () => {
     flow = leadsFlow(['next_call']);
     await updateNextCallWithOffset();
-    // An update's shadow is what the flow sent (the engine's `after`), not the text HubSpot answers with: HubSpot's form
-    // comes back as an edit once and goes to the leads table. HubSpot is not written again, and both sides settle.
+    // The shadow kept for HubSpot is the form it holds (Connector.storedForm), so its answer is the sync's own write.
+    expect((await pass()).summary).toMatchObject(quiet);
+    expect((await pass()).summary).toMatchObject(quiet);
+    expect(writeRequests()).toHaveLength(1);
+    expect(leadWith('ada@example.com')?.fields.next_call).toBe('2024-06-04T09:30:00-04:00');
+  });
+
+  it('writes nothing to HubSpot for a datetime it already holds in its own form', async () => {
+    flow = leadsFlow(['next_call']);
+    fake.seed('contacts', { email: 'ada@example.com', firstname: 'Ada', lastname: 'Lovelace', lifecyclestage: 'lead', next_call: '2024-06-03T10:00:00.000Z' });
+    leads.insert({ email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace', stage: 'lead', next_call: '2024-06-03T10:00:00.000Z' });
+    expect((await pass()).summary).toMatchObject(quiet);
+    // The same instant in another zone, and an edit beside it: only the edit goes to HubSpot.
+    leads.update(leadWith('ada@example.com')?.id as string, { next_call: '2024-06-03T12:00:00+02:00', last_name: 'Byron' });
     expect((await pass()).summary).toMatchObject({ ...quiet, updated: 1 });
-    expect(leadWith('ada@example.com')?.fields.next_call).toBe('2024-06-04T13:30:00.000Z');
+    expect(sentProperties()).toEqual([[{ lastname: 'Byron' }]]);
     expect((await pass()).summary).toMatchObject(quiet);
     expect(writeRequests()).toHaveLength(1);
   });

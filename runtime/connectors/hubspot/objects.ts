@@ -8,6 +8,7 @@
  * runtime knows its own writes by the write journal's hash. A delete archives the record (restorable for 90 days);
  * archived records read as deleted.
  */
+import type { FlowRecord } from '../../../nodes/types';
 import { ChangeFeed } from '../saas/changeFeed';
 import { ConnectorError, type CollectionDescription, type Connector, type ConnectorCapabilities, type ListPage, type ListPosition, type SourceRecord, type WriteOp, type WriteResult } from '../types';
 import type { HubSpotClient } from './client';
@@ -31,6 +32,7 @@ export class HubSpotObjects implements Connector {
   private readonly feed: ChangeFeed;
   private readonly writer: HubSpotWriter;
   private catalogLoad: Promise<PropertyCatalog> | null = null;
+  private catalogLoaded: PropertyCatalog | null = null;
 
   constructor(
     private readonly client: HubSpotClient,
@@ -109,11 +111,19 @@ export class HubSpotObjects implements Connector {
     if (!this.closing.signal.aborted) this.closing.abort(new ConnectorError('the hubspot connector was closed', { retryable: true }));
   }
 
+  /** Before the catalog is read the fields stay as they are: a record read from HubSpot, or created there, reads it. */
+  storedForm(fields: FlowRecord): FlowRecord {
+    return this.catalogLoaded?.storedForm(fields) ?? fields;
+  }
+
   private catalog(): Promise<PropertyCatalog> {
-    this.catalogLoad ??= PropertyCatalog.load(this.client, this.collection, this.connection.properties).catch((error: unknown) => {
-      this.catalogLoad = null;
-      throw error;
-    });
+    this.catalogLoad ??= PropertyCatalog.load(this.client, this.collection, this.connection.properties).then(
+      (catalog) => (this.catalogLoaded = catalog),
+      (error: unknown) => {
+        this.catalogLoad = null;
+        throw error;
+      },
+    );
     return this.catalogLoad;
   }
 

@@ -84,6 +84,28 @@ export class PropertyCatalog {
   }
 
   /**
+   * A write's fields as the next read will find them (`Connector.storedForm`): each synced property's value through
+   * the text HubSpot takes and back, so a datetime in another zone becomes HubSpot's UTC text and a number written as
+   * text a number. A value HubSpot would refuse, and anything that is not a synced property, stays as it is.
+   */
+  storedForm(fields: FlowRecord): FlowRecord {
+    const values = fields[propertiesField];
+    if (typeof values !== 'object' || values === null || Array.isArray(values)) return fields;
+    let stored: Record<string, unknown> | null = null;
+    for (const [name, value] of Object.entries(values)) {
+      const info = this.synced.find((candidate) => candidate.name === name);
+      if (!info || info.readOnly) continue;
+      const written = writeValue(info, value);
+      if (!('text' in written)) continue;
+      const read = readValue(info, written.text);
+      if (read === value) continue;
+      stored ??= { ...values };
+      stored[name] = read;
+    }
+    return stored ? { ...fields, [propertiesField]: stored } : fields;
+  }
+
+  /**
    * A write's fields as HubSpot's `properties` input, or why they cannot be written. Only `properties` is a field,
    * and inside it only synced, writable properties; null clears a property (HubSpot: "Properties values can be cleared
    * by passing an empty string").

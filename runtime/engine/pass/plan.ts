@@ -149,7 +149,7 @@ async function planMerge(
   const heldHere = new Set([...(held.get(item.id) ?? []), ...merged.conflicts.map((conflict) => conflict.field)]);
   for (const side of item.sides.values()) {
     if (!side.link && !side.newlyLinked && pass.unsettledCreates.has(entitySideKey(item.id, side.trigger.nodeId))) continue;
-    const write = planWrite(ctx, pass.flowId, item, side, heldHere);
+    const write = planWrite(ctx, pass.flowId, item, side, heldHere, connectors.get(side.trigger.nodeId));
     const settled = write instanceof Promise ? await write : write;
     if (settled === 'failed') {
       plan.skipped.add(item);
@@ -197,6 +197,7 @@ function planWrite(
   item: EntityWork,
   side: SideWork,
   held: ReadonlySet<string>,
+  connector: Connector | undefined,
 ): PlannedWrite | NotCarried | null | 'failed' | Promise<PlannedWrite | NotCarried | null | 'failed'> {
   if (side.link?.deleted) return null;
   const exists = side.record !== null && !side.record.deleted;
@@ -209,7 +210,8 @@ function planWrite(
     for (const field of held) if (Object.hasOwn(side.projection, field)) target[field] = side.projection[field];
   }
   const out = projectOut(side.trigger, target, ctx.limits);
-  return out instanceof Promise ? out.then((settled) => planFrom(flowId, item, side, exists, settled)) : planFrom(flowId, item, side, exists, out);
+  const stored = (projection: Projection): Projection => (projection.kind === 'pass' && connector?.storedForm ? { ...projection, record: connector.storedForm(projection.record) } : projection);
+  return out instanceof Promise ? out.then((settled) => planFrom(flowId, item, side, exists, stored(settled))) : planFrom(flowId, item, side, exists, stored(out));
 }
 
 /** A write the side would get and does not, and why (skips.ts); `changes` are what it would have written. */
