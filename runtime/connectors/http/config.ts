@@ -14,6 +14,18 @@ const jsonPath = z.string({ error: 'must be a dotted path into the JSON body, e.
 const pathTemplate = z
   .string({ error: 'must be a path below baseUrl, e.g. /contacts/{id}' })
   .regex(/^\//, 'must start with /, e.g. /contacts/{id}');
+/** One record's path: without {id}, every record's read, update or delete would go to the same URL. */
+const recordPathTemplate = pathTemplate.superRefine((path, context) => {
+  if (!path.includes('{id}')) context.addIssue({ code: 'custom', message: `must contain {id}, where the record id goes: write ${JSON.stringify(withIdPlaceholder(path))}` });
+});
+
+/** The path with {id} where it marks the id another way (/contacts/:id, /contacts/<id>, /contacts/{{id}}), or after it. */
+function withIdPlaceholder(path: string): string {
+  const rooted = path.startsWith('/') ? path : `/${path}`;
+  const marked = rooted.replace(/:id\b|<id>|\{\{\s*id\s*\}\}|\$\{id\}|\{id\}/i, '{id}');
+  if (marked !== rooted) return marked;
+  return rooted.endsWith('/') ? `${rooted}{id}/` : `${rooted}/{id}`;
+}
 
 export const httpAuthSchema = z.discriminatedUnion(
   'type',
@@ -106,10 +118,10 @@ export const httpConnectionSchema = z.strictObject({
       }
     })
     .default({ itemsPath: '', pagination: { style: 'none' }, pageSize: 100, query: {}, changeFeed: true }),
-  item: z.strictObject({ path: pathTemplate.optional(), itemPath: jsonPath.default('') }).default({ itemPath: '' }),
+  item: z.strictObject({ path: recordPathTemplate.optional(), itemPath: jsonPath.default('') }).default({ itemPath: '' }),
   create: z.strictObject({ path: pathTemplate.optional() }).default({}),
-  update: z.strictObject({ path: pathTemplate.optional(), method: z.enum(['PATCH', 'PUT'], { error: 'must be PATCH or PUT' }).default('PATCH') }).default({ method: 'PATCH' }),
-  delete: z.strictObject({ path: pathTemplate.optional() }).default({}),
+  update: z.strictObject({ path: recordPathTemplate.optional(), method: z.enum(['PATCH', 'PUT'], { error: 'must be PATCH or PUT' }).default('PATCH') }).default({ method: 'PATCH' }),
+  delete: z.strictObject({ path: recordPathTemplate.optional() }).default({}),
   /** The API stores updatedAt as sent (json-server does): the connector stamps it, ISO-8601, on every write. */
   stampUpdatedAt: z.boolean().default(false),
   /** How an update or delete is held to the version read: a GET just before (a short race remains), If-Match with the ETag, or not at all. */

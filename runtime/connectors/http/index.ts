@@ -31,7 +31,7 @@ import { compareTimeVersions, detectTimestampFormat, formatTimestamp, nextStampM
 import { sameVersion } from '../versions';
 import { HttpClient, HttpRequestError, type HttpResponse, type ResolvedAuth } from './client';
 import { checkHttpConnection, parseHttpConnection, type HttpAuth, type HttpConnection } from './config';
-import { firstPage, nextPage, type PageStep } from './pagination';
+import { endsListing, firstPage, nextPage, type PageStep } from './pagination';
 import { deletePath, describeKeys, getPath, pathSegments, setPath } from './paths';
 import { throwIfConnectionProblems } from '../connection';
 import { guardedFetch } from '../network';
@@ -122,17 +122,11 @@ class HttpCollection implements Connector {
     const collection = encodeURIComponent(config.collection);
     const expandCollection = (template: string): string => template.replaceAll('{collection}', collection);
     this.listPath = expandCollection(connection.list.path ?? `/${collection}`);
+    // The record paths hold {id}: the defaults by construction, a path given by the schema's check (config.ts).
     this.itemPath = expandCollection(connection.item.path ?? `${this.listPath}/{id}`);
     this.createPath = expandCollection(connection.create.path ?? this.listPath);
     this.updatePath = expandCollection(connection.update.path ?? this.itemPath);
     this.deletePath = expandCollection(connection.delete.path ?? this.itemPath);
-    for (const [template, where] of [
-      [this.itemPath, 'item.path'],
-      [this.updatePath, 'update.path'],
-      [this.deletePath, 'delete.path'],
-    ] as const) {
-      if (!template.includes('{id}')) throw new ConnectorError(`connection.${where}: must contain {id}, where the record id goes, e.g. /contacts/{id}`);
-    }
     for (const [path, role] of [
       [config.deletedFlag, 'deletedFlag'],
       [config.tagColumn, 'tagColumn'],
@@ -259,7 +253,8 @@ class HttpCollection implements Connector {
   /**
    * The page the last listing stopped in, read again: null unless it still holds the record the listing ended with, so
    * that nothing between that record and the rest of the page can have moved to a page before it (a delete, an
-   * expired cursor). Then, and when the API refuses the old page's URL, the listing starts over.
+   * expired cursor). Then, and when the API refuses the old page's URL or says it is past the end (endsListing: an
+   * empty page here), the listing starts over: that is no end of this listing, whose first page it never read.
    */
   private async resumedPage(step: PageStep, afterId: string): Promise<Awaited<ReturnType<HttpCollection['fetchListPage']>> | null> {
     try {
@@ -274,7 +269,9 @@ class HttpCollection implements Connector {
   private async fetchListPage(step: PageStep): Promise<{ records: SourceRecord[]; body: unknown; response: HttpResponse; itemCount: number }> {
     const response = await this.get(step.url);
     if (!isSuccess(response)) {
-      throw this.client.readError(response, response.status === 404 ? `no list endpoint there: check the collection and connection.list.path` : '');
+      // As an empty page: nextPage ends the listing there.
+      if (endsListing(this.connection.list.pagination, step, response)) return { records: [], body: null, response, itemCount: 0 };
+      throw this.client.readError(response, response.status === 404 ? notFoundHint(step) : '');
     }
     const body = this.client.json(response);
     const itemsPath = this.connection.list.itemsPath;
@@ -665,6 +662,12 @@ class HttpCollection implements Connector {
 
 function isSuccess(response: HttpResponse): boolean {
   return response.status >= 200 && response.status < 300;
+}
+
+/** What a 404 for a list page means: the first shows the list path is wrong; a later one, that the API has no such page. */
+function notFoundHint(step: PageStep): string {
+  if (step.first) return 'no list endpoint there: check the collection and connection.list.path';
+  return 'the API has no such page, though the first page of this listing was there: check connection.list.pagination';
 }
 
 

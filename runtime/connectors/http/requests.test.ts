@@ -5,10 +5,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadFlow } from '../../../nodes/flow/load';
 import { triggerConfigSchema } from '../../../nodes/trigger/schema';
-import { RateLimitedError, type Connector, type SourceRecord } from '../types';
+import { createFlowLoader } from '../../flows/flowLoader';
+import { connectorRegistry, loadOptionsFor } from '../index';
+import { RateLimitedError, type Connector, type ListPosition, type SourceRecord } from '../types';
 import { HttpRequestError, parseRetryAfter } from './client';
-import { webhookSettingsSchema } from './config';
+import { httpConnectionSchema, webhookSettingsSchema } from './config';
 import { httpConnector, httpWebhook, signWebhookBody } from './index';
 import { linkTarget } from './pagination';
 import { loopbackAccess, testAccess } from '../../../test/support/access';
@@ -271,6 +274,190 @@ describe('http connector against a stub API', () => {
     expect(check({ baseUrl: 'https://api.example.com', headers: { Authorization: 'Bearer abc' } })[0]?.message).toMatch(/must not carry secrets/);
     expect(check({ baseUrl: 'https://api.example.com', list: { pagination: { style: 'pages' } } })[0]?.message).toMatch(/style must be one of page, offset, cursor, link, none/);
     expect(check({ baseUrl: 'https://api.example.com', paging: {} })[0]?.message).toMatch(/see docs\/connectors\.md/);
+  });
+});
+
+describe('http connector: record paths', () => {
+  const recordPathError = (where: string, write: string) => ({ path: where.split('.'), message: `must contain {id}, where the record id goes: write "${write}"` });
+
+  it('refuses an item, update or delete path without {id} in its schema, saying what to write instead', () => {
+    const check = httpConnector.checkConnection;
+    const connection = { baseUrl: 'https://api.example.com', item: { path: '/contacts/:id' }, update: { path: '/contacts' }, delete: { path: '/contacts/' } };
+    expect(check(connection)).toEqual([recordPathError('item.path', '/contacts/{id}'), recordPathError('update.path', '/contacts/{id}'), recordPathError('delete.path', '/contacts/{id}/')]);
+    expect(httpConnectionSchema.safeParse(connection).success).toBe(false);
+    expect(check({ baseUrl: 'https://api.example.com', item: { path: '/contacts/{id}' }, update: { path: '/contacts/{id}/edit' }, delete: { path: '/{collection}/{id}' } })).toEqual([]);
+    // The defaults are the list path and /{id}.
+    expect(check({ baseUrl: 'https://api.example.com', list: { path: '/crm/contacts' } })).toEqual([]);
+  });
+
+  it('reports a record path without {id} when a flow is validated, at its place in the flow document', async () => {
+    const flow = (item: Record<string, unknown>) => ({
+      format: 'syncline.flow',
+      version: 1,
+      id: 'api-paths',
+      name: 'API paths',
+      nodes: [
+        { id: 'crm', type: 'trigger', typeVersion: 1, position: { x: 0, y: 0 }, config: { connector: 'sqlite', connection: { file: 'crm.db' }, collection: 'leads', key: 'id', updatedAt: 'updated_at' } },
+        { id: 'map', type: 'mapping', typeVersion: 1, position: { x: 240, y: 0 }, config: { fields: [{ left: 'email', right: 'email', direction: 'both' }] } },
+        { id: 'resolve', type: 'conflict', typeVersion: 1, position: { x: 480, y: 0 }, config: { policy: 'last-write-wins', match: ['email'], deletes: 'propagate' } },
+        { id: 'api', type: 'trigger', typeVersion: 1, position: { x: 720, y: 0 }, config: { connector: 'http', connection: { baseUrl: 'https://api.example.com', item }, collection: 'contacts', key: 'id' } },
+      ],
+      edges: [
+        { id: 'e1', source: 'crm', target: 'map' },
+        { id: 'e2', source: 'map', target: 'resolve' },
+        { id: 'e3', source: 'resolve', target: 'api' },
+      ],
+    });
+    const problem = { path: 'nodes[3].config.connection.item.path', nodeId: 'api', message: 'must contain {id}, where the record id goes: write "/contacts/{id}"', severity: 'error' };
+    // `syncline validate` loads a flow this way, and the API's flow loader the same through createFlowLoader.
+    expect(loadFlow(flow({ path: '/contacts/:id' }), loadOptionsFor(connectorRegistry)).issues).toEqual([problem]);
+    expect(createFlowLoader(connectorRegistry)(flow({ path: '/contacts/:id' }))).toEqual({ ok: false, issues: [problem] });
+    expect(createFlowLoader(connectorRegistry)(flow({ path: '/contacts/{id}' }))).toMatchObject({ ok: true });
+    // Opening the connector refuses it through the same check.
+    await expect(open({ baseUrl: 'https://api.example.com', item: { path: '/contacts/:id' } })).rejects.toThrow('connection.item.path: must contain {id}, where the record id goes: write "/contacts/{id}"');
+  });
+});
+
+describe('http connector: where a listing ends', () => {
+  interface Contact {
+    id: number;
+    updated_at: string;
+  }
+
+  /**
+   * Django REST framework's PageNumberPagination: the records under `results`, and `404 {"detail": "Invalid page."}`
+   * for a page past the last (an empty list has one, empty, page). `pastTheEnd` counts those answers.
+   */
+  async function pageNumberApi(records: Contact[]) {
+    let pastTheEnd = 0;
+    const api = await stubApi((request, _body, response) => {
+      const url = new URL(request.url ?? '/', 'http://x');
+      if (url.pathname !== '/api/contacts/') return json(response, 404, { detail: 'Not found.' });
+      const since = url.searchParams.get('updated_at__gte');
+      const listed = records.filter((record) => since === null || record.updated_at >= since);
+      const size = Number(url.searchParams.get('page_size'));
+      const page = Number(url.searchParams.get('page'));
+      if (!(page >= 1 && page <= Math.max(1, Math.ceil(listed.length / size)))) {
+        pastTheEnd++;
+        return json(response, 404, { detail: 'Invalid page.' });
+      }
+      json(response, 200, { count: listed.length, next: null, previous: null, results: listed.slice((page - 1) * size, page * size) });
+    });
+    return { ...api, pastTheEnd: () => pastTheEnd };
+  }
+
+  const pageNumbers = { path: '/contacts/', itemsPath: 'results', pagination: { style: 'page', pageParam: 'page', sizeParam: 'page_size' }, pageSize: 3 };
+  const contacts = (count: number): Contact[] => Array.from({ length: count }, (_, index) => ({ id: index + 1, updated_at: `2024-05-01T00:00:${String(index).padStart(2, '0')}Z` }));
+
+  async function scan(connector: Connector): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const chunk of connector.scanIds(2)) ids.push(...chunk);
+    return ids;
+  }
+
+  it('ends a page-numbered listing at a 404 for a page past the last, as at an empty page', async () => {
+    for (const count of [7, 6]) {
+      const records = contacts(count);
+      const api = await pageNumberApi(records);
+      const connector = await open(
+        { baseUrl: `${api.url}/api`, list: { ...pageNumbers, updatedSinceParam: 'updated_at__gte', query: { ordering: 'updated_at,id' } } },
+        { updatedAt: 'updated_at' },
+      );
+      expect(await scan(connector)).toEqual(records.map((record) => String(record.id)));
+      // A poll with nothing new: the first page holds only the record it stopped at, and the second is past the last.
+      const last = records.at(-1) as Contact;
+      const before = api.pastTheEnd();
+      expect(await connector.listSince({ since: last.updated_at, afterId: String(last.id) }, 100)).toEqual({ records: [], next: null });
+      expect(api.pastTheEnd()).toBe(before + 1);
+    }
+  });
+
+  it('says a 404 for the first page is no list endpoint, and a 404 for a later page in another style is an error, not the end', async () => {
+    const api = await pageNumberApi(contacts(7));
+    const wrongPath = await open({ baseUrl: `${api.url}/api`, list: { ...pageNumbers, path: '/contact/' } });
+    await expect(wrongPath.listSince({ since: null, afterId: null }, 10)).rejects.toThrow(
+      `GET ${api.url}/api/contact/?page=1&page_size=3: 404 Not Found: no list endpoint there: check the collection and connection.list.path`,
+    );
+    // An offset listing whose API answers 404 past the end: nothing says the records stop there.
+    const offsets = await stubApi((request, _body, response) => {
+      const offset = Number(new URL(request.url ?? '/', 'http://x').searchParams.get('offset'));
+      if (offset > 0) return json(response, 404, { detail: 'Invalid page.' });
+      json(response, 200, contacts(3));
+    });
+    const connector = await open({ baseUrl: offsets.url, list: { pagination: { style: 'offset' }, pageSize: 3 } }, { updatedAt: 'updated_at' });
+    await expect(connector.listSince({ since: null, afterId: null }, 10)).rejects.toThrow(
+      `GET ${offsets.url}/items?offset=3&limit=3: 404 Not Found: the API has no such page, though the first page of this listing was there: check connection.list.pagination`,
+    );
+  });
+
+  it('without a change feed, starts over when the page it stopped in is now past the last, and loses no record after it', async () => {
+    const records = contacts(40);
+    const api = await pageNumberApi(records);
+    const connector = await open({ baseUrl: `${api.url}/api`, list: { ...pageNumbers, pageSize: 10, changeFeed: false } }, { updatedAt: 'updated_at' });
+    const listed: string[] = [];
+    let listings = 0;
+    for (let position: ListPosition | null = { since: null, afterId: null }; position; ) {
+      const page = await connector.listSince(position, 10);
+      listed.push(...page.records.map((record) => record.id));
+      position = page.next;
+      // The second listing stops in page 2; thirty deletes leave one page, so the third finds page 2 past the last.
+      if (++listings === 2) records.splice(0, 30);
+    }
+    expect(listed).toEqual([...contacts(20), ...contacts(40).slice(30)].map((record) => String(record.id)));
+    expect(api.pastTheEnd()).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('http connector: a next-page address where the cursor sits', () => {
+  const records = Array.from({ length: 7 }, (_, index) => ({ id: `r${index}`, updatedAt: `2024-05-01T00:00:0${index}Z` }));
+  const encode = (offset: number) => Buffer.from(String(offset)).toString('base64url');
+
+  /**
+   * An API that hands out the next page as an address (`next`), made from the URL asked by `address`. A cursor it
+   * does not know it answers with an empty page, as some do: sent such an address as a cursor, a listing ended there.
+   */
+  async function nextAddressApi(address: (origin: string, url: URL) => string) {
+    const api = await stubApi((request, _body, response) => {
+      const url = new URL(request.url ?? '/', api.url);
+      const cursor = url.searchParams.get('cursor');
+      const start = cursor === null ? 0 : Number(Buffer.from(cursor, 'base64url').toString());
+      if (!/^[A-Za-z0-9_-]*$/.test(cursor ?? '') || !Number.isInteger(start)) return json(response, 200, { data: [], next: null });
+      const limit = Number(url.searchParams.get('limit'));
+      url.searchParams.set('cursor', encode(start + limit));
+      json(response, 200, { data: records.slice(start, start + limit), next: start + limit < records.length ? address(api.url, url) : null });
+    });
+    return api;
+  }
+
+  const cursorListing = (baseUrl: string) => ({ baseUrl, list: { path: '/items', itemsPath: 'data', pagination: { style: 'cursor', cursorPath: 'next', sizeParam: 'limit' }, pageSize: 3 } });
+
+  it('follows a whole URL or a path with its query as a Link is followed, instead of sending it as the cursor', async () => {
+    const absolute = await nextAddressApi((origin, url) => `${origin}${url.pathname}${url.search}`);
+    const path = await nextAddressApi((_origin, url) => `${url.pathname}${url.search}`);
+    for (const api of [absolute, path]) {
+      const connector = await open(cursorListing(`${api.url}/v1`));
+      const listed = await connector.listSince({ since: null, afterId: null }, 10);
+      expect(listed.records.map((record) => record.id)).toEqual(records.map((record) => record.id));
+      expect(api.requests.map((request) => request.url)).toEqual(['/v1/items?limit=3', `/v1/items?limit=3&cursor=${encode(3)}`, `/v1/items?limit=3&cursor=${encode(6)}`]);
+    }
+  });
+
+  it('sends a cursor that starts with "/" but has no query as the cursor, and refuses an address on another origin', async () => {
+    const api = await stubApi((request, _body, response) => {
+      const cursor = new URL(request.url ?? '/', 'http://x').searchParams.get('cursor');
+      // A standard base64 cursor may start with "/".
+      json(response, 200, cursor === null ? { data: records.slice(0, 3), next: '/w==' } : { data: records.slice(3), next: null });
+    });
+    const connector = await open(cursorListing(api.url));
+    expect((await connector.listSince({ since: null, afterId: null }, 10)).records).toHaveLength(7);
+    expect(api.requests[1]?.url).toBe('/items?limit=3&cursor=%2Fw%3D%3D');
+
+    const elsewhere = await nextAddressApi((_origin, url) => `https://elsewhere.example${url.pathname}${url.search}`);
+    const refused = await open(cursorListing(elsewhere.url));
+    await expect(refused.listSince({ since: null, afterId: null }, 10)).rejects.toThrow(
+      `GET ${elsewhere.url}/items?limit=3: the next page at "next" (list.pagination.cursorPath) points to another origin (https://elsewhere.example); credentials are only sent to the API's own`,
+    );
+    expect(elsewhere.requests).toHaveLength(1);
   });
 });
 
