@@ -2,12 +2,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FlowDocument } from '../../nodes/index';
 import { loadFlow } from '../../nodes/flow/load';
 import { connectorRegistry } from '../../runtime/connectors/index';
-import type { Connector, ConnectorType, SourceRecord } from '../../runtime/connectors/types';
+import { RateLimitedError, type Connector, type ConnectorType, type SourceRecord } from '../../runtime/connectors/types';
 import { openStateDb, type StateDb } from '../../runtime/db/index';
 import { storedLinks } from '../support/links';
 import { SyncEngine } from '../../runtime/engine/index';
 import { testAccess } from '../support/access';
 import { createTestSchema, databaseUrl, skipPostgres, type TestSchema } from '../connectors/support/postgres';
+import { contents, memoryHarness } from './memory-flows';
 
 // A page of creates is read back so that each link's shadow and echo are what the system holds (defaults, trigger-set
 // values). A connector whose create returns the stored record (capabilities.createdRecords: INSERT … RETURNING) spares
@@ -126,5 +127,24 @@ describe.skipIf(skipPostgres())('created records on PostgreSQL', () => {
       expect(shadow).toMatchObject({ stage: 'seen' });
     }
     await engine.close();
+  });
+});
+
+describe('created records whose read-back is refused', () => {
+  it('counts, logs and links the creates when the system refuses to read them back, and the next pass writes nothing', async () => {
+    const h = await memoryHarness({ sides: ['a', 'b'] });
+    for (const name of ['Ada', 'Grace', 'Hedy']) h.sides.a!.insert({ email: `${name.toLowerCase()}@example.com`, name });
+    let limited = true;
+    // The creates go through; the read by id right after meets the system's rate limit.
+    h.store.failWhen((call) => (limited && call.method === 'getMany' && call.collection === 'b' ? new RateLimitedError('Memory', new Date(Date.now() + 60_000), '0 requests left') : undefined));
+    const first = await h.pass();
+    expect(first.summary).toMatchObject({ created: 3, failed: 0 });
+    expect(contents(h.sides.b!).map((record) => record.name)).toEqual(['Ada', 'Grace', 'Hedy']);
+    const logged = await h.db.selectFrom('run_log').select('outcome').where('run_id', '=', first.runId).execute();
+    expect(logged.filter((row) => row.outcome === 'created')).toHaveLength(3);
+    limited = false;
+    const next = await h.pass();
+    expect(next.summary).toMatchObject({ created: 0, updated: 0, deleted: 0, failed: 0 });
+    expect(h.sides.b!.all()).toHaveLength(3);
   });
 });

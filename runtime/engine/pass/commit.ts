@@ -6,7 +6,7 @@
  * recovery (recovery.ts).
  */
 import type { FlowRecord } from '../../../nodes/types';
-import type { Connector, SourceRecord, Version, WriteResult } from '../../connectors/types';
+import { ConnectorError, RateLimitedError, type Connector, type SourceRecord, type Version, type WriteResult } from '../../connectors/types';
 import { sameVersion } from '../../connectors/versions';
 import { clearFailing, insertMany, saveEntityRows, type Db } from '../../db/queries';
 import { appendRunLog } from '../../db/runQueries';
@@ -195,9 +195,17 @@ async function readBackCreated(connectors: Map<string, Connector>, writes: Plann
   }
   // Every side at once, as the writes went.
   const sides = [...bySide];
-  const founds = await allSettledOrThrow(sides.map(([nodeId, created]) => (connectors.get(nodeId) as Connector).getMany([...created.keys()])));
+  const founds = await Promise.allSettled(sides.map(([nodeId, created]) => (connectors.get(nodeId) as Connector).getMany([...created.keys()])));
   for (const [index, [, created]] of sides.entries()) {
-    const found = founds[index] as Map<string, SourceRecord>;
+    const outcome = founds[index] as PromiseSettledResult<Map<string, SourceRecord>>;
+    if (outcome.status === 'rejected') {
+      // The creates are made: a system that refuses the read (its rate limit reached, a network failure) must not
+      // keep them from being counted, logged and linked. They keep what was sent as their shadow; what the system
+      // filled in besides comes back with the next listing, as a change of that side.
+      if (outcome.reason instanceof ConnectorError || outcome.reason instanceof RateLimitedError) continue;
+      throw outcome.reason;
+    }
+    const found = outcome.value;
     for (const [id, write] of created) {
       const record = found.get(id);
       const result = results.get(write) as Extract<WriteResult, { ok: true }>;
