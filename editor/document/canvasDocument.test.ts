@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { serializeFlow } from '../../nodes/flow/jsonText';
-import { canvasFromDocument, documentFromCanvas, documentNode } from './canvasDocument';
+import { canvasFromDocument, canvasIssues, documentFromCanvas, documentNode } from './canvasDocument';
 
 const fixtures = join(import.meta.dirname, '../../test/fixtures/flows');
 const flowFiles = [
@@ -48,5 +48,15 @@ describe('canvas <-> document', () => {
     if (!node) throw new Error('no node');
     expect(documentNode(node).position).toBe('left');
     expect(documentNode({ ...node, position: { x: 10.4, y: 20.6 } }).position).toEqual({ x: 10, y: 21 });
+  });
+
+  it('shows a node whose id an earlier node has under another, and reports the duplicate on it', () => {
+    const trigger = (id: string) => ({ id, type: 'trigger', typeVersion: 1, position: { x: 0, y: 0 }, config: {} });
+    const canvas = canvasFromDocument({ nodes: [trigger('crm'), trigger('crm-copy'), trigger('crm'), {}], edges: [] });
+    // The copy's id is one the file does not use, so the file's own "crm-copy" is not reported as a duplicate.
+    expect(canvas.nodes.map((node) => node.id)).toEqual(['crm', 'crm-copy', 'crm-copy-copy', 'node-4']);
+    expect(canvasIssues(canvas.nodes)).toEqual([
+      { path: 'nodes[2].id', nodeId: 'crm-copy-copy', message: 'duplicate node id "crm" in the file; shown as "crm-copy-copy" until you give it an id of its own', severity: 'error' },
+    ]);
   });
 });

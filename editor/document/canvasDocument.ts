@@ -1,5 +1,7 @@
 import type { Edge, Node } from '@xyflow/react';
 import { FLOW_FORMAT, FLOW_VERSION, isNodeType, nodeRegistry } from '../../nodes';
+import type { FlowIssue } from '../../nodes/flow/issues';
+import { quote } from '../../nodes/flow/messages';
 import { isRecord } from '../../nodes/flow/values';
 
 /** What the canvas keeps of one document node; `extra` holds keys the format does not know, so they survive a round trip. */
@@ -15,6 +17,11 @@ export interface NodeData extends Record<string, unknown> {
   extra: Record<string, unknown>;
   /** Where the canvas shows a node whose position could not be read; while it stays there, export writes the original. */
   fallbackPosition?: { x: number; y: number };
+  /**
+   * The id the file gave this node when an earlier node already had it: the canvas needs one id per node, so it shows
+   * this one under another, and reports it (`canvasIssues`) until the node is given an id of its own.
+   */
+  duplicateId?: string;
 }
 
 export interface EdgeData extends Record<string, unknown> {
@@ -98,15 +105,19 @@ export function canvasFromDocument(input: unknown): CanvasFlow {
   };
   const rawNodes = Array.isArray(doc.nodes) ? doc.nodes : [];
   const seen = new Set<string>();
+  // An id the canvas makes up is one the file does not use, so that only a real duplicate is reported as one.
+  const fileIds = new Set(rawNodes.map((raw) => (isRecord(raw) ? raw.id : undefined)));
   const nodes: CanvasNode[] = rawNodes.map((raw, index) => {
     const node = isRecord(raw) ? raw : {};
-    let id = typeof node.id === 'string' && node.id !== '' ? node.id : `node-${index + 1}`;
-    while (seen.has(id)) id = `${id}-copy`;
+    const given = typeof node.id === 'string' && node.id !== '' ? node.id : undefined;
+    let id = given ?? `node-${index + 1}`;
+    while (seen.has(id) || (id !== given && fileIds.has(id))) id = `${id}-copy`;
     seen.add(id);
     const extra = extraKeys(node, NODE_KEYS);
     const type = typeof node.type === 'string' ? node.type : 'unknown';
     if (typeof node.type !== 'string') extra.type = node.type;
     const data: NodeData = { type, typeVersion: node.typeVersion, config: node.config, extra };
+    if (given !== undefined && id !== given) data.duplicateId = given;
     if (typeof node.label === 'string') data.label = node.label;
     else if ('label' in node) extra.label = node.label;
     let position = readPosition(node.position);
@@ -130,6 +141,20 @@ export function canvasFromDocument(input: unknown): CanvasFlow {
     };
   });
   return { meta, nodes, edges };
+}
+
+/** What the canvas changed in reading a file, which the document it writes no longer shows the validator. */
+export const canvasMessages = {
+  duplicateId: (fileId: string, shownAs: string) => `duplicate node id ${quote(fileId)} in the file; shown as ${quote(shownAs)} until you give it an id of its own`,
+};
+
+/** Issues of the canvas beside the validator's: a node shown under another id than the file's duplicate one. */
+export function canvasIssues(nodes: readonly CanvasNode[]): FlowIssue[] {
+  return nodes.flatMap((node, index) =>
+    node.data.duplicateId === undefined
+      ? []
+      : [{ path: `nodes[${index}].id`, nodeId: node.id, message: canvasMessages.duplicateId(node.data.duplicateId, node.id), severity: 'error' as const }],
+  );
 }
 
 /** Node shape of SPEC §1 for one canvas node; positions are rounded because sub-pixel drags are noise in a diff. */

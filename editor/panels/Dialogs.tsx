@@ -1,6 +1,5 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { parseFlowText } from '../../nodes/flow/jsonText';
-import { loadFlow } from '../../nodes/flow/load';
 import { storedToken, storeToken } from '../api/client';
 import { documentFromCanvas, emptyFlow } from '../document/canvasDocument';
 import { useFlowStore, useFlowStoreApi } from '../store/context';
@@ -51,10 +50,11 @@ export function ImportDialog() {
     }
     const state = store.getState();
     state.openDialog(null);
-    const problems = loadFlow(parsed.value).issues.length;
     void state.startFlow(parsed.value, 'import').then(() => {
       // Asked first (edits not saved, or the id taken) and the person chose to stay: nothing was imported.
       if (store.getState().screen !== 'canvas' || store.getState().confirm !== null) return;
+      // The issues the Issues panel lists: of the flow as the canvas shows it, not of the file as it was read.
+      const problems = store.getState().validateNow().length;
       if (problems === 0) {
         store.getState().notify('info', `Imported ${origin}.`);
       } else {

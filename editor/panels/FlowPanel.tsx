@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { TextField } from '../../nodes/forms/kit';
 import { useFlowStore, useFlowStoreApi } from '../store/context';
+import { flowIdFixed, STORED_FLOW_ID } from '../store/flowSlice';
 
 /** The versions this flow was deployed with, newest first, each restorable onto the canvas as the draft. */
 function VersionHistory() {
@@ -37,6 +38,7 @@ function VersionHistory() {
 export function FlowPanel({ selectedCount }: { selectedCount: number }) {
   const store = useFlowStoreApi();
   const meta = useFlowStore((state) => state.meta);
+  const idFixed = useFlowStore(flowIdFixed);
   const counts = useFlowStore((state) => `${state.nodes.length} nodes · ${state.edges.length} edges`);
   const documentIssues = useFlowStore((state) => state.issues.filter((issue) => issue.nodeId === undefined && issue.edgeId === undefined).length);
   return (
@@ -47,7 +49,8 @@ export function FlowPanel({ selectedCount }: { selectedCount: number }) {
         label="Flow id"
         value={meta.id}
         onChange={(id) => store.getState().setMeta({ id })}
-        hint="The runtime keeps the flow under this id; export names the file after it."
+        readOnly={idFixed}
+        hint={idFixed ? STORED_FLOW_ID : 'The runtime keeps the flow under this id; export names the file after it.'}
       />
       <p className="sl-muted">{counts}</p>
       {documentIssues > 0 ? (

@@ -64,7 +64,16 @@ function Origin({ provenance, sideName }: { provenance: FieldProvenanceView; sid
   );
 }
 
-function FieldsTable({ view, label, sideName }: { view: EntityInspectionView; label: string; sideName: (nodeId: string) => string }) {
+/**
+ * Why a field has no recorded origin: a field held by a conflict since the record was first linked has no value yet,
+ * which the conflict decides; any other was set before Syncline kept where values came from.
+ */
+function unrecordedOrigin(held: boolean, value: unknown): string {
+  return held && value === null ? 'nothing yet: the open conflict below decides its value' : 'not recorded (set before Syncline kept where values came from)';
+}
+
+/** The record field by field: its value now, where it came from, the value before and the rule that decided it. */
+export function FieldsTable({ view, label, sideName }: { view: EntityInspectionView; label: string; sideName: (nodeId: string) => string }) {
   const held = new Set(view.conflicts.filter((conflict) => conflict.kind === 'field' && conflict.field).map((conflict) => conflict.field as string));
   return (
     <table className="sl-table sl-table--compact" aria-label={`Fields of ${label}`}>
@@ -87,7 +96,7 @@ function FieldsTable({ view, label, sideName }: { view: EntityInspectionView; la
                 <ShowValue value={value} />
                 {held.has(field) ? <div className="sl-muted">waiting on an open conflict</div> : null}
               </td>
-              <td>{provenance ? <Origin provenance={provenance} sideName={sideName} /> : <span className="sl-muted">not recorded (set before Syncline kept where values came from)</span>}</td>
+              <td>{provenance ? <Origin provenance={provenance} sideName={sideName} /> : <span className="sl-muted">{unrecordedOrigin(held.has(field), value)}</span>}</td>
               <td>{provenance ? <ShowValue value={provenance.before} /> : null}</td>
               <td>
                 {words ? (

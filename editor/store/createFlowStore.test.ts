@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { serializeFlow } from '../../nodes/flow/jsonText';
 import { loadFlow } from '../../nodes/flow/load';
 import { createApiClient } from '../api/client';
-import { emptyFlow } from '../document/canvasDocument';
+import { canvasFromDocument, emptyFlow } from '../document/canvasDocument';
 import { createFlowStore } from './createFlowStore';
 import { memoryDraftBackup } from './draftBackup';
 import type { StoreDeps } from './types';
@@ -122,6 +122,21 @@ describe('createFlowStore', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('lists a duplicate id of the file among the issues until the node is given its own', () => {
+    const trigger = { id: 'crm', type: 'trigger', typeVersion: 1, position: { x: 0, y: 0 }, config: {} };
+    const store = createFlowStore(canvasFromDocument({ format: 'syncline.flow', version: 1, id: 't', name: 'T', nodes: [trigger, trigger], edges: [] }), deps);
+    const duplicate = (nodeId: string) => store.getState().validateNow().filter((issue) => issue.nodeId === nodeId && issue.message.startsWith('duplicate node id'));
+    expect(duplicate('crm-copy').map((issue) => issue.message)).toEqual(['duplicate node id "crm" in the file; shown as "crm-copy" until you give it an id of its own']);
+    expect(store.getState().issues).toContainEqual(duplicate('crm-copy')[0]);
+    // A pasted copy has an id of its own.
+    store.getState().selectOnly(['crm-copy']);
+    store.getState().copySelection();
+    store.getState().paste();
+    expect(duplicate('trigger-1')).toEqual([]);
+    expect(store.getState().renameNode('crm-copy', 'mkt')).toBeNull();
+    expect(duplicate('mkt')).toEqual([]);
   });
 
   it('reports an unreachable runtime as a notice, without throwing', async () => {

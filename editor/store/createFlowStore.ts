@@ -1,6 +1,6 @@
 import { temporal } from 'zundo';
 import { createStore } from 'zustand';
-import { documentFromCanvas, emptyFlow, type CanvasFlow } from '../document/canvasDocument';
+import { emptyFlow, type CanvasFlow } from '../document/canvasDocument';
 import { createCredentialsSlice } from './credentialsSlice';
 import { createFlowSlice } from './flowSlice';
 import { createFlowsSlice } from './flowsSlice';
@@ -123,14 +123,7 @@ export function createFlowStore(initial: CanvasFlow = emptyFlow(), deps: StoreDe
   let timer: ReturnType<typeof setTimeout> | undefined;
   const validateNow = () => {
     timer = undefined;
-    const state = store.getState();
-    let issues;
-    try {
-      issues = deps.validate(documentFromCanvas(state), state.server.connectors?.map((connector) => connector.type));
-    } catch (error) {
-      issues = [{ path: '', message: `the validator failed: ${error instanceof Error ? error.message : String(error)}`, severity: 'error' as const }];
-    }
-    state.setIssues(issues);
+    store.getState().validateNow();
   };
   const scheduleValidation = (delay = VALIDATE_DEBOUNCE_MS) => {
     if (timer !== undefined) clearTimeout(timer);

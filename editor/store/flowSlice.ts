@@ -1,7 +1,16 @@
 import { applyEdgeChanges, applyNodeChanges } from '@xyflow/react';
-import { documentFromCanvas, newCanvasNode, type CanvasEdge, type CanvasNode } from '../document/canvasDocument';
+import { documentFromCanvas, newCanvasNode, type CanvasEdge, type CanvasNode, type NodeData } from '../document/canvasDocument';
 import { connectionRefusal } from '../document/connectionRules';
 import type { FlowSliceActions, FlowSliceState, SliceContext } from './types';
+
+/**
+ * Why a stored flow's id cannot be edited: the runtime keeps a flow under its id and has no way to rename one
+ * (docs/api.md, `PUT /api/flows/:id`), so a new id would be deployed as a second flow beside the first.
+ */
+export const STORED_FLOW_ID = 'The runtime stores this flow under this id, which cannot change. To copy the flow under another id, Export it and Import the file as a new flow.';
+
+/** The flow id is fixed: the runtime stores the flow (a draft only is kept under whatever id it has). */
+export const flowIdFixed = (state: { savedId: string | null }): boolean => state.savedId !== null;
 
 /** The smallest `${prefix}${n}` not taken, so ids stay short and readable in the exported file. */
 function freeId(prefix: string, taken: ReadonlySet<string>): string {
@@ -38,6 +47,13 @@ function renameInConflictConfig(config: unknown, oldId: string, newId: string): 
     next.fields = fields;
   }
   return changed ? next : config;
+}
+
+/** A node's data once it has an id of its own: given by the person, or made fresh for a pasted copy. */
+function withoutDuplicateId(data: NodeData): NodeData {
+  if (data.duplicateId === undefined) return data;
+  const { duplicateId: _given, ...rest } = data;
+  return rest;
 }
 
 /** The flow slice: the nodes, edges and document fields, changed only through these actions. */
@@ -114,7 +130,7 @@ export function createFlowSlice(initial: FlowSliceState, { set, get, history, de
       if (nodes.some((node) => node.id === newId)) return `Another node already has the id "${newId}".`;
       set({
         nodes: nodes.map((node) => {
-          if (node.id === oldId) return { ...node, id: newId };
+          if (node.id === oldId) return { ...node, id: newId, data: withoutDuplicateId(node.data) };
           if (node.data.type !== 'conflict') return node;
           const config = renameInConflictConfig(node.data.config, oldId, newId);
           return config === node.data.config ? node : { ...node, data: { ...node.data, config } };
@@ -128,8 +144,14 @@ export function createFlowSlice(initial: FlowSliceState, { set, get, history, de
       return null;
     },
 
-    setMeta: (patch) => {
+    setMeta: (input) => {
       const { meta } = get();
+      let patch = input;
+      if (patch.id !== undefined && patch.id !== meta.id && flowIdFixed(get())) {
+        const { id: _fixed, ...rest } = patch;
+        refuse(STORED_FLOW_ID);
+        patch = rest;
+      }
       // An edited id or name replaces whatever unreadable value the imported document had there.
       const extra = { ...meta.extra };
       for (const key of Object.keys(patch)) delete extra[key];
@@ -198,7 +220,7 @@ export function createFlowSlice(initial: FlowSliceState, { set, get, history, de
           id,
           type: node.type,
           position: { x: node.position.x + 40, y: node.position.y + 40 },
-          data: structuredClone(node.data),
+          data: withoutDuplicateId(structuredClone(node.data)),
           selected: true,
         };
       });

@@ -4,6 +4,7 @@ import { loadFlow } from '../../nodes/flow/load';
 import { createApiClient } from '../api/client';
 import { createFlowStore } from './createFlowStore';
 import { memoryDraftBackup } from './draftBackup';
+import { STORED_FLOW_ID } from './flowSlice';
 import { deployState, freeFlowId } from './flowsSlice';
 import type { StoreDeps } from './types';
 
@@ -14,9 +15,12 @@ function fakeRuntime() {
   const drafts = new Map<string, string>();
   const state = { accepting: true };
   const stored = { format: 'syncline.flow', version: 1, id: 'people', name: 'People', nodes: [], edges: [] };
+  /** Every call, as `METHOD url`. */
+  const calls: string[] = [];
   const fetchImpl: typeof fetch = async (input, init) => {
     const url = String(input);
     const method = init?.method ?? 'GET';
+    calls.push(`${method} ${url}`);
     if (url === '/api/overview') return json({ flows: [{ id: 'people', name: 'People', stored: true, deployed: true, version: { version: 1, deployedAt: 'x' }, draft: null, health: null }] });
     const draft = /^\/api\/flows\/([^/]+)\/draft$/.exec(url);
     if (draft && method === 'PUT') {
@@ -27,7 +31,7 @@ function fakeRuntime() {
     if (draft && method === 'GET') return json({ id: 'people', deployed: true, stored, draft: null, version: { version: 1, deployedAt: 'x', document: stored } });
     return json({ error: { code: 'not_found', message: `no route ${method} ${url}`, path: '' } }, 404);
   };
-  return { drafts, state, fetchImpl };
+  return { drafts, state, calls, fetchImpl };
 }
 
 function storeOn(runtime: ReturnType<typeof fakeRuntime>) {
@@ -106,6 +110,18 @@ describe('the flows slice', () => {
     expect(await store.getState().saveDraftNow()).toBe(false);
     expect(store.getState().draft.error).toMatch(/not one the runtime can keep/);
     expect([...runtime.drafts.keys()]).toEqual(['sketch']);
+  });
+
+  it('keeps the id of a flow the runtime stores, so Deploy cannot start a second flow beside it', async () => {
+    const runtime = fakeRuntime();
+    const { store } = storeOn(runtime);
+    await store.getState().openFlow('people');
+    store.getState().setMeta({ id: 'tickets', name: 'People and tickets' });
+    expect(store.getState().meta).toMatchObject({ id: 'people', name: 'People and tickets' });
+    expect(store.getState().notice?.text).toBe(STORED_FLOW_ID);
+    await store.getState().deploy();
+    expect(runtime.calls).not.toContain('POST /api/flows');
+    expect(runtime.calls).toContain('PUT /api/flows/people');
   });
 
   it('gives a template whose id a flow has a free one', async () => {

@@ -76,6 +76,8 @@ export interface UiSliceActions {
   notify(tone: Notice['tone'], text: string): void;
   dismissNotice(): void;
   setIssues(issues: FlowIssue[]): void;
+  /** Validates the flow on the canvas at once and shows the result: the issues the Issues panel lists, returned. */
+  validateNow(): FlowIssue[];
   openDrawer(drawer: Drawer | null): void;
   openDialog(dialog: Dialog | null): void;
   setPaletteQuery(query: string): void;

@@ -1,3 +1,4 @@
+import { canvasIssues, documentFromCanvas } from '../document/canvasDocument';
 import type { FlowIssue, SliceContext, UiSliceActions, UiSliceState } from './types';
 
 /** Groups issues by the node they name, so each canvas node subscribes to its own list only. */
@@ -11,7 +12,7 @@ export function groupIssuesByNode(issues: FlowIssue[]): Record<string, FlowIssue
 }
 
 /** The UI slice: notices, validation results, open panels and dialogs, the clipboard. */
-export function createUiSlice({ set, get }: SliceContext): UiSliceState & UiSliceActions {
+export function createUiSlice({ set, get, deps }: SliceContext): UiSliceState & UiSliceActions {
   return {
     notice: null,
     issues: [],
@@ -37,6 +38,18 @@ export function createUiSlice({ set, get }: SliceContext): UiSliceState & UiSlic
         }
       }
       set({ issues, issuesByNode: grouped, validatedRevision: get().validatedRevision + 1 });
+    },
+    validateNow: () => {
+      const state = get();
+      let issues: FlowIssue[];
+      try {
+        // What reading the file changed first: the validator sees only the document the canvas writes.
+        issues = [...canvasIssues(state.nodes), ...deps.validate(documentFromCanvas(state), state.server.connectors?.map((connector) => connector.type))];
+      } catch (error) {
+        issues = [{ path: '', message: `the validator failed: ${error instanceof Error ? error.message : String(error)}`, severity: 'error' }];
+      }
+      get().setIssues(issues);
+      return issues;
     },
     openDrawer: (drawer) => set({ drawer }),
     openDialog: (dialog) => set({ dialog }),

@@ -1,4 +1,5 @@
 import { asRecord, isRecord, schemaDefault, useConfigIssues, withKey } from '../forms/configIssues';
+import { freeRowName, repeatedNameMessage, repeatsName, useKeyedRows } from '../forms/keyedRows';
 import { NumberField, Section, SelectField, TextField } from '../forms/kit';
 import type { NodeFormProps } from '../forms/types';
 import { conflictConfigSchema } from './schema';
@@ -34,15 +35,13 @@ export default function ConflictForm({ config, onChange, issues, env }: NodeForm
     { value: 'manual', label: 'Manual: file a conflict' },
     ...env.triggers.map((trigger) => ({ value: `prefer:${trigger.id}`, label: `Prefer ${trigger.label}` })),
   ];
-  const overrides = Object.entries(asRecord(c.fields));
+  // Rows, not the object: a name typed on the way to another must not replace the override that has it.
+  const overrides = useKeyedRows(asRecord(c.fields), (fields) => set('fields', fields));
+  const rows = overrides.rows;
   const match = Array.isArray(c.match) ? c.match.map((name) => (typeof name === 'string' ? name : '')) : [];
   const knownFields = [...new Set([...env.fields.left.names, ...env.fields.right.names])].sort();
   const massDelete = { ...massDeleteDefaults, ...asRecord(c.massDelete) } as Record<string, unknown>;
   const breaker = { ...breakerDefaults, ...asRecord(c.breaker) } as Record<string, unknown>;
-
-  // Renaming an override keeps its place in the list, so the row being typed in does not jump.
-  const renameOverride = (from: string, to: string) =>
-    set('fields', Object.fromEntries(overrides.map(([field, policy]) => (field === from ? [to, policy] : [field, policy]))));
 
   return (
     <div className="sl-form">
@@ -56,34 +55,28 @@ export default function ConflictForm({ config, onChange, issues, env }: NodeForm
         />
       </Section>
       <Section title="Per-field overrides" error={problems.at('fields')}>
-        {overrides.map(([field, policy], index) => (
+        {rows.map(([field, policy], index) => (
           <div className="sl-pair__row" key={index}>
-            <TextField label={`Override ${index + 1} field`} value={field} suggestions={knownFields} onChange={(to) => renameOverride(field, to)} />
+            <TextField
+              label={`Override ${index + 1} field`}
+              value={field}
+              suggestions={knownFields}
+              onChange={(to) => overrides.update(rows.map((row, i) => (i === index ? [to, policy] : row)))}
+              error={repeatsName(rows, index) ? repeatedNameMessage('override') : undefined}
+            />
             <SelectField
               label={`Override ${index + 1} policy`}
               value={policyValue(policy)}
               options={policyOptions}
-              onChange={(value) => set('fields', { ...asRecord(c.fields), [field]: policyFrom(value) })}
+              onChange={(value) => overrides.update(rows.map((row, i) => (i === index ? [field, policyFrom(value)] : row)))}
               error={problems.within('fields', field)}
             />
-            <button
-              type="button"
-              className="sl-remove"
-              aria-label={`Remove override ${index + 1}`}
-              onClick={() => set('fields', Object.fromEntries(overrides.filter(([name]) => name !== field)))}
-            >
+            <button type="button" className="sl-remove" aria-label={`Remove override ${index + 1}`} onClick={() => overrides.update(rows.filter((_, i) => i !== index))}>
               ✕
             </button>
           </div>
         ))}
-        <button
-          type="button"
-          onClick={() => {
-            let name = 'field';
-            for (let n = 2; overrides.some(([existing]) => existing === name); n += 1) name = `field${n}`;
-            set('fields', { ...asRecord(c.fields), [name]: 'last-write-wins' });
-          }}
-        >
+        <button type="button" onClick={() => overrides.update([...rows, [freeRowName(rows), 'last-write-wins']])}>
           Add override
         </button>
       </Section>

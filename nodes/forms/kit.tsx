@@ -30,6 +30,7 @@ export function TextField({
   suggestions,
   onCommit,
   secret = false,
+  readOnly = false,
 }: BaseFieldProps & {
   value: string;
   onChange(value: string): void;
@@ -37,6 +38,8 @@ export function TextField({
   suggestions?: readonly string[];
   /** Called on blur and Enter, for values applied only when complete (a node id). */
   onCommit?: (value: string) => void;
+  /** A value shown but not edited here (the id of a flow the runtime stores); the hint says why. */
+  readOnly?: boolean;
   /** A value not to show: a token, a password, a client secret. */
   secret?: boolean;
 }) {
@@ -49,6 +52,7 @@ export function TextField({
         type={secret ? 'password' : 'text'}
         value={value}
         placeholder={placeholder}
+        readOnly={readOnly}
         list={suggestions && suggestions.length > 0 ? `${id}-list` : undefined}
         aria-invalid={error ? true : undefined}
         aria-describedby={error ? `${id}-error` : undefined}
@@ -208,12 +212,58 @@ export function valueToText(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Reads text typed for a value back: it keeps the previous value's type when the text still parses as one. */
-export function textToValue(text: string, previous: unknown): unknown {
-  if (typeof previous === 'string' || previous === undefined) return text;
+/**
+ * Reads what is typed in a value box (value maps, a default value) as JSON where it is JSON: `3` is a number,
+ * `true`, `false` and `null` are themselves, `"3"` in quotes is text; anything else, bare words included, is text as
+ * typed. The type never depends on what the box held before, so emptying a box does not turn what follows into text.
+ */
+export function literalToValue(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
     return text;
   }
+}
+
+/** Shows a value the way `literalToValue` reads it back: text in quotes only where bare it would read as something else. */
+export function valueToLiteral(value: unknown): string {
+  if (value === undefined) return '';
+  if (typeof value === 'string') return literalToValue(value) === value ? value : JSON.stringify(value);
+  return JSON.stringify(value);
+}
+
+const sameValue = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** What a value box holds, in words, and for anything but text how to type it as text instead. */
+export function literalHint(value: unknown): string {
+  const asText = `for text, put it in quotes: ${JSON.stringify(valueToLiteral(value))}.`;
+  if (typeof value === 'string') return value === '' ? 'Text (empty).' : 'Text.';
+  if (typeof value === 'number') return `A number; ${asText}`;
+  if (typeof value === 'boolean') return `True or false; ${asText}`;
+  if (value === null) return `Null, no value; ${asText}`;
+  return Array.isArray(value) ? 'A list.' : 'An object.';
+}
+
+/**
+ * A labelled box for a value of any type, read by `literalToValue`; the hint says which type it holds. It keeps what
+ * is typed while it reads as the same value ("1.0", "3 " on the way to "3 apples") instead of rewriting it.
+ */
+export function ValueField({ label, value, onChange, error }: BaseFieldProps & { value: unknown; onChange(value: unknown): void }) {
+  const [draft, setDraft] = useState(() => valueToLiteral(value));
+  useEffect(() => {
+    // Follow the store when it changes from elsewhere (undo, import), not while the draft means the same value.
+    setDraft((current) => (sameValue(literalToValue(current), value) ? current : valueToLiteral(value)));
+  }, [value]);
+  return (
+    <TextField
+      label={label}
+      value={draft}
+      onChange={(text) => {
+        setDraft(text);
+        onChange(literalToValue(text));
+      }}
+      error={error}
+      hint={literalHint(literalToValue(draft))}
+    />
+  );
 }

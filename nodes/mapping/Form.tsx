@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { asRecord, useConfigIssues } from '../forms/configIssues';
-import { Section, SelectField, TextField, textToValue, valueToText } from '../forms/kit';
+import { Section, SelectField, TextField, ValueField } from '../forms/kit';
 import type { NodeFormProps } from '../forms/types';
 import { mappingConfigSchema, pairDirectionSchema } from './schema';
 
@@ -192,16 +192,16 @@ function PairEditor({
         <div className="sl-values" role="group" aria-label={`Value map of pair ${n}`}>
           {values.map((entry, valueIndex) => (
             <div className="sl-pair__row" key={valueIndex}>
-              <TextField
+              <ValueField
                 label={`Left value ${valueIndex + 1} of pair ${n}`}
-                value={valueToText(entry.left)}
-                onChange={(text) => setValues(values.map((v, i) => (i === valueIndex ? { ...v, left: textToValue(text, v.left) } : v)))}
+                value={entry.left}
+                onChange={(left) => setValues(values.map((v, i) => (i === valueIndex ? { ...v, left } : v)))}
                 error={problems.at('fields', index, 'values', valueIndex, 'left')}
               />
-              <TextField
+              <ValueField
                 label={`Right value ${valueIndex + 1} of pair ${n}`}
-                value={valueToText(entry.right)}
-                onChange={(text) => setValues(values.map((v, i) => (i === valueIndex ? { ...v, right: textToValue(text, v.right) } : v)))}
+                value={entry.right}
+                onChange={(right) => setValues(values.map((v, i) => (i === valueIndex ? { ...v, right } : v)))}
                 error={problems.at('fields', index, 'values', valueIndex, 'right')}
               />
               <button

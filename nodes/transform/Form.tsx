@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { asRecord, isRecord, useConfigIssues, withKey, type ConfigIssues } from '../forms/configIssues';
-import { NumberField, Section, SelectField, TextArea, TextField, textToValue, valueToText } from '../forms/kit';
+import { freeRowName, repeatedNameMessage, repeatsName, useKeyedRows } from '../forms/keyedRows';
+import { NumberField, Section, SelectField, TextArea, TextField, ValueField } from '../forms/kit';
 import type { NodeFormProps, RealSample } from '../forms/types';
 import { defaultExpressionLimits, type FlowRecord, type RoundTripIssue } from '../types';
 import { transformBehaviour } from './behaviour';
@@ -318,7 +319,7 @@ function OpEditor({
       return (
         <>
           {field('field', 'Field')}
-          <TextField label={`Value (op ${n})`} value={valueToText(op.value)} onChange={(value) => set('value', textToValue(value, op.value))} error={problems.at('ops', index, 'value')} />
+          <ValueField label={`Value (op ${n})`} value={op.value} onChange={(value) => set('value', value)} error={problems.at('ops', index, 'value')} />
         </>
       );
     case 'valueMap':
@@ -339,8 +340,8 @@ function ValueMapEditor({ index, op, problems, onChange }: { index: number; op: 
       <TextField label={`Field (op ${n})`} value={typeof op.field === 'string' ? op.field : ''} onChange={(value) => onChange({ ...op, field: value })} error={problems.at('ops', index, 'field')} />
       {values.map((entry, i) => (
         <div className="sl-pair__row" key={i}>
-          <TextField label={`From value ${i + 1} (op ${n})`} value={valueToText(entry.from)} onChange={(value) => setValues(values.map((v, j) => (j === i ? { ...v, from: textToValue(value, v.from) } : v)))} />
-          <TextField label={`To value ${i + 1} (op ${n})`} value={valueToText(entry.to)} onChange={(value) => setValues(values.map((v, j) => (j === i ? { ...v, to: textToValue(value, v.to) } : v)))} />
+          <ValueField label={`From value ${i + 1} (op ${n})`} value={entry.from} onChange={(from) => setValues(values.map((v, j) => (j === i ? { ...v, from } : v)))} />
+          <ValueField label={`To value ${i + 1} (op ${n})`} value={entry.to} onChange={(to) => setValues(values.map((v, j) => (j === i ? { ...v, to } : v)))} />
           <button type="button" className="sl-remove" aria-label={`Remove value ${i + 1} of op ${n}`} onClick={() => setValues(values.filter((_, j) => j !== i))}>
             ✕
           </button>
@@ -376,9 +377,11 @@ function ExpressionEditor({ index, op, problems, sample, onChange }: { index: nu
   const n = index + 1;
   const preview = useExpressionPreview(op, sample);
   const backwardMode = op.backward === undefined ? 'none' : typeof op.backward === 'string' ? 'single' : 'fields';
-  const perField = Object.entries(asRecord(op.backward)).map(([field, source]) => [field, typeof source === 'string' ? source : ''] as const);
   const target = typeof op.target === 'string' ? op.target : '';
   const setBackward = (value: unknown) => onChange(withKey(op, 'backward', value));
+  // Rows, not the object: a name typed on the way to another must not replace the expression that has it.
+  const perField = useKeyedRows(backwardMode === 'fields' ? asRecord(op.backward) : {}, setBackward);
+  const rows = perField.rows;
   return (
     <>
       <TextField label={`Computed field (op ${n})`} value={target} onChange={(value) => onChange({ ...op, target: value })} error={problems.at('ops', index, 'target')} />
@@ -405,35 +408,28 @@ function ExpressionEditor({ index, op, problems, sample, onChange }: { index: nu
         <TextArea label={`Backward expression (op ${n})`} value={String(op.backward)} onChange={setBackward} error={problems.at('ops', index, 'backward')} />
       ) : null}
       {backwardMode === 'fields'
-        ? perField.map(([field, source], i) => (
+        ? rows.map(([field, source], i) => (
             <div className="sl-pair__row" key={i}>
               <TextField
                 label={`Backward field ${i + 1} (op ${n})`}
                 value={field}
-                onChange={(name) => setBackward(Object.fromEntries(perField.map(([f, s]) => (f === field ? [name, s] : [f, s]))))}
+                onChange={(name) => perField.update(rows.map((row, j) => (j === i ? [name, source] : row)))}
+                error={repeatsName(rows, i) ? repeatedNameMessage('backward expression') : undefined}
               />
               <TextArea
                 label={`Backward expression for ${field || `field ${i + 1}`} (op ${n})`}
-                value={source}
-                onChange={(value) => setBackward(Object.fromEntries(perField.map(([f, s]) => (f === field ? [f, value] : [f, s]))))}
+                value={typeof source === 'string' ? source : ''}
+                onChange={(value) => perField.update(rows.map((row, j) => (j === i ? [field, value] : row)))}
                 error={problems.at('ops', index, 'backward', field)}
               />
-              <button type="button" className="sl-remove" aria-label={`Remove backward field ${i + 1} (op ${n})`} onClick={() => setBackward(Object.fromEntries(perField.filter(([f]) => f !== field)))}>
+              <button type="button" className="sl-remove" aria-label={`Remove backward field ${i + 1} (op ${n})`} onClick={() => perField.update(rows.filter((_, j) => j !== i))}>
                 ✕
               </button>
             </div>
           ))
         : null}
       {backwardMode === 'fields' ? (
-        <button
-          type="button"
-          aria-label={`Add backward field (op ${n})`}
-          onClick={() => {
-            let name = 'field';
-            for (let k = 2; perField.some(([f]) => f === name); k += 1) name = `field${k}`;
-            setBackward({ ...asRecord(op.backward), [name]: '' });
-          }}
-        >
+        <button type="button" aria-label={`Add backward field (op ${n})`} onClick={() => perField.update([...rows, [freeRowName(rows), '']])}>
           Add backward field
         </button>
       ) : null}

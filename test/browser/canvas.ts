@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { TOKEN } from '../server/support';
@@ -54,6 +55,14 @@ export async function choose(page: Page, label: string, value: string): Promise<
   const field = dropdown(page, label);
   await field.locator(`option[value="${value}"]`).waitFor({ state: 'attached' });
   await field.selectOption(value);
+}
+
+/** Clicks Export and saves the file the browser downloads into `folder`; returns its path. */
+export async function exportFlow(page: Page, folder: string): Promise<string> {
+  const [download] = await Promise.all([page.waitForEvent('download'), button(page, 'Export').click()]);
+  const path = join(folder, download.suggestedFilename());
+  await download.saveAs(path);
+  return path;
 }
 
 /** `url` with the API token the test runtimes take, as a person's first visit carries it. */

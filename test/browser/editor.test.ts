@@ -7,7 +7,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFlow } from '../../nodes/flow/load';
 import { chromiumRequirement, skipUnless } from '../support/requirements';
-import { button, connect, dropNode, nameNode, node, panel, selectNode, watchedPages } from './canvas';
+import { button, connect, dropNode, exportFlow, nameNode, node, panel, selectNode, watchedPages } from './canvas';
 import { buildEditor, launchBrowser, repoRoot, serveEditor, startEmptyFlow, type Browser, type StaticServer } from './harness';
 
 const run = promisify(execFile);
@@ -32,13 +32,6 @@ async function connectAllowed(page: Page, from: string, to: string) {
       if (attempt === 3) throw error;
     }
   }
-}
-
-async function exportFlow(page: Page, folder: string): Promise<string> {
-  const [download] = await Promise.all([page.waitForEvent('download'), button(page, 'Export').click()]);
-  const path = join(folder, download.suggestedFilename());
-  await download.saveAs(path);
-  return path;
 }
 
 async function importFile(page: Page, path: string) {

@@ -73,8 +73,13 @@ describe.skipIf(skip)('the editor against the runtime', () => {
 
     const id = upsertPerson(runtime.dir, { name: 'Ada', email: 'ada@example.com' });
 
+    // A draft's id is the person's to change; once the runtime stores the flow, it cannot rename it, so the id is fixed.
+    const flowId = page.getByRole('complementary', { name: 'Flow settings' }).getByLabel('Flow id', { exact: true });
+    expect(await flowId.isEditable()).toBe(true);
     await button(page, 'Deploy').click();
     await expect.poll(notice).toMatch(/Deployed "people"/);
+    await expect.poll(() => flowId.isEditable()).toBe(false);
+    await page.getByRole('complementary', { name: 'Flow settings' }).getByText('To copy the flow under another id, Export it and Import the file as a new flow.').waitFor();
 
     await button(page, 'Dry run').click();
     const dryRun = page.getByRole('region', { name: 'Dry run for b' });
