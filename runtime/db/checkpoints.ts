@@ -11,6 +11,7 @@
  * Crash safety is SQLite's: a checkpoint only copies committed pages, whichever connection runs it.
  */
 import type Sqlite from 'better-sqlite3';
+import { closeSync, openSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
@@ -36,22 +37,21 @@ const CLOSED = 1;
  * "The WAL-Index Format": `mxFrame` at byte 16, the last valid frame, and `nBackfill` at byte 96, the frames already
  * copied into the file, both in the host's byte order), which costs one read of 100 bytes and takes no lock; the header
  * may be read mid-update, which only moves a checkpoint by a check. Every 10 ms while frames wait, less often (to 100
- * ms) while none do.
+ * ms) while none do. The thread reads through a descriptor the process keeps open ({@link shmDescriptor}), never its
+ * own: see there why.
  */
 const CHECKPOINTER = `
 const { workerData } = require('node:worker_threads');
-const { openSync, readSync, closeSync } = require('node:fs');
+const { readSync } = require('node:fs');
 const { endianness } = require('node:os');
-const { file, driver, control, frames, minDelay, maxDelay } = workerData;
+const { file, driver, control, frames, minDelay, maxDelay, shm } = workerData;
 const words = new Int32Array(control);
 const header = Buffer.alloc(100);
 const little = endianness() === 'LE';
 let db = null;
-let shm = null;
 function waiting() {
   try {
-    if (shm === null) shm = openSync(file + '-shm', 'r');
-    if (readSync(shm, header, 0, 100, 0) < 100) return 0;
+    if (shm === null || readSync(shm, header, 0, 100, 0) < 100) return 0;
   } catch {
     return 0;
   }
@@ -79,12 +79,45 @@ try {
     }
   }
 } finally {
-  try { if (shm !== null) closeSync(shm); } catch {}
   try { db?.close(); } catch {}
   Atomics.store(words, ${CLOSED}, 1);
   Atomics.notify(words, ${CLOSED});
 }
 `;
+
+/** The -shm descriptor the process keeps open for each state file, and the file it was opened on. */
+const shmDescriptors = new Map<string, { fd: number; ino: number }>();
+
+/**
+ * A descriptor of `file`'s -shm for reading its header, or null when there is none. Opened once per file and kept
+ * open: SQLite's locks on the -shm are POSIX record locks, which belong to the process, and closing any descriptor of
+ * the file drops all of them (fcntl(2): "If a process closes any file descriptor referring to a file, then all of the
+ * process's locks on that file are released"). A checkpointer that closed its own descriptor when it stopped took
+ * away the locks of every connection the process still had open on the state, and the next process to open it (the
+ * `syncline credentials` command beside `serve`) found the -shm unused, rebuilt it under `serve`'s mapping, and
+ * `serve` died of SIGBUS. Only a descriptor whose file is gone (the -shm was removed and made anew) is closed: no
+ * lock of SQLite's is on that file any more.
+ */
+function shmDescriptor(file: string): number | null {
+  const path = `${file}-shm`;
+  let ino: number;
+  try {
+    ino = statSync(path).ino;
+  } catch {
+    return null;
+  }
+  const known = shmDescriptors.get(path);
+  if (known?.ino === ino) return known.fd;
+  if (known) closeSync(known.fd);
+  shmDescriptors.delete(path);
+  try {
+    const fd = openSync(path, 'r');
+    shmDescriptors.set(path, { fd, ino });
+    return fd;
+  } catch {
+    return null;
+  }
+}
 
 /** A running checkpointer for one state file; `stop` before the file's own connection closes. */
 export class BackgroundCheckpoints {
@@ -93,7 +126,8 @@ export class BackgroundCheckpoints {
 
   private constructor(file: string) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, driver, control: this.words.buffer, frames: CHECKPOINT_FRAMES, minDelay: 10, maxDelay: 100 } });
+    const shm = shmDescriptor(file);
+    const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, driver, control: this.words.buffer, frames: CHECKPOINT_FRAMES, minDelay: 10, maxDelay: 100, shm } });
     // Never what keeps a process alive; and a checkpointer that fails leaves the connection's own checkpoints.
     worker.unref();
     worker.on('error', () => undefined);
@@ -106,6 +140,8 @@ export class BackgroundCheckpoints {
    * {@link BACKSTOP_AUTOCHECKPOINT} pages.
    */
   static start(file: string, connection: Sqlite.Database): BackgroundCheckpoints {
+    // A read makes SQLite open the WAL index (the -shm) the thread reads, if nothing has yet.
+    connection.prepare('select count(*) from sqlite_master').get();
     const checkpoints = new BackgroundCheckpoints(file);
     connection.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT}`);
     return checkpoints;
