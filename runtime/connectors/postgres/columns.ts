@@ -3,6 +3,7 @@
  * how its value reads back as a version, how it sorts, how a parameter is cast to it.
  */
 import { sql, type RawBuilder } from 'kysely';
+import { resolutionMs, type TimestampFormat } from '../timestamps';
 
 export type ColumnKind = 'timestamptz' | 'timestamp' | 'date' | 'integer' | 'bigint' | 'decimal' | 'float' | 'text' | 'boolean' | 'json' | 'uuid' | 'other';
 
@@ -18,6 +19,8 @@ export interface ColumnInfo {
   /** GENERATED ALWAYS: it cannot be written at all. */
   generated: boolean;
   kind: ColumnKind;
+  /** Fractional digits of seconds a timestamp keeps (`timestamp(0)`: 0; unconstrained: 6); null for other types. */
+  secondsDigits: number | null;
 }
 
 export interface ColumnRow {
@@ -30,10 +33,12 @@ export interface ColumnRow {
   is_identity: string;
   identity_generation: string | null;
   is_generated: string;
+  datetime_precision: number | null;
 }
 
 /** A column from its information_schema.columns row. */
 export function columnFromRow(row: ColumnRow): ColumnInfo {
+  const kind = kindOf(row.udt_schema, row.udt_name);
   return {
     name: row.column_name,
     dataType: row.data_type,
@@ -42,7 +47,8 @@ export function columnFromRow(row: ColumnRow): ColumnInfo {
     nullable: row.is_nullable === 'YES',
     hasDefault: row.column_default !== null || row.is_identity === 'YES',
     generated: row.is_generated === 'ALWAYS' || row.identity_generation === 'ALWAYS',
-    kind: kindOf(row.udt_schema, row.udt_name),
+    kind,
+    secondsDigits: kind === 'timestamp' || kind === 'timestamptz' ? Number(row.datetime_precision ?? 6) : null,
   };
 }
 
@@ -84,6 +90,44 @@ function kindOf(schema: string, name: string): ColumnKind {
 
 /** Kinds an updatedAt column may have: a time, or a number or text that sorts like one. */
 export const versionKinds: readonly ColumnKind[] = ['timestamptz', 'timestamp', 'date', 'integer', 'bigint', 'decimal', 'float', 'text'];
+
+const dayMs = 86_400_000;
+
+/**
+ * How far apart (ms) two versions of an updatedAt column coarser than the runtime's stamps can be and still be equal:
+ * a day for a date, a second for `timestamp(0)`, epoch seconds or text stamped in whole seconds (`CURRENT_TIMESTAMP`
+ * into text). Two edits within it may share a version, so one at the cursor's version must be compared with its
+ * shadow rather than dropped as seen (`lookbackMs`). Null when every write moves the version on: a timestamp to
+ * microseconds (the runtime steps it a microsecond past the row's last), epoch milliseconds, text with milliseconds.
+ * `format` and `newest` describe a number or text column: its stamp format, and its newest value as read.
+ */
+export function coarseResolutionMs(column: ColumnInfo, format: TimestampFormat | null, newest: unknown): number | null {
+  switch (column.kind) {
+    case 'date':
+      return dayMs;
+    case 'timestamp':
+    case 'timestamptz': {
+      // A column with fewer fractional digits rounds the runtime's microsecond step away.
+      const digits = column.secondsDigits ?? 6;
+      return digits < 6 ? Math.max(1, 10 ** (3 - digits)) : null;
+    }
+    case 'text':
+      return typeof newest === 'string' ? textStampResolutionMs(newest) : null;
+    default:
+      return format?.kind === 'epochSeconds' && !format.fractional ? resolutionMs(format) : null;
+  }
+}
+
+/** How finely an ISO-8601 text stamp tells times apart, from what it writes; null below a millisecond or for no time. */
+function textStampResolutionMs(text: string): number | null {
+  const match = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.(\d+))?)?)?/.exec(text.trim());
+  if (!match) return null;
+  const [whole, fraction] = match;
+  if (whole.length === 10) return dayMs;
+  if (whole.length === 16) return 60_000;
+  if (fraction === undefined) return 1000;
+  return fraction.length < 3 ? 10 ** (3 - fraction.length) : null;
+}
 
 /** The column in SQL, qualified by the table alias `t`. */
 export function ref(column: ColumnInfo): RawBuilder<unknown> {

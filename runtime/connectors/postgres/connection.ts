@@ -81,30 +81,53 @@ export function describeTarget(url: string): string {
 
 /**
  * Values as JSON sees them: int8 and numeric as numbers when that loses nothing, dates and timestamps as ISO-8601
- * text rather than Date (which would drop microseconds and shift `timestamp` by the local zone).
+ * text rather than Date (which would drop microseconds and shift `timestamp` by the local zone). By type oid (pg_type).
  */
+const scalarParsers: ReadonlyMap<number, (text: string) => unknown> = new Map<number, (text: string) => unknown>([
+  [
+    20,
+    (text) => {
+      const value = Number(text);
+      return Number.isSafeInteger(value) ? value : text;
+    },
+  ],
+  [
+    1700,
+    (text) => {
+      const value = Number(text);
+      // Beyond 15 significant digits a double no longer holds every numeric exactly: keep the text.
+      return Number.isFinite(value) && text.replace(/\D/g, '').replace(/^0+/, '').length <= 15 ? value : text;
+    },
+  ],
+  [1082, (text) => text],
+  [1114, isoTimestamp],
+  [1184, isoTimestamp],
+]);
+
+/** Array type oids and their element types: their elements read as the scalar rules above say, NULL as null. */
+const arrayElements: ReadonlyMap<number, number> = new Map([
+  [1016, 20],
+  [1231, 1700],
+  [1182, 1082],
+  [1115, 1114],
+  [1185, 1184],
+]);
+
+/** pg's text[] parser: PostgreSQL's array syntax (quotes, escapes, NULL, nested dimensions) into strings and nulls. */
+const parseTextArray = (pg.types.getTypeParser as (oid: number, format: 'text') => (text: string) => unknown)(1009, 'text');
+
+function mapElements(value: unknown, parse: (text: string) => unknown): unknown {
+  if (Array.isArray(value)) return value.map((element: unknown) => mapElements(element, parse));
+  return typeof value === 'string' ? parse(value) : value;
+}
+
 const typeParsers: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-    switch (oid) {
-      case 20:
-        return (text: string) => {
-          const value = Number(text);
-          return Number.isSafeInteger(value) ? value : text;
-        };
-      case 1700:
-        return (text: string) => {
-          const value = Number(text);
-          // Beyond 15 significant digits a double no longer holds every numeric exactly: keep the text.
-          return Number.isFinite(value) && text.replace(/\D/g, '').replace(/^0+/, '').length <= 15 ? value : text;
-        };
-      case 1082:
-        return (text: string) => text;
-      case 1114:
-      case 1184:
-        return isoTimestamp;
-      default:
-        return pg.types.getTypeParser(oid, format);
-    }
+    const scalar = scalarParsers.get(oid);
+    if (scalar) return scalar;
+    const element = scalarParsers.get(arrayElements.get(oid) ?? -1);
+    if (element) return (text: string) => mapElements(parseTextArray(text), element);
+    return pg.types.getTypeParser(oid, format);
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
 
