@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { connectorRegistry } from '../../runtime/connectors/index';
-import type { Connector, ConnectorType } from '../../runtime/connectors/types';
+import { RateLimitedError, type Connector, type ConnectorType } from '../../runtime/connectors/types';
+import { LiveStatus } from '../../runtime/api/liveStatus';
 import { openStateDb } from '../../runtime/db/index';
 import { SyncEngine } from '../../runtime/engine/index';
 import { startRun } from '../../runtime/db/runQueries';
@@ -175,5 +176,23 @@ describe('the scan for hard deletes', () => {
       workspace.mkt.close();
       await db.destroy();
     }
+  });
+});
+
+describe('a side that fails its check for deletes', () => {
+  it('puts the failure on its trigger, so a rate limit met by the scan shows on the node it holds', async () => {
+    const h = await memoryHarness({ sides: ['a', 'b'] });
+    const ids = ['one', 'two'].map((name) => h.sides.a!.insert({ email: `${name}@example.com`, name }));
+    await h.pass();
+    await h.pass();
+    const resumeAt = new Date(Date.now() + 60_000);
+    h.store.failWhen((call) => (call.method === 'scanIds' && call.collection === 'a' ? new RateLimitedError('Memory', resumeAt, '0 requests left') : undefined));
+    // A record leaving side a is what makes the next pass scan it.
+    h.sides.a!.delete(ids[0] as string);
+    const limited = await h.pass();
+    expect(limited).toMatchObject({ status: 'stopped', resumeAt: resumeAt.toISOString() });
+    expect(limited.error).toMatch(/^trigger "a": cannot check for deletes: Memory rate limit reached/);
+    const status = await new LiveStatus(h.db).of(h.flow.id, h.flow);
+    expect(status.nodes.a?.problem?.message).toMatch(/^cannot check for deletes: Memory rate limit reached/);
   });
 });

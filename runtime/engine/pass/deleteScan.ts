@@ -18,6 +18,7 @@ import type { ChangeStaging } from '../staging';
 import type { EngineContext } from './context';
 import type { PassState } from './passState';
 import type { SideSurvey } from './sideKnowledge';
+import { triggerError } from './passErrors';
 
 /** Stages the linked records gone from each side that is scanned for them, unless counting proves none is. */
 export async function stageHardDeletes(ctx: Pick<EngineContext, 'db'>, part: CompiledPart, connectors: Map<string, Connector>, staging: ChangeStaging, pass: PassState, pageSize: number): Promise<void> {
@@ -26,17 +27,17 @@ export async function stageHardDeletes(ctx: Pick<EngineContext, 'db'>, part: Com
     if (hardDeletesFrom(connector.capabilities, trigger.config) !== 'scan') continue;
     const survey = pass.surveys.get(trigger.nodeId) as SideSurvey;
     // Read before the check: a removal after it changes the mark, so the next pass checks again.
-    const mark = connector.removalMark ? await connector.removalMark() : null;
+    const mark = connector.removalMark ? await onSide(trigger.nodeId, () => (connector.removalMark as () => Promise<string | null>)()) : null;
     const markedBefore = survey.mark;
     survey.mark = mark;
     const linked = survey.liveLinks ?? 0;
     if (linked === 0) {
       // Nothing linked, nothing to lose; the side is clean after this pass if the pass listed all of it.
-      survey.cleanBefore = survey.unlinkedListed !== null && connector.count !== undefined && (await connector.count()) === survey.unlinkedListed.length;
+      survey.cleanBefore = survey.unlinkedListed !== null && connector.count !== undefined && (await onSide(trigger.nodeId, connector.count.bind(connector))) === survey.unlinkedListed.length;
       continue;
     }
     if (survey.cleanBefore && survey.unlinkedListed && mark !== null && mark === markedBefore) continue;
-    if (survey.cleanBefore && survey.unlinkedListed && connector.count && (await connector.count()) === linked + survey.unlinkedListed.length) continue;
+    if (survey.cleanBefore && survey.unlinkedListed && connector.count && (await onSide(trigger.nodeId, connector.count.bind(connector))) === linked + survey.unlinkedListed.length) continue;
     await scanSide(ctx, trigger, connector, staging, pass, survey, pageSize);
   }
 }
@@ -51,11 +52,14 @@ async function scanSide(
   survey: SideSurvey,
   pageSize: number,
 ): Promise<void> {
-  let scanned = 0;
-  for await (const ids of connector.scanIds(pageSize * 4)) {
-    staging.addScanned(trigger.nodeId, ids);
-    scanned += ids.length;
-  }
+  const scanned = await onSide(trigger.nodeId, async () => {
+    let count = 0;
+    for await (const ids of connector.scanIds(pageSize * 4)) {
+      staging.addScanned(trigger.nodeId, ids);
+      count += ids.length;
+    }
+    return count;
+  });
   // Every record id sorts after the empty one.
   let after = '';
   let missing = 0;
@@ -84,5 +88,17 @@ async function scanSide(
     survey.cleanBefore = true;
   } else {
     survey.cleanBefore = stray === listedPresent;
+  }
+}
+
+/**
+ * A call to a side that fails names its trigger, as a listing's does (stage.ts), so that the pass's error is put on
+ * that node: a rate limit met on the count or the scan shows on the trigger it holds.
+ */
+async function onSide<T>(nodeId: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (caught) {
+    throw triggerError(nodeId, `cannot check for deletes: ${caught instanceof Error ? caught.message : String(caught)}`, caught);
   }
 }
