@@ -96,7 +96,7 @@ describe('syncline validate --samples', { concurrent: true, timeout: CLI_TEST_TI
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(`${flows}/lossy.flow.json: valid (5 nodes, 4 edges)\n`);
     expect(run.stderr).toMatch(
-      /^warning: node "names" .*: sample 0 field "last_name" comes back as "LOVELACE" instead of "Lovelace" — this field would flap between systems$/m,
+      /^warning: node "names" .*: sample 1 field "last_name" comes back as "LOVELACE" instead of "Lovelace" — this field would flap between systems$/m,
     );
     for (const line of run.stderr.trimEnd().split('\n')) expect(line).toMatch(/^warning: node "names" .* — this field would flap between systems$/);
   });
@@ -118,7 +118,7 @@ describe('syncline validate --samples', { concurrent: true, timeout: CLI_TEST_TI
     const lines = run.stderr.trimEnd().split('\n');
     expect(lines).toHaveLength(sampleCount);
     lines.forEach((line, index) =>
-      expect(line).toMatch(new RegExp(`^warning: node "names" .*: sample ${index} field "full_name" comes back as ".*expression ran longer than \\d+ ms; check it for a loop`)),
+      expect(line).toMatch(new RegExp(`^warning: node "names" .*: sample ${index + 1} field "full_name" comes back as ".*expression ran longer than \\d+ ms; check it for a loop`)),
     );
   });
 });

@@ -51,7 +51,7 @@ describe('checkRoundTrip', () => {
     // The mapping saw the third sample second: the index reported is the sample's own.
     expect(found).toEqual([{ nodeId: 'map', part: 'fields[1] (full_name <-> name)', sampleIndex: 2, field: 'full_name', before: 'Ada Lovelace', after: 'Ada' }]);
     expect(found.map(formatRoundTripIssue)).toEqual([
-      'warning: node "map" fields[1] (full_name <-> name): sample 2 field "full_name" comes back as "Ada" instead of "Ada Lovelace" — this field would flap between systems',
+      'warning: node "map" fields[1] (full_name <-> name): sample 3 field "full_name" comes back as "Ada" instead of "Ada Lovelace" — this field would flap between systems',
     ]);
   });
 
@@ -104,14 +104,25 @@ describe('checkRoundTrip', () => {
     ];
     const found = await checkRoundTrip(nested.document as FlowDocument, samples);
     expect(found.map(formatRoundTripIssue)).toEqual([
-      'warning: node "names" ops[0] (default merge_fields.COUNTRY): sample 1 field "merge_fields.COUNTRY" comes back as "GB" instead of null — this field would flap between systems',
-      'warning: node "names" ops[0] (default merge_fields.COUNTRY): sample 2 field "merge_fields.COUNTRY" comes back as "transform names, ops[0] (default merge_fields.COUNTRY): field \\"merge_fields.COUNTRY\\" cannot be read: \\"merge_fields\\" holds text (\\"not an object\\"), not an object" where it was missing — this field would flap between systems',
+      'warning: node "names" ops[0] (default merge_fields.COUNTRY): sample 2 field "merge_fields.COUNTRY" comes back as "GB" instead of null — this field would flap between systems',
+      'warning: node "names" ops[0] (default merge_fields.COUNTRY): sample 3 field "merge_fields.COUNTRY" comes back as "transform names, ops[0] (default merge_fields.COUNTRY): field \\"merge_fields.COUNTRY\\" cannot be read: \\"merge_fields\\" holds text (\\"not an object\\"), not an object" where it was missing — this field would flap between systems',
+    ]);
+  });
+
+  it('reports a sample a node fails as failing, numbered from 1, naming the pair by its index in the node', async () => {
+    const samples = [
+      { first_name: 'Ada', last_name: 'Lovelace', email: 'ada@example.com', status: 'open' },
+      { first_name: 'Mary', last_name: 'Evans', status: 'won' },
+    ];
+    const found = await checkRoundTrip(leads, samples);
+    expect(found.map(formatRoundTripIssue)).toEqual([
+      'warning: node "map" fields[2] (status <-> stage): sample 2 fails: mapping map, fields[2] (status <-> stage): field "status" has the value "won", which is not in values; add it to values, or set otherwise to "copy"',
     ]);
   });
 
   it('formats missing values plainly', () => {
     expect(formatRoundTripIssue({ nodeId: 'names', part: 'ops[0] (expression full_name)', sampleIndex: 0, field: 'last_name', before: 'Hopper', after: undefined })).toBe(
-      'warning: node "names" ops[0] (expression full_name): sample 0 field "last_name" comes back missing instead of "Hopper" — this field would flap between systems',
+      'warning: node "names" ops[0] (expression full_name): sample 1 field "last_name" comes back missing instead of "Hopper" — this field would flap between systems',
     );
   });
 });

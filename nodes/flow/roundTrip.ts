@@ -84,10 +84,16 @@ export async function checkRoundTrip(
   return found;
 }
 
-/** One warning line for a lossy round trip, saying which field would flap between systems. */
+/**
+ * One warning line for a lossy round trip, saying which field would flap between systems, or for a sample that fails
+ * on its way (a behaviour reports it with the error as `after`: no sample's value is an Error). Samples are numbered
+ * from 1, as a person counts the records of the samples file.
+ */
 export function formatRoundTripIssue(issue: RoundTripIssue): string {
-  // Longer than other quotes: behaviours report a sample that fails as `after` holding the error, and its reason comes last.
+  const where = `warning: node ${quote(issue.nodeId)} ${issue.part}: sample ${issue.sampleIndex + 1}`;
+  if (issue.after instanceof Error) return `${where} fails: ${issue.after.message}`;
+  // Longer than other quotes: the transform behaviour still reports a sample that fails as text in `after`, reason last.
   const after = issue.after === undefined ? 'comes back missing' : `comes back as ${quote(issue.after, 200)}`;
   const before = issue.before === undefined ? 'where it was missing' : `instead of ${quote(issue.before, 200)}`;
-  return `warning: node ${quote(issue.nodeId)} ${issue.part}: sample ${issue.sampleIndex} field ${quote(issue.field)} ${after} ${before} — this field would flap between systems`;
+  return `${where} field ${quote(issue.field)} ${after} ${before} — this field would flap between systems`;
 }

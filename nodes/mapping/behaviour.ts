@@ -28,12 +28,14 @@ function pathsOf(pairs: readonly FieldPair[]): PairPaths[] {
   return paths;
 }
 
-function project(record: FlowRecord, pairs: readonly FieldPair[], direction: Direction, nodeId: string): FlowRecord {
+/** The record through the pairs that flow in `direction`; through the pair at index `only` alone when given. */
+function project(record: FlowRecord, pairs: readonly FieldPair[], direction: Direction, nodeId: string, only?: number): FlowRecord {
   const projected: FlowRecord = {};
   // Objects this projection made, which later pairs may fill in place; values taken from `record` are never changed.
   let owned: OwnedObjects | undefined;
   const parsed = pathsOf(pairs);
   pairs.forEach((pair, index) => {
+    if (only !== undefined && index !== only) return;
     if (pair.direction !== 'both' && pair.direction !== direction) return;
     const forward = direction === 'forward';
     const paths = parsed[index] as PairPaths;
@@ -81,7 +83,11 @@ function mapValue(value: unknown, pair: FieldPair, index: number, direction: Dir
   );
 }
 
-/** For each pair that flows both ways, where mapping a sample's field right and back again changes it. */
+/**
+ * For each pair that flows both ways, where mapping a sample's field right and back again changes it. A sample the
+ * pair fails (a value not in its values, a path it cannot read) is reported with the error itself as `after`, which no
+ * JSON value can be, so it is told apart from a value that comes back (nodes/flow/roundTrip.ts).
+ */
 async function checkRoundTrip(samples: FlowRecord[], config: MappingConfig, ctx: BehaviourContext): Promise<RoundTripIssue[]> {
   const issues: RoundTripIssue[] = [];
   config.fields.forEach((pair, index) => {
@@ -96,10 +102,11 @@ async function checkRoundTrip(samples: FlowRecord[], config: MappingConfig, ctx:
         } catch (error) {
           throw pathFailure(error, pair, index, pair.left, 'read', ctx.nodeId);
         }
-        const right = project(sample, [pair], 'forward', ctx.nodeId);
-        after = getPath(project(right, [pair], 'backward', ctx.nodeId), pair.left);
+        // Through this pair alone, picked by its index in the node, so an error names it as forward and backward do.
+        const right = project(sample, config.fields, 'forward', ctx.nodeId, index);
+        after = getPath(project(right, config.fields, 'backward', ctx.nodeId, index), pair.left);
       } catch (error) {
-        issues.push({ nodeId: ctx.nodeId, part, sampleIndex, field: pair.left, before, after: error instanceof Error ? error.message : String(error) });
+        issues.push({ nodeId: ctx.nodeId, part, sampleIndex, field: pair.left, before, after: error instanceof Error ? error : new Error(String(error)) });
         return;
       }
       if (!sameJson(before, after)) issues.push({ nodeId: ctx.nodeId, part, sampleIndex, field: pair.left, before, after });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { AccessRefusedError, buildConnectorAccess, readAccessOption } from '../connectors/access';
@@ -7,7 +8,7 @@ import { CredentialStore, type CredentialSummary } from '../credentials/store';
 import { credentialKind, credentialNameSchema, secretSchema } from '../credentials/types';
 import { openStateDb, type StateDb } from '../db/index';
 import { commandArgs } from './args';
-import { chooseState, credentialKeyFile, DEFAULT_DATA_DIR, describeState, resolveState, STATE_CREDENTIAL_PREFIX, STATE_URL_ENV } from './stateOption';
+import { chooseState, credentialKeyFile, DEFAULT_DATA_DIR, describeState, resolveState, STATE_CREDENTIAL_PREFIX, STATE_URL_ENV, stateInPostgres } from './stateOption';
 
 const usage = `usage:
   syncline credentials add NAME --type TYPE [--state FILE.db|URL] [--data DIR] [--username U] [OAUTH2 OPTIONS]
@@ -133,7 +134,7 @@ function describeValueError(error: z.ZodError): string {
 /**
  * `syncline credentials add|list|remove`: the credentials of a state, in the same encrypted store `serve` keeps in its
  * data folder and `run --once --state` reads. Exit 0 done, 1 refused (a taken name, a secret the server refused), 2
- * wrong usage.
+ * wrong usage (a state file to list or remove from that does not exist included).
  */
 export async function credentialsCommand(args: string[], input: NodeJS.ReadStream = process.stdin): Promise<number> {
   if (args[0] === '--help' || args[0] === '-h' || args[0] === 'help') {
@@ -143,6 +144,11 @@ export async function credentialsCommand(args: string[], input: NodeJS.ReadStrea
   const parsed = parseCredentialsArgs(args);
   if (typeof parsed === 'string') {
     process.stderr.write(`syncline credentials: ${parsed}\n${usage}\n`);
+    return 2;
+  }
+  // Only `add` makes a state: listing or removing in a new, empty one (a mistyped --state) would read as "none stored".
+  if (parsed.action !== 'add' && !stateInPostgres(parsed.statePath) && !existsSync(parsed.statePath)) {
+    process.stderr.write(`syncline credentials: no state at ${parsed.statePath}: --state names the state file the credentials were added to (a data folder's state.db), or a postgres:// URL\n`);
     return 2;
   }
   const access = buildConnectorAccess({ defaultDirs: [], allowHosts: parsed.allowHosts, runtimeFiles: [], env: process.env });

@@ -1,22 +1,33 @@
 import Sqlite from 'better-sqlite3';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, parse, resolve } from 'node:path';
 import { formatIssue } from '../../nodes/flow/issues';
 import { parseFlowText } from '../../nodes/flow/jsonText';
 import { loadFlow } from '../../nodes/flow/load';
 import type { FlowDocument } from '../../nodes/index';
-import { buildConnectorAccess, readAccessOption, runtimeFilesIn, type ConnectorAccess } from '../connectors/access';
+import { AccessRefusedError, buildConnectorAccess, readAccessOption, runtimeFilesIn, type ConnectorAccess } from '../connectors/access';
+import { allowedFilePath } from '../connectors/files';
 import { connectorRegistry, loadOptionsFor } from '../connectors/index';
 import { existingKey } from '../credentials/keyFile';
 import { CredentialStore } from '../credentials/store';
-import { migrateToLatest, openStateDb, wrapSqlite, type StateDb } from '../db/index';
+import { migrateToLatest, openStateDb, readStateFile, wrapSqlite, type StateDb } from '../db/index';
 import { SyncEngine, type PassProgress, type PassResult } from '../engine/index';
 import { nextPollIn } from '../engine/pass/holds';
 import type { RunReason } from '../engine/types';
 import { isPostgresUrl } from '../util/postgresUrl';
 import { commandArgs } from './args';
 import { RunControl } from './runSupervisor';
-import { chooseState, credentialKeyFile, DEFAULT_DATA_DIR, describeState, resolveState, STATE_CREDENTIAL_PREFIX, STATE_URL_ENV, stateInPostgres } from './stateOption';
+import {
+  chooseState,
+  credentialKeyFile,
+  DEFAULT_DATA_DIR,
+  describeState,
+  missingStateFolder,
+  resolveState,
+  STATE_CREDENTIAL_PREFIX,
+  STATE_URL_ENV,
+  stateInPostgres,
+} from './stateOption';
 
 const usage =
   'usage: syncline run FLOW.json --once [--state FILE.db|URL] [--data DIR] [--dry-run] [--allow-files DIR]... [--allow-hosts LIST]...\n' +
@@ -88,6 +99,13 @@ export async function runCommand(args: string[], control: RunControl = new RunCo
     process.stderr.write(flow);
     return 1;
   }
+  const baseDir = dirname(resolve(parsed.flowPath));
+  // Before anything is opened: a state in the wrong place is refused, not made there.
+  const misplaced = stateAmongFlowFiles(flow, baseDir, parsed.statePath) ?? missingStateFolder(parsed.statePath, [resolve(DEFAULT_DATA_DIR)]);
+  if (misplaced !== null) {
+    process.stderr.write(`syncline run: ${misplaced}\n`);
+    return 1;
+  }
   let db: StateDb;
   try {
     parsed.statePath = await resolveState(parsed.statePath, parsed.dataDir ?? resolve(DEFAULT_DATA_DIR));
@@ -108,7 +126,6 @@ export async function runCommand(args: string[], control: RunControl = new RunCo
     access: parsed.access,
     afterSideWrites: crashPoint(),
   });
-  const baseDir = dirname(resolve(parsed.flowPath));
   try {
     const onProgress = control.progress(control.progressToTerminal ? progressPrinter() : undefined);
     if (parsed.once) return report(await engine.runPass(flow, { baseDir, reason: 'cli', dryRun: parsed.dryRun, onProgress }));
@@ -135,16 +152,54 @@ function readFlow(flowPath: string): FlowDocument | string {
 }
 
 /**
+ * The message refusing a state file that is one of the flow's own SQLite databases (a mistaken `--state crm.db`), or
+ * null. Asked before the state is opened, which would fill the database with Syncline's tables; the pass would refuse
+ * the database only after. Judged by the rule a pass judges a connection.file by (files.ts: links, -wal files and hard
+ * links are the same file), with every folder allowed, so that the state is the only file it can refuse.
+ */
+function stateAmongFlowFiles(flow: FlowDocument, baseDir: string, statePath: string): string | null {
+  if (stateInPostgres(statePath)) return null;
+  for (const node of flow.nodes) {
+    const file = node.type === 'trigger' && node.config.connector === 'sqlite' ? node.config.connection.file : undefined;
+    if (typeof file !== 'string') continue;
+    const stateOnly = { allowedDirs: [parse(resolve(baseDir, file)).root], runtimeFiles: [statePath] };
+    try {
+      allowedFilePath(stateOnly, baseDir, file, 'connection.file');
+    } catch (error) {
+      if (!(error instanceof AccessRefusedError)) throw error;
+      return `--state ${statePath} is the database of node "${node.id}" (connection.file "${file}"): the state is one of Syncline's own files, which no flow may open; pick another --state, or another connection.file`;
+    }
+  }
+  return null;
+}
+
+/**
  * A dry run works on an in-memory copy of a state file, so not even a migration touches the file. A state in
  * PostgreSQL is opened as it is (migrated, as any process of a newer version would): the engine's dry run writes
  * nothing to the state, the copy only spared the file its creation and migrations.
  */
 async function openState(statePath: string, dryRun: boolean): Promise<StateDb> {
   if (!dryRun || isPostgresUrl(statePath)) return openStateDb(statePath, { backgroundCheckpoints: !dryRun });
-  const copy = existsSync(statePath) ? new Sqlite(new Sqlite(statePath, { readonly: true }).serialize()) : new Sqlite(':memory:');
-  const db = wrapSqlite(copy);
-  await migrateToLatest(db);
+  const db = wrapSqlite(existsSync(statePath) ? inMemoryCopy(statePath) : new Sqlite(':memory:'));
+  try {
+    await migrateToLatest(db);
+  } catch (error) {
+    await db.destroy();
+    throw new Error(`the state ${statePath}, copied for the dry run: ${(error as Error).message}`, { cause: error });
+  }
   return db;
+}
+
+/**
+ * A private in-memory copy of a state file as its last commit left it: read through a read-only handle, it holds what
+ * is still in the -wal file too. Its header keeps the file's WAL mark (bytes 18 and 19 are 2), with which SQLite
+ * cannot open a database in memory (it has no -wal file); the copy is marked as a rollback-journal database (1).
+ */
+function inMemoryCopy(statePath: string): Sqlite.Database {
+  const image = readStateFile(statePath, (file) => file.serialize());
+  image[18] = 1;
+  image[19] = 1;
+  return new Sqlite(image);
 }
 
 function report(result: PassResult): number {

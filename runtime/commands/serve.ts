@@ -20,7 +20,7 @@ import { createLogger } from '../observability/logger';
 import { DEFAULT_STOP_GRACE_MS, ThreadedEngine } from '../passes/threadedEngine';
 import { listen, type ListeningServer } from '../server';
 import { commandArgs } from './args';
-import { chooseState, describeState, resolveState, STATE_CREDENTIAL_PREFIX, STATE_URL_ENV, stateInPostgres } from './stateOption';
+import { chooseState, describeState, missingStateFolder, resolveState, STATE_CREDENTIAL_PREFIX, STATE_URL_ENV, stateInPostgres } from './stateOption';
 
 export const serveUsage =
   'usage: syncline serve [--port N] [--data DIR] [--state FILE.db|URL] [--host H] [--metrics-public] [--cors-origin URL]... [--allow-files DIR]... [--allow-hosts LIST]...\n' +
@@ -161,6 +161,9 @@ export async function startServer(
   options: ServeOptions,
   hooks: { beforeStart?(runtime: Runtime, logger: Logger): Promise<void>; logFile?: string } = {},
 ): Promise<RunningServer> {
+  // Only the data folder is made: a state file elsewhere goes in a folder that exists.
+  const misplaced = options.state ? missingStateFolder(options.state, [options.dataDir]) : null;
+  if (misplaced !== null) throw new Error(misplaced);
   createPrivateFolder(options.dataDir);
   const access = serveAccess(options);
   if (typeof access === 'string') throw new Error(access);

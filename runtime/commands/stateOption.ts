@@ -68,6 +68,18 @@ export async function resolveState(state: string, dataDir: string): Promise<stri
   }
 }
 
+/**
+ * Why a state file cannot be made where it is named: its folder does not exist. Only a data folder (`dataFolders`) is
+ * made for it: a folder named with --state is the person's to make, and a mistyped one would otherwise get a new,
+ * empty state, read as one without links, runs or credentials. Null for a state in PostgreSQL or a folder that exists.
+ */
+export function missingStateFolder(state: string, dataFolders: readonly string[]): string | null {
+  if (stateInPostgres(state)) return null;
+  const folder = dirname(state);
+  if (existsSync(folder) || dataFolders.includes(folder)) return null;
+  return `the state ${state}: its folder ${folder} does not exist; create the folder first, or pick another --state`;
+}
+
 /** The state as messages show it: the file, or the URL without its password (server, database and schema). */
 export function describeState(state: string): string {
   if (!isPostgresUrl(state)) return state;

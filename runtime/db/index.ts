@@ -1,4 +1,5 @@
 import Sqlite from 'better-sqlite3';
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import { createPrivateFolder, ensurePrivateFile, SQLITE_COMPANIONS } from '../credentials/privateFiles';
@@ -77,9 +78,11 @@ export interface StateOptions extends PostgresStateOptions {
 
 /**
  * Opens (creating if needed) the runtime state and migrates it: in a SQLite file, in memory for ':memory:', or in
- * PostgreSQL for a `postgres://` URL (in `options.schema` when given; see postgresState.ts).
+ * PostgreSQL for a `postgres://` URL (in `options.schema` when given; see postgresState.ts). An existing file that is
+ * not a state is refused before it is changed in any way (readStateFile).
  */
 export async function openStateDb(location: string, options: StateOptions = {}): Promise<StateDb> {
+  if (!isPostgresUrl(location) && location !== ':memory:' && existsSync(location)) readStateFile(location, () => undefined);
   const sqlite = isPostgresUrl(location) ? null : openSqliteFile(location);
   const checkpoints = sqlite && options.backgroundCheckpoints && location !== ':memory:' ? BackgroundCheckpoints.start(location, sqlite) : null;
   const db = sqlite ? wrapSqlite<Database>(sqlite, () => checkpoints?.stop()) : await connectPostgresState<Database>(location, options);
@@ -96,6 +99,32 @@ export async function openStateDb(location: string, options: StateOptions = {}):
   // statements; set after the migrations, whose statements may rewrite a whole table and so keep a temporary file.
   sqlite?.pragma('temp_store = MEMORY');
   return db;
+}
+
+/** The table a state's migration history is kept in (Kysely's Migrator's own name): every Syncline state file has one. */
+const STATE_HISTORY_TABLE = 'kysely_migration';
+
+/**
+ * Reads an existing state file through a read-only handle, closed again before this returns, once it is known to be a
+ * state: a SQLite database without tables (a state not made yet) or with Syncline's migration history. Any other
+ * database is refused, before anything opens it to write: it is someone else's (a flow's own database, named by a
+ * mistaken --state), and opening it as the state would fill it with Syncline's tables, switch it to WAL and make it
+ * private to this user. Every error names the file.
+ */
+export function readStateFile<T>(file: string, read: (sqlite: Sqlite.Database) => T): T {
+  let tables: string[];
+  let sqlite: Sqlite.Database | undefined;
+  try {
+    sqlite = new Sqlite(file, { readonly: true, fileMustExist: true });
+    tables = sqlite.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite\\_%' escape '\\' order by name").pluck().all() as string[];
+    if (tables.length === 0 || tables.includes(STATE_HISTORY_TABLE)) return read(sqlite);
+  } catch (error) {
+    throw new Error(`cannot read the state ${file}: ${String(error)}`, { cause: error });
+  } finally {
+    sqlite?.close();
+  }
+  const shown = tables.length > 3 ? `${tables.slice(0, 3).join(', ')}, …` : tables.join(', ');
+  throw new Error(`${file} holds tables of its own (${shown}) and is not a Syncline state: pick another --state`);
 }
 
 /**
@@ -151,6 +180,7 @@ export async function applyMigrations<DB>(
   const { error, results } = await new Migrator({ db, provider, ...tables }).migrateToLatest();
   if (error) {
     const failed = results?.find((result) => result.status === 'Error');
-    throw new Error(`${what} ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
+    // No migration failed when the database could not be read at all: the message then names none.
+    throw new Error(`${what}${failed ? ` ${failed.migrationName}` : ''} failed: ${String(error)}`, { cause: error });
   }
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -136,6 +136,21 @@ describe('syncline credentials', () => {
       const notAllowed = await cli(['credentials', 'add', 'svc', '--type', 'oauth2', '--token-url', `${authServer.issuer}/token`, '--client-id', 'c', '--state', state], 's');
       expect(notAllowed).toMatchObject({ code: 1, stderr: expect.stringMatching(/loopback or private address.*--allow-hosts/) });
       expect((await cli(['credentials', 'list', '--state', state])).stdout).toBe('api\ttoken\n');
+    } finally {
+      workspace.crm.close();
+      workspace.mkt.close();
+      rmSync(workspace.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lists and removes only in a state that exists, making no state or folder for a mistyped --state', async () => {
+    const workspace = leadsWorkspace();
+    try {
+      const state = join(workspace.dir, 'nothere', 'x.db');
+      const noState = `syncline credentials: no state at ${state}: --state names the state file the credentials were added to (a data folder's state.db), or a postgres:// URL\n`;
+      expect(await cli(['credentials', 'list', '--state', state])).toEqual({ code: 2, stdout: '', stderr: noState });
+      expect(await cli(['credentials', 'remove', 'api', '--state', state])).toEqual({ code: 2, stdout: '', stderr: noState });
+      expect(existsSync(join(workspace.dir, 'nothere'))).toBe(false);
     } finally {
       workspace.crm.close();
       workspace.mkt.close();
