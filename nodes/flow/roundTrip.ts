@@ -92,7 +92,6 @@ export async function checkRoundTrip(
 export function formatRoundTripIssue(issue: RoundTripIssue): string {
   const where = `warning: node ${quote(issue.nodeId)} ${issue.part}: sample ${issue.sampleIndex + 1}`;
   if (issue.after instanceof Error) return `${where} fails: ${issue.after.message}`;
-  // Longer than other quotes: the transform behaviour still reports a sample that fails as text in `after`, reason last.
   const after = issue.after === undefined ? 'comes back missing' : `comes back as ${quote(issue.after, 200)}`;
   const before = issue.before === undefined ? 'where it was missing' : `instead of ${quote(issue.before, 200)}`;
   return `${where} field ${quote(issue.field)} ${after} ${before} — this field would flap between systems`;

@@ -467,7 +467,8 @@ async function checkRoundTrip(samples: FlowRecord[], config: TransformConfig, ct
           }
         } catch (error) {
           const field = error instanceof RecordError && error.field !== undefined ? error.field : primaryField(op);
-          const after = error instanceof Error ? error.message : String(error);
+          // The error itself, which no JSON value can be: reported as a refusal, never quoted as the value that came back.
+          const after = error instanceof Error ? error : new Error(String(error));
           issues.push({ nodeId: ctx.nodeId, part, sampleIndex, field, before: peekPath(input, field), after });
         }
       }
