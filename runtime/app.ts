@@ -244,6 +244,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     credentials,
     connectors,
     metrics,
+    alerts,
     logger,
     token: options.token,
     dataDir: options.dataDir,

@@ -6,6 +6,7 @@ import type { CredentialStore } from '../credentials/store';
 import type { StateDb } from '../db';
 import type { FlowCatalog } from '../flows/flowCatalog';
 import type { FlowLoader } from '../flows/flowLoader';
+import type { AlertNotifier } from '../observability/alerts';
 import type { RuntimeMetrics } from '../observability/metrics';
 import type { FlowEngine, FlowRunner } from '../passes/runner';
 import type { Scheduler } from '../scheduler/scheduler';
@@ -25,6 +26,8 @@ export interface AppDeps {
   credentials: CredentialStore;
   connectors: Readonly<Record<string, ConnectorType>>;
   metrics: RuntimeMetrics;
+  /** Sends the flows' alerts; the API shows each flow's last failed delivery. */
+  alerts: AlertNotifier;
   logger: Logger;
   /** The bearer token every /api route requires. */
   token: string;

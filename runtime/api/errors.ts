@@ -44,12 +44,19 @@ export function validationHook(
   return fail(c, 400, codes[target] ?? 'invalid_request', message, path);
 }
 
-/** Refuses a body that is not declared as JSON, which would otherwise validate as an empty object. */
+/**
+ * The middleware of every route with a JSON body: refuses a body not declared as JSON (it would otherwise validate as
+ * an empty object), and one that is not JSON with the answer the flow routes give (parseJsonText), before the body's
+ * validator would answer it in words of its own, without where it broke.
+ */
 export const requireJson: MiddlewareHandler = async (c, next) => {
   const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (!/^application\/([\w.-]+\+)?json$/.test(type)) {
     return fail(c, 415, 'unsupported_media_type', 'send the body as JSON with the header Content-Type: application/json');
   }
+  // Hono keeps the text: the body's validator parses it from there, not from the spent stream.
+  const parsed = parseJsonText(c, await c.req.text());
+  if (!parsed.ok) return parsed.response;
   await next();
 };
 

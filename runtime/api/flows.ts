@@ -8,6 +8,7 @@ import type { FlowDocument } from '../../nodes';
 import { deleteDraft } from '../db/flowQueries';
 import type { CatalogEntry } from '../flows/flowCatalog';
 import { describeIssue, type FlowIssue } from '../flows/flowLoader';
+import { alertUrlRefusal } from '../observability/alerts';
 import type { AppDeps } from './deps';
 import { LiveStatus } from './liveStatus';
 import { errorBody, fail, parseJsonText, requireJson, validationHook, type ErrorResponse } from './errors';
@@ -138,7 +139,7 @@ const getAlertRoute = createRoute({
   path: '/{id}/alert',
   summary: 'The alert webhook URL of a flow',
   request: { params: flowIdParams },
-  responses: { 200: jsonResponse('The URL, or null', alertSchema), 404: notFound },
+  responses: { 200: jsonResponse('The URL, or null, and why its last delivery failed', alertSchema), 404: notFound },
 });
 
 const setAlertRoute = createRoute({
@@ -148,7 +149,12 @@ const setAlertRoute = createRoute({
   middleware: requireJson,
   summary: 'Set (or clear with null) the URL that receives a JSON notice when a pass fails, stops, or files conflicts',
   request: { params: flowIdParams, body: jsonBody(alertBodySchema) },
-  responses: { 200: jsonResponse('Set', alertSchema), 400: errorResponse('Not an http(s) URL or null'), 404: notFound },
+  responses: {
+    200: jsonResponse('Set', alertSchema),
+    400: errorResponse('Not an http(s) URL or null'),
+    404: notFound,
+    422: errorResponse('A host the operator does not let alerts reach (access_refused): every alert to it would be refused'),
+  },
 });
 
 const statusRoute = createRoute({
@@ -235,6 +241,7 @@ export function flowsApi(deps: AppDeps): OpenAPIHono {
       await catalog.remove(id);
     });
     live.forget(id);
+    deps.alerts.forget(id);
     logger.info({ flowId: id }, 'flow removed');
     return c.body(null, 204);
   });
@@ -273,10 +280,12 @@ export function flowsApi(deps: AppDeps): OpenAPIHono {
     return c.json({ id, deployed: false }, 200);
   });
 
+  const alertOf = (id: string, url: string | null) => ({ url, lastError: deps.alerts.lastError(id, url) });
+
   app.openapi(getAlertRoute, (c) => {
     const entry = findFlow(c, deps, c.req.valid('param').id);
     if (entry instanceof Response) return entry;
-    return c.json({ url: entry.alertUrl }, 200);
+    return c.json(alertOf(entry.id, entry.alertUrl), 200);
   });
 
   app.openapi(setAlertRoute, async (c) => {
@@ -284,9 +293,11 @@ export function flowsApi(deps: AppDeps): OpenAPIHono {
     const entry = findFlow(c, deps, id);
     if (entry instanceof Response) return entry;
     const { url } = c.req.valid('json');
+    const refusal = url === null ? null : await alertUrlRefusal(deps.access.hosts, url);
+    if (refusal) return fail(c, 422, 'access_refused', `alerts could not be delivered to this URL: ${refusal.message}`, 'url');
     await catalog.setAlertUrl(id, url);
     logger.info({ flowId: id, alerts: url !== null }, 'alert webhook set');
-    return c.json({ url }, 200);
+    return c.json(alertOf(id, url), 200);
   });
 
   app.openapi(statusRoute, async (c) => {

@@ -85,7 +85,11 @@ export const flowListEntrySchema = z.strictObject({ id: z.string(), name: z.stri
 export type FlowListEntry = z.infer<typeof flowListEntrySchema>;
 export const createdFlowSchema = z.strictObject({ id: z.string() });
 export const flowStateSchema = z.strictObject({ id: z.string(), deployed: z.boolean() });
-export const alertSchema = z.strictObject({ url: z.string().nullable() });
+/**
+ * A flow's alert webhook, and why the last delivery to it failed (`at`, `message`): null when it succeeded, or when
+ * none was tried since this process started. A refused host is answered when the URL is set (422 `access_refused`).
+ */
+export const alertSchema = z.strictObject({ url: z.string().nullable(), lastError: z.strictObject({ at: z.string(), message: z.string() }).nullable() });
 
 /** A flow document as sent; its real validation is the flow loader's, which reports every problem with its path. */
 export const flowDocumentBodySchema = z.looseObject({
@@ -304,6 +308,10 @@ export type FlowStatus = z.infer<typeof flowStatusSchema>;
 /** A trigger node's live counts, and the problem when the last pass could not reach its system. */
 export type TriggerStatus = FlowStatus['nodes'][string];
 
+/** What a credential's `value` holds, by its type. */
+const credentialValueHelp =
+  'the secret as a string for a token (or any other type); {"username","password"} for basic; {"grant":"client_credentials","tokenEndpoint" or "issuer","clientId","clientSecret","scopes"?,"clientAuth"?} for oauth2';
+
 /**
  * `{"name", "type", "value"}` (SPEC §10): `value` is read by the type's schema (runtime/credentials/types.ts): the
  * secret as a string for `token` and for any other type, which is a label on a token (`webhook-secret`); `{"username",
@@ -317,10 +325,11 @@ export const credentialBodySchema = z
       .string({ error: 'must be a string: token, basic or oauth2 (or a label of your own for a token, e.g. "webhook-secret")' })
       .min(1, 'must not be empty')
       .max(100, 'must be at most 100 characters'),
-    value: z.unknown().meta({
-      description:
-        'token (or any other type): the secret as a string. basic: {"username","password"}. oauth2: {"grant":"client_credentials","tokenEndpoint" or "issuer","clientId","clientSecret","scopes"?,"clientAuth"?}',
-    }),
+    // Refined rather than left to the object: a key missing for z.unknown() reads "expected nonoptional" there.
+    value: z
+      .unknown()
+      .refine((value) => value !== undefined, { error: `is required: ${credentialValueHelp}`, abort: true })
+      .meta({ description: credentialValueHelp }),
   })
   .superRefine((body, context) => {
     const kind = credentialKind(body.type);
@@ -334,10 +343,7 @@ export const credentialBodySchema = z
     }
     const parsed = credentialValueSchemas[kind].safeParse(body.value);
     if (parsed.success) return;
-    for (const issue of parsed.error.issues) {
-      const message = body.value === undefined ? 'is required' : issue.message;
-      context.addIssue({ code: 'custom', path: ['value', ...issue.path], message });
-    }
+    for (const issue of parsed.error.issues) context.addIssue({ code: 'custom', path: ['value', ...issue.path], message: issue.message });
   });
 
 export const credentialNameParams = z.strictObject({ name: z.string().min(1).max(100) });
@@ -416,7 +422,15 @@ export const sampleResultSchema = z.strictObject({
 /** A field of a collection as a connector describes it (runtime/connectors/types.ts `FieldDescription`). */
 export const fieldDescriptionSchema = z.strictObject({ name: z.string(), type: z.string(), nullable: z.boolean() });
 export type FieldDescription = z.infer<typeof fieldDescriptionSchema>;
-export const collectionDescriptionSchema = z.strictObject({ name: z.string(), fields: z.array(fieldDescriptionSchema) });
+export const collectionDescriptionSchema = z.strictObject({
+  name: z.string(),
+  fields: z.array(fieldDescriptionSchema),
+  /**
+   * What a person should know before keying a trigger on the collection, in words that say what to do (sqlite: a
+   * rowid SQLite gives again after a delete). Absent when there is nothing to say.
+   */
+  warnings: z.array(z.string()).optional(),
+});
 export type CollectionDescription = z.infer<typeof collectionDescriptionSchema>;
 
 export const describeResultSchema = z.strictObject({ collections: z.array(collectionDescriptionSchema) });

@@ -53,9 +53,11 @@ export function writeDemoDatabases(dataDir: string, now = new Date()): DemoData 
     // a person editing them with another tool never waits for, or is refused by, a poll that is reading.
     crm.pragma('journal_mode = WAL');
     marketing.pragma('journal_mode = WAL');
-    crm.exec(`CREATE TABLE leads (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, status TEXT, amount REAL, updated_at TEXT NOT NULL, sync_tag TEXT);
+    // AUTOINCREMENT: without it SQLite gives a deleted last row's id to the next row, and the sync would take a person
+    // added after a delete for the one deleted (docs/connectors.md, sqlite).
+    crm.exec(`CREATE TABLE leads (id INTEGER PRIMARY KEY AUTOINCREMENT, first_name TEXT, last_name TEXT, email TEXT, status TEXT, amount REAL, updated_at TEXT NOT NULL, sync_tag TEXT);
               CREATE INDEX leads_updated_at ON leads (updated_at);`);
-    marketing.exec(`CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT, email TEXT, stage TEXT, deal_value REAL, modified_at TEXT NOT NULL, sync_tag TEXT);
+    marketing.exec(`CREATE TABLE contacts (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, email TEXT, stage TEXT, deal_value REAL, modified_at TEXT NOT NULL, sync_tag TEXT);
                     CREATE INDEX contacts_modified_at ON contacts (modified_at);`);
     const insertLead = crm.prepare('INSERT INTO leads (first_name, last_name, email, status, amount, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
     const insertContact = marketing.prepare('INSERT INTO contacts (name, email, stage, deal_value, modified_at) VALUES (?, ?, ?, ?, ?)');

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessRefusedError } from '../connectors/access';
-import { alertSenderFor, type AlertNotice } from './alerts';
+import { alertSenderFor, alertUrlRefusal, type AlertNotice } from './alerts';
 
 const notice: AlertNotice = { kind: 'pass_failed', flowId: 'leads', runId: 'r1', message: 'a pass failed', summary: null, at: '2026-01-01T00:00:00.000Z' };
 
@@ -37,5 +37,17 @@ describe('alert delivery', () => {
 
   it('never posts to the cloud metadata address', async () => {
     await expect(alertSenderFor({ allowed: ['private'] })('http://169.254.169.254/latest/api/token', notice)).rejects.toThrow(/cloud metadata/);
+  });
+});
+
+describe('an alert URL as it is set', () => {
+  it('is refused for the hosts every delivery would be refused, by address or by the addresses its name resolves to', async () => {
+    await expect(alertUrlRefusal({ allowed: [] }, 'http://10.1.2.3/hook')).resolves.toBeInstanceOf(AccessRefusedError);
+    expect(await alertUrlRefusal({ allowed: ['10.1.2.3'] }, 'http://10.1.2.3/hook')).toBeNull();
+    expect((await alertUrlRefusal({ allowed: [] }, 'http://localhost:8080/hook'))?.message).toMatch(/^localhost:8080: the name resolves to a loopback or private address.*--allow-hosts localhost:8080/);
+    expect(await alertUrlRefusal({ allowed: ['localhost:8080'] }, 'http://localhost:8080/hook')).toBeNull();
+    expect((await alertUrlRefusal({ allowed: ['private'] }, 'http://169.254.169.254/latest/meta-data'))?.message).toMatch(/cloud metadata/);
+    expect((await alertUrlRefusal({ allowed: [] }, 'https://[::ffff:7f00:1]/hook'))?.message).toMatch(/^127\.0\.0\.1:443: /);
+    expect(await alertUrlRefusal({ allowed: [] }, 'https://203.0.114.7/hook')).toBeNull();
   });
 });

@@ -27,6 +27,19 @@ describe('connectors', () => {
     expect(people.fields.map((field) => field.name)).toEqual(expect.arrayContaining(['name', 'email']));
   });
 
+  it('says which tables would give a deleted row\'s key to a new one, and what to do', async () => {
+    t = await testRuntime();
+    const safe = new Sqlite(join(t.dir, 'safe.db'));
+    safe.exec('CREATE TABLE people (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT)');
+    safe.close();
+    const describe = async (file: string) =>
+      ((await (await t.post('/api/connectors/describe', { connector: 'sqlite', connection: { file } })).json()) as { collections: Array<{ name: string; warnings?: string[] }> }).collections;
+    expect(await describe('a.db')).toEqual([
+      expect.objectContaining({ name: 'people', warnings: [expect.stringMatching(/^table "people": its key "id" is an INTEGER PRIMARY KEY without AUTOINCREMENT.*"id INTEGER PRIMARY KEY AUTOINCREMENT"/)] }),
+    ]);
+    expect((await describe('safe.db'))[0]).not.toHaveProperty('warnings');
+  });
+
   it('refuses unknown connectors, bad connections and unreachable ones with 4xx', async () => {
     t = await testRuntime();
     const before = await t.snapshot();

@@ -6,7 +6,7 @@ import { createMemoryStore, deleteMemoryStore } from '../../runtime/connectors/m
 import { RateLimitedError } from '../../runtime/connectors/types';
 import type { PassOptions, PassResult } from '../../runtime/engine/types';
 import { contents } from '../engine/memory-flows';
-import { contacts, createSides, deployPeople, eventually, jsonHeaders, peopleFlow, testRuntime, upsertPerson, type TestRuntime } from './support';
+import { contacts, createSides, deployPeople, eventually, peopleFlow, setAlertUrl, testRuntime, upsertPerson, type TestRuntime } from './support';
 
 let t: TestRuntime;
 afterEach(async () => {
@@ -154,7 +154,7 @@ describe('a pass stopped by a rate limit', () => {
     const results = [rateLimited(new Date(Date.now() + 3_600_000), true), { ...rateLimited(new Date(Date.now() + 60_000), true), repeatedLimit: true }];
     engine.runPass = () => Promise.resolve(results.shift() as PassResult);
     await t.post('/api/flows', peopleFlow());
-    await t.request('/api/flows/people/alert', { method: 'PUT', headers: jsonHeaders, body: '{"url":"http://127.0.0.1:9/alert"}' });
+    await setAlertUrl(t);
     expect(((await (await t.post('/api/flows/people/run')).json()) as { status: string }).status).toBe('stopped');
     expect(((await (await t.post('/api/flows/people/run')).json()) as { status: string }).status).toBe('stopped');
     await t.runtime.alerts.settle();

@@ -2,7 +2,7 @@ import Sqlite from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { addContact, auth, contacts, jsonHeaders, polledPeopleFlow, testRuntime, upsertPerson, type TestRuntime } from './support';
+import { addContact, auth, contacts, jsonHeaders, polledPeopleFlow, setAlertUrl, testRuntime, upsertPerson, type TestRuntime } from './support';
 import { expectError } from '../support/httpErrors';
 
 let t: TestRuntime;
@@ -63,7 +63,7 @@ describe('runs', () => {
   it('reports a pass that cannot run as failed, and alerts', async () => {
     t = await testRuntime();
     await t.post('/api/flows', polledPeopleFlow());
-    await t.request('/api/flows/people/alert', { method: 'PUT', headers: jsonHeaders, body: '{"url":"http://127.0.0.1:9/alert"}' });
+    await setAlertUrl(t);
     rmSync(join(t.dir, 'b.db'));
     const result = (await (await t.post('/api/flows/people/run')).json()) as { status: string; error: string };
     expect(result.status).toBe('failed');
@@ -96,7 +96,7 @@ describe('conflicts', () => {
     upsertPerson(t.dir, { name: 'Grace Hopper', email: 'grace@example.com' });
     addContact(t.dir, { full_name: 'Grace B. Hopper', email: 'GRACE@example.com' });
     await t.post('/api/flows', polledPeopleFlow({ namePolicy: 'manual' }));
-    await t.request('/api/flows/people/alert', { method: 'PUT', headers: jsonHeaders, body: '{"url":"http://127.0.0.1:9/alert"}' });
+    await setAlertUrl(t);
     const run = (await (await t.post('/api/flows/people/run')).json()) as { summary: { conflicts: number } };
     expect(run.summary.conflicts).toBe(1);
     const list = (await (await t.request('/api/conflicts?flow=people', { headers: auth })).json()) as Array<{ id: string; field: string; sides: Record<string, unknown> }>;
@@ -142,7 +142,7 @@ describe('conflicts', () => {
     await expectError(await resolve('{"side":5}'), 400, 'invalid_body');
     await expectError(await resolve('{"side":"a","value":1}'), 400, 'invalid_body');
     await expectError(await resolve('"a"'), 400, 'invalid_body');
-    await expectError(await resolve('{"side":'), 400, 'bad_request');
+    await expectError(await resolve('{"side":'), 400, 'invalid_json', /not valid JSON/);
     await expectError(await resolve('{"side":"a"}', conflict.id, auth), 415, 'unsupported_media_type');
     await expectError(await resolve('{"side":"nobody"}'), 422, 'unknown_side', /nobody/);
     await expectError(await resolve('{"side":"a"}', 'no-such-conflict'), 404, 'not_found');

@@ -20,6 +20,17 @@ export const TOKEN = 'test-token-0123456789';
 export const SECRET = 'hook-secret-value';
 export const auth = { authorization: `Bearer ${TOKEN}` };
 export const jsonHeaders = { ...auth, 'content-type': 'application/json' };
+/**
+ * An alert webhook the host policy takes (a public address, never a loopback or private one the operator did not
+ * allow). Nothing is sent to it: the test runtime's sender only records the notices.
+ */
+export const ALERT_URL = 'https://203.0.114.7/alert';
+
+/** Sets the people flow's alert webhook, failing the test unless it was taken. */
+export async function setAlertUrl(t: TestRuntime, url = ALERT_URL): Promise<void> {
+  const answer = await t.request('/api/flows/people/alert', { method: 'PUT', headers: jsonHeaders, body: JSON.stringify({ url }) });
+  if (answer.status !== 200) throw new Error(`alert webhook ${url}: ${answer.status} ${await answer.text()}`);
+}
 
 /** Two SQLite databases: `a.db` people(id, name, email, updated_at) and `b.db` contacts(id, full_name, email, modified_at). */
 export function createSides(dir: string): void {

@@ -138,6 +138,61 @@ function readColumns(db: Database.Database, table: string): ColumnInfo[] {
   return rows.map((row) => ({ name: row.name, declaredType: row.type, notNull: row.not_null === 1, primaryKey: row.pk }));
 }
 
+function readTableSql(db: Database.Database, table: string): string {
+  return (db.prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?").pluck().get(table) as string | null) ?? '';
+}
+
+/** The column that is the table's rowid under another name (`id INTEGER PRIMARY KEY`), if one is. */
+function rowidAlias(columns: readonly ColumnInfo[], tableSql: string): ColumnInfo | undefined {
+  const keyColumns = columns.filter((info) => info.primaryKey > 0);
+  const only = keyColumns.length === 1 ? keyColumns[0] : undefined;
+  // Only the exact type name INTEGER makes a column an alias of the rowid, and only in a rowid table.
+  if (!only || only.declaredType.toUpperCase() !== 'INTEGER' || /WITHOUT\s+ROWID/i.test(tableSql)) return undefined;
+  return only;
+}
+
+/**
+ * Whether the table's CREATE TABLE declares AUTOINCREMENT, which SQLite allows on an INTEGER PRIMARY KEY only. Quoted
+ * names, string literals and comments are left out first: a column named "autoincrement" declares nothing.
+ */
+function declaresAutoincrement(tableSql: string): boolean {
+  const bare = tableSql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]|--[^\n]*|\/\*[\s\S]*?(?:\*\/|$)/g, ' ');
+  return /\bAUTOINCREMENT\b/i.test(bare);
+}
+
+/**
+ * What to know before keying a trigger on the table's rowid alias (`key`: the trigger's key; null, any trigger's):
+ * without AUTOINCREMENT SQLite hands a deleted row's id to the next row, and a sync takes the newcomer for the record
+ * it replaced. SQLite (https://www.sqlite.org/autoinc.html): "The usual algorithm is to give the newly created row a
+ * ROWID that is one larger than the largest ROWID in the table prior to the insert", so the largest one is given
+ * again once its row is deleted; with AUTOINCREMENT "The ROWID chosen for the new row is at least one larger than the
+ * largest ROWID that has ever before existed in that same table".
+ */
+function reusedKeyWarnings(table: string, columns: readonly ColumnInfo[], tableSql: string, key: string | null): string[] {
+  const alias = rowidAlias(columns, tableSql);
+  if (!alias || (key !== null && alias.name !== key) || declaresAutoincrement(tableSql)) return [];
+  return [
+    `table "${table}": its key "${alias.name}" is an INTEGER PRIMARY KEY without AUTOINCREMENT, so SQLite gives the id of a deleted last row to the next row inserted; ` +
+      'a sync keyed on it takes that row for the deleted record and overwrites the record linked to it in the other systems. ' +
+      `Declare the column "${alias.name} INTEGER PRIMARY KEY AUTOINCREMENT" (SQLite cannot add it to an existing table: create the table anew and copy the rows over), ` +
+      'or key the trigger on a column the application never reuses, such as a UUID',
+  ];
+}
+
+/** A table as `describe()` tells of it, with what to know before keying a trigger on it (reusedKeyWarnings). */
+export type TableDescription = CollectionDescription & { warnings?: string[] };
+
+/** One table's data fields (`isData` leaves bookkeeping columns out) and its warnings for a trigger keyed on `key`. */
+function describeTable(db: Database.Database, table: string, key: string | null, isData: (column: string) => boolean = () => true): TableDescription {
+  const columns = readColumns(db, table);
+  const warnings = reusedKeyWarnings(table, columns, readTableSql(db, table), key);
+  return {
+    name: table,
+    fields: columns.filter((info) => isData(info.name)).map((info) => ({ name: info.name, type: info.declaredType === '' ? 'any' : info.declaredType, nullable: !info.notNull })),
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
+}
+
 /** SQLite matches names without regard to case; the schema's spelling is what rows come back with. */
 function findByName<T>(items: readonly T[], name: string, nameOf: (item: T) => string): T | undefined {
   return items.find((item) => nameOf(item) === name) ?? items.find((item) => nameOf(item).toLowerCase() === name.toLowerCase());
@@ -262,10 +317,7 @@ class SqliteCollection implements Connector {
       if (info) this.bookkeeping.set(info.name, role);
     }
 
-    const tableSql = (db.prepare('SELECT sql FROM sqlite_schema WHERE name = ?').pluck().get(table) as string | null) ?? '';
-    const singleKey = columns.filter((info) => info.primaryKey > 0).length === 1 && this.key.primaryKey === 1;
-    // Only the exact type name INTEGER makes a column an alias of the rowid, and only in a rowid table.
-    this.keyIsRowid = singleKey && this.key.declaredType.toUpperCase() === 'INTEGER' && !/WITHOUT\s+ROWID/i.test(tableSql);
+    this.keyIsRowid = rowidAlias(columns, readTableSql(db, table)) === this.key;
     this.keyIsNumeric = ['integer', 'real', 'numeric'].includes(columnAffinity(this.key.declaredType));
 
     this.capabilities = {
@@ -388,13 +440,15 @@ class SqliteCollection implements Connector {
     return `${this.connectionMark}:${String(this.db.pragma('data_version', { simple: true }))}`;
   }
 
-  async describe(): Promise<CollectionDescription[]> {
-    return listTables(this.db).map((table) => ({
-      name: table,
-      fields: readColumns(this.db, table)
-        .filter((info) => table !== this.table || !this.bookkeeping.has(info.name))
-        .map((info) => ({ name: info.name, type: info.declaredType === '' ? 'any' : info.declaredType, nullable: !info.notNull })),
-    }));
+  /**
+   * Every table with its columns, this collection's bookkeeping left out. This collection carries a warning when the
+   * trigger is keyed on a rowid that SQLite reuses, another table when its rowid would be (reusedKeyWarnings): no
+   * other path carries what a connector finds in the system to the person who set the trigger up.
+   */
+  async describe(): Promise<TableDescription[]> {
+    return listTables(this.db).map((table) =>
+      table === this.table ? describeTable(this.db, table, this.key.name, (name) => !this.bookkeeping.has(name)) : describeTable(this.db, table, null),
+    );
   }
 
   /**
@@ -732,7 +786,7 @@ function assertLimit(limit: number): void {
 }
 
 /** Every table of a database file with its columns, opened read-only: nothing is created or changed. */
-async function describeSqliteConnection(context: ConnectionContext): Promise<CollectionDescription[]> {
+async function describeSqliteConnection(context: ConnectionContext): Promise<TableDescription[]> {
   const problems = checkSqliteConnection(context.connection);
   throwIfConnectionProblems(problems);
   const path = allowedFilePath(context.access.files, context.baseDir, context.connection.file as string, 'connection.file');
@@ -744,10 +798,8 @@ async function describeSqliteConnection(context: ConnectionContext): Promise<Col
     throw new ConnectorError(`cannot open SQLite database ${path}: ${messageOf(error)}`, { cause: error });
   }
   try {
-    return listTables(db).map((table) => ({
-      name: table,
-      fields: readColumns(db, table).map((info) => ({ name: info.name, type: info.declaredType === '' ? 'any' : info.declaredType, nullable: !info.notNull })),
-    }));
+    // No trigger yet: a table whose rowid alias would make a reused key warns whoever picks it as the key.
+    return listTables(db).map((table) => describeTable(db, table, null));
   } finally {
     db.close();
   }

@@ -9,7 +9,7 @@ import { triggerConfigSchema } from '../../../nodes/trigger/schema';
 import { runConnectorContract, type ContractFixture, type ExternalEditor } from '../../../test/connector-contract';
 import { AccessRefusedError, folderAccess, runtimeFilesIn, type ConnectorAccess } from '../access';
 import { ConnectorError, type Connector, type ListPosition, type SourceRecord, type WriteOp, type WriteResult } from '../types';
-import { sqliteConnector } from './index';
+import { sqliteConnector, type TableDescription } from './index';
 
 const temporaryFolders: string[] = [];
 
@@ -717,6 +717,7 @@ describe('sqlite connector', () => {
             { name: 'name', type: 'TEXT', nullable: true },
             { name: 'score', type: 'REAL', nullable: true },
           ],
+          warnings: [expect.stringMatching(/^table "leads": its key "id" is an INTEGER PRIMARY KEY without AUTOINCREMENT, .*"id INTEGER PRIMARY KEY AUTOINCREMENT"/)],
         },
         {
           name: 'notes',
@@ -725,9 +726,29 @@ describe('sqlite connector', () => {
             { name: 'body', type: 'TEXT', nullable: false },
             { name: 'extra', type: 'any', nullable: true },
           ],
+          warnings: [expect.stringMatching(/^table "notes": its key "id" is an INTEGER PRIMARY KEY without AUTOINCREMENT/)],
         },
       ]);
       await connector.close();
+    });
+
+    it('warns of its own table only when the trigger is keyed on a rowid SQLite hands out again', async () => {
+      makeDatabase(
+        folder,
+        'crm.db',
+        'CREATE TABLE leads (id INTEGER PRIMARY KEY, uid TEXT UNIQUE, name TEXT); CREATE TABLE safe (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT)',
+      );
+      const warnings = async (collection: string, key: string) => {
+        const connector = await open(folder, { connection: { file: 'crm.db' }, collection, key });
+        try {
+          return ((await connector.describe()) as TableDescription[]).find((table) => table.name === collection)?.warnings ?? [];
+        } finally {
+          await connector.close();
+        }
+      };
+      expect(await warnings('leads', 'id')).toEqual([expect.stringMatching(/^table "leads": its key "id" is an INTEGER PRIMARY KEY without AUTOINCREMENT/)]);
+      expect(await warnings('leads', 'uid')).toEqual([]);
+      expect(await warnings('safe', 'id')).toEqual([]);
     });
   });
 
