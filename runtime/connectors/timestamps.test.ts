@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareTimeVersions, detectTimestampFormat, formatTimestamp, isoSeconds, isoTextFormat, isoVersion, nextStampMs, resolutionMs, timeOrderKey } from './timestamps';
+import { coarseStampMs, compareTimeVersions, detectTimestampFormat, formatTimestamp, isoSeconds, isoTextFormat, isoVersion, nextStampMs, resolutionMs, timeOrderKey } from './timestamps';
 
 const at = Date.UTC(2024, 4, 1, 10, 0, 0, 250);
 
@@ -103,5 +103,19 @@ describe('timeOrderKey and compareTimeVersions', () => {
     expect(compareTimeVersions('b', 'a')).toBeGreaterThan(0);
     expect(compareTimeVersions(5, '2024-05-01T10:00:00Z')).toBeLessThan(0);
     expect(compareTimeVersions(null, 5)).toBeLessThan(0);
+  });
+});
+
+describe('coarseStampMs', () => {
+  it.each([
+    ['2024-05-01', 86_400_000],
+    ['2024-05-01 10:00', 60_000],
+    ['2024-05-01 10:00:00', 1000],
+    ['2024-05-01T10:00:00.5Z', 100],
+    ['2024-05-01T10:00:00.123Z', null],
+    [1_714_557_600, 1000],
+    [1_714_557_600_000, null],
+  ])('gives %s a step of %s ms', (sample, step) => {
+    expect(coarseStampMs(sample, detectTimestampFormat(sample, ''))).toBe(step);
   });
 });

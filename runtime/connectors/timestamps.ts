@@ -108,6 +108,28 @@ export function nextStampMs(resolution = 1, now = Date.now()): number {
   return stamp;
 }
 
+/** A day in milliseconds: the step of a column that keeps dates alone. */
+export const dayMs = 86_400_000;
+
+/**
+ * How finely the stamps a column holds tell edits apart, judged from one of them, when coarser than a millisecond: a
+ * day for a bare date, a minute, a second (SQLite's CURRENT_TIMESTAMP, epoch seconds), a part of one for a short
+ * fraction; null when finer, or for no stamp. Two edits of one record within that step share a version, which a
+ * connector declares as its `lookbackMs` so the engine compares such records with their shadow instead of dropping
+ * them as seen at the cursor.
+ */
+export function coarseStampMs(sample: unknown, format: TimestampFormat): number | null {
+  if (format.kind === 'epochSeconds') return format.fractional ? null : 1000;
+  if (format.kind !== 'text' || typeof sample !== 'string') return null;
+  const match = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.(\d+))?)?)?/.exec(sample.trim());
+  if (!match) return null;
+  const [whole, fraction] = match;
+  if (whole.length === 10) return dayMs;
+  if (whole.length === 16) return 60_000;
+  if (fraction === undefined) return 1000;
+  return fraction.length < 3 ? 10 ** (3 - fraction.length) : null;
+}
+
 /** `2024-01-01T12:00:00Z`: an instant rounded down to the second, as the SaaS APIs write their times and take `since`. */
 export function isoSeconds(date: Date | number): string {
   const ms = typeof date === 'number' ? date : date.getTime();

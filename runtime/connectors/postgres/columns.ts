@@ -3,7 +3,7 @@
  * how its value reads back as a version, how it sorts, how a parameter is cast to it.
  */
 import { sql, type RawBuilder } from 'kysely';
-import { resolutionMs, type TimestampFormat } from '../timestamps';
+import { coarseStampMs, dayMs, type TimestampFormat } from '../timestamps';
 
 export type ColumnKind = 'timestamptz' | 'timestamp' | 'date' | 'integer' | 'bigint' | 'decimal' | 'float' | 'text' | 'boolean' | 'json' | 'uuid' | 'other';
 
@@ -91,8 +91,6 @@ function kindOf(schema: string, name: string): ColumnKind {
 /** Kinds an updatedAt column may have: a time, or a number or text that sorts like one. */
 export const versionKinds: readonly ColumnKind[] = ['timestamptz', 'timestamp', 'date', 'integer', 'bigint', 'decimal', 'float', 'text'];
 
-const dayMs = 86_400_000;
-
 /**
  * How far apart (ms) two versions of an updatedAt column coarser than the runtime's stamps can be and still be equal:
  * a day for a date, a second for `timestamp(0)`, epoch seconds or text stamped in whole seconds (`CURRENT_TIMESTAMP`
@@ -111,22 +109,9 @@ export function coarseResolutionMs(column: ColumnInfo, format: TimestampFormat |
       const digits = column.secondsDigits ?? 6;
       return digits < 6 ? Math.max(1, 10 ** (3 - digits)) : null;
     }
-    case 'text':
-      return typeof newest === 'string' ? textStampResolutionMs(newest) : null;
     default:
-      return format?.kind === 'epochSeconds' && !format.fractional ? resolutionMs(format) : null;
+      return format ? coarseStampMs(newest, format) : null;
   }
-}
-
-/** How finely an ISO-8601 text stamp tells times apart, from what it writes; null below a millisecond or for no time. */
-function textStampResolutionMs(text: string): number | null {
-  const match = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.(\d+))?)?)?/.exec(text.trim());
-  if (!match) return null;
-  const [whole, fraction] = match;
-  if (whole.length === 10) return dayMs;
-  if (whole.length === 16) return 60_000;
-  if (fraction === undefined) return 1000;
-  return fraction.length < 3 ? 10 ** (3 - fraction.length) : null;
 }
 
 /** The column in SQL, qualified by the table alias `t`. */

@@ -31,7 +31,7 @@ import {
   type WriteResult,
 } from '../types';
 import { quoteIdentifier } from '../sql/quoting';
-import { detectTimestampFormat, formatTimestamp, nextStampMs, parseTimestampMs, resolutionMs, type TimestampFormat } from '../timestamps';
+import { coarseStampMs, detectTimestampFormat, formatTimestamp, nextStampMs, parseTimestampMs, resolutionMs, type TimestampFormat } from '../timestamps';
 import {
   columnAffinity,
   columnDecoder,
@@ -329,6 +329,8 @@ class SqliteCollection implements Connector {
       // The row is read right after its INSERT, in the same transaction, triggers and defaults applied.
       createdRecords: true,
     };
+    const step = this.coarseStampStep();
+    if (step !== null) this.capabilities = { ...this.capabilities, lookbackMs: step };
     this.runBatch = db.transaction((ops: readonly WriteOp[]) => this.applyBatch(ops)).immediate;
   }
 
@@ -681,13 +683,28 @@ class SqliteCollection implements Connector {
   private currentTimestampFormat(): TimestampFormat | null {
     if (!this.updatedAt) return null;
     if (this.timestampFormat) return this.timestampFormat;
-    const u = quoteIdentifier(this.updatedAt.name);
-    const newest = this.statement('newestVersion', () => `SELECT ${u} FROM ${this.quotedTable} WHERE ${u} IS NOT NULL ORDER BY ${u} DESC LIMIT 1`)
-      .pluck()
-      .get();
+    const newest = this.newestStamp();
     const format = detectTimestampFormat(newest ?? null, this.updatedAt.declaredType);
     if (newest !== undefined) this.timestampFormat = format;
     return format;
+  }
+
+  private newestStamp(): unknown {
+    const u = quoteIdentifier((this.updatedAt as ColumnInfo).name);
+    return this.statement('newestVersion', () => `SELECT ${u} FROM ${this.quotedTable} WHERE ${u} IS NOT NULL ORDER BY ${u} DESC LIMIT 1`)
+      .pluck()
+      .get();
+  }
+
+  /**
+   * The step of the stamps the table's other writers leave (coarseStampMs), read from its newest: with
+   * CURRENT_TIMESTAMP's whole seconds, two edits of one row within a second share a version, and the engine must
+   * compare a row listed at the cursor's version with its shadow rather than drop it as seen there.
+   */
+  private coarseStampStep(): number | null {
+    if (!this.updatedAt) return null;
+    const newest = this.newestStamp();
+    return newest === undefined ? null : coarseStampMs(newest, detectTimestampFormat(newest, this.updatedAt.declaredType));
   }
 
   /** What a runtime soft delete stores: the time for a `deleted_at`-style column, otherwise 1. */
