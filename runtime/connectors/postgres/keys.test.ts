@@ -1,43 +1,25 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { triggerConfigSchema } from '../../../nodes/trigger/schema';
-import { createTestSchema, databaseUrl, skipPostgres, type TestSchema } from '../../../test/connectors/support/postgres';
-import { testAccess } from '../../../test/support/access';
-import type { Connector, WriteOp } from '../types';
-import { postgresConnector } from './index';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { schemaPerTest, skipPostgres } from '../../../test/connectors/support/postgres';
+import type { WriteOp } from '../types';
 
 describe.skipIf(skipPostgres())('keys of PostgreSQL tables and views', () => {
-  let schema: TestSchema;
-  const opened: Connector[] = [];
-
-  beforeEach(async () => {
-    schema = await createTestSchema();
-  });
-  afterEach(async () => {
-    for (const connector of opened.splice(0)) await connector.close();
-    await schema.drop();
-  });
-
-  async function open(table: string, extra: Record<string, unknown> = {}): Promise<Connector> {
-    const config = triggerConfigSchema.parse({ connector: 'postgres', key: 'id', connection: { url: databaseUrl }, collection: `${schema.name}.${table}`, ...extra });
-    const connector = await postgresConnector.open({ config, baseDir: '/', access: testAccess(), resolveCredential: () => Promise.reject(new Error('none')) });
-    opened.push(connector);
-    return connector;
-  }
+  const tables = schemaPerTest();
+  const open = (table: string, extra?: Record<string, unknown>) => tables.open(table, extra);
 
   describe('a key without a unique index', () => {
-    const rows = () => schema.query(`SELECT id, email FROM "${schema.name}".people ORDER BY id, email`);
+    const rows = () => tables.schema.query(`SELECT id, email FROM "${tables.schema.name}".people ORDER BY id, email`);
     const update = (id: string, email: string): WriteOp => ({ kind: 'update', id, fields: { email }, tag: 't', expectedVersion: null });
     const remove = (id: string): WriteOp => ({ kind: 'delete', id, expectedVersion: null });
     const shared = (id: string) => ({
       ok: false,
       reason: 'failed',
       retryable: false,
-      message: expect.stringContaining(`table "${schema.name}"."people" has 2 rows with key "id" = ${id}, so the write would change them all; nothing was written. Key "id" has no unique index`),
+      message: expect.stringContaining(`table "${tables.schema.name}"."people" has 2 rows with key "id" = ${id}, so the write would change them all; nothing was written. Key "id" has no unique index`),
     });
 
     beforeEach(async () => {
-      await schema.query(`CREATE TABLE "${schema.name}".people (id integer NOT NULL, email text, updated_at timestamptz)`);
-      await schema.query(`INSERT INTO "${schema.name}".people (id, email, updated_at) VALUES (1, 'a@example.com', now()), (1, 'b@example.com', now()), (2, 'c@example.com', now())`);
+      await tables.schema.query(`CREATE TABLE "${tables.schema.name}".people (id integer NOT NULL, email text, updated_at timestamptz)`);
+      await tables.schema.query(`INSERT INTO "${tables.schema.name}".people (id, email, updated_at) VALUES (1, 'a@example.com', now()), (1, 'b@example.com', now()), (2, 'c@example.com', now())`);
     });
 
     it('fails an update that would write several rows, in a page written in one statement and alone, and writes the rest', async () => {
@@ -64,8 +46,8 @@ describe.skipIf(skipPostgres())('keys of PostgreSQL tables and views', () => {
 
   describe('an updatable view', () => {
     beforeEach(async () => {
-      await schema.query(`CREATE TABLE "${schema.name}".contacts (id serial PRIMARY KEY, email text, updated_at timestamptz)`);
-      await schema.query(`CREATE VIEW "${schema.name}".contacts_v AS SELECT id, email, updated_at FROM "${schema.name}".contacts`);
+      await tables.schema.query(`CREATE TABLE "${tables.schema.name}".contacts (id serial PRIMARY KEY, email text, updated_at timestamptz)`);
+      await tables.schema.query(`CREATE VIEW "${tables.schema.name}".contacts_v AS SELECT id, email, updated_at FROM "${tables.schema.name}".contacts`);
     });
 
     it('creates rows with the key the base table’s default gives, one op or a page of them', async () => {
@@ -77,7 +59,7 @@ describe.skipIf(skipPostgres())('keys of PostgreSQL tables and views', () => {
         expect.objectContaining({ ok: true, id: '2' }),
         expect.objectContaining({ ok: true, id: '3' }),
       ]);
-      expect(await schema.query(`SELECT id, email FROM "${schema.name}".contacts ORDER BY id`)).toEqual([
+      expect(await tables.schema.query(`SELECT id, email FROM "${tables.schema.name}".contacts ORDER BY id`)).toEqual([
         { id: 1, email: 'a@example.com' },
         { id: 2, email: 'b@example.com' },
         { id: 3, email: 'c@example.com' },
@@ -85,8 +67,8 @@ describe.skipIf(skipPostgres())('keys of PostgreSQL tables and views', () => {
     });
 
     it('lets PostgreSQL say so when the base table has no default for the key either', async () => {
-      await schema.query(`CREATE TABLE "${schema.name}".plain (id integer PRIMARY KEY, email text)`);
-      await schema.query(`CREATE VIEW "${schema.name}".plain_v AS SELECT id, email FROM "${schema.name}".plain`);
+      await tables.schema.query(`CREATE TABLE "${tables.schema.name}".plain (id integer PRIMARY KEY, email text)`);
+      await tables.schema.query(`CREATE VIEW "${tables.schema.name}".plain_v AS SELECT id, email FROM "${tables.schema.name}".plain`);
       const connector = await open('plain_v');
       const [result] = await connector.write([{ kind: 'create', fields: { email: 'a@example.com' }, tag: 't' }]);
       expect(result).toMatchObject({ ok: false, reason: 'failed', message: expect.stringContaining('null value in column "id" of relation "plain" violates not-null constraint') });

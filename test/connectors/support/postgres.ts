@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { afterEach, beforeEach } from 'vitest';
+import { triggerConfigSchema } from '../../../nodes/trigger/schema';
+import { postgresConnector } from '../../../runtime/connectors/postgres/index';
+import type { Connector } from '../../../runtime/connectors/types';
+import { testAccess } from '../../support/access';
 import { postgresRequirement, skipUnless } from '../../support/requirements';
 
 /**
@@ -53,4 +58,32 @@ export function urlWithUser(user: string): string {
   const url = new URL(databaseUrl || 'postgres://postgres@127.0.0.1:54329/postgres');
   url.username = user;
   return url.toString();
+}
+
+/**
+ * For a describe block: a schema of its own for each test, and `open` for postgres connectors on its tables (key "id"
+ * unless `extra` says otherwise), closed and the schema dropped after each test.
+ */
+export function schemaPerTest(): { readonly schema: TestSchema; open(table: string, extra?: Record<string, unknown>): Promise<Connector> } {
+  const opened: Connector[] = [];
+  let current: TestSchema | undefined;
+  beforeEach(async () => {
+    current = await createTestSchema();
+  });
+  afterEach(async () => {
+    for (const connector of opened.splice(0)) await connector.close();
+    await current?.drop();
+  });
+  return {
+    get schema(): TestSchema {
+      if (!current) throw new Error('schemaPerTest: the schema exists only inside a test');
+      return current;
+    },
+    async open(table, extra = {}) {
+      const config = triggerConfigSchema.parse({ connector: 'postgres', key: 'id', connection: { url: databaseUrl }, collection: `${this.schema.name}.${table}`, ...extra });
+      const connector = await postgresConnector.open({ config, baseDir: '/', access: testAccess(), resolveCredential: () => Promise.reject(new Error('none')) });
+      opened.push(connector);
+      return connector;
+    },
+  };
 }
