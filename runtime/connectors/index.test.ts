@@ -49,7 +49,7 @@ describe('connector registry', () => {
     const folder = mkdtempSync(join(tmpdir(), 'syncline-registry-'));
     try {
       const db = new Database(join(folder, 'crm.db'));
-      db.exec('CREATE TABLE leads (id INTEGER PRIMARY KEY, name TEXT)');
+      db.exec('CREATE TABLE leads (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT)');
       db.close();
       const connector = await openConnector(context({ connector: 'sqlite', connection: { file: 'crm.db' } }, folder));
       expect(await connector.describe()).toEqual([{ name: 'leads', fields: [{ name: 'name', type: 'TEXT', nullable: true }] }]);
